@@ -1,0 +1,268 @@
+"""Scan activities: every call to Postgres, Stripe or a model happens here, never in a workflow.
+
+One class holds the clients, built once when the worker starts; credentials are read per tenant inside
+the activity and never pass through workflow history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+
+from connectors.errors import CREDENTIALS_REJECTED
+from connectors.stripe import HISTORY_DAYS, MalformedRecord, StripeSource, customer_row, invoice_signals, \
+    pick_subscription, subscription_signals
+from core import citations, routing
+from core.factors import breakdown
+from core.secrets import decrypt
+from db import scans, tenants
+from db.pool import Database
+from llm.base import CustomerContext, Model
+from llm.offline import OfflineModel, verdict_for
+from schemas import search
+from schemas.evidence import EvidenceItem
+from schemas.verdict import Verdict
+from schemas.workflow_io import ApprovalInput, BatchRef, BatchResult, ChunkRef, GatherResult, ScanPlan, \
+    TenantScanInput
+
+MAX_CHUNKS = 400   # keeps a tenant scan's own history small whatever the tenant's size
+
+
+class ScanActivities:
+    def __init__(self, db: Database, client: Client, secret_key: str, *, chunk_size: int = 200,
+                 batch_size: int = 10, stripe_rps: float = 20.0, approval_queue: str = "renewals") -> None:
+        self.db = db
+        self.client = client
+        self.secret_key = secret_key
+        self.chunk_size = chunk_size
+        self.batch_size = batch_size
+        self.approval_queue = approval_queue
+        self.stripe_limiter = AsyncLimiter(stripe_rps, 1.0)
+        self.models: dict[str, Model] = {}
+
+    # ---- tenants and runs -------------------------------------------------------------------------------------
+
+    @activity.defn
+    async def list_active_tenants(self) -> list[str]:
+        return await self.db.active_tenants()
+
+    @activity.defn
+    async def begin_scan(self, inp: TenantScanInput) -> None:
+        async with self.db.tenant(inp.tenant_id) as conn:
+            if not await conn.fetchval("select exists (select 1 from tenants where id = $1)", inp.tenant_id):
+                raise ApplicationError(f"tenant {inp.tenant_id} does not exist", type="UnknownTenant",
+                                       non_retryable=True)
+            await scans.start_run(conn, inp.tenant_id, inp.run_date)
+
+    @activity.defn
+    async def finish_scan(self, inp: TenantScanInput, status: str, summary: dict[str, Any],
+                          error: str | None) -> None:
+        async with self.db.tenant(inp.tenant_id) as conn:
+            await scans.finish_run(conn, inp.tenant_id, inp.run_date, status, summary, error)
+            await tenants.audit(conn, inp.tenant_id, "scan", f"scan.{status}", inp.run_date.isoformat(),
+                                {"summary": summary, "error": error})
+
+    # ---- Stripe -----------------------------------------------------------------------------------------------
+
+    async def _stripe(self, tenant_id: str) -> StripeSource:
+        async with self.db.tenant(tenant_id) as conn:
+            row = await tenants.get_connector(conn, tenant_id, "stripe")
+        if row is None or row["secret_ciphertext"] is None:
+            raise ApplicationError(f"connector stripe: not connected for tenant {tenant_id}; connect it with "
+                                   f"`renewals connect stripe --tenant {tenant_id}`", type="NotConnected",
+                                   non_retryable=True)
+        return StripeSource(decrypt(self.secret_key, row["secret_ciphertext"]), row["config"].get("api_base"))
+
+    async def _connector_failed(self, tenant_id: str, kind: str, err: ApplicationError) -> None:
+        if err.type == CREDENTIALS_REJECTED or err.non_retryable:
+            async with self.db.tenant(tenant_id) as conn:
+                await tenants.connector_error(conn, tenant_id, kind, err.message)
+
+    @activity.defn
+    async def sync_customers(self, inp: TenantScanInput) -> int:
+        """Hydrate the tenant's customer list (ARR, contract, renewal date) from Stripe."""
+        source = await self._stripe(inp.tenant_id)
+        try:
+            subs: dict[str, list[dict[str, Any]]] = {}
+            async for s in source.subscriptions():
+                subs.setdefault(str(s.get("customer")), []).append(s)
+            rows, bad = [], []
+            async for c in source.customers():
+                try:
+                    rows.append(customer_row(c, pick_subscription(subs.get(c.get("id", ""), []))))
+                except MalformedRecord as e:
+                    bad.append(str(e))
+                if len(rows) % 500 == 0:
+                    activity.heartbeat(len(rows))
+        except ApplicationError as e:
+            await self._connector_failed(inp.tenant_id, "stripe", e)
+            raise
+        async with self.db.tenant(inp.tenant_id) as conn:
+            await scans.upsert_customers(conn, inp.tenant_id, rows)
+            await tenants.connector_error(conn, inp.tenant_id, "stripe",
+                                          f"{len(bad)} malformed record(s), first: {bad[0]}" if bad else None)
+        if bad:
+            activity.logger.warning("stripe: %d malformed customer record(s) skipped, first: %s", len(bad), bad[0])
+        return len(rows)
+
+    @activity.defn
+    async def select_due(self, inp: TenantScanInput) -> ScanPlan:
+        async with self.db.tenant(inp.tenant_id) as conn:
+            due = await conn.fetchval("select count(*) from customers where tenant_id = $1", inp.tenant_id)
+            chunk = max(self.chunk_size, math.ceil(due / MAX_CHUNKS))
+            return await scans.freeze_due(conn, inp.tenant_id, inp.run_date, chunk)
+
+    @activity.defn
+    async def gather_stripe(self, ref: ChunkRef) -> GatherResult:
+        """Payment signals for one chunk of customers; a malformed record costs that customer's Stripe
+        evidence (named in the bundle), not the chunk."""
+        source = await self._stripe(ref.tenant_id)
+        async with self.db.tenant(ref.tenant_id) as conn:
+            profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no)
+        since = ref.run_date - dt.timedelta(days=HISTORY_DAYS)
+        found: dict[str, tuple[list[EvidenceItem], str | None]] = {}
+        errors: list[str] = []
+        for n, p in enumerate(profiles):
+            async with self.stripe_limiter:
+                try:
+                    invoices = await source.invoices(p.customer_id, since)
+                except ApplicationError as e:
+                    await self._connector_failed(ref.tenant_id, "stripe", e)
+                    raise
+            try:
+                found[p.customer_id] = (subscription_signals(p) + invoice_signals(invoices, ref.run_date), None)
+            except (MalformedRecord, ValueError) as e:
+                found[p.customer_id] = (subscription_signals(p), f"malformed record: {e}")
+                errors.append(f"{p.customer_id}: {e}")
+            activity.heartbeat(n)
+        async with self.db.tenant(ref.tenant_id) as conn:
+            await scans.write_evidence(conn, ref.tenant_id, ref.run_date, "stripe", found)
+        return GatherResult(source="stripe", customers=len(profiles),
+                            items=sum(len(i) for i, _ in found.values()), errors=errors[:20])
+
+    # ---- routing and classification ---------------------------------------------------------------------------
+
+    @activity.defn
+    async def route_chunk(self, ref: ChunkRef) -> list[BatchRef]:
+        async with self.db.tenant(ref.tenant_id) as conn:
+            profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no)
+            ids = [p.customer_id for p in profiles]
+            bundles = await scans.load_bundles(conn, ref.tenant_id, ref.run_date, ids)
+            seen = await scans.previous_evidence_ids(conn, ref.tenant_id, ref.run_date, ids)
+            previous = await scans.previous_entries(conn, ref.tenant_id, ref.run_date, ids)
+            routed = []
+            for p in profiles:
+                prev = previous.get(p.customer_id, [])
+                features = routing.RouteFeatures(
+                    arr_cents=p.arr_cents,
+                    last_severity=prev[0].severity if prev else None,
+                    severity_before_last=prev[1].severity if len(prev) > 1 else None,
+                    new_strong_signals=routing.count_new_strong(
+                        ((i.source_id, i.signal) for i in bundles[p.customer_id].items), seen.get(p.customer_id, set())))
+                routed.append((p.customer_id, routing.route_customer(features)))
+            # Batch numbers are unique within the run: chunk_no * 1000 + position.
+            refs, assignments = [], []
+            for i, (route, members) in enumerate(routing.batches(routed, self.batch_size)):
+                batch_no = ref.chunk_no * 1000 + i
+                refs.append(BatchRef(tenant_id=ref.tenant_id, run_date=ref.run_date, batch_no=batch_no,
+                                     route=route, size=len(members)))
+                assignments += [(cid, route, batch_no) for cid in members]
+            await scans.assign_batches(conn, ref.tenant_id, ref.run_date, assignments)
+        return refs
+
+    async def _contexts(self, ref: BatchRef) -> list[CustomerContext]:
+        async with self.db.tenant(ref.tenant_id) as conn:
+            profiles = await scans.batch_profiles(conn, ref.tenant_id, ref.run_date, ref.batch_no)
+            ids = [p.customer_id for p in profiles]
+            bundles = await scans.load_bundles(conn, ref.tenant_id, ref.run_date, ids)
+            previous = await scans.previous_entries(conn, ref.tenant_id, ref.run_date, ids)
+            weights = tenants.weights_of(await tenants.get_settings(conn, ref.tenant_id))
+        return [CustomerContext(profile=p, bundle=bundles[p.customer_id],
+                                breakdown=breakdown(bundles[p.customer_id].items, weights),
+                                previous=previous.get(p.customer_id, [])) for p in profiles]
+
+    def model_for(self, route: str) -> Model:
+        return self.models.get(route) or OfflineModel()
+
+    @activity.defn
+    async def classify_batch(self, ref: BatchRef) -> int:
+        """Ask the route's model about ten customers, validate every row against its own bundle, and keep
+        the result. Returns how many rows validation demoted. A retry after success does not pay twice."""
+        async with self.db.tenant(ref.tenant_id) as conn:
+            done = await scans.load_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, "final")
+        if done is not None:
+            return sum(1 for v in done["verdicts"] if v["notes"])
+        contexts = await self._contexts(ref)
+        model = self.model_for(ref.route)
+        answer = await model.classify(contexts)
+        rows = {r.customer_id: r for r in answer.verdicts.rows}
+        verdicts: list[Verdict] = []
+        for ctx in contexts:
+            cid = ctx.profile.customer_id
+            notes: list[str] = []
+            row = rows.get(cid)
+            if row is None:
+                row, notes = verdict_for(ctx), [f"{answer.model} returned no row; offline verdict used"]
+            row, demoted = citations.validate_row(row, ctx.bundle, ctx.profile.name)
+            verdicts.append(Verdict(**row.model_dump(), breakdown=ctx.breakdown, route=ref.route,
+                                    model=answer.model, notes=notes + demoted))
+        async with self.db.tenant(ref.tenant_id) as conn:
+            await scans.save_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, "worker", answer.model,
+                                          answer.verdicts.model_dump(mode="json"))
+            await scans.save_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, "final", answer.model,
+                                          {"verdicts": [v.model_dump(mode="json") for v in verdicts]})
+        return sum(1 for v in verdicts if v.notes)
+
+    @activity.defn
+    async def record_batch(self, ref: BatchRef) -> BatchResult:
+        """Diary, classification, drafts and audit for a batch, in one transaction: all or nothing."""
+        async with self.db.tenant(ref.tenant_id) as conn:
+            out = await scans.load_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, "final")
+            if out is None:
+                raise ApplicationError(f"batch {ref.batch_no} has no classification to record", type="NoOutput",
+                                       non_retryable=True)
+            verdicts = [Verdict.model_validate(v) for v in out["verdicts"]]
+            profiles = {p.customer_id: p for p in
+                        await scans.batch_profiles(conn, ref.tenant_id, ref.run_date, ref.batch_no)}
+            drafts = await scans.record_verdicts(conn, ref.tenant_id, ref.run_date, verdicts, profiles)
+        return BatchResult(batch_no=ref.batch_no, route=ref.route, classified=len(verdicts),
+                           demoted=sum(1 for v in verdicts if v.abstain_reason == "source_validation_failed"),
+                           drafts=drafts)
+
+    @activity.defn
+    async def start_approvals(self, ref: BatchRef, draft_ids: list[str]) -> int:
+        """Start one ApprovalWorkflow per draft. Deterministic ids make a retry a no-op; starting them here
+        rather than as children keeps the batch's history small and clear of the pending-children limit."""
+        async with self.db.tenant(ref.tenant_id) as conn:
+            rows = await conn.fetch("""select d.id, d.customer_id, d.workflow_id, c.classification, c.route
+                                         from drafts d join classifications c on c.tenant_id = d.tenant_id
+                                          and c.customer_id = d.customer_id and c.run_date = d.run_date
+                                        where d.tenant_id = $1 and d.id = any($2::text[])""",
+                                    ref.tenant_id, draft_ids)
+        started = 0
+        for r in rows:
+            try:
+                await self.client.start_workflow(
+                    "ApprovalWorkflow",
+                    ApprovalInput(tenant_id=ref.tenant_id, draft_id=r["id"], customer_id=r["customer_id"],
+                                  run_date=ref.run_date),
+                    id=r["workflow_id"], task_queue=self.approval_queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    search_attributes=TypedSearchAttributes([
+                        search.TENANT.value_set(ref.tenant_id), search.CUSTOMER.value_set(r["customer_id"]),
+                        search.ROUTE.value_set(r["route"]), search.VERDICT.value_set(r["classification"]),
+                        search.RUN_DATE.value_set(ref.run_date.isoformat()),
+                        search.DRAFT_STATUS.value_set("pending")]),
+                    static_summary=f"Approve the {r['classification']} email to {r['customer_id']}")
+                started += 1
+            except WorkflowAlreadyStartedError:
+                pass
+        return started
+

@@ -1,0 +1,64 @@
+"""The REST API operators use: versioned under /v1, OpenAPI at /openapi.json, errors as problem details."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from temporalio.client import Client
+
+from api import drafts, scans
+from api.errors import ApiError, handle_api_error, problem
+from db.pool import Database
+
+log = logging.getLogger("renewals.api")
+
+
+def create_app(db: Database | None = None, temporal: Client | None = None,
+               connect: Callable[[], Awaitable[tuple[Database, Client]]] | None = None) -> FastAPI:
+    """Pass a ready database and client (tests, the demo), or `connect` to make them at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if connect is not None:
+            app.state.db, app.state.temporal = await connect()
+        else:
+            app.state.db, app.state.temporal = db, temporal
+        yield
+        if connect is not None:
+            await app.state.db.close()
+
+    app = FastAPI(title="Renewal Manager", version="1", lifespan=lifespan,
+                  description="Approve renewal drafts; every decision reaches its Temporal workflow.")
+    app.add_exception_handler(ApiError, handle_api_error)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem(422, "validation-failed", "The request failed validation", "see errors", request,
+                       errors=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()])
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id = rid
+        try:
+            response = await call_next(request)
+        except Exception:
+            log.exception("request %s %s failed (request id %s)", request.method, request.url.path, rid)
+            response = problem(500, "internal", "Internal error", f"quote request id {rid}", request)
+        response.headers["x-request-id"] = rid
+        log.info("%s %s -> %s (request id %s)", request.method, request.url.path, response.status_code, rid)
+        return response
+
+    @app.get("/v1/health", tags=["health"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(drafts.router)
+    app.include_router(scans.router)
+    return app

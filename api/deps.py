@@ -1,0 +1,51 @@
+"""Dependencies: the database, the Temporal client, and the operator a Bearer token speaks for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from temporalio.client import Client
+
+from api.errors import Forbidden, Unauthorized
+from db import tenants
+from db.pool import Database
+
+
+@dataclass(frozen=True)
+class Operator:
+    tenant_id: str
+    role: str
+    name: str
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def get_temporal(request: Request) -> Client:
+    return request.app.state.temporal
+
+
+async def get_operator(request: Request, db: Annotated[Database, Depends(get_db)]) -> Operator:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send `Authorization: Bearer <token>`; create one with `renewals token create`")
+    row = await tenants.lookup_token(db.pool, token.strip())
+    if row is None:
+        raise Unauthorized("this token is unknown or revoked")
+    return Operator(tenant_id=row["tenant_id"], role=row["role"], name=row["name"])
+
+
+async def get_admin(op: Annotated[Operator, Depends(get_operator)]) -> Operator:
+    if op.role != "admin":
+        raise Forbidden("this needs an admin token")
+    return op
+
+
+DbDep = Annotated[Database, Depends(get_db)]
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+OperatorDep = Annotated[Operator, Depends(get_operator)]
+AdminDep = Annotated[Operator, Depends(get_admin)]

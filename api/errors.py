@@ -1,0 +1,69 @@
+"""One error base class carrying an HTTP status, rendered as RFC 9457 problem details by one handler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+
+class ApiError(Exception):
+    status = 500
+    type = "internal"
+    title = "Internal error"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class Unauthorized(ApiError):
+    status, type, title = 401, "unauthorized", "Missing, malformed or revoked token"
+
+
+class Forbidden(ApiError):
+    status, type, title = 403, "forbidden", "This token's role may not do that"
+
+
+class NotFound(ApiError):
+    status, type, title = 404, "not-found", "No such resource for this tenant"
+
+
+class Conflict(ApiError):
+    status, type, title = 409, "conflict", "The resource is not in a state that allows this"
+
+
+class Unprocessable(ApiError):
+    status, type, title = 422, "validation-failed", "The request failed validation"
+
+
+class Unavailable(ApiError):
+    status, type, title = 503, "unavailable", "A backing service is unavailable"
+
+
+def problem(status: int, type_: str, title: str, detail: str, request: Request, **extra: Any) -> JSONResponse:
+    body = {"type": f"https://renewal-manager.dev/problems/{type_}", "title": title, "status": status,
+            "detail": detail, "instance": str(request.url.path),
+            "request_id": getattr(request.state, "request_id", None)} | extra
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+async def handle_api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return problem(exc.status, exc.type, exc.title, exc.detail, request, **exc.extra)
+
+
+class Problem(dict[str, Any]):
+    """For `responses=`: the documented shape of every error."""
+
+
+PROBLEM_SCHEMA = {"content": {"application/problem+json": {"schema": {
+    "type": "object", "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                                     "status": {"type": "integer"}, "detail": {"type": "string"},
+                                     "instance": {"type": "string"}, "request_id": {"type": "string"}}}}}}
+
+
+def responses(*errors: type[ApiError]) -> dict[int | str, dict[str, Any]]:
+    return {e.status: {"description": e.title, **PROBLEM_SCHEMA} for e in errors}

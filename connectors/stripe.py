@@ -1,0 +1,239 @@
+"""Stripe: the required source. Hydrates the customer list and turns invoices into payment signals.
+
+Signal derivation is pure (plain dicts in Stripe's wire format in, evidence items out); the client is a thin
+layer over the official SDK with its own retries off, so Temporal owns every retry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Any
+
+import stripe
+
+from connectors.errors import classify_http, parse_retry_after
+from schemas.evidence import CustomerProfile, EvidenceItem, FactValue
+
+LATE_GRACE_DAYS = 3
+HISTORY_DAYS = 180
+
+
+class MalformedRecord(ValueError):
+    """A Stripe object without a field the signals need; names the object."""
+
+
+def _day(ts: int | None) -> dt.date | None:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).date() if ts else None
+
+
+def _need(obj: dict[str, Any], *keys: str) -> None:
+    missing = [k for k in keys if k not in obj]
+    if missing:
+        raise MalformedRecord(f"stripe {obj.get('object', 'object')} {obj.get('id', '?')} is missing {', '.join(missing)}")
+
+
+def _item_period_end(sub: dict[str, Any]) -> int | None:
+    # Newer API versions move the period onto subscription items.
+    if sub.get("current_period_end"):
+        return int(sub["current_period_end"])
+    items = (sub.get("items") or {}).get("data") or []
+    ends = [i.get("current_period_end") for i in items if i.get("current_period_end")]
+    return int(max(ends)) if ends else None
+
+
+def subscription_summary(sub: dict[str, Any]) -> dict[str, FactValue]:
+    """ARR, contract, renewal date and seats from a subscription in wire format."""
+    _need(sub, "id", "status", "items")
+    arr_cents = 0
+    quantity = 0
+    interval = None
+    for item in sub["items"].get("data", []):
+        price = item.get("price") or item.get("plan") or {}
+        recurring = price.get("recurring") or {"interval": price.get("interval"),
+                                               "interval_count": price.get("interval_count", 1)}
+        interval = recurring.get("interval")
+        per_year = {"month": 12, "year": 1, "week": 52, "day": 365}.get(interval or "", 0)
+        count = int(recurring.get("interval_count") or 1)
+        qty = int(item.get("quantity") or 1)
+        quantity += qty
+        arr_cents += int(price.get("unit_amount") or price.get("amount") or 0) * qty * per_year // count
+    end = _item_period_end(sub)
+    return {"subscription_id": sub["id"], "status": sub["status"], "arr_cents": arr_cents,
+            "arr_usd": round(arr_cents / 100, 2), "quantity": quantity,
+            "contract": "annual" if interval == "year" else "monthly",
+            "renewal_date": _day(end).isoformat() if end else None,
+            "cancel_at_period_end": bool(sub.get("cancel_at_period_end"))}
+
+
+def customer_row(customer: dict[str, Any], sub: dict[str, Any] | None) -> dict[str, Any]:
+    _need(customer, "id")
+    billing = subscription_summary(sub) if sub else {}
+    renewal = billing.get("renewal_date")
+    return {"id": customer["id"], "name": customer.get("name") or customer.get("email") or customer["id"],
+            "email": customer.get("email"), "arr_cents": int(billing.get("arr_cents") or 0),
+            "contract": billing.get("contract"),
+            "renewal_date": dt.date.fromisoformat(str(renewal)) if renewal else None,
+            "subscription_id": billing.get("subscription_id"),
+            "status": str(billing.get("status") or "none"),
+            "links": {k: str(v) for k, v in (customer.get("metadata") or {}).items()},
+            "billing": billing}
+
+
+def pick_subscription(subs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The subscription that renews: a live one if any, else the latest."""
+    live = [s for s in subs if s.get("status") in ("active", "past_due", "trialing", "unpaid")]
+    pool = live or subs
+    return max(pool, key=lambda s: s.get("created") or 0) if pool else None
+
+
+def invoice_signals(invoices: list[dict[str, Any]], run_date: dt.date) -> list[EvidenceItem]:
+    """Late payments, failed attempts, open and uncollectible invoices, and seat or plan changes."""
+    items: list[EvidenceItem] = []
+    for inv in invoices:
+        _need(inv, "id", "status", "created")
+    ordered = sorted(invoices, key=lambda i: i["created"])
+    on_time = 0
+    for inv in ordered:
+        sid = f"stripe:{inv['id']}"
+        amount = round(int(inv.get("amount_due") or 0) / 100, 2)
+        created = _day(inv["created"])
+        due = _day(inv.get("due_date")) or created
+        paid = _day((inv.get("status_transitions") or {}).get("paid_at"))
+        attempts = int(inv.get("attempt_count") or 0)
+        if inv["status"] == "paid" and paid and due:
+            late = (paid - due).days
+            if late > LATE_GRACE_DAYS:
+                signal = -0.35 if late >= 30 else -0.2 if late >= 7 else -0.1
+                items.append(EvidenceItem(
+                    source_id=sid, kind="invoice_paid_late", factor="payment_history", signal=signal,
+                    summary=f"Invoice {inv['id']} for ${amount:,.2f} was paid {late} days late",
+                    facts={"amount_usd": amount, "days_late": late, "due_date": due.isoformat(),
+                           "paid_date": paid.isoformat()}, observed_on=paid))
+            else:
+                on_time += 1
+        if attempts > 1:
+            items.append(EvidenceItem(
+                source_id=sid, kind="payment_attempts_failed", factor="payment_history",
+                signal=-min(0.45, 0.15 * (attempts - 1)),
+                summary=f"Invoice {inv['id']} needed {attempts} payment attempts",
+                facts={"attempt_count": attempts, "failed_attempts": attempts - 1, "amount_usd": amount},
+                observed_on=created))
+        if inv["status"] == "open" and due and due < run_date:
+            overdue = (run_date - due).days
+            items.append(EvidenceItem(
+                source_id=sid, kind="invoice_past_due", factor="payment_history", signal=-0.4,
+                summary=f"Invoice {inv['id']} for ${amount:,.2f} is {overdue} days past due",
+                facts={"amount_usd": amount, "days_overdue": overdue, "due_date": due.isoformat()},
+                observed_on=due))
+        if inv["status"] == "uncollectible":
+            items.append(EvidenceItem(
+                source_id=sid, kind="invoice_uncollectible", factor="payment_history", signal=-0.6,
+                summary=f"Invoice {inv['id']} for ${amount:,.2f} was marked uncollectible",
+                facts={"amount_usd": amount}, observed_on=created))
+    if on_time >= 3 and not any(i.signal < 0 for i in items):
+        last = ordered[-1]
+        items.append(EvidenceItem(
+            source_id=f"stripe:{last['id']}", kind="payments_on_time", factor="payment_history", signal=0.3,
+            summary=f"The last {on_time} invoices were all paid on time", facts={"invoices_on_time": on_time},
+            observed_on=_day(last["created"])))
+    items += seat_signals(ordered)
+    return items
+
+
+def _line_state(inv: dict[str, Any]) -> tuple[int, int]:
+    lines = (inv.get("lines") or {}).get("data") or []
+    qty = sum(int(line.get("quantity") or 0) for line in lines)
+    unit = max((int((line.get("price") or {}).get("unit_amount") or 0) for line in lines), default=0)
+    return qty, unit
+
+
+def seat_signals(ordered: list[dict[str, Any]]) -> list[EvidenceItem]:
+    """Seat growth or contraction, and plan up- or downgrades, between the oldest and newest invoice."""
+    billed = [i for i in ordered if (i.get("lines") or {}).get("data")]
+    if len(billed) < 2:
+        return []
+    first, last = billed[0], billed[-1]
+    (q0, u0), (q1, u1) = _line_state(first), _line_state(last)
+    sid = f"stripe:{last['id']}"
+    out: list[EvidenceItem] = []
+    if q0 and abs(q1 - q0) / q0 >= 0.1:
+        change = round(100 * (q1 - q0) / q0)
+        grew = q1 > q0
+        out.append(EvidenceItem(
+            source_id=sid, kind="seats_grew" if grew else "seats_contracted", factor="usage_trend",
+            signal=min(0.6, 0.3 + abs(change) / 200) if grew else -min(0.6, 0.3 + abs(change) / 200),
+            summary=f"Seats went from {q0} to {q1} ({change:+d}%) between invoice {first['id']} and {last['id']}",
+            facts={"seats_before": q0, "seats_now": q1, "change_pct": change}, observed_on=_day(last["created"])))
+    if u0 and u1 != u0:
+        up = u1 > u0
+        out.append(EvidenceItem(
+            source_id=sid, kind="plan_upgraded" if up else "plan_downgraded", factor="usage_trend",
+            signal=0.3 if up else -0.4,
+            summary=f"Unit price moved from ${u0 / 100:,.2f} to ${u1 / 100:,.2f} per seat",
+            facts={"unit_price_before_usd": round(u0 / 100, 2), "unit_price_now_usd": round(u1 / 100, 2)},
+            observed_on=_day(last["created"])))
+    return out
+
+
+def subscription_signals(profile: CustomerProfile) -> list[EvidenceItem]:
+    b = profile.billing
+    if not b.get("subscription_id"):
+        return []
+    sid = f"stripe:{b['subscription_id']}"
+    facts = {k: b.get(k) for k in ("status", "arr_usd", "quantity", "contract", "renewal_date")}
+    items = [EvidenceItem(source_id=sid, kind="subscription", factor="payment_history", signal=0.0,
+                          summary=f"{str(b.get('contract', '')).capitalize()} subscription, ${b.get('arr_usd', 0):,.2f} "
+                                  f"ARR, {b.get('quantity')} seats, renews {b.get('renewal_date')}",
+                          facts=facts)]
+    if b.get("cancel_at_period_end"):
+        items.append(EvidenceItem(source_id=sid, kind="cancel_at_period_end", factor="payment_history", signal=-1.0,
+                                  summary=f"The subscription is set to cancel at the end of the period "
+                                          f"({b.get('renewal_date')})", facts={"renewal_date": b.get("renewal_date")}))
+    if b.get("status") == "past_due":
+        items.append(EvidenceItem(source_id=sid, kind="subscription_past_due", factor="payment_history",
+                                  signal=-0.3, summary="The subscription is past due", facts={"status": "past_due"}))
+    return items
+
+
+def stripe_error(e: stripe.StripeError) -> Exception:
+    status = e.http_status
+    headers = e.headers or {}
+    return classify_http("stripe", status, e.user_message or str(e), parse_retry_after(headers.get("retry-after")))
+
+
+class StripeSource:
+    """The official SDK, pointed at `api_base`, retries off: one visible attempt per Temporal retry."""
+
+    def __init__(self, api_key: str, api_base: str | None = None, timeout: float = 20.0) -> None:
+        self.client = stripe.StripeClient(
+            api_key, base_addresses={"api": api_base} if api_base else None, max_network_retries=0,
+            http_client=stripe.HTTPXClient(timeout=timeout))
+
+    async def _all(self, lister: Any, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        try:
+            page = await lister(params={"limit": 100, **params})
+            async for obj in page.auto_paging_iter():
+                yield obj.to_dict()
+        except stripe.StripeError as e:
+            raise stripe_error(e) from e
+
+    async def customers(self) -> AsyncIterator[dict[str, Any]]:
+        async for c in self._all(self.client.v1.customers.list_async, {}):
+            yield c
+
+    async def subscriptions(self) -> AsyncIterator[dict[str, Any]]:
+        async for s in self._all(self.client.v1.subscriptions.list_async, {"status": "all"}):
+            yield s
+
+    async def invoices(self, customer_id: str, since: dt.date) -> list[dict[str, Any]]:
+        created = int(dt.datetime.combine(since, dt.time(), dt.UTC).timestamp())
+        return [i async for i in self._all(self.client.v1.invoices.list_async,
+                                           {"customer": customer_id, "created": {"gte": created}})]
+
+    async def check(self) -> None:
+        """One cheap read, to validate a key before it is stored."""
+        try:
+            await self.client.v1.customers.list_async(params={"limit": 1})
+        except stripe.StripeError as e:
+            raise stripe_error(e) from e

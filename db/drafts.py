@@ -1,0 +1,64 @@
+"""Drafts and the email ledger. All SQL for approvals lives here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+
+async def get_draft(conn: asyncpg.Connection, draft_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("select * from drafts where id = $1", draft_id)
+
+
+async def claim_send(conn: asyncpg.Connection, tenant_id: str, draft_id: str, message_id: str) -> str | None:
+    """Claim the one send a draft gets. Returns None when claimed now, else the existing status."""
+    claimed = await conn.fetchval("""
+        insert into sent_emails (draft_id, tenant_id, message_id, status) values ($1, $2, $3, 'sending')
+        on conflict (draft_id) do update set status = 'sending', claimed_at = now()
+            where sent_emails.status = 'failed'
+        returning true""", draft_id, tenant_id, message_id)
+    if claimed:
+        return None
+    return await conn.fetchval("select status from sent_emails where draft_id = $1", draft_id)
+
+
+async def release_send(conn: asyncpg.Connection, draft_id: str, error: str) -> None:
+    """The SMTP server refused before accepting the message: nothing went out, so a retry may send."""
+    await conn.execute("update sent_emails set status = 'failed', smtp_response = $2 where draft_id = $1",
+                       draft_id, error[:500])
+
+
+async def mark_sent(conn: asyncpg.Connection, draft_id: str, operator: str, response: str) -> None:
+    await conn.execute("update sent_emails set status = 'sent', sent_at = now(), smtp_response = $2 "
+                       "where draft_id = $1", draft_id, response[:500])
+    await conn.execute("update drafts set status = 'sent', decided_by = $2, decided_at = now(), updated_at = now() "
+                       "where id = $1", draft_id, operator)
+
+
+async def mark_skipped(conn: asyncpg.Connection, draft_id: str, operator: str, reason: str) -> None:
+    await conn.execute("""update drafts set status = 'skipped', decided_by = $2, decided_at = now(), skip_reason = $3,
+                          updated_at = now() where id = $1 and status = 'pending'""", draft_id, operator, reason)
+
+
+async def update_content(conn: asyncpg.Connection, draft_id: str, subject: str, body: str,
+                         anchors: list[str]) -> None:
+    await conn.execute("""update drafts set subject = $2, body = $3, anchors = $4, updated_at = now()
+                          where id = $1 and status = 'pending'""", draft_id, subject, body, anchors)
+
+
+async def list_drafts(conn: asyncpg.Connection, tenant_id: str, status: str = "pending", limit: int = 50,
+                      offset: int = 0) -> list[asyncpg.Record]:
+    return await conn.fetch("""
+        select d.*, c.classification, c.severity, c.route, cu.name as customer_name, cu.arr_cents
+          from drafts d
+          join classifications c on c.tenant_id = d.tenant_id and c.customer_id = d.customer_id
+                                and c.run_date = d.run_date
+          join customers cu on cu.tenant_id = d.tenant_id and cu.id = d.customer_id
+         where d.tenant_id = $1 and d.status = $2
+         order by c.severity = 'HIGH' desc, cu.arr_cents desc, d.id limit $3 offset $4""",
+                            tenant_id, status, limit, offset)
+
+
+def as_dict(r: asyncpg.Record) -> dict[str, Any]:
+    return dict(r.items())

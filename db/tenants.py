@@ -1,0 +1,72 @@
+"""Tenants, their settings, connectors and API tokens. All SQL for these lives here."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+import asyncpg
+
+from schemas.evidence import FACTORS, Factor
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_tenant(owner: asyncpg.Connection, tenant_id: str, name: str, timezone: str = "UTC") -> None:
+    """As the owner: tenants are created by an administrator, not through RLS."""
+    async with owner.transaction():
+        await owner.execute("insert into tenants (id, name, timezone) values ($1, $2, $3) on conflict (id) do nothing",
+                            tenant_id, name, timezone)
+        await owner.execute("insert into tenant_settings (tenant_id) values ($1) on conflict do nothing", tenant_id)
+
+
+async def create_token(conn: asyncpg.Connection, tenant_id: str, role: str, name: str) -> str:
+    token = f"rm_{tenant_id}_{secrets.token_urlsafe(24)}"
+    await conn.execute("insert into api_tokens (token_hash, tenant_id, role, name) values ($1, $2, $3, $4)",
+                       hash_token(token), tenant_id, role, name)
+    return token
+
+
+async def lookup_token(pool: asyncpg.Pool, token: str) -> asyncpg.Record | None:
+    return await pool.fetchrow("select * from app_token_lookup($1)", hash_token(token))
+
+
+async def get_settings(conn: asyncpg.Connection, tenant_id: str) -> asyncpg.Record:
+    row = await conn.fetchrow("select * from tenant_settings where tenant_id = $1", tenant_id)
+    if row is None:
+        raise LookupError(f"tenant {tenant_id} has no settings row")
+    return row
+
+
+def weights_of(settings: asyncpg.Record) -> dict[Factor, float]:
+    return {f: float(settings[f"w_{f}"]) for f in FACTORS}
+
+
+async def put_connector(conn: asyncpg.Connection, tenant_id: str, kind: str, secret: bytes | None,
+                        config: dict[str, Any]) -> None:
+    await conn.execute("""
+        insert into connectors (tenant_id, kind, secret_ciphertext, config, status, last_error)
+        values ($1, $2, $3, $4, 'connected', null)
+        on conflict (tenant_id, kind) do update
+           set secret_ciphertext = excluded.secret_ciphertext, config = excluded.config,
+               status = 'connected', last_error = null, updated_at = now()""",
+                       tenant_id, kind, secret, config)
+
+
+async def get_connector(conn: asyncpg.Connection, tenant_id: str, kind: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("select * from connectors where tenant_id = $1 and kind = $2", tenant_id, kind)
+
+
+async def connector_error(conn: asyncpg.Connection, tenant_id: str, kind: str, error: str | None) -> None:
+    await conn.execute("""update connectors set status = case when $3::text is null then 'connected' else 'error' end,
+                              last_error = $3, updated_at = now() where tenant_id = $1 and kind = $2""",
+                       tenant_id, kind, error)
+
+
+async def audit(conn: asyncpg.Connection, tenant_id: str, actor: str, action: str, subject: str | None,
+                detail: dict[str, Any] | None = None) -> None:
+    await conn.execute("insert into audit_log (tenant_id, actor, action, subject, detail) values ($1, $2, $3, $4, $5)",
+                       tenant_id, actor, action, subject, detail or {})

@@ -1,0 +1,40 @@
+"""The one small interface every model answers through, offline or vendor."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+from schemas.evidence import CustomerProfile, EvidenceBundle
+from schemas.verdict import BatchVerdicts, Classification, FactorBreakdown, Severity
+
+
+class PreviousEntry(BaseModel):
+    run_date: dt.date
+    classification: Classification
+    severity: Severity
+    paragraph: str
+
+
+class CustomerContext(BaseModel):
+    """Everything a model may read about one customer: the profile, the bundle, the math, the diary."""
+
+    profile: CustomerProfile
+    bundle: EvidenceBundle
+    breakdown: FactorBreakdown
+    previous: list[PreviousEntry] = Field(default_factory=list)   # newest first
+
+
+class ModelAnswer(BaseModel):
+    verdicts: BatchVerdicts
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class Model(Protocol):
+    name: str
+
+    async def classify(self, batch: list[CustomerContext]) -> ModelAnswer: ...

@@ -1,0 +1,15 @@
+"""Custom search attributes, so an engineer can find any run in the Temporal UI by what it is about."""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+
+TENANT = SearchAttributeKey.for_keyword("Tenant")
+CUSTOMER = SearchAttributeKey.for_keyword("CustomerId")
+ROUTE = SearchAttributeKey.for_keyword("Route")
+VERDICT = SearchAttributeKey.for_keyword("Verdict")
+RUN_DATE = SearchAttributeKey.for_keyword("RunDate")
+DRAFT_STATUS = SearchAttributeKey.for_keyword("DraftStatus")
+
+ALL = (TENANT, CUSTOMER, ROUTE, VERDICT, RUN_DATE, DRAFT_STATUS)
+SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")

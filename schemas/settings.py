@@ -1,0 +1,61 @@
+"""Process configuration: one prefix (RENEWALS_), secrets refused when left at a placeholder outside development."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER = "change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RENEWALS_", env_file=".env", extra="ignore")
+
+    environment: str = "development"  # development | production
+    data_dir: Path = Path(".renewals")
+
+    # PostgreSQL. Unset: an embedded server under data_dir. DATABASE_URL is the owner (runs migrations);
+    # the application itself connects as renewals_app with app_db_password.
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "RENEWALS_DATABASE_URL"))
+    app_db_password: str = PLACEHOLDER
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "renewals"
+
+    # Fernet key for connector secrets at rest. In development one is generated under data_dir.
+    secret_key: str | None = None
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_from: str = "renewals@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+
+    # Scan shape. chunk_size customers share one ScanChunkWorkflow and one gather call per connector.
+    chunk_size: int = 200
+    batch_size: int = 10
+    max_parallel_chunks: int = 4
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.environment != "development":
+            if not self.secret_key or self.secret_key == PLACEHOLDER:
+                raise ValueError("RENEWALS_SECRET_KEY must be set to a Fernet key outside development "
+                                 "(generate one: python -c 'from cryptography.fernet import Fernet; "
+                                 "print(Fernet.generate_key().decode())')")
+            if self.app_db_password == PLACEHOLDER:
+                raise ValueError("RENEWALS_APP_DB_PASSWORD must be set outside development")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

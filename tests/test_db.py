@@ -1,0 +1,80 @@
+"""The database itself: migrations, row-level security for the application's role, append-only tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+import pytest
+
+from db import tenants
+from db.migrate import migrate
+from db.pool import Database
+from tests.conftest import APP_PASSWORD, create_tenant
+
+RUN = dt.date(2026, 11, 22)
+
+
+async def test_migrations_are_idempotent(owner_dsn: str) -> None:
+    assert await migrate(owner_dsn, APP_PASSWORD) == []
+
+
+async def test_the_application_role_is_bound_by_rls(db: Database) -> None:
+    async with db.pool.acquire() as conn:
+        role = await conn.fetchrow("select rolsuper, rolbypassrls from pg_roles where rolname = current_user")
+    assert (role["rolsuper"], role["rolbypassrls"]) == (False, False)
+
+
+async def test_a_tenant_cannot_see_or_write_another_tenants_rows(owner: asyncpg.Connection, db: Database,
+                                                              secret_key: str) -> None:
+    a = await create_tenant(owner, db, secret_key, stripe_key="rk_a", stripe_base=None)
+    b = await create_tenant(owner, db, secret_key, stripe_key="rk_b", stripe_base=None)
+    async with db.tenant(a) as conn:
+        await tenants.audit(conn, a, "test", "probe", "x")
+        assert await conn.fetchval("select count(*) from connectors") == 1
+        assert await conn.fetchval("select count(*) from tenants") == 1
+    async with db.tenant(b) as conn:
+        assert await conn.fetchval("select count(*) from audit_log where tenant_id = $1", a) == 0
+        assert await conn.fetchval("select count(*) from connectors where tenant_id = $1", a) == 0
+        assert await conn.fetchval("select count(*) from tenants where id = $1", a) == 0
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):   # WITH CHECK: no writing into another tenant
+        async with db.tenant(b) as conn:
+            await tenants.audit(conn, a, "test", "forged", "x")
+    async with db.pool.acquire() as conn:   # no tenant set at all: nothing visible
+        assert await conn.fetchval("select count(*) from connectors") == 0
+
+
+@pytest.mark.parametrize("statement", ["update diary_entries set paragraph = 'rewritten'",
+                                       "delete from diary_entries", "update audit_log set actor = 'x'",
+                                       "delete from audit_log"])
+async def test_diary_and_audit_refuse_change_even_for_the_owner(owner: asyncpg.Connection, db: Database,
+                                                                 secret_key: str, statement: str) -> None:
+    t = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    async with db.tenant(t) as conn:
+        await conn.execute("insert into diary_entries (tenant_id, customer_id, run_date, paragraph, cited_source_ids)"
+                           " values ($1, 'cus_1', $2, 'first', '{}')", t, RUN)
+        await tenants.audit(conn, t, "test", "probe", "x")
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+        await owner.execute(statement + " where tenant_id = $1", t)
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        async with db.tenant(t) as conn:
+            await conn.execute(statement + " where tenant_id = $1", t)
+
+
+async def test_weights_that_do_not_sum_to_one_are_refused_by_the_database(owner: asyncpg.Connection, db: Database,
+                                                                          secret_key: str) -> None:
+    t = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    with pytest.raises(asyncpg.CheckViolationError, match="weights_sum_to_one"):
+        async with db.tenant(t) as conn:
+            await conn.execute("update tenant_settings set w_payment_history = 0.9 where tenant_id = $1", t)
+
+
+async def test_tokens_are_stored_hashed_and_resolve_to_their_tenant(owner: asyncpg.Connection, db: Database,
+                                                                    secret_key: str) -> None:
+    t = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    async with db.tenant(t) as conn:
+        token = await tenants.create_token(conn, t, "operator", "ops")
+        assert await conn.fetchval("select count(*) from api_tokens where token_hash = $1", token) == 0
+    found = await tenants.lookup_token(db.pool, token)
+    assert (found["tenant_id"], found["role"]) == (t, "operator")
+    assert await tenants.lookup_token(db.pool, token + "x") is None

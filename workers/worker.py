@@ -1,0 +1,60 @@
+"""The worker process: one Temporal worker per task queue, sharing one Postgres pool."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.email import EmailActivities, SmtpConfig
+from activities.scan import ScanActivities
+from db.pool import Database
+from schemas import queues
+from schemas.settings import Settings
+from workflows.approval import ApprovalWorkflow
+from workflows.scan import ClassifyBatchWorkflow, DailyScanWorkflow, ScanChunkWorkflow, TenantScanWorkflow
+
+WORKFLOWS = [DailyScanWorkflow, TenantScanWorkflow, ScanChunkWorkflow, ClassifyBatchWorkflow, ApprovalWorkflow]
+
+
+async def connect_temporal(address: str, namespace: str) -> Client:
+    try:
+        return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+    except RuntimeError as e:
+        raise RuntimeError(f"cannot reach Temporal at {address} (namespace {namespace}): {e}. Start it with "
+                           f"`renewals dev-server`, or set RENEWALS_TEMPORAL_ADDRESS") from e
+
+
+def build_workers(client: Client, db: Database, settings: Settings, secret_key: str,
+                  smtp: SmtpConfig | None = None, scan: ScanActivities | None = None) -> list[Worker]:
+    scan = scan or ScanActivities(db, client, secret_key, chunk_size=settings.chunk_size,
+                                  batch_size=settings.batch_size, approval_queue=queues.MAIN)
+    email = EmailActivities(db, smtp or SmtpConfig(settings.smtp_host, settings.smtp_port, settings.smtp_from,
+                                                   settings.smtp_username, settings.smtp_password,
+                                                   settings.smtp_starttls))
+    return [
+        Worker(client, task_queue=queues.MAIN, workflows=WORKFLOWS,
+               activities=[scan.list_active_tenants, scan.begin_scan, scan.finish_scan, scan.select_due,
+                           scan.route_chunk, scan.classify_batch, scan.record_batch, scan.start_approvals,
+                           email.apply_edit, email.apply_skip],
+               max_concurrent_activities=50),
+        Worker(client, task_queue=queues.STRIPE, activities=[scan.sync_customers, scan.gather_stripe],
+               max_task_queue_activities_per_second=queues.RATE_LIMITS[queues.STRIPE],
+               max_concurrent_activities=8),
+        Worker(client, task_queue=queues.EMAIL, activities=[email.send_email], max_concurrent_activities=4),
+    ]
+
+
+@contextlib.asynccontextmanager
+async def running(workers: list[Worker]) -> AsyncIterator[None]:
+    """Run the workers for the body of the `async with`, then shut them down cleanly."""
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    try:
+        yield
+    finally:
+        await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,149 @@
+"""The renewal scan: decide what runs, in what order, with what limits. No I/O here.
+
+DailyScanWorkflow → TenantScanWorkflow (per tenant) → ScanChunkWorkflow (per ~200 customers)
+→ ClassifyBatchWorkflow (per 10 customers of one route). Histories stay small: every input and
+result is IDs and counts; bundles, prompts and verdicts live in Postgres.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, TypedSearchAttributes
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, WorkflowAlreadyStartedError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.scan import ScanActivities
+    from schemas import queues, search
+    from schemas.workflow_io import BatchRef, BatchResult, ChunkRef, ChunkResult, DailyScanInput, \
+        DailyScanResult, GatherResult, TenantScanInput, TenantScanResult
+
+DB = {"start_to_close_timeout": timedelta(minutes=2),
+      "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=10)}
+VENDOR = {"start_to_close_timeout": timedelta(minutes=15), "heartbeat_timeout": timedelta(minutes=2),
+          "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1),
+                                      maximum_attempts=8)}
+MODEL = {"start_to_close_timeout": timedelta(minutes=5),
+         "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1),
+                                     maximum_attempts=6)}
+PARALLEL_CHUNKS = 4
+
+
+def failure_message(err: BaseException) -> str:
+    """The innermost message: what actually went wrong, for the operator and the scan_runs row."""
+    while isinstance(err, ActivityError | ChildWorkflowError) and err.cause is not None:
+        err = err.cause
+    return getattr(err, "message", None) or str(err)
+
+
+@workflow.defn
+class ClassifyBatchWorkflow:
+    @workflow.run
+    async def run(self, ref: BatchRef) -> BatchResult:
+        workflow.upsert_search_attributes([search.ROUTE.value_set(ref.route)])
+        await workflow.execute_activity_method(ScanActivities.classify_batch, ref, task_queue=queues.MAIN,
+                                               summary=f"{ref.route} model on {ref.size} customers", **MODEL)
+        result = await workflow.execute_activity_method(ScanActivities.record_batch, ref, summary="record", **DB)
+        if result.drafts:
+            await workflow.execute_activity_method(ScanActivities.start_approvals, args=[ref, result.drafts],
+                                                   summary=f"start {len(result.drafts)} approvals", **DB)
+        return result
+
+
+@workflow.defn
+class ScanChunkWorkflow:
+    @workflow.run
+    async def run(self, ref: ChunkRef) -> ChunkResult:
+        gathered: GatherResult = await workflow.execute_activity_method(
+            ScanActivities.gather_stripe, ref, task_queue=queues.STRIPE, summary=f"stripe chunk {ref.chunk_no}",
+            **VENDOR)
+        batches = await workflow.execute_activity_method(ScanActivities.route_chunk, ref, **DB)
+        results: list[BatchResult] = await asyncio.gather(*[
+            workflow.execute_child_workflow(
+                ClassifyBatchWorkflow.run, b,
+                id=f"classify/{ref.tenant_id}/{ref.run_date.isoformat()}/{b.batch_no}",
+                static_summary=f"{b.route}: {b.size} customers",
+                search_attributes=TypedSearchAttributes([search.TENANT.value_set(ref.tenant_id),
+                                                         search.RUN_DATE.value_set(ref.run_date.isoformat())]))
+            for b in batches])
+        return ChunkResult(chunk_no=ref.chunk_no, customers=sum(r.classified for r in results),
+                           drafts=sum(len(r.drafts) for r in results), demoted=sum(r.demoted for r in results),
+                           routes=dict(Counter(b.route for b in batches for _ in range(b.size))),
+                           gather_errors=gathered.errors)
+
+
+@workflow.defn
+class TenantScanWorkflow:
+    """One tenant, one run date. A failure is recorded where the operator looks (API and UI), then raised."""
+
+    @workflow.run
+    async def run(self, inp: TenantScanInput) -> TenantScanResult:
+        await workflow.execute_activity_method(ScanActivities.begin_scan, inp, **DB)
+        try:
+            return await self._scan(inp)
+        except (ActivityError, ChildWorkflowError, ApplicationError) as e:
+            message = failure_message(e)
+            await workflow.execute_activity_method(ScanActivities.finish_scan, args=[inp, "failed", {}, message], **DB)
+            raise ApplicationError(f"scan of {inp.tenant_id} for {inp.run_date}: {message}", type="ScanFailed",
+                                   non_retryable=True) from e
+
+    async def _scan(self, inp: TenantScanInput) -> TenantScanResult:
+        customers = await workflow.execute_activity_method(ScanActivities.sync_customers, inp,
+                                                           task_queue=queues.STRIPE, summary="sync customers", **VENDOR)
+        plan = await workflow.execute_activity_method(ScanActivities.select_due, inp, **DB)
+        workflow.logger.info("tenant %s: %d customers, %d due, %d chunks", inp.tenant_id, customers, plan.due,
+                             len(plan.chunks))
+        # A sliding window of chunks in flight: bounded load on the vendors, small pending-children count.
+        window = asyncio.Semaphore(PARALLEL_CHUNKS)
+        results: list[ChunkResult] = []
+
+        async def one(chunk_no: int) -> None:
+            async with window:
+                results.append(await workflow.execute_child_workflow(
+                    ScanChunkWorkflow.run, ChunkRef(tenant_id=inp.tenant_id, run_date=inp.run_date, chunk_no=chunk_no),
+                    id=f"scan-chunk/{inp.tenant_id}/{inp.run_date.isoformat()}/{chunk_no}",
+                    static_summary=f"chunk {chunk_no}",
+                    search_attributes=TypedSearchAttributes([search.TENANT.value_set(inp.tenant_id),
+                                                             search.RUN_DATE.value_set(inp.run_date.isoformat())])))
+
+        await asyncio.gather(*[one(c) for c in plan.chunks])
+        routes: Counter[str] = Counter()
+        for r in results:
+            routes.update(r.routes)
+        result = TenantScanResult(tenant_id=inp.tenant_id, run_date=inp.run_date, due=plan.due,
+                                  drafts=sum(r.drafts for r in results), demoted=sum(r.demoted for r in results),
+                                  routes=dict(routes), gather_errors=[e for r in results for e in r.gather_errors][:50])
+        await workflow.execute_activity_method(ScanActivities.finish_scan,
+                                               args=[inp, "completed", result.model_dump(mode="json"), None], **DB)
+        return result
+
+
+@workflow.defn
+class DailyScanWorkflow:
+    """Started by the renewals-daily Schedule. One tenant's failure never stops the others."""
+
+    @workflow.run
+    async def run(self, inp: DailyScanInput) -> DailyScanResult:
+        scheduled = workflow.info().typed_search_attributes.get(search.SCHEDULED_START)
+        run_date = inp.run_date or (scheduled or workflow.now()).date()
+        tenant_ids = await workflow.execute_activity_method(ScanActivities.list_active_tenants, **DB)
+        outcomes: dict[str, str] = {}
+
+        async def one(tenant_id: str) -> None:
+            try:
+                r = await workflow.execute_child_workflow(
+                    TenantScanWorkflow.run, TenantScanInput(tenant_id=tenant_id, run_date=run_date),
+                    id=f"tenant-scan/{tenant_id}/{run_date.isoformat()}", static_summary=f"scan {tenant_id}",
+                    search_attributes=TypedSearchAttributes([search.TENANT.value_set(tenant_id),
+                                                             search.RUN_DATE.value_set(run_date.isoformat())]))
+                outcomes[tenant_id] = f"completed: {r.due} due, {r.drafts} drafts"
+            except ChildWorkflowError as e:
+                outcomes[tenant_id] = f"failed: {failure_message(e)}"
+            except WorkflowAlreadyStartedError:
+                outcomes[tenant_id] = "already running (started by hand today)"
+
+        await asyncio.gather(*[one(t) for t in tenant_ids])
+        return DailyScanResult(run_date=run_date, tenants=outcomes)
