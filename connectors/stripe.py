@@ -57,7 +57,7 @@ def subscription_summary(sub: dict[str, Any]) -> dict[str, FactValue]:
         count = int(recurring.get("interval_count") or 1)
         qty = int(item.get("quantity") or 1)
         quantity += qty
-        arr_cents += int(price.get("unit_amount") or price.get("amount") or 0) * qty * per_year // count
+        arr_cents += _unit_amount(item) * qty * per_year // count
     end = _item_period_end(sub)
     return {"subscription_id": sub["id"], "status": sub["status"], "arr_cents": arr_cents,
             "arr_usd": round(arr_cents / 100, 2), "quantity": quantity,
@@ -141,10 +141,16 @@ def invoice_signals(invoices: list[dict[str, Any]], run_date: dt.date) -> list[E
     return items
 
 
+def _unit_amount(obj: dict[str, Any]) -> int:
+    """Per-unit price in cents from a Price (`unit_amount`) or a legacy Plan (`amount`)."""
+    price = obj.get("price") or obj.get("plan") or {}
+    return int(price.get("unit_amount") or price.get("amount") or 0)
+
+
 def _line_state(inv: dict[str, Any]) -> tuple[int, int]:
     lines = (inv.get("lines") or {}).get("data") or []
     qty = sum(int(line.get("quantity") or 0) for line in lines)
-    unit = max((int((line.get("price") or {}).get("unit_amount") or 0) for line in lines), default=0)
+    unit = max((_unit_amount(line) for line in lines), default=0)
     return qty, unit
 
 
@@ -226,10 +232,11 @@ class StripeSource:
         async for s in self._all(self.client.v1.subscriptions.list_async, {"status": "all"}):
             yield s
 
-    async def invoices(self, customer_id: str, since: dt.date) -> list[dict[str, Any]]:
-        created = int(dt.datetime.combine(since, dt.time(), dt.UTC).timestamp())
-        return [i async for i in self._all(self.client.v1.invoices.list_async,
-                                           {"customer": customer_id, "created": {"gte": created}})]
+    async def invoices(self, customer_id: str, since: dt.date | None) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"customer": customer_id}
+        if since is not None:
+            params["created"] = {"gte": int(dt.datetime.combine(since, dt.time(), dt.UTC).timestamp())}
+        return [i async for i in self._all(self.client.v1.invoices.list_async, params)]
 
     async def check(self) -> None:
         """One cheap read, to validate a key before it is stored."""
