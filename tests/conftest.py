@@ -128,3 +128,43 @@ async def eventually(check, timeout: float = 30.0, interval: float = 0.2):  # ty
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last value {value!r})")
         await asyncio.sleep(interval)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def workers(client: Client, db: Database, settings: Settings, secret_key: str,
+                  smtp: SmtpSink) -> AsyncIterator[None]:
+    """The real workers, in this process, on the dev server's task queues. Per module, so a module that runs
+    its own worker processes (the crash test) has the queues to itself."""
+    from activities.email import SmtpConfig
+    from workers.worker import build_workers, running
+
+    async with running(build_workers(client, db, settings, secret_key,
+                                     smtp=SmtpConfig(smtp.host, smtp.port, "renewals@test"))):
+        yield
+
+
+@pytest_asyncio.fixture(scope="session")
+async def api_url(db: Database, client: Client) -> AsyncIterator[str]:
+    """The real API app served by uvicorn on a loopback port."""
+    import socket
+
+    import uvicorn
+
+    from api.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(db, client), host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+def manifest_key(workspace: Path, vendor: str) -> str:
+    import json
+
+    return json.loads((workspace / "manifest.json").read_text())["keys"][vendor]

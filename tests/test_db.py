@@ -13,6 +13,8 @@ from db.pool import Database
 from tests.conftest import APP_PASSWORD, create_tenant
 
 RUN = dt.date(2026, 11, 22)
+# Never the real Stripe: a connector in a test always points at loopback, here at a port nobody serves.
+CLOSED_PORT = "http://127.0.0.1:9"
 
 
 async def test_migrations_are_idempotent(owner_dsn: str) -> None:
@@ -27,8 +29,8 @@ async def test_the_application_role_is_bound_by_rls(db: Database) -> None:
 
 async def test_a_tenant_cannot_see_or_write_another_tenants_rows(owner: asyncpg.Connection, db: Database,
                                                               secret_key: str) -> None:
-    a = await create_tenant(owner, db, secret_key, stripe_key="rk_a", stripe_base=None)
-    b = await create_tenant(owner, db, secret_key, stripe_key="rk_b", stripe_base=None)
+    a = await create_tenant(owner, db, secret_key, stripe_key="rk_a", stripe_base=CLOSED_PORT)
+    b = await create_tenant(owner, db, secret_key, stripe_key="rk_b", stripe_base=CLOSED_PORT)
     async with db.tenant(a) as conn:
         await tenants.audit(conn, a, "test", "probe", "x")
         assert await conn.fetchval("select count(*) from connectors") == 1

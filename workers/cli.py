@@ -45,7 +45,8 @@ async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     _, db = await _database(settings)
     client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
-    await ensure_schedules(client)
+    if not args.no_schedules:
+        await ensure_schedules(client)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -148,7 +149,8 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="start everything, seed a demo tenant, run a scan, stay up until Ctrl-C")
     d.add_argument("--customers", type=int, default=500)
     d.add_argument("--no-scan", action="store_true")
-    sub.add_parser("worker", help="run the Temporal workers")
+    w = sub.add_parser("worker", help="run the Temporal workers")
+    w.add_argument("--no-schedules", action="store_true", help="do not create or update the Schedules")
     sub.add_parser("api", help="run the REST API")
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("dev-server", help="run the Temporal dev server from temporal-dev.yaml")

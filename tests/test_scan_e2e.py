@@ -1,0 +1,160 @@
+"""The whole loop on real parts: the dev server, Postgres, the Stripe sandbox through the real SDK, the API over
+HTTP, and an SMTP sink. Scan → verdicts, diary, drafts → Send → exactly one email."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
+
+from api.scans import start_scan
+from db import tenants
+from db.pool import Database
+from schemas.workflow_io import DailyScanInput, TenantScanResult
+from tests.conftest import AS_OF, create_tenant, eventually, manifest_key
+from workers.stack import SmtpSink
+from workflows.scan import DailyScanWorkflow
+
+pytestmark = pytest.mark.usefixtures("workers")
+
+
+async def scan(client: Client, tenant: str, day: dt.date = AS_OF) -> TenantScanResult:
+    wid = await start_scan(client, tenant, day)
+    return await client.get_workflow_handle(wid, result_type=TenantScanResult).result()
+
+
+@pytest.fixture
+async def scanned(owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: object, workspace: Path,
+                  client: Client) -> tuple[str, TenantScanResult]:
+    tid = await create_tenant(owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"),
+                              stripe_base=sandbox.stripe_api_base)  # type: ignore[attr-defined]
+    return tid, await scan(client, tid)
+
+
+async def test_a_scan_writes_one_verdict_and_one_diary_entry_per_due_customer(
+        scanned: tuple[str, TenantScanResult], db: Database) -> None:
+    tid, result = scanned
+    assert result.due > 10, "the sample workspace should put customers 14-90 days from renewal"
+    async with db.tenant(tid) as conn:
+        due = await conn.fetch("select customer_id from scan_customers where run_date = $1", AS_OF)
+        window = await conn.fetch("""select id from customers where renewal_date between $1::date + 14 and $1::date + 90
+                                     and status in ('active', 'past_due', 'trialing')""", AS_OF)
+        diary = await conn.fetch("select customer_id from diary_entries where run_date = $1", AS_OF)
+        verdicts = await conn.fetch("select classification, cited_source_ids, customer_id from classifications "
+                                    "where run_date = $1", AS_OF)
+        evidence = {r["customer_id"]: {i["source_id"] for i in r["items"]}
+                    for r in await conn.fetch("select customer_id, items from evidence where run_date = $1", AS_OF)}
+    assert {r["customer_id"] for r in due} == {r["id"] for r in window}
+    assert sorted(r["customer_id"] for r in diary) == sorted(r["customer_id"] for r in due)
+    assert len(verdicts) == result.due
+    assert {v["classification"] for v in verdicts} >= {"standard", "at_risk"}
+    for v in verdicts:   # never a source that is not in the customer's own bundle
+        assert set(v["cited_source_ids"]) <= evidence[v["customer_id"]], v["customer_id"]
+
+
+async def test_drafts_wait_for_an_operator_and_cite_only_their_bundle(
+        scanned: tuple[str, TenantScanResult], db: Database, client: Client) -> None:
+    tid, result = scanned
+    assert result.drafts > 0
+    async with db.tenant(tid) as conn:
+        drafts = await conn.fetch("select * from drafts where run_date = $1", AS_OF)
+        evidence = {r["customer_id"]: {i["source_id"] for i in r["items"]}
+                    for r in await conn.fetch("select customer_id, items from evidence where run_date = $1", AS_OF)}
+    assert len(drafts) == result.drafts
+    for d in drafts:
+        assert d["status"] == "pending"
+        assert set(d["anchors"]) <= evidence[d["customer_id"]]
+        desc = await client.get_workflow_handle(d["workflow_id"]).describe()
+        assert desc.status == WorkflowExecutionStatus.RUNNING
+
+
+async def test_rerunning_the_same_date_writes_nothing_twice(scanned: tuple[str, TenantScanResult], db: Database,
+                                                            client: Client) -> None:
+    tid, first = scanned
+
+    async def counts() -> tuple[int, ...]:
+        async with db.tenant(tid) as conn:
+            return tuple([await conn.fetchval(f"select count(*) from {t}") for t in
+                          ("classifications", "diary_entries", "drafts", "audit_log where action = 'verdict.recorded'")])
+    before = await counts()
+    again = await scan(client, tid)
+    assert again.due == first.due
+    assert await counts() == before
+
+
+async def test_send_over_http_sends_exactly_one_email_whatever_the_clicks(
+        scanned: tuple[str, TenantScanResult], db: Database, api_url: str, smtp: SmtpSink) -> None:
+    tid, _ = scanned
+    async with db.tenant(tid) as conn:
+        token = await tenants.create_token(conn, tid, "operator", "alice")
+    auth = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=api_url, headers=auth, timeout=30) as http:
+        inbox = (await http.get("/v1/drafts")).json()["items"]
+        assert inbox, "the scan should leave drafts in the inbox"
+        draft = inbox[0]
+        detail = (await http.get(f"/v1/drafts/{draft['id']}")).json()
+        assert set(detail["anchors"]) <= {e["source_id"] for e in detail["evidence"]}
+        assert detail["diary"][0]["paragraph"]
+
+        before = len(smtp.messages)
+        clicks = await asyncio.gather(*[http.post(f"/v1/drafts/{draft['id']}/send") for _ in range(3)])
+        assert all(r.status_code == 200 for r in clicks), [r.text for r in clicks]
+        outcomes = sorted(r.json()["outcome"] for r in clicks)
+        assert outcomes.count("sent") >= 1 and set(outcomes) <= {"sent", "already_sent"}
+        later = await http.post(f"/v1/drafts/{draft['id']}/send")
+        assert (later.status_code, later.json()["outcome"]) == (200, "already_sent")
+        skip = await http.post(f"/v1/drafts/{draft['id']}/skip", json={"reason": "changed my mind"})
+        assert skip.status_code == 409
+
+    sent = [m for m in smtp.messages[before:] if m["X-Renewals-Draft"] == draft["id"]]
+    assert len(sent) == 1
+    assert sent[0]["To"] == detail["to_email"] and sent[0]["Subject"] == detail["subject"]
+    async with db.tenant(tid) as conn:
+        assert await conn.fetchval("select status from drafts where id = $1", draft["id"]) == "sent"
+        assert await conn.fetchval("select count(*) from sent_emails where draft_id = $1", draft["id"]) == 1
+
+
+async def test_skip_then_send_is_refused_and_nothing_is_sent(
+        scanned: tuple[str, TenantScanResult], db: Database, api_url: str, smtp: SmtpSink) -> None:
+    tid, _ = scanned
+    async with db.tenant(tid) as conn:
+        token = await tenants.create_token(conn, tid, "operator", "bob")
+    async with httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+        draft = (await http.get("/v1/drafts")).json()["items"][-1]
+        before = len(smtp.messages)
+        skipped = await http.post(f"/v1/drafts/{draft['id']}/skip", json={"reason": "customer already called"})
+        assert (skipped.status_code, skipped.json()["outcome"]) == (200, "skipped")
+        send = await http.post(f"/v1/drafts/{draft['id']}/send")
+        assert send.status_code == 409
+        assert send.headers["content-type"].startswith("application/problem+json")
+    assert len(smtp.messages) == before
+
+
+async def test_a_wrong_stripe_key_fails_that_tenant_clearly_and_the_others_go_on(
+        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: object, workspace: Path,
+        client: Client) -> None:
+    base = sandbox.stripe_api_base  # type: ignore[attr-defined]
+    good = await create_tenant(owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"), stripe_base=base)
+    bad = await create_tenant(owner, db, secret_key, stripe_key="rk_test_wrong", stripe_base=base)
+    with pytest.raises(WorkflowFailureError) as failure:
+        await scan(client, bad)
+    assert "credentials rejected" in str(failure.value.cause)
+    async with db.tenant(bad) as conn:
+        run = await conn.fetchrow("select status, error from scan_runs where run_date = $1", AS_OF)
+        connector = await conn.fetchrow("select status, last_error from connectors where kind = 'stripe'")
+    assert run["status"] == "failed" and "credentials rejected" in run["error"]
+    assert connector["status"] == "error" and "credentials rejected" in connector["last_error"]
+
+    # The daily scan walks every active tenant; the bad key costs only its own tenant. Other tests' tenants
+    # are parked so this run is about these two.
+    await owner.execute("update tenants set active = (id = any($1::text[]))", [good, bad])
+    handle = await client.start_workflow(DailyScanWorkflow.run, DailyScanInput(run_date=AS_OF + dt.timedelta(days=1)),
+                                         id=f"daily-test-{good}", task_queue="renewals")
+    result = await handle.result()
+    assert result.tenants[good].startswith("completed")
+    assert "credentials rejected" in result.tenants[bad]
