@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from schemas.evidence import EvidenceBundle, EvidenceItem
 from schemas.verdict import SOURCE_VALIDATION_FAILED, DraftEmail, VerdictRow
 
-SOURCE_ID = re.compile(r"\b(?:stripe|hubspot|salesforce|slack|usage):[A-Za-z0-9_.:\-]*[A-Za-z0-9_]")
-NUMBER = re.compile(r"(?<![A-Za-z_])\d[\d,]*(?:\.\d+)?")
+SOURCE_ID = re.compile(r"\b(?:stripe|hubspot|salesforce|slack|usage):[A-Za-z0-9_.:\-]*[A-Za-z0-9_]", re.IGNORECASE)
+ISO_DATE = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d-])")
+NUMBER = re.compile(r"(?<![A-Za-z0-9_])\d[\d,]*(?:\.\d+)?")
 
 
 def cited_in_text(text: str) -> set[str]:
@@ -21,6 +22,8 @@ def cited_in_text(text: str) -> set[str]:
 
 def numbers_in(text: str) -> set[float]:
     out: set[float] = set()
+    # A date is one claim, not three numbers: "2026-10-01" must not license "10 days" or "1 seat".
+    text = ISO_DATE.sub(lambda m: m.group(1) + m.group(2) + m.group(3), text)
     for tok in NUMBER.findall(text):
         tok = tok.rstrip(",")
         try:

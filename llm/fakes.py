@@ -1,0 +1,282 @@
+"""Local stand-ins for the model vendors, speaking their wire formats closely enough for the official SDKs.
+
+    handle = start_fake_llm("anthropic", ["rate_limited", "good"])
+    model = AnthropicModel("claude-haiku-4-5", "sk-test", handle.base_url)
+    ...
+    handle.stop()
+
+Each call takes the next step of the script (then "good" forever): a good answer (the offline model's verdicts
+for the customers in the prompt, or a canned payload given as a dict or pydantic model), or one of the
+failures below, each in the vendor's own error format. Tests and the demo only; loopback only."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import re
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from llm.base import CustomerContext, PreviousEntry
+from llm.offline import verdict_for
+from llm.prompt import CUSTOMERS_MARKER
+from schemas.evidence import CustomerProfile, EvidenceBundle, EvidenceItem
+from schemas.verdict import BatchVerdicts, FactorBreakdown
+
+GOOD, MALFORMED, SCHEMA_VIOLATION = "good", "malformed", "schema_violation"
+TRUNCATED, REFUSAL = "truncated", "refusal"
+RATE_LIMITED, OVERLOADED, UNAUTHORIZED = "rate_limited", "overloaded", "unauthorized"
+BAD_KEY = "bad_key"   # what the Gemini API really answers to a wrong key: 400 with reason API_KEY_INVALID
+SLOW = "slow"         # a good answer after SLOW_SECONDS: longer than a test's client timeout
+SLOW_SECONDS = 3.0
+Step = str | dict[str, Any] | BaseModel
+VENDORS = ("anthropic", "openai", "google", "litellm")
+_RUN_DATE = re.compile(r"Run date: (\d{4}-\d{2}-\d{2})")
+
+
+@dataclass
+class FakeLLM:
+    vendor: str
+    root: str                      # http://127.0.0.1:<port>
+    base_url: str                  # what the vendor's SDK (or LiteLLM's api_base) is given
+    retry_after: int = 7
+    script: deque[Step] = field(default_factory=deque)
+    requests: list[dict[str, Any]] = field(default_factory=list)   # path, headers and JSON body of every call
+    _server: uvicorn.Server | None = None
+    _thread: threading.Thread | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def push(self, *steps: Step) -> None:
+        with self._lock:
+            self.script.extend(steps)
+
+    def next_step(self, request: dict[str, Any]) -> Step:
+        with self._lock:
+            self.requests.append(request)
+            return self.script.popleft() if self.script else GOOD
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+
+
+# ---- reading the prompt back -------------------------------------------------------------------------------
+
+def contexts_from_prompt(user: str) -> list[CustomerContext]:
+    """The inverse of llm.prompt.context_payload, for what the offline model needs to answer."""
+    if CUSTOMERS_MARKER not in user:
+        return []
+    run = _RUN_DATE.search(user)
+    payloads = json.loads(user.split(CUSTOMERS_MARKER, 1)[1])
+    out = []
+    for p in payloads:
+        cid = p["customer_id"]
+        profile = CustomerProfile(tenant_id="fake", customer_id=cid, name=p["name"], email=None,
+                                  arr_cents=round(p.get("arr_usd", 0) * 100), contract=p.get("contract"),
+                                  renewal_date=p.get("renewal_date"), billing=p.get("billing", {}))
+        items = [EvidenceItem.model_validate({"summary": "", **e}) for e in p.get("evidence", [])]
+        bundle = EvidenceBundle(tenant_id="fake", customer_id=cid, items=items,
+                                run_date=dt.date.fromisoformat(run.group(1)) if run else dt.date.min,
+                                missing=p.get("missing_sources", {}))
+        math = FactorBreakdown.model_validate({"pushed_by": None, **p["factor_math"]})
+        previous = [PreviousEntry.model_validate(e) for e in p.get("previous_entries", [])]
+        out.append(CustomerContext(profile=profile, bundle=bundle, breakdown=math, previous=previous))
+    return out
+
+
+def good_payload(user: str, schema: object) -> dict[str, Any]:
+    if "flagged" in json.dumps(schema):   # a supervisor review: the fake supervisor finds nothing to flag
+        return {"flagged": [], "systematic_drift": False}
+    rows = [verdict_for(c) for c in contexts_from_prompt(user)]
+    return BatchVerdicts(rows=rows).model_dump(mode="json")
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(b.get("text", "") for b in content or [] if isinstance(b, dict))
+
+
+def read_request(vendor: str, body: dict[str, Any]) -> tuple[str, str, object, str]:
+    """(system, user, requested schema, tool name) from a request in the vendor's format."""
+    if vendor == "anthropic":
+        tool = (body.get("tool_choice") or {}).get("name", "")
+        schema = next((t.get("input_schema") for t in body.get("tools", []) if t.get("name") == tool), None)
+        return _text(body.get("system")), _text(body["messages"][-1]["content"]), schema, tool
+    if vendor == "google":
+        cfg = body.get("generationConfig", {})
+        user = "".join(_text(c.get("parts")) for c in body.get("contents", []))
+        schema = cfg.get("responseSchema") or cfg.get("responseJsonSchema")
+        return _text((body.get("systemInstruction") or {}).get("parts")), user, schema, ""
+    by_role = {m["role"]: _text(m["content"]) for m in body["messages"]}
+    schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema")
+    return by_role.get("system", ""), by_role.get("user", ""), schema, ""
+
+
+# ---- answering in each vendor's format ---------------------------------------------------------------------
+
+def _tokens(text: str) -> int:
+    return max(1, len(text) // 4)
+
+
+def answer(vendor: str, model: str, kind: str, text: str | None, tin: int, tool: str = "",
+           payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A 200 response body. `kind` is good, malformed, truncated or refusal; `text` the answer's JSON text."""
+    tout = _tokens(text or "")
+    if vendor == "anthropic":
+        stop = {GOOD: "tool_use", MALFORMED: "end_turn", TRUNCATED: "max_tokens", REFUSAL: "refusal"}[kind]
+        if kind == GOOD:
+            content: list[dict[str, Any]] = [{"type": "tool_use", "id": f"toolu_fake{tin}", "name": tool,
+                                              "input": payload}]
+        elif kind == TRUNCATED:   # the tool call was cut off before its input was complete
+            content = [{"type": "tool_use", "id": f"toolu_fake{tin}", "name": tool, "input": {}}]
+        else:
+            content = [{"type": "text", "text": text or ""}] if text else []
+        return {"id": f"msg_fake{tin}", "type": "message", "role": "assistant", "model": model,
+                "content": content, "stop_reason": stop, "stop_sequence": None,
+                "usage": {"input_tokens": tin, "output_tokens": tout}}
+    if vendor == "google":
+        usage = {"promptTokenCount": tin, "candidatesTokenCount": tout, "totalTokenCount": tin + tout}
+        if kind == REFUSAL:
+            return {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": usage,
+                    "modelVersion": model}
+        reason = {GOOD: "STOP", MALFORMED: "STOP", TRUNCATED: "MAX_TOKENS"}[kind]
+        candidate = {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": reason,
+                     "index": 0}
+        return {"candidates": [candidate], "usageMetadata": usage, "modelVersion": model,
+                "responseId": f"fake{tin}"}
+    message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+    if kind == REFUSAL:
+        message = {"role": "assistant", "content": None,
+                   "refusal": "I'm sorry, I can't help with that request."}
+    return {"id": f"chatcmpl-fake{tin}", "object": "chat.completion", "created": int(time.time()),
+            "model": model, "choices": [{"index": 0, "message": message, "logprobs": None,
+                         "finish_reason": "length" if kind == TRUNCATED else "stop"}],
+            "usage": {"prompt_tokens": tin, "completion_tokens": tout, "total_tokens": tin + tout}}
+
+
+def error(vendor: str, kind: str, retry_after: int) -> JSONResponse:
+    """The vendor's error: status, headers and body as its API sends them."""
+    status = {RATE_LIMITED: 429, OVERLOADED: 529 if vendor == "anthropic" else 503, UNAUTHORIZED: 401,
+              BAD_KEY: 400}[kind]
+    headers = {"retry-after": str(retry_after)} if kind == RATE_LIMITED and vendor != "google" else {}
+    if vendor == "anthropic":
+        etype = {429: "rate_limit_error", 529: "overloaded_error", 401: "authentication_error",
+                 400: "invalid_request_error"}[status]
+        message = {429: "Number of request tokens has exceeded your per-minute rate limit", 529: "Overloaded",
+                   401: "invalid x-api-key", 400: "invalid request"}[status]
+        body: dict[str, Any] = {"type": "error", "error": {"type": etype, "message": message},
+                                "request_id": "req_fake"}
+        headers["request-id"] = "req_fake"
+    elif vendor == "google":
+        gstatus = {429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE", 401: "UNAUTHENTICATED",
+                   400: "INVALID_ARGUMENT"}
+        message = {429: "You exceeded your current quota, please check your plan and billing details.",
+                   503: "The model is overloaded. Please try again later.",
+                   401: "Request had invalid authentication credentials.",
+                   400: "API key not valid. Please pass a valid API key."}[status]
+        details: list[dict[str, Any]] = []
+        if status == 429:
+            details = [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry_after}s"}]
+        if status == 400:
+            details = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+                        "domain": "googleapis.com"}]
+        body = {"error": {"code": status, "message": message, "status": gstatus[status], "details": details}}
+    else:
+        etype, code, message = {
+            429: ("requests", "rate_limit_exceeded", "Rate limit reached for requests per min."),
+            503: ("server_error", None, "The server is overloaded or not ready yet."),
+            401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided: sk-test****."),
+            400: ("invalid_request_error", None, "invalid request")}[status]
+        body = {"error": {"message": message, "type": etype, "param": None, "code": code}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def respond(fake: FakeLLM, vendor: str, model: str, step: Step, body: dict[str, Any]) -> JSONResponse:
+    system, user, schema, tool = read_request(vendor, body)
+    tin = _tokens(system + user)
+    if isinstance(step, BaseModel | dict):
+        payload = step.model_dump(mode="json") if isinstance(step, BaseModel) else step
+        return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload))
+    if step in (RATE_LIMITED, OVERLOADED, UNAUTHORIZED, BAD_KEY):
+        return error(vendor, step, fake.retry_after)
+    if step == MALFORMED:   # an unquoted value and a trailing comma: not JSON at all
+        broken = '{"rows": [{"customer_id": "c", "x": at_risk, }]}'
+        return JSONResponse(answer(vendor, model, MALFORMED, broken, tin))
+    if step == REFUSAL:
+        return JSONResponse(answer(vendor, model, REFUSAL, None, tin))
+    if step == SCHEMA_VIOLATION:   # well-formed JSON, wrong shape: a model ignoring the schema
+        ids = [c.profile.customer_id for c in contexts_from_prompt(user)] or ["cus_unknown"]
+        payload = {"rows": [{"customer_id": ids[0], "classification": "maybe", "severity": "SEVERE"}]}
+        return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload))
+    if step not in (GOOD, TRUNCATED):
+        raise ValueError(f"unknown fake step {step!r}")
+    payload = good_payload(user, schema)
+    text = json.dumps(payload)
+    if step == TRUNCATED:   # cut mid-answer, as when the output token limit is hit
+        return JSONResponse(answer(vendor, model, TRUNCATED, text[: len(text) // 2], tin, tool))
+    return JSONResponse(answer(vendor, model, GOOD, text, tin, tool, payload))
+
+
+def build_app(fake: FakeLLM) -> FastAPI:
+    app = FastAPI(openapi_url=None)
+
+    async def handle(vendor: str, model: str, request: Request) -> JSONResponse:
+        body = await request.json()
+        step = fake.next_step({"path": request.url.path, "headers": dict(request.headers), "body": body})
+        if step == SLOW:
+            await asyncio.sleep(SLOW_SECONDS)
+            step = GOOD
+        return respond(fake, vendor, model, step, body)
+
+    @app.post("/v1/messages")
+    async def anthropic_messages(request: Request) -> JSONResponse:
+        return await handle("anthropic", "claude-fake", request)
+
+    @app.post("/v1/chat/completions")
+    async def openai_chat(request: Request) -> JSONResponse:
+        return await handle("openai", "gpt-fake", request)
+
+    @app.post("/v1beta/models/{target}")
+    @app.post("/v1/models/{target}")   # google-genai 3.x calls the v1 API unless told otherwise
+    async def google_generate(target: str, request: Request) -> JSONResponse:
+        # The path is "<model>:generateContent"; Starlette keeps the colon inside the parameter.
+        return await handle("google", target.split(":", 1)[0], request)
+
+    return app
+
+
+def start_fake_llm(vendor: str, script: Iterable[Step] = (), *, retry_after: int = 7) -> FakeLLM:
+    """Serve a fake `vendor` on 127.0.0.1 at an ephemeral port, in a background thread. Call .stop() after."""
+    if vendor not in VENDORS:
+        raise ValueError(f"no fake for {vendor!r}; one of {', '.join(VENDORS)}")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))   # bound before the server starts, so the port cannot be taken meanwhile
+    root = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    # The OpenAI SDK and LiteLLM append paths to a base that already names the API version; the others do not.
+    base = root + "/v1" if vendor in ("openai", "litellm") else root
+    fake = FakeLLM(vendor=vendor, root=root, base_url=base, retry_after=retry_after, script=deque(script))
+    server = uvicorn.Server(uvicorn.Config(build_app(fake), log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
+                              name=f"fake-{vendor}")
+    fake._server, fake._thread = server, thread
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            fake.stop()
+            raise RuntimeError(f"the fake {vendor} server did not start")
+        time.sleep(0.01)
+    return fake

@@ -1,0 +1,103 @@
+"""Gemini through the official Google GenAI SDK: JSON mime type plus the response schema."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from google import genai
+from google.genai import errors, types
+
+from llm.base import CustomerContext, ModelAnswer
+from llm.prompt import (
+    Completion,
+    ModelAnswerError,
+    T,
+    check_timeout,
+    classify_with,
+    invalid_answer,
+    parse_as,
+    retry_after_of,
+    vendor_error,
+)
+
+VENDOR = "google"
+# Finish reasons that mean the model (or its filters) declined, rather than answered badly.
+BLOCKED = {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "MODEL_ARMOR", "LANGUAGE"}
+_SECONDS = re.compile(r"^(\d+(?:\.\d+)?)s$")
+
+
+def _details(e: errors.APIError) -> list[dict[str, Any]]:
+    body = e.details if isinstance(e.details, dict) else {}
+    found = body.get("error", body).get("details", [])
+    return [d for d in found if isinstance(d, dict)] if isinstance(found, list) else []
+
+
+def retry_delay(e: errors.APIError) -> float | None:
+    """Google says when to retry in a RetryInfo detail ("7s"), not always in a Retry-After header."""
+    headers = getattr(getattr(e, "response", None), "headers", None)
+    from_header = retry_after_of(dict(headers)) if headers is not None else None
+    if from_header is not None:
+        return from_header
+    for d in _details(e):
+        m = _SECONDS.match(str(d.get("retryDelay", "")))
+        if d.get("@type", "").endswith("google.rpc.RetryInfo") and m:
+            return float(m.group(1))
+    return None
+
+
+def status_of(e: errors.APIError) -> int:
+    """The Gemini API answers a bad key with 400 INVALID_ARGUMENT and reason API_KEY_INVALID; that is a
+    credentials problem and must not read as a malformed request."""
+    if e.code == 400 and any(d.get("reason") == "API_KEY_INVALID" for d in _details(e)):
+        return 401
+    return e.code
+
+
+class GoogleModel:
+    def __init__(self, model: str, api_key: str, base_url: str | None = None, timeout: float = 50.0,
+                 max_tokens: int = 16384) -> None:
+        self.model = model
+        self.name = f"{VENDOR}:{model}"
+        self.max_tokens = max_tokens
+        # attempts=1: no SDK retries (Temporal owns them). The SDK takes its timeout in milliseconds.
+        options = types.HttpOptions(base_url=base_url, timeout=int(check_timeout(timeout) * 1000),
+                                    retry_options=types.HttpRetryOptions(attempts=1))
+        self._client = genai.Client(api_key=api_key, http_options=options)
+
+    async def ask(self, system: str, user: str, schema: type[T]) -> Completion[T]:
+        config = types.GenerateContentConfig(system_instruction=system, response_mime_type="application/json",
+                                             response_schema=schema, max_output_tokens=self.max_tokens)
+        try:
+            resp = await self._client.aio.models.generate_content(model=self.model, contents=user,
+                                                                  config=config)
+        except errors.APIError as e:
+            raise vendor_error(VENDOR, status_of(e), e.message or str(e), retry_delay(e)) from e
+        except (OSError, TimeoutError) as e:   # connection refused, reset, timed out: retryable, no status
+            raise vendor_error(VENDOR, None, repr(e)) from e
+        usage = resp.usage_metadata
+        tin = (usage.prompt_token_count or 0) if usage else 0
+        # Thinking tokens are billed as output, so they count as output here.
+        tout = ((usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)) if usage else 0
+        feedback = resp.prompt_feedback
+        if feedback is not None and feedback.block_reason is not None:
+            why = f"the prompt was blocked ({feedback.block_reason.value})"
+            raise invalid_answer(self.name, why, tin, tout)
+        if not resp.candidates:
+            raise invalid_answer(self.name, "the answer has no candidates", tin, tout)
+        reason = resp.candidates[0].finish_reason.value if resp.candidates[0].finish_reason else "STOP"
+        if reason in BLOCKED:
+            raise invalid_answer(self.name, f"the model declined (finish_reason {reason})", tin, tout)
+        if reason == "MAX_TOKENS":
+            raise invalid_answer(self.name, "the answer is truncated (finish_reason MAX_TOKENS)", tin, tout)
+        try:
+            value = parse_as(schema, resp.text)
+        except ModelAnswerError as e:
+            raise invalid_answer(self.name, str(e), tin, tout) from e
+        return Completion(value, tin, tout)
+
+    async def classify(self, batch: list[CustomerContext]) -> ModelAnswer:
+        return await classify_with(self, batch)
+
+    async def aclose(self) -> None:
+        await self._client.aio.aclose()

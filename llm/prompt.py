@@ -1,0 +1,228 @@
+"""What every vendor model is asked, what is accepted back, and how a bad answer fails.
+
+Pure: building prompts and parsing answers does no I/O, so every adapter shares one contract and the fakes can
+read the same prompt back. The anti-fabrication check itself lives in `core.citations` and runs after this.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from temporalio.exceptions import ApplicationError
+
+from connectors.errors import classify_http, parse_retry_after
+from llm.base import CustomerContext, ModelAnswer
+from schemas.verdict import BatchVerdicts
+
+MAX_BATCH = 10
+PREVIOUS_SHOWN = 3          # the newest diary entries a model sees: enough for a trend, bounded in tokens
+CUSTOMERS_MARKER = "Customers, as JSON:\n"   # the fakes find the customers again after this line
+MODEL_ANSWER_INVALID = "ModelAnswerInvalid"
+# Vendor SDK timeouts stay under this, so an attempt fails inside the SDK (and is classified by us) before the
+# activity's own start-to-close timeout cuts it off with no reason attached.
+MAX_TIMEOUT = 60.0
+
+T = TypeVar("T", bound=BaseModel)
+
+SYSTEM = """You are a renewal analyst for a B2B SaaS company. For each customer you are given, read its \
+evidence and its factor math and return exactly one verdict row.
+
+Rules, all of them checked by machine after you answer:
+1. Answer only with JSON matching the schema you are given: {"rows": [...]}, one row per customer, in the \
+order given, each carrying that customer's customer_id. No prose outside the JSON.
+2. classification is one of expansion, standard, at_risk, likely_churn; severity one of LOW, MEDIUM, HIGH.
+3. Cite only source_ids that appear in THAT customer's own evidence list, copied character for character. \
+Never cite another customer's ids, never shorten, extend or invent one. Every source_id the diary mentions \
+must also be in cited_source_ids.
+4. diary is one paragraph for the customer's permanent record: what moved the verdict, with the source_ids \
+in square brackets, and what changed since the previous entries.
+5. Draft an email only for at_risk or likely_churn (a save email, recommended_action send_save_email) or \
+expansion (an upsell, send_upsell_email). Its anchors are the source_ids it rests on. Every number in its \
+subject or body must appear in the evidence it anchors (a summary or a fact), written the same way: do not \
+state the ARR, do not round, do not compute new figures. Do not put source_ids in the email text; it goes to \
+the customer.
+6. If the evidence is thin (fewer than two factors informed) or contradictory, abstain: classification \
+standard, severity LOW, recommended_action internal_alert, no email, and abstain_reason saying why.
+7. The factor math is shown; agree with it unless the evidence clearly says otherwise, and then say why in \
+the diary."""
+
+
+
+class ModelAnswerError(ValueError):
+    """The model answered, but not with something we can use: not JSON, truncated, or not the schema."""
+
+
+@dataclass(frozen=True)
+class Completion(Generic[T]):
+    """A validated structured answer and what it cost, as the vendor reported it."""
+
+    value: T
+    input_tokens: int
+    output_tokens: int
+
+
+class StructuredModel(Protocol):
+    """What every vendor adapter offers beyond `Model`: one prompt in, one schema-validated answer out. The
+    supervisor and the tiebreaker of TIER3 are asked through it."""
+
+    name: str
+
+    async def ask(self, system: str, user: str, schema: type[T]) -> Completion[T]: ...
+
+
+# ---- prompts -----------------------------------------------------------------------------------------------
+
+def _compact(value: Any) -> Any:
+    """Drop empty values: every token is paid for on every customer, every day."""
+    if isinstance(value, dict):
+        return {k: _compact(v) for k, v in value.items() if v not in (None, "", [], {})}
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value
+
+
+def context_payload(ctx: CustomerContext) -> dict[str, Any]:
+    """One customer as the model sees it. The contact email and the tenant id are left out: the model needs
+    neither, and what it is not sent it cannot leak."""
+    p, b = ctx.profile, ctx.bundle
+    payload: dict[str, Any] = _compact({
+        "customer_id": p.customer_id,
+        "name": p.name,
+        "arr_usd": round(p.arr_cents / 100, 2),
+        "contract": p.contract,
+        "renewal_date": p.renewal_date.isoformat() if p.renewal_date else None,
+        "billing": dict(p.billing),
+        "evidence": [i.model_dump(mode="json") for i in b.items],
+        "missing_sources": dict(b.missing),
+        "factor_math": ctx.breakdown.model_dump(mode="json"),
+        "previous_entries": [e.model_dump(mode="json") for e in ctx.previous[:PREVIOUS_SHOWN]],
+    })
+    return payload
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def build_prompt(batch: Sequence[CustomerContext], *, include_schema: bool = False) -> tuple[str, str]:
+    """(system, user) for one batch. The schema is sent the vendor's way by each adapter; `include_schema`
+    puts it in the text for models that only take JSON instructions."""
+    if not 1 <= len(batch) <= MAX_BATCH:
+        raise ValueError(f"a batch holds 1 to {MAX_BATCH} customers, got {len(batch)}")
+    system = SYSTEM
+    if include_schema:
+        system += "\n\nThe JSON schema of your answer:\n" + _dumps(BatchVerdicts.model_json_schema())
+    run_dates = sorted({c.bundle.run_date.isoformat() for c in batch})
+    user = (f"Run date: {', '.join(run_dates)}. {len(batch)} customer(s).\n"
+            + CUSTOMERS_MARKER + _dumps([context_payload(c) for c in batch]))
+    return system, user
+
+
+def count_tokens(text: str, model: str = "") -> int:
+    """Tokens in `text` by LiteLLM's counter: the model's own tokenizer where it has one, else tiktoken."""
+    from llm.litellm import load_litellm  # imported late: litellm takes seconds to import
+
+    return int(load_litellm().token_counter(model=model, text=text))
+
+
+# ---- answers -----------------------------------------------------------------------------------------------
+
+def _strip_fences(text: str) -> str:
+    """Models asked for JSON in text often wrap it in a Markdown fence anyway."""
+    body = text.strip()
+    if body.startswith("```"):
+        body = body.split("\n", 1)[1] if "\n" in body else ""
+        if body.rstrip().endswith("```"):
+            body = body.rstrip()[:-3]
+    return body.strip()
+
+
+def validate_payload(schema: type[T], data: object) -> T:
+    try:
+        return schema.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top)"
+        raise ModelAnswerError(f"the answer does not match {schema.__name__}: {e.error_count()} error(s), "
+                               f"first at {where}: {first['msg']}") from None
+
+
+def parse_as(schema: type[T], text: str | None) -> T:
+    if text is None or not text.strip():
+        raise ModelAnswerError("the answer is empty")
+    body = _strip_fences(text)
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as e:
+        cut = e.pos >= len(body) - 1 or e.msg.startswith("Unterminated")
+        raise ModelAnswerError(("the answer is truncated JSON" if cut else "the answer is not valid JSON")
+                               + f" ({e.msg} at char {e.pos} of {len(body)})") from None
+    return validate_payload(schema, data)
+
+
+def parse_answer(text: str | None) -> BatchVerdicts:
+    """The text of a model's answer as BatchVerdicts, or ModelAnswerError saying what is wrong with it."""
+    return parse_as(BatchVerdicts, text)
+
+
+def check_rows(batch: Sequence[CustomerContext], verdicts: BatchVerdicts) -> None:
+    """A row for a customer outside the batch is a confused answer; retrying beats guessing whose it is.
+    A missing row is tolerated: the activity fills it from the offline model and notes it."""
+    asked = {c.profile.customer_id for c in batch}
+    strangers = sorted({r.customer_id for r in verdicts.rows} - asked)
+    if strangers:
+        raise ModelAnswerError(f"the answer has rows for customers not in the batch: {', '.join(strangers)}")
+    twice = sorted(cid for cid, n in Counter(r.customer_id for r in verdicts.rows).items() if n > 1)
+    if twice:
+        raise ModelAnswerError(f"the answer has more than one row for {', '.join(twice)}")
+
+
+async def classify_with(model: StructuredModel, batch: Sequence[CustomerContext]) -> ModelAnswer:
+    """`Model.classify` for every adapter: one prompt, one structured answer, rows checked with the batch."""
+    system, user = build_prompt(batch)
+    done = await model.ask(system, user, BatchVerdicts)
+    try:
+        check_rows(batch, done.value)
+    except ModelAnswerError as e:
+        raise invalid_answer(model.name, str(e), done.input_tokens, done.output_tokens) from e
+    return ModelAnswer(verdicts=done.value, model=model.name, input_tokens=done.input_tokens,
+                       output_tokens=done.output_tokens)
+
+
+def check_timeout(timeout: float) -> float:
+    if not 0 < timeout < MAX_TIMEOUT:
+        raise ValueError(f"a model timeout must be within (0, {MAX_TIMEOUT:g}) seconds, got {timeout}")
+    return timeout
+
+
+# ---- failures, as Temporal sees them -----------------------------------------------------------------------
+
+def invalid_answer(model: str, why: str, input_tokens: int = 0, output_tokens: int = 0) -> ApplicationError:
+    """Retryable on purpose: a second sample often parses. The activity's retry policy bounds the attempts.
+    The tokens spent travel in the details so the cost ledger can still charge them."""
+    return ApplicationError(f"model {model}: answer invalid: {why}",
+                            {"input_tokens": input_tokens, "output_tokens": output_tokens},
+                            type=MODEL_ANSWER_INVALID, non_retryable=False)
+
+
+def vendor_error(vendor: str, status: int | None, message: str,
+                 retry_after: float | None = None) -> ApplicationError:
+    """The connectors' HTTP classifier, worded for a model vendor (the retry semantics are the same)."""
+    err = classify_http(vendor, status, message.rstrip(". "), retry_after)
+    text = (err.message.replace(f"connector {vendor}", f"model {vendor}", 1)
+            .replace(f"Reconnect {vendor} with a valid key.", f"Check the tenant's {vendor} API key."))
+    return ApplicationError(text, type=err.type, non_retryable=err.non_retryable,
+                            next_retry_delay=err.next_retry_delay)
+
+
+def retry_after_of(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds to wait as the vendor said: OpenAI's retry-after-ms is finer than the standard header."""
+    if not headers:
+        return None
+    ms = parse_retry_after(headers.get("retry-after-ms"))
+    return ms / 1000 if ms is not None else parse_retry_after(headers.get("retry-after"))
