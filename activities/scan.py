@@ -13,7 +13,7 @@ from typing import Any
 from aiolimiter import AsyncLimiter
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from connectors.errors import CREDENTIALS_REJECTED
@@ -255,11 +255,10 @@ class ScanActivities:
                                   run_date=ref.run_date),
                     id=r["workflow_id"], task_queue=self.approval_queue,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    search_attributes=TypedSearchAttributes([
-                        search.TENANT.value_set(ref.tenant_id), search.CUSTOMER.value_set(r["customer_id"]),
-                        search.ROUTE.value_set(r["route"]), search.VERDICT.value_set(r["classification"]),
-                        search.RUN_DATE.value_set(ref.run_date.isoformat()),
-                        search.DRAFT_STATUS.value_set("pending")]),
+                    search_attributes=search.attrs(
+                        (search.TENANT, ref.tenant_id), (search.CUSTOMER, r["customer_id"]),
+                        (search.ROUTE, r["route"]), (search.VERDICT, r["classification"]),
+                        (search.RUN_DATE, ref.run_date.isoformat()), (search.DRAFT_STATUS, "pending")),
                     static_summary=f"Approve the {r['classification']} email to {r['customer_id']}")
                 started += 1
             except WorkflowAlreadyStartedError:

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel
-from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
 from api.deps import DbDep, OperatorDep, TemporalDep
@@ -46,8 +46,8 @@ async def start_scan(temporal: Any, tenant_id: str, run_date: dt.date) -> str:
     await temporal.start_workflow(
         TenantScanWorkflow.run, TenantScanInput(tenant_id=tenant_id, run_date=run_date), id=wid,
         task_queue=queues.MAIN, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        search_attributes=TypedSearchAttributes([search.TENANT.value_set(tenant_id),
-                                                 search.RUN_DATE.value_set(run_date.isoformat())]),
+        search_attributes=search.attrs((search.TENANT, tenant_id),
+                                                 (search.RUN_DATE, run_date.isoformat())),
         static_summary=f"scan {tenant_id} for {run_date.isoformat()} (started by hand)")
     return wid
 

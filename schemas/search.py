@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 TENANT = SearchAttributeKey.for_keyword("Tenant")
 CUSTOMER = SearchAttributeKey.for_keyword("CustomerId")
@@ -13,3 +13,8 @@ DRAFT_STATUS = SearchAttributeKey.for_keyword("DraftStatus")
 
 ALL = (TENANT, CUSTOMER, ROUTE, VERDICT, RUN_DATE, DRAFT_STATUS)
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
+
+
+def attrs(*pairs: tuple[SearchAttributeKey[str], str]) -> TypedSearchAttributes:
+    """Search attributes to set when a workflow starts: attrs((TENANT, "acme"), (RUN_DATE, "2026-11-22"))."""
+    return TypedSearchAttributes([SearchAttributePair(k, v) for k, v in pairs])

@@ -168,3 +168,13 @@ def manifest_key(workspace: Path, vendor: str) -> str:
     import json
 
     return json.loads((workspace / "manifest.json").read_text())["keys"][vendor]
+
+
+async def record_history(client: Client, workflow_id: str, name: str) -> None:
+    """With RECORD_HISTORIES=1, keep this workflow's history in tests/histories/ for the replay test."""
+    import os
+
+    if os.environ.get("RECORD_HISTORIES") != "1":
+        return
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    (Path(__file__).parent / "histories" / f"{name}.json").write_text(history.to_json())

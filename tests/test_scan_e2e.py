@@ -16,7 +16,7 @@ from api.scans import start_scan
 from db import tenants
 from db.pool import Database
 from schemas.workflow_io import DailyScanInput, TenantScanResult
-from tests.conftest import AS_OF, create_tenant, eventually, manifest_key
+from tests.conftest import AS_OF, create_tenant, manifest_key, record_history
 from workers.stack import SmtpSink
 from workflows.scan import DailyScanWorkflow
 
@@ -66,6 +66,10 @@ async def test_drafts_wait_for_an_operator_and_cite_only_their_bundle(
         evidence = {r["customer_id"]: {i["source_id"] for i in r["items"]}
                     for r in await conn.fetch("select customer_id, items from evidence where run_date = $1", AS_OF)}
     assert len(drafts) == result.drafts
+    await record_history(client, f"tenant-scan/{tid}/{AS_OF}", "tenant_scan_completed")
+    await record_history(client, f"scan-chunk/{tid}/{AS_OF}/0", "scan_chunk_completed")
+    await record_history(client, f"classify/{tid}/{AS_OF}/0", "classify_batch_completed")
+    await record_history(client, drafts[0]["workflow_id"], "approval_waiting")
     for d in drafts:
         assert d["status"] == "pending"
         assert set(d["anchors"]) <= evidence[d["customer_id"]]
@@ -88,7 +92,7 @@ async def test_rerunning_the_same_date_writes_nothing_twice(scanned: tuple[str, 
 
 
 async def test_send_over_http_sends_exactly_one_email_whatever_the_clicks(
-        scanned: tuple[str, TenantScanResult], db: Database, api_url: str, smtp: SmtpSink) -> None:
+        scanned: tuple[str, TenantScanResult], db: Database, api_url: str, smtp: SmtpSink, client: Client) -> None:
     tid, _ = scanned
     async with db.tenant(tid) as conn:
         token = await tenants.create_token(conn, tid, "operator", "alice")
@@ -106,11 +110,15 @@ async def test_send_over_http_sends_exactly_one_email_whatever_the_clicks(
         assert all(r.status_code == 200 for r in clicks), [r.text for r in clicks]
         outcomes = sorted(r.json()["outcome"] for r in clicks)
         assert outcomes.count("sent") >= 1 and set(outcomes) <= {"sent", "already_sent"}
+        # A later press is the same update (its id is the draft's): it answers with the one send's outcome.
         later = await http.post(f"/v1/drafts/{draft['id']}/send")
-        assert (later.status_code, later.json()["outcome"]) == (200, "already_sent")
+        assert later.status_code == 200 and later.json()["message_id"] == clicks[0].json()["message_id"]
         skip = await http.post(f"/v1/drafts/{draft['id']}/skip", json={"reason": "changed my mind"})
         assert skip.status_code == 409
 
+    async with db.tenant(tid) as conn:
+        wid = await conn.fetchval("select workflow_id from drafts where id = $1", draft["id"])
+    await record_history(client, wid, "approval_sent")
     sent = [m for m in smtp.messages[before:] if m["X-Renewals-Draft"] == draft["id"]]
     assert len(sent) == 1
     assert sent[0]["To"] == detail["to_email"] and sent[0]["Subject"] == detail["subject"]
@@ -120,7 +128,7 @@ async def test_send_over_http_sends_exactly_one_email_whatever_the_clicks(
 
 
 async def test_skip_then_send_is_refused_and_nothing_is_sent(
-        scanned: tuple[str, TenantScanResult], db: Database, api_url: str, smtp: SmtpSink) -> None:
+        scanned: tuple[str, TenantScanResult], db: Database, api_url: str, smtp: SmtpSink, client: Client) -> None:
     tid, _ = scanned
     async with db.tenant(tid) as conn:
         token = await tenants.create_token(conn, tid, "operator", "bob")
@@ -133,6 +141,9 @@ async def test_skip_then_send_is_refused_and_nothing_is_sent(
         assert send.status_code == 409
         assert send.headers["content-type"].startswith("application/problem+json")
     assert len(smtp.messages) == before
+    async with db.tenant(tid) as conn:
+        wid = await conn.fetchval("select workflow_id from drafts where id = $1", draft["id"])
+    await record_history(client, wid, "approval_skipped")
 
 
 async def test_a_wrong_stripe_key_fails_that_tenant_clearly_and_the_others_go_on(
@@ -156,5 +167,7 @@ async def test_a_wrong_stripe_key_fails_that_tenant_clearly_and_the_others_go_on
     handle = await client.start_workflow(DailyScanWorkflow.run, DailyScanInput(run_date=AS_OF + dt.timedelta(days=1)),
                                          id=f"daily-test-{good}", task_queue="renewals")
     result = await handle.result()
+    await record_history(client, handle.id, "daily_scan_completed")
+    await record_history(client, f"tenant-scan/{bad}/{AS_OF}", "tenant_scan_failed")
     assert result.tenants[good].startswith("completed")
     assert "credentials rejected" in result.tenants[bad]

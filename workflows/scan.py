@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, TypedSearchAttributes
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
@@ -21,12 +21,13 @@ with workflow.unsafe.imports_passed_through():
     from schemas.workflow_io import BatchRef, BatchResult, ChunkRef, ChunkResult, DailyScanInput, \
         DailyScanResult, GatherResult, TenantScanInput, TenantScanResult
 
-DB = {"start_to_close_timeout": timedelta(minutes=2),
+# Timeouts are also how fast work held by a crashed worker is retried elsewhere: keep them near the real need.
+DB = {"start_to_close_timeout": timedelta(seconds=30),
       "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=10)}
-VENDOR = {"start_to_close_timeout": timedelta(minutes=15), "heartbeat_timeout": timedelta(minutes=2),
+VENDOR = {"start_to_close_timeout": timedelta(minutes=15), "heartbeat_timeout": timedelta(seconds=20),
           "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1),
                                       maximum_attempts=8)}
-MODEL = {"start_to_close_timeout": timedelta(minutes=5),
+MODEL = {"start_to_close_timeout": timedelta(seconds=90),   # the SDKs time out at 50 s
          "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1),
                                      maximum_attempts=6)}
 PARALLEL_CHUNKS = 4
@@ -66,8 +67,8 @@ class ScanChunkWorkflow:
                 ClassifyBatchWorkflow.run, b,
                 id=f"classify/{ref.tenant_id}/{ref.run_date.isoformat()}/{b.batch_no}",
                 static_summary=f"{b.route}: {b.size} customers",
-                search_attributes=TypedSearchAttributes([search.TENANT.value_set(ref.tenant_id),
-                                                         search.RUN_DATE.value_set(ref.run_date.isoformat())]))
+                search_attributes=search.attrs((search.TENANT, ref.tenant_id),
+                                                         (search.RUN_DATE, ref.run_date.isoformat())))
             for b in batches])
         return ChunkResult(chunk_no=ref.chunk_no, customers=sum(r.classified for r in results),
                            drafts=sum(len(r.drafts) for r in results), demoted=sum(r.demoted for r in results),
@@ -106,8 +107,8 @@ class TenantScanWorkflow:
                     ScanChunkWorkflow.run, ChunkRef(tenant_id=inp.tenant_id, run_date=inp.run_date, chunk_no=chunk_no),
                     id=f"scan-chunk/{inp.tenant_id}/{inp.run_date.isoformat()}/{chunk_no}",
                     static_summary=f"chunk {chunk_no}",
-                    search_attributes=TypedSearchAttributes([search.TENANT.value_set(inp.tenant_id),
-                                                             search.RUN_DATE.value_set(inp.run_date.isoformat())])))
+                    search_attributes=search.attrs((search.TENANT, inp.tenant_id),
+                                                             (search.RUN_DATE, inp.run_date.isoformat()))))
 
         await asyncio.gather(*[one(c) for c in plan.chunks])
         routes: Counter[str] = Counter()
@@ -137,8 +138,8 @@ class DailyScanWorkflow:
                 r = await workflow.execute_child_workflow(
                     TenantScanWorkflow.run, TenantScanInput(tenant_id=tenant_id, run_date=run_date),
                     id=f"tenant-scan/{tenant_id}/{run_date.isoformat()}", static_summary=f"scan {tenant_id}",
-                    search_attributes=TypedSearchAttributes([search.TENANT.value_set(tenant_id),
-                                                             search.RUN_DATE.value_set(run_date.isoformat())]))
+                    search_attributes=search.attrs((search.TENANT, tenant_id),
+                                                             (search.RUN_DATE, run_date.isoformat())))
                 outcomes[tenant_id] = f"completed: {r.due} due, {r.drafts} drafts"
             except ChildWorkflowError as e:
                 outcomes[tenant_id] = f"failed: {failure_message(e)}"

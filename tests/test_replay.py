@@ -1,0 +1,30 @@
+"""Replay recorded histories through today's workflow code. An approval can wait for weeks while the code
+changes underneath it; a change that would break a waiting (or finished) workflow fails here, in CI.
+
+Record new histories with `RECORD_HISTORIES=1 make test` (the end-to-end tests write them) and commit them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workers.worker import WORKFLOWS
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_there_are_recorded_histories_of_every_workflow_type() -> None:
+    types = {json.loads(p.read_text())["events"][0]["workflowExecutionStartedEventAttributes"]["workflowType"]["name"]
+             for p in HISTORIES}
+    assert types >= {w.__name__ for w in WORKFLOWS}
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_recorded_history_replays(path: Path) -> None:
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))
