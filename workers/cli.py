@@ -187,7 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from workers.demo import run_demo
 
-        return asyncio.run(run_demo(settings, ROOT, customers=args.customers, scan=not args.no_scan))
+        try:
+            return asyncio.run(run_demo(settings, ROOT, customers=args.customers, scan=not args.no_scan))
+        except RuntimeError as e:
+            say(f"error: {e}")
+            return 1
     handler = {"worker": cmd_worker, "api": cmd_api, "migrate": cmd_migrate, "scan": cmd_scan,
                "tenant": cmd_tenant, "token": cmd_token, "connect": cmd_connect}[args.command]
     try:

@@ -7,6 +7,7 @@ at managed services instead and starts none of this.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import shutil
 import socket
@@ -99,7 +100,7 @@ class DevServerConfig:
         for key, typ in self.search_attributes.items():
             cmd += ["--search-attribute", f"{key}={typ}"]
         for key, value in self.dynamic_config.items():
-            cmd += ["--dynamic-config-value", f"{key}={yaml.safe_dump(value).strip()}"]
+            cmd += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
         return cmd
 
 
