@@ -19,18 +19,13 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from connectors.errors import CREDENTIALS_REJECTED
 from connectors.stripe import HISTORY_DAYS, MalformedRecord, StripeSource, customer_row, invoice_signals, \
     pick_subscription, subscription_signals
-from core import citations, routing
-from core.factors import breakdown
+from core import routing
 from core.secrets import decrypt
 from db import scans, tenants
 from db.pool import Database
-from llm.base import CustomerContext, Model
-from llm.offline import OfflineModel, verdict_for
 from schemas import search
 from schemas.evidence import EvidenceItem
-from schemas.verdict import Verdict
-from schemas.workflow_io import ApprovalInput, BatchRef, BatchResult, ChunkRef, GatherResult, ScanPlan, \
-    TenantScanInput
+from schemas.workflow_io import ApprovalInput, BatchRef, ChunkRef, GatherResult, ScanPlan, TenantScanInput
 
 MAX_CHUNKS = 400   # keeps a tenant scan's own history small whatever the tenant's size
 
@@ -45,7 +40,6 @@ class ScanActivities:
         self.batch_size = batch_size
         self.approval_queue = approval_queue
         self.stripe_limiter = AsyncLimiter(stripe_rps, 1.0)
-        self.models: dict[str, Model] = {}
 
     # ---- tenants and runs -------------------------------------------------------------------------------------
 
@@ -147,7 +141,7 @@ class ScanActivities:
         return GatherResult(source="stripe", customers=len(profiles),
                             items=sum(len(i) for i, _ in found.values()), errors=errors[:20])
 
-    # ---- routing and classification ---------------------------------------------------------------------------
+    # ---- routing ---------------------------------------------------------------------------
 
     @activity.defn
     async def route_chunk(self, ref: ChunkRef) -> list[BatchRef]:
@@ -176,65 +170,6 @@ class ScanActivities:
                 assignments += [(cid, route, batch_no) for cid in members]
             await scans.assign_batches(conn, ref.tenant_id, ref.run_date, assignments)
         return refs
-
-    async def _contexts(self, ref: BatchRef) -> list[CustomerContext]:
-        async with self.db.tenant(ref.tenant_id) as conn:
-            profiles = await scans.batch_profiles(conn, ref.tenant_id, ref.run_date, ref.batch_no)
-            ids = [p.customer_id for p in profiles]
-            bundles = await scans.load_bundles(conn, ref.tenant_id, ref.run_date, ids)
-            previous = await scans.previous_entries(conn, ref.tenant_id, ref.run_date, ids)
-            weights = tenants.weights_of(await tenants.get_settings(conn, ref.tenant_id))
-        return [CustomerContext(profile=p, bundle=bundles[p.customer_id],
-                                breakdown=breakdown(bundles[p.customer_id].items, weights),
-                                previous=previous.get(p.customer_id, [])) for p in profiles]
-
-    def model_for(self, route: str) -> Model:
-        return self.models.get(route) or OfflineModel()
-
-    @activity.defn
-    async def classify_batch(self, ref: BatchRef) -> int:
-        """Ask the route's model about ten customers, validate every row against its own bundle, and keep
-        the result. Returns how many rows validation demoted. A retry after success does not pay twice."""
-        async with self.db.tenant(ref.tenant_id) as conn:
-            done = await scans.load_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, "final")
-        if done is not None:
-            return sum(1 for v in done["verdicts"] if v["notes"])
-        contexts = await self._contexts(ref)
-        model = self.model_for(ref.route)
-        answer = await model.classify(contexts)
-        rows = {r.customer_id: r for r in answer.verdicts.rows}
-        verdicts: list[Verdict] = []
-        for ctx in contexts:
-            cid = ctx.profile.customer_id
-            notes: list[str] = []
-            row = rows.get(cid)
-            if row is None:
-                row, notes = verdict_for(ctx), [f"{answer.model} returned no row; offline verdict used"]
-            row, demoted = citations.validate_row(row, ctx.bundle, ctx.profile.name)
-            verdicts.append(Verdict(**row.model_dump(), breakdown=ctx.breakdown, route=ref.route,
-                                    model=answer.model, notes=notes + demoted))
-        async with self.db.tenant(ref.tenant_id) as conn:
-            await scans.save_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, "worker", answer.model,
-                                          answer.verdicts.model_dump(mode="json"))
-            await scans.save_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, "final", answer.model,
-                                          {"verdicts": [v.model_dump(mode="json") for v in verdicts]})
-        return sum(1 for v in verdicts if v.notes)
-
-    @activity.defn
-    async def record_batch(self, ref: BatchRef) -> BatchResult:
-        """Diary, classification, drafts and audit for a batch, in one transaction: all or nothing."""
-        async with self.db.tenant(ref.tenant_id) as conn:
-            out = await scans.load_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, "final")
-            if out is None:
-                raise ApplicationError(f"batch {ref.batch_no} has no classification to record", type="NoOutput",
-                                       non_retryable=True)
-            verdicts = [Verdict.model_validate(v) for v in out["verdicts"]]
-            profiles = {p.customer_id: p for p in
-                        await scans.batch_profiles(conn, ref.tenant_id, ref.run_date, ref.batch_no)}
-            drafts = await scans.record_verdicts(conn, ref.tenant_id, ref.run_date, verdicts, profiles)
-        return BatchResult(batch_no=ref.batch_no, route=ref.route, classified=len(verdicts),
-                           demoted=sum(1 for v in verdicts if v.abstain_reason == "source_validation_failed"),
-                           drafts=drafts)
 
     @activity.defn
     async def start_approvals(self, ref: BatchRef, draft_ids: list[str]) -> int:

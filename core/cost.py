@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 
-def over_cap(spent_today: Mapping[str, float], share_usd: float, cap_usd: float, customers: list[str]) -> set[str]:
-    """Customers for whom one more share of a call would pass the cap: they are finished by the offline model."""
-    return {c for c in customers if spent_today.get(c, 0.0) + share_usd > cap_usd}
+def over_cap(spent_today: Mapping[str, float], cap_usd: float, customers: list[str]) -> set[str]:
+    """Customers who have reached the day's cap: no further paid call today, the offline model finishes them."""
+    return {c for c in customers if spent_today.get(c, 0.0) >= cap_usd}
 
 
 def split_cost(total_usd: float, customers: list[str]) -> dict[str, float]:

@@ -191,12 +191,13 @@ async def record_verdicts(conn: asyncpg.Connection, tenant_id: str, run_date: dt
         d_id = draft_id(tenant_id, v.customer_id, run_date)
         new = await conn.fetchval("""
             insert into classifications (tenant_id, customer_id, run_date, classification, severity, score, factors,
-                                         cited_source_ids, recommended_action, abstain_reason, route, model)
-            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) on conflict do nothing
+                                         cited_source_ids, recommended_action, abstain_reason, route, model,
+                                         needs_review)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) on conflict do nothing
             returning true""",
             tenant_id, v.customer_id, run_date, v.classification, v.severity, v.breakdown.total,
             v.breakdown.model_dump(mode="json") | {"notes": v.notes}, v.cited_source_ids, v.recommended_action,
-            v.abstain_reason, v.route, v.model)
+            v.abstain_reason, v.route, v.model, v.needs_review)
         if new:
             await conn.execute("""insert into diary_entries (tenant_id, customer_id, run_date, paragraph,
                                   cited_source_ids) values ($1, $2, $3, $4, $5)""",

@@ -17,7 +17,7 @@ VENDORS = ("anthropic", "openai", "google", "litellm")
 
 # The defaults by role. TIER3 crosses vendors on purpose, so one vendor's blind spot is not checked by itself.
 TIER1 = "anthropic:claude-haiku-4-5"         # quiet accounts: fast and cheap
-TIER2 = "anthropic:claude-sonnet-4-5"        # accounts that moved
+TIER2 = "anthropic:claude-sonnet-4-6"        # accounts that moved
 TIER3_WORKER = TIER2                          # the highest stakes start from the same worker...
 SUPERVISOR = "openai:gpt-5"                   # ...read again as a batch by a second vendor
 TIEBREAKER = "google:gemini-2.5-pro"          # ...and a third decides a row the first two disagree on

@@ -63,3 +63,4 @@ class Verdict(VerdictRow):
     route: Route
     model: str
     notes: list[str] = Field(default_factory=list)   # validation demotions, cost-cap fallbacks
+    needs_review: bool = False   # TIER3: worker, supervisor and tiebreaker all disagreed

@@ -50,6 +50,11 @@ class BatchRef(BaseModel):
     size: int
 
 
+class TiebreakInput(BaseModel):
+    batch: BatchRef
+    customer_id: str
+
+
 class BatchResult(BaseModel):
     batch_no: int
     route: Route

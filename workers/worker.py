@@ -11,14 +11,17 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.email import EmailActivities, SmtpConfig
+from activities.judge import JudgeActivities
 from activities.scan import ScanActivities
 from db.pool import Database
 from schemas import queues
 from schemas.settings import Settings
 from workflows.approval import ApprovalWorkflow
-from workflows.scan import ClassifyBatchWorkflow, DailyScanWorkflow, ScanChunkWorkflow, TenantScanWorkflow
+from workflows.scan import ClassifyBatchWorkflow, DailyScanWorkflow, ScanChunkWorkflow, SupervisorReviewWorkflow, \
+    TenantScanWorkflow, TiebreakerWorkflow
 
-WORKFLOWS = [DailyScanWorkflow, TenantScanWorkflow, ScanChunkWorkflow, ClassifyBatchWorkflow, ApprovalWorkflow]
+WORKFLOWS = [DailyScanWorkflow, TenantScanWorkflow, ScanChunkWorkflow, ClassifyBatchWorkflow, SupervisorReviewWorkflow,
+             TiebreakerWorkflow, ApprovalWorkflow]
 
 
 async def connect_temporal(address: str, namespace: str) -> Client:
@@ -33,13 +36,15 @@ def build_workers(client: Client, db: Database, settings: Settings, secret_key: 
                   smtp: SmtpConfig | None = None, scan: ScanActivities | None = None) -> list[Worker]:
     scan = scan or ScanActivities(db, client, secret_key, chunk_size=settings.chunk_size,
                                   batch_size=settings.batch_size, approval_queue=queues.MAIN)
+    judge = JudgeActivities(db, secret_key)
     email = EmailActivities(db, smtp or SmtpConfig(settings.smtp_host, settings.smtp_port, settings.smtp_from,
                                                    settings.smtp_username, settings.smtp_password,
                                                    settings.smtp_starttls))
     return [
         Worker(client, task_queue=queues.MAIN, workflows=WORKFLOWS,
                activities=[scan.list_active_tenants, scan.begin_scan, scan.finish_scan, scan.select_due,
-                           scan.route_chunk, scan.classify_batch, scan.record_batch, scan.start_approvals,
+                           scan.route_chunk, scan.start_approvals, judge.classify_batch, judge.supervise_batch,
+                           judge.tiebreak_row, judge.resolve_batch, judge.record_batch,
                            email.apply_edit, email.apply_skip],
                max_concurrent_activities=50),
         Worker(client, task_queue=queues.STRIPE, activities=[scan.sync_customers, scan.gather_stripe],

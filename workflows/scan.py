@@ -16,10 +16,11 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.judge import JudgeActivities
     from activities.scan import ScanActivities
     from schemas import queues, search
     from schemas.workflow_io import BatchRef, BatchResult, ChunkRef, ChunkResult, DailyScanInput, \
-        DailyScanResult, GatherResult, TenantScanInput, TenantScanResult
+        DailyScanResult, GatherResult, TenantScanInput, TenantScanResult, TiebreakInput
 
 # Timeouts are also how fast work held by a crashed worker is retried elsewhere: keep them near the real need.
 DB = {"start_to_close_timeout": timedelta(seconds=30),
@@ -40,14 +41,49 @@ def failure_message(err: BaseException) -> str:
     return getattr(err, "message", None) or str(err)
 
 
+def _batch_id(kind: str, ref: BatchRef) -> str:
+    return f"{kind}/{ref.tenant_id}/{ref.run_date.isoformat()}/{ref.batch_no}"
+
+
+@workflow.defn
+class TiebreakerWorkflow:
+    """A third vendor on one customer the worker and the supervisor disagree about."""
+
+    @workflow.run
+    async def run(self, inp: TiebreakInput) -> str:
+        return await workflow.execute_activity_method(JudgeActivities.tiebreak_row, args=[inp.batch, inp.customer_id],
+                                                      summary=f"tiebreak {inp.customer_id}", **MODEL)
+
+
+@workflow.defn
+class SupervisorReviewWorkflow:
+    """TIER3: a second vendor reads the worker's ten rows as a whole; disputed rows go to a tiebreaker."""
+
+    @workflow.run
+    async def run(self, ref: BatchRef) -> int:
+        disputed = await workflow.execute_activity_method(JudgeActivities.supervise_batch, ref,
+                                                          summary="supervisor reads the batch", **MODEL)
+        await asyncio.gather(*[
+            workflow.execute_child_workflow(TiebreakerWorkflow.run, TiebreakInput(batch=ref, customer_id=cid),
+                                            id=_batch_id("tiebreak", ref) + f"/{cid}",
+                                            static_summary=f"tiebreak {cid}")
+            for cid in disputed])
+        return await workflow.execute_activity_method(JudgeActivities.resolve_batch, ref, summary="two of three",
+                                                      **DB)
+
+
 @workflow.defn
 class ClassifyBatchWorkflow:
     @workflow.run
     async def run(self, ref: BatchRef) -> BatchResult:
         workflow.upsert_search_attributes([search.ROUTE.value_set(ref.route)])
-        await workflow.execute_activity_method(ScanActivities.classify_batch, ref, task_queue=queues.MAIN,
+        await workflow.execute_activity_method(JudgeActivities.classify_batch, ref, task_queue=queues.MAIN,
                                                summary=f"{ref.route} model on {ref.size} customers", **MODEL)
-        result = await workflow.execute_activity_method(ScanActivities.record_batch, ref, summary="record", **DB)
+        # Batches recorded before the TIER3 review existed replay without it.
+        if ref.route == "TIER3" and workflow.patched("tier3-supervisor-review"):
+            await workflow.execute_child_workflow(SupervisorReviewWorkflow.run, ref, id=_batch_id("supervisor", ref),
+                                                  static_summary=f"TIER3 review of batch {ref.batch_no}")
+        result = await workflow.execute_activity_method(JudgeActivities.record_batch, ref, summary="record", **DB)
         if result.drafts:
             await workflow.execute_activity_method(ScanActivities.start_approvals, args=[ref, result.drafts],
                                                    summary=f"start {len(result.drafts)} approvals", **DB)

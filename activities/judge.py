@@ -1,0 +1,243 @@
+"""Judgement activities: the route's model reads ten customers, every row is validated against its own bundle,
+TIER3 gets a cross-vendor supervisor and a tiebreaker, and every call is priced into the ledger before the
+per-customer daily cap is checked again.
+
+Model answers are kept per stage in model_outputs, so a retried activity never pays for the same call twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from core import citations
+from core.cost import over_cap, split_cost
+from core.factors import breakdown
+from core.secrets import decrypt
+from db import ledger, scans, tenants
+from db.pool import Database
+from llm import registry
+from llm.base import CustomerContext, Model
+from llm.offline import NAME as OFFLINE_NAME
+from llm.offline import verdict_for
+from llm.pricing import UnknownModelPrice, price_usd
+from llm.supervisor import RowFlag, SupervisorReview, credible_flags, resolve, supervisor_prompt, tiebreaker_prompt
+from schemas.verdict import BatchVerdicts, Verdict, VerdictRow
+from schemas.workflow_io import BatchRef, BatchResult
+
+DEFAULT_SPECS = {"TIER1": registry.TIER1, "TIER2": registry.TIER2, "TIER3": registry.TIER3_WORKER,
+                 "SUPERVISOR": registry.SUPERVISOR, "TIEBREAKER": registry.TIEBREAKER}
+FALLBACK_AFTER_ATTEMPTS = 3   # a model that keeps answering nonsense: the offline model finishes the batch
+
+
+class JudgeActivities:
+    def __init__(self, db: Database, secret_key: str) -> None:
+        self.db = db
+        self.secret_key = secret_key
+
+    async def _model(self, tenant_id: str, role: str) -> tuple[str, Model]:
+        """The tenant's model for a role; the offline model when none is configured or its vendor has no key."""
+        async with self.db.tenant(tenant_id) as conn:
+            models, base_urls, sealed = await ledger.model_config(conn)
+        spec = models.get(role) or DEFAULT_SPECS[role]
+        keys = {vendor: decrypt(self.secret_key, token) for vendor, token in sealed.items()}
+        try:
+            return spec, registry.get_model(spec, keys=keys, base_urls=base_urls)
+        except ValueError:
+            return registry.OFFLINE, registry.get_model(registry.OFFLINE, keys={}, base_urls={})
+
+    async def _contexts(self, ref: BatchRef) -> list[CustomerContext]:
+        async with self.db.tenant(ref.tenant_id) as conn:
+            profiles = await scans.batch_profiles(conn, ref.tenant_id, ref.run_date, ref.batch_no)
+            ids = [p.customer_id for p in profiles]
+            bundles = await scans.load_bundles(conn, ref.tenant_id, ref.run_date, ids)
+            previous = await scans.previous_entries(conn, ref.tenant_id, ref.run_date, ids)
+            weights = tenants.weights_of(await tenants.get_settings(conn, ref.tenant_id))
+        return [CustomerContext(profile=p, bundle=bundles[p.customer_id],
+                                breakdown=breakdown(bundles[p.customer_id].items, weights),
+                                previous=previous.get(p.customer_id, [])) for p in profiles]
+
+    async def _charge(self, ref: BatchRef, stage: str, spec: str, customers: list[str], tin: int, tout: int) -> None:
+        if spec == registry.OFFLINE or not customers:
+            return
+        try:
+            cost = price_usd(spec, tin, tout)
+        except UnknownModelPrice:
+            activity.logger.warning("no list price for %s; ledger records tokens at $0", spec)
+            cost = 0.0
+        shares = split_cost(cost, customers)
+        n = len(customers)
+        async with self.db.tenant(ref.tenant_id) as conn:
+            await ledger.record_calls(conn, ref.tenant_id, ref.run_date, ref.batch_no, stage, ref.route, spec,
+                                      {c: (tin // n, tout // n, shares[c]) for c in customers})
+
+    async def _capped(self, ref: BatchRef, customers: list[str]) -> tuple[set[str], dict[str, float], float]:
+        async with self.db.tenant(ref.tenant_id) as conn:
+            cap = float((await tenants.get_settings(conn, ref.tenant_id))["daily_cost_cap_usd"])
+            spent = await ledger.spent_today(conn, customers)
+        return over_cap(spent, cap, customers), spent, cap
+
+    @activity.defn
+    async def classify_batch(self, ref: BatchRef) -> int:
+        """The route's worker model on the batch. Returns how many rows validation demoted."""
+        async with self.db.tenant(ref.tenant_id) as conn:
+            done = await scans.load_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, "worker")
+        if done is not None:
+            return sum(1 for v in done["verdicts"] if v["notes"])
+        contexts = await self._contexts(ref)
+        ids = [c.profile.customer_id for c in contexts]
+        capped, spent, cap = await self._capped(ref, ids)
+        spec, model = await self._model(ref.tenant_id, ref.route)
+        live = [c for c in contexts if c.profile.customer_id not in capped]
+        rows: dict[str, VerdictRow] = {}
+        notes: dict[str, list[str]] = {c: [] for c in ids}
+        name = model.name if spec == registry.OFFLINE else spec
+        if live and spec != registry.OFFLINE:
+            try:
+                answer = await model.classify(live)
+                rows = {r.customer_id: r for r in answer.verdicts.rows}
+                await self._charge(ref, "worker", spec, [c.profile.customer_id for c in live],
+                                   answer.input_tokens, answer.output_tokens)
+            except ApplicationError as e:
+                if e.non_retryable or activity.info().attempt < FALLBACK_AFTER_ATTEMPTS:
+                    raise
+                for c in live:
+                    notes[c.profile.customer_id].append(
+                        f"{spec} failed {activity.info().attempt} times ({e.message}); offline verdict used")
+        for c in capped:
+            notes[c].append(f"cost cap reached: ${spent.get(c, 0.0):.4f} of ${cap:.4f} today; "
+                            f"finished by the offline model")
+        verdicts: list[Verdict] = []
+        for ctx in contexts:
+            cid = ctx.profile.customer_id
+            row = rows.get(cid)
+            used = name
+            if row is None:
+                if live and cid not in capped and spec != registry.OFFLINE and not notes[cid]:
+                    notes[cid].append(f"{spec} returned no row for this customer; offline verdict used")
+                row, used = verdict_for(ctx), OFFLINE_NAME
+            row, demoted = citations.validate_row(row, ctx.bundle, ctx.profile.name)
+            verdicts.append(Verdict(**row.model_dump(), breakdown=ctx.breakdown, route=ref.route, model=used,
+                                    notes=notes[cid] + demoted))
+        await self._save(ref, "worker", name, verdicts)
+        if ref.route != "TIER3":
+            await self._save(ref, "final", name, verdicts)
+        return sum(1 for v in verdicts if v.notes)
+
+    async def _save(self, ref: BatchRef, stage: str, model: str, verdicts: list[Verdict]) -> None:
+        async with self.db.tenant(ref.tenant_id) as conn:
+            await scans.save_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, stage, model,
+                                          {"verdicts": [v.model_dump(mode="json") for v in verdicts]})
+
+    async def _load(self, ref: BatchRef, stage: str) -> dict[str, Any] | None:
+        async with self.db.tenant(ref.tenant_id) as conn:
+            return await scans.load_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, stage)
+
+    @activity.defn
+    async def supervise_batch(self, ref: BatchRef) -> list[str]:
+        """A second vendor reads the worker's ten rows as a whole. Returns the customers whose classification it
+        disputes (credible flags only: a flag citing evidence the customer lacks is dropped)."""
+        saved = await self._load(ref, "supervisor")
+        if saved is None:
+            worker = [Verdict.model_validate(v) for v in (await self._load(ref, "worker") or {"verdicts": []})["verdicts"]]
+            contexts = await self._contexts(ref)
+            capped, _, _ = await self._capped(ref, [c.profile.customer_id for c in contexts])
+            contexts = [c for c in contexts if c.profile.customer_id not in capped]   # the cap covers every call
+            worker = [v for v in worker if v.customer_id not in capped]
+            spec, model = await self._model(ref.tenant_id, "SUPERVISOR")
+            flags: list[RowFlag] = []
+            notes: list[str] = [f"{c}: cost cap reached, not sent to the supervisor" for c in sorted(capped)]
+            drift = None
+            if contexts and spec != registry.OFFLINE and hasattr(model, "ask"):
+                system, user = supervisor_prompt(contexts, worker)
+                done = await model.ask(system, user, SupervisorReview)   # type: ignore[attr-defined]
+                review: SupervisorReview = done.value
+                flags, notes = credible_flags(review, contexts)
+                drift = review.drift_reason if review.systematic_drift else None
+                await self._charge(ref, "supervisor", spec, [c.profile.customer_id for c in contexts],
+                                   done.input_tokens, done.output_tokens)
+            else:
+                notes.append("no supervisor model configured (or no key for it): the worker's rows stand")
+            saved = {"model": spec, "flags": [f.model_dump(mode="json") for f in flags], "notes": notes,
+                     "drift": drift}
+            async with self.db.tenant(ref.tenant_id) as conn:
+                await scans.save_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, "supervisor", spec,
+                                              saved)
+        worker_cls = {v["customer_id"]: v["classification"]
+                      for v in (await self._load(ref, "worker") or {"verdicts": []})["verdicts"]}
+        return [f["customer_id"] for f in saved["flags"] if worker_cls.get(f["customer_id"]) != f["classification"]]
+
+    @activity.defn
+    async def tiebreak_row(self, ref: BatchRef, customer_id: str) -> str:
+        """A third vendor reads one disputed customer. Returns its classification (or 'none')."""
+        stage = f"tiebreaker:{customer_id}"
+        if (saved := await self._load(ref, stage)) is not None:
+            return str(saved.get("classification", "none"))
+        worker = {v["customer_id"]: VerdictRow.model_validate(v)
+                  for v in (await self._load(ref, "worker") or {"verdicts": []})["verdicts"]}
+        flag = next(RowFlag.model_validate(f) for f in (await self._load(ref, "supervisor") or {})["flags"]
+                    if f["customer_id"] == customer_id)
+        ctx = next(c for c in await self._contexts(ref) if c.profile.customer_id == customer_id)
+        spec, model = await self._model(ref.tenant_id, "TIEBREAKER")
+        out: dict[str, Any] = {"model": spec, "classification": "none"}
+        capped, _, _ = await self._capped(ref, [customer_id])
+        if not capped and spec != registry.OFFLINE and hasattr(model, "ask"):
+            system, user = tiebreaker_prompt(ctx, worker[customer_id], flag)
+            done = await model.ask(system, user, BatchVerdicts)   # type: ignore[attr-defined]
+            row = next((r for r in done.value.rows if r.customer_id == customer_id), None)
+            if row is not None:
+                row, notes = citations.validate_row(row, ctx.bundle, ctx.profile.name)
+                out = {"model": spec, "classification": row.classification, "row": row.model_dump(mode="json"),
+                       "notes": notes}
+            await self._charge(ref, stage, spec, [customer_id], done.input_tokens, done.output_tokens)
+        async with self.db.tenant(ref.tenant_id) as conn:
+            await scans.save_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, stage, spec, out)
+        return str(out["classification"])
+
+    @activity.defn
+    async def resolve_batch(self, ref: BatchRef) -> int:
+        """Two of three agree → that verdict; all three differ → the worker's, flagged for a human. Every
+        disputed row's three readings go to the audit log. Returns how many rows need a human."""
+        worker = [Verdict.model_validate(v) for v in (await self._load(ref, "worker") or {"verdicts": []})["verdicts"]]
+        sup = await self._load(ref, "supervisor") or {"flags": [], "notes": [], "drift": None}
+        flags = {f["customer_id"]: RowFlag.model_validate(f) for f in sup["flags"]}
+        contexts = {c.profile.customer_id: c for c in await self._contexts(ref)}
+        final: list[Verdict] = []
+        audits: list[tuple[str, dict[str, Any]]] = []
+        for v in worker:
+            flag = flags.get(v.customer_id)
+            tb = await self._load(ref, f"tiebreaker:{v.customer_id}") if flag else None
+            tb_row = VerdictRow.model_validate(tb["row"]) if tb and tb.get("row") else None
+            chosen, needs_human, audit = resolve(VerdictRow.model_validate(v.model_dump()), flag, tb_row)
+            chosen, demoted = citations.validate_row(chosen, contexts[v.customer_id].bundle,
+                                                     contexts[v.customer_id].profile.name)
+            notes = v.notes + demoted + ([f"supervisor: {sup['drift']}"] if sup.get("drift") else [])
+            if flag:
+                notes.append(f"TIER3 review: {audit['outcome']}, chosen {audit['chosen']} ({audit['votes']})")
+                audits.append((v.customer_id, audit))
+            final.append(Verdict(**(v.model_dump() | chosen.model_dump() | {"notes": notes, "needs_review": needs_human})))
+        await self._save(ref, "final", "tier3-resolved", final)
+        if audits:
+            async with self.db.tenant(ref.tenant_id) as conn:
+                for cid, audit in audits:
+                    await tenants.audit(conn, ref.tenant_id, "tier3", "verdict.disputed", cid,
+                                        {"run_date": ref.run_date.isoformat(), **audit})
+        return sum(1 for v in final if v.needs_review)
+
+    @activity.defn
+    async def record_batch(self, ref: BatchRef) -> BatchResult:
+        """Diary, classification, drafts and audit for a batch, in one transaction: all or nothing."""
+        async with self.db.tenant(ref.tenant_id) as conn:
+            out = await scans.load_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, "final")
+            if out is None:
+                raise ApplicationError(f"batch {ref.batch_no} has no classification to record", type="NoOutput",
+                                       non_retryable=True)
+            verdicts = [Verdict.model_validate(v) for v in out["verdicts"]]
+            profiles = {p.customer_id: p for p in
+                        await scans.batch_profiles(conn, ref.tenant_id, ref.run_date, ref.batch_no)}
+            drafts = await scans.record_verdicts(conn, ref.tenant_id, ref.run_date, verdicts, profiles)
+        return BatchResult(batch_no=ref.batch_no, route=ref.route, classified=len(verdicts),
+                           demoted=sum(1 for v in verdicts if v.abstain_reason == "source_validation_failed"),
+                           drafts=drafts)
