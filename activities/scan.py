@@ -58,8 +58,18 @@ class ScanActivities:
     @activity.defn
     async def finish_scan(self, inp: TenantScanInput, status: str, summary: dict[str, Any],
                           error: str | None) -> None:
+        routes = summary.get("routes") or {}
+        if routes:   # the realised route mix, recorded per run; outside the target bands it is an alert
+            tiers = [tier for tier, n in routes.items() for _ in range(n)]
+            summary = summary | {"route_mix": {k: round(v, 3) for k, v in routing.mix(tiers).items()},
+                                 "route_mix_drift": routing.mix_drift(tiers)}
         async with self.db.tenant(inp.tenant_id) as conn:
             await scans.finish_run(conn, inp.tenant_id, inp.run_date, status, summary, error)
+            if summary.get("route_mix_drift"):
+                activity.logger.warning("tenant %s: route mix outside target: %s", inp.tenant_id,
+                                        "; ".join(summary["route_mix_drift"]))
+                await tenants.audit(conn, inp.tenant_id, "scan", "alert.route_mix_drift", inp.run_date.isoformat(),
+                                    {"drift": summary["route_mix_drift"], "mix": summary["route_mix"]})
             await tenants.audit(conn, inp.tenant_id, "scan", f"scan.{status}", inp.run_date.isoformat(),
                                 {"summary": summary, "error": error})
 

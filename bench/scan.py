@@ -17,16 +17,16 @@ import json
 import tempfile
 import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
-from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from bench.fanout import BareFanout, noop
+from activities.scan import ScanActivities
 from core.secrets import encrypt, new_key
 from db import tenants
 from db.migrate import ensure_database, migrate
@@ -38,25 +38,6 @@ from workers.stack import start_embedded_postgres, temporal_binary
 from workers.worker import build_workers, running
 
 
-@activity.defn
-async def noop(i: int) -> int:
-    return i
-
-
-@workflow.defn
-class BareFanout:
-    """The floor: N no-op activities, at most 1,000 pending at once (the server allows 2,000)."""
-
-    @workflow.run
-    async def run(self, n: int) -> int:
-        done = 0
-        for start in range(0, n, 1000):
-            batch = [workflow.execute_activity(noop, i, start_to_close_timeout=timedelta(seconds=30))
-                     for i in range(start, min(n, start + 1000))]
-            done += len(await asyncio.gather(*batch))
-        return done
-
-
 async def largest_history(client: Client, tenant: str) -> tuple[int, str]:
     biggest = (0, "")
     async for wf in client.list_workflows(f'Tenant = "{tenant}"'):
@@ -65,7 +46,7 @@ async def largest_history(client: Client, tenant: str) -> tuple[int, str]:
     return biggest
 
 
-async def main(customers: int, chunk_size: int) -> None:
+async def main(customers: int, chunk_size: int, stripe_rps: float) -> None:
     from sandbox.generate import generate_workspace
     from sandbox.server import start_sandbox
 
@@ -94,7 +75,8 @@ async def main(customers: int, chunk_size: int) -> None:
         await tenants.put_connector(c, tid, "stripe", encrypt(key, stripe_key), {"api_base": sandbox.stripe_api_base})
     client = env.client
     try:
-        async with running(build_workers(client, db, settings, key)):
+        scan = ScanActivities(db, client, key, chunk_size=chunk_size, stripe_rps=stripe_rps)
+        async with running(build_workers(client, db, settings, key, scan=scan)):
             from api.scans import start_scan
 
             print("scanning…", flush=True)
@@ -121,7 +103,7 @@ async def main(customers: int, chunk_size: int) -> None:
         await env.shutdown()
     scan_rate, fan_rate = result.due / scan_s, result.due / fan_s
     print(json.dumps({
-        "customers": customers, "due": result.due, "drafts": result.drafts, "routes": result.routes,
+        "customers": customers, "stripe_rps": stripe_rps, "due": result.due, "drafts": result.drafts, "routes": result.routes,
         "scan_seconds": round(scan_s, 1), "customers_per_second": round(scan_rate, 1),
         "largest_history_events": events, "largest_history_workflow": wf_type,
         "bare_fanout_seconds": round(fan_s, 1), "bare_fanout_per_second": round(fan_rate, 1),
@@ -132,5 +114,7 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--customers", type=int, default=1000)
     p.add_argument("--chunk-size", type=int, default=200)
+    p.add_argument("--stripe-rps", type=float, default=20.0,
+                   help="Stripe requests/s per worker (the product's default stays under Stripe's 25/s sandbox limit)")
     a = p.parse_args()
-    asyncio.run(main(a.customers, a.chunk_size))
+    asyncio.run(main(a.customers, a.chunk_size, a.stripe_rps))

@@ -97,7 +97,8 @@ def _story(i: int, rng: random.Random, as_of: dt.date) -> Story:
     arch = _pick_archetype(rng)
     _, verdict, tier = ARCHETYPES[arch]
     annual = rng.random() < 0.6
-    arr = int(min(400_000, max(3_000, math.exp(rng.uniform(math.log(3_000), math.log(400_000))))))
+    # Skewed like a real B2B book: most accounts small, about 5% at $50K ARR or more, a few up to $400K.
+    arr = int(min(400_000, 3_000 * math.exp(rng.expovariate(1 / 0.95))))
     unit = rng.choice([20, 30, 45, 60, 80, 100])
     seats_now = max(2, round(arr / 12 / unit))
     change = {"expansion": rng.uniform(0.25, 0.6), "past_due_but_expanding": rng.uniform(0.3, 0.5),

@@ -53,6 +53,10 @@ async def test_a_scan_writes_one_verdict_and_one_diary_entry_per_due_customer(
     assert sorted(r["customer_id"] for r in diary) == sorted(r["customer_id"] for r in due)
     assert len(verdicts) == result.due
     assert {v["classification"] for v in verdicts} >= {"standard", "at_risk"}
+    async with db.tenant(tid) as conn:
+        summary = await conn.fetchval("select summary from scan_runs where run_date = $1", AS_OF)
+    assert sum(summary["routes"].values()) == result.due
+    assert abs(sum(summary["route_mix"].values()) - 1.0) < 0.01 and "route_mix_drift" in summary
     for v in verdicts:   # never a source that is not in the customer's own bundle
         assert set(v["cited_source_ids"]) <= evidence[v["customer_id"]], v["customer_id"]
 

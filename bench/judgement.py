@@ -1,0 +1,85 @@
+"""How good is the offline model? Its verdicts on a sample workspace against the generator's expected verdicts.
+
+    python -m bench.judgement --customers 500 --seed 7
+
+Evidence is derived from the workspace files with the connectors' own signal functions (no servers needed),
+for the customers 14-90 days from renewal, exactly as a scan would select them. Prints a confusion matrix,
+accuracy, and the abstain rate on the archetypes built to be ambiguous.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from connectors.stripe import customer_row, invoice_signals, pick_subscription, subscription_signals
+from core.factors import DEFAULT_WEIGHTS, breakdown
+from llm.base import CustomerContext
+from llm.offline import verdict_for
+from schemas.evidence import CustomerProfile, EvidenceBundle, EvidenceItem
+
+LABELS = ["expansion", "standard", "at_risk", "likely_churn"]
+AMBIGUOUS = {"thin_new", "single_late_invoice", "stale_deal_happy_slack", "champion_left_usage_grows",
+             "past_due_but_expanding"}
+
+
+def evidence_from_workspace(ws: Path, as_of: dt.date) -> tuple[dict[str, CustomerProfile], dict[str, list[EvidenceItem]]]:
+    load = lambda rel: json.loads((ws / rel).read_text())  # noqa: E731
+    subs: dict[str, list[dict]] = defaultdict(list)
+    for s in load("stripe/subscriptions.json"):
+        subs[s["customer"]].append(s)
+    invoices: dict[str, list[dict]] = defaultdict(list)
+    for inv in load("stripe/invoices.json"):
+        invoices[inv["customer"]].append(inv)
+    profiles, items = {}, {}
+    for c in load("stripe/customers.json"):
+        row = customer_row(c, pick_subscription(subs[c["id"]]))
+        p = CustomerProfile(tenant_id="bench", customer_id=row["id"], name=row["name"], email=row["email"],
+                            arr_cents=row["arr_cents"], contract=row["contract"], renewal_date=row["renewal_date"],
+                            links=row["links"], billing=row["billing"])
+        if p.renewal_date and 14 <= (p.renewal_date - as_of).days <= 90:
+            profiles[p.customer_id] = p
+            items[p.customer_id] = subscription_signals(p) + invoice_signals(invoices[p.customer_id], as_of)
+    return profiles, items
+
+
+def main(customers: int, seed: int) -> None:
+    from sandbox.generate import generate_workspace
+
+    as_of = dt.date(2026, 11, 22)
+    ws = generate_workspace(Path(tempfile.mkdtemp()) / "ws", customers=customers, as_of=as_of, seed=seed)
+    expected = {r["customer_id"]: r for r in csv.DictReader(open(ws / "expected.csv"))}
+    profiles, items = evidence_from_workspace(ws, as_of)
+    matrix: Counter[tuple[str, str]] = Counter()
+    abstained: Counter[str] = Counter()
+    ambiguous = 0
+    for cid, p in profiles.items():
+        bundle = EvidenceBundle(tenant_id="bench", customer_id=cid, run_date=as_of, items=items[cid])
+        v = verdict_for(CustomerContext(profile=p, bundle=bundle, breakdown=breakdown(bundle.items, DEFAULT_WEIGHTS)))
+        truth = expected[cid]
+        matrix[(truth["expected_verdict"], v.classification)] += 1
+        if truth["archetype"] in AMBIGUOUS:
+            ambiguous += 1
+            abstained[truth["archetype"]] += v.abstain_reason is not None
+    n = sum(matrix.values())
+    right = sum(matrix[(label, label)] for label in LABELS)
+    print(f"{n} customers due (of {customers}); rows: expected, columns: offline verdict")
+    print(f"{'':>14}" + "".join(f"{label:>14}" for label in LABELS))
+    for t in LABELS:
+        print(f"{t:>14}" + "".join(f"{matrix[(t, p)]:>14}" for p in LABELS))
+    print(f"accuracy {right / n:.1%}  ({right}/{n})")
+    print(f"abstained on ambiguous archetypes: {sum(abstained.values())}/{ambiguous} "
+          f"({sum(abstained.values()) / max(1, ambiguous):.0%}) {dict(abstained)}")
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--customers", type=int, default=500)
+    p.add_argument("--seed", type=int, default=7)
+    a = p.parse_args()
+    main(a.customers, a.seed)
