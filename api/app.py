@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
-from api import drafts, scans
+from api import customers, drafts, scans, settings
 from api.errors import ApiError, handle_api_error, problem
 from db.pool import Database
 
@@ -61,4 +61,6 @@ def create_app(db: Database | None = None, temporal: Client | None = None,
 
     app.include_router(drafts.router)
     app.include_router(scans.router)
+    app.include_router(settings.router)
+    app.include_router(customers.router)
     return app

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ActivityError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import DbDep, OperatorDep, TemporalDep
@@ -37,6 +38,11 @@ class DraftList(BaseModel):
     items: list[DraftSummary]
     limit: int
     offset: int
+    validation_failure_rate_24h: float
+    banner: str | None = None   # set when on-call should look: > 5 % of the last day's rows failed validation
+
+
+ALERT_RATE = 0.05
 
 
 class DraftDetail(DraftSummary):
@@ -65,10 +71,24 @@ def _summary(r: Any) -> dict[str, Any]:
 
 @router.get("", response_model=DraftList, responses=responses(Unauthorized))
 async def list_drafts(op: OperatorDep, db: DbDep, status: Literal["pending", "sent", "skipped"] = "pending",
+                      classification: Literal["expansion", "standard", "at_risk", "likely_churn"] | None = None,
+                      severity: Literal["LOW", "MEDIUM", "HIGH"] | None = None,
+                      route: Literal["TIER1", "TIER2", "TIER3"] | None = None,
+                      min_arr_usd: float | None = Query(None, ge=0), max_arr_usd: float | None = Query(None, ge=0),
                       limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0)) -> DraftList:
     async with db.tenant(op.tenant_id) as conn:
-        rows = await drafts.list_drafts(conn, op.tenant_id, status, limit, offset)
-    return DraftList(items=[DraftSummary(**_summary(r)) for r in rows], limit=limit, offset=offset)
+        rows = await drafts.list_drafts(conn, op.tenant_id, status, limit, offset, classification=classification,
+                                        severity=severity, route=route, min_arr_cents=_cents(min_arr_usd),
+                                        max_arr_cents=_cents(max_arr_usd))
+        rate = await drafts.validation_failure_rate(conn)
+    banner = (f"{rate:.1%} of the last 24 hours' verdicts cited sources outside their evidence (alert above "
+              f"{ALERT_RATE:.0%}): the model may be fabricating; see the runbook") if rate > ALERT_RATE else None
+    return DraftList(items=[DraftSummary(**_summary(r)) for r in rows], limit=limit, offset=offset,
+                     validation_failure_rate_24h=round(rate, 4), banner=banner)
+
+
+def _cents(usd: float | None) -> int | None:
+    return None if usd is None else round(usd * 100)
 
 
 @router.get("/{draft_id}", response_model=DraftDetail, responses=responses(Unauthorized, NotFound))
@@ -103,6 +123,8 @@ async def _decide(db: DbDep, temporal: TemporalDep, op: OperatorDep, draft_id: s
         return await handle.execute_update(update, arg, id=update_id, result_type=DecisionResult)
     except WorkflowUpdateFailedError as e:
         cause = e.cause
+        while isinstance(cause, ActivityError) and cause.cause is not None:   # the activity's own error
+            cause = cause.cause
         message = getattr(cause, "message", None) or str(cause)
         details = list(getattr(cause, "details", ()) or ())
         if getattr(cause, "type", None) == "EditRejected":

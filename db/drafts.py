@@ -48,7 +48,9 @@ async def update_content(conn: asyncpg.Connection, draft_id: str, subject: str, 
 
 
 async def list_drafts(conn: asyncpg.Connection, tenant_id: str, status: str = "pending", limit: int = 50,
-                      offset: int = 0) -> list[asyncpg.Record]:
+                      offset: int = 0, *, classification: str | None = None, severity: str | None = None,
+                      route: str | None = None, min_arr_cents: int | None = None,
+                      max_arr_cents: int | None = None) -> list[asyncpg.Record]:
     return await conn.fetch("""
         select d.*, c.classification, c.severity, c.route, cu.name as customer_name, cu.arr_cents
           from drafts d
@@ -56,8 +58,20 @@ async def list_drafts(conn: asyncpg.Connection, tenant_id: str, status: str = "p
                                 and c.run_date = d.run_date
           join customers cu on cu.tenant_id = d.tenant_id and cu.id = d.customer_id
          where d.tenant_id = $1 and d.status = $2
+           and ($5::text is null or c.classification = $5) and ($6::text is null or c.severity = $6)
+           and ($7::text is null or c.route = $7) and ($8::bigint is null or cu.arr_cents >= $8)
+           and ($9::bigint is null or cu.arr_cents <= $9)
          order by c.severity = 'HIGH' desc, cu.arr_cents desc, d.id limit $3 offset $4""",
-                            tenant_id, status, limit, offset)
+                            tenant_id, status, limit, offset, classification, severity, route, min_arr_cents,
+                            max_arr_cents)
+
+
+async def validation_failure_rate(conn: asyncpg.Connection) -> float:
+    """Share of the last 24 hours' verdicts demoted for citing a source outside their bundle."""
+    row = await conn.fetchrow("""select count(*) filter (where abstain_reason = 'source_validation_failed') bad,
+                                        count(*) total
+                                   from classifications where created_at > now() - interval '24 hours'""")
+    return row["bad"] / row["total"] if row["total"] else 0.0
 
 
 def as_dict(r: asyncpg.Record) -> dict[str, Any]:
