@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
-from api import customers, drafts, scans, settings
+from api import customers, drafts, scans, settings, setup
 from api.errors import ApiError, handle_api_error, problem
 from db.pool import Database
 
@@ -20,7 +20,8 @@ log = logging.getLogger("renewals.api")
 
 
 def create_app(db: Database | None = None, temporal: Client | None = None,
-               connect: Callable[[], Awaitable[tuple[Database, Client]]] | None = None) -> FastAPI:
+               connect: Callable[[], Awaitable[tuple[Database, Client]]] | None = None,
+               secret_key: str | None = None) -> FastAPI:
     """Pass a ready database and client (tests, the demo), or `connect` to make them at start-up."""
 
     @asynccontextmanager
@@ -35,6 +36,7 @@ def create_app(db: Database | None = None, temporal: Client | None = None,
 
     app = FastAPI(title="Renewal Manager", version="1", lifespan=lifespan,
                   description="Approve renewal drafts; every decision reaches its Temporal workflow.")
+    app.state.secret_key = secret_key
     app.add_exception_handler(ApiError, handle_api_error)
 
     @app.exception_handler(RequestValidationError)
@@ -63,4 +65,5 @@ def create_app(db: Database | None = None, temporal: Client | None = None,
     app.include_router(scans.router)
     app.include_router(settings.router)
     app.include_router(customers.router)
+    app.include_router(setup.router)
     return app

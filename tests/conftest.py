@@ -144,7 +144,7 @@ async def workers(client: Client, db: Database, settings: Settings, secret_key: 
 
 
 @pytest_asyncio.fixture(scope="session")
-async def api_url(db: Database, client: Client) -> AsyncIterator[str]:
+async def api_url(db: Database, client: Client, secret_key: str) -> AsyncIterator[str]:
     """The real API app served by uvicorn on a loopback port."""
     import socket
 
@@ -155,7 +155,8 @@ async def api_url(db: Database, client: Client) -> AsyncIterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(db, client), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(db, client, secret_key=secret_key), host="127.0.0.1", port=port,
+                                           log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.05)

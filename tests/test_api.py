@@ -131,3 +131,36 @@ async def test_inbox_filters_and_validation_rate(two_tenants: dict[str, dict[str
         assert all(d["arr_usd"] >= 50000 for d in big)
         assert body["validation_failure_rate_24h"] == 0.0 and body["banner"] is None
         assert (await h.get("/v1/drafts?severity=SEVERE")).status_code == 422
+
+
+async def test_a_stripe_key_is_checked_before_it_is_stored(two_tenants: dict[str, dict[str, str]], api_url: str,
+                                                           sandbox: object, workspace: Path, db: Database) -> None:
+    a = two_tenants["a"]
+    base = sandbox.stripe_api_base  # type: ignore[attr-defined]
+    async with http(api_url, a["operator"]) as op:
+        assert (await op.put("/v1/connectors/stripe", json={"key": "rk_test_whatever", "api_base": base})
+                ).status_code == 403
+    async with http(api_url, a["admin"]) as admin:
+        refused = await admin.put("/v1/connectors/stripe", json={"key": "rk_test_wrong_key", "api_base": base})
+        assert refused.status_code == 422 and "credentials rejected" in refused.json()["detail"]
+        ok = await admin.put("/v1/connectors/stripe", json={"key": manifest_key(workspace, "stripe"), "api_base": base})
+        assert ok.status_code == 200 and ok.json()["status"] == "connected"
+        listed = (await admin.get("/v1/connectors")).json()
+        assert [c["kind"] for c in listed] == ["stripe"]
+        assert manifest_key(workspace, "stripe") not in json.dumps(listed)
+    async with db.tenant(a["id"]) as conn:   # stored encrypted, never in the clear
+        sealed = await conn.fetchval("select secret_ciphertext from connectors where kind = 'stripe'")
+    assert manifest_key(workspace, "stripe").encode() not in sealed
+
+
+async def test_admins_create_list_and_revoke_tokens(two_tenants: dict[str, dict[str, str]], api_url: str) -> None:
+    async with http(api_url, two_tenants["b"]["admin"]) as admin:
+        created = await admin.post("/v1/tokens", json={"name": "night-shift", "role": "operator"})
+        assert created.status_code == 201
+        token = created.json()["token"]
+        async with http(api_url, token) as night:
+            assert (await night.get("/v1/drafts")).status_code == 200
+            assert (await night.post("/v1/tokens", json={"name": "x"})).status_code == 403
+            assert (await admin.delete("/v1/tokens/night-shift")).status_code == 204
+            assert (await night.get("/v1/drafts")).status_code == 401
+        assert (await admin.delete("/v1/tokens/night-shift")).status_code == 404

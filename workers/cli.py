@@ -68,8 +68,8 @@ async def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
         _, db = await _database(settings)
         return db, await connect_temporal(settings.temporal_address, settings.temporal_namespace)
 
-    server = uvicorn.Server(uvicorn.Config(create_app(connect=connect), host=settings.api_host,  # type: ignore[arg-type]
-                                           port=settings.api_port, log_level="info"))
+    app = create_app(connect=connect, secret_key=stack.secret_key(settings))  # type: ignore[arg-type]
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="info"))
     await server.serve()
     return 0
 

@@ -94,7 +94,8 @@ async def run_demo(settings: Settings, root: Path, *, customers: int, scan: bool
     client = await connect_temporal(cfg.address, cfg.namespace)
     schedules = await ensure_schedules(client)
     say(f"[5/7] Schedules: {', '.join(schedules)}; worker and API starting")
-    api = uvicorn.Server(uvicorn.Config(create_app(db, client), host=settings.api_host, port=settings.api_port,
+    app = create_app(db, client, secret_key=stack.secret_key(settings))
+    api = uvicorn.Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port,
                                         log_level="warning"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
