@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
-from api import customers, drafts, scans, settings, setup
+from api import customers, drafts, metrics, scans, settings, setup
 from api.errors import ApiError, handle_api_error, problem
 from db.pool import Database
 
@@ -66,4 +66,5 @@ def create_app(db: Database | None = None, temporal: Client | None = None,
     app.include_router(settings.router)
     app.include_router(customers.router)
     app.include_router(setup.router)
+    app.include_router(metrics.router)
     return app

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     # Fernet key for connector secrets at rest. In development one is generated under data_dir.
     secret_key: str | None = None
 
+    worker_metrics_bind: str | None = None   # e.g. 0.0.0.0:9464: the worker's Temporal SDK metrics
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 

@@ -164,3 +164,12 @@ async def test_admins_create_list_and_revoke_tokens(two_tenants: dict[str, dict[
             assert (await admin.delete("/v1/tokens/night-shift")).status_code == 204
             assert (await night.get("/v1/drafts")).status_code == 401
         assert (await admin.delete("/v1/tokens/night-shift")).status_code == 404
+
+
+async def test_metrics_expose_what_on_call_watches(two_tenants: dict[str, dict[str, str]], api_url: str) -> None:
+    async with httpx.AsyncClient(base_url=api_url) as h:
+        text = (await h.get("/metrics")).text
+    a = two_tenants["a"]["id"]
+    assert f'renewals_validation_failure_rate_24h{{tenant="{a}"}} 0.0' in text
+    assert f'renewals_drafts_waiting{{tenant="{a}"}}' in text
+    assert f'renewals_route_share{{route="TIER1",tenant="{a}"}}' in text

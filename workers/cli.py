@@ -44,7 +44,8 @@ async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from workers.worker import build_workers, connect_temporal, running
 
     _, db = await _database(settings)
-    client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+    client = await connect_temporal(settings.temporal_address, settings.temporal_namespace,
+                                    settings.worker_metrics_bind)
     if not args.no_schedules:
         await ensure_schedules(client)
     stop = asyncio.Event()

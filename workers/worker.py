@@ -24,9 +24,14 @@ WORKFLOWS = [DailyScanWorkflow, TenantScanWorkflow, ScanChunkWorkflow, ClassifyB
              TiebreakerWorkflow, ApprovalWorkflow]
 
 
-async def connect_temporal(address: str, namespace: str) -> Client:
+async def connect_temporal(address: str, namespace: str, metrics_bind: str | None = None) -> Client:
+    """metrics_bind (host:port): serve the SDK's Prometheus metrics there, for the worker process."""
+    from workers.metrics import runtime_with_prometheus
+
+    runtime = runtime_with_prometheus(metrics_bind) if metrics_bind else None
     try:
-        return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+        return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter,
+                                    runtime=runtime)
     except RuntimeError as e:
         raise RuntimeError(f"cannot reach Temporal at {address} (namespace {namespace}): {e}. Start it with "
                            f"`renewals dev-server`, or set RENEWALS_TEMPORAL_ADDRESS") from e

@@ -1,0 +1,34 @@
+"""Prometheus /metrics for on-call: drafts waiting, approval latency, validation failures, route mix, connector
+errors, model spend. Read from Postgres at scrape time, across tenants, through security-definer views only."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+
+router = APIRouter(tags=["metrics"])
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    registry = CollectorRegistry()
+    waiting = Gauge("renewals_drafts_waiting", "Drafts waiting for an operator", ["tenant"], registry=registry)
+    latency = Gauge("renewals_approval_latency_seconds_p50", "Median time from draft to decision, last 7 days",
+                    ["tenant"], registry=registry)
+    failed = Gauge("renewals_validation_failure_rate_24h", "Share of the last 24 h's verdicts demoted for citing "
+                   "sources outside their evidence", ["tenant"], registry=registry)
+    routes = Gauge("renewals_route_share", "Route mix of the latest completed scan", ["tenant", "route"],
+                   registry=registry)
+    conn_err = Gauge("renewals_connector_errors", "Connectors in error", ["tenant", "kind"], registry=registry)
+    spend = Gauge("renewals_model_spend_usd_24h", "Model spend over the last 24 h", ["tenant"], registry=registry)
+    for r in await request.app.state.db.pool.fetch("select * from app_metrics()"):
+        t = r["tenant_id"]
+        waiting.labels(t).set(r["drafts_waiting"])
+        latency.labels(t).set(r["approval_p50_seconds"] or 0)
+        failed.labels(t).set(r["validation_failure_rate"] or 0)
+        spend.labels(t).set(r["model_spend_24h"] or 0)
+        for route, share in (r["route_mix"] or {}).items():
+            routes.labels(t, route).set(share)
+        for kind in r["connectors_in_error"] or []:
+            conn_err.labels(t, kind).set(1)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
