@@ -186,18 +186,23 @@ class ScanActivities:
         """Start one ApprovalWorkflow per draft. Deterministic ids make a retry a no-op; starting them here
         rather than as children keeps the batch's history small and clear of the pending-children limit."""
         async with self.db.tenant(ref.tenant_id) as conn:
-            rows = await conn.fetch("""select d.id, d.customer_id, d.workflow_id, c.classification, c.route
+            rows = await conn.fetch("""select d.id, d.customer_id, d.workflow_id, c.classification, c.route,
+                                              cu.arr_cents
                                          from drafts d join classifications c on c.tenant_id = d.tenant_id
                                           and c.customer_id = d.customer_id and c.run_date = d.run_date
+                                         join customers cu on cu.tenant_id = d.tenant_id and cu.id = d.customer_id
                                         where d.tenant_id = $1 and d.id = any($2::text[])""",
                                     ref.tenant_id, draft_ids)
+            auto_send = (await tenants.get_settings(conn, ref.tenant_id))["auto_send"]
         started = 0
         for r in rows:
             try:
                 await self.client.start_workflow(
                     "ApprovalWorkflow",
                     ApprovalInput(tenant_id=ref.tenant_id, draft_id=r["id"], customer_id=r["customer_id"],
-                                  run_date=ref.run_date),
+                                  run_date=ref.run_date,
+                                  auto_send=routing.may_auto_send(r["route"], r["classification"], r["arr_cents"],
+                                                                  auto_send)),
                     id=r["workflow_id"], task_queue=self.approval_queue,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                     search_attributes=search.attrs(

@@ -59,3 +59,9 @@ def mix_drift(routes: Iterable[Route]) -> list[str]:
     """Tiers whose share falls outside the target band: an alert for on-call, not an error."""
     return [f"{r} at {share:.0%} (target {lo:.0%}-{hi:.0%})"
             for r, share in mix(routes).items() for lo, hi in [TARGET_MIX[r]] if not lo <= share <= hi]
+
+
+def may_auto_send(route: str, classification: str, arr_cents: int, auto_send: dict[str, bool],
+                  t: RoutingThresholds = RoutingThresholds()) -> bool:
+    """Auto-send is a tenant's per-route opt-in, never for enterprise accounts or a likely-churn verdict."""
+    return bool(auto_send.get(route)) and classification != "likely_churn" and arr_cents < t.tier3_arr_cents

@@ -87,6 +87,7 @@ class ApprovalInput(BaseModel):
     draft_id: str
     customer_id: str
     run_date: dt.date
+    auto_send: bool = False   # the tenant opted this route in, and the account is neither enterprise nor churning
 
 
 class SendRequest(BaseModel):

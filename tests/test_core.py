@@ -174,3 +174,15 @@ def test_offline_expansion_drafts_an_upsell() -> None:
                item("stripe:in_2", "payment_history", 0.3, "The last 4 invoices were all paid on time"))
     v = verdict_for(ctx(b))
     assert (v.classification, v.recommended_action) == ("expansion", "send_upsell_email")
+
+
+@pytest.mark.parametrize("route, cls, arr, opted, expected", [
+    ("TIER1", "at_risk", 5_000_00, {"TIER1": True}, True),
+    ("TIER1", "at_risk", 5_000_00, {}, False),                       # off by default
+    ("TIER1", "likely_churn", 5_000_00, {"TIER1": True}, False),     # never for likely churn
+    ("TIER3", "expansion", 80_000_00, {"TIER3": True}, False),       # never for enterprise accounts
+    ("TIER2", "expansion", 49_999_99, {"TIER1": True}, False),       # opted in per route
+])
+def test_auto_send_is_opt_in_and_never_for_enterprise_or_churn(route: str, cls: str, arr: int,
+                                                               opted: dict[str, bool], expected: bool) -> None:
+    assert routing.may_auto_send(route, cls, arr, opted) is expected

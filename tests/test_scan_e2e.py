@@ -175,3 +175,28 @@ async def test_a_wrong_stripe_key_fails_that_tenant_clearly_and_the_others_go_on
     await record_history(client, f"tenant-scan/{bad}/{AS_OF}", "tenant_scan_failed")
     assert result.tenants[good].startswith("completed")
     assert "credentials rejected" in result.tenants[bad]
+
+
+async def test_auto_send_sends_opted_routes_only_and_never_enterprise_or_churn(
+        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: object, workspace: Path, client: Client,
+        smtp: SmtpSink) -> None:
+    tid = await create_tenant(owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"),
+                              stripe_base=sandbox.stripe_api_base)  # type: ignore[attr-defined]
+    async with db.tenant(tid) as conn:
+        await conn.execute("""update tenant_settings set auto_send = '{"TIER1": true, "TIER2": true, "TIER3": true}'""")
+    await scan(client, tid)
+
+    async def settled() -> list[asyncpg.Record]:
+        async with db.tenant(tid) as conn:
+            rows = await conn.fetch("""select d.id, d.status, c.classification, cu.arr_cents from drafts d
+                                         join classifications c using (tenant_id, customer_id, run_date)
+                                         join customers cu on cu.tenant_id = d.tenant_id and cu.id = d.customer_id""")
+        auto = [r for r in rows if r["classification"] != "likely_churn" and r["arr_cents"] < 50_000_00]
+        return rows if all(r["status"] == "sent" for r in auto) else []
+    from tests.conftest import eventually
+    rows = await eventually(settled, timeout=60)
+    held = [r for r in rows if r["classification"] == "likely_churn" or r["arr_cents"] >= 50_000_00]
+    assert held and all(r["status"] == "pending" for r in held)
+    sent_ids = {m["X-Renewals-Draft"] for m in smtp.messages}
+    assert {r["id"] for r in rows if r["status"] == "sent"} <= sent_ids
+    assert not {r["id"] for r in held} & sent_ids

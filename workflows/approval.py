@@ -32,6 +32,8 @@ class ApprovalWorkflow:
     @workflow.run
     async def run(self, inp: ApprovalInput) -> str:
         self.inp = inp
+        if inp.auto_send and workflow.patched("auto-send"):
+            await self.send(SendRequest(operator="auto-send"))
         await workflow.wait_condition(lambda: self.status in ("sent", "skipped"))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status
