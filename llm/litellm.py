@@ -13,12 +13,10 @@ from llm.base import CustomerContext, ModelAnswer
 from llm.openai import response_format
 from llm.prompt import (
     Completion,
-    ModelAnswerError,
     T,
+    chat_completion_answer,
     check_timeout,
     classify_with,
-    invalid_answer,
-    parse_as,
     retry_after_of,
     vendor_error,
 )
@@ -91,20 +89,10 @@ class LiteLLMModel:
         usage = getattr(resp, "usage", None)
         tin = int(getattr(usage, "prompt_tokens", 0) or 0)
         tout = int(getattr(usage, "completion_tokens", 0) or 0)
-        if not resp.choices:
-            raise invalid_answer(self.name, "the answer has no choices", tin, tout)
-        choice = resp.choices[0]
         # LiteLLM keeps an OpenAI-style refusal among the provider-specific fields of its message.
-        refusal = (getattr(choice.message, "provider_specific_fields", None) or {}).get("refusal")
-        if refusal or choice.finish_reason == "content_filter":
-            raise invalid_answer(self.name, f"the model refused: {refusal or 'content filter'}", tin, tout)
-        if choice.finish_reason == "length":
-            raise invalid_answer(self.name, "the answer is truncated (finish_reason length)", tin, tout)
-        try:
-            value = parse_as(schema, choice.message.content)
-        except ModelAnswerError as e:
-            raise invalid_answer(self.name, str(e), tin, tout) from e
-        return Completion(value, tin, tout)
+        refusal = (getattr(resp.choices[0].message, "provider_specific_fields", None) or {}).get("refusal") \
+            if resp.choices else None
+        return chat_completion_answer(self.name, schema, resp.choices, refusal, tin, tout)
 
     async def classify(self, batch: list[CustomerContext]) -> ModelAnswer:
         return await classify_with(self, batch)

@@ -8,12 +8,10 @@ from pydantic import BaseModel
 from llm.base import CustomerContext, ModelAnswer
 from llm.prompt import (
     Completion,
-    ModelAnswerError,
     T,
+    chat_completion_answer,
     check_timeout,
     classify_with,
-    invalid_answer,
-    parse_as,
     retry_after_of,
     vendor_error,
 )
@@ -57,19 +55,8 @@ class OpenAIModel:
             raise vendor_error(VENDOR, None, e.message) from e
         tin = resp.usage.prompt_tokens if resp.usage else 0
         tout = resp.usage.completion_tokens if resp.usage else 0
-        if not resp.choices:
-            raise invalid_answer(self.name, "the answer has no choices", tin, tout)
-        choice = resp.choices[0]
-        if choice.message.refusal or choice.finish_reason == "content_filter":
-            why = f"the model refused: {choice.message.refusal or 'content filter'}"
-            raise invalid_answer(self.name, why, tin, tout)
-        if choice.finish_reason == "length":
-            raise invalid_answer(self.name, "the answer is truncated (finish_reason length)", tin, tout)
-        try:
-            value = parse_as(schema, choice.message.content)
-        except ModelAnswerError as e:
-            raise invalid_answer(self.name, str(e), tin, tout) from e
-        return Completion(value, tin, tout)
+        refusal = resp.choices[0].message.refusal if resp.choices else None
+        return chat_completion_answer(self.name, schema, resp.choices, refusal, tin, tout)
 
     async def classify(self, batch: list[CustomerContext]) -> ModelAnswer:
         return await classify_with(self, batch)

@@ -226,3 +226,20 @@ def retry_after_of(headers: Mapping[str, str] | None) -> float | None:
         return None
     ms = parse_retry_after(headers.get("retry-after-ms"))
     return ms / 1000 if ms is not None else parse_retry_after(headers.get("retry-after"))
+
+
+def chat_completion_answer(model: str, schema: type[T], choices: Sequence[Any], refusal: str | None,
+                           input_tokens: int, output_tokens: int) -> Completion[T]:
+    """The answer of an OpenAI-style chat completion (OpenAI itself, and LiteLLM for everyone else): refused,
+    truncated or unparseable answers become ModelAnswerInvalid, the tokens they cost still reported."""
+    if not choices:
+        raise invalid_answer(model, "the answer has no choices", input_tokens, output_tokens)
+    choice = choices[0]
+    if refusal or choice.finish_reason == "content_filter":
+        raise invalid_answer(model, f"the model refused: {refusal or 'content filter'}", input_tokens, output_tokens)
+    if choice.finish_reason == "length":
+        raise invalid_answer(model, "the answer is truncated (finish_reason length)", input_tokens, output_tokens)
+    try:
+        return Completion(parse_as(schema, choice.message.content), input_tokens, output_tokens)
+    except ModelAnswerError as e:
+        raise invalid_answer(model, str(e), input_tokens, output_tokens) from e
