@@ -23,7 +23,14 @@ from llm.base import CustomerContext, Model
 from llm.offline import NAME as OFFLINE_NAME
 from llm.offline import verdict_for
 from llm.pricing import UnknownModelPrice, price_usd
-from llm.supervisor import RowFlag, SupervisorReview, credible_flags, resolve, supervisor_prompt, tiebreaker_prompt
+from llm.supervisor import (
+    RowFlag,
+    SupervisorReview,
+    credible_flags,
+    resolve,
+    supervisor_prompt,
+    tiebreaker_prompt,
+)
 from schemas.verdict import BatchVerdicts, Verdict, VerdictRow
 from schemas.workflow_io import BatchRef, BatchResult
 

@@ -17,8 +17,17 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from connectors.errors import CREDENTIALS_REJECTED
-from connectors.stripe import HISTORY_DAYS, MalformedRecord, StripeSource, customer_row, invoice_signals, \
-    pick_subscription, subscription_signals
+from connectors.stripe import (
+    HISTORY_DAYS,
+    MalformedRecord,
+    StripeSource,
+    customer_row,
+    invoice_signals,
+    pick_subscription,
+    subscription_signals,
+)
+from connectors.usage import HISTORY_DAYS as USAGE_DAYS
+from connectors.usage import UsageSource, usage_signals
 from core import routing
 from core.secrets import decrypt
 from db import scans, tenants
@@ -150,6 +159,33 @@ class ScanActivities:
             await scans.write_evidence(conn, ref.tenant_id, ref.run_date, "stripe", found)
         return GatherResult(source="stripe", customers=len(profiles),
                             items=sum(len(i) for i, _ in found.values()), errors=errors[:20])
+
+    @activity.defn
+    async def gather_usage(self, ref: ChunkRef) -> GatherResult:
+        """Usage trends from the tenant's product database, when connected. A query that fails for good costs
+        the chunk its usage evidence (each bundle says why), never the scan."""
+        async with self.db.tenant(ref.tenant_id) as conn:
+            row = await tenants.get_connector(conn, ref.tenant_id, "usage")
+            profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no)
+        if row is None or row["secret_ciphertext"] is None:
+            return GatherResult(source="usage", customers=0, items=0)
+        source = UsageSource(decrypt(self.secret_key, row["secret_ciphertext"]), row["config"]["query"])
+        ids = [p.customer_id for p in profiles]
+        try:
+            rows = await source.fetch(ids, ref.run_date - dt.timedelta(days=USAGE_DAYS))
+            found = {cid: (usage_signals(cid, rows.get(cid, []), ref.run_date),
+                           None if rows.get(cid) else "no usage rows for this customer") for cid in ids}
+            error = None
+        except (ApplicationError, ValueError) as e:
+            if isinstance(e, ApplicationError) and not e.non_retryable:
+                raise
+            error = getattr(e, "message", None) or str(e)
+            found = {cid: ([], error) for cid in ids}
+        async with self.db.tenant(ref.tenant_id) as conn:
+            await scans.write_evidence(conn, ref.tenant_id, ref.run_date, "usage", found)
+            await tenants.connector_error(conn, ref.tenant_id, "usage", error)
+        return GatherResult(source="usage", customers=len(ids), items=sum(len(i) for i, _ in found.values()),
+                            errors=[f"usage: {error}"] if error else [])
 
     # ---- routing ---------------------------------------------------------------------------
 

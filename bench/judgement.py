@@ -2,7 +2,7 @@
 
     python -m bench.judgement --customers 500 --seed 7
 
-Evidence is derived from the workspace files with the connectors' own signal functions (no servers needed),
+Evidence (Stripe and usage) is derived from the workspace files with the connectors' own signal functions,
 for the customers 14-90 days from renewal, exactly as a scan would select them. Prints a confusion matrix,
 accuracy, and the abstain rate on the archetypes built to be ambiguous.
 """
@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from connectors.stripe import customer_row, invoice_signals, pick_subscription, subscription_signals
+from connectors.usage import usage_signals
 from core.factors import DEFAULT_WEIGHTS, breakdown
 from llm.base import CustomerContext
 from llm.offline import verdict_for
@@ -36,6 +37,11 @@ def evidence_from_workspace(ws: Path, as_of: dt.date) -> tuple[dict[str, Custome
     invoices: dict[str, list[dict]] = defaultdict(list)
     for inv in load("stripe/invoices.json"):
         invoices[inv["customer"]].append(inv)
+    usage: dict[str, list[dict]] = defaultdict(list)
+    with open(ws / "usage" / "daily_metrics.csv", newline="") as f:
+        for r in csv.DictReader(f):
+            usage[r["customer_id"]].append({k: (dt.date.fromisoformat(v) if k == "date" else v if k == "customer_id"
+                                                else int(v)) for k, v in r.items()})
     profiles, items = {}, {}
     for c in load("stripe/customers.json"):
         row = customer_row(c, pick_subscription(subs[c["id"]]))
@@ -44,7 +50,8 @@ def evidence_from_workspace(ws: Path, as_of: dt.date) -> tuple[dict[str, Custome
                             links=row["links"], billing=row["billing"])
         if p.renewal_date and 14 <= (p.renewal_date - as_of).days <= 90:
             profiles[p.customer_id] = p
-            items[p.customer_id] = subscription_signals(p) + invoice_signals(invoices[p.customer_id], as_of)
+            items[p.customer_id] = (subscription_signals(p) + invoice_signals(invoices[p.customer_id], as_of)
+                                    + usage_signals(p.customer_id, usage[p.customer_id], as_of))
     return profiles, items
 
 

@@ -25,8 +25,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from bench.fanout import BareFanout, noop
 from activities.scan import ScanActivities
+from bench.fanout import BareFanout, noop
 from core.secrets import encrypt, new_key
 from db import tenants
 from db.migrate import ensure_database, migrate

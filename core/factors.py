@@ -23,7 +23,7 @@ DEFAULT_WEIGHTS: dict[Factor, float] = {
 class Thresholds:
     expansion: float = 0.25       # total >= this -> expansion
     at_risk: float = -0.20        # total <= this -> at_risk
-    likely_churn: float = -0.45   # total <= this -> likely_churn
+    likely_churn: float = -0.60   # total <= this -> likely_churn (calibrated: bench.judgement)
     enterprise_arr_cents: int = 50_000_00
 
     def as_dict(self) -> dict[str, float]:

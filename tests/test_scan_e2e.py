@@ -200,3 +200,36 @@ async def test_auto_send_sends_opted_routes_only_and_never_enterprise_or_churn(
     sent_ids = {m["X-Renewals-Draft"] for m in smtp.messages}
     assert {r["id"] for r in rows if r["status"] == "sent"} <= sent_ids
     assert not {r["id"] for r in held} & sent_ids
+
+
+async def test_usage_from_the_tenants_product_database_joins_the_evidence(
+        owner: asyncpg.Connection, owner_dsn: str, db: Database, secret_key: str, sandbox: object, workspace: Path,
+        client: Client) -> None:
+    from core.secrets import encrypt
+    from sandbox.product_db import QUERY, load_usage
+
+    product = await load_usage(owner_dsn, workspace, "product_test")
+    tid = await create_tenant(owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"),
+                              stripe_base=sandbox.stripe_api_base)  # type: ignore[attr-defined]
+    async with db.tenant(tid) as conn:
+        await tenants.put_connector(conn, tid, "usage", encrypt(secret_key, product), {"query": QUERY})
+    result = await scan(client, tid)
+    async with db.tenant(tid) as conn:
+        kinds = [i["kind"] for r in await conn.fetch("select items from evidence where source = 'usage'")
+                 for i in r["items"]]
+        errors = await conn.fetchval("select count(*) from evidence where source = 'usage' and error is not null")
+    assert result.due > 0 and not result.gather_errors
+    assert {"usage_grew", "usage_fell"} <= set(kinds) and errors == 0
+
+    # A query that cannot run costs that source's evidence, named in each bundle, and the scan still completes.
+    broken = await create_tenant(owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"),
+                                 stripe_base=sandbox.stripe_api_base)  # type: ignore[attr-defined]
+    async with db.tenant(broken) as conn:
+        await tenants.put_connector(conn, broken, "usage", encrypt(secret_key, product),
+                                    {"query": "select * from no_such_table"})
+    result = await scan(client, broken)
+    assert result.due > 0 and any("usage query failed" in e for e in result.gather_errors)
+    async with db.tenant(broken) as conn:
+        missing = await conn.fetchval("select error from evidence where source = 'usage' limit 1")
+        diary = await conn.fetchval("select paragraph from diary_entries limit 1")
+    assert "no_such_table" in missing and "Missing sources: usage" in diary

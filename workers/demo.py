@@ -53,6 +53,8 @@ async def _progress(db: object, run_date: dt.date) -> tuple[str, str]:
 
 async def run_demo(settings: Settings, root: Path, *, customers: int, scan: bool) -> int:
     from sandbox.generate import generate_workspace
+    from sandbox.product_db import QUERY as USAGE_QUERY
+    from sandbox.product_db import load_usage
     from sandbox.server import start_sandbox
 
     data = settings.data_dir
@@ -80,15 +82,19 @@ async def run_demo(settings: Settings, root: Path, *, customers: int, scan: bool
     say(f"      vendor sandbox {sandbox.base_url}, SMTP sink {settings.smtp_host}:{settings.smtp_port} "
         f"(messages in {data / 'outbox'})")
 
-    say(f"[4/7] Demo tenant '{TENANT}' connected to the sandbox's Stripe")
+    say(f"[4/7] Demo tenant '{TENANT}' connected to the sandbox's Stripe and to a product database for usage")
     conn = await asyncpg.connect(owner)
     try:
         await tenants.create_tenant(conn, TENANT, "Demo SaaS Inc.")
     finally:
         await conn.close()
+    product = await load_usage(owner.rsplit("/", 1)[0] + "/postgres" if not settings.database_url else owner,
+                               workspace)
     async with db.tenant(TENANT) as tconn:
         await tenants.put_connector(tconn, TENANT, "stripe", encrypt(stack.secret_key(settings), keys["stripe"]),
                                     {"api_base": sandbox.stripe_api_base})
+        await tenants.put_connector(tconn, TENANT, "usage", encrypt(stack.secret_key(settings), product),
+                                    {"query": USAGE_QUERY})
     token = await _token(settings, db)
 
     client = await connect_temporal(cfg.address, cfg.namespace)

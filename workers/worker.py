@@ -17,8 +17,14 @@ from db.pool import Database
 from schemas import queues
 from schemas.settings import Settings
 from workflows.approval import ApprovalWorkflow
-from workflows.scan import ClassifyBatchWorkflow, DailyScanWorkflow, ScanChunkWorkflow, SupervisorReviewWorkflow, \
-    TenantScanWorkflow, TiebreakerWorkflow
+from workflows.scan import (
+    ClassifyBatchWorkflow,
+    DailyScanWorkflow,
+    ScanChunkWorkflow,
+    SupervisorReviewWorkflow,
+    TenantScanWorkflow,
+    TiebreakerWorkflow,
+)
 
 WORKFLOWS = [DailyScanWorkflow, TenantScanWorkflow, ScanChunkWorkflow, ClassifyBatchWorkflow, SupervisorReviewWorkflow,
              TiebreakerWorkflow, ApprovalWorkflow]
@@ -48,7 +54,7 @@ def build_workers(client: Client, db: Database, settings: Settings, secret_key: 
     return [
         Worker(client, task_queue=queues.MAIN, workflows=WORKFLOWS,
                activities=[scan.list_active_tenants, scan.begin_scan, scan.finish_scan, scan.select_due,
-                           scan.route_chunk, scan.start_approvals, judge.classify_batch, judge.supervise_batch,
+                           scan.route_chunk, scan.gather_usage, scan.start_approvals, judge.classify_batch, judge.supervise_batch,
                            judge.tiebreak_row, judge.resolve_batch, judge.record_batch,
                            email.apply_edit, email.apply_skip],
                max_concurrent_activities=50),

@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.scan import ScanActivities
     from schemas import queues, search
     from schemas.workflow_io import BatchRef, BatchResult, ChunkRef, ChunkResult, DailyScanInput, \
-        DailyScanResult, GatherResult, TenantScanInput, TenantScanResult, TiebreakInput
+        DailyScanResult, TenantScanInput, TenantScanResult, TiebreakInput
 
 # Timeouts are also how fast work held by a crashed worker is retried elsewhere: keep them near the real need.
 DB = {"start_to_close_timeout": timedelta(seconds=30),
@@ -94,9 +94,21 @@ class ClassifyBatchWorkflow:
 class ScanChunkWorkflow:
     @workflow.run
     async def run(self, ref: ChunkRef) -> ChunkResult:
-        gathered: GatherResult = await workflow.execute_activity_method(
+        stripe = workflow.execute_activity_method(
             ScanActivities.gather_stripe, ref, task_queue=queues.STRIPE, summary=f"stripe chunk {ref.chunk_no}",
             **VENDOR)
+        errors: list[str] = []
+        if workflow.patched("usage-connector"):
+            usage = workflow.execute_activity_method(ScanActivities.gather_usage, ref,
+                                                     summary=f"usage chunk {ref.chunk_no}", **VENDOR)
+            gathered, usage_result = await asyncio.gather(stripe, usage, return_exceptions=True)
+            if isinstance(gathered, BaseException):
+                raise gathered   # Stripe is the one required source
+            # Any other source that fails costs its evidence, not the chunk.
+            errors = [f"usage: {failure_message(usage_result)}"] if isinstance(usage_result, BaseException) \
+                else usage_result.errors
+        else:
+            gathered = await stripe
         batches = await workflow.execute_activity_method(ScanActivities.route_chunk, ref, **DB)
         results: list[BatchResult] = await asyncio.gather(*[
             workflow.execute_child_workflow(
@@ -109,7 +121,7 @@ class ScanChunkWorkflow:
         return ChunkResult(chunk_no=ref.chunk_no, customers=sum(r.classified for r in results),
                            drafts=sum(len(r.drafts) for r in results), demoted=sum(r.demoted for r in results),
                            routes=dict(Counter(b.route for b in batches for _ in range(b.size))),
-                           gather_errors=gathered.errors)
+                           gather_errors=gathered.errors + errors)
 
 
 @workflow.defn

@@ -1,0 +1,119 @@
+"""Usage and errors, read from the tenant's own product database.
+
+The tenant gives a read-only DSN and one SQL query. The query receives the customer ids as $1 (text[]) and the
+first day wanted as $2 (date), and must return one row per customer per day with these columns:
+
+    customer_id (text, the Stripe cus_ id), date (date), active_users, logins, messages_sent, agents_run,
+    jobs_executed, error_count (integers), p95_latency_ms (number), licensed_seats (integer)
+
+e.g. `select account_stripe_id as customer_id, day as date, ... from analytics.daily_usage
+      where account_stripe_id = any($1) and day >= $2`. The connection is opened read-only whatever the role.
+
+Trend rules are pure functions: 7- and 30-day change of active users, seat utilisation, error spikes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from statistics import mean
+from typing import Any
+
+import asyncpg
+from temporalio.exceptions import ApplicationError
+
+from schemas.evidence import EvidenceItem
+
+COLUMNS = ("customer_id", "date", "active_users", "logins", "messages_sent", "agents_run", "jobs_executed",
+           "error_count", "p95_latency_ms", "licensed_seats")
+HISTORY_DAYS = 45
+MOVE = 0.20          # a 20 % change in active users is a signal (PostHog's Vitally setup uses 20 %)
+LOW_UTILISATION, HIGH_UTILISATION = 0.40, 0.90
+SPIKE = 3.0          # the last two days' error rate at 3x the 30-day baseline
+
+
+def _window(rows: list[dict[str, Any]], run_date: dt.date, start: int, end: int) -> list[dict[str, Any]]:
+    """Rows from `start` to `end` days before run_date (start > end), inclusive of start, exclusive of end."""
+    lo, hi = run_date - dt.timedelta(days=start), run_date - dt.timedelta(days=end)
+    return [r for r in rows if lo <= r["date"] < hi]
+
+
+def _change(now: list[dict[str, Any]], before: list[dict[str, Any]]) -> tuple[float, float, float] | None:
+    if not now or not before:
+        return None
+    a, b = mean(r["active_users"] for r in now), mean(r["active_users"] for r in before)
+    return (round(a, 1), round(b, 1), (a - b) / b) if b > 0 else None
+
+
+def usage_signals(customer_id: str, rows: list[dict[str, Any]], run_date: dt.date) -> list[EvidenceItem]:
+    items: list[EvidenceItem] = []
+    last7 = _window(rows, run_date, 7, 0)
+    for span, before in (("30d", _window(rows, run_date, 37, 30)), ("7d", _window(rows, run_date, 14, 7))):
+        change = _change(last7, before)
+        if change is None or abs(change[2]) < MOVE:
+            continue
+        now, then, ratio = change
+        pct = round(100 * ratio)
+        items.append(EvidenceItem(
+            source_id=f"usage:{customer_id}:active_users:{span}", kind="usage_grew" if pct > 0 else "usage_fell",
+            factor="usage_trend", signal=max(-0.6, min(0.6, ratio)) if span == "30d" else max(-0.3, min(0.3, ratio / 2)),
+            summary=f"Daily active users averaged {now:g} over the last 7 days against {then:g} "
+                    f"{'30' if span == '30d' else '7'} days earlier ({pct:+d}%)",
+            facts={"active_users_now": now, "active_users_before": then, "change_pct": pct}, observed_on=run_date))
+    seats = max((r["licensed_seats"] or 0 for r in last7), default=0)
+    if last7 and seats:
+        users = round(mean(r["active_users"] for r in last7), 1)
+        share = users / seats
+        if share < LOW_UTILISATION or share > HIGH_UTILISATION:
+            pct = round(100 * share)
+            items.append(EvidenceItem(
+                source_id=f"usage:{customer_id}:utilisation:7d", kind="low_utilisation" if share < LOW_UTILISATION
+                else "near_seat_limit", factor="usage_trend", signal=-0.2 if share < LOW_UTILISATION else 0.3,
+                summary=f"{users:g} of {seats} licensed seats active on average this week ({pct}%)",
+                facts={"active_users": users, "licensed_seats": seats, "utilisation_pct": pct}, observed_on=run_date))
+    base = _window(rows, run_date, 30, 2)
+    recent = _window(rows, run_date, 2, 0)
+    rate = lambda rs: sum(r["error_count"] for r in rs) / max(1, sum(r["jobs_executed"] for r in rs))  # noqa: E731
+    if base and recent and rate(base) > 0 and rate(recent) >= SPIKE * rate(base):
+        errors = sum(r["error_count"] for r in recent)
+        items.append(EvidenceItem(
+            source_id=f"usage:{customer_id}:errors:2d", kind="error_spike", factor="support_sentiment", signal=-0.3,
+            summary=f"{errors} errors in the last 2 days, {rate(recent) / rate(base):.1f}x the 30-day error rate",
+            facts={"errors_2d": errors, "spike_ratio": round(rate(recent) / rate(base), 1)}, observed_on=run_date))
+    return items
+
+
+def check_row(row: dict[str, Any]) -> dict[str, Any]:
+    missing = [c for c in COLUMNS if c not in row]
+    if missing:
+        raise ValueError(f"the usage query's rows lack {', '.join(missing)}; it must return {', '.join(COLUMNS)}")
+    return row
+
+
+class UsageSource:
+    """The tenant's product database, read-only, through the query the tenant wrote."""
+
+    def __init__(self, dsn: str, query: str, timeout: float = 30.0) -> None:
+        self.dsn, self.query, self.timeout = dsn, query, timeout
+
+    async def fetch(self, customer_ids: list[str], since: dt.date) -> dict[str, list[dict[str, Any]]]:
+        try:
+            conn = await asyncpg.connect(self.dsn, timeout=self.timeout,
+                                         server_settings={"default_transaction_read_only": "on"})
+        except (OSError, asyncpg.PostgresError) as e:
+            retryable = not isinstance(e, asyncpg.InvalidAuthorizationSpecificationError | asyncpg.InvalidPasswordError)
+            raise ApplicationError(f"connector usage: cannot connect to the product database: {e}",
+                                   type="VendorUnavailable" if retryable else "CredentialsRejected",
+                                   non_retryable=not retryable) from e
+        try:
+            rows = await conn.fetch(self.query, customer_ids, since, timeout=self.timeout)
+        except asyncpg.PostgresError as e:
+            raise ApplicationError(f"connector usage: the usage query failed: {e}", type="UsageQueryFailed",
+                                   non_retryable=True) from e
+        finally:
+            await conn.close()
+        out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in rows:
+            row = check_row(dict(r.items()))
+            out[row["customer_id"]].append(row)
+        return out
