@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
 from api import customers, drafts, metrics, scans, settings, setup
@@ -38,6 +39,11 @@ def create_app(db: Database | None = None, temporal: Client | None = None,
                   description="Approve renewal drafts; every decision reaches its Temporal workflow.")
     app.state.secret_key = secret_key
     app.add_exception_handler(ApiError, handle_api_error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = {400: "bad-request", 404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        return problem(exc.status_code, kind, str(exc.detail), str(exc.detail), request)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

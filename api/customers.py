@@ -41,7 +41,7 @@ class DiaryEntry(BaseModel):
 
 @router.get("/customers", response_model=list[CustomerSummary], responses=responses(Unauthorized))
 async def list_customers(op: OperatorDep, db: DbDep, limit: int = Query(100, ge=1, le=500),
-                         offset: int = Query(0, ge=0)) -> list[CustomerSummary]:
+                         offset: int = Query(0, ge=0, le=1_000_000)) -> list[CustomerSummary]:
     async with db.tenant(op.tenant_id) as conn:
         rows = await conn.fetch("""
             select c.id, c.name, c.arr_cents, c.renewal_date, c.status, l.run_date, l.classification, l.severity,

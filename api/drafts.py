@@ -74,8 +74,9 @@ async def list_drafts(op: OperatorDep, db: DbDep, status: Literal["pending", "se
                       classification: Literal["expansion", "standard", "at_risk", "likely_churn"] | None = None,
                       severity: Literal["LOW", "MEDIUM", "HIGH"] | None = None,
                       route: Literal["TIER1", "TIER2", "TIER3"] | None = None,
-                      min_arr_usd: float | None = Query(None, ge=0), max_arr_usd: float | None = Query(None, ge=0),
-                      limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0)) -> DraftList:
+                      min_arr_usd: float | None = Query(None, ge=0, le=1e9),
+                      max_arr_usd: float | None = Query(None, ge=0, le=1e9),
+                      limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=1_000_000)) -> DraftList:
     async with db.tenant(op.tenant_id) as conn:
         rows = await drafts.list_drafts(conn, op.tenant_id, status, limit, offset, classification=classification,
                                         severity=severity, route=route, min_arr_cents=_cents(min_arr_usd),

@@ -19,6 +19,10 @@ class ApiError(Exception):
         self.extra = extra
 
 
+class BadRequest(ApiError):
+    status, type, title = 400, "bad-request", "The request could not be read"
+
+
 class Unauthorized(ApiError):
     status, type, title = 401, "unauthorized", "Missing, malformed or revoked token"
 
@@ -66,4 +70,6 @@ PROBLEM_SCHEMA = {"content": {"application/problem+json": {"schema": {
 
 
 def responses(*errors: type[ApiError]) -> dict[int | str, dict[str, Any]]:
-    return {e.status: {"description": e.title, **PROBLEM_SCHEMA} for e in errors}
+    """Declared on every route: the errors it names, plus the unreadable body (400) and failed validation (422)
+    any route can answer — all as problem details, so the OpenAPI document says what really comes back."""
+    return {e.status: {"description": e.title, **PROBLEM_SCHEMA} for e in (BadRequest, Unprocessable, *errors)}
