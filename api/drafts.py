@@ -50,7 +50,8 @@ class DraftDetail(DraftSummary):
     body: str
     anchors: list[str]
     evidence: list[dict[str, Any]]
-    diary: list[dict[str, Any]]
+    factors: dict[str, Any]        # each factor's score, weight and contribution; the total; who pushed it across
+    diary: list[dict[str, Any]]    # newest first: this run's entry beside the previous ones
 
 
 class EditBody(BaseModel):
@@ -96,7 +97,7 @@ def _cents(usd: float | None) -> int | None:
 async def get_draft(draft_id: str, op: OperatorDep, db: DbDep) -> DraftDetail:
     async with db.tenant(op.tenant_id) as conn:
         row = await conn.fetchrow("""
-            select d.*, c.classification, c.severity, c.route, cu.name as customer_name, cu.arr_cents
+            select d.*, c.classification, c.severity, c.route, c.factors, cu.name as customer_name, cu.arr_cents
               from drafts d join classifications c on c.tenant_id = d.tenant_id and c.customer_id = d.customer_id
                                                   and c.run_date = d.run_date
               join customers cu on cu.tenant_id = d.tenant_id and cu.id = d.customer_id
@@ -108,7 +109,7 @@ async def get_draft(draft_id: str, op: OperatorDep, db: DbDep) -> DraftDetail:
         diary = await conn.fetch("""select run_date, paragraph, cited_source_ids from diary_entries
                                     where customer_id = $1 order by run_date desc limit 5""", row["customer_id"])
     return DraftDetail(**_summary(row), to_email=row["to_email"], body=row["body"], anchors=list(row["anchors"]),
-                       evidence=[i.model_dump(mode="json") for i in bundle.items],
+                       evidence=[i.model_dump(mode="json") for i in bundle.items], factors=row["factors"],
                        diary=[{"run_date": d["run_date"].isoformat(), "paragraph": d["paragraph"],
                                "cited_source_ids": list(d["cited_source_ids"])} for d in diary])
 

@@ -12,29 +12,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import json
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
-import asyncpg
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.scan import ScanActivities
 from bench.fanout import BareFanout, noop
-from core.secrets import encrypt, new_key
-from db import tenants
-from db.migrate import ensure_database, migrate
-from db.pool import Database, app_dsn
-from schemas import search
-from schemas.settings import Settings
+from bench.stack import AS_OF, bench_stack
 from schemas.workflow_io import TenantScanResult
-from workers.stack import start_embedded_postgres, temporal_binary
 from workers.worker import build_workers, running
 
 
@@ -47,41 +34,15 @@ async def largest_history(client: Client, tenant: str) -> tuple[int, str]:
 
 
 async def main(customers: int, chunk_size: int, stripe_rps: float) -> None:
-    from sandbox.generate import generate_workspace
-    from sandbox.server import start_sandbox
-
-    work = Path(tempfile.mkdtemp(prefix="renewals-bench-"))
-    as_of = dt.date(2026, 11, 22)
-    t0 = time.perf_counter()
-    print(f"generating a workspace of {customers} customers…", flush=True)
-    workspace = generate_workspace(work / "ws", customers=customers, as_of=as_of, seed=3)
-    print(f"  {time.perf_counter() - t0:.1f}s; starting Postgres, the dev server and the sandbox…", flush=True)
-    owner = await ensure_database(start_embedded_postgres(work / "pg"), "bench")
-    await migrate(owner, "bench")
-    db = await Database.connect(app_dsn(owner, "bench"), max_size=20)
-    env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_binary(),
-                                                search_attributes=list(search.ALL),
-                                                data_converter=pydantic_data_converter)
-    sandbox = start_sandbox(workspace)
-    key = new_key()
-    settings = Settings(data_dir=work, database_url=owner, app_db_password="bench", secret_key=key,
-                        chunk_size=chunk_size)
-    tid = f"bench-{uuid.uuid4().hex[:6]}"
-    conn = await asyncpg.connect(owner)
-    await tenants.create_tenant(conn, tid, "Bench")
-    await conn.close()
-    stripe_key = json.loads((workspace / "manifest.json").read_text())["keys"]["stripe"]
-    async with db.tenant(tid) as c:
-        await tenants.put_connector(c, tid, "stripe", encrypt(key, stripe_key), {"api_base": sandbox.stripe_api_base})
-    client = env.client
-    try:
+    async with bench_stack(customers, chunk_size) as st:
+        db, client, settings, key, tid = st.db, st.client, st.settings, st.key, st.tenant
         scan = ScanActivities(db, client, key, chunk_size=chunk_size, stripe_rps=stripe_rps)
         async with running(build_workers(client, db, settings, key, scan=scan)):
             from api.scans import start_scan
 
             print("scanning…", flush=True)
             t = time.perf_counter()
-            wid = await start_scan(client, tid, as_of)
+            wid = await start_scan(client, tid, AS_OF)
             handle = client.get_workflow_handle(wid, result_type=TenantScanResult)
             task = asyncio.create_task(handle.result())
             while not task.done():
@@ -97,10 +58,6 @@ async def main(customers: int, chunk_size: int, stripe_rps: float) -> None:
             t = time.perf_counter()
             await client.execute_workflow(BareFanout.run, result.due, id=f"fanout-{tid}", task_queue="bench-fanout")
             fan_s = time.perf_counter() - t
-    finally:
-        sandbox.stop()
-        await db.close()
-        await env.shutdown()
     scan_rate, fan_rate = result.due / scan_s, result.due / fan_s
     print(json.dumps({
         "customers": customers, "stripe_rps": stripe_rps, "due": result.due, "drafts": result.drafts, "routes": result.routes,

@@ -108,6 +108,8 @@ async def test_send_over_http_sends_exactly_one_email_whatever_the_clicks(
         detail = (await http.get(f"/v1/drafts/{draft['id']}")).json()
         assert set(detail["anchors"]) <= {e["source_id"] for e in detail["evidence"]}
         assert detail["diary"][0]["paragraph"]
+        assert {f["factor"] for f in detail["factors"]["factors"]} == {
+            "payment_history", "usage_trend", "champion_status", "support_sentiment"}
 
         before = len(smtp.messages)
         clicks = await asyncio.gather(*[http.post(f"/v1/drafts/{draft['id']}/send") for _ in range(3)])
