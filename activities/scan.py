@@ -30,7 +30,8 @@ from connectors.usage import HISTORY_DAYS as USAGE_DAYS
 from connectors.usage import UsageSource, usage_signals
 from core import routing
 from core.secrets import decrypt
-from db import scans, tenants
+from core.notify import notify
+from db import alerts, scans, tenants
 from db.pool import Database
 from schemas import search
 from schemas.evidence import EvidenceItem
@@ -74,11 +75,15 @@ class ScanActivities:
                                  "route_mix_drift": routing.mix_drift(tiers)}
         async with self.db.tenant(inp.tenant_id) as conn:
             await scans.finish_run(conn, inp.tenant_id, inp.run_date, status, summary, error)
-            if summary.get("route_mix_drift"):
-                activity.logger.warning("tenant %s: route mix outside target: %s", inp.tenant_id,
-                                        "; ".join(summary["route_mix_drift"]))
+            drift = summary.get("route_mix_drift") or []
+            newly = bool(routes) and await alerts.crossed(conn, inp.tenant_id, "route_mix_drift", bool(drift),
+                                                          "; ".join(drift))
+            webhook = await conn.fetchval("select oncall_webhook from tenant_settings")
+            if drift:
                 await tenants.audit(conn, inp.tenant_id, "scan", "alert.route_mix_drift", inp.run_date.isoformat(),
-                                    {"drift": summary["route_mix_drift"], "mix": summary["route_mix"]})
+                                    {"drift": drift, "mix": summary["route_mix"]})
+        if newly:
+            await notify(webhook, f"[{inp.tenant_id}] route mix outside target on {inp.run_date}: {'; '.join(drift)}")
             await tenants.audit(conn, inp.tenant_id, "scan", f"scan.{status}", inp.run_date.isoformat(),
                                 {"summary": summary, "error": error})
 

@@ -13,7 +13,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import DbDep, OperatorDep, TemporalDep
 from api.errors import Conflict, NotFound, Unavailable, Unprocessable, Unauthorized, responses
-from db import drafts, scans
+from core.notify import notify
+from db import alerts, drafts, scans
 from schemas.workflow_io import DecisionResult, EditRequest, SendRequest, SkipRequest
 from workflows.approval import ApprovalWorkflow
 
@@ -83,8 +84,12 @@ async def list_drafts(op: OperatorDep, db: DbDep, status: Literal["pending", "se
                                         severity=severity, route=route, min_arr_cents=_cents(min_arr_usd),
                                         max_arr_cents=_cents(max_arr_usd))
         rate = await drafts.validation_failure_rate(conn)
-    banner = (f"{rate:.1%} of the last 24 hours' verdicts cited sources outside their evidence (alert above "
-              f"{ALERT_RATE:.0%}): the model may be fabricating; see the runbook") if rate > ALERT_RATE else None
+        banner = (f"{rate:.1%} of the last 24 hours' verdicts cited sources outside their evidence (alert above "
+                  f"{ALERT_RATE:.0%}): the model may be fabricating; see the runbook") if rate > ALERT_RATE else None
+        newly = await alerts.crossed(conn, op.tenant_id, "validation_failure_rate", banner is not None, banner or "")
+        webhook = await conn.fetchval("select oncall_webhook from tenant_settings") if newly else None
+    if newly:
+        await notify(webhook, f"[{op.tenant_id}] {banner}")
     return DraftList(items=[DraftSummary(**_summary(r)) for r in rows], limit=limit, offset=offset,
                      validation_failure_rate_24h=round(rate, 4), banner=banner)
 

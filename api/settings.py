@@ -35,6 +35,8 @@ class TenantSettings(BaseModel):
     daily_cost_cap_usd: float = Field(0.05, ge=0, le=100)
     digest_recipients: list[str] = Field(default_factory=list, max_length=20)
     slack_channel: str = Field("#fde", min_length=1, max_length=80)
+    oncall_webhook: str | None = Field(None, max_length=500, pattern=r"^https?://",
+                                       description="told once when an alert threshold is crossed")
     models: dict[str, str] = Field(default_factory=dict, description="role (TIER1, TIER2, TIER3, SUPERVISOR, "
                                    "TIEBREAKER) -> model spec such as anthropic:claude-haiku-4-5; unset: offline")
 
@@ -51,7 +53,7 @@ async def _read(conn: object, tenant_id: str) -> TenantSettings:
         weights=Weights(**{f: float(row[f"w_{f}"]) for f in FACTORS}), auto_send=row["auto_send"],
         window_min_days=row["window_min_days"], window_max_days=row["window_max_days"],
         daily_cost_cap_usd=float(row["daily_cost_cap_usd"]), digest_recipients=list(row["digest_recipients"]),
-        slack_channel=row["slack_channel"], models=row["models"])
+        slack_channel=row["slack_channel"], models=row["models"], oncall_webhook=row["oncall_webhook"])
 
 
 @router.get("", response_model=TenantSettings, responses=responses(Unauthorized))
@@ -72,10 +74,10 @@ async def put_settings(body: TenantSettings, op: AdminDep, db: DbDep) -> TenantS
             update tenant_settings set w_payment_history = $2, w_usage_trend = $3, w_champion_status = $4,
                    w_support_sentiment = $5, auto_send = $6, window_min_days = $7, window_max_days = $8,
                    daily_cost_cap_usd = $9, digest_recipients = $10, slack_channel = $11, models = $12,
-                   updated_at = now()
+                   oncall_webhook = $13, updated_at = now()
              where tenant_id = $1""", op.tenant_id, *(weights[f] for f in FACTORS), body.auto_send,
                            body.window_min_days, body.window_max_days, body.daily_cost_cap_usd,
-                           body.digest_recipients, body.slack_channel, body.models)
+                           body.digest_recipients, body.slack_channel, body.models, body.oncall_webhook)
         after = await _read(conn, op.tenant_id)
         changed = {k: {"from": v, "to": after.model_dump()[k]} for k, v in before.model_dump().items()
                    if after.model_dump()[k] != v}

@@ -3,6 +3,7 @@ settings, edits that must still trace to the evidence, exports."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -173,3 +174,45 @@ async def test_metrics_expose_what_on_call_watches(two_tenants: dict[str, dict[s
     assert f'renewals_validation_failure_rate_24h{{tenant="{a}"}} 0.0' in text
     assert f'renewals_drafts_waiting{{tenant="{a}"}}' in text
     assert f'renewals_route_share{{route="TIER1",tenant="{a}"}}' in text
+
+
+async def test_on_call_is_told_once_per_crossing_of_the_validation_rate(
+        owner: asyncpg.Connection, db: Database, secret_key: str, api_url: str) -> None:
+    received: list[dict[str, str]] = []
+
+    async def webhook(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(next(v for k, v in (ln.split(b":", 1) for ln in head.split(b"\r\n")[1:] if b":" in ln)
+                          if k.strip().lower() == b"content-length"))
+        received.append(json.loads(await reader.readexactly(length)))
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(webhook, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+
+    async def verdicts(n: int, demoted: bool, start: int) -> None:
+        async with db.tenant(tid) as conn:
+            await conn.executemany("""insert into classifications (tenant_id, customer_id, run_date, classification,
+                severity, score, factors, cited_source_ids, recommended_action, abstain_reason, route, model)
+                values ($1, $2, current_date, 'standard', 'LOW', 0, '{}', '{}', 'internal_alert', $3, 'TIER1', 'm')""",
+                [(tid, f"cus_{start + i}", "source_validation_failed" if demoted else None) for i in range(n)])
+
+    async with db.tenant(tid) as conn:
+        await conn.execute("update tenant_settings set oncall_webhook = $1", f"http://127.0.0.1:{port}/hook")
+        token = await tenants.create_token(conn, tid, "operator", "oncall-probe")
+    async with http(api_url, token) as h:
+        await verdicts(90, False, 0)
+        await verdicts(10, True, 100)        # 10 % demoted: over the 5 % line
+        first = (await h.get("/v1/drafts")).json()
+        await h.get("/v1/drafts")             # still over: no second message
+        assert first["banner"] and first["validation_failure_rate_24h"] == pytest.approx(0.10)
+        assert len(received) == 1 and tid in received[0]["text"]
+        await verdicts(200, False, 1000)      # diluted to 3.3 %: the alert clears
+        assert (await h.get("/v1/drafts")).json()["banner"] is None
+        await verdicts(40, True, 2000)        # back over: a new crossing, a new message
+        await h.get("/v1/drafts")
+    server.close()
+    assert len(received) == 2
