@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 
-.PHONY: env demo test bench lock clean
+.PHONY: env demo test bench lock clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,14 @@ env: $(VENV)/.synced
 demo: env
 	$(BIN)/renewals demo
 
-test: env
+# The inbox page test drives Debian's chromium (browser downloads do not work here). As root (CI) it is installed
+# once from the package registry; elsewhere install it yourself, or that one test skips and says why.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+		echo "chromium not installed: the inbox page test will skip (apt-get install chromium)"; }
+
+test: env browser
 	$(BIN)/python -m pytest -q
 
 bench: env

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
-from api import customers, drafts, metrics, scans, settings, setup
+from api import customers, drafts, inbox, metrics, scans, settings, setup
 from api.errors import ApiError, handle_api_error, problem
 from db.pool import Database
 
@@ -73,4 +73,5 @@ def create_app(db: Database | None = None, temporal: Client | None = None,
     app.include_router(customers.router)
     app.include_router(setup.router)
     app.include_router(metrics.router)
+    app.include_router(inbox.router)
     return app

@@ -58,7 +58,7 @@ def _email(ctx: CustomerContext, classification: str, reasons: list[EvidenceItem
         opening = "We want your renewal to be an easy decision, and a few things suggest we could be doing better:"
         closing = "Could we find time to talk through what would make the next term work for you?"
     body = "\n".join(["Hello,", "", opening, *lines, "", closing, "", "Best regards"])
-    return DraftEmail(subject=subject, body=body, anchors=[i.source_id for i in reasons])
+    return DraftEmail(subject=subject, body=body, anchors=list(dict.fromkeys(i.source_id for i in reasons)))
 
 
 def verdict_for(ctx: CustomerContext, thresholds: Thresholds = Thresholds()) -> VerdictRow:
