@@ -124,6 +124,7 @@ async def run_demo(settings: Settings, root: Path, *, customers: int, scan: bool
         base = f"http://{settings.api_host}:{settings.api_port}"
         ui = f"http://{cfg.ip}:{cfg.ui_port}/namespaces/{cfg.namespace}/workflows"
         say(f"""[7/7] Ready.
+      Inbox page    {base}/app/renewal_hunter/inbox   (paste the token below)
       API docs      {base}/docs
       Drafts        curl -s -H 'Authorization: Bearer {token}' {base}/v1/drafts
       Send one      curl -s -X POST -H 'Authorization: Bearer {token}' {base}/v1/drafts/<id>/send
