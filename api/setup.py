@@ -16,7 +16,7 @@ from core.secrets import encrypt
 from db import tenants
 
 router = APIRouter(prefix="/v1", tags=["setup"])
-Kind = Literal["stripe", "hubspot", "salesforce", "slack", "anthropic", "openai", "google", "litellm"]
+Kind = Literal["stripe", "hubspot", "salesforce", "slack", "usage", "anthropic", "openai", "google", "litellm"]
 
 
 class ConnectorStatus(BaseModel):
@@ -30,6 +30,8 @@ class ConnectorStatus(BaseModel):
 class ConnectBody(BaseModel):
     key: str = Field(min_length=8, max_length=500, description="restricted read-only key or token")
     api_base: str | None = Field(None, description="only to point at a sandbox or a proxy")
+    query: str | None = Field(None, max_length=5000, description="usage only: the SQL that returns daily metrics "
+                              "(see connectors/usage.py); the key is then the read-only DSN")
 
 
 class TokenBody(BaseModel):
@@ -72,7 +74,10 @@ async def connect(kind: Kind, body: ConnectBody, op: AdminDep, db: DbDep, reques
             await StripeSource(body.key, body.api_base).check()
         except Exception as e:  # noqa: BLE001 - the vendor's answer is what the admin needs to read
             raise Unprocessable(f"stripe refused the key, nothing was stored: {getattr(e, 'message', e)}") from e
-    config = {"api_base": body.api_base} if kind in ("stripe", "hubspot", "salesforce", "slack") else \
+    if kind == "usage" and not body.query:
+        raise Unprocessable("the usage connector needs `query`: the SQL returning daily metrics per customer")
+    config = {"query": body.query} if kind == "usage" else \
+        {"api_base": body.api_base} if kind in ("stripe", "hubspot", "salesforce", "slack") else \
         {"base_url": body.api_base} if body.api_base else {}
     async with db.tenant(op.tenant_id) as conn:
         await tenants.put_connector(conn, op.tenant_id, kind, encrypt(secret_key, body.key), config)

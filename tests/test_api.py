@@ -216,3 +216,11 @@ async def test_on_call_is_told_once_per_crossing_of_the_validation_rate(
         await h.get("/v1/drafts")
     server.close()
     assert len(received) == 2
+
+
+async def test_the_usage_connector_needs_its_query(two_tenants: dict[str, dict[str, str]], api_url: str) -> None:
+    async with http(api_url, two_tenants["b"]["admin"]) as admin:
+        dsn = "postgresql://reader:secret@127.0.0.1:9/product"
+        assert (await admin.put("/v1/connectors/usage", json={"key": dsn})).status_code == 422
+        ok = await admin.put("/v1/connectors/usage", json={"key": dsn, "query": "select 1"})
+        assert ok.status_code == 200 and "secret" not in ok.text
