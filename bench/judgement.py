@@ -20,6 +20,7 @@ from pathlib import Path
 from connectors.stripe import customer_row, invoice_signals, pick_subscription, subscription_signals
 from connectors.usage import usage_signals
 from core.factors import DEFAULT_WEIGHTS, breakdown
+from core.health import assess
 from llm.base import CustomerContext
 from llm.offline import verdict_for
 from schemas.evidence import CustomerProfile, EvidenceBundle, EvidenceItem
@@ -48,7 +49,7 @@ def evidence_from_workspace(ws: Path, as_of: dt.date) -> tuple[dict[str, Custome
         p = CustomerProfile(tenant_id="bench", customer_id=row["id"], name=row["name"], email=row["email"],
                             arr_cents=row["arr_cents"], contract=row["contract"], renewal_date=row["renewal_date"],
                             links=row["links"], billing=row["billing"])
-        if p.renewal_date and 14 <= (p.renewal_date - as_of).days <= 90:
+        if p.billing.get("status") in ("active", "past_due", "trialing"):
             profiles[p.customer_id] = p
             items[p.customer_id] = (subscription_signals(p) + invoice_signals(invoices[p.customer_id], as_of)
                                     + usage_signals(p.customer_id, usage[p.customer_id], as_of))
@@ -62,6 +63,10 @@ def main(customers: int, seed: int) -> None:
     ws = generate_workspace(Path(tempfile.mkdtemp()) / "ws", customers=customers, as_of=as_of, seed=seed)
     expected = {r["customer_id"]: r for r in csv.DictReader(open(ws / "expected.csv"))}
     profiles, items = evidence_from_workspace(ws, as_of)
+    health = {cid: assess(cid, p.name, p.arr_cents / 100, items[cid]).tier for cid, p in profiles.items()}
+    tiers: Counter[tuple[str, str]] = Counter((expected[cid]["expected_health_tier"], t) for cid, t in health.items())
+    profiles = {cid: p for cid, p in profiles.items()
+                if p.renewal_date and 14 <= (p.renewal_date - as_of).days <= 90}
     matrix: Counter[tuple[str, str]] = Counter()
     abstained: Counter[str] = Counter()
     ambiguous = 0
@@ -80,6 +85,12 @@ def main(customers: int, seed: int) -> None:
     for t in LABELS:
         print(f"{t:>14}" + "".join(f"{matrix[(t, p)]:>14}" for p in LABELS))
     print(f"accuracy {right / n:.1%}  ({right}/{n})")
+    print(f"\nhealth tiers for all {len(health)} paying customers (rows expected, columns briefing):")
+    print(f"{'':>8}" + "".join(f"{t:>8}" for t in ("hot", "warm", "cold")))
+    for t in ("hot", "warm", "cold"):
+        print(f"{t:>8}" + "".join(f"{tiers[(t, p)]:>8}" for p in ("hot", "warm", "cold")))
+    agree = sum(tiers[(t, t)] for t in ("hot", "warm", "cold"))
+    print(f"briefing counts: {dict(Counter(health.values()))}; agreement {agree / len(health):.1%}")
     print(f"abstained on ambiguous archetypes: {sum(abstained.values())}/{ambiguous} "
           f"({sum(abstained.values()) / max(1, ambiguous):.0%}) {dict(abstained)}")
 

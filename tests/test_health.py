@@ -1,0 +1,58 @@
+"""The health briefing's rules as pure functions: tiers, the urgency ranking, recommendations that cite their
+signal, and the Block Kit message (a snapshot a person can read)."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.health import Health, assess, briefing_blocks, rank
+from schemas.evidence import EvidenceItem
+
+
+def item(kind: str, signal: float, sid: str = "stripe:in_1", factor: str = "payment_history") -> EvidenceItem:
+    return EvidenceItem(source_id=sid, kind=kind, factor=factor, signal=signal,  # type: ignore[arg-type]
+                        summary=f"{kind} happened")
+
+
+def test_tiers_and_urgency_follow_the_rules() -> None:
+    assert assess("c", "C", 1, [item("invoice_past_due", -0.4)]).urgency == 0
+    cold = assess("c", "C", 1, [item("usage_fell", -0.5, "usage:c:active_users:30d", "usage_trend")])
+    assert (cold.tier, cold.urgency, cold.recommendation.split(":")[0]) == ("cold", 1, "Send a check-in email")
+    spike = assess("c", "C", 1, [item("error_spike", -0.3, "usage:c:errors:2d", "support_sentiment")])
+    assert spike.recommendation.startswith("Investigate the error spike") and spike.cites == "usage:c:errors:2d"
+    hot = assess("c", "C", 1, [item("seats_grew", 0.5), item("payments_on_time", 0.3)])
+    assert (hot.tier, hot.urgency) == ("hot", 2) and hot.recommendation.startswith("Offer a plan upgrade")
+    assert assess("c", "C", 1, [item("payments_on_time", 0.3)]).tier == "warm"
+    # one invoice a few days late is noise, not a cold account
+    assert assess("c", "C", 1, [item("invoice_paid_late", -0.1)]).tier == "warm"
+
+
+KINDS = ["invoice_past_due", "payment_attempts_failed", "usage_fell", "error_spike", "seats_grew", "usage_grew",
+         "payments_on_time", "subscription"]
+
+
+@given(st.lists(st.tuples(st.sampled_from(KINDS), st.floats(-1, 1), st.floats(0, 500_000)), max_size=40))
+def test_the_ranking_puts_payment_trouble_first_and_warm_last(rows: list[tuple[str, float, float]]) -> None:
+    accounts = [assess(f"c{i}", f"C{i}", arr, [item(kind, sig, f"stripe:in_{i}")])
+                for i, (kind, sig, arr) in enumerate(rows)]
+    ranked = rank(accounts)
+    assert [a.urgency for a in ranked] == sorted(a.urgency for a in ranked)
+    assert sorted(ranked, key=lambda a: a.customer_id) == sorted(accounts, key=lambda a: a.customer_id)
+    for a in ranked:   # every recommendation cites a signal of its own account, or says there is nothing to do
+        assert a.cites is None or a.cites == f"stripe:in_{a.customer_id[1:]}"
+
+
+def test_the_briefing_reads_well() -> None:
+    accounts = [Health("c1", "Acme Labs", 120000, "cold", 0, "Call about billing: invoice in_9 is 12 days past due",
+                       "stripe:in_9"),
+                Health("c2", "Globex", 30000, "hot", 2, "Offer a plan upgrade: seats went from 10 to 16 (+60%)",
+                       "stripe:in_4"),
+                Health("c3", "Initech", 9000, "warm", 3, "No action: steady, no red flags", None)]
+    text = json.dumps(briefing_blocks("demo", "2026-11-23", accounts), indent=1)
+    assert "1 hot" in text and "1 warm" in text and "1 cold" in text
+    assert text.index("Acme Labs") < text.index("Globex")          # urgency order
+    assert "`stripe:in_9`" in text and "Initech" not in text.split("Most urgent")[1].split("Expansion")[0]
+    assert "Expansion opportunities" in text
