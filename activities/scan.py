@@ -82,10 +82,10 @@ class ScanActivities:
             if drift:
                 await tenants.audit(conn, inp.tenant_id, "scan", "alert.route_mix_drift", inp.run_date.isoformat(),
                                     {"drift": drift, "mix": summary["route_mix"]})
-        if newly:
-            await notify(webhook, f"[{inp.tenant_id}] route mix outside target on {inp.run_date}: {'; '.join(drift)}")
             await tenants.audit(conn, inp.tenant_id, "scan", f"scan.{status}", inp.run_date.isoformat(),
                                 {"summary": summary, "error": error})
+        if newly:   # after the commit: a webhook that hangs must not hold the transaction
+            await notify(webhook, f"[{inp.tenant_id}] route mix outside target on {inp.run_date}: {'; '.join(drift)}")
 
     # ---- Stripe -----------------------------------------------------------------------------------------------
 

@@ -57,6 +57,8 @@ async def test_a_scan_writes_one_verdict_and_one_diary_entry_per_due_customer(
         summary = await conn.fetchval("select summary from scan_runs where run_date = $1", AS_OF)
     assert sum(summary["routes"].values()) == result.due
     assert abs(sum(summary["route_mix"].values()) - 1.0) < 0.01 and "route_mix_drift" in summary
+    async with db.tenant(tid) as conn:
+        assert await conn.fetchval("select count(*) from audit_log where action = 'scan.completed'") == 1
     for v in verdicts:   # never a source that is not in the customer's own bundle
         assert set(v["cited_source_ids"]) <= evidence[v["customer_id"]], v["customer_id"]
 
@@ -235,3 +237,26 @@ async def test_usage_from_the_tenants_product_database_joins_the_evidence(
         missing = await conn.fetchval("select error from evidence where source = 'usage' limit 1")
         diary = await conn.fetchval("select paragraph from diary_entries limit 1")
     assert "no_such_table" in missing and "Missing sources: usage" in diary
+
+
+async def test_route_mix_drift_is_recorded_as_an_alert_and_the_scan_still_completes(
+        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: object, workspace: Path,
+        client: Client) -> None:
+    from activities.scan import ScanActivities
+    from schemas.workflow_io import TenantScanInput
+    from temporalio.testing import ActivityEnvironment
+
+    tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    acts = ScanActivities(db, client, secret_key)
+    inp = TenantScanInput(tenant_id=tid, run_date=AS_OF)
+    async with db.tenant(tid) as conn:
+        await conn.execute("insert into scan_runs (tenant_id, run_date) values ($1, $2)", tid, AS_OF)
+    drifting = {"routes": {"TIER1": 5, "TIER2": 5}}
+    for _ in range(2):
+        await ActivityEnvironment().run(acts.finish_scan, inp, "completed", drifting, None)
+    async with db.tenant(tid) as conn:
+        run = await conn.fetchrow("select status, summary from scan_runs where run_date = $1", AS_OF)
+        audit = [r["action"] for r in await conn.fetch("select action from audit_log order by id")]
+        state = await conn.fetchval("select active from alert_state where kind = 'route_mix_drift'")
+    assert run["status"] == "completed" and run["summary"]["route_mix_drift"]
+    assert audit.count("scan.completed") == 2 and audit.count("alert.route_mix_drift") == 2 and state

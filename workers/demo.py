@@ -52,10 +52,6 @@ async def _progress(db: object, run_date: dt.date) -> tuple[str, str]:
 
 
 async def run_demo(settings: Settings, root: Path, *, customers: int, scan: bool) -> int:
-    from sandbox.generate import generate_workspace
-    from sandbox.product_db import QUERY as USAGE_QUERY
-    from sandbox.product_db import load_usage
-    from sandbox.server import start_sandbox
 
     data = settings.data_dir
     data.mkdir(parents=True, exist_ok=True)
@@ -64,6 +60,21 @@ async def run_demo(settings: Settings, root: Path, *, customers: int, scan: bool
 
     say(f"[1/7] Temporal dev server ({cfg.address}, UI on :{cfg.ui_port}, state in {data / cfg.db_filename})")
     temporal_proc = await asyncio.to_thread(stack.start_dev_server, cfg, data)
+    try:
+        return await _run(settings, data, today, cfg, customers=customers, scan=scan)
+    finally:   # whatever happened, stop the server this command started
+        if temporal_proc is not None:
+            temporal_proc.terminate()
+            await asyncio.to_thread(temporal_proc.wait)
+
+
+async def _run(settings: Settings, data: Path, today: dt.date, cfg: stack.DevServerConfig, *, customers: int,
+               scan: bool) -> int:
+    from sandbox.generate import generate_workspace
+    from sandbox.product_db import QUERY as USAGE_QUERY
+    from sandbox.product_db import load_usage
+    from sandbox.server import start_sandbox
+
     say("[2/7] PostgreSQL " + ("(DATABASE_URL)" if settings.database_url else f"(embedded, {data / 'pg'})")
         + " and migrations")
     from workers.cli import _database
@@ -88,8 +99,7 @@ async def run_demo(settings: Settings, root: Path, *, customers: int, scan: bool
         await tenants.create_tenant(conn, TENANT, "Demo SaaS Inc.")
     finally:
         await conn.close()
-    product = await load_usage(owner.rsplit("/", 1)[0] + "/postgres" if not settings.database_url else owner,
-                               workspace)
+    product = await load_usage(owner, workspace)
     async with db.tenant(TENANT) as tconn:
         await tenants.put_connector(tconn, TENANT, "stripe", encrypt(stack.secret_key(settings), keys["stripe"]),
                                     {"api_base": sandbox.stripe_api_base})
@@ -138,7 +148,4 @@ async def run_demo(settings: Settings, root: Path, *, customers: int, scan: bool
     sandbox.stop()
     smtp.stop()
     await db.close()
-    if temporal_proc is not None:
-        temporal_proc.terminate()
-        await asyncio.to_thread(temporal_proc.wait)
     return 0
