@@ -29,8 +29,6 @@ def create_app(db: Database | None = None, temporal: Client | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if connect is not None:
             app.state.db, app.state.temporal = await connect()
-        else:
-            app.state.db, app.state.temporal = db, temporal
         yield
         if connect is not None:
             await app.state.db.close()
@@ -38,6 +36,7 @@ def create_app(db: Database | None = None, temporal: Client | None = None,
     app = FastAPI(title="Renewal Manager", version="1", lifespan=lifespan,
                   description="Approve renewal drafts; every decision reaches its Temporal workflow.")
     app.state.secret_key = secret_key
+    app.state.db, app.state.temporal = db, temporal   # or made at start-up by `connect`
     app.add_exception_handler(ApiError, handle_api_error)
 
     @app.exception_handler(StarletteHTTPException)

@@ -111,8 +111,9 @@ async def _run(settings: Settings, data: Path, today: dt.date, cfg: stack.DevSer
     schedules = await ensure_schedules(client)
     say(f"[5/7] Schedules: {', '.join(schedules)}; worker and API starting")
     app = create_app(db, client, secret_key=stack.secret_key(settings))
-    api = uvicorn.Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port,
-                                        log_level="warning"))
+    # No lifespan: the app is handed its database and client, and Ctrl-C should not print a cancelled lifespan.
+    api = uvicorn.Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="warning",
+                                        lifespan="off"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

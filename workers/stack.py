@@ -117,7 +117,9 @@ def start_dev_server(cfg: DevServerConfig, data_dir: Path, timeout: float = 60.0
         return None
     data_dir.mkdir(parents=True, exist_ok=True)
     logfile = open(data_dir / "temporal.log", "ab")  # noqa: SIM115 - lives as long as the server
-    proc = subprocess.Popen(cfg.command(data_dir.resolve()), stdout=logfile, stderr=subprocess.STDOUT)
+    # Its own session: Ctrl-C reaches the demo, which shuts the workers down before it stops the server.
+    proc = subprocess.Popen(cfg.command(data_dir.resolve()), stdout=logfile, stderr=subprocess.STDOUT,
+                            start_new_session=True)
     deadline = time.monotonic() + timeout
     while not port_open(cfg.ip, cfg.port):
         if proc.poll() is not None:
