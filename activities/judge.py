@@ -128,15 +128,16 @@ class JudgeActivities:
             row, demoted = citations.validate_row(row, ctx.bundle, ctx.profile.name)
             verdicts.append(Verdict(**row.model_dump(), breakdown=ctx.breakdown, route=ref.route, model=used,
                                     notes=notes[cid] + demoted))
-        await self._save(ref, "worker", name, verdicts)
-        if ref.route != "TIER3":
-            await self._save(ref, "final", name, verdicts)
+        # Below TIER3 the worker's reading is final. Both in one transaction: a crash between them would leave a
+        # batch whose retry returns early with nothing to record.
+        await self._save(ref, ["worker"] if ref.route == "TIER3" else ["worker", "final"], name, verdicts)
         return sum(1 for v in verdicts if v.notes)
 
-    async def _save(self, ref: BatchRef, stage: str, model: str, verdicts: list[Verdict]) -> None:
+    async def _save(self, ref: BatchRef, stages: list[str], model: str, verdicts: list[Verdict]) -> None:
+        out = {"verdicts": [v.model_dump(mode="json") for v in verdicts]}
         async with self.db.tenant(ref.tenant_id) as conn:
-            await scans.save_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, stage, model,
-                                          {"verdicts": [v.model_dump(mode="json") for v in verdicts]})
+            for stage in stages:
+                await scans.save_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, stage, model, out)
 
     async def _load(self, ref: BatchRef, stage: str) -> dict[str, Any] | None:
         async with self.db.tenant(ref.tenant_id) as conn:
@@ -225,7 +226,7 @@ class JudgeActivities:
                 notes.append(f"TIER3 review: {audit['outcome']}, chosen {audit['chosen']} ({audit['votes']})")
                 audits.append((v.customer_id, audit))
             final.append(Verdict(**(v.model_dump() | chosen.model_dump() | {"notes": notes, "needs_review": needs_human})))
-        await self._save(ref, "final", "tier3-resolved", final)
+        await self._save(ref, ["final"], "tier3-resolved", final)
         if audits:
             async with self.db.tenant(ref.tenant_id) as conn:
                 for cid, audit in audits:
