@@ -37,6 +37,7 @@ class ConnectBody(BaseModel):
 class TokenBody(BaseModel):
     name: str = Field(min_length=1, max_length=80)
     role: Literal["operator", "admin"] = "operator"
+    expires_in_days: int | None = Field(None, ge=1, le=3650, description="unset: until revoked")
 
 
 class TokenCreated(BaseModel):
@@ -49,6 +50,7 @@ class TokenInfo(BaseModel):
     name: str
     role: str
     created_at: dt.datetime
+    expires_at: dt.datetime | None
     revoked_at: dt.datetime | None
 
 
@@ -88,7 +90,7 @@ async def connect(kind: Kind, body: ConnectBody, op: AdminDep, db: DbDep, reques
 @router.post("/tokens", response_model=TokenCreated, status_code=201, responses=responses(Unauthorized, Forbidden))
 async def create_token(body: TokenBody, op: AdminDep, db: DbDep) -> TokenCreated:
     async with db.tenant(op.tenant_id) as conn:
-        token = await tenants.create_token(conn, op.tenant_id, body.role, body.name)
+        token = await tenants.create_token(conn, op.tenant_id, body.role, body.name, body.expires_in_days)
         await tenants.audit(conn, op.tenant_id, op.name, "token.created", body.name, {"role": body.role})
     return TokenCreated(token=token, name=body.name, role=body.role)
 
@@ -96,7 +98,8 @@ async def create_token(body: TokenBody, op: AdminDep, db: DbDep) -> TokenCreated
 @router.get("/tokens", response_model=list[TokenInfo], responses=responses(Unauthorized, Forbidden))
 async def list_tokens(op: AdminDep, db: DbDep) -> list[TokenInfo]:
     async with db.tenant(op.tenant_id) as conn:
-        rows = await conn.fetch("select name, role, created_at, revoked_at from api_tokens order by created_at")
+        rows = await conn.fetch("select name, role, created_at, expires_at, revoked_at from api_tokens "
+                                "order by created_at")
     return [TokenInfo(**dict(r.items())) for r in rows]
 
 

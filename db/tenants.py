@@ -23,10 +23,12 @@ async def create_tenant(owner: asyncpg.Connection, tenant_id: str, name: str, ti
         await owner.execute("insert into tenant_settings (tenant_id) values ($1) on conflict do nothing", tenant_id)
 
 
-async def create_token(conn: asyncpg.Connection, tenant_id: str, role: str, name: str) -> str:
+async def create_token(conn: asyncpg.Connection, tenant_id: str, role: str, name: str,
+                       expires_in_days: int | None = None) -> str:
     token = f"rm_{tenant_id}_{secrets.token_urlsafe(24)}"
-    await conn.execute("insert into api_tokens (token_hash, tenant_id, role, name) values ($1, $2, $3, $4)",
-                       hash_token(token), tenant_id, role, name)
+    await conn.execute("""insert into api_tokens (token_hash, tenant_id, role, name, expires_at)
+                          values ($1, $2, $3, $4, now() + make_interval(days => $5))""",
+                       hash_token(token), tenant_id, role, name, expires_in_days)
     return token
 
 

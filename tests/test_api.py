@@ -74,6 +74,19 @@ async def test_missing_malformed_or_unknown_tokens_get_401(api_url: str, header:
     assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
 
 
+async def test_an_expired_token_gets_401(two_tenants: dict[str, dict[str, str]], api_url: str, db: Database) -> None:
+    tid = two_tenants["a"]["id"]
+    async with db.tenant(tid) as conn:
+        token = await tenants.create_token(conn, tid, "operator", "short-lived", expires_in_days=1)
+    async with http(api_url, token) as h:
+        assert (await h.get("/v1/drafts")).status_code == 200
+        async with db.tenant(tid) as conn:
+            await conn.execute("update api_tokens set expires_at = now() - interval '1 second' where token_hash = $1",
+                               tenants.hash_token(token))
+        r = await h.get("/v1/drafts")
+        assert r.status_code == 401 and r.json()["type"].endswith("/unauthorized")
+
+
 async def test_a_revoked_token_stops_working(two_tenants: dict[str, dict[str, str]], api_url: str,
                                              db: Database) -> None:
     tid = two_tenants["a"]["id"]
