@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import asyncpg
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -22,8 +23,11 @@ log = logging.getLogger("renewals.api")
 
 def create_app(db: Database | None = None, temporal: Client | None = None,
                connect: Callable[[], Awaitable[tuple[Database, Client]]] | None = None,
-               secret_key: str | None = None) -> FastAPI:
-    """Pass a ready database and client (tests, the demo), or `connect` to make them at start-up."""
+               secret_key: str | None = None, metrics_token: str | None = None) -> FastAPI:
+    """Pass a ready database and client (tests, the demo), or `connect` to make them at start-up.
+
+    `secret_key` is the Fernet key connector secrets are sealed with; without it the connectors API answers 503.
+    `metrics_token`, when set, is the Bearer token /metrics asks of its scraper (it names every tenant)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -36,6 +40,7 @@ def create_app(db: Database | None = None, temporal: Client | None = None,
     app = FastAPI(title="Renewal Manager", version="1", lifespan=lifespan,
                   description="Approve renewal drafts; every decision reaches its Temporal workflow.")
     app.state.secret_key = secret_key
+    app.state.metrics_token = metrics_token
     app.state.db, app.state.temporal = db, temporal   # or made at start-up by `connect`
     app.add_exception_handler(ApiError, handle_api_error)
 
@@ -48,6 +53,14 @@ def create_app(db: Database | None = None, temporal: Client | None = None,
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return problem(422, "validation-failed", "The request failed validation", "see errors", request,
                        errors=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()])
+
+    async def unstorable(request: Request, exc: Exception) -> JSONResponse:
+        # PostgreSQL text and jsonb cannot hold a NUL character; anything else a request carries, they can.
+        return problem(422, "validation-failed", "The request failed validation",
+                       "the request carries a character PostgreSQL cannot store (NUL, \\u0000)", request)
+
+    for exc_type in (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError):
+        app.add_exception_handler(exc_type, unstorable)
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

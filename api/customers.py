@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import AdminDep, DbDep, OperatorDep
-from api.errors import Forbidden, NotFound, Unauthorized, responses
+from api.errors import Forbidden, NotFound, Unauthorized, Unprocessable, responses
+from db import audit, customers
 
 router = APIRouter(prefix="/v1", tags=["customers"])
+AUDIT_COLUMNS = ("id", "at", "actor", "action", "subject", "detail")
 
 
 class CustomerSummary(BaseModel):
@@ -29,6 +32,8 @@ class CustomerSummary(BaseModel):
     severity: str | None
     route: str | None
     needs_review: bool | None
+    abstain_reason: str | None = None
+    model: str | None = Field(None, description="the model behind the latest verdict")
 
 
 class DiaryEntry(BaseModel):
@@ -37,64 +42,79 @@ class DiaryEntry(BaseModel):
     cited_source_ids: list[str]
     classification: str | None
     severity: str | None
+    route: str | None = None
+
+
+def diary_entry(r: Any) -> DiaryEntry:
+    return DiaryEntry(run_date=r["run_date"].isoformat(), paragraph=r["paragraph"],
+                      cited_source_ids=list(r["cited_source_ids"]), classification=r["classification"],
+                      severity=r["severity"], route=r["route"])
 
 
 @router.get("/customers", response_model=list[CustomerSummary], responses=responses(Unauthorized))
-async def list_customers(op: OperatorDep, db: DbDep, limit: int = Query(100, ge=1, le=500),
-                         offset: int = Query(0, ge=0, le=1_000_000)) -> list[CustomerSummary]:
+async def list_customers(
+        op: OperatorDep, db: DbDep, limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0, le=1_000_000),
+        classification: Literal["expansion", "standard", "at_risk", "likely_churn"] | None = None,
+        abstain_reason: str | None = Query(None, max_length=200, description=(
+            "a prefix, e.g. source_validation_failed: only the customers whose latest verdict was demoted for "
+            "citing outside their evidence"))) -> list[CustomerSummary]:
+    """Monitored customers, soonest renewal first, each with its latest verdict."""
     async with db.tenant(op.tenant_id) as conn:
-        rows = await conn.fetch("""
-            select c.id, c.name, c.arr_cents, c.renewal_date, c.status, l.run_date, l.classification, l.severity,
-                   l.route, l.needs_review
-              from customers c
-              left join lateral (select * from classifications k where k.customer_id = c.id
-                                  order by k.run_date desc limit 1) l on true
-             order by c.renewal_date nulls last, c.id limit $1 offset $2""", limit, offset)
+        rows = await customers.list_with_last_verdict(conn, limit, offset, classification=classification,
+                                                      abstain_reason=abstain_reason)
     return [CustomerSummary(id=r["id"], name=r["name"], arr_usd=r["arr_cents"] / 100,
                             renewal_date=r["renewal_date"].isoformat() if r["renewal_date"] else None,
                             status=r["status"], last_run_date=r["run_date"].isoformat() if r["run_date"] else None,
                             classification=r["classification"], severity=r["severity"], route=r["route"],
-                            needs_review=r["needs_review"]) for r in rows]
+                            needs_review=r["needs_review"], abstain_reason=r["abstain_reason"],
+                            model=r["model"]) for r in rows]
 
 
 @router.get("/customers/{customer_id}/diary", response_model=list[DiaryEntry],
             responses=responses(Unauthorized, NotFound))
-async def diary(customer_id: str, op: OperatorDep, db: DbDep) -> list[DiaryEntry]:
+async def diary(customer_id: str, op: OperatorDep, db: DbDep, limit: int = Query(100, ge=1, le=500),
+                offset: int = Query(0, ge=0, le=1_000_000)) -> list[DiaryEntry]:
+    """The customer's diary, newest first: one immutable paragraph per run, beside that run's verdict."""
     async with db.tenant(op.tenant_id) as conn:
-        if not await conn.fetchval("select exists (select 1 from customers where id = $1)", customer_id):
+        if not await customers.exists(conn, customer_id):
             raise NotFound(f"customer {customer_id} not found")
-        rows = await conn.fetch("""
-            select d.run_date, d.paragraph, d.cited_source_ids, c.classification, c.severity
-              from diary_entries d left join classifications c
-                on c.tenant_id = d.tenant_id and c.customer_id = d.customer_id and c.run_date = d.run_date
-             where d.customer_id = $1 order by d.run_date desc""", customer_id)
-    return [DiaryEntry(run_date=r["run_date"].isoformat(), paragraph=r["paragraph"],
-                       cited_source_ids=list(r["cited_source_ids"]), classification=r["classification"],
-                       severity=r["severity"]) for r in rows]
+        rows = await customers.diary(conn, customer_id, limit, offset)
+    return [diary_entry(r) for r in rows]
 
 
-@router.get("/audit", responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}},
+def _record(r: Any) -> dict[str, Any]:
+    return {"id": r["id"], "at": r["at"].isoformat(), "actor": r["actor"], "action": r["action"],
+            "subject": r["subject"], "detail": r["detail"]}
+
+
+@router.get("/audit", responses={200: {"description": "the audit log, oldest first",
+                                       "content": {"application/x-ndjson": {"schema": {"type": "string"}},
+                                                   "text/csv": {"schema": {"type": "string"}}}},
                                  **responses(Unauthorized, Forbidden)})
-async def export_audit(op: AdminDep, db: DbDep, format: Literal["jsonl", "csv"] = "jsonl") -> StreamingResponse:
-    """The tenant's audit log, oldest first, as JSON lines or CSV."""
-    async with db.tenant(op.tenant_id) as conn:
-        rows = await conn.fetch("select id, at, actor, action, subject, detail from audit_log order by id")
-    records: list[dict[str, Any]] = [{"id": r["id"], "at": r["at"].isoformat(), "actor": r["actor"],
-                                      "action": r["action"], "subject": r["subject"], "detail": r["detail"]}
-                                     for r in rows]
+async def export_audit(op: AdminDep, db: DbDep, format: Literal["jsonl", "csv"] = "jsonl",
+                       since: Annotated[dt.datetime | None, Query(description="only entries at or after this time")]
+                       = None) -> StreamingResponse:
+    """The tenant's append-only audit log, oldest first, as JSON lines or CSV (the `detail` column as JSON).
+    Streamed from a cursor in the tenant's transaction, so a long log is never held in memory."""
+    tenant = op.tenant_id
+    if since is not None:
+        try:
+            since = since.astimezone(dt.UTC) if since.tzinfo else since.replace(tzinfo=dt.UTC)
+        except (OverflowError, ValueError) as e:
+            raise Unprocessable(f"since={since!r} is not a usable time: {e}") from e
 
     async def lines() -> AsyncIterator[str]:
-        if format == "jsonl":
-            for rec in records:
-                yield json.dumps(rec) + "\n"
-            return
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(["id", "at", "actor", "action", "subject", "detail"])
-        for rec in records:
-            writer.writerow([rec["id"], rec["at"], rec["actor"], rec["action"], rec["subject"],
-                             json.dumps(rec["detail"])])
-        yield buf.getvalue()
+        if format == "csv":
+            yield ",".join(AUDIT_COLUMNS) + "\r\n"
+        async with db.tenant(tenant) as conn:
+            async for r in audit.entries(conn, since):
+                rec = _record(r)
+                if format == "jsonl":
+                    yield json.dumps(rec) + "\n"
+                else:
+                    buf = io.StringIO()
+                    csv.writer(buf).writerow([*(rec[c] for c in AUDIT_COLUMNS[:-1]), json.dumps(rec["detail"])])
+                    yield buf.getvalue()
 
     media = "application/x-ndjson" if format == "jsonl" else "text/csv"
     return StreamingResponse(lines(), media_type=media,

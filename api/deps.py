@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from temporalio.client import Client
 
-from api.errors import Forbidden, Unauthorized
+from api.errors import Forbidden, Unauthorized, Unavailable
 from db import tenants
 from db.pool import Database
 
@@ -25,7 +25,10 @@ def get_db(request: Request) -> Database:
 
 
 def get_temporal(request: Request) -> Client:
-    return request.app.state.temporal
+    client: Client | None = request.app.state.temporal
+    if client is None:
+        raise Unavailable("this API was started without a Temporal client; it cannot reach workflows")
+    return client
 
 
 async def get_operator(request: Request, db: Annotated[Database, Depends(get_db)]) -> Operator:
@@ -35,7 +38,7 @@ async def get_operator(request: Request, db: Annotated[Database, Depends(get_db)
         raise Unauthorized("send `Authorization: Bearer <token>`; create one with `renewals token create`")
     row = await tenants.lookup_token(db.pool, token.strip())
     if row is None:
-        raise Unauthorized("this token is unknown or revoked")
+        raise Unauthorized("this token is unknown, expired or revoked")
     return Operator(tenant_id=row["tenant_id"], role=row["role"], name=row["name"])
 
 

@@ -12,6 +12,7 @@ class ApiError(Exception):
     status = 500
     type = "internal"
     title = "Internal error"
+    headers: dict[str, str] = {}
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -24,7 +25,8 @@ class BadRequest(ApiError):
 
 
 class Unauthorized(ApiError):
-    status, type, title = 401, "unauthorized", "Missing, malformed or revoked token"
+    status, type, title = 401, "unauthorized", "Missing, malformed, expired or revoked token"
+    headers = {"WWW-Authenticate": 'Bearer realm="renewals"'}
 
 
 class Forbidden(ApiError):
@@ -55,8 +57,11 @@ def problem(status: int, type_: str, title: str, detail: str, request: Request, 
 
 
 async def handle_api_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
-    return problem(exc.status, exc.type, exc.title, exc.detail, request, **exc.extra)
+    if not isinstance(exc, ApiError):   # registered for ApiError only; never reached
+        raise exc
+    response = problem(exc.status, exc.type, exc.title, exc.detail, request, **exc.extra)
+    response.headers.update(exc.headers)
+    return response
 
 
 class Problem(dict[str, Any]):

@@ -3,14 +3,23 @@ errors, model spend. Read from Postgres at scrape time, across tenants, through 
 
 from __future__ import annotations
 
+import hmac
+
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+
+from api.errors import Unauthorized
+from db import metrics as metrics_db
 
 router = APIRouter(tags=["metrics"])
 
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
+    expected = getattr(request.app.state, "metrics_token", None)
+    if expected and not hmac.compare_digest(request.headers.get("authorization", "").encode(),
+                                             f"Bearer {expected}".encode()):
+        raise Unauthorized("/metrics needs the scrape token: `Authorization: Bearer <metrics token>`")
     registry = CollectorRegistry()
     waiting = Gauge("renewals_drafts_waiting", "Drafts waiting for an operator", ["tenant"], registry=registry)
     latency = Gauge("renewals_approval_latency_seconds_p50", "Median time from draft to decision, last 7 days",
@@ -21,7 +30,7 @@ async def metrics(request: Request) -> Response:
                    registry=registry)
     conn_err = Gauge("renewals_connector_errors", "Connectors in error", ["tenant", "kind"], registry=registry)
     spend = Gauge("renewals_model_spend_usd_24h", "Model spend over the last 24 h", ["tenant"], registry=registry)
-    for r in await request.app.state.db.pool.fetch("select * from app_metrics()"):
+    for r in await metrics_db.per_tenant(request.app.state.db.pool):
         t = r["tenant_id"]
         waiting.labels(t).set(r["drafts_waiting"])
         latency.labels(t).set(r["approval_p50_seconds"] or 0)

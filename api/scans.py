@@ -12,6 +12,7 @@ from temporalio.service import RPCError
 
 from api.deps import DbDep, OperatorDep, TemporalDep
 from api.errors import NotFound, Unauthorized, Unavailable, responses
+from db import runs
 from schemas import queues, search
 from schemas.workflow_io import TenantScanInput
 from workflows.scan import TenantScanWorkflow
@@ -54,6 +55,7 @@ async def start_scan(temporal: Any, tenant_id: str, run_date: dt.date) -> str:
 
 @router.post("", response_model=ScanStarted, status_code=202, responses=responses(Unauthorized, Unavailable))
 async def scan_now(op: OperatorDep, temporal: TemporalDep, run_date: dt.date | None = None) -> ScanStarted:
+    """Scan now: starts (or joins) the tenant's scan for the date, under the scheduled run's own workflow id."""
     day = run_date or dt.datetime.now(dt.UTC).date()
     try:
         wid = await start_scan(temporal, op.tenant_id, day)
@@ -66,14 +68,14 @@ async def scan_now(op: OperatorDep, temporal: TemporalDep, run_date: dt.date | N
 @router.get("", response_model=list[ScanRun], responses=responses(Unauthorized))
 async def list_scans(op: OperatorDep, db: DbDep) -> list[ScanRun]:
     async with db.tenant(op.tenant_id) as conn:
-        rows = await conn.fetch("select * from scan_runs order by run_date desc limit 30")
+        rows = await runs.recent(conn, 30)
     return [ScanRun(**{k: r[k] for k in ScanRun.model_fields}) for r in rows]
 
 
 @router.get("/{run_date}", response_model=ScanRun, responses=responses(Unauthorized, NotFound))
 async def get_scan(run_date: dt.date, op: OperatorDep, db: DbDep) -> ScanRun:
     async with db.tenant(op.tenant_id) as conn:
-        r = await conn.fetchrow("select * from scan_runs where run_date = $1", run_date)
+        r = await runs.get(conn, run_date)
     if r is None:
         raise NotFound(f"no scan for {run_date}")
     return ScanRun(**{k: r[k] for k in ScanRun.model_fields})

@@ -3,19 +3,24 @@ recipients and the Slack channel. Admins only; every change goes to the audit lo
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
+import asyncpg
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from api.deps import AdminDep, DbDep, OperatorDep
 from api.errors import Forbidden, Unauthorized, Unprocessable, responses
 from core.factors import check_weights
+from db import settings as tenant_settings
 from db import tenants
+from llm.registry import parse_spec
 from schemas.evidence import FACTORS
 
 router = APIRouter(prefix="/v1/settings", tags=["settings"])
 Route = Literal["TIER1", "TIER2", "TIER3"]
+Role = Literal["TIER1", "TIER2", "TIER3", "SUPERVISOR", "TIEBREAKER"]
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class Weights(BaseModel):
@@ -28,17 +33,27 @@ class Weights(BaseModel):
 class TenantSettings(BaseModel):
     weights: Weights
     auto_send: dict[Route, bool] = Field(default_factory=dict,
-                                         description="Off by default. Enterprise accounts (>= $50K ARR) and "
-                                                     "likely-churn verdicts always wait for an operator.")
-    window_min_days: int = Field(14, ge=0, le=365)
-    window_max_days: int = Field(90, ge=0, le=365)
-    daily_cost_cap_usd: float = Field(0.05, ge=0, le=100)
-    digest_recipients: list[str] = Field(default_factory=list, max_length=20)
+                                         description="Per route, off by default. Whatever this says, enterprise "
+                                                     "accounts (>= $50K ARR) and likely-churn verdicts always "
+                                                     "wait for an operator.")
+    window_min_days: int = Field(14, ge=0, le=365, description="renewal window: days out, nearest")
+    window_max_days: int = Field(90, ge=0, le=365, description="renewal window: days out, farthest")
+    daily_cost_cap_usd: float = Field(0.05, ge=0, le=100, description="model spend per customer per day; past "
+                                      "it the customer is finished on the offline model")
+    digest_recipients: list[Annotated[str, Field(max_length=254, pattern=EMAIL)]] = Field(
+        default_factory=list, max_length=20, description="who gets the weekly digest")
     slack_channel: str = Field("#fde", min_length=1, max_length=80)
-    oncall_webhook: str | None = Field(None, max_length=500, pattern=r"^https?://",
-                                       description="told once when an alert threshold is crossed")
-    models: dict[str, str] = Field(default_factory=dict, description="role (TIER1, TIER2, TIER3, SUPERVISOR, "
-                                   "TIEBREAKER) -> model spec such as anthropic:claude-haiku-4-5; unset: offline")
+    oncall_webhook: str | None = Field(None, max_length=500, pattern=r"^https?://\S+$",
+                                       description="told once each time an alert threshold is crossed")
+    models: dict[Role, str] = Field(default_factory=dict, description="role -> model spec such as "
+                                    "anthropic:claude-haiku-4-5 or offline; a role left out is answered offline")
+
+    @field_validator("models")
+    @classmethod
+    def _specs(cls, models: dict[str, str]) -> dict[str, str]:
+        for spec in models.values():
+            parse_spec(spec)   # a ValueError naming the accepted forms
+        return models
 
     @model_validator(mode="after")
     def _window(self) -> TenantSettings:
@@ -47,8 +62,8 @@ class TenantSettings(BaseModel):
         return self
 
 
-async def _read(conn: object, tenant_id: str) -> TenantSettings:
-    row = await tenants.get_settings(conn, tenant_id)  # type: ignore[arg-type]
+async def _read(conn: asyncpg.Connection, tenant_id: str) -> TenantSettings:
+    row = await tenants.get_settings(conn, tenant_id)
     return TenantSettings(
         weights=Weights(**{f: float(row[f"w_{f}"]) for f in FACTORS}), auto_send=row["auto_send"],
         window_min_days=row["window_min_days"], window_max_days=row["window_max_days"],
@@ -58,28 +73,29 @@ async def _read(conn: object, tenant_id: str) -> TenantSettings:
 
 @router.get("", response_model=TenantSettings, responses=responses(Unauthorized))
 async def get_settings(op: OperatorDep, db: DbDep) -> TenantSettings:
+    """The tenant's settings; any operator may read them."""
     async with db.tenant(op.tenant_id) as conn:
         return await _read(conn, op.tenant_id)
 
 
 @router.put("", response_model=TenantSettings, responses=responses(Unauthorized, Forbidden, Unprocessable))
 async def put_settings(body: TenantSettings, op: AdminDep, db: DbDep) -> TenantSettings:
+    """Replace the settings (admins). Weights must each be in [0, 1] and sum to 1.0, else 422. Every change is
+    written to the audit log with its before and after."""
     try:
         weights = check_weights(body.weights.model_dump())
     except ValueError as e:
         raise Unprocessable(str(e)) from e
     async with db.tenant(op.tenant_id) as conn:
-        before = await _read(conn, op.tenant_id)
-        await conn.execute("""
-            update tenant_settings set w_payment_history = $2, w_usage_trend = $3, w_champion_status = $4,
-                   w_support_sentiment = $5, auto_send = $6, window_min_days = $7, window_max_days = $8,
-                   daily_cost_cap_usd = $9, digest_recipients = $10, slack_channel = $11, models = $12,
-                   oncall_webhook = $13, updated_at = now()
-             where tenant_id = $1""", op.tenant_id, *(weights[f] for f in FACTORS), body.auto_send,
-                           body.window_min_days, body.window_max_days, body.daily_cost_cap_usd,
-                           body.digest_recipients, body.slack_channel, body.models, body.oncall_webhook)
+        before = (await _read(conn, op.tenant_id)).model_dump()
+        await tenant_settings.update(
+            conn, op.tenant_id, weights, auto_send=body.auto_send, window_min_days=body.window_min_days,
+            window_max_days=body.window_max_days, daily_cost_cap_usd=body.daily_cost_cap_usd,
+            digest_recipients=body.digest_recipients, slack_channel=body.slack_channel, models=body.models,
+            oncall_webhook=body.oncall_webhook)
         after = await _read(conn, op.tenant_id)
-        changed = {k: {"from": v, "to": after.model_dump()[k]} for k, v in before.model_dump().items()
-                   if after.model_dump()[k] != v}
-        await tenants.audit(conn, op.tenant_id, op.name, "settings.changed", None, changed)
+        now = after.model_dump()
+        changed = {k: {"from": v, "to": now[k]} for k, v in before.items() if now[k] != v}
+        if changed:
+            await tenants.audit(conn, op.tenant_id, op.name, "settings.changed", None, changed)
     return after

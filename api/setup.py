@@ -1,41 +1,50 @@
-"""Setup for admins: connect sources (a key is checked with one read call before it is stored, encrypted),
+"""Setup for admins: connect sources (a Stripe key is checked with one read call before it is stored, encrypted),
 see each connector's status and last error, and manage API tokens."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
+from temporalio.exceptions import ApplicationError
 
 from api.deps import AdminDep, DbDep
-from api.errors import Forbidden, NotFound, Unauthorized, Unavailable, Unprocessable, responses
+from api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unavailable, Unprocessable, responses
+from connectors.errors import VENDOR_UNAVAILABLE
 from connectors.stripe import StripeSource
 from core.secrets import encrypt
 from db import tenants
 
 router = APIRouter(prefix="/v1", tags=["setup"])
 Kind = Literal["stripe", "hubspot", "salesforce", "slack", "usage", "anthropic", "openai", "google", "litellm"]
+CHECKED = {"stripe"}   # validated with one read before storing; the others are checked by their first use
+NOT_CHECKED_NOTE = ("stored encrypted but not checked yet: validation for {kind} comes later; its first scan "
+                    "will show any error here (status and last_error)")
 
 
 class ConnectorStatus(BaseModel):
     kind: str
-    status: str
+    status: str = Field(description="connected | error")
     last_error: str | None
     api_base: str | None
+    has_secret: bool = True
+    checked: bool = Field(False, description="whether the key was validated with a read call when it was stored")
+    note: str | None = None
     updated_at: dt.datetime
 
 
 class ConnectBody(BaseModel):
     key: str = Field(min_length=8, max_length=500, description="restricted read-only key or token")
-    api_base: str | None = Field(None, description="only to point at a sandbox or a proxy")
+    api_base: str | None = Field(None, max_length=500, pattern=r"^https?://\S+$",
+                                 description="only to point at a sandbox or a proxy")
     query: str | None = Field(None, max_length=5000, description="usage only: the SQL that returns daily metrics "
                               "(see connectors/usage.py); the key is then the read-only DSN")
 
 
 class TokenBody(BaseModel):
-    name: str = Field(min_length=1, max_length=80)
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
     role: Literal["operator", "admin"] = "operator"
     expires_in_days: int | None = Field(None, ge=1, le=3650, description="unset: until revoked")
 
@@ -44,6 +53,7 @@ class TokenCreated(BaseModel):
     token: str = Field(description="shown once; only its hash is stored")
     name: str
     role: str
+    expires_at: dt.datetime | None = None
 
 
 class TokenInfo(BaseModel):
@@ -54,60 +64,83 @@ class TokenInfo(BaseModel):
     revoked_at: dt.datetime | None
 
 
+def _status(r: Any) -> ConnectorStatus:
+    checked = r["kind"] in CHECKED
+    return ConnectorStatus(kind=r["kind"], status=r["status"], last_error=r["last_error"],
+                           api_base=r["config"].get("api_base") or r["config"].get("base_url"),
+                           has_secret=r["has_secret"], checked=checked,
+                           note=None if checked else NOT_CHECKED_NOTE.format(kind=r["kind"]),
+                           updated_at=r["updated_at"])
+
+
 @router.get("/connectors", response_model=list[ConnectorStatus], responses=responses(Unauthorized, Forbidden))
 async def list_connectors(op: AdminDep, db: DbDep) -> list[ConnectorStatus]:
+    """Each connector's status and last error. Never the secret."""
     async with db.tenant(op.tenant_id) as conn:
-        rows = await conn.fetch("select kind, status, last_error, config, updated_at from connectors order by kind")
-    return [ConnectorStatus(kind=r["kind"], status=r["status"], last_error=r["last_error"],
-                            api_base=r["config"].get("api_base") or r["config"].get("base_url"),
-                            updated_at=r["updated_at"]) for r in rows]
+        return [_status(r) for r in await tenants.list_connectors(conn)]
+
+
+async def _check_stripe(key: str, api_base: str | None) -> None:
+    try:
+        await StripeSource(key, api_base, timeout=10).check()
+    except ApplicationError as e:   # connectors.errors has already told credentials from an outage
+        if e.type == VENDOR_UNAVAILABLE:
+            raise Unavailable(f"stripe could not be reached to check the key; nothing was stored: {e.message}") from e
+        raise Unprocessable(f"stripe refused the key, nothing was stored: {e.message}") from e
+    except Exception as e:  # noqa: BLE001 - e.g. an unreachable api_base: the admin needs to read what happened
+        raise Unprocessable(f"the key could not be checked against stripe, nothing was stored: {e}") from e
 
 
 @router.put("/connectors/{kind}", response_model=ConnectorStatus,
             responses=responses(Unauthorized, Forbidden, Unprocessable, Unavailable))
 async def connect(kind: Kind, body: ConnectBody, op: AdminDep, db: DbDep, request: Request) -> ConnectorStatus:
-    """Stripe keys are checked with one read before they are stored; other sources are stored as given and
-    checked by their first scan (their status then shows any error)."""
+    """Store a source's key, encrypted. Stripe keys are checked with one read before they are stored (422 when
+    Stripe refuses them); HubSpot, Salesforce, Slack, usage and model vendors are stored as given — validation
+    for them comes later, and the response says so (`checked: false`)."""
     secret_key = getattr(request.app.state, "secret_key", None)
     if not secret_key:
-        raise Unavailable("this API was started without RENEWALS_SECRET_KEY; it cannot store secrets")
-    if kind == "stripe":
-        try:
-            await StripeSource(body.key, body.api_base).check()
-        except Exception as e:  # noqa: BLE001 - the vendor's answer is what the admin needs to read
-            raise Unprocessable(f"stripe refused the key, nothing was stored: {getattr(e, 'message', e)}") from e
+        raise Unavailable("the connectors API is disabled: this API was started without RENEWALS_SECRET_KEY, "
+                          "so it cannot store secrets")
     if kind == "usage" and not body.query:
         raise Unprocessable("the usage connector needs `query`: the SQL returning daily metrics per customer")
+    if kind == "stripe":
+        await _check_stripe(body.key, body.api_base)
     config = {"query": body.query} if kind == "usage" else \
         {"api_base": body.api_base} if kind in ("stripe", "hubspot", "salesforce", "slack") else \
         {"base_url": body.api_base} if body.api_base else {}
     async with db.tenant(op.tenant_id) as conn:
         await tenants.put_connector(conn, op.tenant_id, kind, encrypt(secret_key, body.key), config)
-        await tenants.audit(conn, op.tenant_id, op.name, "connector.connected", kind, {"api_base": body.api_base})
-    return next(c for c in await list_connectors(op, db) if c.kind == kind)
+        await tenants.audit(conn, op.tenant_id, op.name, "connector.connected", kind,
+                            {"api_base": body.api_base, "checked": kind in CHECKED})
+        return next(_status(r) for r in await tenants.list_connectors(conn) if r["kind"] == kind)
 
 
-@router.post("/tokens", response_model=TokenCreated, status_code=201, responses=responses(Unauthorized, Forbidden))
+@router.post("/tokens", response_model=TokenCreated, status_code=201,
+             responses=responses(Unauthorized, Forbidden, Conflict))
 async def create_token(body: TokenBody, op: AdminDep, db: DbDep) -> TokenCreated:
+    """A new token for this tenant, shown once. Names are unique among active tokens (revocation is by name)."""
     async with db.tenant(op.tenant_id) as conn:
+        if await tenants.active_token_named(conn, body.name):
+            raise Conflict(f"an active token is already named {body.name}; revoke it first or pick another name")
         token = await tenants.create_token(conn, op.tenant_id, body.role, body.name, body.expires_in_days)
-        await tenants.audit(conn, op.tenant_id, op.name, "token.created", body.name, {"role": body.role})
-    return TokenCreated(token=token, name=body.name, role=body.role)
+        expires = next((t["expires_at"] for t in await tenants.list_tokens(conn)
+                        if t["name"] == body.name and t["revoked_at"] is None), None)
+        await tenants.audit(conn, op.tenant_id, op.name, "token.created", body.name,
+                            {"role": body.role, "expires_in_days": body.expires_in_days})
+    return TokenCreated(token=token, name=body.name, role=body.role, expires_at=expires)
 
 
 @router.get("/tokens", response_model=list[TokenInfo], responses=responses(Unauthorized, Forbidden))
 async def list_tokens(op: AdminDep, db: DbDep) -> list[TokenInfo]:
+    """The tenant's tokens, revoked and expired ones included; never the tokens themselves."""
     async with db.tenant(op.tenant_id) as conn:
-        rows = await conn.fetch("select name, role, created_at, expires_at, revoked_at from api_tokens "
-                                "order by created_at")
-    return [TokenInfo(**dict(r.items())) for r in rows]
+        return [TokenInfo(**dict(r.items())) for r in await tenants.list_tokens(conn)]
 
 
 @router.delete("/tokens/{name}", status_code=204, responses=responses(Unauthorized, Forbidden, NotFound))
 async def revoke_token(name: str, op: AdminDep, db: DbDep) -> None:
+    """Revoke the token of that name: from the next request on it answers 401."""
     async with db.tenant(op.tenant_id) as conn:
-        done = await conn.execute("update api_tokens set revoked_at = now() where name = $1 and revoked_at is null",
-                                  name)
-        if done.endswith(" 0"):
+        if not await tenants.revoke_token(conn, name):
             raise NotFound(f"no active token named {name}")
         await tenants.audit(conn, op.tenant_id, op.name, "token.revoked", name)

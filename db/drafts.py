@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import asyncpg
@@ -47,23 +48,34 @@ async def update_content(conn: asyncpg.Connection, draft_id: str, subject: str, 
                           where id = $1 and status = 'pending'""", draft_id, subject, body, anchors)
 
 
+_INBOX = """
+      from drafts d
+      join classifications c on c.tenant_id = d.tenant_id and c.customer_id = d.customer_id
+                            and c.run_date = d.run_date
+      join customers cu on cu.tenant_id = d.tenant_id and cu.id = d.customer_id
+     where d.tenant_id = $1 and d.status = $2
+       and ($3::text is null or c.classification = $3) and ($4::text is null or c.severity = $4)
+       and ($5::text is null or c.route = $5) and ($6::bigint is null or cu.arr_cents >= $6)
+       and ($7::bigint is null or cu.arr_cents <= $7)"""
+
+
 async def list_drafts(conn: asyncpg.Connection, tenant_id: str, status: str = "pending", limit: int = 50,
                       offset: int = 0, *, classification: str | None = None, severity: str | None = None,
                       route: str | None = None, min_arr_cents: int | None = None,
                       max_arr_cents: int | None = None) -> list[asyncpg.Record]:
-    return await conn.fetch("""
-        select d.*, c.classification, c.severity, c.route, cu.name as customer_name, cu.arr_cents
-          from drafts d
-          join classifications c on c.tenant_id = d.tenant_id and c.customer_id = d.customer_id
-                                and c.run_date = d.run_date
-          join customers cu on cu.tenant_id = d.tenant_id and cu.id = d.customer_id
-         where d.tenant_id = $1 and d.status = $2
-           and ($5::text is null or c.classification = $5) and ($6::text is null or c.severity = $6)
-           and ($7::text is null or c.route = $7) and ($8::bigint is null or cu.arr_cents >= $8)
-           and ($9::bigint is null or cu.arr_cents <= $9)
-         order by c.severity = 'HIGH' desc, cu.arr_cents desc, d.id limit $3 offset $4""",
-                            tenant_id, status, limit, offset, classification, severity, route, min_arr_cents,
-                            max_arr_cents)
+    return await conn.fetch(f"""
+        select d.*, c.classification, c.severity, c.route, cu.name as customer_name, cu.arr_cents {_INBOX}
+         order by c.severity = 'HIGH' desc, cu.arr_cents desc, d.id limit $8 offset $9""",
+                            tenant_id, status, classification, severity, route, min_arr_cents, max_arr_cents,
+                            limit, offset)
+
+
+async def count_drafts(conn: asyncpg.Connection, tenant_id: str, status: str = "pending", *,
+                       classification: str | None = None, severity: str | None = None, route: str | None = None,
+                       min_arr_cents: int | None = None, max_arr_cents: int | None = None) -> int:
+    """How many drafts `list_drafts` would page through with the same filters."""
+    return await conn.fetchval(f"select count(*) {_INBOX}", tenant_id, status, classification, severity, route,
+                               min_arr_cents, max_arr_cents)
 
 
 async def validation_failure_rate(conn: asyncpg.Connection) -> float:
@@ -72,6 +84,31 @@ async def validation_failure_rate(conn: asyncpg.Connection) -> float:
                                         count(*) total
                                    from classifications where created_at > now() - interval '24 hours'""")
     return row["bad"] / row["total"] if row["total"] else 0.0
+
+
+async def draft_detail(conn: asyncpg.Connection, draft_id: str) -> asyncpg.Record | None:
+    """A draft with its verdict (factor breakdown included) and its customer's name and ARR."""
+    return await conn.fetchrow("""
+        select d.*, c.classification, c.severity, c.route, c.factors, c.cited_source_ids, c.abstain_reason,
+               cu.name as customer_name, cu.arr_cents
+          from drafts d
+          join classifications c on c.tenant_id = d.tenant_id and c.customer_id = d.customer_id
+                                and c.run_date = d.run_date
+          join customers cu on cu.tenant_id = d.tenant_id and cu.id = d.customer_id
+         where d.id = $1""", draft_id)
+
+
+async def failed_send_claimed_at(conn: asyncpg.Connection, draft_id: str) -> dt.datetime | None:
+    """When the draft's last send attempt was claimed, if that attempt failed before the SMTP server accepted
+    anything (nothing went out, so the operator may press Send again)."""
+    return await conn.fetchval("select claimed_at from sent_emails where draft_id = $1 and status = 'failed'",
+                               draft_id)
+
+
+async def sent_record(conn: asyncpg.Connection, draft_id: str) -> asyncpg.Record | None:
+    """The draft's row in the email ledger (status, message id), if a send was ever claimed."""
+    return await conn.fetchrow("select status, message_id, claimed_at, sent_at from sent_emails where draft_id = $1",
+                               draft_id)
 
 
 def as_dict(r: asyncpg.Record) -> dict[str, Any]:

@@ -72,3 +72,25 @@ async def audit(conn: asyncpg.Connection, tenant_id: str, actor: str, action: st
                 detail: dict[str, Any] | None = None) -> None:
     await conn.execute("insert into audit_log (tenant_id, actor, action, subject, detail) values ($1, $2, $3, $4, $5)",
                        tenant_id, actor, action, subject, detail or {})
+
+
+async def list_connectors(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """The transaction's tenant's connectors, without their secrets."""
+    return await conn.fetch("select kind, status, last_error, config, updated_at, secret_ciphertext is not null "
+                            "as has_secret from connectors order by kind")
+
+
+async def list_tokens(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """The transaction's tenant's tokens: names and dates only (the hashes stay in the database)."""
+    return await conn.fetch("select name, role, created_at, expires_at, revoked_at from api_tokens order by created_at")
+
+
+async def active_token_named(conn: asyncpg.Connection, name: str) -> bool:
+    return bool(await conn.fetchval("""select exists (select 1 from api_tokens where name = $1 and revoked_at is null
+                                       and (expires_at is null or expires_at > now()))""", name))
+
+
+async def revoke_token(conn: asyncpg.Connection, name: str) -> int:
+    """Revoke every active token of that name in the transaction's tenant; how many were revoked."""
+    done = await conn.execute("update api_tokens set revoked_at = now() where name = $1 and revoked_at is null", name)
+    return int(done.rsplit(" ", 1)[-1])

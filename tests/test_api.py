@@ -1,14 +1,19 @@
-"""The operator API against the real app, dev server and Postgres: tenant isolation on every endpoint, auth,
-settings, edits that must still trace to the evidence, exports."""
+"""The operator API against the real app over HTTP, the real dev server and workers, and Postgres as the app's own
+RLS-bound role: auth, the inbox and a draft's detail, decisions through the draft's real ApprovalWorkflow, settings,
+setup, customers and the audit export, alerts and metrics. Rows come from tests/factories.py, not from a scan."""
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import datetime as dt
 import io
 import json
+import socket
+import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import httpx
@@ -16,224 +21,619 @@ import pytest
 import pytest_asyncio
 from temporalio.client import Client
 
-from api.scans import start_scan
+from api.app import create_app
 from db import tenants
 from db.pool import Database
-from schemas.workflow_io import TenantScanResult
-from tests.conftest import AS_OF, create_tenant, manifest_key
+from schemas.workflow_io import ApprovalInput
+from tests import factories
+from tests.conftest import create_tenant, eventually
+from workers.stack import SmtpSink
 
 pytestmark = pytest.mark.usefixtures("workers")
 
 
+@dataclass
+class World:
+    a: str
+    b: str
+    tokens: dict[str, str]       # "a.operator", "a.admin", "b.operator", "b.admin"
+    drafts: list[factories.Draft]   # tenant a's, varied for the filters
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def two_tenants(owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: object, workspace: Path,
-                      client: Client, workers: None) -> AsyncIterator[dict[str, dict[str, str]]]:
-    """Two scanned tenants on the same workspace, with an operator and an admin token each."""
-    out: dict[str, dict[str, str]] = {}
-    for name in ("a", "b"):
-        tid = await create_tenant(owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"),
-                                  stripe_base=sandbox.stripe_api_base)  # type: ignore[attr-defined]
-        wid = await start_scan(client, tid, AS_OF)
-        await client.get_workflow_handle(wid, result_type=TenantScanResult).result()
-        async with db.tenant(tid) as conn:
-            out[name] = {"id": tid, "operator": await tenants.create_token(conn, tid, "operator", f"op-{name}"),
-                         "admin": await tenants.create_token(conn, tid, "admin", f"admin-{name}")}
-    yield out
+async def world(owner: asyncpg.Connection, db: Database, secret_key: str, client: Client) -> World:
+    a = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    b = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    toks = {f"{t}.{role}": await factories.token(db, tid, role, f"{role}-{t}")
+            for t, tid in (("a", a), ("b", b)) for role in ("operator", "admin")}
+    shapes = [dict(classification="at_risk", severity="MEDIUM", route="TIER2", arr_cents=24_000_00),
+              dict(classification="likely_churn", severity="HIGH", route="TIER3", arr_cents=80_000_00),
+              dict(classification="at_risk", severity="HIGH", route="TIER3", arr_cents=60_000_00),
+              dict(classification="expansion", severity="LOW", route="TIER1", arr_cents=9_000_00)]
+    drafts = [await factories.waiting_draft(db, client, a, **s) for s in shapes]
+    await factories.waiting_draft(db, client, b)
+    return World(a=a, b=b, tokens=toks, drafts=drafts)
 
 
-def http(api_url: str, token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+def http(api_url: str, token: str | None = None) -> httpx.AsyncClient:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(base_url=api_url, headers=headers, timeout=60)
 
 
-async def test_no_endpoint_reveals_another_tenants_rows(two_tenants: dict[str, dict[str, str]], api_url: str) -> None:
-    a, b = two_tenants["a"], two_tenants["b"]
-    async with http(api_url, a["admin"]) as ha:
-        draft = (await ha.get("/v1/drafts")).json()["items"][0]
-        customer = draft["customer_id"]
-        assert (await ha.get(f"/v1/customers/{customer}/diary")).status_code == 200
-    async with http(api_url, b["admin"]) as hb:
-        own = {d["id"] for d in (await hb.get("/v1/drafts")).json()["items"]}
-        assert draft["id"] not in own
-        probes = [hb.get(f"/v1/drafts/{draft['id']}"), hb.post(f"/v1/drafts/{draft['id']}/send"),
-                  hb.post(f"/v1/drafts/{draft['id']}/skip", json={"reason": "x"}),
-                  hb.post(f"/v1/drafts/{draft['id']}/edit", json={"subject": "s", "body": "b"})]
-        for r in [await p for p in probes]:
-            assert r.status_code == 404, r.text   # not 403: B cannot even learn the draft exists
-        audit = (await hb.get("/v1/audit")).text
-        assert a["id"] not in audit and draft["id"] not in audit
-        customers = {c["id"] for c in (await hb.get("/v1/customers?limit=500")).json()}
-        # The same Stripe workspace, so the same customer ids exist in both tenants — as separate rows.
-        diary_b = (await hb.get(f"/v1/customers/{customer}/diary")).json()
-        assert customer in customers and all(e["run_date"] == AS_OF.isoformat() for e in diary_b)
+def is_problem(r: httpx.Response, status: int, kind: str) -> bool:
+    return (r.status_code == status and r.headers["content-type"].startswith("application/problem+json")
+            and r.json()["type"].endswith("/" + kind))
 
 
-@pytest.mark.parametrize("header", ["", "Bearer", "Bearer nope", "Basic abc", "Bearer rm_x_revoked"])
+# ---- auth ------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("header", ["", "Bearer", "Bearer  x y", "Bearer nope", "Basic abc", "bearer rm_x_revoked",
+                                    "Token rm_a_b", "Bearer rm_a b c"])
 async def test_missing_malformed_or_unknown_tokens_get_401(api_url: str, header: str) -> None:
-    async with httpx.AsyncClient(base_url=api_url) as h:
+    async with http(api_url) as h:
         r = await h.get("/v1/drafts", headers={"Authorization": header} if header else {})
-    assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
+    assert is_problem(r, 401, "unauthorized"), r.text
+    assert r.headers["www-authenticate"].startswith("Bearer")
 
 
-async def test_an_expired_token_gets_401(two_tenants: dict[str, dict[str, str]], api_url: str, db: Database) -> None:
-    tid = two_tenants["a"]["id"]
-    async with db.tenant(tid) as conn:
-        token = await tenants.create_token(conn, tid, "operator", "short-lived", expires_in_days=1)
+async def test_an_expired_token_gets_401(world: World, api_url: str, db: Database) -> None:
+    token = await factories.token(db, world.a, "operator", "short-lived", expires_in_days=1)
     async with http(api_url, token) as h:
         assert (await h.get("/v1/drafts")).status_code == 200
-        async with db.tenant(tid) as conn:
+        async with db.tenant(world.a) as conn:
             await conn.execute("update api_tokens set expires_at = now() - interval '1 second' where token_hash = $1",
                                tenants.hash_token(token))
-        r = await h.get("/v1/drafts")
-        assert r.status_code == 401 and r.json()["type"].endswith("/unauthorized")
+        assert is_problem(await h.get("/v1/drafts"), 401, "unauthorized")
 
 
-async def test_a_revoked_token_stops_working(two_tenants: dict[str, dict[str, str]], api_url: str,
-                                             db: Database) -> None:
-    tid = two_tenants["a"]["id"]
-    async with db.tenant(tid) as conn:
-        token = await tenants.create_token(conn, tid, "operator", "temp")
-        await conn.execute("update api_tokens set revoked_at = now() where token_hash = $1", tenants.hash_token(token))
+async def test_a_revoked_token_gets_401(world: World, api_url: str, db: Database) -> None:
+    token = await factories.token(db, world.a, "operator", "temp")
+    async with db.tenant(world.a) as conn:
+        await tenants.revoke_token(conn, "temp")
     async with http(api_url, token) as h:
-        assert (await h.get("/v1/drafts")).status_code == 401
+        assert is_problem(await h.get("/v1/drafts"), 401, "unauthorized")
 
 
-async def test_settings_weights_must_sum_to_one_and_changes_are_audited(
-        two_tenants: dict[str, dict[str, str]], api_url: str) -> None:
-    a = two_tenants["a"]
-    async with http(api_url, a["operator"]) as op:
+@pytest.mark.parametrize("method,path", [("PUT", "/v1/settings"), ("GET", "/v1/connectors"),
+                                         ("PUT", "/v1/connectors/hubspot"), ("GET", "/v1/tokens"),
+                                         ("POST", "/v1/tokens"), ("DELETE", "/v1/tokens/x"), ("GET", "/v1/audit")])
+async def test_operators_may_not_administer(world: World, api_url: str, method: str, path: str) -> None:
+    async with http(api_url, world.tokens["a.operator"]) as h:
+        r = await h.request(method, path, json={"name": "x", "key": "k" * 10} if method in ("PUT", "POST") else None)
+    assert is_problem(r, 403, "forbidden"), r.text
+
+
+# ---- the inbox ---------------------------------------------------------------------------------------------------
+
+async def test_inbox_filters_and_pages(world: World, api_url: str) -> None:
+    async with http(api_url, world.tokens["a.operator"]) as h:
+        everything = (await h.get("/v1/drafts")).json()
+        assert everything["total"] == 4 and {d["id"] for d in everything["items"]} == {d.id for d in world.drafts}
+        assert everything["items"][0]["severity"] == "HIGH"   # HIGH first, then the largest accounts
+        assert [d["arr_usd"] for d in everything["items"]][:2] == [80_000.0, 60_000.0]
+
+        async def ids(query: str) -> set[str]:
+            return {d["customer_id"] for d in (await h.get(f"/v1/drafts?{query}")).json()["items"]}
+
+        by = [d.customer_id for d in world.drafts]
+        assert await ids("classification=likely_churn") == {by[1]}
+        assert await ids("severity=HIGH") == {by[1], by[2]}
+        assert await ids("route=TIER1") == {by[3]}
+        assert await ids("min_arr_usd=50000") == {by[1], by[2]}
+        assert await ids("max_arr_usd=24000") == {by[0], by[3]}
+        assert await ids("min_arr_usd=10000&max_arr_usd=70000&severity=HIGH") == {by[2]}
+        assert await ids("status=sent&classification=expansion") == set()
+        page = (await h.get("/v1/drafts?limit=3&offset=3")).json()
+        assert (page["total"], len(page["items"]), page["limit"], page["offset"]) == (4, 1, 3, 3)
+        for bad in ("severity=SEVERE", "route=TIER9", "min_arr_usd=-1", "limit=0", "limit=201", "offset=-1",
+                    "max_arr_usd=1e12", "status=deleted"):
+            assert is_problem(await h.get(f"/v1/drafts?{bad}"), 422, "validation-failed"), bad
+
+
+async def test_a_draft_shows_its_evidence_factors_and_both_diary_entries(world: World, api_url: str) -> None:
+    d = world.drafts[0]
+    async with http(api_url, world.tokens["a.operator"]) as h:
+        r = await h.get(f"/v1/drafts/{d.id}")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [e["source_id"] for e in body["evidence"]] == sorted(d.evidence_ids)
+    assert body["evidence"][0]["facts"] == {"days_late": 21, "amount_usd": 1200}
+    factors = body["factors"]
+    assert {f["factor"] for f in factors["factors"]} == {"payment_history", "usage_trend", "champion_status",
+                                                         "support_sentiment"}
+    assert factors["pushed_by"] == "payment_history" and factors["total"] < 0
+    assert body["diary_entry"]["run_date"] == d.run_date.isoformat()
+    assert body["diary_entry"]["classification"] == "at_risk"
+    assert body["previous_diary_entry"]["run_date"] == factories.PREVIOUS_RUN.isoformat()
+    assert [e["run_date"] for e in body["diary"]] == [d.run_date.isoformat(), factories.PREVIOUS_RUN.isoformat()]
+    assert (body["subject"], body["to_email"], body["anchors"]) == (d.subject, d.to_email, d.evidence_ids)
+
+
+async def test_an_unknown_draft_is_404(world: World, api_url: str) -> None:
+    async with http(api_url, world.tokens["a.operator"]) as h:
+        for r in [await h.get("/v1/drafts/nope"), await h.post("/v1/drafts/nope/send"),
+                  await h.post("/v1/drafts/nope/skip", json={"reason": "x"})]:
+            assert is_problem(r, 404, "not-found"), r.text
+
+
+# ---- decisions -----------------------------------------------------------------------------------------------------
+
+async def test_a_double_send_sends_one_email_and_skip_after_send_is_409(
+        world: World, api_url: str, db: Database, client: Client, smtp: SmtpSink) -> None:
+    d = await factories.waiting_draft(db, client, world.a)
+    async with http(api_url, world.tokens["a.operator"]) as h:
+        clicks = await asyncio.gather(*[h.post(f"/v1/drafts/{d.id}/send") for _ in range(3)])
+        assert all(r.status_code == 200 for r in clicks), [r.text for r in clicks]
+        assert {r.json()["outcome"] for r in clicks} <= {"sent", "already_sent"}
+        later = await h.post(f"/v1/drafts/{d.id}/send")   # the workflow may have finished by now
+        assert later.status_code == 200 and later.json()["outcome"] in ("sent", "already_sent")
+        assert later.json()["message_id"] == clicks[0].json()["message_id"]
+        assert is_problem(await h.post(f"/v1/drafts/{d.id}/skip", json={"reason": "too late"}), 409, "conflict")
+        edit = await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": "s", "body": "b"})
+        assert is_problem(edit, 409, "conflict")
+        assert (await h.get(f"/v1/drafts/{d.id}")).json()["status"] == "sent"
+    assert len([m for m in smtp.messages if m["X-Renewals-Draft"] == d.id]) == 1
+    async with db.tenant(world.a) as conn:
+        actions = [r["action"] for r in await conn.fetch("select action from audit_log where subject = $1", d.id)]
+    assert actions == ["draft.sent"]
+
+
+async def test_send_after_the_workflow_finished_answers_with_the_one_send(world: World, api_url: str, db: Database,
+                                                                     client: Client, smtp: SmtpSink) -> None:
+    d = await factories.waiting_draft(db, client, world.a)
+    async with http(api_url, world.tokens["a.operator"]) as h:
+        first = await h.post(f"/v1/drafts/{d.id}/send")
+        assert first.json()["outcome"] == "sent"
+        assert await client.get_workflow_handle(d.workflow_id).result() == "sent"   # the workflow is over
+        again = await h.post(f"/v1/drafts/{d.id}/send")
+    # The same update id: Temporal answers with the first send's outcome even though the workflow has closed (and
+    # should it not know the update any more, the API reads the email ledger and answers already_sent).
+    assert (again.status_code, again.json()["outcome"]) in ((200, "sent"), (200, "already_sent")), again.text
+    assert again.json()["message_id"] == first.json()["message_id"]
+    assert len([m for m in smtp.messages if m["X-Renewals-Draft"] == d.id]) == 1
+
+
+async def test_send_after_skip_is_409_and_nothing_is_sent(world: World, api_url: str, db: Database, client: Client,
+                                                          smtp: SmtpSink) -> None:
+    d = await factories.waiting_draft(db, client, world.a)
+    async with http(api_url, world.tokens["a.operator"]) as h:
+        skipped = await h.post(f"/v1/drafts/{d.id}/skip", json={"reason": "customer already called"})
+        assert (skipped.status_code, skipped.json()["outcome"]) == (200, "skipped")
+        send = await h.post(f"/v1/drafts/{d.id}/send")
+        assert is_problem(send, 409, "conflict") and "skipped" in send.json()["detail"]
+        again = await h.post(f"/v1/drafts/{d.id}/skip", json={"reason": "double click"})   # the same update id
+        assert (again.status_code, again.json()["outcome"]) == (200, "skipped")
+    assert not [m for m in smtp.messages if m["X-Renewals-Draft"] == d.id]
+
+
+async def test_a_decision_on_a_draft_whose_workflow_is_gone_is_409(world: World, api_url: str, db: Database,
+                                                                    client: Client) -> None:
+    never_started = await factories.draft(db, world.a)
+    terminated = await factories.waiting_draft(db, client, world.a)
+    await client.get_workflow_handle(terminated.workflow_id).terminate(reason="test: an engineer stopped it")
+    async with http(api_url, world.tokens["a.operator"]) as h:
+        for d in (never_started, terminated):
+            for r in [await h.post(f"/v1/drafts/{d.id}/send"),
+                      await h.post(f"/v1/drafts/{d.id}/skip", json={"reason": "x"}),
+                      await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": "s", "body": "b"})]:
+                assert is_problem(r, 409, "conflict"), r.text
+                assert "not running" in r.json()["detail"]
+    # Sent long ago, its workflow's history since removed by retention: the email ledger answers.
+    old = await factories.draft(db, world.a, status="sent")
+    async with db.tenant(world.a) as conn:
+        await conn.execute("""insert into sent_emails (draft_id, tenant_id, message_id, status, sent_at)
+                              values ($1, $2, '<old@renewal-manager>', 'sent', now())""", old.id, world.a)
+    async with http(api_url, world.tokens["a.operator"]) as h:
+        r = await h.post(f"/v1/drafts/{old.id}/send")
+        assert (r.status_code, r.json()["outcome"], r.json()["message_id"]) == (
+            200, "already_sent", "<old@renewal-manager>")
+        r = await h.post(f"/v1/drafts/{old.id}/skip", json={"reason": "x"})
+        assert is_problem(r, 409, "conflict") and "is sent" in r.json()["detail"]
+
+
+async def test_a_send_that_failed_before_delivery_can_be_pressed_again(world: World, api_url: str, db: Database,
+                                                                       client: Client, smtp: SmtpSink) -> None:
+    d = await factories.waiting_draft(db, client, world.a)
+    async with db.tenant(world.a) as conn:   # the ledger after an SMTP refusal: claimed, released, nothing sent
+        await conn.execute("""insert into sent_emails (draft_id, tenant_id, message_id, status, smtp_response)
+                              values ($1, $2, '<x@y>', 'failed', '421 try later')""", d.id, world.a)
+    async with http(api_url, world.tokens["a.operator"]) as h:
+        r = await h.post(f"/v1/drafts/{d.id}/send")
+    assert (r.status_code, r.json()["outcome"]) == (200, "sent"), r.text
+    assert len([m for m in smtp.messages if m["X-Renewals-Draft"] == d.id]) == 1
+
+
+async def test_an_edit_must_still_trace_to_the_evidence(world: World, api_url: str, db: Database,
+                                                       client: Client) -> None:
+    d = await factories.waiting_draft(db, client, world.a)
+    async with http(api_url, world.tokens["a.operator"]) as h:
+        invented = await h.post(f"/v1/drafts/{d.id}/edit",
+                                json={"subject": d.subject, "body": d.body + "\nWe also saw 9876 errors."})
+        assert is_problem(invented, 422, "validation-failed")
+        assert invented.json()["problems"] == ["the number 9876 is not found in the cited evidence"]
+        unknown = await h.post(f"/v1/drafts/{d.id}/edit",
+                               json={"subject": d.subject, "body": "See stripe:in_doesnotexist; 21 days late."})
+        assert is_problem(unknown, 422, "validation-failed")
+        assert any("stripe:in_doesnotexist" in p for p in unknown.json()["problems"])
+        both = await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": "7 things", "body": "See slack:C1:2 now."})
+        assert len(both.json()["problems"]) == 2
+        ok = await h.post(f"/v1/drafts/{d.id}/edit",
+                          json={"subject": "A shorter subject", "body": d.body.replace("Hello,", "Hi there,")})
+        assert (ok.status_code, ok.json()["outcome"]) == (200, "edited"), ok.text
+        assert (await h.get(f"/v1/drafts/{d.id}")).json()["subject"] == "A shorter subject"
+        assert is_problem(await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": "", "body": "x"}), 422,
+                          "validation-failed")
+
+
+async def test_a_nul_character_is_refused_as_422_wherever_it_comes_in(world: World, api_url: str) -> None:
+    d = world.drafts[0]
+    async with http(api_url, world.tokens["a.admin"]) as h:
+        current = (await h.get("/v1/settings")).json()
+        for r in [await h.get("/v1/customers", params={"abstain_reason": "x\x00"}),
+                  await h.get("/v1/customers/cus_%00/diary"),
+                  await h.get("/v1/drafts/d%00"),
+                  await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": "s\x00", "body": d.body}),
+                  await h.post(f"/v1/drafts/{d.id}/skip", json={"reason": "\x00"}),
+                  await h.put("/v1/settings", json=current | {"slack_channel": "#a\x00"}),
+                  await h.put("/v1/connectors/hubspot", json={"key": "k" * 10, "api_base": "http://x\x00"}),
+                  await h.delete("/v1/tokens/a%00")]:
+            assert is_problem(r, 422, "validation-failed"), (r.request.url, r.text)
+        assert (await h.get("/v1/settings")).json() == current
+
+
+async def test_without_temporal_decisions_are_503_not_500(world: World, db: Database, secret_key: str) -> None:
+    app = create_app(db, None, secret_key=secret_key)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app",
+                                 headers={"Authorization": f"Bearer {world.tokens['a.operator']}"}) as h:
+        r = await h.post(f"/v1/drafts/{world.drafts[0].id}/send")
+        assert is_problem(r, 503, "unavailable")
+        assert is_problem(await h.post("/v1/scans"), 503, "unavailable")
+
+
+# ---- settings ------------------------------------------------------------------------------------------------------
+
+async def test_settings_weights_must_sum_to_one_and_changes_are_audited(world: World, api_url: str) -> None:
+    async with http(api_url, world.tokens["a.operator"]) as op:
         current = (await op.get("/v1/settings")).json()
-        assert sum(current["weights"].values()) == pytest.approx(1.0)
-        assert (await op.put("/v1/settings", json=current)).status_code == 403   # operators do not change settings
-    async with http(api_url, a["admin"]) as admin:
+    assert sum(current["weights"].values()) == pytest.approx(1.0)
+    assert (current["auto_send"], current["window_min_days"], current["window_max_days"]) == ({}, 14, 90)
+    async with http(api_url, world.tokens["a.admin"]) as admin:
         bad = current | {"weights": current["weights"] | {"payment_history": 0.9}}
         r = await admin.put("/v1/settings", json=bad)
-        assert r.status_code == 422 and "sum to 1.0" in r.json()["detail"]
-        out_of_range = current | {"weights": current["weights"] | {"payment_history": 1.5}}
-        assert (await admin.put("/v1/settings", json=out_of_range)).status_code == 422
+        assert is_problem(r, 422, "validation-failed") and "sum to 1.0" in r.json()["detail"]
+        for weights in ({"payment_history": 1.5}, {"usage_trend": -0.1}):
+            assert is_problem(await admin.put("/v1/settings", json=current | {
+                "weights": current["weights"] | weights}), 422, "validation-failed")
+        for field, value in [("window_min_days", 95), ("models", {"TIER1": "acme:brain"}),
+                             ("models", {"CEO": "offline"}),
+                             ("digest_recipients", ["not-an-email"]), ("auto_send", {"TIER4": True}),
+                             ("oncall_webhook", "ftp://x")]:
+            assert is_problem(await admin.put("/v1/settings", json=current | {field: value}), 422,
+                              "validation-failed"), field
         good = current | {"weights": {"payment_history": 0.4, "usage_trend": 0.3, "champion_status": 0.2,
-                                      "support_sentiment": 0.1}, "daily_cost_cap_usd": 0.02}
+                                      "support_sentiment": 0.1}, "daily_cost_cap_usd": 0.02,
+                          "auto_send": {"TIER1": True}, "window_min_days": 20, "window_max_days": 60,
+                          "digest_recipients": ["cs@acme.example"], "slack_channel": "#renewals",
+                          "models": {"TIER1": "anthropic:claude-haiku-4-5"}}
         r = await admin.put("/v1/settings", json=good)
-        assert r.status_code == 200 and r.json()["weights"]["payment_history"] == 0.4
+        assert r.status_code == 200 and r.json() == good
+        assert (await admin.put("/v1/settings", json=good)).status_code == 200   # unchanged: no audit entry
         lines = [json.loads(x) for x in (await admin.get("/v1/audit?format=jsonl")).text.splitlines()]
-        change = [x for x in lines if x["action"] == "settings.changed"][-1]
-        assert change["detail"]["daily_cost_cap_usd"] == {"from": 0.05, "to": 0.02}
-        rows = list(csv.DictReader(io.StringIO((await admin.get("/v1/audit?format=csv")).text)))
-        assert len(rows) == len(lines) and rows[-1]["action"] == "settings.changed"
+        changes = [x for x in lines if x["action"] == "settings.changed"]
+        assert len(changes) == 1 and changes[0]["actor"] == "admin-a"
+        assert changes[0]["detail"]["daily_cost_cap_usd"] == {"from": 0.05, "to": 0.02}
+        assert changes[0]["detail"]["auto_send"] == {"from": {}, "to": {"TIER1": True}}
+        r = await admin.put("/v1/settings", json=current)   # put it back for the other tests
+        assert r.status_code == 200
 
 
-async def test_an_edit_must_still_trace_to_the_evidence(two_tenants: dict[str, dict[str, str]], api_url: str) -> None:
-    async with http(api_url, two_tenants["b"]["operator"]) as h:
-        draft = (await h.get("/v1/drafts")).json()["items"][0]
-        detail = (await h.get(f"/v1/drafts/{draft['id']}")).json()
-        invented = await h.post(f"/v1/drafts/{draft['id']}/edit",
-                                json={"subject": detail["subject"], "body": detail["body"] + "\nWe noticed 9876 errors."})
-        assert invented.status_code == 422 and "9876" in invented.text
-        unknown = await h.post(f"/v1/drafts/{draft['id']}/edit",
-                               json={"subject": detail["subject"], "body": "See stripe:in_doesnotexist."})
-        assert unknown.status_code == 422 and "stripe:in_doesnotexist" in unknown.text
-        ok = await h.post(f"/v1/drafts/{draft['id']}/edit",
-                          json={"subject": "A shorter subject", "body": detail["body"].replace("Hello,", "Hi there,")})
-        assert ok.status_code == 200 and ok.json()["outcome"] == "edited"
-        assert (await h.get(f"/v1/drafts/{draft['id']}")).json()["subject"] == "A shorter subject"
+# ---- setup: connectors and tokens ------------------------------------------------------------------------------------
 
+class FakeStripe:
+    """Answers GET /v1/customers on loopback: a list for the one good key, Stripe's 401 body for any other."""
 
-async def test_inbox_filters_and_validation_rate(two_tenants: dict[str, dict[str, str]], api_url: str) -> None:
-    async with http(api_url, two_tenants["a"]["operator"]) as h:
-        body = (await h.get("/v1/drafts?severity=HIGH&limit=200")).json()
-        assert all(d["severity"] == "HIGH" for d in body["items"])
-        big = (await h.get("/v1/drafts?min_arr_usd=50000&limit=200")).json()["items"]
-        assert all(d["arr_usd"] >= 50000 for d in big)
-        assert body["validation_failure_rate_24h"] == 0.0 and body["banner"] is None
-        assert (await h.get("/v1/drafts?severity=SEVERE")).status_code == 422
+    GOOD = "rk_test_good_key_123"
 
+    def __init__(self) -> None:
+        self.calls = 0
 
-async def test_a_stripe_key_is_checked_before_it_is_stored(two_tenants: dict[str, dict[str, str]], api_url: str,
-                                                           sandbox: object, workspace: Path, db: Database) -> None:
-    a = two_tenants["a"]
-    base = sandbox.stripe_api_base  # type: ignore[attr-defined]
-    async with http(api_url, a["operator"]) as op:
-        assert (await op.put("/v1/connectors/stripe", json={"key": "rk_test_whatever", "api_base": base})
-                ).status_code == 403
-    async with http(api_url, a["admin"]) as admin:
-        refused = await admin.put("/v1/connectors/stripe", json={"key": "rk_test_wrong_key", "api_base": base})
-        assert refused.status_code == 422 and "credentials rejected" in refused.json()["detail"]
-        ok = await admin.put("/v1/connectors/stripe", json={"key": manifest_key(workspace, "stripe"), "api_base": base})
-        assert ok.status_code == 200 and ok.json()["status"] == "connected"
-        listed = (await admin.get("/v1/connectors")).json()
-        assert [c["kind"] for c in listed] == ["stripe"]
-        assert manifest_key(workspace, "stripe") not in json.dumps(listed)
-    async with db.tenant(a["id"]) as conn:   # stored encrypted, never in the clear
-        sealed = await conn.fetchval("select secret_ciphertext from connectors where kind = 'stripe'")
-    assert manifest_key(workspace, "stripe").encode() not in sealed
-
-
-async def test_admins_create_list_and_revoke_tokens(two_tenants: dict[str, dict[str, str]], api_url: str) -> None:
-    async with http(api_url, two_tenants["b"]["admin"]) as admin:
-        created = await admin.post("/v1/tokens", json={"name": "night-shift", "role": "operator"})
-        assert created.status_code == 201
-        token = created.json()["token"]
-        async with http(api_url, token) as night:
-            assert (await night.get("/v1/drafts")).status_code == 200
-            assert (await night.post("/v1/tokens", json={"name": "x"})).status_code == 403
-            assert (await admin.delete("/v1/tokens/night-shift")).status_code == 204
-            assert (await night.get("/v1/drafts")).status_code == 401
-        assert (await admin.delete("/v1/tokens/night-shift")).status_code == 404
-
-
-async def test_metrics_expose_what_on_call_watches(two_tenants: dict[str, dict[str, str]], api_url: str) -> None:
-    async with httpx.AsyncClient(base_url=api_url) as h:
-        text = (await h.get("/metrics")).text
-    a = two_tenants["a"]["id"]
-    assert f'renewals_validation_failure_rate_24h{{tenant="{a}"}} 0.0' in text
-    assert f'renewals_drafts_waiting{{tenant="{a}"}}' in text
-    assert f'renewals_route_share{{route="TIER1",tenant="{a}"}}' in text
-
-
-async def test_on_call_is_told_once_per_crossing_of_the_validation_rate(
-        owner: asyncpg.Connection, db: Database, secret_key: str, api_url: str) -> None:
-    received: list[dict[str, str]] = []
-
-    async def webhook(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(next(v for k, v in (ln.split(b":", 1) for ln in head.split(b"\r\n")[1:] if b":" in ln)
-                          if k.strip().lower() == b"content-length"))
-        received.append(json.loads(await reader.readexactly(length)))
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode()
+        self.calls += 1
+        auth = next((ln.split(":", 1)[1].strip() for ln in head.split("\r\n") if ln.lower().startswith(
+            "authorization:")), "")
+        if auth == f"Bearer {self.GOOD}" and head.startswith("GET /v1/customers"):
+            status, body = "200 OK", {"object": "list", "data": [], "has_more": False, "url": "/v1/customers"}
+        else:
+            status, body = "401 Unauthorized", {"error": {"type": "invalid_request_error",
+                                                          "message": "Invalid API Key provided"}}
+        raw = json.dumps(body).encode()
+        writer.write(f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {len(raw)}\r\n"
+                     f"connection: close\r\n\r\n".encode() + raw)
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(webhook, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
 
-    async def verdicts(n: int, demoted: bool, start: int) -> None:
-        async with db.tenant(tid) as conn:
-            await conn.executemany("""insert into classifications (tenant_id, customer_id, run_date, classification,
-                severity, score, factors, cited_source_ids, recommended_action, abstain_reason, route, model)
-                values ($1, $2, current_date, 'standard', 'LOW', 0, '{}', '{}', 'internal_alert', $3, 'TIER1', 'm')""",
-                [(tid, f"cus_{start + i}", "source_validation_failed" if demoted else None) for i in range(n)])
-
-    async with db.tenant(tid) as conn:
-        await conn.execute("update tenant_settings set oncall_webhook = $1", f"http://127.0.0.1:{port}/hook")
-        token = await tenants.create_token(conn, tid, "operator", "oncall-probe")
-    async with http(api_url, token) as h:
-        await verdicts(90, False, 0)
-        await verdicts(10, True, 100)        # 10 % demoted: over the 5 % line
-        first = (await h.get("/v1/drafts")).json()
-        await h.get("/v1/drafts")             # still over: no second message
-        assert first["banner"] and first["validation_failure_rate_24h"] == pytest.approx(0.10)
-        assert len(received) == 1 and tid in received[0]["text"]
-        await verdicts(200, False, 1000)      # diluted to 3.3 %: the alert clears
-        assert (await h.get("/v1/drafts")).json()["banner"] is None
-        await verdicts(40, True, 2000)        # back over: a new crossing, a new message
-        await h.get("/v1/drafts")
+@pytest_asyncio.fixture(loop_scope="session")
+async def fake_stripe() -> AsyncIterator[tuple[str, FakeStripe]]:
+    fake = FakeStripe()
+    server = await asyncio.start_server(fake.handle, "127.0.0.1", 0)
+    yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", fake
     server.close()
-    assert len(received) == 2
 
 
-async def test_the_usage_connector_needs_its_query(two_tenants: dict[str, dict[str, str]], api_url: str) -> None:
-    async with http(api_url, two_tenants["b"]["admin"]) as admin:
-        dsn = "postgresql://reader:secret@127.0.0.1:9/product"
-        assert (await admin.put("/v1/connectors/usage", json={"key": dsn})).status_code == 422
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_a_stripe_key_is_checked_with_one_read_before_it_is_stored(
+        world: World, api_url: str, db: Database, fake_stripe: tuple[str, FakeStripe]) -> None:
+    base, fake = fake_stripe
+    async with http(api_url, world.tokens["b.admin"]) as admin:
+        refused = await admin.put("/v1/connectors/stripe", json={"key": "rk_test_wrong_key", "api_base": base})
+        assert is_problem(refused, 422, "validation-failed") and "credentials rejected" in refused.json()["detail"]
+        assert (await admin.get("/v1/connectors")).json() == []   # nothing stored
+        unreachable = await admin.put("/v1/connectors/stripe", json={"key": FakeStripe.GOOD,
+                                                                     "api_base": f"http://127.0.0.1:{closed_port()}"})
+        assert is_problem(unreachable, 503, "unavailable"), unreachable.text
+        ok = await admin.put("/v1/connectors/stripe", json={"key": FakeStripe.GOOD, "api_base": base})
+        assert ok.status_code == 200, ok.text
+        assert (ok.json()["status"], ok.json()["checked"], ok.json()["api_base"]) == ("connected", True, base)
+        listed = await admin.get("/v1/connectors")
+        assert [c["kind"] for c in listed.json()] == ["stripe"] and FakeStripe.GOOD not in listed.text
+    assert fake.calls == 2
+    async with db.tenant(world.b) as conn:   # stored encrypted, never in the clear
+        sealed = await conn.fetchval("select secret_ciphertext from connectors where kind = 'stripe'")
+        await tenants.connector_error(conn, world.b, "stripe", "connector stripe: credentials rejected (401)")
+    assert FakeStripe.GOOD.encode() not in sealed
+    async with http(api_url, world.tokens["b.admin"]) as admin:
+        status = (await admin.get("/v1/connectors")).json()[0]
+    assert (status["status"], status["last_error"]) == ("error", "connector stripe: credentials rejected (401)")
+
+
+async def test_other_sources_are_stored_unchecked_and_say_so(world: World, api_url: str) -> None:
+    async with http(api_url, world.tokens["b.admin"]) as admin:
+        for kind in ("hubspot", "salesforce", "slack"):
+            r = await admin.put(f"/v1/connectors/{kind}", json={"key": f"{kind}-secret-token"})
+            assert r.status_code == 200, r.text
+            assert r.json()["checked"] is False and "validation for" in r.json()["note"]
+            assert f"{kind}-secret-token" not in r.text
+        dsn = "postgresql://reader:pw-Zq81x@127.0.0.1:9/product"
+        assert is_problem(await admin.put("/v1/connectors/usage", json={"key": dsn}), 422, "validation-failed")
         ok = await admin.put("/v1/connectors/usage", json={"key": dsn, "query": "select 1"})
-        assert ok.status_code == 200 and "secret" not in ok.text
+        assert ok.status_code == 200 and "pw-Zq81x" not in ok.text
+        assert is_problem(await admin.put("/v1/connectors/zendesk", json={"key": "x" * 10}), 422, "validation-failed")
+        audit = (await admin.get("/v1/audit")).text
+        assert "hubspot-secret-token" not in audit and audit.count("connector.connected") >= 4
+
+
+async def test_without_a_secret_key_the_connectors_api_is_503(world: World, db: Database, client: Client) -> None:
+    app = create_app(db, client)   # secret_key=None: connectors disabled
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app",
+                                 headers={"Authorization": f"Bearer {world.tokens['a.admin']}"}) as h:
+        r = await h.put("/v1/connectors/hubspot", json={"key": "hubspot-secret-token"})
+    assert is_problem(r, 503, "unavailable") and "disabled" in r.json()["detail"]
+
+
+async def test_admins_create_list_and_revoke_tokens(world: World, api_url: str) -> None:
+    async with http(api_url, world.tokens["b.admin"]) as admin:
+        created = await admin.post("/v1/tokens", json={"name": "night-shift", "role": "operator",
+                                                       "expires_in_days": 30})
+        assert created.status_code == 201 and created.json()["expires_at"]
+        token = created.json()["token"]
+        assert is_problem(await admin.post("/v1/tokens", json={"name": "night-shift"}), 409, "conflict")
+        listed = await admin.get("/v1/tokens")
+        assert "night-shift" in {t["name"] for t in listed.json()} and token not in listed.text
+        async with http(api_url, token) as night:
+            assert (await night.get("/v1/drafts")).status_code == 200
+            assert is_problem(await night.post("/v1/tokens", json={"name": "x"}), 403, "forbidden")
+            assert (await admin.delete("/v1/tokens/night-shift")).status_code == 204
+            assert is_problem(await night.get("/v1/drafts"), 401, "unauthorized")
+        assert is_problem(await admin.delete("/v1/tokens/night-shift"), 404, "not-found")
+        assert (await admin.post("/v1/tokens", json={"name": "night-shift"})).status_code == 201   # name free again
+        actions = [json.loads(x)["action"] for x in (await admin.get("/v1/audit")).text.splitlines()]
+        assert actions.count("token.created") == 2 and actions.count("token.revoked") == 1
+
+
+# ---- customers, diary, audit ----------------------------------------------------------------------------------------
+
+async def test_customers_with_their_last_verdict_and_the_diary_newest_first(world: World, api_url: str) -> None:
+    async with http(api_url, world.tokens["a.operator"]) as h:
+        listed = {c["id"]: c for c in (await h.get("/v1/customers?limit=500")).json()}
+        d = world.drafts[1]
+        assert (listed[d.customer_id]["classification"], listed[d.customer_id]["last_run_date"]) == (
+            "likely_churn", d.run_date.isoformat())
+        diary = (await h.get(f"/v1/customers/{d.customer_id}/diary")).json()
+        assert [e["run_date"] for e in diary] == [d.run_date.isoformat(), factories.PREVIOUS_RUN.isoformat()]
+        assert [e["classification"] for e in diary] == ["likely_churn", "standard"]
+        assert (await h.get(f"/v1/customers/{d.customer_id}/diary?limit=1")).json() == diary[:1]
+        assert is_problem(await h.get("/v1/customers/cus_nobody/diary"), 404, "not-found")
+        churn = (await h.get("/v1/customers?classification=likely_churn")).json()
+        assert [c["id"] for c in churn] == [d.customer_id] and churn[0]["model"] == "offline"
+
+
+async def test_customers_demoted_for_citing_outside_their_evidence_can_be_listed(world: World, api_url: str,
+                                                                                 db: Database) -> None:
+    cid = await factories.customer(db, world.a)
+    async with db.tenant(world.a) as conn:
+        await conn.execute("""
+            insert into classifications (tenant_id, customer_id, run_date, classification, severity, score, factors,
+                                         cited_source_ids, recommended_action, abstain_reason, route, model)
+            values ($1, $2, $3, 'standard', 'LOW', 0, '{}', '{}', 'internal_alert', 'source_validation_failed',
+                    'TIER2', 'anthropic:claude-haiku-4-5')""", world.a, cid, factories.RUN)
+    async with http(api_url, world.tokens["a.operator"]) as h:
+        demoted = (await h.get("/v1/customers?abstain_reason=source_validation_failed")).json()
+    assert [(c["id"], c["route"], c["model"]) for c in demoted] == [(cid, "TIER2", "anthropic:claude-haiku-4-5")]
+
+
+def test_every_alert_names_a_runbook_section_that_exists() -> None:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    deploy = Path(__file__).parent.parent / "deploy" / "prometheus"
+    sections = {re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
+                for h in re.findall(r"^## (.+)$", (deploy / "RUNBOOK.md").read_text(), flags=re.M)}
+    rules = yaml.safe_load((deploy / "alerts.yml").read_text())["groups"][0]["rules"]
+    assert {"RenewalsValidationFailureRateHigh", "RenewalsRouteMixDrift"} <= {r["alert"] for r in rules}
+    for rule in rules:
+        assert rule["annotations"]["runbook"].split("#", 1)[1] in sections, rule["alert"]
+
+
+async def test_the_audit_log_exports_as_jsonl_and_csv(world: World, api_url: str, db: Database) -> None:
+    async with db.tenant(world.a) as conn:
+        for i in range(3):
+            await tenants.audit(conn, world.a, "test", "probe.export", f"s{i}", {"n": i, "text": 'comma, "quote"'})
+    async with http(api_url, world.tokens["a.admin"]) as admin:
+        jl = await admin.get("/v1/audit?format=jsonl")
+        assert jl.headers["content-type"].startswith("application/x-ndjson")
+        lines = [json.loads(x) for x in jl.text.splitlines()]
+        c = await admin.get("/v1/audit?format=csv")
+        assert c.headers["content-type"].startswith("text/csv") and 'filename="audit.csv"' in \
+            c.headers["content-disposition"]
+        rows = list(csv.DictReader(io.StringIO(c.text)))
+        assert [int(r["id"]) for r in rows] == [x["id"] for x in lines] == sorted(x["id"] for x in lines)
+        probes = [r for r in rows if r["action"] == "probe.export"]
+        assert [json.loads(r["detail"])["n"] for r in probes] == [0, 1, 2]
+        assert json.loads(probes[0]["detail"])["text"] == 'comma, "quote"'
+        future = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
+        assert (await admin.get("/v1/audit", params={"since": future})).text == ""
+        assert is_problem(await admin.get("/v1/audit?format=xml"), 422, "validation-failed")
+
+
+# ---- alerts and metrics ------------------------------------------------------------------------------------------
+
+class Webhook:
+    """On-call's receiver on loopback: keeps every JSON body posted to it."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(next(v for k, v in (ln.split(b":", 1) for ln in head.split(b"\r\n")[1:] if b":" in ln)
+                          if k.strip().lower() == b"content-length"))
+        self.received.append(json.loads(await reader.readexactly(length)))
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def oncall(owner: asyncpg.Connection, db: Database, secret_key: str
+                 ) -> AsyncIterator[tuple[str, str, Webhook]]:
+    """A fresh tenant whose on-call webhook points at a local receiver, and an operator token."""
+    hook = Webhook()
+    server = await asyncio.start_server(hook.handle, "127.0.0.1", 0)
+    tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    async with db.tenant(tid) as conn:
+        await conn.execute("update tenant_settings set oncall_webhook = $1",
+                           f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook")
+    yield tid, await factories.token(db, tid, "operator"), hook
+    server.close()
+
+
+async def test_on_call_is_told_once_per_crossing_of_the_validation_rate(
+        oncall: tuple[str, str, Webhook], db: Database, api_url: str) -> None:
+    tid, token, hook = oncall
+
+    async def told(n: int) -> bool:
+        return len(hook.received) == n
+
+    async with http(api_url, token) as h:
+        await factories.verdicts(db, tid, 90, demoted=False)
+        assert (await h.get("/v1/drafts")).json()["banner"] is None
+        await factories.verdicts(db, tid, 10, demoted=True, start=100)        # 10 % demoted: over the 5 % line
+        first = (await h.get("/v1/drafts")).json()
+        assert first["validation_failure_rate_24h"] == pytest.approx(0.10)
+        assert first["banner"] and [a["kind"] for a in first["alerts"]] == ["validation_failure_rate"]
+        await eventually(lambda: told(1), timeout=10)
+        await asyncio.gather(*[h.get("/v1/drafts") for _ in range(5)])   # still over: nobody is told again
+        await factories.verdicts(db, tid, 200, demoted=False, start=1000)   # diluted to 3.3 %: the alert clears
+        assert (await h.get("/v1/drafts")).json()["banner"] is None
+        await factories.verdicts(db, tid, 40, demoted=True, start=2000)     # back over: a new crossing
+        await h.get("/v1/drafts")
+        await eventually(lambda: told(2), timeout=10)
+    await asyncio.sleep(0.3)
+    assert len(hook.received) == 2 and tid in hook.received[0]["text"] and "fabricating" in hook.received[0]["text"]
+
+
+async def test_route_mix_drift_shows_on_the_inbox_and_is_told_once(
+        oncall: tuple[str, str, Webhook], db: Database, api_url: str) -> None:
+    tid, token, hook = oncall
+
+    async def told(n: int) -> bool:
+        return len(hook.received) == n
+
+    async with http(api_url, token) as h:
+        await factories.completed_run(db, tid, dt.date(2026, 11, 20), {"TIER1": 70, "TIER2": 25, "TIER3": 5})
+        fine = (await h.get("/v1/drafts")).json()
+        assert fine["route_mix_drift"] == [] and fine["banner"] is None
+        assert fine["route_mix"] == {"TIER1": 0.7, "TIER2": 0.25, "TIER3": 0.05}
+        await factories.completed_run(db, tid, dt.date(2026, 11, 21), {"TIER1": 50, "TIER2": 30, "TIER3": 20})
+        drifted = (await h.get("/v1/drafts")).json()
+        assert drifted["route_mix_drift"] == ["TIER1 at 50% (target 60%-80%)", "TIER3 at 20% (target 2%-10%)"]
+        assert "route mix" in drifted["banner"] and [a["kind"] for a in drifted["alerts"]] == ["route_mix_drift"]
+        await h.get("/v1/drafts")
+        await eventually(lambda: told(1), timeout=10)
+    await asyncio.sleep(0.3)
+    assert len(hook.received) == 1 and "TIER3 at 20%" in hook.received[0]["text"]
+
+
+async def test_metrics_expose_what_on_call_watches(world: World, api_url: str, db: Database) -> None:
+    await factories.completed_run(db, world.b, dt.date(2026, 11, 19), {"TIER1": 7, "TIER2": 2, "TIER3": 1})
+    async with db.tenant(world.b) as conn:   # the scan writes the realised mix into its run's summary
+        await conn.execute("""update scan_runs set summary = '{"route_mix": {"TIER1": 0.7, "TIER2": 0.2,
+                              "TIER3": 0.1}}' where run_date = '2026-11-19'""")
+    async with http(api_url) as h:
+        r = await h.get("/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    text = r.text
+    a, b = world.a, world.b
+    assert f'renewals_validation_failure_rate_24h{{tenant="{a}"}} 0.0' in text
+    assert f'renewals_drafts_waiting{{tenant="{b}"}}' in text
+    assert f'renewals_route_share{{route="TIER1",tenant="{b}"}} 0.7' in text
+    for name in ("renewals_approval_latency_seconds_p50", "renewals_model_spend_usd_24h"):
+        assert f'{name}{{tenant="{a}"}}' in text
+
+
+async def test_metrics_can_require_a_scrape_token(db: Database, client: Client) -> None:
+    app = create_app(db, client, metrics_token="scrape-secret")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as h:
+        assert is_problem(await h.get("/metrics"), 401, "unauthorized")
+        ok = await h.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
+        assert ok.status_code == 200 and "renewals_drafts_waiting" in ok.text
+
+
+async def test_the_worker_runtime_exports_the_sdks_own_metrics(client: Client, db: Database,
+                                                                world: World) -> None:
+    from temporalio.worker import Worker
+
+    from workers.metrics import temporal_runtime_with_prometheus
+    from workflows.approval import ApprovalWorkflow
+
+    port = closed_port()
+    probe = await Client.connect(client.service_client.config.target_host, namespace=client.namespace,
+                                 runtime=temporal_runtime_with_prometheus(f"127.0.0.1:{port}"),
+                                 data_converter=client.data_converter)
+    queue = f"metrics-probe-{uuid.uuid4().hex[:6]}"
+    d = await factories.draft(db, world.b)
+    async with Worker(probe, task_queue=queue, workflows=[ApprovalWorkflow]):
+        handle = await probe.start_workflow(
+            ApprovalWorkflow.run, ApprovalInput(tenant_id=d.tenant_id, draft_id=d.id, customer_id=d.customer_id,
+                                                run_date=d.run_date), id=d.workflow_id, task_queue=queue)
+
+        async def first_task_done() -> bool:
+            return (await handle.describe()).raw_description.workflow_execution_info.history_length >= 3
+        await eventually(first_task_done, timeout=20)
+        async with httpx.AsyncClient() as h:
+            text = (await h.get(f"http://127.0.0.1:{port}/metrics")).text
+        await handle.terminate(reason="test over")
+    # What deploy/prometheus/alerts.yml's worker backlog rule reads, labelled by task queue.
+    assert "temporal_workflow_task_schedule_to_start_latency_bucket" in text and f'task_queue="{queue}"' in text
+    assert "temporal_request" in text
+    with pytest.raises(ValueError, match="host:port"):
+        temporal_runtime_with_prometheus("9464")

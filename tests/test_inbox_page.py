@@ -1,64 +1,93 @@
-"""The inbox page in headless Chromium (Debian's, driven by Playwright; no browser download): an operator
-pastes a token, opens a draft with its evidence and diary side by side, and presses Send — one email arrives.
-A screenshot is kept in tests/artifacts/ for a person to look at."""
+"""The inbox page in headless Chromium (Debian's, driven by Playwright; no browser is ever downloaded): an operator
+pastes a token, opens a draft with its evidence and this run's diary beside the previous one, sees an edit with an
+invented number refused with the reason, skips one draft and sends another — one email arrives. A screenshot is
+kept in tests/artifacts/ (gitignored) for a person to look at."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import asyncpg
 import pytest
 from temporalio.client import Client
 
-from api.scans import start_scan
-from db import tenants
 from db.pool import Database
-from schemas.workflow_io import TenantScanResult
-from tests.conftest import AS_OF, create_tenant, eventually, manifest_key
+from tests import factories
+from tests.conftest import create_tenant, eventually
 from workers.stack import SmtpSink
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync"]
 pytestmark = [pytest.mark.usefixtures("workers"),
-              pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                 reason="Debian's chromium is not installed (make test installs it when run as root)")]
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at "
+                                 "/usr/bin/chromium (apt-get install -y chromium; `make browser` does it as root)")]
 
 
-async def test_an_operator_sends_a_draft_from_the_inbox_page(
-        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: object, workspace: Path, client: Client,
-        api_url: str, smtp: SmtpSink) -> None:
+async def test_an_operator_works_the_queue_from_the_inbox_page(
+        owner: asyncpg.Connection, db: Database, secret_key: str, client: Client, api_url: str,
+        smtp: SmtpSink) -> None:
     from playwright.async_api import async_playwright
 
-    tid = await create_tenant(owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"),
-                              stripe_base=sandbox.stripe_api_base)  # type: ignore[attr-defined]
-    await client.get_workflow_handle(await start_scan(client, tid, AS_OF), result_type=TenantScanResult).result()
-    async with db.tenant(tid) as conn:
-        token = await tenants.create_token(conn, tid, "operator", "browser")
+    tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    big = await factories.waiting_draft(db, client, tid, classification="likely_churn", severity="HIGH",
+                                        route="TIER3", arr_cents=90_000_00)
+    small = await factories.waiting_draft(db, client, tid, arr_cents=12_000_00)
+    token = await factories.token(db, tid, "operator", "browser")
     ARTIFACTS.mkdir(exist_ok=True)
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run", "--disable-sync"])
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         page = await browser.new_page(viewport={"width": 1400, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
         await page.goto(f"{api_url}/app/renewal_hunter/inbox")
         await page.fill("#token", token)
         await page.click("#load")
-        first = page.locator(".item").first
-        await first.wait_for()
-        customer = (await first.locator("b").inner_text()).strip()
+        await page.locator(".item").nth(1).wait_for()
+        assert await page.locator(".item").count() == 2
+        assert (await page.locator("#count").inner_text()).strip() == "2 of 2 waiting"
+        first = page.locator(".item").first   # HIGH severity, largest account first
+        assert (await first.locator("b").inner_text()).strip() == big.customer_name
+
         await first.click()
         await page.locator("#send").wait_for()
-        assert customer.lower() in (await page.locator("#detail").inner_text()).lower()
-        assert await page.locator("#detail .entry code").count() > 0          # evidence with its source ids
-        assert "diary" in (await page.locator("#detail").inner_text()).lower()
+        detail = (await page.locator("#detail").inner_text()).lower()   # headings are styled upper-case
+        assert big.customer_name.lower() in detail and "likely_churn" in detail
+        assert await page.locator("#detail .entry code").count() >= 2        # evidence with its source ids
+        assert factories.RUN.isoformat() in await page.locator("#diary-new").inner_text()
+        assert factories.PREVIOUS_RUN.isoformat() in await page.locator("#diary-previous").inner_text()
+        assert "payment_history" in detail                                  # the factor math
         await page.screenshot(path=str(ARTIFACTS / "inbox.png"), full_page=True)
-        before = len(smtp.messages)
-        await page.click("#send")
-        await page.wait_for_function("document.querySelector('#status').textContent.length > 0")
-        assert (await page.locator("#status").inner_text()).strip() in ("sent", "already sent")
-        await browser.close()
 
-    async def one_more() -> bool:
+        await page.fill("#body", big.body + "\nWe also counted 9876 failed logins.")
+        await page.click("#edit")
+        await page.locator("#status li").first.wait_for()
+        assert "9876" in await page.locator("#status").inner_text()
+
+        before = len(smtp.messages)
+        await page.fill("#body", big.body)
+        await page.click("#send")
+        await page.wait_for_function("document.querySelector('#status') === null || "
+                                     "/sent/.test(document.querySelector('#status').textContent)")
+        await page.wait_for_function("document.querySelectorAll('.item').length === 1")
+
+        page.on("dialog", lambda dialog: dialog.accept("customer already called"))
+        await page.locator(".item").first.click()
+        await page.wait_for_function(f"document.querySelector('#detail').textContent.includes('{small.customer_id}')")
+        await page.click("#skip")
+        await page.wait_for_function("document.querySelectorAll('.item').length === 0")
+
+        await page.reload()   # the token stays for the tab (sessionStorage) and the empty queue loads by itself
+        await page.wait_for_function("document.querySelector('#count') !== null")
+        assert (await page.locator("#count").inner_text()).strip() == "0 of 0 waiting"
+        await browser.close()
+    assert errors == []
+
+    async def one_email() -> bool:
         return len(smtp.messages) == before + 1
-    await eventually(one_more, timeout=10)
+    await eventually(one_email, timeout=10)
+    assert smtp.messages[-1]["X-Renewals-Draft"] == big.id
+    async with db.tenant(tid) as conn:
+        states = {r["id"]: r["status"] for r in await conn.fetch("select id, status from drafts")}
+    assert states == {big.id: "sent", small.id: "skipped"}

@@ -1,0 +1,25 @@
+"""Scan runs as the API and on-call read them: what each run did, and the latest run's route mix.
+(The scan itself writes runs through `db.scans`.) All SQL for these reads lives here."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+
+
+async def recent(conn: asyncpg.Connection, limit: int = 30) -> list[asyncpg.Record]:
+    return await conn.fetch("select * from scan_runs order by run_date desc limit $1", limit)
+
+
+async def get(conn: asyncpg.Connection, run_date: dt.date) -> asyncpg.Record | None:
+    return await conn.fetchrow("select * from scan_runs where run_date = $1", run_date)
+
+
+async def latest_routes(conn: asyncpg.Connection) -> tuple[dt.date | None, list[str]]:
+    """The routes the latest completed run gave its customers: the input of the route-mix drift alert."""
+    run_date = await conn.fetchval("select max(run_date) from scan_runs where status = 'completed'")
+    if run_date is None:
+        return None, []
+    rows = await conn.fetch("select route from scan_customers where run_date = $1 and route is not null", run_date)
+    return run_date, [r["route"] for r in rows]
