@@ -9,20 +9,26 @@ first day wanted as $2 (date), and must return one row per customer per day with
 e.g. `select account_stripe_id as customer_id, day as date, ... from analytics.daily_usage
       where account_stripe_id = any($1) and day >= $2`. The connection is opened read-only whatever the role.
 
+For the sandbox and the demo, `load_usage_csv` / `CsvUsageSource` read the workspace's usage/daily_metrics.csv
+(same columns) instead. `UsageConnector(source).gather(customers, run_date)` is the per-chunk entry point.
+
 Trend rules are pure functions: 7- and 30-day change of active users, seat utilisation, error spikes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import csv
 import datetime as dt
 from collections import defaultdict
+from pathlib import Path
 from statistics import mean
 from typing import Any
 
 import asyncpg
 from temporalio.exceptions import ApplicationError
 
-from schemas.evidence import EvidenceItem
+from schemas.evidence import CustomerProfile, EvidenceItem
 
 COLUMNS = ("customer_id", "date", "active_users", "logins", "messages_sent", "agents_run", "jobs_executed",
            "error_count", "p95_latency_ms", "licensed_seats")
@@ -116,4 +122,70 @@ class UsageSource:
         for r in rows:
             row = check_row(dict(r.items()))
             out[row["customer_id"]].append(row)
+        return out
+
+
+def load_usage_csv(path: Path, customer_ids: list[str] | None = None,
+                   since: dt.date | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The workspace's usage/daily_metrics.csv (the sandbox and demo stand-in for the product database), in the
+    same shape `UsageSource.fetch` returns. A row that cannot be read raises ValueError naming its line."""
+    wanted = set(customer_ids) if customer_ids is not None else None
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        for line, raw in enumerate(reader, start=2):
+            if wanted is not None and raw.get("customer_id") not in wanted:
+                continue
+            try:
+                row: dict[str, Any] = {"customer_id": raw["customer_id"], "date": dt.date.fromisoformat(raw["date"])}
+                for c in COLUMNS[2:]:
+                    row[c] = float(raw[c]) if c == "p95_latency_ms" else int(raw[c])
+            except (KeyError, TypeError, ValueError) as e:
+                raise ValueError(f"{path.name} line {line} is malformed: {e}") from e
+            if since is None or row["date"] >= since:
+                out[row["customer_id"]].append(row)
+    return out
+
+
+class CsvUsageSource:
+    """The workspace CSV behind the same `fetch(customer_ids, since)` as UsageSource."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    async def fetch(self, customer_ids: list[str], since: dt.date) -> dict[str, list[dict[str, Any]]]:
+        return await asyncio.to_thread(load_usage_csv, self.path, customer_ids, since)
+
+
+class UsageConnector:
+    """`await UsageConnector(source).gather(customers, run_date)` -> {customer_id: (evidence, error or None)}, with
+    `source` a UsageSource (the tenant's database) or a CsvUsageSource (the sample workspace). One query per chunk.
+    A customer with no rows, or with a row the rules cannot read, gets an error string; a broken query or an
+    unreachable database raises (ApplicationError) for the whole chunk."""
+
+    def __init__(self, source: UsageSource | CsvUsageSource, history_days: int = HISTORY_DAYS) -> None:
+        self.source, self.history_days = source, history_days
+
+    async def gather(self, customers: list[CustomerProfile],
+                     run_date: dt.date) -> dict[str, tuple[list[EvidenceItem], str | None]]:
+        since = run_date - dt.timedelta(days=self.history_days)
+        try:
+            rows = await self.source.fetch([c.customer_id for c in customers], since)
+        except ValueError as e:   # a row without the contract's columns
+            raise ApplicationError(f"connector usage: {e}", type="UsageQueryFailed", non_retryable=True) from e
+        out: dict[str, tuple[list[EvidenceItem], str | None]] = {}
+        for c in customers:
+            mine = rows.get(c.customer_id) or []
+            if not mine:
+                out[c.customer_id] = ([], f"usage: no rows for {c.customer_id} since {since}")
+                continue
+            try:
+                for r in mine:
+                    if not isinstance(r.get("date"), dt.date) or any(
+                            not isinstance(r.get(k), int | float) for k in ("active_users", "error_count",
+                                                                              "jobs_executed")):
+                        raise ValueError(f"usage row {c.customer_id} {r.get('date')} is malformed")
+                out[c.customer_id] = (usage_signals(c.customer_id, mine, run_date), None)
+            except (KeyError, TypeError, ValueError) as e:
+                out[c.customer_id] = ([], f"usage: {e}")
         return out

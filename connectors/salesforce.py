@@ -1,0 +1,174 @@
+"""Salesforce: each account's renewal opportunity and champion contacts, read with SOQL through simple-salesforce.
+
+Two queries per chunk of customers (more only when an IN list passes 200 ids or the result passes one batch,
+which `query_all_iter` follows through `nextRecordsUrl`):
+
+    SELECT Id, AccountId, Name, Type, StageName, IsClosed, CloseDate, LastModifiedDate, Amount
+      FROM Opportunity WHERE AccountId IN (...)
+    SELECT Id, AccountId, FirstName, LastName, Champion__c, Left_Company__c, LastActivityDate
+      FROM Contact WHERE AccountId IN (...)
+
+Values are escaped with `format_soql`. The rules are the HubSpot connector's (`crm_deal_signals`,
+`crm_contact_signals`): a lost or stale renewal opportunity, an open expansion, a champion who left or has gone
+quiet. `Champion__c` and `Left_Company__c` are custom fields the tenant maps; with no contact marked as champion,
+every contact of the account is read as one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+from simple_salesforce import Salesforce, format_soql
+from simple_salesforce.exceptions import SalesforceError
+from temporalio.exceptions import ApplicationError
+
+from connectors.errors import classify_http, parse_retry_after
+from connectors.hubspot import (
+    MalformedRecord,
+    Result,
+    crm_contact_signals,
+    crm_deal_signals,
+    crm_expansion_signal,
+    parse_when,
+)
+from schemas.evidence import CustomerProfile, EvidenceItem
+
+LINK = "salesforce_account_id"
+IN_LIST = 200     # ids per IN (...): keeps each query well inside SOQL's 100,000-character limit
+OPPORTUNITY_SOQL = ("SELECT Id, AccountId, Name, Type, StageName, IsClosed, CloseDate, LastModifiedDate, Amount "
+                    "FROM Opportunity WHERE AccountId IN {}")
+CONTACT_SOQL = ("SELECT Id, AccountId, FirstName, LastName, Champion__c, Left_Company__c, LastActivityDate "
+                "FROM Contact WHERE AccountId IN {}")
+LOST_STAGES = {"Closed Lost"}
+COMMITTED_STAGES = {"Contract Sent"}
+
+
+def _need(rec: dict[str, Any], kind: str, *fields: str) -> None:
+    rid = rec.get("Id") if isinstance(rec, dict) else None
+    if not rid:
+        raise MalformedRecord(f"a Salesforce {kind} without an Id")
+    missing = [f for f in fields if rec.get(f) in (None, "")]
+    if missing:
+        raise MalformedRecord(f"Salesforce {kind} {rid} is missing {', '.join(missing)}")
+
+
+def _is_expansion(opp: dict[str, Any]) -> bool:
+    return str(opp.get("Type") or "").lower() == "expansion" or "expansion" in str(opp.get("Name") or "").lower()
+
+
+def opportunity_signals(opps: list[dict[str, Any]], run_date: dt.date,
+                        at_risk_stages: frozenset[str] = frozenset()) -> list[EvidenceItem]:
+    for o in opps:
+        _need(o, "Opportunity", "StageName", "LastModifiedDate")
+    renewals = [o for o in opps if not _is_expansion(o)]
+    items: list[EvidenceItem] = []
+    if renewals:
+        o = max(renewals, key=lambda r: (str(r.get("Type") or "") == "Renewal", str(r.get("CloseDate") or "")))
+        stage = o["StageName"]
+        closed = bool(o.get("IsClosed")) if o.get("IsClosed") is not None else stage.startswith("Closed")
+        items += crm_deal_signals(f"salesforce:opportunity:{o['Id']}", name=o.get("Name") or o["Id"], stage=stage,
+                                  lost=stage in LOST_STAGES, at_risk=stage in at_risk_stages,
+                                  committed=stage in COMMITTED_STAGES, closed=closed,
+                                  last_modified=parse_when(o["LastModifiedDate"]), run_date=run_date)
+    for o in opps:
+        if _is_expansion(o) and not (o.get("IsClosed") or o["StageName"].startswith("Closed")):
+            amount = float(o["Amount"]) if o.get("Amount") is not None else None
+            items.append(crm_expansion_signal(f"salesforce:opportunity:{o['Id']}", name=o.get("Name") or o["Id"],
+                                              amount=amount, observed_on=parse_when(o["LastModifiedDate"])))
+    return items
+
+
+def contact_signals(contacts: list[dict[str, Any]], run_date: dt.date) -> list[EvidenceItem]:
+    for c in contacts:
+        _need(c, "Contact")
+    champions = [c for c in contacts if c.get("Champion__c") is True]
+    items: list[EvidenceItem] = []
+    for c in champions or contacts:
+        name = " ".join(x for x in (c.get("FirstName"), c.get("LastName")) if x) or c["Id"]
+        items += crm_contact_signals(f"salesforce:contact:{c['Id']}", name=name, left=c.get("Left_Company__c") is True,
+                                     last_contact=parse_when(c.get("LastActivityDate")), run_date=run_date,
+                                     role="champion" if champions else "contact")
+    return items
+
+
+class SalesforceSource:
+    """simple-salesforce over a session id. The requests session (the caller's, e.g. one trusting a private CA)
+    gets a response hook so a 429's Retry-After reaches the Temporal retry; simple-salesforce itself never
+    retries."""
+
+    def __init__(self, instance_url: str, session_id: str, *, session: requests.Session | None = None,
+                 version: str = "59.0", batch_size: int | None = None, timeout: float = 30.0) -> None:
+        self.session = session or requests.Session()
+        self._retry_after: str | None = None
+        self.session.hooks.setdefault("response", []).append(self._remember)
+        if batch_size:
+            self.session.headers["Sforce-Query-Options"] = f"batchSize={batch_size}"
+        self.sf = Salesforce(instance_url=instance_url, session_id=session_id, session=self.session, version=version)
+        self.timeout = timeout
+
+    def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self._retry_after = response.headers.get("Retry-After")
+
+    def _error(self, e: Exception) -> ApplicationError:
+        if isinstance(e, SalesforceError):
+            content = e.content
+            msg = content[0].get("message") if isinstance(content, list) and content and isinstance(content[0], dict) \
+                else str(content)
+            return classify_http("salesforce", e.status, str(msg)[:300], parse_retry_after(self._retry_after))
+        return classify_http("salesforce", None, str(e)[:300])
+
+    def query(self, soql: str) -> Iterator[dict[str, Any]]:
+        try:
+            yield from self.sf.query_all_iter(soql, timeout=self.timeout)
+        except (SalesforceError, requests.RequestException) as e:
+            raise self._error(e) from e
+
+    def by_account(self, template: str, account_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for i in range(0, len(account_ids), IN_LIST):
+            for rec in self.query(format_soql(template, account_ids[i:i + IN_LIST])):
+                out[str(rec.get("AccountId"))].append(dict(rec))
+        return out
+
+    def check(self) -> None:
+        for _ in self.query("SELECT Id FROM Account LIMIT 1"):
+            break
+
+
+class SalesforceConnector:
+    """`await SalesforceConnector(source).gather(customers, run_date)` -> {customer_id: (evidence, error or None)}.
+    `at_risk_stages`: the tenant's opportunity stages that mean a renewal in trouble (none by default: the
+    standard stages say nothing about risk)."""
+
+    def __init__(self, source: SalesforceSource, at_risk_stages: frozenset[str] = frozenset()) -> None:
+        self.source, self.at_risk_stages = source, at_risk_stages
+
+    async def gather(self, customers: list[CustomerProfile], run_date: dt.date) -> Result:
+        return await asyncio.to_thread(self.gather_sync, customers, run_date)
+
+    def gather_sync(self, customers: list[CustomerProfile], run_date: dt.date) -> Result:
+        out: Result = {}
+        linked = {c.customer_id: str(c.links[LINK]) for c in customers if c.links.get(LINK)}
+        for c in customers:
+            if c.customer_id not in linked:
+                out[c.customer_id] = ([], f"no Salesforce account linked (Stripe metadata {LINK} is empty)")
+        accounts = sorted(set(linked.values()))
+        if not accounts:
+            return out
+        opps = self.source.by_account(OPPORTUNITY_SOQL, accounts)
+        contacts = self.source.by_account(CONTACT_SOQL, accounts)
+        for customer_id, account in linked.items():
+            try:
+                if not opps.get(account) and not contacts.get(account):
+                    raise MalformedRecord(f"Salesforce account {account} has no opportunities or contacts "
+                                          "(it may be deleted or not exist)")
+                out[customer_id] = (opportunity_signals(opps.get(account, []), run_date, self.at_risk_stages)
+                                    + contact_signals(contacts.get(account, []), run_date), None)
+            except (MalformedRecord, KeyError, TypeError, ValueError) as e:
+                out[customer_id] = ([], f"salesforce: {e}")
+        return out

@@ -1,0 +1,329 @@
+"""The HubSpot, Salesforce, Slack and usage connectors through their real SDKs against the vendor sandbox:
+batching and pagination, rate limits, bad credentials, outages, malformed records, and what the signals say."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from temporalio.exceptions import ApplicationError
+
+from connectors.hubspot import HubSpotConnector, HubSpotSource
+from connectors.salesforce import SalesforceConnector, SalesforceSource
+from connectors.slack import SlackConnector, SlackSource, channel_signals
+from connectors.usage import CsvUsageSource, UsageConnector, UsageSource
+from sandbox.generate import generate_workspace
+from sandbox.server import SandboxHandle, start_sandbox
+from schemas.evidence import CustomerProfile, EvidenceItem
+
+AS_OF = dt.date(2026, 11, 22)
+Result = dict[str, tuple[list[EvidenceItem], str | None]]
+
+
+def profiles(ws: Path) -> list[CustomerProfile]:
+    return [CustomerProfile(tenant_id="t-connectors", customer_id=c["id"], name=c["name"], email=c.get("email"),
+                            arr_cents=0, contract=None, renewal_date=None,
+                            links={k: str(v) for k, v in (c.get("metadata") or {}).items()})
+            for c in json.loads((ws / "stripe" / "customers.json").read_text())]
+
+
+def _rewrite(path: Path, change: Any) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """60 customers; the last one's renewal deal, opportunity and a Slack message are broken on purpose."""
+    root = generate_workspace(tmp_path_factory.mktemp("conn") / "ws", customers=60, as_of=AS_OF, seed=5)
+    victim = profiles(root)[-1].links
+    assoc = json.loads((root / "hubspot" / "associations.json").read_text())
+    deal = assoc["companies_to_deals"][victim["hubspot_company_id"]][0]
+    _rewrite(root / "hubspot" / "deals.json",
+             lambda ds: [d["properties"].pop("dealstage") for d in ds if d["id"] == deal])
+    _rewrite(root / "salesforce" / "Opportunity.json",
+             lambda os_: [o.pop("StageName") for o in os_ if o["AccountId"] == victim["salesforce_account_id"]])
+    _rewrite(root / "slack" / "history" / f"{victim['slack_channel_id']}.json", lambda ms: next(
+        m for m in ms if m.get("thread_ts", m["ts"]) == m["ts"]).pop("text"))   # a parent: history returns it
+    return root
+
+
+@pytest.fixture(scope="module")
+def sbx(ws: Path) -> Iterator[SandboxHandle]:
+    handle = start_sandbox(ws)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def sandbox(sbx: SandboxHandle) -> SandboxHandle:
+    sbx.reset()
+    return sbx
+
+
+def hubspot(h: SandboxHandle, token: str | None = None, **kw: Any) -> HubSpotConnector:
+    return HubSpotConnector(HubSpotSource(token or h.keys["hubspot"], h.hubspot_host, **kw))
+
+
+def salesforce(h: SandboxHandle, session_id: str | None = None, **kw: Any) -> SalesforceConnector:
+    return SalesforceConnector(SalesforceSource(h.salesforce_instance_url, session_id or h.keys["salesforce"],
+                                                session=h.salesforce_session(), **kw))
+
+
+def slack(h: SandboxHandle, token: str | None = None, **kw: Any) -> SlackConnector:
+    return SlackConnector(SlackSource(token or h.keys["slack"], h.slack_base_url, **kw))
+
+
+def usage(h: SandboxHandle) -> UsageConnector:
+    return UsageConnector(CsvUsageSource(h.workspace / "usage" / "daily_metrics.csv"))
+
+
+CONNECTORS = {"hubspot": hubspot, "salesforce": salesforce, "slack": slack}
+FAULT_PATHS = {"hubspot": "/crm/v4/associations", "salesforce": "/query", "slack": "/conversations.history"}
+
+
+def _total(h: SandboxHandle, vendor: str) -> int:
+    return sum(h.request_counts(vendor).values())
+
+
+# ---- a whole chunk, and requests per customer -------------------------------------------------------------------
+
+async def test_a_chunk_of_60_costs_few_requests_and_only_the_broken_customer_fails(sandbox: SandboxHandle) -> None:
+    customers = profiles(sandbox.workspace)
+    victim = customers[-1].customer_id
+    per_customer: dict[str, float] = {}
+    for vendor, make in CONNECTORS.items():
+        out = await make(sandbox).gather(customers, AS_OF)
+        assert set(out) == {c.customer_id for c in customers}
+        failed = {k: err for k, (_, err) in out.items() if err}
+        assert set(failed) == {victim}, (vendor, failed)
+        assert sum(len(items) for items, _ in out.values()) > 60
+        per_customer[vendor] = _total(sandbox, vendor) / len(customers)
+    out = await usage(sandbox).gather(customers, AS_OF)
+    assert not [err for _, err in out.values() if err]
+    print(f"\nrequests per customer (60-customer chunk): {per_customer}")
+    assert per_customer["hubspot"] <= 6 / 60       # 2 association reads + deal and contact batch reads
+    assert per_customer["salesforce"] <= 2 / 60    # one Opportunity and one Contact query
+    assert per_customer["slack"] == 1.0            # one conversations.history page per channel
+
+
+async def test_a_malformed_record_is_that_customers_error_naming_the_record(sandbox: SandboxHandle,
+                                                                           ws: Path) -> None:
+    victim = profiles(ws)[-1]
+    deal = json.loads((ws / "hubspot" / "associations.json").read_text())["companies_to_deals"][
+        victim.links["hubspot_company_id"]][0]
+    hs = await hubspot(sandbox).gather([victim], AS_OF)
+    assert hs[victim.customer_id] == ([], f"hubspot: HubSpot deal {deal} is missing dealstage")
+    sf = (await salesforce(sandbox).gather([victim], AS_OF))[victim.customer_id]
+    assert sf[0] == [] and sf[1] is not None and "Salesforce Opportunity 006" in sf[1] and "StageName" in sf[1]
+    sl = (await slack(sandbox).gather([victim], AS_OF))[victim.customer_id]
+    assert sl[0] == [] and sl[1] is not None and "has no text" in sl[1] and victim.links["slack_channel_id"] in sl[1]
+    ghost = victim.model_copy(update={"customer_id": "cus_ghost", "links": {
+        "hubspot_company_id": "999", "salesforce_account_id": "001NOSUCHACCOUNT", "slack_channel_id": "C0NOSUCH"}})
+    hs_ghost = (await hubspot(sandbox).gather([ghost], AS_OF))["cus_ghost"]
+    assert "company 999 has no deals or contacts" in str(hs_ghost[1])
+    assert "001NOSUCHACCOUNT" in str((await salesforce(sandbox).gather([ghost], AS_OF))["cus_ghost"][1])
+    assert "channel_not_found" in str((await slack(sandbox).gather([ghost], AS_OF))["cus_ghost"][1])
+    unlinked = victim.model_copy(update={"customer_id": "cus_unlinked", "links": {}})
+    for make in CONNECTORS.values():
+        assert "linked" in str((await make(sandbox).gather([unlinked], AS_OF))["cus_unlinked"][1])
+
+
+async def test_a_malformed_usage_row_is_that_customers_error() -> None:
+    class Rows:
+        async def fetch(self, ids: list[str], since: dt.date) -> dict[str, list[dict[str, Any]]]:
+            return {"cus_a": [{"customer_id": "cus_a", "date": AS_OF, "active_users": None, "error_count": 0,
+                               "jobs_executed": 1, "licensed_seats": 5}]}
+
+    a = CustomerProfile(tenant_id="t", customer_id="cus_a", name="A", email=None, arr_cents=0, contract=None,
+                        renewal_date=None)
+    b = a.model_copy(update={"customer_id": "cus_b"})
+    out = await UsageConnector(Rows()).gather([a, b], AS_OF)  # type: ignore[arg-type]
+    assert "usage row cus_a 2026-11-22 is malformed" in str(out["cus_a"][1])
+    assert "no rows for cus_b" in str(out["cus_b"][1])
+
+
+# ---- pagination ---------------------------------------------------------------------------------------------
+
+async def test_hubspot_splits_batches_and_gets_the_same_answer(sandbox: SandboxHandle) -> None:
+    customers = profiles(sandbox.workspace)[:-1]
+    whole = await hubspot(sandbox).gather(customers, AS_OF)
+    sandbox.reset()
+    paged = await hubspot(sandbox, batch=10).gather(customers, AS_OF)
+    assert paged == whole
+    counts = sandbox.request_counts("hubspot")
+    assert counts["POST /crm/v4/associations/companies/deals/batch/read"] == math.ceil(len(customers) / 10)
+    assert counts["POST /crm/v3/objects/contacts/batch/read"] > 6
+
+
+async def test_slack_follows_the_cursor_across_pages(sandbox: SandboxHandle) -> None:
+    customers = profiles(sandbox.workspace)[:10]
+    whole = await slack(sandbox).gather(customers, AS_OF)
+    sandbox.reset()
+    paged = await slack(sandbox, page=2).gather(customers, AS_OF)
+    assert paged == whole
+    assert sandbox.request_counts("slack")["GET /conversations.history"] > 2 * len(customers)
+
+
+async def test_salesforce_follows_next_records_url(tmp_path: Path) -> None:
+    big = generate_workspace(tmp_path / "ws", customers=120, as_of=AS_OF, seed=6)   # > 200 contacts
+    handle = start_sandbox(big)
+    try:
+        out = await salesforce(handle, batch_size=200).gather(profiles(big), AS_OF)
+        assert not [err for _, err in out.values() if err]
+        pages = [k for k in handle.request_counts("salesforce") if k.startswith("GET /query/01g")]
+        assert pages, handle.request_counts("salesforce")   # query_all_iter followed nextRecordsUrl
+        contacts = {i.source_id for items, _ in out.values() for i in items if ":contact:" in i.source_id}
+        assert len(contacts) > 100
+    finally:
+        handle.stop()
+
+
+# ---- vendor failures -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("vendor", list(CONNECTORS))
+async def test_429_is_retryable_with_the_delay_then_succeeds(sandbox: SandboxHandle, vendor: str) -> None:
+    customers = profiles(sandbox.workspace)[:3]
+    sandbox.add_fault(vendor, FAULT_PATHS[vendor], 429, times=1, retry_after=1)
+    with pytest.raises(ApplicationError) as err:
+        await CONNECTORS[vendor](sandbox).gather(customers, AS_OF)
+    assert err.value.type == "RateLimited" and not err.value.non_retryable
+    assert err.value.next_retry_delay == dt.timedelta(seconds=1)   # the vendor's Retry-After
+    out = await CONNECTORS[vendor](sandbox).gather(customers, AS_OF)
+    assert all(e is None for _, e in out.values()) and any(items for items, _ in out.values())
+
+
+@pytest.mark.parametrize("vendor", list(CONNECTORS))
+async def test_a_wrong_key_is_non_retryable_credentials_rejected(sandbox: SandboxHandle, vendor: str) -> None:
+    with pytest.raises(ApplicationError) as err:
+        await CONNECTORS[vendor](sandbox, "wrong-key").gather(profiles(sandbox.workspace)[:2], AS_OF)
+    assert err.value.non_retryable and err.value.type == "CredentialsRejected"
+    assert f"connector {vendor}: credentials rejected" in err.value.message
+
+
+@pytest.mark.parametrize("vendor", list(CONNECTORS))
+async def test_500_is_retryable(sandbox: SandboxHandle, vendor: str) -> None:
+    sandbox.add_fault(vendor, FAULT_PATHS[vendor], 500, times=1)
+    with pytest.raises(ApplicationError) as err:
+        await CONNECTORS[vendor](sandbox).gather(profiles(sandbox.workspace)[:2], AS_OF)
+    assert err.value.type == "VendorUnavailable" and not err.value.non_retryable
+
+
+@pytest.mark.parametrize("vendor", list(CONNECTORS))
+async def test_a_vendor_that_is_down_is_retryable(sandbox: SandboxHandle, vendor: str) -> None:
+    nobody = "http://127.0.0.1:9"
+    conn = {"hubspot": lambda: HubSpotConnector(HubSpotSource("k", nobody + "/hubspot", timeout=3)),
+            "salesforce": lambda: SalesforceConnector(SalesforceSource("https://127.0.0.1:9", "k", timeout=3)),
+            "slack": lambda: SlackConnector(SlackSource("k", nobody + "/slack/api/", timeout=3))}[vendor]()
+    with pytest.raises(ApplicationError) as err:
+        await conn.gather(profiles(sandbox.workspace)[:1], AS_OF)
+    assert err.value.type == "VendorUnavailable" and not err.value.non_retryable
+
+
+# ---- usage through a real read-only database connection --------------------------------------------------------
+
+async def test_usage_from_the_product_database_matches_the_csv(pg_server: str, sandbox: SandboxHandle) -> None:
+    from sandbox.product_db import QUERY, load_usage
+
+    dsn = await load_usage(pg_server, sandbox.workspace, name="product_connectors_test")
+    customers = profiles(sandbox.workspace)
+    from_db = await UsageConnector(UsageSource(dsn, QUERY)).gather(customers, AS_OF)
+    assert from_db == await usage(sandbox).gather(customers, AS_OF)
+    assert sum(len(items) for items, _ in from_db.values()) > 20
+    with pytest.raises(ApplicationError, match="the usage query failed") as err:
+        await UsageConnector(UsageSource(dsn, "select 1 from no_such_table")).gather(customers[:1], AS_OF)
+    assert err.value.non_retryable
+
+
+# ---- what the signals mean -------------------------------------------------------------------------------------
+
+def _gather_all(h: SandboxHandle, customers: list[CustomerProfile], run_date: dt.date) -> dict[str, Result]:
+    async def run() -> dict[str, Result]:
+        return {"hubspot": await hubspot(h).gather(customers, run_date),
+                "salesforce": await salesforce(h).gather(customers, run_date),
+                "slack": await slack(h).gather(customers, run_date),
+                "usage": await usage(h).gather(customers, run_date)}
+    return asyncio.run(run())
+
+
+def test_troubled_accounts_get_more_negative_signals_than_expanding_ones(sbx: SandboxHandle, ws: Path) -> None:
+    customers = profiles(ws)
+    results = _gather_all(sbx, customers, AS_OF)
+    with open(ws / "expected.csv", newline="") as f:
+        archetype = {r["customer_id"]: r["archetype"] for r in csv.DictReader(f)}
+    negatives = {c.customer_id: sum(1 for out in results.values() for i in out[c.customer_id][0] if i.signal < 0)
+                 for c in customers}
+    net = {c.customer_id: sum(i.signal for out in results.values() for i in out[c.customer_id][0])
+           for c in customers}
+    troubled = [k for k, a in archetype.items() if a in ("at_risk", "likely_churn")]
+    growing = [k for k, a in archetype.items() if a == "expansion"]
+    assert troubled and growing
+    print(f"\nnegative signals per customer: troubled {mean(negatives[k] for k in troubled):.2f}, "
+          f"expansion {mean(negatives[k] for k in growing):.2f}")
+    assert mean(negatives[k] for k in troubled) > mean(negatives[k] for k in growing) + 1
+    assert mean(net[k] for k in troubled) < 0 < mean(net[k] for k in growing)
+
+
+def _raw_objects(ws: Path) -> dict[str, dict[str, set[str]]]:
+    """Per customer, every source id its raw workspace data could justify."""
+    assoc = json.loads((ws / "hubspot" / "associations.json").read_text())
+    opps = json.loads((ws / "salesforce" / "Opportunity.json").read_text())
+    sf_contacts = json.loads((ws / "salesforce" / "Contact.json").read_text())
+    with open(ws / "usage" / "daily_metrics.csv", newline="") as f:
+        with_usage = {r["customer_id"] for r in csv.DictReader(f)}
+    out: dict[str, dict[str, set[str]]] = {}
+    for c in profiles(ws):
+        company, account, channel = (c.links["hubspot_company_id"], c.links["salesforce_account_id"],
+                                     c.links["slack_channel_id"])
+        history = json.loads((ws / "slack" / "history" / f"{channel}.json").read_text())
+        out[c.customer_id] = {
+            "hubspot": {f"deal:{d}" for d in assoc["companies_to_deals"].get(company, [])}
+            | {f"contact:{x}" for x in assoc["companies_to_contacts"].get(company, [])},
+            "salesforce": {f"opportunity:{o['Id']}" for o in opps if o["AccountId"] == account}
+            | {f"contact:{x['Id']}" for x in sf_contacts if x["AccountId"] == account},
+            "slack": {f"{channel}:{m['ts']}" for m in history if "ts" in m},
+            "usage": {c.customer_id} if c.customer_id in with_usage else set()}
+    return out
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), days_later=st.integers(-30, 60))
+def test_every_signal_names_an_object_in_its_customers_raw_data(sbx: SandboxHandle, ws: Path, data: st.DataObject,
+                                                                days_later: int) -> None:
+    everyone = profiles(ws)
+    chosen = data.draw(st.lists(st.sampled_from(everyone), min_size=1, max_size=12, unique_by=lambda c: c.customer_id))
+    raw = _raw_objects(ws)
+    for vendor, out in _gather_all(sbx, chosen, AS_OF + dt.timedelta(days=days_later)).items():
+        for customer, (items, _) in out.items():
+            for item in items:
+                source, _, ref = item.source_id.partition(":")
+                assert source == vendor, item.source_id
+                key = ref.split(":")[0] if vendor == "usage" else ref
+                assert key in raw[customer][vendor], (customer, item.source_id)
+
+
+def test_slack_keyword_rules_on_wire_messages() -> None:
+    def ts(days_ago: int) -> str:
+        return f"{int(dt.datetime.combine(AS_OF - dt.timedelta(days=days_ago), dt.time(9), dt.UTC).timestamp())}.000100"
+
+    msgs = [{"type": "message", "user": "U2", "text": "Could you send pricing for the Enterprise plan?", "ts": ts(3),
+             "reply_count": 1},
+            {"type": "message", "user": "U2", "text": "How do we export all of our data?", "ts": ts(10)},
+            {"type": "message", "user": "U1", "text": "Thanks, that fixed it!", "ts": ts(40)},
+            {"type": "message", "user": "U1", "text": "Great, thank you", "ts": ts(41)},
+            {"type": "message", "user": "U1", "text": "Hello all", "ts": ts(45)},
+            {"type": "message", "bot_id": "B1", "text": "cancel cancel", "ts": ts(42)}]
+    kinds = {(i.kind, i.source_id.rsplit(":", 1)[1]) for i in channel_signals("C1", msgs, AS_OF)}
+    assert kinds == {("expansion_talk", ts(3)), ("export_request", ts(10)), ("question_unanswered", ts(10)),
+                     ("thanks", ts(40)), ("champion_quiet_in_slack", ts(40))}
