@@ -25,13 +25,15 @@ DB = {"start_to_close_timeout": timedelta(minutes=1), "retry_policy": RetryPolic
 
 @workflow.defn
 class ApprovalWorkflow:
-    def __init__(self) -> None:
+    @workflow.init
+    def __init__(self, inp: ApprovalInput) -> None:
+        # Set before any handler runs: a Send that arrives with the workflow's first task needs the input.
+        self.inp = inp
         self.status = "pending"       # pending | sending | sent | skipped
         self.result: DecisionResult | None = None
 
     @workflow.run
     async def run(self, inp: ApprovalInput) -> str:
-        self.inp = inp
         if inp.auto_send and workflow.patched("auto-send"):
             await self.send(SendRequest(operator="auto-send"))
         await workflow.wait_condition(lambda: self.status in ("sent", "skipped"))
