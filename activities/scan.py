@@ -6,9 +6,11 @@ the activity and never pass through workflow history.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from aiolimiter import AsyncLimiter
 from temporalio import activity
@@ -17,6 +19,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from connectors.errors import CREDENTIALS_REJECTED
+from connectors.registry import OPTIONAL, REQUESTS_PER_SECOND, open_connector
 from connectors.stripe import (
     HISTORY_DAYS,
     MalformedRecord,
@@ -38,11 +41,22 @@ from schemas.evidence import EvidenceItem
 from schemas.workflow_io import ApprovalInput, BatchRef, ChunkRef, GatherResult, ScanPlan, TenantScanInput
 
 MAX_CHUNKS = 400   # keeps a tenant scan's own history small whatever the tenant's size
+T = TypeVar("T")
+
+
+async def heartbeating(work: Awaitable[T], every: float = 5.0) -> T:
+    """Await `work` while telling Temporal this worker is alive (the SDKs run in threads that cannot)."""
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        activity.heartbeat()
+        await asyncio.wait({task}, timeout=every)
+    return task.result()
 
 
 class ScanActivities:
     def __init__(self, db: Database, client: Client, secret_key: str, *, chunk_size: int = 200,
-                 batch_size: int = 10, stripe_rps: float = 20.0, approval_queue: str = "renewals") -> None:
+                 batch_size: int = 10, stripe_rps: float = 20.0, approval_queue: str = "renewals",
+                 connector_rps: dict[str, float] | None = None) -> None:
         self.db = db
         self.client = client
         self.secret_key = secret_key
@@ -50,6 +64,8 @@ class ScanActivities:
         self.batch_size = batch_size
         self.approval_queue = approval_queue
         self.stripe_limiter = AsyncLimiter(stripe_rps, 1.0)
+        self.rps = REQUESTS_PER_SECOND | (connector_rps or {})
+        self.limiters: dict[tuple[str, str], AsyncLimiter] = {}   # (tenant, vendor): vendors limit per tenant app
 
     # ---- tenants and runs -------------------------------------------------------------------------------------
 
@@ -135,7 +151,9 @@ class ScanActivities:
         async with self.db.tenant(inp.tenant_id) as conn:
             due = await conn.fetchval("select count(*) from customers where tenant_id = $1", inp.tenant_id)
             chunk = max(self.chunk_size, math.ceil(due / MAX_CHUNKS))
-            return await scans.freeze_due(conn, inp.tenant_id, inp.run_date, chunk)
+            plan = await scans.freeze_due(conn, inp.tenant_id, inp.run_date, chunk)
+            connected = {r["kind"] for r in await tenants.list_connectors(conn) if r["has_secret"]}
+        return plan.model_copy(update={"sources": [k for k in OPTIONAL if k in connected]})
 
     @activity.defn
     async def gather_stripe(self, ref: ChunkRef) -> GatherResult:
@@ -191,6 +209,49 @@ class ScanActivities:
             await tenants.connector_error(conn, ref.tenant_id, "usage", error)
         return GatherResult(source="usage", customers=len(ids), items=sum(len(i) for i, _ in found.values()),
                             errors=[f"usage: {error}"] if error else [])
+
+    # ---- HubSpot, Salesforce, Slack ---------------------------------------------------------------------------
+
+    def _pace(self, tenant_id: str, kind: str) -> Callable[[], Awaitable[None]]:
+        per_second = self.rps[kind]
+        period = 60.0 if per_second < 1 else 1.0   # aiolimiter needs a whole request per period
+        limiter = self.limiters.setdefault((tenant_id, kind), AsyncLimiter(per_second * period, period))
+        return limiter.acquire
+
+    @activity.defn
+    async def gather_source(self, ref: ChunkRef, kind: str) -> GatherResult:
+        """One optional source's evidence for a chunk. A malformed record costs that customer this source; a
+        rejected key (non-retryable) costs the chunk this source: it is shown on the connector, and every
+        bundle says the source is missing. Outages and 429s are retried by Temporal."""
+        async with self.db.tenant(ref.tenant_id) as conn:
+            row = await tenants.get_connector(conn, ref.tenant_id, kind)
+            profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no)
+        if row is None or row["secret_ciphertext"] is None:
+            return GatherResult(source=kind, customers=0, items=0)
+        error = None
+        try:
+            connector = open_connector(kind, decrypt(self.secret_key, row["secret_ciphertext"]), row["config"],
+                                       self._pace(ref.tenant_id, kind))
+            found = await heartbeating(connector.gather(profiles, ref.run_date))
+        except ApplicationError as e:
+            if not e.non_retryable:
+                raise
+            error = e.message
+            found = {p.customer_id: ([], error) for p in profiles}
+        async with self.db.tenant(ref.tenant_id) as conn:
+            await scans.write_evidence(conn, ref.tenant_id, ref.run_date, kind, found)
+            await tenants.connector_error(conn, ref.tenant_id, kind, error)
+        problems = [f"{cid}: {err}" for cid, (_, err) in found.items() if err and not err.startswith("no ")]
+        return GatherResult(source=kind, customers=len(profiles), items=sum(len(i) for i, _ in found.values()),
+                            errors=[error] if error else problems[:20])
+
+    @activity.defn
+    async def mark_missing(self, ref: ChunkRef, kind: str, message: str) -> None:
+        """A source that failed for good after its retries: each bundle in the chunk says so."""
+        async with self.db.tenant(ref.tenant_id) as conn:
+            profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no)
+            await scans.write_evidence(conn, ref.tenant_id, ref.run_date, kind,
+                                       {p.customer_id: ([], message) for p in profiles})
 
     # ---- routing ---------------------------------------------------------------------------
 

@@ -13,13 +13,14 @@ from temporalio.exceptions import ApplicationError
 from api.deps import AdminDep, DbDep
 from api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unavailable, Unprocessable, responses
 from connectors.errors import VENDOR_UNAVAILABLE
+from connectors import registry
 from connectors.stripe import StripeSource
 from core.secrets import encrypt
 from db import tenants
 
 router = APIRouter(prefix="/v1", tags=["setup"])
 Kind = Literal["stripe", "hubspot", "salesforce", "slack", "usage", "anthropic", "openai", "google", "litellm"]
-CHECKED = {"stripe"}   # validated with one read before storing; the others are checked by their first use
+CHECKED = {"stripe", "hubspot", "salesforce", "slack"}   # one read before storing; the rest by their first use
 NOT_CHECKED_NOTE = ("stored encrypted but not checked yet: validation for {kind} comes later; its first scan "
                     "will show any error here (status and last_error)")
 
@@ -36,9 +37,11 @@ class ConnectorStatus(BaseModel):
 
 
 class ConnectBody(BaseModel):
-    key: str = Field(min_length=8, max_length=500, description="restricted read-only key or token")
-    api_base: str | None = Field(None, max_length=500, pattern=r"^https?://\S+$",
+    key: str = Field(min_length=8, max_length=500, pattern=r"^[^\x00]+$", description="restricted read-only key or token")
+    api_base: str | None = Field(None, max_length=500, pattern=r"^https?://[^\s\x00]+$",
                                  description="only to point at a sandbox or a proxy")
+    ca_file: str | None = Field(None, max_length=500, pattern=r"^[^\x00]+$", description="a CA bundle on the worker's disk to trust, for "
+                                "a proxy or sandbox with a private CA (Salesforce is always https)")
     query: str | None = Field(None, max_length=5000, description="usage only: the SQL that returns daily metrics "
                               "(see connectors/usage.py); the key is then the read-only DSN")
 
@@ -80,34 +83,37 @@ async def list_connectors(op: AdminDep, db: DbDep) -> list[ConnectorStatus]:
         return [_status(r) for r in await tenants.list_connectors(conn)]
 
 
-async def _check_stripe(key: str, api_base: str | None) -> None:
+async def _check(kind: str, key: str, config: dict[str, Any]) -> None:
     try:
-        await StripeSource(key, api_base, timeout=10).check()
+        if kind == "stripe":
+            await StripeSource(key, config.get("api_base"), timeout=10).check()
+        else:
+            await registry.check(kind, key, config)
     except ApplicationError as e:   # connectors.errors has already told credentials from an outage
         if e.type == VENDOR_UNAVAILABLE:
-            raise Unavailable(f"stripe could not be reached to check the key; nothing was stored: {e.message}") from e
-        raise Unprocessable(f"stripe refused the key, nothing was stored: {e.message}") from e
+            raise Unavailable(f"{kind} could not be reached to check the key; nothing was stored: {e.message}") from e
+        raise Unprocessable(f"{kind} refused the key, nothing was stored: {e.message}") from e
     except Exception as e:  # noqa: BLE001 - e.g. an unreachable api_base: the admin needs to read what happened
-        raise Unprocessable(f"the key could not be checked against stripe, nothing was stored: {e}") from e
+        raise Unprocessable(f"the key could not be checked against {kind}, nothing was stored: {e}") from e
 
 
 @router.put("/connectors/{kind}", response_model=ConnectorStatus,
             responses=responses(Unauthorized, Forbidden, Unprocessable, Unavailable))
 async def connect(kind: Kind, body: ConnectBody, op: AdminDep, db: DbDep, request: Request) -> ConnectorStatus:
-    """Store a source's key, encrypted. Stripe keys are checked with one read before they are stored (422 when
-    Stripe refuses them); HubSpot, Salesforce, Slack, usage and model vendors are stored as given — validation
-    for them comes later, and the response says so (`checked: false`)."""
+    """Store a source's key, encrypted. Stripe, HubSpot, Salesforce and Slack keys are checked with one read
+    before they are stored (422 when the vendor refuses them, 503 when it cannot be reached); usage DSNs and
+    model vendors are stored as given, and the response says so (`checked: false`)."""
     secret_key = getattr(request.app.state, "secret_key", None)
     if not secret_key:
         raise Unavailable("the connectors API is disabled: this API was started without RENEWALS_SECRET_KEY, "
                           "so it cannot store secrets")
     if kind == "usage" and not body.query:
         raise Unprocessable("the usage connector needs `query`: the SQL returning daily metrics per customer")
-    if kind == "stripe":
-        await _check_stripe(body.key, body.api_base)
     config = {"query": body.query} if kind == "usage" else \
-        {"api_base": body.api_base} if kind in ("stripe", "hubspot", "salesforce", "slack") else \
+        {"api_base": body.api_base} | ({"ca_file": body.ca_file} if body.ca_file else {}) if kind in CHECKED else \
         {"base_url": body.api_base} if body.api_base else {}
+    if kind in CHECKED:
+        await _check(kind, body.key, config)
     async with db.tenant(op.tenant_id) as conn:
         await tenants.put_connector(conn, op.tenant_id, kind, encrypt(secret_key, body.key), config)
         await tenants.audit(conn, op.tenant_id, op.name, "connector.connected", kind,

@@ -229,14 +229,18 @@ def hubspot_error(e: Exception) -> ApplicationError:
 class HubSpotSource:
     """hubspot-api-client with its urllib3 retries off: one visible attempt per Temporal retry."""
 
-    def __init__(self, access_token: str, host: str | None = None, timeout: float = 20.0, batch: int = BATCH) -> None:
+    def __init__(self, access_token: str, host: str | None = None, timeout: float = 20.0, batch: int = BATCH,
+                 pace: Callable[[], None] | None = None) -> None:
         no_retry = Retry(total=0, connect=0, read=0, status=0, redirect=0, raise_on_status=False,
                          respect_retry_after_header=False)
         extra = {"host": host.rstrip("/")} if host else {}
         self.client = HubSpot(access_token=access_token, retry=no_retry, **extra)
         self.timeout, self.batch = timeout, max(1, min(BATCH, batch))
+        self.pace = pace   # blocks until the tenant's HubSpot rate limit allows one more request
 
     def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        if self.pace:
+            self.pace()
         try:
             result = fn(*args, _request_timeout=self.timeout, **kwargs)
         except Exception as e:   # each API package has its own ApiException; urllib3 raises its own errors

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
@@ -102,14 +102,15 @@ class SalesforceSource:
     retries."""
 
     def __init__(self, instance_url: str, session_id: str, *, session: requests.Session | None = None,
-                 version: str = "59.0", batch_size: int | None = None, timeout: float = 30.0) -> None:
+                 version: str = "59.0", batch_size: int | None = None, timeout: float = 30.0,
+                 pace: Callable[[], None] | None = None) -> None:
         self.session = session or requests.Session()
         self._retry_after: str | None = None
         self.session.hooks.setdefault("response", []).append(self._remember)
         if batch_size:
             self.session.headers["Sforce-Query-Options"] = f"batchSize={batch_size}"
         self.sf = Salesforce(instance_url=instance_url, session_id=session_id, session=self.session, version=version)
-        self.timeout = timeout
+        self.timeout, self.pace = timeout, pace
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self._retry_after = response.headers.get("Retry-After")
@@ -117,12 +118,16 @@ class SalesforceSource:
     def _error(self, e: Exception) -> ApplicationError:
         if isinstance(e, SalesforceError):
             content = e.content
-            msg = content[0].get("message") if isinstance(content, list) and content and isinstance(content[0], dict) \
-                else str(content)
-            return classify_http("salesforce", e.status, str(msg)[:300], parse_retry_after(self._retry_after))
+            first = content[0] if isinstance(content, list) and content and isinstance(content[0], dict) else {}
+            msg = first.get("message") or str(content)
+            # Salesforce reports an exhausted API allowance as 403 REQUEST_LIMIT_EXCEEDED: retry later, not a bad key.
+            status = 429 if first.get("errorCode") == "REQUEST_LIMIT_EXCEEDED" else e.status
+            return classify_http("salesforce", status, str(msg)[:300], parse_retry_after(self._retry_after))
         return classify_http("salesforce", None, str(e)[:300])
 
     def query(self, soql: str) -> Iterator[dict[str, Any]]:
+        if self.pace:   # once per query; its nextRecordsUrl pages follow unpaced (Salesforce caps per day)
+            self.pace()
         try:
             yield from self.sf.query_all_iter(soql, timeout=self.timeout)
         except (SalesforceError, requests.RequestException) as e:

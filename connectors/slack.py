@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -166,10 +167,11 @@ def slack_error(e: SlackApiError) -> ApplicationError | None:
 class SlackSource:
     """slack_sdk's AsyncWebClient with its retry handlers off: one visible attempt per Temporal retry."""
 
-    def __init__(self, token: str, base_url: str | None = None, timeout: int = 30, page: int = PAGE) -> None:
+    def __init__(self, token: str, base_url: str | None = None, timeout: int = 30, page: int = PAGE,
+                 pace: Callable[[], Awaitable[None]] | None = None) -> None:
         self.client = AsyncWebClient(token=token, base_url=base_url or "https://slack.com/api/", timeout=timeout,
                                      retry_handlers=[])
-        self.page = page
+        self.page, self.pace = page, pace
 
     async def history(self, channel: str, oldest: dt.date) -> list[dict[str, Any]]:
         """Top-level messages since `oldest`, newest first, across pages."""
@@ -177,6 +179,8 @@ class SlackSource:
         out: list[dict[str, Any]] = []
         cursor: str | None = None
         for _ in range(MAX_PAGES):
+            if self.pace:
+                await self.pace()
             try:
                 resp = await self.client.conversations_history(channel=channel, limit=self.page, oldest=since,
                                                                cursor=cursor)

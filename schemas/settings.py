@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     chunk_size: int = 200
     batch_size: int = 10
     max_parallel_chunks: int = 4
+    # Requests per second per tenant and vendor, e.g. RENEWALS_CONNECTOR_RPS='{"slack": 0.3}' for a Slack app
+    # on a lower tier. Unset vendors keep connectors.registry.REQUESTS_PER_SECOND (under the documented limits).
+    connector_rps: dict[str, float] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:

@@ -27,12 +27,14 @@ class TenantScanInput(BaseModel):
 class ScanPlan(BaseModel):
     due: int
     chunks: list[int]
+    sources: list[str] = Field(default_factory=list)   # the optional sources connected: hubspot, salesforce, slack
 
 
 class ChunkRef(BaseModel):
     tenant_id: str
     run_date: dt.date
     chunk_no: int
+    sources: list[str] = Field(default_factory=list)   # optional sources to gather besides Stripe and usage
 
 
 class GatherResult(BaseModel):

@@ -21,6 +21,7 @@ from db import tenants
 from db.migrate import ensure_database, migrate
 from db.pool import Database, app_dsn
 from schemas import search
+from sandbox.server import SandboxHandle
 from schemas.settings import Settings
 from workers.stack import SmtpSink, start_embedded_postgres, temporal_binary
 
@@ -87,7 +88,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def sandbox(workspace: Path) -> Iterator[object]:
+def sandbox(workspace: Path) -> Iterator[SandboxHandle]:
     from sandbox.server import start_sandbox
 
     handle = start_sandbox(workspace)

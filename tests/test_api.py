@@ -27,6 +27,7 @@ from db.pool import Database
 from schemas.workflow_io import ApprovalInput
 from tests import factories
 from tests.conftest import create_tenant, eventually
+from sandbox.server import SandboxHandle
 from workers.stack import SmtpSink
 
 pytestmark = pytest.mark.usefixtures("workers")
@@ -393,20 +394,28 @@ async def test_a_stripe_key_is_checked_with_one_read_before_it_is_stored(
     assert (status["status"], status["last_error"]) == ("error", "connector stripe: credentials rejected (401)")
 
 
-async def test_other_sources_are_stored_unchecked_and_say_so(world: World, api_url: str) -> None:
+async def test_crm_and_slack_keys_are_checked_against_the_sandbox_before_they_are_stored(
+        world: World, api_url: str, sandbox: SandboxHandle) -> None:
+    where = {"hubspot": {"api_base": sandbox.hubspot_host},
+             "salesforce": {"api_base": sandbox.salesforce_instance_url, "ca_file": sandbox.ca_file},
+             "slack": {"api_base": sandbox.slack_base_url}}
     async with http(api_url, world.tokens["b.admin"]) as admin:
-        for kind in ("hubspot", "salesforce", "slack"):
-            r = await admin.put(f"/v1/connectors/{kind}", json={"key": f"{kind}-secret-token"})
-            assert r.status_code == 200, r.text
-            assert r.json()["checked"] is False and "validation for" in r.json()["note"]
-            assert f"{kind}-secret-token" not in r.text
+        for kind, config in where.items():
+            refused = await admin.put(f"/v1/connectors/{kind}", json={"key": f"{kind}-wrong-token", **config})
+            assert is_problem(refused, 422, "validation-failed"), refused.text
+            assert "credentials rejected" in refused.json()["detail"] and f"{kind}-wrong-token" not in refused.text
+            assert kind not in [c["kind"] for c in (await admin.get("/v1/connectors")).json()]   # nothing stored
+            ok = await admin.put(f"/v1/connectors/{kind}", json={"key": sandbox.keys[kind], **config})
+            assert ok.status_code == 200, ok.text
+            assert (ok.json()["status"], ok.json()["checked"]) == ("connected", True)
+            assert sandbox.keys[kind] not in ok.text
         dsn = "postgresql://reader:pw-Zq81x@127.0.0.1:9/product"
         assert is_problem(await admin.put("/v1/connectors/usage", json={"key": dsn}), 422, "validation-failed")
         ok = await admin.put("/v1/connectors/usage", json={"key": dsn, "query": "select 1"})
         assert ok.status_code == 200 and "pw-Zq81x" not in ok.text
         assert is_problem(await admin.put("/v1/connectors/zendesk", json={"key": "x" * 10}), 422, "validation-failed")
         audit = (await admin.get("/v1/audit")).text
-        assert "hubspot-secret-token" not in audit and audit.count("connector.connected") >= 4
+        assert sandbox.keys["hubspot"] not in audit and audit.count("connector.connected") >= 4
 
 
 async def test_without_a_secret_key_the_connectors_api_is_503(world: World, db: Database, client: Client) -> None:

@@ -118,9 +118,11 @@ async def test_lists_and_exports_never_carry_another_tenants_rows(pair: Pair, ap
 
 async def test_a_connector_put_writes_only_the_callers_tenant(pair: Pair, api_url: str, db: Database) -> None:
     async with httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {pair.b_admin}"}) as hb:
-        r = await hb.put("/v1/connectors/hubspot", json={"key": "b-hubspot-token"})
+        # usage: stored without a check call, so nothing leaves loopback
+        r = await hb.put("/v1/connectors/usage", json={"key": "postgresql://b@127.0.0.1:9/product",
+                                                       "query": "select 1"})
         assert r.status_code == 200
-        assert [c["kind"] for c in (await hb.get("/v1/connectors")).json()] == ["hubspot"]
+        assert [c["kind"] for c in (await hb.get("/v1/connectors")).json()] == ["usage"]
     async with db.tenant(pair.a) as conn:
         assert [r["kind"] for r in await conn.fetch("select kind from connectors")] == ["stripe"]
 

@@ -93,7 +93,8 @@ async def _run(settings: Settings, data: Path, today: dt.date, cfg: stack.DevSer
     say(f"      vendor sandbox {sandbox.base_url}, SMTP sink {settings.smtp_host}:{settings.smtp_port} "
         f"(messages in {data / 'outbox'})")
 
-    say(f"[4/7] Demo tenant '{TENANT}' connected to the sandbox's Stripe and to a product database for usage")
+    say(f"[4/7] Demo tenant '{TENANT}' connected to the sandbox's Stripe, HubSpot and Slack, and to a product "
+        "database for usage")
     conn = await asyncpg.connect(owner)
     try:
         await tenants.create_tenant(conn, TENANT, "Demo SaaS Inc.")
@@ -105,6 +106,9 @@ async def _run(settings: Settings, data: Path, today: dt.date, cfg: stack.DevSer
                                     {"api_base": sandbox.stripe_api_base})
         await tenants.put_connector(tconn, TENANT, "usage", encrypt(stack.secret_key(settings), product),
                                     {"query": USAGE_QUERY})
+        for kind, base in (("hubspot", sandbox.hubspot_host), ("slack", sandbox.slack_base_url)):
+            await tenants.put_connector(tconn, TENANT, kind, encrypt(stack.secret_key(settings), keys[kind]),
+                                        {"api_base": base})
     token = await _token(settings, db)
 
     client = await connect_temporal(cfg.address, cfg.namespace)
@@ -119,7 +123,9 @@ async def _run(settings: Settings, data: Path, today: dt.date, cfg: stack.DevSer
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    async with running(build_workers(client, db, settings, stack.secret_key(settings))):
+    # The sandbox's Slack has no rate limit; real Slack allows about 50 history reads a minute (0.8/s).
+    paced = settings.model_copy(update={"connector_rps": {"slack": 20.0} | settings.connector_rps})
+    async with running(build_workers(client, db, paced, stack.secret_key(settings))):
         api_task = asyncio.create_task(api.serve())
         if scan:
             wid = await start_scan(client, TENANT, today)

@@ -46,7 +46,8 @@ async def connect_temporal(address: str, namespace: str, metrics_bind: str | Non
 def build_workers(client: Client, db: Database, settings: Settings, secret_key: str,
                   smtp: SmtpConfig | None = None, scan: ScanActivities | None = None) -> list[Worker]:
     scan = scan or ScanActivities(db, client, secret_key, chunk_size=settings.chunk_size,
-                                  batch_size=settings.batch_size, approval_queue=queues.MAIN)
+                                  batch_size=settings.batch_size, approval_queue=queues.MAIN,
+                                  connector_rps=settings.connector_rps)
     judge = JudgeActivities(db, secret_key)
     email = EmailActivities(db, smtp or SmtpConfig(settings.smtp_host, settings.smtp_port, settings.smtp_from,
                                                    settings.smtp_username, settings.smtp_password,
@@ -54,13 +55,16 @@ def build_workers(client: Client, db: Database, settings: Settings, secret_key: 
     return [
         Worker(client, task_queue=queues.MAIN, workflows=WORKFLOWS,
                activities=[scan.list_active_tenants, scan.begin_scan, scan.finish_scan, scan.select_due,
-                           scan.route_chunk, scan.gather_usage, scan.start_approvals, judge.classify_batch, judge.supervise_batch,
+                           scan.route_chunk, scan.gather_usage, scan.mark_missing, scan.start_approvals, judge.classify_batch, judge.supervise_batch,
                            judge.tiebreak_row, judge.resolve_batch, judge.record_batch,
                            email.apply_edit, email.apply_skip],
                max_concurrent_activities=50),
         Worker(client, task_queue=queues.STRIPE, activities=[scan.sync_customers, scan.gather_stripe],
                max_task_queue_activities_per_second=queues.RATE_LIMITS[queues.STRIPE],
                max_concurrent_activities=8),
+        *[Worker(client, task_queue=queue, activities=[scan.gather_source],
+                 max_task_queue_activities_per_second=queues.RATE_LIMITS[queue], max_concurrent_activities=8)
+          for queue in queues.CONNECTORS.values()],
         Worker(client, task_queue=queues.EMAIL, activities=[email.send_email], max_concurrent_activities=4),
     ]
 

@@ -28,6 +28,9 @@ DB = {"start_to_close_timeout": timedelta(seconds=30),
 VENDOR = {"start_to_close_timeout": timedelta(minutes=15), "heartbeat_timeout": timedelta(seconds=20),
           "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1),
                                       maximum_attempts=8)}
+# HubSpot, Salesforce, Slack: a chunk is paced under the vendor's limit (Slack: under one read a second), so
+# it may take many minutes; the heartbeat, not the start-to-close, notices a dead worker.
+SOURCE = VENDOR | {"start_to_close_timeout": timedelta(hours=1)}
 MODEL = {"start_to_close_timeout": timedelta(seconds=90),   # the SDKs time out at 50 s
          "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1),
                                      maximum_attempts=6)}
@@ -98,6 +101,7 @@ class ScanChunkWorkflow:
             ScanActivities.gather_stripe, ref, task_queue=queues.STRIPE, summary=f"stripe chunk {ref.chunk_no}",
             **VENDOR)
         errors: list[str] = []
+        optional = asyncio.ensure_future(self._optional_sources(ref))   # alongside Stripe, on their own queues
         if workflow.patched("usage-connector"):
             usage = workflow.execute_activity_method(ScanActivities.gather_usage, ref,
                                                      summary=f"usage chunk {ref.chunk_no}", **VENDOR)
@@ -109,6 +113,7 @@ class ScanChunkWorkflow:
                 else usage_result.errors
         else:
             gathered = await stripe
+        errors += await optional
         batches = await workflow.execute_activity_method(ScanActivities.route_chunk, ref, **DB)
         results: list[BatchResult] = await asyncio.gather(*[
             workflow.execute_child_workflow(
@@ -122,6 +127,27 @@ class ScanChunkWorkflow:
                            drafts=sum(len(r.drafts) for r in results), demoted=sum(r.demoted for r in results),
                            routes=dict(Counter(b.route for b in batches for _ in range(b.size))),
                            gather_errors=gathered.errors + errors)
+
+    async def _optional_sources(self, ref: ChunkRef) -> list[str]:
+        """HubSpot / Salesforce / Slack, each on its own queue. One that fails for good costs its evidence
+        (each bundle says so), never the chunk."""
+        if not ref.sources:
+            return []
+        results = await asyncio.gather(*[
+            workflow.execute_activity_method(ScanActivities.gather_source, args=[ref, kind],
+                                             task_queue=queues.CONNECTORS[kind], summary=f"{kind} chunk {ref.chunk_no}",
+                                             **SOURCE)
+            for kind in ref.sources], return_exceptions=True)
+        errors: list[str] = []
+        for kind, r in zip(ref.sources, results, strict=True):
+            if isinstance(r, BaseException):
+                message = f"{kind}: {failure_message(r)}"
+                await workflow.execute_activity_method(ScanActivities.mark_missing, args=[ref, kind, message],
+                                                       **DB)
+                errors.append(message)
+            else:
+                errors += [e if e.startswith(kind) else f"{kind}: {e}" for e in r.errors]
+        return errors
 
 
 @workflow.defn
@@ -152,7 +178,8 @@ class TenantScanWorkflow:
         async def one(chunk_no: int) -> None:
             async with window:
                 results.append(await workflow.execute_child_workflow(
-                    ScanChunkWorkflow.run, ChunkRef(tenant_id=inp.tenant_id, run_date=inp.run_date, chunk_no=chunk_no),
+                    ScanChunkWorkflow.run, ChunkRef(tenant_id=inp.tenant_id, run_date=inp.run_date, chunk_no=chunk_no,
+                                                    sources=plan.sources),
                     id=f"scan-chunk/{inp.tenant_id}/{inp.run_date.isoformat()}/{chunk_no}",
                     static_summary=f"chunk {chunk_no}",
                     search_attributes=search.attrs((search.TENANT, inp.tenant_id),

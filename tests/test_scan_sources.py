@@ -1,0 +1,101 @@
+"""A scan with HubSpot or Salesforce, and Slack, connected: the real SDKs against the vendor sandbox, through the
+workers on the dev server. What an operator checks: the CRM and Slack evidence reaches the bundles and the
+verdicts, a 429 is waited out, and a rejected key costs only that source, with the reason on the connector and in
+every bundle."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from temporalio.client import Client
+
+from api.scans import start_scan
+from core.secrets import encrypt
+from db import tenants
+from db.pool import Database
+from sandbox.server import SandboxHandle
+from schemas.workflow_io import TenantScanResult
+from tests.conftest import AS_OF, create_tenant, manifest_key
+
+pytestmark = pytest.mark.usefixtures("workers")
+
+
+async def tenant_with(owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle,
+                      workspace: Path, sources: dict[str, tuple[str, dict[str, Any]]]) -> str:
+    tid = await create_tenant(owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"),
+                              stripe_base=sandbox.stripe_api_base)
+    async with db.tenant(tid) as conn:
+        for kind, (key, config) in sources.items():
+            await tenants.put_connector(conn, tid, kind, encrypt(secret_key, key), config)
+    return tid
+
+
+async def scan(client: Client, tenant: str, day: dt.date = AS_OF) -> TenantScanResult:
+    wid = await start_scan(client, tenant, day)
+    return await client.get_workflow_handle(wid, result_type=TenantScanResult).result()
+
+
+async def evidence_by_source(db: Database, tid: str) -> dict[str, list[asyncpg.Record]]:
+    async with db.tenant(tid) as conn:
+        rows = await conn.fetch("select customer_id, source, items, error from evidence where run_date = $1", AS_OF)
+    out: dict[str, list[asyncpg.Record]] = {}
+    for r in rows:
+        out.setdefault(r["source"], []).append(r)
+    return out
+
+
+async def test_hubspot_and_slack_evidence_reaches_the_verdicts_after_a_429(
+        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
+        client: Client) -> None:
+    tid = await tenant_with(owner, db, secret_key, sandbox, workspace, {
+        "hubspot": (sandbox.keys["hubspot"], {"api_base": sandbox.hubspot_host}),
+        "slack": (sandbox.keys["slack"], {"api_base": sandbox.slack_base_url})})
+    sandbox.add_fault("slack", "/conversations.history", status=429, times=2, retry_after=1)
+    result = await scan(client, tid)
+    by_source = await evidence_by_source(db, tid)
+    assert len(by_source["hubspot"]) == len(by_source["slack"]) == len(by_source["stripe"]) == result.due
+    crm_ids = {i["source_id"] for r in by_source["hubspot"] for i in r["items"]}
+    slack_ids = {i["source_id"] for r in by_source["slack"] for i in r["items"]}
+    assert crm_ids and all(s.startswith(("hubspot:deal:", "hubspot:contact:")) for s in crm_ids)
+    assert slack_ids and all(s.startswith("slack:") for s in slack_ids)
+    assert not [r["error"] for r in by_source["slack"] if r["error"]]   # the 429s were waited out
+    async with db.tenant(tid) as conn:
+        cited = {s for r in await conn.fetch("select cited_source_ids from classifications where run_date = $1",
+                                             AS_OF) for s in r["cited_source_ids"]}
+        status = {r["kind"]: r["status"] for r in await tenants.list_connectors(conn)}
+    assert cited & crm_ids and cited & slack_ids, "CRM and Slack evidence should move some verdicts"
+    assert status == {"stripe": "connected", "hubspot": "connected", "slack": "connected"}
+
+
+async def test_a_salesforce_tenant_gets_opportunity_and_contact_evidence(
+        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
+        client: Client) -> None:
+    tid = await tenant_with(owner, db, secret_key, sandbox, workspace, {
+        "salesforce": (sandbox.keys["salesforce"], {"api_base": sandbox.salesforce_instance_url,
+                                                    "ca_file": sandbox.ca_file})})
+    result = await scan(client, tid)
+    rows = (await evidence_by_source(db, tid))["salesforce"]
+    ids = {i["source_id"] for r in rows for i in r["items"]}
+    assert len(rows) == result.due and not [r["error"] for r in rows if r["error"]]
+    assert {s.split(":")[1] for s in ids} == {"opportunity", "contact"}
+
+
+async def test_a_rejected_hubspot_key_costs_only_hubspot_and_says_so_everywhere(
+        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
+        client: Client) -> None:
+    tid = await tenant_with(owner, db, secret_key, sandbox, workspace, {
+        "hubspot": ("pat-revoked-long-ago", {"api_base": sandbox.hubspot_host})})
+    result = await scan(client, tid)
+    assert result.due > 0 and any("hubspot" in e and "credentials rejected" in e for e in result.gather_errors)
+    by_source = await evidence_by_source(db, tid)
+    assert len(by_source["hubspot"]) == result.due
+    assert all("credentials rejected" in r["error"] for r in by_source["hubspot"])   # each bundle says why
+    async with db.tenant(tid) as conn:
+        connector = next(r for r in await tenants.list_connectors(conn) if r["kind"] == "hubspot")
+        verdicts = await conn.fetchval("select count(*) from classifications where run_date = $1", AS_OF)
+    assert connector["status"] == "error" and "Reconnect hubspot" in connector["last_error"]
+    assert verdicts == result.due   # the scan went on from Stripe alone
