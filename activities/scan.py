@@ -19,7 +19,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from connectors.errors import CREDENTIALS_REJECTED
-from connectors.registry import OPTIONAL, REQUESTS_PER_SECOND, open_connector
+from connectors.registry import OPTIONAL, REQUESTS_PER_SECOND, open_connector, pacer
 from connectors.stripe import (
     HISTORY_DAYS,
     MalformedRecord,
@@ -213,9 +213,7 @@ class ScanActivities:
     # ---- HubSpot, Salesforce, Slack ---------------------------------------------------------------------------
 
     def _pace(self, tenant_id: str, kind: str) -> Callable[[], Awaitable[None]]:
-        per_second = self.rps[kind]
-        period = 60.0 if per_second < 1 else 1.0   # aiolimiter needs a whole request per period
-        limiter = self.limiters.setdefault((tenant_id, kind), AsyncLimiter(per_second * period, period))
+        limiter = self.limiters.setdefault((tenant_id, kind), pacer(self.rps[kind]))
         return limiter.acquire
 
     @activity.defn

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal, Protocol
 
 import requests
+from aiolimiter import AsyncLimiter
 from temporalio.exceptions import ApplicationError
 
 from connectors.hubspot import HubSpotConnector, HubSpotSource, Result
@@ -31,6 +32,11 @@ OPTIONAL: tuple[Optional, ...] = ("hubspot", "salesforce", "slack")
 # smallest plans; Slack conversations.history Tier 3, about 50 per minute; Salesforce counts per day, not per
 # second, so a modest pace keeps one tenant's scan from starving its other integrations.
 REQUESTS_PER_SECOND: dict[str, float] = {"hubspot": 9.0, "salesforce": 5.0, "slack": 0.8}
+
+
+def pacer(per_second: float) -> AsyncLimiter:
+    """A steady pace: one second's worth of burst at most, and under one a second no burst at all."""
+    return AsyncLimiter(per_second, 1.0) if per_second >= 1 else AsyncLimiter(1, 1 / per_second)
 
 
 class Gatherer(Protocol):

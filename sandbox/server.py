@@ -97,8 +97,9 @@ class SandboxState:
             return None
         now = time.monotonic()
         with self.lock:
-            tokens, last = self.buckets.get(vendor, (rate, now))
-            tokens = min(rate, tokens + (now - last) * rate)
+            burst = max(rate, 1.0)   # a limit under one a second still lets one request through
+            tokens, last = self.buckets.get(vendor, (burst, now))
+            tokens = min(burst, tokens + (now - last) * rate)
             ok = tokens >= 1
             self.buckets[vendor] = (tokens - 1 if ok else tokens, now)
             return None if ok else (1 - tokens) / rate

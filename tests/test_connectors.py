@@ -212,6 +212,14 @@ async def test_a_wrong_key_is_non_retryable_credentials_rejected(sandbox: Sandbo
     assert f"connector {vendor}: credentials rejected" in err.value.message
 
 
+async def test_salesforce_request_limit_exceeded_is_a_rate_limit_not_a_bad_key(sandbox: SandboxHandle) -> None:
+    # Salesforce answers an exhausted API allowance with 403 REQUEST_LIMIT_EXCEEDED; a 403 is otherwise "bad key".
+    sandbox.add_fault("salesforce", FAULT_PATHS["salesforce"], 403, times=1)
+    with pytest.raises(ApplicationError) as err:
+        await salesforce(sandbox).gather(profiles(sandbox.workspace)[:2], AS_OF)
+    assert err.value.type == "RateLimited" and not err.value.non_retryable
+
+
 @pytest.mark.parametrize("vendor", list(CONNECTORS))
 async def test_500_is_retryable(sandbox: SandboxHandle, vendor: str) -> None:
     sandbox.add_fault(vendor, FAULT_PATHS[vendor], 500, times=1)
