@@ -7,7 +7,7 @@ usage or an error spike is cold; growth with clean payments is hot; the rest is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from schemas.evidence import EvidenceItem
@@ -57,23 +57,48 @@ def rank(accounts: list[Health]) -> list[Health]:
     return sorted(accounts, key=lambda h: (h.urgency, -h.arr_usd, h.customer_id))
 
 
-def briefing_blocks(tenant: str, day: str, accounts: list[Health], top: int = 10) -> list[dict[str, Any]]:
-    """The Slack message: counts, the top accounts by urgency with recommendations, expansion opportunities."""
+def counts(accounts: list[Health]) -> dict[str, int]:
+    return {t: sum(1 for a in accounts if a.tier == t) for t in ("hot", "warm", "cold")}
+
+
+def summary(accounts: list[Health], top: int = 20) -> dict[str, Any]:
+    """What the briefing says, as data (stored and served by the API): the counts, the `top` accounts by urgency
+    with their recommendations, and the expansion opportunities."""
     ranked = rank(accounts)
-    counts = {t: sum(1 for a in accounts if a.tier == t) for t in ("hot", "warm", "cold")}
-    line = lambda a: f"*{a.name}* (${a.arr_usd:,.0f}) — {a.recommendation}" + (  # noqa: E731
-        f" `{a.cites}`" if a.cites else "")
-    urgent = [a for a in ranked if a.tier != "warm"][:top]
-    expansion = [a for a in ranked if a.tier == "hot"][:5]
+    return {"counts": counts(accounts), "accounts": len(accounts),
+            "top": [asdict(a) for a in ranked if a.tier != "warm"][:top],
+            "expansion": [asdict(a) for a in ranked if a.tier == "hot"][:5]}
+
+
+def _line(a: dict[str, Any]) -> str:
+    return f"*{a['name']}* (${a['arr_usd']:,.0f}) — {a['recommendation']}" + (f" `{a['cites']}`" if a["cites"] else "")
+
+
+def briefing_blocks(tenant: str, day: str, s: dict[str, Any], top: int = 10) -> list[dict[str, Any]]:
+    """The Slack message: counts, the top accounts by urgency with recommendations, expansion opportunities."""
+    c = s["counts"]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"Customer health — {day}"}},
         {"type": "section", "text": {"type": "mrkdwn", "text":
-            f":fire: {counts['hot']} hot   :large_yellow_circle: {counts['warm']} warm   "
-            f":snowflake: {counts['cold']} cold   ({len(accounts)} paying accounts, {tenant})"}},
+            f":fire: {c['hot']} hot   :large_yellow_circle: {c['warm']} warm   "
+            f":snowflake: {c['cold']} cold   ({s['accounts']} paying accounts, {tenant})"}},
         {"type": "section", "text": {"type": "mrkdwn", "text": "*Most urgent*\n" + (
-            "\n".join(f"{n}. {line(a)}" for n, a in enumerate(urgent, 1)) or "Nothing urgent today.")}},
+            "\n".join(f"{n}. {_line(a)}" for n, a in enumerate(s["top"][:top], 1)) or "Nothing urgent today.")}},
     ]
-    if expansion:
+    if s["expansion"]:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Expansion opportunities*\n" +
-                                                   "\n".join(f"• {line(a)}" for a in expansion)}})
+                                                   "\n".join(f"• {_line(a)}" for a in s["expansion"])}})
     return blocks
+
+
+def briefing_text(tenant: str, day: str, s: dict[str, Any]) -> str:
+    """The same briefing as plain text: Slack's notification fallback, and what the API serves."""
+    c = s["counts"]
+    out = [f"Customer health, {day} ({tenant}): {c['hot']} hot, {c['warm']} warm, {c['cold']} cold "
+           f"of {s['accounts']} paying accounts", "", "Most urgent:"]
+    out += [f"{n:>3}. {a['name']} (${a['arr_usd']:,.0f}, {a['tier']}) - {a['recommendation']}"
+            + (f" [{a['cites']}]" if a["cites"] else "") for n, a in enumerate(s["top"], 1)] or ["  nothing urgent"]
+    out += ["", "Expansion opportunities:"]
+    out += [f"  - {a['name']} (${a['arr_usd']:,.0f}) - {a['recommendation']} [{a['cites']}]"
+            for a in s["expansion"]] or ["  none today"]
+    return "\n".join(out) + "\n"

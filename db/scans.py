@@ -83,11 +83,18 @@ def _profile(r: asyncpg.Record) -> CustomerProfile:
 
 
 async def chunk_profiles(conn: asyncpg.Connection, tenant_id: str, run_date: dt.date,
-                         chunk_no: int) -> list[CustomerProfile]:
-    rows = await conn.fetch("""select c.* from scan_customers sc join customers c
-                                 on c.tenant_id = sc.tenant_id and c.id = sc.customer_id
-                               where sc.tenant_id = $1 and sc.run_date = $2 and sc.chunk_no = $3 order by c.id""",
-                            tenant_id, run_date, chunk_no)
+                         chunk_no: int, scope: str = "scan") -> list[CustomerProfile]:
+    """A chunk of the renewal scan's due customers, or (scope "briefing") of the health briefing's paying ones."""
+    if scope == "briefing":
+        rows = await conn.fetch("""select c.* from briefing_customers b join customers c
+                                     on c.tenant_id = b.tenant_id and c.id = b.customer_id
+                                   where b.tenant_id = $1 and b.day = $2 and b.chunk_no = $3 order by c.id""",
+                                tenant_id, run_date, chunk_no)
+    else:
+        rows = await conn.fetch("""select c.* from scan_customers sc join customers c
+                                     on c.tenant_id = sc.tenant_id and c.id = sc.customer_id
+                                   where sc.tenant_id = $1 and sc.run_date = $2 and sc.chunk_no = $3 order by c.id""",
+                                tenant_id, run_date, chunk_no)
     return [_profile(r) for r in rows]
 
 
@@ -98,6 +105,16 @@ async def batch_profiles(conn: asyncpg.Connection, tenant_id: str, run_date: dt.
                                where sc.tenant_id = $1 and sc.run_date = $2 and sc.batch_no = $3 order by c.id""",
                             tenant_id, run_date, batch_no)
     return [_profile(r) for r in rows]
+
+
+async def not_yet_gathered(conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, source: str,
+                           profiles: list[CustomerProfile]) -> list[CustomerProfile]:
+    """The profiles without `source` evidence for the day. The briefing leaves what the scan gathered alone: a
+    draft's evidence must not change under it."""
+    have = {r[0] for r in await conn.fetch("""select customer_id from evidence where tenant_id = $1 and run_date = $2
+                                              and source = $3 and customer_id = any($4::text[])""",
+                                           tenant_id, run_date, source, [p.customer_id for p in profiles])}
+    return [p for p in profiles if p.customer_id not in have]
 
 
 async def write_evidence(conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, source: str,

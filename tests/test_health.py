@@ -8,7 +8,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.health import Health, assess, briefing_blocks, rank
+from core.health import Health, assess, briefing_blocks, rank, summary
 from schemas.evidence import EvidenceItem
 
 
@@ -51,7 +51,7 @@ def test_the_briefing_reads_well() -> None:
                 Health("c2", "Globex", 30000, "hot", 2, "Offer a plan upgrade: seats went from 10 to 16 (+60%)",
                        "stripe:in_4"),
                 Health("c3", "Initech", 9000, "warm", 3, "No action: steady, no red flags", None)]
-    text = json.dumps(briefing_blocks("demo", "2026-11-23", accounts), indent=1)
+    text = json.dumps(briefing_blocks("demo", "2026-11-23", summary(accounts)), indent=1)
     assert "1 hot" in text and "1 warm" in text and "1 cold" in text
     assert text.index("Acme Labs") < text.index("Globex")          # urgency order
     assert "`stripe:in_9`" in text and "Initech" not in text.split("Most urgent")[1].split("Expansion")[0]

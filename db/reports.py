@@ -1,0 +1,99 @@
+"""The health briefing's customer list and snapshots, and the stored reports (briefing, digest) with their
+post-once and mail-once state. Every function runs in a tenant transaction (RLS)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import asyncpg
+
+from core.health import Health
+from schemas.workflow_io import ScanPlan
+
+
+async def freeze_paying(conn: asyncpg.Connection, tenant_id: str, day: dt.date, chunk_size: int) -> ScanPlan:
+    """Every paying customer, frozen at the first call for the day so a retry covers the same accounts."""
+    await conn.execute("""
+        insert into briefing_customers (tenant_id, day, customer_id, chunk_no)
+        select tenant_id, $2, id, ((row_number() over (order by id)) - 1) / $3
+          from customers
+         where tenant_id = $1 and status in ('active', 'past_due', 'trialing') and arr_cents > 0
+           and not exists (select 1 from briefing_customers where tenant_id = $1 and day = $2)
+        on conflict do nothing""", tenant_id, day, chunk_size)
+    rows = await conn.fetch("""select chunk_no, count(*) n from briefing_customers where tenant_id = $1 and day = $2
+                               group by chunk_no order by chunk_no""", tenant_id, day)
+    return ScanPlan(due=sum(r["n"] for r in rows), chunks=[r["chunk_no"] for r in rows])
+
+
+async def briefing_ids(conn: asyncpg.Connection, tenant_id: str, day: dt.date) -> list[str]:
+    return [r["customer_id"] for r in await conn.fetch(
+        "select customer_id from briefing_customers where tenant_id = $1 and day = $2 order by customer_id",
+        tenant_id, day)]
+
+
+async def write_snapshots(conn: asyncpg.Connection, tenant_id: str, day: dt.date,
+                          accounts: list[tuple[Health, list[str]]]) -> None:
+    await conn.executemany("""
+        insert into health_snapshots (tenant_id, day, customer_id, tier, urgency, recommendation, cites, source_ids)
+        values ($1, $2, $3, $4, $5, $6, $7, $8)
+        on conflict (tenant_id, day, customer_id) do update
+            set tier = excluded.tier, urgency = excluded.urgency, recommendation = excluded.recommendation,
+                cites = excluded.cites, source_ids = excluded.source_ids""",
+        [(tenant_id, day, h.customer_id, h.tier, h.urgency, h.recommendation, h.cites, ids) for h, ids in accounts])
+
+
+async def snapshots(conn: asyncpg.Connection, day: dt.date, tier: str | None = None) -> list[asyncpg.Record]:
+    return await conn.fetch("""
+        select s.*, c.name, c.arr_cents from health_snapshots s
+          join customers c on c.tenant_id = s.tenant_id and c.id = s.customer_id
+         where s.day = $1 and ($2::text is null or s.tier = $2)
+         order by s.urgency, c.arr_cents desc, s.customer_id""", day, tier)
+
+
+async def save(conn: asyncpg.Connection, tenant_id: str, kind: str, day: dt.date, summary: dict[str, Any],
+               text: str, blocks: list[dict[str, Any]], channel: str | None) -> None:
+    """Store (or recompute) a report. Once posted, its content is what was posted: a rerun changes nothing."""
+    await conn.execute("""
+        insert into reports (tenant_id, kind, day, summary, text, blocks, channel) values ($1, $2, $3, $4, $5, $6, $7)
+        on conflict (tenant_id, kind, day) do update
+            set summary = excluded.summary, text = excluded.text, blocks = excluded.blocks,
+                channel = excluded.channel, updated_at = now()
+          where reports.slack_ts is null and reports.email_status is null""",
+        tenant_id, kind, day, summary, text, blocks, channel)
+
+
+async def get(conn: asyncpg.Connection, kind: str, day: dt.date) -> asyncpg.Record | None:
+    return await conn.fetchrow("select * from reports where kind = $1 and day = $2", kind, day)
+
+
+async def listing(conn: asyncpg.Connection, kind: str | None, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch("""select kind, day, summary, channel, slack_ts, post_error, email_status, email_to,
+                                      created_at from reports
+                                where $1::text is null or kind = $1 order by day desc, kind limit $2""", kind, limit)
+
+
+async def posted(conn: asyncpg.Connection, kind: str, day: dt.date, ts: str | None, error: str | None) -> None:
+    await conn.execute("""update reports set slack_ts = coalesce(slack_ts, $3), post_error = $4,
+                                             posted_at = case when $3::text is null then posted_at else now() end
+                           where kind = $1 and day = $2""", kind, day, ts, error)
+
+
+async def claim_email(conn: asyncpg.Connection, kind: str, day: dt.date, to: list[str],
+                      message_id: str) -> str | None:
+    """Claim the report's one email; returns the earlier state ('sending' or 'sent') if it was claimed before."""
+    row = await conn.fetchrow("select email_status from reports where kind = $1 and day = $2 for update", kind, day)
+    if row is None:
+        raise LookupError(f"no {kind} stored for {day}")
+    if row["email_status"] is not None:
+        return str(row["email_status"])
+    await conn.execute("""update reports set email_status = 'sending', email_to = $3, email_message_id = $4
+                           where kind = $1 and day = $2""", kind, day, to, message_id)
+    return None
+
+
+async def email_done(conn: asyncpg.Connection, kind: str, day: dt.date, sent: bool) -> None:
+    """Sent: keep the claim for good. Not sent (refused before delivery): release it for the retry."""
+    await conn.execute("""update reports set email_status = case when $3 then 'sent' end,
+                                             emailed_at = case when $3 then now() end
+                           where kind = $1 and day = $2""", kind, day, sent)
