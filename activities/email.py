@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import smtplib
+from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core.citations import email_problems
-from db import drafts, scans, tenants
+from db import drafts, reports, scans, tenants
 from db.pool import Database
 from schemas.verdict import DraftEmail
-from schemas.workflow_io import DecisionResult, EditInput, SendEmailInput, SkipInput
+from schemas.workflow_io import DecisionResult, EditInput, ReportRef, SendEmailInput, SkipInput
 
 DELIVERY_UNCERTAIN = "DeliveryUncertain"
 
@@ -28,6 +29,12 @@ class SmtpConfig:
 
 def message_id(draft_id: str) -> str:
     return f"<{hashlib.sha256(draft_id.encode()).hexdigest()[:32]}@renewal-manager>"
+
+
+def uncertain(what: str, mid: str) -> ApplicationError:
+    return ApplicationError(f"delivery of {what} is uncertain: an earlier attempt stopped mid-conversation with the "
+                            f"SMTP server. Look for Message-ID {mid} in the server's log before sending again.",
+                            type=DELIVERY_UNCERTAIN, non_retryable=True)
 
 
 def _deliver(cfg: SmtpConfig, msg: EmailMessage) -> str:
@@ -60,27 +67,63 @@ class EmailActivities:
         if existing == "sent":
             return DecisionResult(draft_id=inp.draft_id, outcome="already_sent", message_id=mid)
         if existing == "sending":
-            raise ApplicationError(
-                f"delivery of draft {inp.draft_id} is uncertain: an earlier attempt stopped mid-conversation with "
-                f"the SMTP server. Look for Message-ID {mid} in the server's log before sending again.",
-                type=DELIVERY_UNCERTAIN, non_retryable=True)
-        msg = EmailMessage()
-        msg["From"], msg["To"], msg["Subject"] = self.smtp.sender, draft["to_email"], draft["subject"]
-        msg["Message-ID"] = mid
+            raise uncertain(f"draft {inp.draft_id}", mid)
+        msg = self._message(draft["to_email"], draft["subject"], draft["body"], mid)
         msg["X-Renewals-Draft"] = inp.draft_id
-        msg.set_content(draft["body"])
-        try:
-            response = await asyncio.to_thread(_deliver, self.smtp, msg)
-        except (OSError, smtplib.SMTPException) as e:
-            # Refused before DATA was accepted: nothing was delivered, so release the claim and let Temporal retry.
+
+        async def release(error: str) -> None:
             async with self.db.tenant(inp.tenant_id) as conn:
-                await drafts.release_send(conn, inp.draft_id, repr(e))
-            raise ApplicationError(f"SMTP {self.smtp.host}:{self.smtp.port} refused or unreachable: {e}",
-                                   type="SmtpUnavailable") from e
+                await drafts.release_send(conn, inp.draft_id, error)
+        response = await self._deliver(msg, release)
         async with self.db.tenant(inp.tenant_id) as conn:
             await drafts.mark_sent(conn, inp.draft_id, inp.operator, response)
             await tenants.audit(conn, inp.tenant_id, inp.operator, "draft.sent", inp.draft_id, {"message_id": mid})
         return DecisionResult(draft_id=inp.draft_id, outcome="sent", message_id=mid)
+
+    @activity.defn
+    async def email_report(self, ref: ReportRef) -> str:
+        """The weekly digest to the tenant's digest recipients, once, through the same claim-then-send path as
+        a draft. Returns what happened, for the workflow's result."""
+        async with self.db.tenant(ref.tenant_id) as conn:
+            to = list(await conn.fetchval("select digest_recipients from tenant_settings") or [])
+            row = await reports.get(conn, ref.kind, ref.day)
+            if row is None:
+                raise ApplicationError(f"no {ref.kind} stored for {ref.day}", type="ReportMissing", non_retryable=True)
+            if not to:
+                return "not emailed: no digest_recipients in the tenant's settings"
+            mid = message_id(f"{ref.tenant_id}/{ref.kind}/{ref.day.isoformat()}")
+            existing = await reports.claim_email(conn, ref.kind, ref.day, to, mid)
+        if existing == "sent":
+            return f"already emailed to {', '.join(row['email_to'] or to)}"
+        if existing == "sending":
+            raise uncertain(f"the {ref.kind} of {ref.day}", mid)
+        subject = {"digest": "Renewal digest", "briefing": "Customer health"}[ref.kind] + f", {ref.day.isoformat()}"
+        msg = self._message(", ".join(to), subject, row["text"], mid)
+
+        async def release(error: str) -> None:
+            async with self.db.tenant(ref.tenant_id) as conn:
+                await reports.email_done(conn, ref.kind, ref.day, sent=False)
+        await self._deliver(msg, release)
+        async with self.db.tenant(ref.tenant_id) as conn:
+            await reports.email_done(conn, ref.kind, ref.day, sent=True)
+            await tenants.audit(conn, ref.tenant_id, "reports", f"{ref.kind}.emailed", ref.day.isoformat(),
+                                {"to": to, "message_id": mid})
+        return f"emailed to {', '.join(to)}"
+
+    def _message(self, to: str, subject: str, body: str, mid: str) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = self.smtp.sender, to, subject, mid
+        msg.set_content(body)
+        return msg
+
+    async def _deliver(self, msg: EmailMessage, release: Callable[[str], Awaitable[None]]) -> str:
+        try:
+            return await asyncio.to_thread(_deliver, self.smtp, msg)
+        except (OSError, smtplib.SMTPException) as e:
+            # Refused before DATA was accepted: nothing was delivered, so release the claim and let Temporal retry.
+            await release(repr(e))
+            raise ApplicationError(f"SMTP {self.smtp.host}:{self.smtp.port} refused or unreachable: {e}",
+                                   type="SmtpUnavailable") from e
 
     @activity.defn
     async def apply_edit(self, inp: EditInput) -> DecisionResult:

@@ -37,7 +37,7 @@ from core.notify import notify
 from db import alerts, scans, tenants
 from db.pool import Database
 from schemas import search
-from schemas.evidence import EvidenceItem
+from schemas.evidence import CustomerProfile, EvidenceItem
 from schemas.workflow_io import ApprovalInput, BatchRef, ChunkRef, GatherResult, ScanPlan, TenantScanInput
 
 MAX_CHUNKS = 400   # keeps a tenant scan's own history small whatever the tenant's size
@@ -155,13 +155,19 @@ class ScanActivities:
             connected = {r["kind"] for r in await tenants.list_connectors(conn) if r["has_secret"]}
         return plan.model_copy(update={"sources": [k for k in OPTIONAL if k in connected]})
 
+    async def _chunk(self, ref: ChunkRef, source: str) -> list[CustomerProfile]:
+        async with self.db.tenant(ref.tenant_id) as conn:
+            profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no, ref.scope)
+            if ref.scope == "briefing":
+                profiles = await scans.not_yet_gathered(conn, ref.tenant_id, ref.run_date, source, profiles)
+        return profiles
+
     @activity.defn
     async def gather_stripe(self, ref: ChunkRef) -> GatherResult:
         """Payment signals for one chunk of customers; a malformed record costs that customer's Stripe
         evidence (named in the bundle), not the chunk."""
         source = await self._stripe(ref.tenant_id)
-        async with self.db.tenant(ref.tenant_id) as conn:
-            profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no)
+        profiles = await self._chunk(ref, "stripe")
         since = ref.run_date - dt.timedelta(days=HISTORY_DAYS)
         found: dict[str, tuple[list[EvidenceItem], str | None]] = {}
         errors: list[str] = []
@@ -189,7 +195,7 @@ class ScanActivities:
         the chunk its usage evidence (each bundle says why), never the scan."""
         async with self.db.tenant(ref.tenant_id) as conn:
             row = await tenants.get_connector(conn, ref.tenant_id, "usage")
-            profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no)
+        profiles = await self._chunk(ref, "usage")
         if row is None or row["secret_ciphertext"] is None:
             return GatherResult(source="usage", customers=0, items=0)
         source = UsageSource(decrypt(self.secret_key, row["secret_ciphertext"]), row["config"]["query"])
@@ -223,7 +229,7 @@ class ScanActivities:
         bundle says the source is missing. Outages and 429s are retried by Temporal."""
         async with self.db.tenant(ref.tenant_id) as conn:
             row = await tenants.get_connector(conn, ref.tenant_id, kind)
-            profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no)
+            profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no, ref.scope)
         if row is None or row["secret_ciphertext"] is None:
             return GatherResult(source=kind, customers=0, items=0)
         error = None
@@ -247,7 +253,7 @@ class ScanActivities:
     async def mark_missing(self, ref: ChunkRef, kind: str, message: str) -> None:
         """A source that failed for good after its retries: each bundle in the chunk says so."""
         async with self.db.tenant(ref.tenant_id) as conn:
-            profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no)
+            profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no, ref.scope)
             await scans.write_evidence(conn, ref.tenant_id, ref.run_date, kind,
                                        {p.customer_id: ([], message) for p in profiles})
 
@@ -256,7 +262,7 @@ class ScanActivities:
     @activity.defn
     async def route_chunk(self, ref: ChunkRef) -> list[BatchRef]:
         async with self.db.tenant(ref.tenant_id) as conn:
-            profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no)
+            profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no, ref.scope)
             ids = [p.customer_id for p in profiles]
             bundles = await scans.load_bundles(conn, ref.tenant_id, ref.run_date, ids)
             seen = await scans.previous_evidence_ids(conn, ref.tenant_id, ref.run_date, ids)

@@ -35,6 +35,7 @@ from connectors.hubspot import MalformedRecord, Result
 from schemas.evidence import CustomerProfile, EvidenceItem, Factor
 
 LINK = "slack_channel_id"
+REPORT_EVENT = "renewals_report"   # message metadata on every report we post: how a retry finds an earlier post
 LOOKBACK_DAYS = 120
 PAGE = 200
 MAX_PAGES = 10                 # at most 2,000 messages per channel per scan
@@ -199,6 +200,60 @@ class SlackSource:
             await self.client.auth_test()
         except SlackApiError as e:
             raise slack_error(e) or classify_http("slack", 400, str(e)) from e
+
+    # ---- posting the reports, once ------------------------------------------------------------------------------
+
+    async def _api(self, method: str, **kwargs: Any) -> Any:
+        """One Web API call with every failure as a Temporal error; a channel problem names the fix."""
+        if self.pace:
+            await self.pace()
+        try:
+            return await getattr(self.client, method)(**kwargs)
+        except SlackApiError as e:
+            err = slack_error(e)
+            if err is None:   # channel_not_found, not_in_channel, is_archived
+                code = e.response.get("error")
+                raise ApplicationError(
+                    f"connector slack: cannot post to {kwargs.get('channel')}: {code}. Invite the Renewal Manager "
+                    f"app to the channel, or set slack_channel in PUT /v1/settings", type="SlackChannelUnavailable",
+                    non_retryable=True) from e
+            raise err from e
+        except Exception as e:   # aiohttp connection errors, timeouts
+            raise classify_http("slack", None, f"{type(e).__name__}: {e}") from e
+
+    async def channel_id(self, channel: str) -> str:
+        """`#name` or `name` to the channel's id (history needs the id); an id is returned as is."""
+        name = channel.lstrip("#")
+        if re.fullmatch(r"[CG][A-Z0-9]{6,}", name):
+            return name
+        cursor = None
+        while True:
+            resp = await self._api("conversations_list", types="public_channel,private_channel",
+                                   exclude_archived=True, limit=200, cursor=cursor)
+            found = next((c["id"] for c in resp.get("channels") or [] if c.get("name") == name), None)
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+            if found or not cursor:
+                break
+        if not found:
+            raise ApplicationError(f"connector slack: channel {channel} not found, or the app cannot see it. Invite "
+                                   f"the Renewal Manager app to it, or set slack_channel in PUT /v1/settings",
+                                   type="SlackChannelUnavailable", non_retryable=True)
+        return str(found)
+
+    async def find_marked(self, channel_id: str, marker: str, since: dt.datetime) -> str | None:
+        """The ts of a message we posted with `marker` in its metadata since `since`, if any: a post that
+        succeeded before its ts could be recorded."""
+        resp = await self._api("conversations_history", channel=channel_id, oldest=str(since.timestamp()),
+                               include_all_metadata=True, limit=200)
+        for m in resp.get("messages") or []:
+            if ((m.get("metadata") or {}).get("event_payload") or {}).get("report") == marker:
+                return str(m["ts"])
+        return None
+
+    async def post(self, channel_id: str, text: str, blocks: list[dict[str, Any]], marker: str) -> str:
+        resp = await self._api("chat_postMessage", channel=channel_id, text=text[:3000], blocks=blocks,
+                               metadata={"event_type": REPORT_EVENT, "event_payload": {"report": marker}})
+        return str(resp["ts"])
 
 
 class SlackConnector:

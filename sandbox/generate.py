@@ -26,7 +26,7 @@ from sandbox.workspace import ts_key
 
 KEYS = {"stripe": "rk_test_sandbox", "hubspot": "pat-sandbox", "salesforce": "sf-session-sandbox",
         "slack": "xoxb-sandbox"}
-BRIEFING_CHANNEL = {"id": "C0CSRENEWALS", "name": "cs-renewals"}   # where the health briefing is posted
+BRIEFING_CHANNEL = {"id": "C0FDE000001", "name": "fde"}   # where the health briefing is posted (the default)
 
 # archetype: (share, expected verdict, expected health tier, note for expected.csv)
 ARCHETYPES: dict[str, tuple[float, str, str, str]] = {

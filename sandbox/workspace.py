@@ -497,7 +497,7 @@ def _slack_method(ws: Workspace, posted: list[dict[str, Any]], method: str, args
         ts = f"{int(now)}.{len(posted) + 1:06d}"   # unique and increasing within a run
         msg = {"type": "message", "user": "U0SANDBOXBOT", "bot_id": "B0SANDBOX", "app_id": "A0SANDBOX",
                "text": args.get("text") or "", "ts": ts, "team": "T0SANDBOX",
-               **{k: args[k] for k in ("blocks", "thread_ts") if args.get(k)}}
+               **{k: args[k] for k in ("blocks", "thread_ts", "metadata") if args.get(k)}}
         posted.append({"channel": chan["id"], "ts": ts, "text": msg["text"], "blocks": args.get("blocks"),
                        "thread_ts": args.get("thread_ts"), "message": msg})
         return {"channel": chan["id"], "ts": ts, "message": msg}

@@ -35,6 +35,7 @@ class ChunkRef(BaseModel):
     run_date: dt.date
     chunk_no: int
     sources: list[str] = Field(default_factory=list)   # optional sources to gather besides Stripe and usage
+    scope: Literal["scan", "briefing"] = "scan"          # whose customer list the chunk numbers index
 
 
 class GatherResult(BaseModel):
@@ -135,3 +136,35 @@ class SkipInput(BaseModel):
     draft_id: str
     operator: str
     reason: str
+
+
+# ---- reports -----------------------------------------------------------------------------------------------------
+
+class ReportInput(BaseModel):
+    """What a report Schedule starts with; the day comes from the scheduled time in the tenant's time zone."""
+    tenant_id: str
+    timezone: str = "UTC"
+    day: dt.date | None = None   # set to rerun a given day by hand
+
+
+class ReportRef(BaseModel):
+    tenant_id: str
+    kind: Literal["briefing", "digest"]
+    day: dt.date
+
+
+class BriefingCounts(BaseModel):
+    hot: int
+    warm: int
+    cold: int
+    accounts: int
+
+
+class ReportResult(BaseModel):
+    tenant_id: str
+    kind: str
+    day: dt.date
+    counts: BriefingCounts | None = None
+    accounts_read: int | None = None
+    slack_ts: str | None = None
+    emailed: str | None = None

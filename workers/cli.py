@@ -47,7 +47,10 @@ async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     client = await connect_temporal(settings.temporal_address, settings.temporal_namespace,
                                     settings.worker_metrics_bind)
     if not args.no_schedules:
-        await ensure_schedules(client)
+        from workers.schedules import active_tenant_zones
+
+        made = await ensure_schedules(client, await active_tenant_zones(db))
+        say(f"schedules: {', '.join(made)}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -90,6 +93,13 @@ async def cmd_scan(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_tenant(args: argparse.Namespace, settings: Settings) -> int:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(args.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        say(f"unknown time zone {args.timezone!r}: use an IANA name such as Europe/Berlin or America/New_York")
+        return 2
     owner = await stack.owner_dsn(settings)
     await migrate(owner, settings.app_db_password)
     conn = await asyncpg.connect(owner)
@@ -97,7 +107,21 @@ async def cmd_tenant(args: argparse.Namespace, settings: Settings) -> int:
         await tenants.create_tenant(conn, args.id, args.name or args.id, args.timezone)
     finally:
         await conn.close()
-    say(f"tenant {args.id} ready")
+    say(f"tenant {args.id} ready; its health briefing (weekdays 07:00 {args.timezone}) and weekly digest "
+        "(Mondays 12:00 UTC) are scheduled when the worker starts")
+    return 0
+
+
+async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from api.reports import start_report
+    from workers.worker import connect_temporal
+
+    client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+    day = dt.date.fromisoformat(args.date) if args.date else dt.datetime.now(dt.UTC).date()
+    wid = await start_report(client, args.tenant, args.kind, day)
+    say(f"{args.kind} started: {wid}")
+    if args.wait:
+        say(f"done: {await client.get_workflow_handle(wid).result()}")
     return 0
 
 
@@ -159,6 +183,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--tenant", required=True)
     s.add_argument("--date", help="YYYY-MM-DD (default: today, UTC)")
     s.add_argument("--wait", action="store_true")
+    r = sub.add_parser("report", help="compose and post a health briefing or weekly digest now")
+    r.add_argument("kind", choices=["briefing", "digest"])
+    r.add_argument("--tenant", required=True)
+    r.add_argument("--date", help="YYYY-MM-DD (default: today, UTC)")
+    r.add_argument("--wait", action="store_true")
     t = sub.add_parser("tenant", help="tenants").add_subparsers(dest="action", required=True).add_parser("create")
     t.add_argument("id")
     t.add_argument("--name")
@@ -193,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         except RuntimeError as e:
             say(f"error: {e}")
             return 1
-    handler = {"worker": cmd_worker, "api": cmd_api, "migrate": cmd_migrate, "scan": cmd_scan,
+    handler = {"worker": cmd_worker, "api": cmd_api, "migrate": cmd_migrate, "scan": cmd_scan, "report": cmd_report,
                "tenant": cmd_tenant, "token": cmd_token, "connect": cmd_connect}[args.command]
     try:
         return asyncio.run(handler(args, settings))

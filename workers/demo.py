@@ -11,12 +11,15 @@ from pathlib import Path
 
 import asyncpg
 import uvicorn
+from temporalio.client import WorkflowFailureError
 
 from api.app import create_app
+from api.reports import start_report
 from api.scans import start_scan
 from core.secrets import encrypt
 from db import tenants
 from schemas.settings import Settings
+from schemas.workflow_io import ReportResult
 from workers import stack
 from workers.schedules import ensure_schedules
 from workers.worker import build_workers, connect_temporal, running
@@ -112,7 +115,7 @@ async def _run(settings: Settings, data: Path, today: dt.date, cfg: stack.DevSer
     token = await _token(settings, db)
 
     client = await connect_temporal(cfg.address, cfg.namespace)
-    schedules = await ensure_schedules(client)
+    schedules = await ensure_schedules(client, {TENANT: "UTC"})
     say(f"[5/7] Schedules: {', '.join(schedules)}; worker and API starting")
     app = create_app(db, client, secret_key=stack.secret_key(settings))
     # No lifespan: the app is handed its database and client, and Ctrl-C should not print a cancelled lifespan.
@@ -138,12 +141,22 @@ async def _run(settings: Settings, data: Path, today: dt.date, cfg: stack.DevSer
                     line = new_line
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
+            if not stop.is_set():
+                wid = await start_report(client, TENANT, "briefing", today)
+                say(f"      Health briefing for every paying customer: workflow {wid}")
+                try:
+                    r = await client.get_workflow_handle(wid, result_type=ReportResult).result()
+                    say(f"      {r.counts.hot} hot, {r.counts.warm} warm, {r.counts.cold} cold of {r.counts.accounts}; "
+                        f"posted to the sandbox's #fde (ts {r.slack_ts})" if r.counts else f"      {r}")
+                except WorkflowFailureError as e:
+                    say(f"      the briefing failed: {e.cause}")
         base = f"http://{settings.api_host}:{settings.api_port}"
         ui = f"http://{cfg.ip}:{cfg.ui_port}/namespaces/{cfg.namespace}/workflows"
         say(f"""[7/7] Ready.
       Inbox page    {base}/app/renewal_hunter/inbox   (paste the token below)
       API docs      {base}/docs
       Drafts        curl -s -H 'Authorization: Bearer {token}' {base}/v1/drafts
+      Briefing      curl -s -H 'Authorization: Bearer {token}' {base}/v1/reports/briefing/{today}
       Send one      curl -s -X POST -H 'Authorization: Bearer {token}' {base}/v1/drafts/<id>/send
       Temporal UI   {ui}?query=Tenant%3D%22{TENANT}%22
       Sent emails   {data / 'outbox'}

@@ -16,8 +16,10 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from schemas import queues
-from schemas.workflow_io import DailyScanInput
+from db.pool import Database
+from schemas import queues, search
+from schemas.workflow_io import DailyScanInput, ReportInput
+from workflows.reports import HealthBriefingWorkflow, WeeklyDigestWorkflow
 from workflows.scan import DailyScanWorkflow
 
 DAILY_ID = "renewals-daily"
@@ -32,8 +34,46 @@ def daily_schedule() -> Schedule:
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(hours=6)))
 
 
-async def ensure_schedules(client: Client) -> list[str]:
+def briefing_id(tenant_id: str) -> str:
+    return f"health-briefing/{tenant_id}"
+
+
+def digest_id(tenant_id: str) -> str:
+    return f"weekly-digest/{tenant_id}"
+
+
+def tenant_schedules(tenant_id: str, timezone: str) -> dict[str, Schedule]:
+    """The health briefing on weekdays at 07:00 in the tenant's time zone; the digest on Mondays at 12:00 UTC."""
+    attrs = search.attrs((search.TENANT, tenant_id))
+    policy = SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(hours=3))
+    return {
+        briefing_id(tenant_id): Schedule(
+            action=ScheduleActionStartWorkflow(HealthBriefingWorkflow.run, ReportInput(tenant_id=tenant_id,
+                                                                                       timezone=timezone),
+                                               id=briefing_id(tenant_id), task_queue=queues.MAIN,
+                                               typed_search_attributes=attrs),
+            spec=ScheduleSpec(cron_expressions=["0 7 * * 1-5"], time_zone_name=timezone), policy=policy),
+        digest_id(tenant_id): Schedule(
+            action=ScheduleActionStartWorkflow(WeeklyDigestWorkflow.run, ReportInput(tenant_id=tenant_id),
+                                               id=digest_id(tenant_id), task_queue=queues.MAIN,
+                                               typed_search_attributes=attrs),
+            spec=ScheduleSpec(cron_expressions=["0 12 * * 1"]), policy=policy),
+    }
+
+
+async def active_tenant_zones(db: Database) -> dict[str, str]:
+    zones = {}
+    for tid in await db.active_tenants():
+        async with db.tenant(tid) as conn:
+            zones[tid] = await conn.fetchval("select timezone from tenants where id = $1", tid)
+    return zones
+
+
+async def ensure_schedules(client: Client, tenants: dict[str, str] | None = None) -> list[str]:
+    """The daily scan, and each given tenant's (id -> time zone) briefing and digest: created, or updated."""
     wanted = {DAILY_ID: daily_schedule()}
+    for tid, tz in (tenants or {}).items():
+        wanted |= tenant_schedules(tid, tz)
     for sid, schedule in wanted.items():
         try:
             await client.create_schedule(sid, schedule)

@@ -12,11 +12,13 @@ from temporalio.worker import Worker
 
 from activities.email import EmailActivities, SmtpConfig
 from activities.judge import JudgeActivities
+from activities.reports import ReportActivities
 from activities.scan import ScanActivities
 from db.pool import Database
 from schemas import queues
 from schemas.settings import Settings
 from workflows.approval import ApprovalWorkflow
+from workflows.reports import HealthBriefingWorkflow, WeeklyDigestWorkflow
 from workflows.scan import (
     ClassifyBatchWorkflow,
     DailyScanWorkflow,
@@ -27,7 +29,7 @@ from workflows.scan import (
 )
 
 WORKFLOWS = [DailyScanWorkflow, TenantScanWorkflow, ScanChunkWorkflow, ClassifyBatchWorkflow, SupervisorReviewWorkflow,
-             TiebreakerWorkflow, ApprovalWorkflow]
+             TiebreakerWorkflow, ApprovalWorkflow, HealthBriefingWorkflow, WeeklyDigestWorkflow]
 
 
 async def connect_temporal(address: str, namespace: str, metrics_bind: str | None = None) -> Client:
@@ -49,6 +51,7 @@ def build_workers(client: Client, db: Database, settings: Settings, secret_key: 
                                   batch_size=settings.batch_size, approval_queue=queues.MAIN,
                                   connector_rps=settings.connector_rps)
     judge = JudgeActivities(db, secret_key)
+    report = ReportActivities(db, secret_key)
     email = EmailActivities(db, smtp or SmtpConfig(settings.smtp_host, settings.smtp_port, settings.smtp_from,
                                                    settings.smtp_username, settings.smtp_password,
                                                    settings.smtp_starttls))
@@ -57,15 +60,18 @@ def build_workers(client: Client, db: Database, settings: Settings, secret_key: 
                activities=[scan.list_active_tenants, scan.begin_scan, scan.finish_scan, scan.select_due,
                            scan.route_chunk, scan.gather_usage, scan.mark_missing, scan.start_approvals, judge.classify_batch, judge.supervise_batch,
                            judge.tiebreak_row, judge.resolve_batch, judge.record_batch,
-                           email.apply_edit, email.apply_skip],
+                           email.apply_edit, email.apply_skip,
+                           report.plan_briefing, report.compose_briefing, report.compose_digest],
                max_concurrent_activities=50),
         Worker(client, task_queue=queues.STRIPE, activities=[scan.sync_customers, scan.gather_stripe],
                max_task_queue_activities_per_second=queues.RATE_LIMITS[queues.STRIPE],
                max_concurrent_activities=8),
-        *[Worker(client, task_queue=queue, activities=[scan.gather_source],
+        *[Worker(client, task_queue=queue,
+                 activities=[scan.gather_source] + ([report.post_report] if kind == "slack" else []),
                  max_task_queue_activities_per_second=queues.RATE_LIMITS[queue], max_concurrent_activities=8)
-          for queue in queues.CONNECTORS.values()],
-        Worker(client, task_queue=queues.EMAIL, activities=[email.send_email], max_concurrent_activities=4),
+          for kind, queue in queues.CONNECTORS.items()],
+        Worker(client, task_queue=queues.EMAIL, activities=[email.send_email, email.email_report],
+               max_concurrent_activities=4),
     ]
 
 

@@ -1,0 +1,111 @@
+"""The daily health briefing and the weekly digest: compose from Postgres, store, post to Slack once.
+
+Gathering reuses the scan's Stripe and usage activities (a briefing chunk is a ChunkRef with scope "briefing");
+what is here reads the stored evidence and verdicts and talks to Slack.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from connectors.slack import SlackSource
+from core import digest, health
+from core.secrets import decrypt
+from db import reports, scans, tenants
+from db.pool import Database
+from schemas.workflow_io import BriefingCounts, ReportRef, ScanPlan
+
+DIGEST_SQL = """
+    select distinct on (c.customer_id) c.customer_id, cu.name, cu.arr_cents, c.classification, c.severity,
+           c.run_date, c.cited_source_ids, d.paragraph
+      from classifications c
+      join customers cu on cu.tenant_id = c.tenant_id and cu.id = c.customer_id
+      left join diary_entries d on d.tenant_id = c.tenant_id and d.customer_id = c.customer_id
+                               and d.run_date = c.run_date
+     where c.run_date >= $1 and c.run_date < $2
+     order by c.customer_id, c.run_date desc"""
+
+
+def _readings(rows: list) -> list[digest.Reading]:  # type: ignore[type-arg]
+    return [digest.Reading(customer_id=r["customer_id"], name=r["name"], arr_usd=r["arr_cents"] / 100,
+                           classification=r["classification"], severity=r["severity"], run_date=r["run_date"],
+                           cited=list(r["cited_source_ids"]), diary=r["paragraph"]) for r in rows]
+
+
+class ReportActivities:
+    def __init__(self, db: Database, secret_key: str, *, chunk_size: int = 500) -> None:
+        self.db, self.secret_key, self.chunk_size = db, secret_key, chunk_size
+
+    @activity.defn
+    async def plan_briefing(self, ref: ReportRef) -> ScanPlan:
+        async with self.db.tenant(ref.tenant_id) as conn:
+            return await reports.freeze_paying(conn, ref.tenant_id, ref.day, self.chunk_size)
+
+    @activity.defn
+    async def compose_briefing(self, ref: ReportRef) -> BriefingCounts:
+        """Tier every paying account from today's evidence, rank them, store the snapshots and the message."""
+        async with self.db.tenant(ref.tenant_id) as conn:
+            ids = await reports.briefing_ids(conn, ref.tenant_id, ref.day)
+            bundles = await scans.load_bundles(conn, ref.tenant_id, ref.day, ids)
+            names = {r["id"]: (r["name"], r["arr_cents"]) for r in await conn.fetch(
+                "select id, name, arr_cents from customers where id = any($1::text[])", ids)}
+            assessed = [(health.assess(cid, names[cid][0], names[cid][1] / 100, bundles[cid].items),
+                         [i.source_id for i in bundles[cid].items]) for cid in ids]
+            await reports.write_snapshots(conn, ref.tenant_id, ref.day, assessed)
+            summary = health.summary([h for h, _ in assessed])
+            summary["missing_sources"] = sorted({s for b in bundles.values() for s in b.missing})
+            channel = await conn.fetchval("select slack_channel from tenant_settings")
+            day = ref.day.isoformat()
+            await reports.save(conn, ref.tenant_id, "briefing", ref.day, summary,
+                               health.briefing_text(ref.tenant_id, day, summary),
+                               health.briefing_blocks(ref.tenant_id, day, summary), channel)
+        return BriefingCounts(**summary["counts"], accounts=len(ids))
+
+    @activity.defn
+    async def compose_digest(self, ref: ReportRef) -> int:
+        """The week before `ref.day` (a Monday) against the week before that; returns the accounts read."""
+        start = ref.day - dt.timedelta(days=7)
+        async with self.db.tenant(ref.tenant_id) as conn:
+            current = _readings(await conn.fetch(DIGEST_SQL, start, ref.day))
+            before = _readings(await conn.fetch(DIGEST_SQL, start - dt.timedelta(days=7), start))
+            summary = digest.digest(ref.day, current, {r.customer_id: r for r in before})
+            channel = await conn.fetchval("select slack_channel from tenant_settings")
+            await reports.save(conn, ref.tenant_id, "digest", ref.day, summary, digest.render_text(summary),
+                               digest.render_blocks(summary), channel)
+        return len(current)
+
+    @activity.defn
+    async def post_report(self, ref: ReportRef) -> str | None:
+        """Post the stored report to the tenant's Slack channel exactly once: a recorded ts means done; a post
+        whose ts was lost (a crash right after Slack accepted it) is found by its metadata and not repeated.
+        Returns the ts, or None when the tenant has no Slack connected."""
+        async with self.db.tenant(ref.tenant_id) as conn:
+            row = await reports.get(conn, ref.kind, ref.day)
+            connector = await tenants.get_connector(conn, ref.tenant_id, "slack")
+        if row is None:
+            raise ApplicationError(f"no {ref.kind} stored for {ref.day}", type="ReportMissing", non_retryable=True)
+        if row["slack_ts"]:
+            return str(row["slack_ts"])
+        if connector is None or connector["secret_ciphertext"] is None:
+            async with self.db.tenant(ref.tenant_id) as conn:
+                await reports.posted(conn, ref.kind, ref.day, None, "not posted: Slack is not connected")
+            return None
+        source = SlackSource(decrypt(self.secret_key, connector["secret_ciphertext"]),
+                             connector["config"].get("api_base"))
+        marker = f"{ref.tenant_id}/{ref.kind}/{ref.day.isoformat()}"
+        try:
+            channel = await source.channel_id(row["channel"] or "#fde")
+            ts = await source.find_marked(channel, marker, row["created_at"]) or \
+                await source.post(channel, row["text"], row["blocks"], marker)
+        except ApplicationError as e:
+            async with self.db.tenant(ref.tenant_id) as conn:
+                await reports.posted(conn, ref.kind, ref.day, None, e.message)
+            raise
+        async with self.db.tenant(ref.tenant_id) as conn:
+            await reports.posted(conn, ref.kind, ref.day, ts, None)
+            await tenants.audit(conn, ref.tenant_id, "reports", f"{ref.kind}.posted", ref.day.isoformat(),
+                                {"channel": channel, "ts": ts})
+        return ts

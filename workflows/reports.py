@@ -1,0 +1,107 @@
+"""The scheduled reports: the daily health briefing and the weekly digest, one workflow per tenant per day.
+
+HealthBriefingWorkflow gathers Stripe and usage for every paying customer (the scan's own activities, on a
+briefing-scoped customer list), tiers and ranks them, stores the briefing, then posts it to Slack once.
+WeeklyDigestWorkflow reads the week's verdicts and diary, stores the digest, then emails and posts it once.
+Histories hold IDs and counts only; a 10,000-customer briefing is 20 chunks of two activities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from activities.email import EmailActivities
+    from activities.reports import ReportActivities
+    from activities.scan import ScanActivities
+    from schemas import queues, search
+    from schemas.workflow_io import ChunkRef, ReportInput, ReportRef, ReportResult, TenantScanInput
+    from workflows.scan import DB, PARALLEL_CHUNKS, VENDOR, failure_message
+
+POST = {"task_queue": queues.CONNECTORS["slack"], "start_to_close_timeout": timedelta(minutes=2),
+        "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2),
+                                    maximum_attempts=10)}
+MAIL = {"task_queue": queues.EMAIL, "start_to_close_timeout": timedelta(minutes=1),
+        "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5),
+                                    maximum_attempts=20)}
+
+
+def report_day(inp: ReportInput) -> dt.date:
+    """The day the report is about: given, or the scheduled start's date in the tenant's time zone."""
+    if inp.day:
+        return inp.day
+    when = workflow.info().typed_search_attributes.get(search.SCHEDULED_START) or workflow.now()
+    try:
+        return when.astimezone(ZoneInfo(inp.timezone)).date()
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ApplicationError(f"tenant {inp.tenant_id} has an unknown time zone {inp.timezone!r}; set an IANA name "
+                               "such as Europe/Berlin", type="BadTimeZone", non_retryable=True) from e
+
+
+@workflow.defn
+class HealthBriefingWorkflow:
+    @workflow.run
+    async def run(self, inp: ReportInput) -> ReportResult:
+        day = report_day(inp)
+        ref = ReportRef(tenant_id=inp.tenant_id, kind="briefing", day=day)
+        await workflow.execute_activity_method(ScanActivities.sync_customers,
+                                               TenantScanInput(tenant_id=inp.tenant_id, run_date=day),
+                                               task_queue=queues.STRIPE, summary="sync customers", **VENDOR)
+        plan = await workflow.execute_activity_method(ReportActivities.plan_briefing, ref, **DB)
+        window = asyncio.Semaphore(PARALLEL_CHUNKS)
+
+        async def gather(chunk_no: int) -> None:
+            chunk = ChunkRef(tenant_id=inp.tenant_id, run_date=day, chunk_no=chunk_no, scope="briefing")
+            async with window:
+                stripe, usage = await asyncio.gather(
+                    workflow.execute_activity_method(ScanActivities.gather_stripe, chunk, task_queue=queues.STRIPE,
+                                                     summary=f"stripe chunk {chunk_no}", **VENDOR),
+                    workflow.execute_activity_method(ScanActivities.gather_usage, chunk,
+                                                     summary=f"usage chunk {chunk_no}", **VENDOR),
+                    return_exceptions=True)
+            if isinstance(stripe, BaseException):
+                raise stripe   # billing is the one source the briefing cannot do without
+            if isinstance(usage, BaseException):   # each bundle then lacks usage; the briefing says so
+                workflow.logger.warning("usage chunk %d: %s", chunk_no, failure_message(usage))
+
+        await asyncio.gather(*[gather(n) for n in plan.chunks])
+        counts = await workflow.execute_activity_method(ReportActivities.compose_briefing, ref,
+                                                        summary=f"tier {plan.due} accounts", **DB)
+        workflow.upsert_search_attributes([search.RUN_DATE.value_set(day.isoformat())])
+        try:
+            ts = await workflow.execute_activity_method(ReportActivities.post_report, ref, summary="post to Slack",
+                                                        **POST)
+        except ActivityError as e:
+            raise ApplicationError(f"briefing for {day} stored but not posted: {failure_message(e)}",
+                                   type="BriefingNotPosted", non_retryable=True) from e
+        return ReportResult(tenant_id=inp.tenant_id, kind="briefing", day=day, counts=counts, slack_ts=ts)
+
+
+@workflow.defn
+class WeeklyDigestWorkflow:
+    @workflow.run
+    async def run(self, inp: ReportInput) -> ReportResult:
+        day = report_day(inp)
+        ref = ReportRef(tenant_id=inp.tenant_id, kind="digest", day=day)
+        read = await workflow.execute_activity_method(ReportActivities.compose_digest, ref,
+                                                      summary="read the week's verdicts", **DB)
+        emailed, ts = await asyncio.gather(
+            workflow.execute_activity_method(EmailActivities.email_report, ref, summary="email", **MAIL),
+            workflow.execute_activity_method(ReportActivities.post_report, ref, summary="post to Slack", **POST),
+            return_exceptions=True)
+        failed = [f"{what}: {failure_message(r)}" for what, r in (("email", emailed), ("slack", ts))
+                  if isinstance(r, BaseException)]
+        if failed:
+            raise ApplicationError(f"digest for {day} stored; " + "; ".join(failed), type="DigestNotDelivered",
+                                   non_retryable=True)
+        return ReportResult(tenant_id=inp.tenant_id, kind="digest", day=day, accounts_read=read,
+                            slack_ts=ts if isinstance(ts, str) else None,
+                            emailed=emailed if isinstance(emailed, str) else None)
