@@ -16,7 +16,7 @@ import pytest_asyncio
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from api.app import create_app
-from db import tenants
+from db import reports, tenants
 from db.pool import APP_ROLE, Database
 from tests import factories
 from tests.conftest import create_tenant
@@ -45,6 +45,8 @@ async def pair(owner: asyncpg.Connection, db: Database, secret_key: str, client:
     await factories.completed_run(db, a, RUN_A, {"TIER1": 7, "TIER2": 2, "TIER3": 1})
     async with db.tenant(a) as conn:
         await tenants.audit(conn, a, "test", "probe.a_only", draft.id, {"secret": "a-only-detail"})
+        await reports.save(conn, a, "briefing", RUN_A, {"counts": {"hot": 1, "warm": 0, "cold": 0}},
+                           f"a-only briefing for {a}", [], "#fde")
     return Pair(a=a, b=b, draft=draft, a_token_name="a-night-shift",
                 a_operator=await factories.token(db, a, "operator", "a-night-shift"),
                 b_admin=await factories.token(db, b, "admin", "b-admin"),
@@ -64,12 +66,14 @@ def probes(p: Pair) -> dict[tuple[str, str], list[tuple[str, dict[str, object] |
         ("GET", "/v1/customers/{customer_id}/diary"): [(f"/v1/customers/{d.customer_id}/diary", None)],
         ("GET", "/v1/scans/{run_date}"): [(f"/v1/scans/{RUN_A.isoformat()}", None)],
         ("DELETE", "/v1/tokens/{name}"): [(f"/v1/tokens/{p.a_token_name}", None)],
+        ("GET", "/v1/reports/{kind}/{day}"): [(f"/v1/reports/briefing/{RUN_A.isoformat()}", None)],
     }
 
 
 # PUT /v1/connectors/{kind} takes a connector kind, not an ID: it only ever writes the caller's own tenant's row,
-# which test_a_connector_put_writes_only_the_callers_tenant checks.
-NOT_AN_ID = {("PUT", "/v1/connectors/{kind}")}
+# which test_a_connector_put_writes_only_the_callers_tenant checks. POST /v1/reports/{kind}/run starts a report
+# for the caller's own tenant, whose id comes from the token.
+NOT_AN_ID = {("PUT", "/v1/connectors/{kind}"), ("POST", "/v1/reports/{kind}/run")}
 
 
 async def test_every_route_with_an_id_is_probed(pair: Pair, db: Database) -> None:
@@ -106,7 +110,7 @@ async def test_lists_and_exports_never_carry_another_tenants_rows(pair: Pair, ap
                                  headers={"Authorization": f"Bearer {pair.b_admin}"}) as hb:
         for path in ("/v1/drafts", "/v1/drafts?status=sent", "/v1/drafts?status=skipped", "/v1/customers?limit=500",
                      "/v1/scans", "/v1/settings", "/v1/connectors", "/v1/tokens", "/v1/audit?format=jsonl",
-                     "/v1/audit?format=csv"):
+                     "/v1/audit?format=csv", "/v1/reports"):
             r = await hb.get(path)
             assert r.status_code == 200, (path, r.text)
             assert not [m for m in a_marks if m in r.text], path

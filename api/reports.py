@@ -1,0 +1,100 @@
+"""The stored health briefings and weekly digests: what they said, where they were posted, and a run-now."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError
+
+from api.deps import DbDep, OperatorDep, TemporalDep
+from api.errors import NotFound, Unauthorized, Unavailable, responses
+from db import reports
+from schemas import queues, search
+from schemas.workflow_io import ReportInput
+from workflows.reports import HealthBriefingWorkflow, WeeklyDigestWorkflow
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+Kind = Literal["briefing", "digest"]
+
+
+class ReportInfo(BaseModel):
+    kind: str
+    day: dt.date
+    summary: dict[str, Any] = Field(description="counts and figures; every account with the source ids behind it")
+    channel: str | None
+    slack_ts: str | None = Field(description="set once the post succeeded; it is never posted again")
+    post_error: str | None
+    email_status: str | None
+    email_to: list[str] | None
+
+
+class Report(ReportInfo):
+    text: str
+    blocks: list[dict[str, Any]]
+    accounts: list[dict[str, Any]] = Field(default_factory=list,
+                                           description="briefing only: every paying account, most urgent first")
+
+
+class ReportStarted(BaseModel):
+    workflow_id: str
+    day: dt.date
+
+
+def report_workflow_id(tenant_id: str, kind: str, day: dt.date) -> str:
+    return f"{kind}/{tenant_id}/{day.isoformat()}/by-hand"
+
+
+async def start_report(temporal: Any, tenant_id: str, kind: str, day: dt.date) -> str:
+    """Run a report now for a day (joining a run already under way for it)."""
+    wid = report_workflow_id(tenant_id, kind, day)
+    await temporal.start_workflow(
+        HealthBriefingWorkflow.run if kind == "briefing" else WeeklyDigestWorkflow.run,
+        ReportInput(tenant_id=tenant_id, day=day), id=wid, task_queue=queues.MAIN,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        search_attributes=search.attrs((search.TENANT, tenant_id), (search.RUN_DATE, day.isoformat())),
+        static_summary=f"{kind} for {tenant_id}, {day.isoformat()} (started by hand)")
+    return wid
+
+
+def _info(r: Any) -> dict[str, Any]:
+    return {k: r[k] for k in ("kind", "day", "summary", "channel", "slack_ts", "post_error", "email_status",
+                              "email_to")}
+
+
+@router.get("", response_model=list[ReportInfo], responses=responses(Unauthorized))
+async def list_reports(op: OperatorDep, db: DbDep, kind: Kind | None = None,
+                       limit: int = Query(30, ge=1, le=200)) -> list[ReportInfo]:
+    """The latest briefings and digests, newest first."""
+    async with db.tenant(op.tenant_id) as conn:
+        return [ReportInfo(**_info(r)) for r in await reports.listing(conn, kind, limit)]
+
+
+@router.get("/{kind}/{day}", response_model=Report, responses=responses(Unauthorized, NotFound))
+async def get_report(kind: Kind, day: dt.date, op: OperatorDep, db: DbDep,
+                     tier: Literal["hot", "warm", "cold"] | None = None) -> Report:
+    """One report as stored and posted; a briefing also lists every account's tier (filter with `tier`)."""
+    async with db.tenant(op.tenant_id) as conn:
+        row = await reports.get(conn, kind, day)
+        if row is None:
+            raise NotFound(f"no {kind} for {day}")
+        accounts = [{"customer_id": s["customer_id"], "name": s["name"], "arr_usd": s["arr_cents"] / 100,
+                     "tier": s["tier"], "urgency": s["urgency"], "recommendation": s["recommendation"],
+                     "cites": s["cites"], "source_ids": list(s["source_ids"])}
+                    for s in await reports.snapshots(conn, day, tier)] if kind == "briefing" else []
+    return Report(**_info(row), text=row["text"], blocks=row["blocks"], accounts=accounts)
+
+
+@router.post("/{kind}/run", response_model=ReportStarted, status_code=202, responses=responses(Unauthorized,
+                                                                                             Unavailable))
+async def run_report(kind: Kind, op: OperatorDep, temporal: TemporalDep, day: dt.date | None = None) -> ReportStarted:
+    """Compose (and post) a report now, for `day` (default: today, UTC)."""
+    when = day or dt.datetime.now(dt.UTC).date()
+    try:
+        wid = await start_report(temporal, op.tenant_id, kind, when)
+    except RPCError as e:
+        raise Unavailable(f"Temporal refused to start the {kind}: {e}") from e
+    return ReportStarted(workflow_id=wid, day=when)

@@ -1,0 +1,189 @@
+"""The health briefing and the weekly digest on real parts: workflows on the dev server, Stripe, usage from a
+real product database, Slack through slack-sdk against the sandbox, email through the SMTP sink.
+
+What an operator checks: the counts add up to every paying customer, the message lands in the channel exactly
+once whatever is retried, a missing channel says what to do, and the digest's ARR figures match the verdicts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from temporalio.client import Client, WorkflowFailureError
+
+from api.reports import start_report
+from core.secrets import encrypt
+from db import tenants
+from db.pool import Database
+from sandbox.generate import BRIEFING_CHANNEL
+from sandbox.server import SandboxHandle
+from schemas.workflow_io import ReportResult
+from tests.conftest import AS_OF, create_tenant, manifest_key, record_history
+from workers.stack import SmtpSink
+
+pytestmark = pytest.mark.usefixtures("workers")
+SNAPSHOT = Path(__file__).parent / "snapshots" / "briefing_sample_workspace.txt"
+MONDAY = AS_OF + dt.timedelta(days=(7 - AS_OF.weekday()) % 7 or 7)
+
+
+async def report(client: Client, tenant: str, kind: str, day: dt.date = AS_OF) -> ReportResult:
+    wid = await start_report(client, tenant, kind, day)
+    return await client.get_workflow_handle(wid, result_type=ReportResult).result()
+
+
+def posts(sandbox: SandboxHandle, since: int) -> list[dict]:  # type: ignore[type-arg]
+    return [p for p in sandbox.posted_messages()[since:] if p["channel"] == BRIEFING_CHANNEL["id"]]
+
+
+@pytest.fixture(scope="module")
+async def product_db(owner_dsn: str, workspace: Path) -> str:
+    from sandbox.product_db import load_usage
+
+    return await load_usage(owner_dsn, workspace, "product_reports")
+
+
+async def reporting_tenant(owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle,
+                           workspace: Path, product_db: str, tenant_id: str | None = None,
+                           slack_channel: str | None = None) -> str:
+    from sandbox.product_db import QUERY
+
+    tid = await create_tenant(owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"),
+                              stripe_base=sandbox.stripe_api_base, tenant_id=tenant_id)
+    async with db.tenant(tid) as conn:
+        await tenants.put_connector(conn, tid, "usage", encrypt(secret_key, product_db), {"query": QUERY})
+        await tenants.put_connector(conn, tid, "slack", encrypt(secret_key, sandbox.keys["slack"]),
+                                    {"api_base": sandbox.slack_base_url})
+        if slack_channel:
+            await conn.execute("update tenant_settings set slack_channel = $1", slack_channel)
+    return tid
+
+
+async def test_the_briefing_covers_every_paying_customer_and_posts_once(
+        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
+        product_db: str, client: Client, api_url: str) -> None:
+    tid = await reporting_tenant(owner, db, secret_key, sandbox, workspace, product_db)
+    before = len(sandbox.posted_messages())
+    sandbox.add_fault("slack", "/chat.postMessage", status=429, times=1, retry_after=1)   # waited out
+    result = await report(client, tid, "briefing")
+    assert result.counts is not None and result.slack_ts
+    await record_history(client, f"briefing/{tid}/{AS_OF}/by-hand", "health_briefing_completed")
+    async with db.tenant(tid) as conn:
+        paying = await conn.fetchval("select count(*) from customers where status in ('active', 'past_due', "
+                                     "'trialing') and arr_cents > 0")
+        tiers = dict(await conn.fetch("select tier, count(*) from health_snapshots group by tier"))
+    assert result.counts.accounts == paying == sum(tiers.values()) > 0
+    assert (result.counts.hot, result.counts.warm, result.counts.cold) == (tiers["hot"], tiers["warm"], tiers["cold"])
+    [post] = posts(sandbox, before)
+    assert post["ts"] == result.slack_ts
+    assert f"{tiers['hot']} hot" in str(post["blocks"]) and f"{tiers['cold']} cold" in str(post["blocks"])
+
+    # A second run of the same day (a retry, a click on "run now") posts nothing more.
+    again = await report(client, tid, "briefing")
+    assert again.slack_ts == result.slack_ts and len(posts(sandbox, before)) == 1
+    # Nor does one whose earlier post succeeded but whose ts was never recorded (a crash in between):
+    # it finds its own message in the channel by the metadata it carries.
+    async with db.tenant(tid) as conn:
+        await conn.execute("update reports set slack_ts = null where kind = 'briefing'")
+    third = await report(client, tid, "briefing")
+    assert third.slack_ts == result.slack_ts and len(posts(sandbox, before)) == 1
+
+    token = await _token(db, tid)
+    async with httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {token}"}) as h:
+        served = (await h.get(f"/v1/reports/briefing/{AS_OF}")).json()
+        cold = (await h.get(f"/v1/reports/briefing/{AS_OF}", params={"tier": "cold"})).json()
+        listed = (await h.get("/v1/reports")).json()
+    assert served["slack_ts"] == result.slack_ts and served["summary"]["counts"] == tiers
+    assert len(served["accounts"]) == paying and {a["tier"] for a in cold["accounts"]} == {"cold"}
+    urgent = served["summary"]["top"]
+    assert [a["urgency"] for a in urgent] == sorted(a["urgency"] for a in urgent)
+    for a in served["accounts"]:   # a recommendation cites a signal of the account's own evidence, or nothing
+        assert a["cites"] is None or a["cites"] in a["source_ids"]
+    assert [(r["kind"], r["day"]) for r in listed] == [("briefing", AS_OF.isoformat())]
+
+
+async def test_a_channel_that_does_not_exist_fails_clearly_and_keeps_the_briefing(
+        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
+        product_db: str, client: Client) -> None:
+    tid = await reporting_tenant(owner, db, secret_key, sandbox, workspace, product_db, slack_channel="#no-such-room")
+    before = len(sandbox.posted_messages())
+    with pytest.raises(WorkflowFailureError) as err:
+        await report(client, tid, "briefing")
+    message = str(err.value.cause)
+    assert "stored but not posted" in message and "#no-such-room not found" in message
+    assert "set slack_channel" in message
+    async with db.tenant(tid) as conn:
+        row = await conn.fetchrow("select slack_ts, post_error, summary from reports where kind = 'briefing'")
+    assert row["slack_ts"] is None and "not found" in row["post_error"] and row["summary"]["accounts"] > 0
+    assert len(sandbox.posted_messages()) == before
+    # Non-retryable: one attempt, not ten.
+    history = [e async for e in client.get_workflow_handle(f"briefing/{tid}/{AS_OF}/by-hand").fetch_history_events()]
+    assert sum(1 for e in history if e.HasField("activity_task_started_event_attributes")
+               and e.activity_task_started_event_attributes.attempt > 1) == 0
+
+
+async def test_the_weekly_digest_sums_arr_in_motion_and_is_mailed_and_posted_once(
+        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
+        product_db: str, client: Client, smtp: SmtpSink) -> None:
+    from api.scans import start_scan
+    from schemas.workflow_io import TenantScanResult
+
+    tid = await reporting_tenant(owner, db, secret_key, sandbox, workspace, product_db)
+    wid = await start_scan(client, tid, AS_OF)
+    await client.get_workflow_handle(wid, result_type=TenantScanResult).result()
+    async with db.tenant(tid) as conn:
+        await conn.execute("update tenant_settings set digest_recipients = '{owner@tenant.example}'")
+        rows = await conn.fetch("""select c.customer_id, c.classification, c.severity, cu.arr_cents
+                                     from classifications c join customers cu on cu.id = c.customer_id""")
+        # Last week one of this week's at-risk accounts was standard: a mover.
+        mover = next(r for r in rows if r["classification"] in ("at_risk", "likely_churn"))
+        await conn.execute("""insert into classifications (tenant_id, customer_id, run_date, classification, severity,
+                                  score, factors, cited_source_ids, recommended_action, route, model)
+                              values ($1, $2, $3, 'standard', 'LOW', 0, '{}', '{}', 'none', 'TIER1', 'offline')""",
+                           tid, mover["customer_id"], AS_OF - dt.timedelta(days=8))
+    at_risk = sum(r["arr_cents"] for r in rows if r["classification"] in ("at_risk", "likely_churn")) / 100
+    expanding = sum(r["arr_cents"] for r in rows if r["classification"] == "expansion") / 100
+    mails, slack = len(smtp.messages), len(sandbox.posted_messages())
+
+    result = await report(client, tid, "digest", MONDAY)
+    await record_history(client, f"digest/{tid}/{MONDAY}/by-hand", "weekly_digest_completed")
+    assert result.accounts_read == len(rows) and result.emailed == "emailed to owner@tenant.example"
+    async with db.tenant(tid) as conn:
+        summary = await conn.fetchval("select summary from reports where kind = 'digest'")
+    assert summary["arr_at_risk_usd"] == pytest.approx(at_risk) and at_risk > 0
+    assert summary["arr_in_expansion_usd"] == pytest.approx(expanding)
+    assert sum(a["arr_usd"] for a in summary["at_risk"]) == pytest.approx(at_risk)   # the figure's own chain
+    assert all(a["cited"] for a in summary["at_risk"]), "every account in a figure names its sources"
+    assert [m["customer_id"] for m in summary["movers"]] == [mover["customer_id"]]
+    assert summary["movers"][0]["from"] == "standard/LOW" and summary["movers"][0]["diary"]
+    [mail] = smtp.messages[mails:]
+    assert mail["To"] == "owner@tenant.example" and f"ARR at risk: ${at_risk:,.0f}" in mail.get_payload(decode=True).decode()
+    assert len(posts(sandbox, slack)) == 1
+
+    again = await report(client, tid, "digest", MONDAY)
+    assert again.emailed.startswith("already emailed") and len(smtp.messages) == mails + 1   # type: ignore[union-attr]
+    assert len(posts(sandbox, slack)) == 1
+
+
+async def test_the_sample_workspace_briefing_reads_as_recorded(
+        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
+        product_db: str, client: Client) -> None:
+    """A person reads tests/snapshots/briefing_sample_workspace.txt to review the briefing; regenerate it with
+    UPDATE_SNAPSHOTS=1 and look at the diff."""
+    import os
+
+    tid = await reporting_tenant(owner, db, secret_key, sandbox, workspace, product_db, tenant_id="sample-co")
+    await report(client, tid, "briefing")
+    async with db.tenant(tid) as conn:
+        text = await conn.fetchval("select text from reports where kind = 'briefing'")
+    if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(text)
+    assert text == SNAPSHOT.read_text()
+
+
+async def _token(db: Database, tid: str) -> str:
+    async with db.tenant(tid) as conn:
+        return await tenants.create_token(conn, tid, "operator", "reports-test")
