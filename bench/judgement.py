@@ -3,8 +3,10 @@
     python -m bench.judgement --customers 500 --seed 7
 
 Evidence (Stripe and usage) is derived from the workspace files with the connectors' own signal functions,
-for the customers 14-90 days from renewal, exactly as a scan would select them. Prints a confusion matrix,
-accuracy, and the abstain rate on the archetypes built to be ambiguous.
+for the customers 14-90 days from renewal, exactly as a scan would select them; with `--crm hubspot` (the
+default) or `salesforce`, the CRM and Slack evidence comes through the real connectors from the workspace
+served by the sandbox. Prints a confusion matrix, accuracy, and the abstain rate on the archetypes built to be
+ambiguous. `--crm none` measures Stripe and usage alone.
 """
 
 from __future__ import annotations
@@ -56,7 +58,31 @@ def evidence_from_workspace(ws: Path, as_of: dt.date) -> tuple[dict[str, Custome
     return profiles, items
 
 
-def main(customers: int, seed: int) -> None:
+def crm_and_slack(ws: Path, crm: str, profiles: list[CustomerProfile], as_of: dt.date) -> dict[str, list[EvidenceItem]]:
+    import asyncio
+
+    from connectors.registry import open_connector
+    from sandbox.server import start_sandbox
+
+    box = start_sandbox(ws)
+    config = {"hubspot": {"api_base": box.hubspot_host}, "slack": {"api_base": box.slack_base_url},
+              "salesforce": {"api_base": box.salesforce_instance_url, "ca_file": box.ca_file}}
+    out: dict[str, list[EvidenceItem]] = defaultdict(list)
+
+    async def gather() -> None:
+        for kind in (crm, "slack"):
+            connector = open_connector(kind, box.keys[kind], config[kind])
+            for i in range(0, len(profiles), 100):
+                for cid, (items, _) in (await connector.gather(profiles[i:i + 100], as_of)).items():
+                    out[cid] += items
+    try:
+        asyncio.run(gather())
+    finally:
+        box.stop()
+    return out
+
+
+def main(customers: int, seed: int, crm: str) -> None:
     from sandbox.generate import generate_workspace
 
     as_of = dt.date(2026, 11, 22)
@@ -67,6 +93,9 @@ def main(customers: int, seed: int) -> None:
     tiers: Counter[tuple[str, str]] = Counter((expected[cid]["expected_health_tier"], t) for cid, t in health.items())
     profiles = {cid: p for cid, p in profiles.items()
                 if p.renewal_date and 14 <= (p.renewal_date - as_of).days <= 90}
+    if crm != "none":
+        for cid, more in crm_and_slack(ws, crm, list(profiles.values()), as_of).items():
+            items[cid] = items[cid] + more
     matrix: Counter[tuple[str, str]] = Counter()
     abstained: Counter[str] = Counter()
     ambiguous = 0
@@ -80,7 +109,8 @@ def main(customers: int, seed: int) -> None:
             abstained[truth["archetype"]] += v.abstain_reason is not None
     n = sum(matrix.values())
     right = sum(matrix[(label, label)] for label in LABELS)
-    print(f"{n} customers due (of {customers}); rows: expected, columns: offline verdict")
+    sources = "Stripe and usage" + ("" if crm == "none" else f", {crm} and Slack")
+    print(f"{n} customers due (of {customers}), evidence from {sources}; rows: expected, columns: offline verdict")
     print(f"{'':>14}" + "".join(f"{label:>14}" for label in LABELS))
     for t in LABELS:
         print(f"{t:>14}" + "".join(f"{matrix[(t, p)]:>14}" for p in LABELS))
@@ -99,5 +129,6 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--customers", type=int, default=500)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--crm", choices=["hubspot", "salesforce", "none"], default="hubspot")
     a = p.parse_args()
-    main(a.customers, a.seed)
+    main(a.customers, a.seed, a.crm)

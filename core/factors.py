@@ -57,9 +57,20 @@ def factor_scores(items: Iterable[EvidenceItem]) -> dict[Factor, tuple[float, li
     return {f: (max(-1.0, min(1.0, sums[f])), ids[f]) for f in FACTORS}
 
 
-def classify_total(total: float, t: Thresholds) -> Classification:
+DECISIVE_SIGNAL = -0.7   # an explicit statement of leaving: cancel at period end, cancel talk, deal lost, champion gone
+
+
+def churn_is_explicit(items: Iterable[EvidenceItem], b: FactorBreakdown) -> bool:
+    """Likely-churn needs a source that says so, once the CRM or Slack inform the verdict: with four factors
+    read, an account can sum below the threshold on many small troubles and still be only at risk
+    (bench.judgement: 30 of 40 at-risk accounts otherwise). With billing and usage alone, the total decides."""
+    informed = sum(1 for r in b.factors if r.evidence)
+    return informed <= 2 or any(i.signal <= DECISIVE_SIGNAL for i in items)
+
+
+def classify_total(total: float, t: Thresholds, explicit: bool = True) -> Classification:
     if total <= t.likely_churn:
-        return "likely_churn"
+        return "likely_churn" if explicit else "at_risk"
     if total <= t.at_risk:
         return "at_risk"
     if total >= t.expansion:
@@ -80,11 +91,12 @@ def severity_for(classification: Classification, arr_cents: int, t: Thresholds) 
 
 def breakdown(items: Iterable[EvidenceItem], weights: Mapping[Factor, float],
               t: Thresholds = Thresholds()) -> FactorBreakdown:
+    items = list(items)
     scores = factor_scores(items)
     rows = [FactorScore(factor=f, score=round(s, 4), weight=weights[f], contribution=round(s * weights[f], 4),
                         evidence=ids) for f, (s, ids) in scores.items()]
     total = round(sum(r.contribution for r in rows), 4)
-    verdict = classify_total(total, t)
+    verdict = classify_total(total, t)   # at_risk and likely_churn are pushed by the same factor
     pushed_by: Factor | None = None
     if verdict == "expansion":
         top = max(rows, key=lambda r: r.contribution)

@@ -9,7 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core import citations, routing
-from core.factors import DEFAULT_WEIGHTS, Thresholds, abstain_reason, breakdown, check_weights, classify_total
+from core.factors import (
+    DEFAULT_WEIGHTS,
+    Thresholds,
+    abstain_reason,
+    breakdown,
+    check_weights,
+    churn_is_explicit,
+    classify_total,
+)
 from llm.base import CustomerContext
 from llm.offline import verdict_for
 from schemas.evidence import FACTORS, CustomerProfile, EvidenceBundle, EvidenceItem
@@ -186,3 +194,23 @@ def test_offline_expansion_drafts_an_upsell() -> None:
 def test_auto_send_is_opt_in_and_never_for_enterprise_or_churn(route: str, cls: str, arr: int,
                                                                opted: dict[str, bool], expected: bool) -> None:
     assert routing.may_auto_send(route, cls, arr, opted) is expected
+
+
+def test_likely_churn_needs_an_explicit_source_once_crm_and_slack_are_read() -> None:
+    # Each signal a modest one (none says "leaving"), two per factor.
+    troubles = [item(f"{src}{n}", factor, signal) for src, factor, signal in (
+        ("stripe:in_", "payment_history", -0.5), ("usage:cus_1:", "usage_trend", -0.5),
+        ("hubspot:deal:", "champion_status", -0.4), ("slack:C1:", "support_sentiment", -0.4)) for n in (1, 2)]
+    b = breakdown(troubles, DEFAULT_WEIGHTS)
+    assert b.total <= Thresholds().likely_churn
+    # Many small troubles across four sources: at risk, not leaving.
+    assert classify_total(b.total, Thresholds(), churn_is_explicit(troubles, b)) == "at_risk"
+    # One source that says they are leaving makes it likely churn.
+    leaving = troubles + [item("slack:C1:2.0", "support_sentiment", -0.7)]
+    b2 = breakdown(leaving, DEFAULT_WEIGHTS)
+    assert classify_total(b2.total, Thresholds(), churn_is_explicit(leaving, b2)) == "likely_churn"
+    # With billing and usage alone, the total decides, as it was calibrated.
+    thin = troubles[:4]
+    b3 = breakdown(thin, DEFAULT_WEIGHTS)
+    assert b3.total <= Thresholds().likely_churn
+    assert classify_total(b3.total, Thresholds(), churn_is_explicit(thin, b3)) == "likely_churn"
