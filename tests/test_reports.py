@@ -21,7 +21,7 @@ from db.pool import Database
 from sandbox.generate import BRIEFING_CHANNEL
 from sandbox.server import SandboxHandle
 from schemas.workflow_io import ReportResult
-from tests.conftest import AS_OF, create_tenant, manifest_key, record_history
+from tests.conftest import AS_OF, create_tenant, eventually, manifest_key, record_history
 from workers.stack import SmtpSink
 
 pytestmark = pytest.mark.usefixtures("workers")
@@ -187,3 +187,35 @@ async def test_the_sample_workspace_briefing_reads_as_recorded(
 async def _token(db: Database, tid: str) -> str:
     async with db.tenant(tid) as conn:
         return await tenants.create_token(conn, tid, "operator", "reports-test")
+
+
+async def test_each_tenant_is_briefed_at_seven_in_its_own_time_zone_and_digested_on_mondays(
+        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
+        product_db: str, client: Client) -> None:
+    from zoneinfo import ZoneInfo
+
+    from workers.schedules import apply_schedules, briefing_id, digest_id, tenant_schedules
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    tid = await reporting_tenant(owner, db, secret_key, sandbox, workspace, product_db)
+    await apply_schedules(client, tenant_schedules(tid, "Asia/Tokyo"))
+    try:
+        briefing = await client.get_schedule_handle(briefing_id(tid)).describe()
+        digest = await client.get_schedule_handle(digest_id(tid)).describe()
+        for when in briefing.info.next_action_times[:5]:
+            local = when.astimezone(tokyo)
+            assert (local.hour, local.minute) == (7, 0) and local.weekday() < 5, local
+        for when in digest.info.next_action_times[:3]:
+            assert (when.astimezone(dt.UTC).weekday(), when.astimezone(dt.UTC).hour) == (0, 12), when
+        # Triggered now, the briefing is about today in Tokyo, whatever the date is in UTC.
+        await client.get_schedule_handle(briefing_id(tid)).trigger()
+        today_in_tokyo = dt.datetime.now(tokyo).date()
+
+        async def briefed() -> bool:
+            async with db.tenant(tid) as conn:
+                return bool(await conn.fetchval("select slack_ts from reports where kind = 'briefing' and day = $1",
+                                                today_in_tokyo))
+        await eventually(briefed, timeout=120, interval=1)
+    finally:
+        for sid in (briefing_id(tid), digest_id(tid)):
+            await client.get_schedule_handle(sid).delete()

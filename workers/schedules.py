@@ -74,6 +74,10 @@ async def ensure_schedules(client: Client, tenants: dict[str, str] | None = None
     wanted = {DAILY_ID: daily_schedule()}
     for tid, tz in (tenants or {}).items():
         wanted |= tenant_schedules(tid, tz)
+    return await apply_schedules(client, wanted)
+
+
+async def apply_schedules(client: Client, wanted: dict[str, Schedule]) -> list[str]:
     for sid, schedule in wanted.items():
         try:
             await client.create_schedule(sid, schedule)

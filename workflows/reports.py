@@ -17,11 +17,10 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     from activities.email import EmailActivities
     from activities.reports import ReportActivities
     from activities.scan import ScanActivities
+    from core.clock import UnknownTimeZone, local_day
     from schemas import queues, search
     from schemas.workflow_io import ChunkRef, ReportInput, ReportRef, ReportResult, TenantScanInput
     from workflows.scan import DB, PARALLEL_CHUNKS, VENDOR, failure_message
@@ -40,8 +39,8 @@ def report_day(inp: ReportInput) -> dt.date:
         return inp.day
     when = workflow.info().typed_search_attributes.get(search.SCHEDULED_START) or workflow.now()
     try:
-        return when.astimezone(ZoneInfo(inp.timezone)).date()
-    except (ZoneInfoNotFoundError, ValueError) as e:
+        return local_day(when, inp.timezone)
+    except UnknownTimeZone as e:
         raise ApplicationError(f"tenant {inp.tenant_id} has an unknown time zone {inp.timezone!r}; set an IANA name "
                                "such as Europe/Berlin", type="BadTimeZone", non_retryable=True) from e
 
