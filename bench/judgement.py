@@ -19,7 +19,7 @@ import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from connectors.stripe import customer_row, invoice_signals, pick_subscription, subscription_signals
+from connectors.stripe import HISTORY_DAYS, customer_row, invoice_signals, pick_subscription, subscription_signals
 from connectors.usage import usage_signals
 from core.factors import DEFAULT_WEIGHTS, breakdown
 from core.health import assess
@@ -38,8 +38,10 @@ def evidence_from_workspace(ws: Path, as_of: dt.date) -> tuple[dict[str, Custome
     for s in load("stripe/subscriptions.json"):
         subs[s["customer"]].append(s)
     invoices: dict[str, list[dict]] = defaultdict(list)
+    since = int(dt.datetime.combine(as_of - dt.timedelta(days=HISTORY_DAYS), dt.time(), dt.UTC).timestamp())
     for inv in load("stripe/invoices.json"):
-        invoices[inv["customer"]].append(inv)
+        if inv["created"] >= since:   # the window the Stripe connector asks for
+            invoices[inv["customer"]].append(inv)
     usage: dict[str, list[dict]] = defaultdict(list)
     with open(ws / "usage" / "daily_metrics.csv", newline="") as f:
         for r in csv.DictReader(f):
