@@ -95,6 +95,16 @@ async def test_a_revoked_token_gets_401(world: World, api_url: str, db: Database
         assert is_problem(await h.get("/v1/drafts"), 401, "unauthorized")
 
 
+async def test_a_deactivated_tenants_tokens_get_401(owner: asyncpg.Connection, db: Database, secret_key: str,
+                                                   api_url: str) -> None:
+    tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    token = await factories.token(db, tid, "operator", "soon-gone")
+    async with http(api_url, token) as h:
+        assert (await h.get("/v1/drafts")).status_code == 200
+        await owner.execute("update tenants set active = false where id = $1", tid)
+        assert is_problem(await h.get("/v1/drafts"), 401, "unauthorized")
+
+
 @pytest.mark.parametrize("method,path", [("PUT", "/v1/settings"), ("GET", "/v1/connectors"),
                                          ("PUT", "/v1/connectors/hubspot"), ("GET", "/v1/tokens"),
                                          ("POST", "/v1/tokens"), ("DELETE", "/v1/tokens/x"), ("GET", "/v1/audit")])
