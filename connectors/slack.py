@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.exceptions import ApplicationError
 
@@ -166,12 +167,15 @@ def slack_error(e: SlackApiError) -> ApplicationError | None:
 
 
 class SlackSource:
-    """slack_sdk's AsyncWebClient with its retry handlers off: one visible attempt per Temporal retry."""
+    """slack_sdk's AsyncWebClient. Connection errors and 5xx are left to Temporal's retry; a 429 is waited out
+    here (the SDK's own handler, honouring Retry-After, up to `rate_limit_retries` times), because a chunk reads
+    one channel per customer at under one request a second, and failing it would redo minutes of reads."""
 
     def __init__(self, token: str, base_url: str | None = None, timeout: int = 30, page: int = PAGE,
-                 pace: Callable[[], Awaitable[None]] | None = None) -> None:
+                 pace: Callable[[], Awaitable[None]] | None = None, rate_limit_retries: int = 3) -> None:
+        handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)] if rate_limit_retries else []
         self.client = AsyncWebClient(token=token, base_url=base_url or "https://slack.com/api/", timeout=timeout,
-                                     retry_handlers=[])
+                                     retry_handlers=handlers)
         self.page, self.pace = page, pace
 
     async def history(self, channel: str, oldest: dt.date) -> list[dict[str, Any]]:
