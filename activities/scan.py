@@ -29,13 +29,13 @@ from connectors.stripe import (
     pick_subscription,
     subscription_signals,
 )
-from connectors.usage import HISTORY_DAYS as USAGE_DAYS
-from connectors.usage import UsageSource, usage_signals
+from connectors.usage import UsageConnector, UsageSource
 from core import routing
 from core.secrets import decrypt
 from core.notify import notify
-from db import alerts, scans, tenants
+from db import alerts, scans, tenants, usage
 from db.pool import Database
+from db.usage import PushedUsage
 from schemas import search
 from schemas.evidence import CustomerProfile, EvidenceItem
 from schemas.workflow_io import ApprovalInput, BatchRef, ChunkRef, GatherResult, ScanPlan, TenantScanInput
@@ -196,19 +196,22 @@ class ScanActivities:
         async with self.db.tenant(ref.tenant_id) as conn:
             row = await tenants.get_connector(conn, ref.tenant_id, "usage")
         profiles = await self._chunk(ref, "usage")
-        if row is None or row["secret_ciphertext"] is None:
-            return GatherResult(source="usage", customers=0, items=0)
-        source = UsageSource(decrypt(self.secret_key, row["secret_ciphertext"]), row["config"]["query"])
+        if row is not None and row["secret_ciphertext"] is not None:
+            source: UsageSource | PushedUsage = UsageSource(decrypt(self.secret_key, row["secret_ciphertext"]),
+                                                            row["config"]["query"])
+        else:
+            async with self.db.tenant(ref.tenant_id) as conn:
+                if not await usage.any_pushed(conn):
+                    return GatherResult(source="usage", customers=0, items=0)
+            source = PushedUsage(self.db, ref.tenant_id)   # POST /v1/usage
         ids = [p.customer_id for p in profiles]
         try:
-            rows = await source.fetch(ids, ref.run_date - dt.timedelta(days=USAGE_DAYS))
-            found = {cid: (usage_signals(cid, rows.get(cid, []), ref.run_date),
-                           None if rows.get(cid) else "no usage rows for this customer") for cid in ids}
+            found = await UsageConnector(source).gather(profiles, ref.run_date)
             error = None
-        except (ApplicationError, ValueError) as e:
-            if isinstance(e, ApplicationError) and not e.non_retryable:
+        except ApplicationError as e:
+            if not e.non_retryable:
                 raise
-            error = getattr(e, "message", None) or str(e)
+            error = e.message
             found = {cid: ([], error) for cid in ids}
         async with self.db.tenant(ref.tenant_id) as conn:
             await scans.write_evidence(conn, ref.tenant_id, ref.run_date, "usage", found)

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
-from api import customers, drafts, inbox, metrics, reports, scans, settings, setup
+from api import customers, drafts, inbox, metrics, reports, scans, settings, setup, usage
 from api.errors import ApiError, handle_api_error, problem
 from db.pool import Database
 
@@ -82,6 +82,7 @@ def create_app(db: Database | None = None, temporal: Client | None = None,
     app.include_router(drafts.router)
     app.include_router(scans.router)
     app.include_router(reports.router)
+    app.include_router(usage.router)
     app.include_router(settings.router)
     app.include_router(customers.router)
     app.include_router(setup.router)

@@ -9,6 +9,7 @@ first day wanted as $2 (date), and must return one row per customer per day with
 e.g. `select account_stripe_id as customer_id, day as date, ... from analytics.daily_usage
       where account_stripe_id = any($1) and day >= $2`. The connection is opened read-only whatever the role.
 
+Tenants without database access push the same rows to `POST /v1/usage` (db/usage.py `PushedUsage` reads them).
 For the sandbox and the demo, `load_usage_csv` / `CsvUsageSource` read the workspace's usage/daily_metrics.csv
 (same columns) instead. `UsageConnector(source).gather(customers, run_date)` is the per-chunk entry point.
 

@@ -100,3 +100,29 @@ async def test_a_rejected_hubspot_key_costs_only_hubspot_and_says_so_everywhere(
         verdicts = await conn.fetchval("select count(*) from classifications where run_date = $1", AS_OF)
     assert connector["status"] == "error" and "Reconnect hubspot" in connector["last_error"]
     assert verdicts == result.due   # the scan went on from Stripe alone
+
+
+async def test_usage_pushed_over_the_api_joins_the_evidence_without_database_access(
+        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
+        client: Client, api_url: str) -> None:
+    import csv
+
+    import httpx
+
+    tid = await tenant_with(owner, db, secret_key, sandbox, workspace, {})
+    async with db.tenant(tid) as conn:
+        token = await tenants.create_token(conn, tid, "admin", "product-exporter")
+    with open(workspace / "usage" / "daily_metrics.csv", newline="") as f:
+        rows = [{k: v for k, v in r.items()} for r in csv.DictReader(f)]
+    async with httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as h:
+        bad = await h.post("/v1/usage", json={"rows": [rows[0], rows[1] | {"error_count": "-3"}]})
+        assert bad.status_code == 422 and "error_count" in bad.text
+        for i in range(0, len(rows), 10_000):
+            r = await h.post("/v1/usage", json={"rows": rows[i:i + 10_000]})
+            assert r.status_code == 200, r.text
+            assert r.json()["accepted"] == len(rows[i:i + 10_000])
+    result = await scan(client, tid)
+    usage = (await evidence_by_source(db, tid))["usage"]
+    kinds = {i["kind"] for r in usage for i in r["items"]}
+    assert len(usage) == result.due and not [r["error"] for r in usage if r["error"]]
+    assert {"usage_grew", "usage_fell"} <= kinds
