@@ -7,6 +7,7 @@ Model answers are kept per stage in model_outputs, so a retried activity never p
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from temporalio import activity
@@ -35,8 +36,34 @@ from schemas.verdict import BatchVerdicts, Verdict, VerdictRow
 from schemas.workflow_io import BatchRef, BatchResult
 
 DEFAULT_SPECS = {"TIER1": registry.TIER1, "TIER2": registry.TIER2, "TIER3": registry.TIER3_WORKER,
-                 "SUPERVISOR": registry.SUPERVISOR, "TIEBREAKER": registry.TIEBREAKER}
+                 "SUPERVISOR": registry.SUPERVISOR, "TIEBREAKER": registry.TIEBREAKER,
+                 "HEALTH": registry.OFFLINE}   # the briefing uses a model only when the tenant names one
 FALLBACK_AFTER_ATTEMPTS = 3   # a model that keeps answering nonsense: the offline model finishes the batch
+
+
+async def charge(db: Database, tenant_id: str, run_date: dt.date, batch_no: int, stage: str, tier: str, spec: str,
+                 customers: list[str], tin: int, tout: int) -> None:
+    """One model call into the ledger, its price shared across the customers it served."""
+    if spec == registry.OFFLINE or not customers:
+        return
+    try:
+        cost = price_usd(spec, tin, tout)
+    except UnknownModelPrice:
+        activity.logger.warning("no list price for %s; ledger records tokens at $0", spec)
+        cost = 0.0
+    shares = split_cost(cost, customers)
+    n = len(customers)
+    async with db.tenant(tenant_id) as conn:
+        await ledger.record_calls(conn, tenant_id, run_date, batch_no, stage, tier, spec,
+                                  {c: (tin // n, tout // n, shares[c]) for c in customers})
+
+
+async def capped(db: Database, tenant_id: str, customers: list[str]) -> tuple[set[str], dict[str, float], float]:
+    """The customers at the tenant's daily cost cap, what each has spent today, and the cap."""
+    async with db.tenant(tenant_id) as conn:
+        cap = float((await tenants.get_settings(conn, tenant_id))["daily_cost_cap_usd"])
+        spent = await ledger.spent_today(conn, customers)
+    return over_cap(spent, cap, customers), spent, cap
 
 
 class JudgeActivities:
@@ -44,7 +71,7 @@ class JudgeActivities:
         self.db = db
         self.secret_key = secret_key
 
-    async def _model(self, tenant_id: str, role: str) -> tuple[str, Model]:
+    async def model_for(self, tenant_id: str, role: str) -> tuple[str, Model]:
         """The tenant's model for a role; the offline model when none is configured or its vendor has no key."""
         async with self.db.tenant(tenant_id) as conn:
             models, base_urls, sealed = await ledger.model_config(conn)
@@ -67,24 +94,10 @@ class JudgeActivities:
                                 previous=previous.get(p.customer_id, [])) for p in profiles]
 
     async def _charge(self, ref: BatchRef, stage: str, spec: str, customers: list[str], tin: int, tout: int) -> None:
-        if spec == registry.OFFLINE or not customers:
-            return
-        try:
-            cost = price_usd(spec, tin, tout)
-        except UnknownModelPrice:
-            activity.logger.warning("no list price for %s; ledger records tokens at $0", spec)
-            cost = 0.0
-        shares = split_cost(cost, customers)
-        n = len(customers)
-        async with self.db.tenant(ref.tenant_id) as conn:
-            await ledger.record_calls(conn, ref.tenant_id, ref.run_date, ref.batch_no, stage, ref.route, spec,
-                                      {c: (tin // n, tout // n, shares[c]) for c in customers})
+        await charge(self.db, ref.tenant_id, ref.run_date, ref.batch_no, stage, ref.route, spec, customers, tin, tout)
 
     async def _capped(self, ref: BatchRef, customers: list[str]) -> tuple[set[str], dict[str, float], float]:
-        async with self.db.tenant(ref.tenant_id) as conn:
-            cap = float((await tenants.get_settings(conn, ref.tenant_id))["daily_cost_cap_usd"])
-            spent = await ledger.spent_today(conn, customers)
-        return over_cap(spent, cap, customers), spent, cap
+        return await capped(self.db, ref.tenant_id, customers)
 
     @activity.defn
     async def classify_batch(self, ref: BatchRef) -> int:
@@ -96,7 +109,7 @@ class JudgeActivities:
         contexts = await self._contexts(ref)
         ids = [c.profile.customer_id for c in contexts]
         capped, spent, cap = await self._capped(ref, ids)
-        spec, model = await self._model(ref.tenant_id, ref.route)
+        spec, model = await self.model_for(ref.tenant_id, ref.route)
         live = [c for c in contexts if c.profile.customer_id not in capped]
         rows: dict[str, VerdictRow] = {}
         notes: dict[str, list[str]] = {c: [] for c in ids}
@@ -154,7 +167,7 @@ class JudgeActivities:
             capped, _, _ = await self._capped(ref, [c.profile.customer_id for c in contexts])
             contexts = [c for c in contexts if c.profile.customer_id not in capped]   # the cap covers every call
             worker = [v for v in worker if v.customer_id not in capped]
-            spec, model = await self._model(ref.tenant_id, "SUPERVISOR")
+            spec, model = await self.model_for(ref.tenant_id, "SUPERVISOR")
             flags: list[RowFlag] = []
             notes: list[str] = [f"{c}: cost cap reached, not sent to the supervisor" for c in sorted(capped)]
             drift = None
@@ -188,7 +201,7 @@ class JudgeActivities:
         flag = next(RowFlag.model_validate(f) for f in (await self._load(ref, "supervisor") or {})["flags"]
                     if f["customer_id"] == customer_id)
         ctx = next(c for c in await self._contexts(ref) if c.profile.customer_id == customer_id)
-        spec, model = await self._model(ref.tenant_id, "TIEBREAKER")
+        spec, model = await self.model_for(ref.tenant_id, "TIEBREAKER")
         out: dict[str, Any] = {"model": spec, "classification": "none"}
         capped, _, _ = await self._capped(ref, [customer_id])
         if not capped and spec != registry.OFFLINE and hasattr(model, "ask"):

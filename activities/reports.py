@@ -11,12 +11,14 @@ import datetime as dt
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.judge import JudgeActivities, capped, charge
 from connectors.slack import SlackSource
 from core import digest, health
 from core.secrets import decrypt
 from db import reports, scans, tenants
 from db.pool import Database
-from schemas.workflow_io import BriefingCounts, ReportRef, ScanPlan
+from llm import registry
+from schemas.workflow_io import BriefingCounts, ChunkRef, ReportRef, ScanPlan
 
 DIGEST_SQL = """
     select distinct on (c.customer_id) c.customer_id, cu.name, cu.arr_cents, c.classification, c.severity,
@@ -29,6 +31,9 @@ DIGEST_SQL = """
      order by c.customer_id, c.run_date desc"""
 
 
+MODEL_BATCH = 20   # accounts per model call: short evidence lists, so more than a verdict batch
+
+
 def _readings(rows: list) -> list[digest.Reading]:  # type: ignore[type-arg]
     return [digest.Reading(customer_id=r["customer_id"], name=r["name"], arr_usd=r["arr_cents"] / 100,
                            classification=r["classification"], severity=r["severity"], run_date=r["run_date"],
@@ -38,11 +43,57 @@ def _readings(rows: list) -> list[digest.Reading]:  # type: ignore[type-arg]
 class ReportActivities:
     def __init__(self, db: Database, secret_key: str, *, chunk_size: int = 500) -> None:
         self.db, self.secret_key, self.chunk_size = db, secret_key, chunk_size
+        self.judge = JudgeActivities(db, secret_key)
 
     @activity.defn
     async def plan_briefing(self, ref: ReportRef) -> ScanPlan:
+        """Freeze the day's paying customers; `sources` is ["model"] when the tenant names a HEALTH model."""
         async with self.db.tenant(ref.tenant_id) as conn:
-            return await reports.freeze_paying(conn, ref.tenant_id, ref.day, self.chunk_size)
+            plan = await reports.freeze_paying(conn, ref.tenant_id, ref.day, self.chunk_size)
+        spec, _ = await self.judge.model_for(ref.tenant_id, "HEALTH")
+        return plan.model_copy(update={"sources": [] if spec == registry.OFFLINE else ["model"]})
+
+    @activity.defn
+    async def read_health(self, ref: ChunkRef) -> int:
+        """The tenant's HEALTH model reads a chunk of accounts, MODEL_BATCH at a time, under the daily cost cap.
+        A reading that cites outside the account's evidence, or states a number its citation lacks, is set
+        aside (the rules score the account, and the note says why). Returns how many were set aside."""
+        spec, model = await self.judge.model_for(ref.tenant_id, "HEALTH")
+        async with self.db.tenant(ref.tenant_id) as conn:
+            profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no, "briefing")
+            ids = [p.customer_id for p in profiles]
+            done = set(await reports.model_readings(conn, ref.run_date, ids))
+            bundles = await scans.load_bundles(conn, ref.tenant_id, ref.run_date, ids)
+        over, _, _ = await capped(self.db, ref.tenant_id, ids)
+        todo = [p for p in profiles if p.customer_id not in done and p.customer_id not in over]
+        if spec == registry.OFFLINE or not hasattr(model, "ask"):
+            return 0
+        set_aside = 0
+        for i in range(0, len(todo), MODEL_BATCH):
+            part = todo[i:i + MODEL_BATCH]
+            accounts = [(p.customer_id, p.name, p.arr_cents / 100, bundles[p.customer_id].items) for p in part]
+            system, user = health.health_prompt(ref.run_date.isoformat(), accounts)
+            answer = await model.ask(system, user, health.HealthAnswer)
+            await charge(self.db, ref.tenant_id, ref.run_date, ref.chunk_no, "health", "HEALTH", spec,
+                         [p.customer_id for p in part], answer.input_tokens, answer.output_tokens)
+            rows = {r.customer_id: r for r in answer.value.rows}
+            kept: list[tuple[health.Health, list[str]]] = []
+            demoted: list[tuple[health.Health, list[str]]] = []
+            notes: dict[str, str] = {}
+            for cid, name, arr, items in accounts:
+                rules = health.assess(cid, name, arr, items)
+                row = rows.get(cid)
+                reading, why = (rules, "the model returned no reading for this account") if row is None \
+                    else health.check_reading(row, items, rules)
+                (demoted if why else kept).append((reading, [x.source_id for x in items]))
+                if why:
+                    notes[cid] = why
+            async with self.db.tenant(ref.tenant_id) as conn:
+                await reports.write_snapshots(conn, ref.tenant_id, ref.run_date, kept, reader=spec)
+                await reports.write_snapshots(conn, ref.tenant_id, ref.run_date, demoted, notes=notes)
+            set_aside += len(demoted)
+            activity.heartbeat(i)
+        return set_aside
 
     @activity.defn
     async def compose_briefing(self, ref: ReportRef) -> BriefingCounts:
@@ -52,10 +103,14 @@ class ReportActivities:
             bundles = await scans.load_bundles(conn, ref.tenant_id, ref.day, ids)
             names = {r["id"]: (r["name"], r["arr_cents"]) for r in await conn.fetch(
                 "select id, name, arr_cents from customers where id = any($1::text[])", ids)}
+            read = await reports.model_readings(conn, ref.day, ids)   # the tenant's model, where it answered
             assessed = [(health.assess(cid, names[cid][0], names[cid][1] / 100, bundles[cid].items),
-                         [i.source_id for i in bundles[cid].items]) for cid in ids]
+                         [i.source_id for i in bundles[cid].items]) for cid in ids if cid not in read]
             await reports.write_snapshots(conn, ref.tenant_id, ref.day, assessed)
-            summary = health.summary([h for h, _ in assessed])
+            by_model = [health.Health(cid, names[cid][0], names[cid][1] / 100, r["tier"], r["urgency"],
+                                      r["recommendation"], r["cites"]) for cid, r in read.items()]
+            summary = health.summary([h for h, _ in assessed] + by_model)
+            summary["read_by_model"] = len(by_model)
             summary["missing_sources"] = sorted({s for b in bundles.values() for s in b.missing})
             channel = await conn.fetchval("select slack_channel from tenant_settings")
             day = ref.day.isoformat()

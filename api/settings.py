@@ -19,7 +19,7 @@ from schemas.evidence import FACTORS
 
 router = APIRouter(prefix="/v1/settings", tags=["settings"])
 Route = Literal["TIER1", "TIER2", "TIER3"]
-Role = Literal["TIER1", "TIER2", "TIER3", "SUPERVISOR", "TIEBREAKER"]
+Role = Literal["TIER1", "TIER2", "TIER3", "SUPERVISOR", "TIEBREAKER", "HEALTH"]
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 

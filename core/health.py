@@ -7,9 +7,13 @@ usage or an error spike is cold; growth with clean payments is hot; the rest is 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import json
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
+from pydantic import BaseModel, Field
+
+from core.citations import SOURCE_ID, evidence_numbers, numbers_in
 from schemas.evidence import EvidenceItem
 
 Tier = Literal["hot", "warm", "cold"]
@@ -102,3 +106,60 @@ def briefing_text(tenant: str, day: str, s: dict[str, Any]) -> str:
     out += [f"  - {a['name']} (${a['arr_usd']:,.0f}) - {a['recommendation']} [{a['cites']}]"
             for a in s["expansion"]] or ["  none today"]
     return "\n".join(out) + "\n"
+
+
+# ---- the tenant's model, when configured: its reading checked like a verdict ---------------------------------
+
+HEALTH_SYSTEM = """You are a customer-success analyst. For each paying account you are given, read its evidence \
+and return one health reading.
+
+Rules, all checked by machine after you answer:
+1. Answer only with JSON matching the schema: {"rows": [...]}, one row per account, each with its customer_id.
+2. tier is hot (growing, engaged, clean), warm (steady, no red flags) or cold (declining, errors or payment \
+issues).
+3. recommendation is one line for the customer-success team ("Send a check-in email: ...", "Investigate \
+yesterday's error spike: ...", "Offer a plan upgrade: ..."). Any number in it must appear in the evidence \
+item you cite.
+4. cites is the one source_id behind the recommendation, copied character for character from THAT account's \
+own evidence; null only for a warm account that needs no action. A reading that cites anything else is \
+discarded and the account is scored by rules instead."""
+ACCOUNTS_MARKER = "Accounts, as JSON:\n"
+
+
+class HealthRow(BaseModel):
+    customer_id: str
+    tier: Tier
+    recommendation: str = Field(max_length=400)
+    cites: str | None = None
+
+
+class HealthAnswer(BaseModel):
+    rows: list[HealthRow]
+
+
+def health_prompt(day: str, accounts: list[tuple[str, str, float, list[EvidenceItem]]]) -> tuple[str, str]:
+    payload = [{"customer_id": cid, "name": name, "arr_usd": arr,
+                "evidence": [i.model_dump(mode="json", exclude_none=True) for i in items]}
+               for cid, name, arr, items in accounts]
+    return HEALTH_SYSTEM, (f"Day: {day}. {len(accounts)} account(s).\n" + ACCOUNTS_MARKER
+                           + json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
+
+
+def check_reading(row: HealthRow, items: list[EvidenceItem], rules: Health) -> tuple[Health, str | None]:
+    """The model's reading if it cites this account's own evidence and every number in its recommendation is
+    in the cited item; otherwise the rules' reading and why the model's was set aside."""
+    if row.cites is None:
+        if row.tier != "warm":
+            return rules, f"the model called it {row.tier} without citing a signal"
+        return replace(rules, tier="warm", urgency=3, recommendation=row.recommendation, cites=None), None
+    cited = [i for i in items if i.source_id.lower() == row.cites.strip().lower()]   # one id, several signals
+    if not cited:
+        return rules, f"the model cited {row.cites}, which is not in this account's evidence"
+    sid = cited[0].source_id
+    unverified = numbers_in(SOURCE_ID.sub("", row.recommendation)) - evidence_numbers(cited)
+    if unverified:
+        shown = ", ".join(f"{n:g}" for n in sorted(unverified))
+        return rules, f"the model's recommendation has numbers not in {sid}: {shown}"
+    payment = any(i.kind in PAYMENT_TROUBLE for i in cited)
+    urgency = {"hot": 2, "warm": 3}.get(row.tier, 0 if payment else 1)
+    return replace(rules, tier=row.tier, urgency=urgency, recommendation=row.recommendation, cites=sid), None

@@ -33,14 +33,26 @@ async def briefing_ids(conn: asyncpg.Connection, tenant_id: str, day: dt.date) -
 
 
 async def write_snapshots(conn: asyncpg.Connection, tenant_id: str, day: dt.date,
-                          accounts: list[tuple[Health, list[str]]]) -> None:
+                          accounts: list[tuple[Health, list[str]]], reader: str = "rules",
+                          notes: dict[str, str] | None = None) -> None:
+    """The rules never overwrite the model's reading of the same day (a recomposed briefing keeps it)."""
     await conn.executemany("""
-        insert into health_snapshots (tenant_id, day, customer_id, tier, urgency, recommendation, cites, source_ids)
-        values ($1, $2, $3, $4, $5, $6, $7, $8)
+        insert into health_snapshots (tenant_id, day, customer_id, tier, urgency, recommendation, cites, source_ids,
+                                      reader, note)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
         on conflict (tenant_id, day, customer_id) do update
             set tier = excluded.tier, urgency = excluded.urgency, recommendation = excluded.recommendation,
-                cites = excluded.cites, source_ids = excluded.source_ids""",
-        [(tenant_id, day, h.customer_id, h.tier, h.urgency, h.recommendation, h.cites, ids) for h, ids in accounts])
+                cites = excluded.cites, source_ids = excluded.source_ids, reader = excluded.reader,
+                note = coalesce(excluded.note, health_snapshots.note)
+          where excluded.reader <> 'rules' or health_snapshots.reader = 'rules'""",
+        [(tenant_id, day, h.customer_id, h.tier, h.urgency, h.recommendation, h.cites, ids, reader,
+          (notes or {}).get(h.customer_id)) for h, ids in accounts])
+
+
+async def model_readings(conn: asyncpg.Connection, day: dt.date, ids: list[str]) -> dict[str, asyncpg.Record]:
+    rows = await conn.fetch("""select * from health_snapshots where day = $1 and reader <> 'rules'
+                                and customer_id = any($2::text[])""", day, ids)
+    return {r["customer_id"]: r for r in rows}
 
 
 async def snapshots(conn: asyncpg.Connection, day: dt.date, tier: str | None = None) -> list[asyncpg.Record]:

@@ -38,6 +38,7 @@ GOOD, MALFORMED, SCHEMA_VIOLATION = "good", "malformed", "schema_violation"
 TRUNCATED, REFUSAL = "truncated", "refusal"
 RATE_LIMITED, OVERLOADED, UNAUTHORIZED = "rate_limited", "overloaded", "unauthorized"
 BAD_KEY = "bad_key"   # what the Gemini API really answers to a wrong key: 400 with reason API_KEY_INVALID
+INVENTED_CITATION = "invented_citation"   # health readings that cite a source the account does not have
 SLOW = "slow"         # a good answer after SLOW_SECONDS: longer than a test's client timeout
 SLOW_SECONDS = 3.0
 Step = str | dict[str, Any] | BaseModel
@@ -96,9 +97,26 @@ def contexts_from_prompt(user: str) -> list[CustomerContext]:
     return out
 
 
+def health_payload(user: str, invent: bool = False) -> dict[str, Any]:
+    """A health reading per account: the rules' own, phrased as a model would; `invent` cites an id that is not
+    in the account's evidence (what the validation must catch)."""
+    from core.health import ACCOUNTS_MARKER, assess
+
+    rows = []
+    for a in json.loads(user.split(ACCOUNTS_MARKER, 1)[1]):
+        items = [EvidenceItem.model_validate({"summary": "", **e}) for e in a["evidence"]]
+        h = assess(a["customer_id"], a["name"], a["arr_usd"], items)
+        rows.append({"customer_id": h.customer_id, "tier": "cold" if invent else h.tier,
+                     "recommendation": h.recommendation,
+                     "cites": "stripe:in_INVENTED0000001" if invent else h.cites})
+    return {"rows": rows}
+
+
 def good_payload(user: str, schema: object) -> dict[str, Any]:
     if "flagged" in json.dumps(schema):   # a supervisor review: the fake supervisor finds nothing to flag
         return {"flagged": [], "systematic_drift": False}
+    if "recommendation" in json.dumps(schema):   # a health reading (core.health.HealthAnswer)
+        return health_payload(user)
     rows = [verdict_for(c) for c in contexts_from_prompt(user)]
     return BatchVerdicts(rows=rows).model_dump(mode="json")
 
@@ -220,6 +238,9 @@ def respond(fake: FakeLLM, vendor: str, model: str, step: Step, body: dict[str, 
     if step == SCHEMA_VIOLATION:   # well-formed JSON, wrong shape: a model ignoring the schema
         ids = [c.profile.customer_id for c in contexts_from_prompt(user)] or ["cus_unknown"]
         payload = {"rows": [{"customer_id": ids[0], "classification": "maybe", "severity": "SEVERE"}]}
+        return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload))
+    if step == INVENTED_CITATION:
+        payload = health_payload(user, invent=True)
         return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload))
     if step not in (GOOD, TRUNCATED):
         raise ValueError(f"unknown fake step {step!r}")

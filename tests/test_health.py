@@ -56,3 +56,25 @@ def test_the_briefing_reads_well() -> None:
     assert text.index("Acme Labs") < text.index("Globex")          # urgency order
     assert "`stripe:in_9`" in text and "Initech" not in text.split("Most urgent")[1].split("Expansion")[0]
     assert "Expansion opportunities" in text
+
+
+def test_a_model_reading_is_kept_only_when_its_citation_and_numbers_check_out() -> None:
+    from core.health import HealthRow, check_reading
+
+    items = [item("usage_fell", -0.5, "usage:c:active_users:30d", "usage_trend"),
+             EvidenceItem(source_id="stripe:in_7", kind="invoice_paid_late", factor="payment_history", signal=-0.3,
+                          summary="Invoice in_7 for $1,200.00 was paid 21 days late", facts={"days_late": 21})]
+    rules = assess("c", "C", 1, items)
+
+    def read(tier: str, rec: str, cites: str | None) -> tuple[Health, str | None]:
+        return check_reading(HealthRow(customer_id="c", tier=tier, recommendation=rec, cites=cites), items, rules)
+
+    kept, why = read("cold", "Call about billing: an invoice was paid 21 days late", "STRIPE:in_7")
+    assert why is None and (kept.tier, kept.urgency, kept.cites) == ("cold", 0, "stripe:in_7")
+    assert read("cold", "Call them", "stripe:in_999")[0] == rules                    # not in the evidence
+    assert "not in this account's evidence" in str(read("cold", "Call them", "stripe:in_999")[1])
+    assert read("cold", "An invoice was paid 45 days late", "stripe:in_7")[1] == \
+        "the model's recommendation has numbers not in stripe:in_7: 45"
+    assert read("hot", "Offer a plan upgrade", None)[0] == rules                     # hot needs a signal
+    calm, why = read("warm", "No action needed", None)
+    assert why is None and (calm.tier, calm.cites) == ("warm", None)

@@ -219,3 +219,37 @@ async def test_each_tenant_is_briefed_at_seven_in_its_own_time_zone_and_digested
     finally:
         for sid in (briefing_id(tid), digest_id(tid)):
             await client.get_schedule_handle(sid).delete()
+
+
+async def test_the_tenants_health_model_reads_the_accounts_and_an_invented_citation_is_set_aside(
+        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
+        product_db: str, client: Client) -> None:
+    # The model vendor cannot be reached from here: a local server speaking Anthropic's wire format answers the
+    # official SDK (llm/fakes.py). Its first answer cites a source no account has.
+    from activities.reports import MODEL_BATCH
+    from llm.fakes import INVENTED_CITATION, start_fake_llm
+
+    spec = "anthropic:claude-haiku-4-5"
+    fake = start_fake_llm("anthropic", [INVENTED_CITATION])
+    try:
+        tid = await reporting_tenant(owner, db, secret_key, sandbox, workspace, product_db)
+        async with db.tenant(tid) as conn:
+            await tenants.put_connector(conn, tid, "anthropic", encrypt(secret_key, "sk-ant-test-key"),
+                                        {"base_url": fake.base_url})
+            await conn.execute("update tenant_settings set models = $1", {"HEALTH": spec})
+        result = await report(client, tid, "briefing")
+        await record_history(client, f"briefing/{tid}/{AS_OF}/by-hand", "health_briefing_with_model_completed")
+    finally:
+        fake.stop()
+    assert result.counts is not None
+    async with db.tenant(tid) as conn:
+        rows = await conn.fetch("select * from health_snapshots")
+        charged = await conn.fetchval("select count(*) from model_calls where stage = 'health'")
+        summary = await conn.fetchval("select summary from reports where kind = 'briefing'")
+    by_model = [r for r in rows if r["reader"] == spec]
+    set_aside = [r for r in rows if r["reader"] == "rules"]
+    assert len(rows) == result.counts.accounts and charged == len(rows)   # every account read, and paid for
+    assert len(set_aside) == MODEL_BATCH and len(by_model) == len(rows) - MODEL_BATCH
+    assert all("stripe:in_INVENTED0000001, which is not in this account's evidence" in r["note"] for r in set_aside)
+    assert all(r["cites"] is None or r["cites"] in r["source_ids"] for r in rows)
+    assert summary["read_by_model"] == len(by_model)

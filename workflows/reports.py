@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from core.clock import UnknownTimeZone, local_day
     from schemas import queues, search
     from schemas.workflow_io import ChunkRef, ReportInput, ReportRef, ReportResult, TenantScanInput
-    from workflows.scan import DB, PARALLEL_CHUNKS, VENDOR, failure_message
+    from workflows.scan import DB, MODEL, PARALLEL_CHUNKS, VENDOR, failure_message
 
 POST = {"task_queue": queues.CONNECTORS["slack"], "start_to_close_timeout": timedelta(minutes=2),
         "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2),
@@ -70,6 +70,12 @@ class HealthBriefingWorkflow:
                 raise stripe   # billing is the one source the briefing cannot do without
             if isinstance(usage, BaseException):   # each bundle then lacks usage; the briefing says so
                 workflow.logger.warning("usage chunk %d: %s", chunk_no, failure_message(usage))
+            if "model" in plan.sources:   # the tenant's HEALTH model; where it fails, the rules score
+                try:
+                    await workflow.execute_activity_method(ReportActivities.read_health, chunk,
+                                                           summary=f"model reads chunk {chunk_no}", **MODEL)
+                except ActivityError as e:
+                    workflow.logger.warning("health model, chunk %d: %s", chunk_no, failure_message(e))
 
         await asyncio.gather(*[gather(n) for n in plan.chunks])
         counts = await workflow.execute_activity_method(ReportActivities.compose_briefing, ref,
