@@ -83,7 +83,8 @@ async def get_report(kind: Kind, day: dt.date, op: OperatorDep, db: DbDep,
             raise NotFound(f"no {kind} for {day}")
         accounts = [{"customer_id": s["customer_id"], "name": s["name"], "arr_usd": s["arr_cents"] / 100,
                      "tier": s["tier"], "urgency": s["urgency"], "recommendation": s["recommendation"],
-                     "cites": s["cites"], "source_ids": list(s["source_ids"])}
+                     "cites": s["cites"], "source_ids": list(s["source_ids"]), "read_by": s["reader"],
+                     "note": s["note"]}
                     for s in await reports.snapshots(conn, day, tier)] if kind == "briefing" else []
     return Report(**_info(row), text=row["text"], blocks=row["blocks"], accounts=accounts)
 
