@@ -29,8 +29,10 @@ async def test_generated_requests_find_no_server_error(owner: asyncpg.Connection
     st = Path(sys.executable).parent / "schemathesis"
     proc = await asyncio.create_subprocess_exec(
         str(st), "run", f"{api_url}/openapi.json", "--checks", "not_a_server_error,status_code_conformance,"
-        "content_type_conformance,response_schema_conformance", "--max-examples", "30", "--workers", "2",
-        "--phases", "examples,coverage,fuzzing", "-H", f"Authorization: Bearer {token}",
+        "content_type_conformance,response_schema_conformance", "--max-examples", "30",
+        # One worker: Hypothesis describes its filters with ast.parse, which on CPython 3.11 can raise a spurious
+        # "AST constructor recursion depth mismatch" when two threads parse at once (python/cpython#106905).
+        "--workers", "1", "--phases", "examples,coverage,fuzzing", "-H", f"Authorization: Bearer {token}",
         # Never let it point a connector at anything but loopback: PUT /v1/connectors would try the URL.
         "--exclude-path-regex", "^/v1/connectors/", "--request-timeout", "20",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
