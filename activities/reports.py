@@ -18,6 +18,7 @@ from core.secrets import decrypt
 from db import reports, scans, tenants
 from db.pool import Database
 from llm import registry
+from schemas.evidence import EvidenceBundle, EvidenceItem
 from schemas.workflow_io import BriefingCounts, ChunkRef, ReportRef, ScanPlan
 
 DIGEST_SQL = """
@@ -38,6 +39,18 @@ def _readings(rows: list) -> list[digest.Reading]:  # type: ignore[type-arg]
     return [digest.Reading(customer_id=r["customer_id"], name=r["name"], arr_usd=r["arr_cents"] / 100,
                            classification=r["classification"], severity=r["severity"], run_date=r["run_date"],
                            cited=list(r["cited_source_ids"]), diary=r["paragraph"]) for r in rows]
+
+
+async def with_diary(conn, day: dt.date,  # type: ignore[no-untyped-def]
+                     bundles: dict[str, EvidenceBundle]) -> dict[str, list[EvidenceItem]]:
+    """Each account's evidence for the briefing: the day's billing and usage, and the renewal scan's latest
+    verdict where there is one (from its diary). Without a scan, the briefing reads the evidence alone."""
+    items = {cid: list(b.items) for cid, b in bundles.items()}
+    for r in await reports.latest_verdicts(conn, day, list(bundles), health.DIARY_DAYS):
+        item = health.diary_item(r["diary_id"], r["run_date"], r["classification"], r["severity"], r["pushed_by"])
+        if item is not None:
+            items[r["customer_id"]].append(item)
+    return items
 
 
 class ReportActivities:
@@ -63,7 +76,8 @@ class ReportActivities:
             profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no, "briefing")
             ids = [p.customer_id for p in profiles]
             done = set(await reports.model_readings(conn, ref.run_date, ids))
-            bundles = await scans.load_bundles(conn, ref.tenant_id, ref.run_date, ids)
+            evidence = await with_diary(conn, ref.run_date,
+                                        await scans.load_bundles(conn, ref.tenant_id, ref.run_date, ids))
         over, _, _ = await capped(self.db, ref.tenant_id, ids)
         todo = [p for p in profiles if p.customer_id not in done and p.customer_id not in over]
         if spec == registry.OFFLINE or not hasattr(model, "ask"):
@@ -71,7 +85,7 @@ class ReportActivities:
         set_aside = 0
         for i in range(0, len(todo), MODEL_BATCH):
             part = todo[i:i + MODEL_BATCH]
-            accounts = [(p.customer_id, p.name, p.arr_cents / 100, bundles[p.customer_id].items) for p in part]
+            accounts = [(p.customer_id, p.name, p.arr_cents / 100, evidence[p.customer_id]) for p in part]
             system, user = health.health_prompt(ref.run_date.isoformat(), accounts)
             answer = await model.ask(system, user, health.HealthAnswer)
             await charge(self.db, ref.tenant_id, ref.run_date, ref.chunk_no, "health", "HEALTH", spec,
@@ -101,11 +115,12 @@ class ReportActivities:
         async with self.db.tenant(ref.tenant_id) as conn:
             ids = await reports.briefing_ids(conn, ref.tenant_id, ref.day)
             bundles = await scans.load_bundles(conn, ref.tenant_id, ref.day, ids)
+            evidence = await with_diary(conn, ref.day, bundles)
             names = {r["id"]: (r["name"], r["arr_cents"]) for r in await conn.fetch(
                 "select id, name, arr_cents from customers where id = any($1::text[])", ids)}
             read = await reports.model_readings(conn, ref.day, ids)   # the tenant's model, where it answered
-            assessed = [(health.assess(cid, names[cid][0], names[cid][1] / 100, bundles[cid].items),
-                         [i.source_id for i in bundles[cid].items]) for cid in ids if cid not in read]
+            assessed = [(health.assess(cid, names[cid][0], names[cid][1] / 100, evidence[cid]),
+                         [i.source_id for i in evidence[cid]]) for cid in ids if cid not in read]
             await reports.write_snapshots(conn, ref.tenant_id, ref.day, assessed)
             by_model = [health.Health(cid, names[cid][0], names[cid][1] / 100, r["tier"], r["urgency"],
                                       r["recommendation"], r["cites"]) for cid, r in read.items()]

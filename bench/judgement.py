@@ -22,7 +22,7 @@ from pathlib import Path
 from connectors.stripe import HISTORY_DAYS, customer_row, invoice_signals, pick_subscription, subscription_signals
 from connectors.usage import usage_signals
 from core.factors import DEFAULT_WEIGHTS, breakdown
-from core.health import assess
+from core.health import assess, diary_item
 from llm.base import CustomerContext
 from llm.offline import verdict_for
 from schemas.evidence import CustomerProfile, EvidenceBundle, EvidenceItem
@@ -91,8 +91,7 @@ def main(customers: int, seed: int, crm: str) -> None:
     ws = generate_workspace(Path(tempfile.mkdtemp()) / "ws", customers=customers, as_of=as_of, seed=seed)
     expected = {r["customer_id"]: r for r in csv.DictReader(open(ws / "expected.csv"))}
     profiles, items = evidence_from_workspace(ws, as_of)
-    health = {cid: assess(cid, p.name, p.arr_cents / 100, items[cid]).tier for cid, p in profiles.items()}
-    tiers: Counter[tuple[str, str]] = Counter((expected[cid]["expected_health_tier"], t) for cid, t in health.items())
+    base, everyone = dict(items), profiles   # what the briefing gathers: billing and usage
     profiles = {cid: p for cid, p in profiles.items()
                 if p.renewal_date and 14 <= (p.renewal_date - as_of).days <= 90}
     if crm != "none":
@@ -101,9 +100,12 @@ def main(customers: int, seed: int, crm: str) -> None:
     matrix: Counter[tuple[str, str]] = Counter()
     abstained: Counter[str] = Counter()
     ambiguous = 0
+    verdicts = {}
     for cid, p in profiles.items():
         bundle = EvidenceBundle(tenant_id="bench", customer_id=cid, run_date=as_of, items=items[cid])
-        v = verdict_for(CustomerContext(profile=p, bundle=bundle, breakdown=breakdown(bundle.items, DEFAULT_WEIGHTS)))
+        b = breakdown(bundle.items, DEFAULT_WEIGHTS)
+        v = verdict_for(CustomerContext(profile=p, bundle=bundle, breakdown=b))
+        verdicts[cid] = (v, b.pushed_by)
         truth = expected[cid]
         matrix[(truth["expected_verdict"], v.classification)] += 1
         if truth["archetype"] in AMBIGUOUS:
@@ -117,12 +119,19 @@ def main(customers: int, seed: int, crm: str) -> None:
     for t in LABELS:
         print(f"{t:>14}" + "".join(f"{matrix[(t, p)]:>14}" for p in LABELS))
     print(f"accuracy {right / n:.1%}  ({right}/{n})")
-    print(f"\nhealth tiers for all {len(health)} paying customers (rows expected, columns briefing):")
-    print(f"{'':>8}" + "".join(f"{t:>8}" for t in ("hot", "warm", "cold")))
-    for t in ("hot", "warm", "cold"):
-        print(f"{t:>8}" + "".join(f"{tiers[(t, p)]:>8}" for p in ("hot", "warm", "cold")))
-    agree = sum(tiers[(t, t)] for t in ("hot", "warm", "cold"))
-    print(f"briefing counts: {dict(Counter(health.values()))}; agreement {agree / len(health):.1%}")
+    alone = {cid: assess(cid, p.name, p.arr_cents / 100, base[cid]).tier for cid, p in everyone.items()}
+    diary = {cid: [d] for cid, (v, pushed_by) in verdicts.items()
+             if (d := diary_item(0, as_of, v.classification, v.severity, pushed_by)) is not None}
+    read = {cid: assess(cid, p.name, p.arr_cents / 100, base[cid] + diary.get(cid, [])).tier
+            for cid, p in everyone.items()}
+    for title, health in (("billing and usage alone", alone), ("+ the renewal scan's verdicts", read)):
+        tiers = Counter((expected[cid]["expected_health_tier"], t) for cid, t in health.items())
+        print(f"\nhealth tiers for all {len(health)} paying customers, {title} (rows expected, columns briefing):")
+        print(f"{'':>8}" + "".join(f"{t:>8}" for t in ("hot", "warm", "cold")))
+        for t in ("hot", "warm", "cold"):
+            print(f"{t:>8}" + "".join(f"{tiers[(t, p)]:>8}" for p in ("hot", "warm", "cold")))
+        agree = sum(tiers[(t, t)] for t in ("hot", "warm", "cold"))
+        print(f"briefing counts: {dict(Counter(health.values()))}; agreement {agree / len(health):.1%}")
     print(f"abstained on ambiguous archetypes: {sum(abstained.values())}/{ambiguous} "
           f"({sum(abstained.values()) / max(1, ambiguous):.0%}) {dict(abstained)}")
 

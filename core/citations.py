@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from schemas.evidence import EvidenceBundle, EvidenceItem
 from schemas.verdict import SOURCE_VALIDATION_FAILED, DraftEmail, VerdictRow
 
-SOURCE_ID = re.compile(r"\b(?:stripe|hubspot|salesforce|slack|usage):[A-Za-z0-9_.:\-]*[A-Za-z0-9_]", re.IGNORECASE)
+SOURCE_ID = re.compile(r"\b(?:stripe|hubspot|salesforce|slack|usage|diary):[A-Za-z0-9_.:\-]*[A-Za-z0-9_]",
+                       re.IGNORECASE)
 ISO_DATE = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d-])")
 NUMBER = re.compile(r"(?<![A-Za-z0-9_])\d[\d,]*(?:\.\d+)?")
 

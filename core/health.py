@@ -7,6 +7,7 @@ usage or an error spike is cold; growth with clean payments is hot; the rest is 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
@@ -14,14 +15,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from core.citations import SOURCE_ID, evidence_numbers, numbers_in
-from schemas.evidence import EvidenceItem
+from schemas.evidence import FACTORS, EvidenceItem
 
 Tier = Literal["hot", "warm", "cold"]
 PAYMENT_TROUBLE = {"invoice_past_due", "invoice_uncollectible", "payment_attempts_failed", "cancel_at_period_end",
                    "subscription_past_due", "invoice_paid_late"}
 DECLINE = {"usage_fell", "seats_contracted", "plan_downgraded", "low_utilisation"}
 ERRORS = {"error_spike"}
-GROWTH = {"usage_grew", "seats_grew", "plan_upgraded", "near_seat_limit"}
+GROWTH = {"usage_grew", "seats_grew", "plan_upgraded", "near_seat_limit", "renewal_expansion"}
+RENEWAL_RISK = {"renewal_likely_churn", "renewal_at_risk"}
+# The renewal scan's verdict, read from its diary: it saw the CRM and Slack, which the briefing does not gather.
+RENEWAL_SIGNAL = {"likely_churn": -0.9, "at_risk": -0.5, "expansion": 0.5}
+DIARY_DAYS = 14   # an older verdict is stale: the scan re-reads a due account every day
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,21 @@ class Health:
     cites: str | None            # the source id behind the recommendation
 
 
+def diary_item(entry_id: int, run_date: dt.date, classification: str, severity: str,
+               pushed_by: str | None) -> EvidenceItem | None:
+    """The renewal scan's latest verdict as one more signal, cited by its diary entry (whose own citations carry
+    the chain on); None when it says nothing the briefing would act on (a standard verdict)."""
+    if classification not in RENEWAL_SIGNAL:
+        return None
+    moved = f", moved by {pushed_by.replace('_', ' ')}" if pushed_by else ""
+    return EvidenceItem(source_id=f"diary:{entry_id}", kind=f"renewal_{classification}",
+                        factor=pushed_by if pushed_by in FACTORS else "support_sentiment",  # type: ignore[arg-type]
+                        signal=RENEWAL_SIGNAL[classification], observed_on=run_date,
+                        summary=f"the renewal scan of {run_date.isoformat()} read it "
+                                f"{classification.replace('_', ' ')} ({severity}){moved}",
+                        facts={"run_date": run_date.isoformat(), "classification": classification})
+
+
 def _first(items: list[EvidenceItem], kinds: set[str]) -> EvidenceItem | None:
     hits = [i for i in items if i.kind in kinds]
     return min(hits, key=lambda i: (i.signal, i.source_id)) if hits else None
@@ -42,8 +62,9 @@ def _first(items: list[EvidenceItem], kinds: set[str]) -> EvidenceItem | None:
 
 def assess(customer_id: str, name: str, arr_usd: float, items: list[EvidenceItem]) -> Health:
     """Tier, urgency and recommendation for one account. Urgency: 0 cold with payment issues, 1 cold with declining
-    usage or errors, 2 hot with expansion signals, 3 warm."""
+    usage, errors or a renewal verdict of risk, 2 hot with expansion signals, 3 warm."""
     pay, fall, err = _first(items, PAYMENT_TROUBLE), _first(items, DECLINE), _first(items, ERRORS)
+    risk = _first(items, RENEWAL_RISK)
     grow = max((i for i in items if i.kind in GROWTH), key=lambda i: (i.signal, i.source_id), default=None)
     if pay is not None and (pay.kind != "invoice_paid_late" or pay.signal <= -0.2):
         return Health(customer_id, name, arr_usd, "cold", 0, f"Call about billing: {pay.summary}", pay.source_id)
@@ -51,6 +72,9 @@ def assess(customer_id: str, name: str, arr_usd: float, items: list[EvidenceItem
         sig = err if fall is None or (err is not None and err.signal <= fall.signal) else fall
         action = "Investigate the error spike" if sig.kind in ERRORS else "Send a check-in email"
         return Health(customer_id, name, arr_usd, "cold", 1, f"{action}: {sig.summary}", sig.source_id)
+    if risk is not None:
+        return Health(customer_id, name, arr_usd, "cold", 1, f"Send a check-in email: {risk.summary}",
+                      risk.source_id)
     if grow is not None:
         return Health(customer_id, name, arr_usd, "hot", 2, f"Offer a plan upgrade: {grow.summary}", grow.source_id)
     return Health(customer_id, name, arr_usd, "warm", 3, "No action: steady, no red flags", None)

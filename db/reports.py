@@ -32,6 +32,18 @@ async def briefing_ids(conn: asyncpg.Connection, tenant_id: str, day: dt.date) -
         tenant_id, day)]
 
 
+async def latest_verdicts(conn: asyncpg.Connection, day: dt.date, ids: list[str],
+                          days: int) -> list[asyncpg.Record]:
+    """Each account's newest renewal verdict of the `days` up to `day`, with its diary entry's id."""
+    return await conn.fetch("""
+        select distinct on (c.customer_id) c.customer_id, c.run_date, c.classification, c.severity,
+               c.factors ->> 'pushed_by' pushed_by, d.id diary_id
+          from classifications c join diary_entries d
+            on d.tenant_id = c.tenant_id and d.customer_id = c.customer_id and d.run_date = c.run_date
+         where c.customer_id = any($1::text[]) and c.run_date <= $2 and c.run_date > $2 - $3::int
+         order by c.customer_id, c.run_date desc""", ids, day, days)
+
+
 async def write_snapshots(conn: asyncpg.Connection, tenant_id: str, day: dt.date,
                           accounts: list[tuple[Health, list[str]]], reader: str = "rules",
                           notes: dict[str, str] | None = None) -> None:

@@ -17,7 +17,7 @@ FactValue = str | int | float | bool | None
 class EvidenceItem(BaseModel):
     """One signal read from one real object. `source_id` is what every claim must cite."""
 
-    source_id: str = Field(pattern=r"^(stripe|hubspot|salesforce|slack|usage):\S+$")
+    source_id: str = Field(pattern=r"^(stripe|hubspot|salesforce|slack|usage|diary):\S+$")
     kind: str                      # e.g. invoice_paid_late, seats_grew, champion_quiet
     factor: Factor
     signal: float = Field(ge=-1.0, le=1.0)   # < 0 pulls toward churn, > 0 toward expansion

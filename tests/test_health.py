@@ -8,8 +8,9 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.health import Health, assess, briefing_blocks, rank, summary
+from core.health import Health, assess, diary_item, briefing_blocks, rank, summary
 from schemas.evidence import EvidenceItem
+from tests.conftest import AS_OF
 
 
 def item(kind: str, signal: float, sid: str = "stripe:in_1", factor: str = "payment_history") -> EvidenceItem:
@@ -28,6 +29,20 @@ def test_tiers_and_urgency_follow_the_rules() -> None:
     assert assess("c", "C", 1, [item("payments_on_time", 0.3)]).tier == "warm"
     # one invoice a few days late is noise, not a cold account
     assert assess("c", "C", 1, [item("invoice_paid_late", -0.1)]).tier == "warm"
+
+
+def test_the_renewal_scans_verdict_is_one_more_signal() -> None:
+    churn = diary_item(41, AS_OF, "likely_churn", "HIGH", "champion_status")
+    assert churn is not None and churn.source_id == "diary:41" and churn.factor == "champion_status"
+    assert diary_item(42, AS_OF, "standard", "LOW", None) is None   # nothing to act on
+    quiet = assess("c", "C", 1, [item("payments_on_time", 0.3), churn])
+    assert (quiet.tier, quiet.urgency, quiet.cites) == ("cold", 1, "diary:41")
+    assert "renewal scan of 2026-11-22 read it likely churn (HIGH), moved by champion status" in quiet.recommendation
+    # billing trouble stays the first thing to say; growth does not outweigh the scan's read of risk
+    assert assess("c", "C", 1, [item("invoice_past_due", -0.4), churn]).cites == "stripe:in_1"
+    assert assess("c", "C", 1, [item("seats_grew", 0.5), churn]).tier == "cold"
+    grows = diary_item(43, AS_OF, "expansion", "LOW", "usage_trend")
+    assert grows is not None and assess("c", "C", 1, [grows]).tier == "hot"
 
 
 KINDS = ["invoice_past_due", "payment_attempts_failed", "usage_fell", "error_spike", "seats_grew", "usage_grew",

@@ -167,6 +167,47 @@ async def test_the_weekly_digest_sums_arr_in_motion_and_is_mailed_and_posted_onc
     assert len(posts(sandbox, slack)) == 1
 
 
+async def test_the_briefing_reads_the_renewal_scans_diary_as_one_more_signal(
+        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
+        product_db: str, client: Client) -> None:
+    """The scan sees the CRM and Slack, the briefing does not: an account the scan read at risk yesterday is not
+    left warm, and the briefing cites that account's own diary entry (whose citations carry the chain on). A
+    verdict older than two weeks is not read. In the sample workspace every account the scan reads at risk is
+    already cold on billing or usage (python -m bench.judgement), so the verdicts here are written by hand:
+    half the paying accounts yesterday, half three weeks ago."""
+    tid = await reporting_tenant(owner, db, secret_key, sandbox, workspace, product_db)
+    await report(client, tid, "briefing", AS_OF - dt.timedelta(days=7))   # a week ago: it syncs the customers
+    ids = [r["id"] for r in await owner.fetch("""select id from customers where tenant_id = $1 and arr_cents > 0
+                                                 and status in ('active', 'past_due', 'trialing') order by id""", tid)]
+    fresh, stale = ids[::2], ids[1::2]
+    for day, group in ((AS_OF - dt.timedelta(days=1), fresh), (AS_OF - dt.timedelta(days=21), stale)):
+        await owner.executemany("""
+            insert into classifications (tenant_id, customer_id, run_date, classification, severity, score, factors,
+                                         cited_source_ids, recommended_action, route, model)
+            values ($1, $2, $3, 'at_risk', 'MEDIUM', -0.3, '{"pushed_by": "champion_status"}', '{}', 'call', 'TIER2',
+                    'offline')""", [(tid, cid, day) for cid in group])
+        await owner.executemany("""insert into diary_entries (tenant_id, customer_id, run_date, paragraph,
+                                                              cited_source_ids)
+                                   values ($1, $2, $3, 'At risk: the champion left.', '{}')""",
+                                [(tid, cid, day) for cid in group])
+    entries = dict(await owner.fetch("select customer_id, id from diary_entries where tenant_id = $1 and run_date = $2",
+                                     tid, AS_OF - dt.timedelta(days=1)))
+
+    await report(client, tid, "briefing")
+    async with db.tenant(tid) as conn:
+        snaps = {r["customer_id"]: r for r in await conn.fetch("select * from health_snapshots where day = $1",
+                                                                AS_OF)}
+    assert fresh and all(snaps[cid]["tier"] == "cold" for cid in fresh)
+    by_diary = [cid for cid in fresh if (snaps[cid]["cites"] or "").startswith("diary:")]
+    assert by_diary, "some accounts have nothing in billing or usage that makes them cold"
+    for cid in by_diary:
+        assert snaps[cid]["cites"] == f"diary:{entries[cid]}"   # that account's own entry
+        assert snaps[cid]["recommendation"] == (f"Send a check-in email: the renewal scan of {AS_OF - dt.timedelta(days=1)}"
+                                                " read it at risk (MEDIUM), moved by champion status")
+    assert not any(s.startswith("diary:") for cid in stale for s in snaps[cid]["source_ids"])
+    assert {snaps[cid]["tier"] for cid in stale} >= {"warm"}, "without a recent verdict, the rules alone decide"
+
+
 async def test_the_sample_workspace_briefing_reads_as_recorded(
         owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
         product_db: str, client: Client) -> None:
