@@ -149,9 +149,10 @@ class ReportActivities:
 
     @activity.defn
     async def post_report(self, ref: ReportRef) -> str | None:
-        """Post the stored report to the tenant's Slack channel exactly once: a recorded ts means done; a post
-        whose ts was lost (a crash right after Slack accepted it) is found by its metadata and not repeated.
-        Returns the ts, or None when the tenant has no Slack connected."""
+        """Post the stored report to the tenant's Slack channel exactly once: a recorded ts means done; the post
+        is claimed first, so a second run of the day waits for the first; a post whose ts was lost (a crash
+        right after Slack accepted it) is found by its metadata and not repeated. Returns the ts, or None when
+        the tenant has no Slack connected."""
         async with self.db.tenant(ref.tenant_id) as conn:
             row = await reports.get(conn, ref.kind, ref.day)
             connector = await tenants.get_connector(conn, ref.tenant_id, "slack")
@@ -163,6 +164,11 @@ class ReportActivities:
             async with self.db.tenant(ref.tenant_id) as conn:
                 await reports.posted(conn, ref.kind, ref.day, None, "not posted: Slack is not connected")
             return None
+        async with self.db.tenant(ref.tenant_id) as conn:
+            claimed = await reports.claim_post(conn, ref.kind, ref.day)
+        if not claimed:   # another run of the same day is posting it (the Schedule's and one started by hand)
+            raise ApplicationError(f"another run is posting the {ref.kind} of {ref.day}; this one will find its ts",
+                                   type="PostInProgress", next_retry_delay=dt.timedelta(seconds=30))
         source = SlackSource(decrypt(self.secret_key, connector["secret_ciphertext"]),
                              connector["config"].get("api_base"))
         marker = f"{ref.tenant_id}/{ref.kind}/{ref.day.isoformat()}"

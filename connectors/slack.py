@@ -46,6 +46,8 @@ AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked"
                "missing_scope", "not_allowed_token_type"}
 CUSTOMER_ERRORS = {"channel_not_found", "not_in_channel", "is_archived"}
 
+CANCEL_TALK = re.compile(r"\bcancel(l?ation|l?ing|led)?\b", re.I)
+
 # (kind, factor, signal, pattern, description). Checked in order; expansion talk wins over a pricing mention.
 RULES: list[tuple[str, Factor, float, re.Pattern[str], str]] = [
     ("champion_handover", "champion_status", -0.5,
@@ -55,8 +57,7 @@ RULES: list[tuple[str, Factor, float, re.Pattern[str], str]] = [
      re.compile(r"\b(add(ing)? (more )?seats|more seats|extra seats|higher limits?|enterprise plan|"
                 r"upgrade|roll(ing)? (this |it )?out to|quota)\b", re.I), "asks about growing"),
     ("export_request", "support_sentiment", -0.5, re.compile(r"\bexport(ing)?\b", re.I), "asks about exporting data"),
-    ("cancel_talk", "support_sentiment", -0.7, re.compile(r"\bcancel(l?ation|l?ing|led)?\b", re.I),
-     "mentions cancelling"),
+    ("cancel_talk", "support_sentiment", -0.7, CANCEL_TALK, "mentions cancelling"),
     ("competitor_talk", "support_sentiment", -0.6,
      re.compile(r"\b(competitor\w*|evaluating|alternatives?|switch(ing)? to)\b", re.I), "mentions a competitor"),
     ("pricing_question", "support_sentiment", -0.2, re.compile(r"\b(pricing|price|discount)\b", re.I),
@@ -247,12 +248,16 @@ class SlackSource:
     async def find_marked(self, channel_id: str, marker: str, since: dt.datetime) -> str | None:
         """The ts of a message we posted with `marker` in its metadata since `since`, if any: a post that
         succeeded before its ts could be recorded."""
-        resp = await self._api("conversations_history", channel=channel_id, oldest=str(since.timestamp()),
-                               include_all_metadata=True, limit=200)
-        for m in resp.get("messages") or []:
-            if ((m.get("metadata") or {}).get("event_payload") or {}).get("report") == marker:
-                return str(m["ts"])
-        return None
+        cursor = None
+        while True:
+            resp = await self._api("conversations_history", channel=channel_id, oldest=str(since.timestamp()),
+                                   include_all_metadata=True, limit=200, cursor=cursor)
+            for m in resp.get("messages") or []:
+                if ((m.get("metadata") or {}).get("event_payload") or {}).get("report") == marker:
+                    return str(m["ts"])
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
 
     async def post(self, channel_id: str, text: str, blocks: list[dict[str, Any]], marker: str) -> str:
         resp = await self._api("chat_postMessage", channel=channel_id, text=text[:3000], blocks=blocks,

@@ -97,9 +97,24 @@ async def listing(conn: asyncpg.Connection, kind: str | None, limit: int) -> lis
                                 where $1::text is null or kind = $1 order by day desc, kind limit $2""", kind, limit)
 
 
+POST_LEASE = dt.timedelta(minutes=3)   # longer than a post attempt may run (its 2-minute start-to-close timeout)
+
+
+async def claim_post(conn: asyncpg.Connection, kind: str, day: dt.date) -> bool:
+    """Take the report's one Slack post; False while another attempt holds a claim younger than POST_LEASE."""
+    return bool(await conn.fetchval("""
+        update reports set post_claimed_at = now()
+         where kind = $1 and day = $2 and slack_ts is null
+           and (post_claimed_at is null or post_claimed_at < now() - $3::interval)
+        returning true""", kind, day, POST_LEASE))
+
+
 async def posted(conn: asyncpg.Connection, kind: str, day: dt.date, ts: str | None, error: str | None) -> None:
+    """Record the post's ts, or why there is none (which releases the claim for the next attempt)."""
     await conn.execute("""update reports set slack_ts = coalesce(slack_ts, $3), post_error = $4,
-                                             posted_at = case when $3::text is null then posted_at else now() end
+                                             posted_at = case when $3::text is null then posted_at else now() end,
+                                             post_claimed_at = case when $3::text is null then null
+                                                                    else post_claimed_at end
                            where kind = $1 and day = $2""", kind, day, ts, error)
 
 

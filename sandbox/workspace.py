@@ -494,7 +494,9 @@ def _slack_method(ws: Workspace, posted: list[dict[str, Any]], method: str, args
     if method == "chat.postMessage":
         if not args.get("text") and not args.get("blocks"):
             raise SlackError("no_text")
-        ts = f"{int(now)}.{len(posted) + 1:06d}"   # unique and increasing within a run
+        sec, us = max((ts_key(p["ts"]) for p in posted), default=(0, 0))
+        t = max(int(now * 1_000_000), sec * 1_000_000 + us + 1)   # the clock, as Slack's; unique and increasing
+        ts = f"{t // 1_000_000}.{t % 1_000_000:06d}"
         msg = {"type": "message", "user": "U0SANDBOXBOT", "bot_id": "B0SANDBOX", "app_id": "A0SANDBOX",
                "text": args.get("text") or "", "ts": ts, "team": "T0SANDBOX",
                **{k: args[k] for k in ("blocks", "thread_ts", "metadata") if args.get(k)}}

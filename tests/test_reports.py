@@ -6,6 +6,7 @@ once whatever is retried, a missing channel says what to do, and the digest's AR
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 
@@ -85,8 +86,9 @@ async def test_the_briefing_covers_every_paying_customer_and_posts_once(
     assert again.slack_ts == result.slack_ts and len(posts(sandbox, before)) == 1
     # Nor does one whose earlier post succeeded but whose ts was never recorded (a crash in between):
     # it finds its own message in the channel by the metadata it carries.
-    async with db.tenant(tid) as conn:
-        await conn.execute("update reports set slack_ts = null where kind = 'briefing'")
+    async with db.tenant(tid) as conn:   # ... and whose claim on the post has run out
+        await conn.execute("update reports set slack_ts = null, post_claimed_at = now() - interval '4 minutes' "
+                           "where kind = 'briefing'")
     third = await report(client, tid, "briefing")
     assert third.slack_ts == result.slack_ts and len(posts(sandbox, before)) == 1
 
@@ -102,6 +104,39 @@ async def test_the_briefing_covers_every_paying_customer_and_posts_once(
     for a in served["accounts"]:   # a recommendation cites a signal of the account's own evidence, or nothing
         assert a["cites"] is None or a["cites"] in a["source_ids"]
     assert [(r["kind"], r["day"]) for r in listed] == [("briefing", AS_OF.isoformat())]
+
+
+async def test_two_runs_of_one_day_post_once_even_at_the_same_moment_and_in_a_busy_channel(
+        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
+        product_db: str) -> None:
+    """The Schedule's run and one started by hand (two workflow ids) reach the post together: one posts, the
+    other waits for its ts. After a crash that lost the ts, the message is found again even when 250 messages
+    have been posted to the channel since (a second page of history). The activity is called directly here, on
+    the real database and the real Slack SDK against the sandbox, to make the two attempts coincide."""
+    from activities.reports import ReportActivities
+    from db import reports as stored
+    from schemas.workflow_io import ReportRef
+    from temporalio.exceptions import ApplicationError
+
+    tid = await reporting_tenant(owner, db, secret_key, sandbox, workspace, product_db)
+    async with db.tenant(tid) as conn:
+        await stored.save(conn, tid, "briefing", AS_OF, {"counts": {}}, "Customer health", [], "#fde")
+    ref, acts = ReportRef(tenant_id=tid, kind="briefing", day=AS_OF), ReportActivities(db, secret_key)
+    before = len(posts(sandbox, 0))
+    first, second = await asyncio.gather(acts.post_report(ref), acts.post_report(ref), return_exceptions=True)
+    [ts] = [r for r in (first, second) if isinstance(r, str)]
+    [waiting] = [r for r in (first, second) if isinstance(r, BaseException)]
+    assert isinstance(waiting, ApplicationError) and waiting.type == "PostInProgress" and not waiting.non_retryable
+    assert await acts.post_report(ref) == ts and len(posts(sandbox, 0)) == before + 1   # the retry finds the ts
+
+    for n in range(250):   # the channel gets busy
+        sandbox.state.posted.append({"channel": BRIEFING_CHANNEL["id"], "ts": f"{float(ts) + n + 1:.6f}",
+                                     "message": {"type": "message", "text": f"chatter {n}",
+                                                 "ts": f"{float(ts) + n + 1:.6f}"}})
+    async with db.tenant(tid) as conn:   # a crash lost the ts, and its claim has run out
+        await conn.execute("update reports set slack_ts = null, post_claimed_at = now() - interval '4 minutes'")
+    assert await acts.post_report(ref) == ts
+    assert sum(1 for p in posts(sandbox, 0)[before:] if "metadata" in p["message"]) == 1
 
 
 async def test_a_channel_that_does_not_exist_fails_clearly_and_keeps_the_briefing(
