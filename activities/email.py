@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import smtplib
 from collections.abc import Awaitable, Callable
+from typing import Any
 from email.message import EmailMessage
 
 from temporalio import activity
@@ -32,21 +33,39 @@ def message_id(draft_id: str) -> str:
 
 
 def uncertain(what: str, mid: str) -> ApplicationError:
-    return ApplicationError(f"delivery of {what} is uncertain: an earlier attempt stopped mid-conversation with the "
-                            f"SMTP server. Look for Message-ID {mid} in the server's log before sending again.",
+    return ApplicationError(f"delivery of {what} is uncertain: an attempt stopped mid-conversation with the SMTP "
+                            f"server, after the message may have gone out. Look for Message-ID {mid} in the server's "
+                            "log before sending again.",
                             type=DELIVERY_UNCERTAIN, non_retryable=True)
 
 
-def _deliver(cfg: SmtpConfig, msg: EmailMessage) -> str:
-    with smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout) as smtp:
-        if cfg.starttls:
-            smtp.starttls()
-        if cfg.username:
-            smtp.login(cfg.username, cfg.password or "")
-        refused = smtp.send_message(msg)
-        if refused:
-            raise smtplib.SMTPRecipientsRefused(refused)
-        return "250 accepted"
+class Uncertain(Exception):
+    """The message went out and the line dropped before the server's answer."""
+
+
+class _Smtp(smtplib.SMTP):
+    """Knows whether the message itself went out: before DATA nothing was delivered; after it, only the
+    server's answer says whether it was."""
+    data_sent = False
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self.data_sent = True
+        return super().data(msg)
+
+
+def _deliver(cfg: SmtpConfig, msg: EmailMessage) -> dict[str, tuple[int, bytes]]:
+    """Deliver, returning the recipients the server refused while accepting the message for the others."""
+    with _Smtp(cfg.host, cfg.port, timeout=cfg.timeout) as smtp:
+        try:
+            if cfg.starttls:
+                smtp.starttls()
+            if cfg.username:
+                smtp.login(cfg.username, cfg.password or "")
+            return smtp.send_message(msg)
+        except (OSError, smtplib.SMTPServerDisconnected) as e:
+            if smtp.data_sent:   # the line dropped with the message sent and no answer: it may have arrived
+                raise Uncertain(e) from e
+            raise
 
 
 class EmailActivities:
@@ -74,9 +93,9 @@ class EmailActivities:
         async def release(error: str) -> None:
             async with self.db.tenant(inp.tenant_id) as conn:
                 await drafts.release_send(conn, inp.draft_id, error)
-        response = await self._deliver(msg, release)
+        await self._deliver(msg, release)   # one recipient: refused means nothing was sent, and raises
         async with self.db.tenant(inp.tenant_id) as conn:
-            await drafts.mark_sent(conn, inp.draft_id, inp.operator, response)
+            await drafts.mark_sent(conn, inp.draft_id, inp.operator, "250 accepted")
             await tenants.audit(conn, inp.tenant_id, inp.operator, "draft.sent", inp.draft_id, {"message_id": mid})
         return DecisionResult(draft_id=inp.draft_id, outcome="sent", message_id=mid)
 
@@ -103,12 +122,14 @@ class EmailActivities:
         async def release(error: str) -> None:
             async with self.db.tenant(ref.tenant_id) as conn:
                 await reports.email_done(conn, ref.kind, ref.day, sent=False)
-        await self._deliver(msg, release)
+        refused = await self._deliver(msg, release)
+        got = [a for a in to if a not in refused]
         async with self.db.tenant(ref.tenant_id) as conn:
-            await reports.email_done(conn, ref.kind, ref.day, sent=True)
+            await reports.email_done(conn, ref.kind, ref.day, sent=True, to=got)
             await tenants.audit(conn, ref.tenant_id, "reports", f"{ref.kind}.emailed", ref.day.isoformat(),
-                                {"to": to, "message_id": mid})
-        return f"emailed to {', '.join(to)}"
+                                {"to": got, "refused": refused, "message_id": mid})
+        return f"emailed to {', '.join(got)}" + (f"; refused by the mail server: {', '.join(refused)}"
+                                                  if refused else "")
 
     def _message(self, to: str, subject: str, body: str, mid: str) -> EmailMessage:
         msg = EmailMessage()
@@ -116,14 +137,23 @@ class EmailActivities:
         msg.set_content(body)
         return msg
 
-    async def _deliver(self, msg: EmailMessage, release: Callable[[str], Awaitable[None]]) -> str:
+    async def _deliver(self, msg: EmailMessage, release: Callable[[str], Awaitable[None]]) -> list[str]:
+        """Deliver, or release the claim when the server said no (nothing was delivered, a retry may try again).
+        A line lost after the message was sent leaves the claim held: delivery is uncertain, never repeated.
+        Returns the recipients refused while the others got it."""
         try:
-            return await asyncio.to_thread(_deliver, self.smtp, msg)
+            refused = await asyncio.to_thread(_deliver, self.smtp, msg)
+        except Uncertain as e:
+            raise uncertain(f"message {msg['Message-ID']}", msg["Message-ID"]) from e
         except (OSError, smtplib.SMTPException) as e:
-            # Refused before DATA was accepted: nothing was delivered, so release the claim and let Temporal retry.
             await release(repr(e))
-            raise ApplicationError(f"SMTP {self.smtp.host}:{self.smtp.port} refused or unreachable: {e}",
-                                   type="SmtpUnavailable") from e
+            permanent = isinstance(e, smtplib.SMTPRecipientsRefused) and all(
+                code >= 500 for code, _ in e.recipients.values())
+            raise ApplicationError(f"SMTP {self.smtp.host}:{self.smtp.port} refused or unreachable: {e}"
+                                   + (": every recipient was refused; correct the address" if permanent else ""),
+                                   type="RecipientsRefused" if permanent else "SmtpUnavailable",
+                                   non_retryable=permanent) from e
+        return sorted(refused)
 
     @activity.defn
     async def apply_edit(self, inp: EditInput) -> DecisionResult:

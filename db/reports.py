@@ -131,8 +131,11 @@ async def claim_email(conn: asyncpg.Connection, kind: str, day: dt.date, to: lis
     return None
 
 
-async def email_done(conn: asyncpg.Connection, kind: str, day: dt.date, sent: bool) -> None:
-    """Sent: keep the claim for good. Not sent (refused before delivery): release it for the retry."""
+async def email_done(conn: asyncpg.Connection, kind: str, day: dt.date, sent: bool,
+                     to: list[str] | None = None) -> None:
+    """Sent (to `to`, those the server took): keep the claim for good. Not sent (refused before delivery):
+    release it for the retry."""
     await conn.execute("""update reports set email_status = case when $3 then 'sent' end,
-                                             emailed_at = case when $3 then now() end
-                           where kind = $1 and day = $2""", kind, day, sent)
+                                             emailed_at = case when $3 then now() end,
+                                             email_to = coalesce($4, email_to)
+                           where kind = $1 and day = $2""", kind, day, sent, to)

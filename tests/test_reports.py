@@ -202,6 +202,51 @@ async def test_the_weekly_digest_sums_arr_in_motion_and_is_mailed_and_posted_onc
     assert len(posts(sandbox, slack)) == 1
 
 
+async def test_the_digest_is_mailed_once_when_an_address_is_refused_or_the_line_drops(
+        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
+        product_db: str, smtp: SmtpSink) -> None:
+    """A typo in one recipient must not resend the digest to the others on every retry; a line lost after the
+    message went out is reported as uncertain, never sent again; every address refused is a clear, final error.
+    The activity runs directly against the real SMTP server (aiosmtpd) and the real database."""
+    from activities.email import DELIVERY_UNCERTAIN, EmailActivities, SmtpConfig
+    from db import reports as stored
+    from schemas.workflow_io import ReportRef
+    from temporalio.exceptions import ApplicationError
+
+    tid = await reporting_tenant(owner, db, secret_key, sandbox, workspace, product_db)
+    weeks = [MONDAY + dt.timedelta(days=7 * n) for n in range(3)]
+    async with db.tenant(tid) as conn:
+        await conn.execute("update tenant_settings set digest_recipients = '{owner@tenant.example,typo@tenant.exmaple}'")
+        for day in weeks:
+            await stored.save(conn, tid, "digest", day, {}, f"Renewal digest {day}", [], None)
+    acts = EmailActivities(db, SmtpConfig(smtp.host, smtp.port, "renewals@test"))
+    sent = len(smtp.messages)
+    try:
+        smtp.refuse = {"typo@tenant.exmaple"}
+        said = await acts.email_report(ReportRef(tenant_id=tid, kind="digest", day=weeks[0]))
+        assert said == "emailed to owner@tenant.example; refused by the mail server: typo@tenant.exmaple"
+        assert [m["X-Envelope-To"] for m in smtp.messages[sent:]] == ["owner@tenant.example"]
+        again = await acts.email_report(ReportRef(tenant_id=tid, kind="digest", day=weeks[0]))
+        assert again == "already emailed to owner@tenant.example" and len(smtp.messages) == sent + 1
+
+        smtp.hang_up_after_data = 1
+        for _ in range(2):   # the retry refuses to guess too
+            with pytest.raises(ApplicationError) as lost:
+                await acts.email_report(ReportRef(tenant_id=tid, kind="digest", day=weeks[1]))
+            assert lost.value.type == DELIVERY_UNCERTAIN and lost.value.non_retryable
+        assert len(smtp.messages) == sent + 2   # it did arrive, once
+
+        smtp.refuse = {"owner@tenant.example", "typo@tenant.exmaple"}
+        with pytest.raises(ApplicationError) as refused:
+            await acts.email_report(ReportRef(tenant_id=tid, kind="digest", day=weeks[2]))
+        assert refused.value.non_retryable and "every recipient was refused" in refused.value.message
+        async with db.tenant(tid) as conn:   # nothing went out, so the claim is released for a corrected retry
+            assert await conn.fetchval("select email_status from reports where day = $1", weeks[2]) is None
+        assert len(smtp.messages) == sent + 2
+    finally:
+        smtp.refuse, smtp.hang_up_after_data = set(), 0
+
+
 async def test_the_briefing_reads_the_renewal_scans_diary_as_one_more_signal(
         owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
         product_db: str, client: Client) -> None:

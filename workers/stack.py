@@ -139,16 +139,29 @@ class SmtpSink:
 
         self.messages: list[Message] = []
         self.outbox = outbox
+        self.refuse: set[str] = set()   # addresses answered 550 at RCPT, as a mail server does for unknown users
+        self.hang_up_after_data = 0      # keep the next N messages, then drop the line instead of answering 250
         sink = self
 
         class Handler:
+            async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
+                                  options: list[str]) -> str:
+                if address.lower() in sink.refuse:
+                    return "550 5.1.1 mailbox unavailable"
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
                 raw = envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
                 msg = message_from_bytes(raw)
+                msg["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
                 sink.messages.append(msg)
                 if sink.outbox is not None:
                     sink.outbox.mkdir(parents=True, exist_ok=True)
                     (sink.outbox / f"{len(sink.messages):05d}.eml").write_bytes(raw)
+                if sink.hang_up_after_data > 0:
+                    sink.hang_up_after_data -= 1
+                    server.transport.close()
                 return "250 Message accepted for delivery"
 
         if port == 0:
