@@ -75,7 +75,7 @@ class ReportActivities:
         async with self.db.tenant(ref.tenant_id) as conn:
             profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no, "briefing")
             ids = [p.customer_id for p in profiles]
-            done = set(await reports.model_readings(conn, ref.run_date, ids))
+            done = await reports.read_by_model(conn, ref.run_date, ids)
             evidence = await with_diary(conn, ref.run_date,
                                         await scans.load_bundles(conn, ref.tenant_id, ref.run_date, ids))
         over, _, _ = await capped(self.db, ref.tenant_id, ids)

@@ -67,6 +67,13 @@ async def model_readings(conn: asyncpg.Connection, day: dt.date, ids: list[str])
     return {r["customer_id"]: r for r in rows}
 
 
+async def read_by_model(conn: asyncpg.Connection, day: dt.date, ids: list[str]) -> set[str]:
+    """The accounts the model has answered for today, kept or set aside: a retry does not ask (and pay) again."""
+    return {r[0] for r in await conn.fetch("""select customer_id from health_snapshots where day = $1
+                                                and customer_id = any($2::text[])
+                                                and (reader <> 'rules' or note is not null)""", day, ids)}
+
+
 async def snapshots(conn: asyncpg.Connection, day: dt.date, tier: str | None = None) -> list[asyncpg.Record]:
     return await conn.fetch("""
         select s.*, c.name, c.arr_cents from health_snapshots s

@@ -347,7 +347,8 @@ async def test_the_tenants_health_model_reads_the_accounts_and_an_invented_citat
         product_db: str, client: Client) -> None:
     # The model vendor cannot be reached from here: a local server speaking Anthropic's wire format answers the
     # official SDK (llm/fakes.py). Its first answer cites a source no account has.
-    from activities.reports import MODEL_BATCH
+    from activities.reports import MODEL_BATCH, ReportActivities
+    from schemas.workflow_io import ChunkRef
     from llm.fakes import INVENTED_CITATION, start_fake_llm
 
     spec = "anthropic:claude-haiku-4-5"
@@ -360,6 +361,11 @@ async def test_the_tenants_health_model_reads_the_accounts_and_an_invented_citat
             await conn.execute("update tenant_settings set models = $1", {"HEALTH": spec})
         result = await report(client, tid, "briefing")
         await record_history(client, f"briefing/{tid}/{AS_OF}/by-hand", "health_briefing_with_model_completed")
+        # A retry of a chunk (after a timeout, say) asks the model about none of the accounts it already
+        # answered for, kept or set aside: nothing is paid twice.
+        asked = len(fake.requests)
+        chunk = ChunkRef(tenant_id=tid, run_date=AS_OF, chunk_no=0, scope="briefing")
+        assert await ReportActivities(db, secret_key).read_health(chunk) == 0 and len(fake.requests) == asked
     finally:
         fake.stop()
     assert result.counts is not None

@@ -28,6 +28,9 @@ with workflow.unsafe.imports_passed_through():
 POST = {"task_queue": queues.CONNECTORS["slack"], "start_to_close_timeout": timedelta(minutes=2),
         "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2),
                                     maximum_attempts=10)}
+# The HEALTH model reads a chunk of up to 500 accounts, 20 per call, one call after another: minutes, not the
+# 90 seconds of a verdict batch. The heartbeat after each call notices a dead worker.
+READ = MODEL | {"start_to_close_timeout": timedelta(minutes=30), "heartbeat_timeout": timedelta(minutes=3)}
 MAIL = {"task_queue": queues.EMAIL, "start_to_close_timeout": timedelta(minutes=1),
         "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5),
                                     maximum_attempts=20)}
@@ -73,7 +76,7 @@ class HealthBriefingWorkflow:
             if "model" in plan.sources:   # the tenant's HEALTH model; where it fails, the rules score
                 try:
                     await workflow.execute_activity_method(ReportActivities.read_health, chunk,
-                                                           summary=f"model reads chunk {chunk_no}", **MODEL)
+                                                           summary=f"model reads chunk {chunk_no}", **READ)
                 except ActivityError as e:
                     workflow.logger.warning("health model, chunk %d: %s", chunk_no, failure_message(e))
 
