@@ -10,7 +10,9 @@ with the Salesforce connector, which reads the same facts from other fields):
 - renewal deal closed lost: strong negative; in an at-risk stage: negative; contract sent: mild positive;
 - renewal deal untouched for >= 45 days (hs_lastmodifieddate) while open: negative;
 - an open expansion deal: positive (usage_trend);
-- champion left the company (left_company / lifecycle "other" / "former"): strong negative;
+- champion left the company (left_company, or a custom lifecycle stage "former"; HubSpot's standard "other"
+  stage says nothing about leaving): strong negative; with no champion marked, any contact who left: mild
+  negative;
 - champion not contacted for >= 30 days (notes_last_contacted): negative; contacted within 14 days: mild positive.
 
 A company, deal or contact that is missing or lacks a needed field becomes that customer's error string
@@ -43,6 +45,7 @@ QUIET_DAYS, VERY_QUIET_DAYS, ENGAGED_DAYS = 30, 60, 14
 DEAL_PROPERTIES = ["dealname", "dealstage", "pipeline", "closedate", "amount", "hs_lastmodifieddate"]
 CONTACT_PROPERTIES = ["firstname", "lastname", "email", "jobtitle", "lifecyclestage", "renewal_role",
                       "left_company", "notes_last_contacted", "hs_last_sales_activity_timestamp"]
+LEFT_LIFECYCLE_STAGES = {"former"}   # not "other": a standard stage (partners, vendors), not a departure
 LOST_STAGES = {"closedlost"}
 AT_RISK_STAGES = {"renewal_at_risk"}
 COMMITTED_STAGES = {"contractsent"}
@@ -116,9 +119,14 @@ def crm_expansion_signal(source_id: str, *, name: str, amount: float | None,
 
 def crm_contact_signals(source_id: str, *, name: str, left: bool, last_contact: dt.date | None,
                         run_date: dt.date, role: str = "champion") -> list[EvidenceItem]:
-    """The champion: gone, quiet, or engaged."""
+    """The champion: gone, quiet, or engaged. A contact not marked champion (`role` "contact",
+    "economic_buyer", ..., read because no champion is marked) who left is a mild negative, not champion loss:
+    it is no statement that the customer is leaving, and one former employee among many contacts would
+    otherwise decide likely-churn."""
     if left:
-        return [EvidenceItem(source_id=source_id, kind="champion_left", factor="champion_status", signal=-0.8,
+        champion = role.endswith("champion")
+        return [EvidenceItem(source_id=source_id, kind="champion_left" if champion else "contact_left",
+                             factor="champion_status", signal=-0.8 if champion else -0.3,
                              summary=f"The {role.replace('_', ' ')} {name} has left the company",
                              facts={"contact": name, "left_company": True}, observed_on=last_contact)]
     if last_contact is None:
@@ -190,11 +198,14 @@ def _contact_name(c: dict[str, Any]) -> str:
 
 
 def contact_left(props: dict[str, Any]) -> bool:
-    return _truthy(props.get("left_company")) or str(props.get("lifecyclestage", "")).lower() in ("other", "former")
+    """Only an explicit marker says a contact left."""
+    return (_truthy(props.get("left_company"))
+            or str(props.get("lifecyclestage") or "").strip().lower() in LEFT_LIFECYCLE_STAGES)
 
 
 def contact_signals(contacts: list[dict[str, Any]], run_date: dt.date) -> list[EvidenceItem]:
-    """Champions are contacts whose renewal_role says so; with none marked, every contact counts."""
+    """Champions are contacts whose renewal_role says so; with none marked, every contact counts (quiet or
+    engaged as a champion would), but one who left is only a contact who left."""
     for c in contacts:
         _props(c, "contact")
     marked = [c for c in contacts if str(c["properties"].get("renewal_role", "")).endswith("champion")]

@@ -5,8 +5,9 @@ other method is called. Rules are pure functions over the wire-format messages, 
 
 - champion quiet: the champion (the channel's `champion_user` if the workspace sets one, else the most frequent
   human poster) has not written for >= 30 days -> champion_status negative (>= 60 days: more so);
-- churn talk: export, cancel / cancellation, competitor / evaluating / switching, pricing (unless it is
-  expansion talk) -> support_sentiment negative, one item per message;
+- churn talk: export, cancelling the service or not renewing (not cancelling a meeting, call or invite),
+  competitor / evaluating / switching, pricing (unless it is expansion talk) -> support_sentiment negative,
+  one item per message;
 - trouble: outage, down, slow, not answered, bug -> support_sentiment negative;
 - unanswered questions: a question with no thread reply after a day -> support_sentiment negative;
 - handover: "taking over from X, who left the company" -> champion_status negative;
@@ -46,7 +47,35 @@ AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked"
                "missing_scope", "not_allowed_token_type"}
 CUSTOMER_ERRORS = {"channel_not_found", "not_in_channel", "is_archived"}
 
-CANCEL_TALK = re.compile(r"\bcancel(l?ation|l?ing|led)?\b", re.I)
+# Cancel talk is about the service: cancelling the subscription, contract or plan, cancelling at renewal,
+# not renewing. Cancelling a meeting, call or invite is ordinary work, so a meeting word within the next five
+# words (or "late"/"last-minute" before "cancellation") rules an occurrence out; a bare "cancel" counts only
+# after a statement of intent ("we plan to cancel.", "how do we cancel?"), not in "can we cancel tomorrow's
+# sync?".
+_MEETING = (r"(?:meeting|sync|call|invite|invitation|demo|session|stand-?up|check-?in|catch-?up|appointment|"
+            r"webinar|workshop|training|kick-?off|qbr|huddle|1:1|one-on-one|interview|event|lunch)s?")
+_NO_MEETING_NEXT = rf"(?!(?:\s+[\w'’:-]+){{0,4}}?\s+{_MEETING}\b)"
+_CANCEL = r"cancel(?:s|l?ed|l?ing)?"
+_SERVICE = (r"(?:subscriptions?|contracts?|accounts?|plans?|licen[cs]es?|seats?|renewal|services?|workspace|"
+            r"membership|term|agreement)")
+_INTENT = (r"(?:plan|plans|planning|going|want|wants|decided|decide|need|needs|have|intend|intending|"
+           r"considering|thinking\ about|looking|like|we['’]ll|we\ will|we\ are|we['’]re|"
+           r"how\ (?:do|can|would|should)\ (?:we|i)|how\ to)")
+_STOPS = r"(?:at|before|after|when|once|if|by|now|soon)"
+_NOT_RENEWING = r"(?:be|going|planning|plan|intend|intending|looking|want|wanting|able|to)"
+CANCEL_TALK = re.compile(rf"""
+    # how cancellation works; the cancellation policy
+    (?<!late\ )(?<!minute\ )\bcancell?ations?\b {_NO_MEETING_NEXT}
+    # cancel our subscription; cancel at renewal; cancel at the end of the term
+  | \b{_CANCEL}\b {_NO_MEETING_NEXT} (?:\s+[\w'’:-]+){{0,5}}? \s+{_SERVICE}\b
+    # the subscription was cancelled; we plan to cancel
+  | \b{_SERVICE}\s+(?:(?:is|was|will|be|been|has|have|got|being|getting|to)\s+){{0,3}}
+      {_CANCEL}\b {_NO_MEETING_NEXT}
+    # we want to cancel. how do we cancel? we'll cancel before ...
+  | \b{_INTENT}\s+(?:to\s+)?{_CANCEL}\b (?=\s*(?:[.?!,;]|$)|\s+{_STOPS}\b)
+    # not renewing; won't renew; decided not to renew
+  | (?:\bnot|n['’]t|\bnever|\bno\s+plans?\s+to|\bagainst)\s+(?:{_NOT_RENEWING}\s+){{0,3}}renew(?:ing)?\b
+""", re.I | re.X)
 
 # (kind, factor, signal, pattern, description). Checked in order; expansion talk wins over a pricing mention.
 RULES: list[tuple[str, Factor, float, re.Pattern[str], str]] = [
@@ -57,7 +86,7 @@ RULES: list[tuple[str, Factor, float, re.Pattern[str], str]] = [
      re.compile(r"\b(add(ing)? (more )?seats|more seats|extra seats|higher limits?|enterprise plan|"
                 r"upgrade|roll(ing)? (this |it )?out to|quota)\b", re.I), "asks about growing"),
     ("export_request", "support_sentiment", -0.5, re.compile(r"\bexport(ing)?\b", re.I), "asks about exporting data"),
-    ("cancel_talk", "support_sentiment", -0.7, CANCEL_TALK, "mentions cancelling"),
+    ("cancel_talk", "support_sentiment", -0.7, CANCEL_TALK, "talks of cancelling or not renewing"),
     ("competitor_talk", "support_sentiment", -0.6,
      re.compile(r"\b(competitor\w*|evaluating|alternatives?|switch(ing)? to)\b", re.I), "mentions a competitor"),
     ("pricing_question", "support_sentiment", -0.2, re.compile(r"\b(pricing|price|discount)\b", re.I),

@@ -58,14 +58,19 @@ def factor_scores(items: Iterable[EvidenceItem]) -> dict[Factor, tuple[float, li
 
 
 DECISIVE_SIGNAL = -0.7   # an explicit statement of leaving: cancel at period end, cancel talk, deal lost, champion gone
+CRM_AND_SLACK = ("hubspot:", "salesforce:", "slack:")
 
 
 def churn_is_explicit(items: Iterable[EvidenceItem], b: FactorBreakdown) -> bool:
     """Likely-churn needs a source that says so, once the CRM or Slack inform the verdict: with four factors
     read, an account can sum below the threshold on many small troubles and still be only at risk
-    (bench.judgement: 30 of 40 at-risk accounts otherwise). With billing and usage alone, the total decides."""
-    informed = sum(1 for r in b.factors if r.evidence)
-    return informed <= 2 or any(i.signal <= DECISIVE_SIGNAL for i in items)
+    (bench.judgement: 30 of 40 at-risk accounts otherwise). With billing and usage alone, the total decides.
+
+    Asked of the sources, not of how many factors they informed: the usage connector's error spike informs
+    support_sentiment, so billing and usage alone can inform three factors, and a fresh trouble must never
+    soften a verdict."""
+    read_crm_or_slack = any(sid.startswith(CRM_AND_SLACK) for r in b.factors for sid in r.evidence)
+    return not read_crm_or_slack or any(i.signal <= DECISIVE_SIGNAL for i in items)
 
 
 def classify_total(total: float, t: Thresholds, explicit: bool = True) -> Classification:

@@ -18,12 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from temporalio.exceptions import ApplicationError
 
-from connectors.hubspot import HubSpotConnector, HubSpotSource
+from connectors.hubspot import HubSpotConnector, HubSpotSource, contact_signals
 from connectors.salesforce import SalesforceConnector, SalesforceSource
-from connectors.slack import SlackConnector, SlackSource, channel_signals
+from connectors.slack import CANCEL_TALK, SlackConnector, SlackSource, channel_signals
 from connectors.usage import CsvUsageSource, UsageConnector, UsageSource
 from sandbox.generate import generate_workspace
 from sandbox.server import SandboxHandle, start_sandbox
+from core.factors import DECISIVE_SIGNAL
 from schemas.evidence import CustomerProfile, EvidenceItem
 
 AS_OF = dt.date(2026, 11, 22)
@@ -344,3 +345,81 @@ def test_slack_keyword_rules_on_wire_messages() -> None:
     kinds = {(i.kind, i.source_id.rsplit(":", 1)[1]) for i in channel_signals("C1", msgs, AS_OF)}
     assert kinds == {("expansion_talk", ts(3)), ("export_request", ts(10)), ("question_unanswered", ts(10)),
                      ("thanks", ts(40)), ("champion_quiet_in_slack", ts(40))}
+
+
+def _contact(cid: str, role: str | None = None, **props: str) -> dict[str, Any]:
+    seen = (AS_OF - dt.timedelta(days=5)).isoformat()
+    roles = {"renewal_role": role} if role else {}
+    return {"id": cid, "properties": {"firstname": "Ana", "lastname": cid, "lifecyclestage": "customer",
+                                      "notes_last_contacted": seen, **roles, **props}}
+
+
+@pytest.mark.parametrize("props, left", [
+    ({"left_company": "true", "lifecyclestage": "other"}, True),   # what the sample workspace writes
+    ({"left_company": "true"}, True),
+    ({"lifecyclestage": "former"}, True),
+    ({"lifecyclestage": "other"}, False),    # a standard HubSpot value (partners, vendors): not a departure
+    ({"lifecyclestage": "other", "left_company": "false"}, False),
+    ({}, False),
+])
+def test_a_hubspot_champion_has_left_only_when_a_property_says_so(props: dict[str, str], left: bool) -> None:
+    kinds = {i.kind for i in contact_signals([_contact("1", "champion", **props)], AS_OF)}
+    assert ("champion_left" in kinds) is left
+    assert kinds == ({"champion_left"} if left else {"champion_engaged"})
+
+
+def test_with_no_champion_marked_a_departed_contact_is_not_champion_loss() -> None:
+    # No renewal_role anywhere (most HubSpot portals): every contact is read, but nobody is known to be the
+    # champion, so one of them leaving is a mild signal, not an explicit statement that the customer leaves.
+    contacts = [_contact("1", left_company="true"), _contact("2"), _contact("3", "economic_buyer")]
+    items = contact_signals(contacts, AS_OF)
+    assert sorted((i.source_id, i.kind) for i in items) == [
+        ("hubspot:contact:1", "contact_left"), ("hubspot:contact:2", "champion_engaged"),
+        ("hubspot:contact:3", "champion_engaged")]
+    gone = next(i for i in items if i.kind == "contact_left")
+    assert DECISIVE_SIGNAL < gone.signal < 0 and gone.factor == "champion_status"
+    # Once a champion is marked, only champions are read, and a champion leaving is decisive.
+    marked = contact_signals([_contact("1", "champion", left_company="true"),
+                              _contact("2", "economic_buyer", left_company="true")], AS_OF)
+    assert [(i.source_id, i.kind) for i in marked] == [("hubspot:contact:1", "champion_left")]
+    assert marked[0].signal <= DECISIVE_SIGNAL
+
+
+@pytest.mark.parametrize("text, cancelling", [
+    # Leaving: cancelling the subscription, or not renewing.
+    ("We plan to cancel our subscription.", True),
+    ("we'll cancel at renewal", True),
+    ("We are going to cancel at the end of the term", True),
+    ("Please confirm how cancellation works at the end of the term.", True),
+    ("What is your cancellation policy?", True),
+    ("How do we cancel?", True),
+    ("We need to cancel our licenses before the renewal", True),
+    ("Our subscription will be cancelled in March", True),
+    ("We've decided to cancel the contract", True),
+    ("We're not renewing.", True),
+    ("We won't renew next year", True),
+    ("We have decided not to renew the contract", True),
+    ("Finance says we will not be renewing", True),
+    ("We don't plan to renew", True),
+    # Cancelling a meeting, a call, an invite, a job: ordinary work.
+    ("can we cancel tomorrow's sync?", False),
+    ("Can we cancel our call on Friday?", False),
+    ("I had to cancel the meeting, sorry", False),
+    ("Please cancel the invite for Thursday", False),
+    ("Cancelling my 1:1 today, out sick", False),
+    ("We cancelled the weekly check-in", False),
+    ("Let's cancel the QBR and do it async", False),
+    ("The demo was cancelled", False),
+    ("Sorry for the last-minute cancellation yesterday", False),
+    ("Cancellation of the onboarding session: moved to Monday", False),
+    ("How do I cancel a running job?", False),
+    ("Not sure about the renewal timeline yet", False),
+    ("Can we renew the API key?", False),
+])
+def test_slack_cancel_talk_means_cancelling_the_service(text: str, cancelling: bool) -> None:
+    assert bool(CANCEL_TALK.search(text)) is cancelling
+    sent = AS_OF - dt.timedelta(days=2)
+    msg = {"type": "message", "user": "U1", "text": text, "reply_count": 1,
+           "ts": f"{int(dt.datetime.combine(sent, dt.time(9), dt.UTC).timestamp())}.000100"}
+    kinds = {i.kind for i in channel_signals("C1", [msg], AS_OF)}
+    assert ("cancel_talk" in kinds) is cancelling

@@ -214,3 +214,30 @@ def test_likely_churn_needs_an_explicit_source_once_crm_and_slack_are_read() -> 
     b3 = breakdown(thin, DEFAULT_WEIGHTS)
     assert b3.total <= Thresholds().likely_churn
     assert classify_total(b3.total, Thresholds(), churn_is_explicit(thin, b3)) == "likely_churn"
+
+
+def test_an_error_spike_does_not_soften_likely_churn_on_billing_and_usage_alone() -> None:
+    # Stripe and usage at the likely-churn threshold, no CRM or Slack read: the total decides.
+    billing_and_usage = [item(f"{src}{n}", factor, -0.5) for src, factor in (
+        ("stripe:in_", "payment_history"), ("usage:cus_1:active_users:", "usage_trend")) for n in (1, 2)]
+    b = breakdown(billing_and_usage, DEFAULT_WEIGHTS)
+    assert b.total <= Thresholds().likely_churn
+    assert classify_total(b.total, Thresholds(), churn_is_explicit(billing_and_usage, b)) == "likely_churn"
+    # The usage connector's error spike informs a third factor (support_sentiment) and makes things worse,
+    # never better: still no CRM or Slack, so still the total decides.
+    spiked = billing_and_usage + [item("usage:cus_1:errors:2d", "support_sentiment", -0.3)]
+    b2 = breakdown(spiked, DEFAULT_WEIGHTS)
+    assert b2.total < b.total and sum(1 for r in b2.factors if r.evidence) == 3
+    assert classify_total(b2.total, Thresholds(), churn_is_explicit(spiked, b2)) == "likely_churn"
+    assert verdict_for(ctx(bundle(*spiked))).classification == "likely_churn"
+
+
+@pytest.mark.parametrize("crm_or_slack", ["hubspot:deal:1", "salesforce:opportunity:006A", "slack:C1:1.0"])
+def test_one_crm_or_slack_source_is_enough_to_need_an_explicit_one(crm_or_slack: str) -> None:
+    # Two factors informed, but one of them by the CRM or Slack: modest troubles there are not "leaving".
+    troubles = [item(f"{src}{n}", factor, -0.5) for src, factor in (
+        ("stripe:in_", "payment_history"), ("usage:cus_1:active_users:", "usage_trend")) for n in (1, 2)]
+    troubles.append(item(crm_or_slack, "usage_trend", -0.3))
+    b = breakdown(troubles, DEFAULT_WEIGHTS)
+    assert b.total <= Thresholds().likely_churn and sum(1 for r in b.factors if r.evidence) == 2
+    assert classify_total(b.total, Thresholds(), churn_is_explicit(troubles, b)) == "at_risk"

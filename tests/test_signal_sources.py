@@ -35,3 +35,28 @@ def test_every_signal_names_an_object_in_its_customers_raw_data(seed: int, custo
                 assert invoices.get(ref) == customer or subs.get(ref) == customer, item.source_id
             else:
                 assert vendor == "usage" and ref.split(":")[0] == customer and customer in with_usage, item.source_id
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), customers=st.integers(20, 60))
+def test_the_workspaces_departed_champions_are_read_as_gone_nobody_else(seed: int, customers: int) -> None:
+    import csv
+    import json
+
+    from connectors.hubspot import contact_signals
+
+    ws = generate_workspace(Path(tempfile.mkdtemp()) / "ws", customers=customers, as_of=AS_OF, seed=seed)
+    contacts = {c["id"]: c for c in json.loads((ws / "hubspot" / "contacts.json").read_text())}
+    assoc = json.loads((ws / "hubspot" / "associations.json").read_text())["companies_to_contacts"]
+    company = {c["id"]: c["metadata"]["hubspot_company_id"]
+               for c in json.loads((ws / "stripe" / "customers.json").read_text())}
+    with open(ws / "expected.csv", newline="") as f:
+        archetype = {r["customer_id"]: r["archetype"] for r in csv.DictReader(f)}
+    for customer, arch in archetype.items():
+        people = [contacts[x] for x in assoc[company[customer]]]
+        gone = {i.source_id for i in contact_signals(people, AS_OF) if i.kind == "champion_left"}
+        said = {f"hubspot:contact:{p['id']}" for p in people if p["properties"]["left_company"] == "true"
+                and p["properties"]["renewal_role"] == "champion"}
+        assert gone == said, customer
+        if arch == "champion_left_usage_grows":
+            assert gone, customer
