@@ -11,8 +11,10 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
 from api.deps import DbDep, OperatorDep, TemporalDep
-from api.errors import NotFound, Unauthorized, Unavailable, responses
+from api.errors import Conflict, NotFound, Unauthorized, Unavailable, responses
+from core.clock import UnknownTimeZone, local_day
 from db import reports
+from db.pool import Database
 from schemas import queues, search
 from schemas.workflow_io import ReportInput
 from workflows.reports import HealthBriefingWorkflow, WeeklyDigestWorkflow
@@ -60,6 +62,21 @@ async def start_report(temporal: Any, tenant_id: str, kind: str, day: dt.date) -
     return wid
 
 
+async def default_day(db: Database, tenant_id: str, kind: str) -> dt.date:
+    """Today, counted as the report's Schedule counts it. A briefing's is the date in the tenant's time zone: run
+    at 17:00 on a Monday in Los Angeles, it is Monday's briefing, not Tuesday's (the UTC date), which Tuesday's
+    07:00 run would then find already posted. A digest's is the UTC date, as its Schedule (Mondays 12:00 UTC) has
+    no time zone: the digest of the week before today."""
+    now = dt.datetime.now(dt.UTC)
+    if kind == "digest":
+        return now.date()
+    async with db.tenant(tenant_id) as conn:
+        zone = await conn.fetchval("select timezone from tenants where id = $1", tenant_id)
+    if zone is None:
+        raise LookupError(f"no tenant {tenant_id}")
+    return local_day(now, zone)
+
+
 def _info(r: Any) -> dict[str, Any]:
     return {k: r[k] for k in ("kind", "day", "summary", "channel", "slack_ts", "post_error", "email_status",
                               "email_to")}
@@ -89,11 +106,16 @@ async def get_report(kind: Kind, day: dt.date, op: OperatorDep, db: DbDep,
     return Report(**_info(row), text=row["text"], blocks=row["blocks"], accounts=accounts)
 
 
-@router.post("/{kind}/run", response_model=ReportStarted, status_code=202, responses=responses(Unauthorized,
-                                                                                             Unavailable))
-async def run_report(kind: Kind, op: OperatorDep, temporal: TemporalDep, day: dt.date | None = None) -> ReportStarted:
-    """Compose (and post) a report now, for `day` (default: today, UTC)."""
-    when = day or dt.datetime.now(dt.UTC).date()
+@router.post("/{kind}/run", response_model=ReportStarted, status_code=202,
+             responses=responses(Unauthorized, Conflict, Unavailable))
+async def run_report(kind: Kind, op: OperatorDep, db: DbDep, temporal: TemporalDep,
+                     day: dt.date | None = None) -> ReportStarted:
+    """Compose (and post) a report now, for `day` (default: today in the tenant's time zone for a briefing, in UTC
+    for a digest, as their Schedules count days)."""
+    try:
+        when = day or await default_day(db, op.tenant_id, kind)
+    except UnknownTimeZone as e:
+        raise Conflict(f"this tenant's time zone {e} is not an IANA name such as Europe/Berlin; give `day`") from e
     try:
         wid = await start_report(temporal, op.tenant_id, kind, when)
     except RPCError as e:

@@ -113,11 +113,25 @@ async def cmd_tenant(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from api.reports import start_report
+    from api.reports import default_day, start_report
+    from core.clock import UnknownTimeZone
     from workers.worker import connect_temporal
 
+    if args.date:
+        day = dt.date.fromisoformat(args.date)
+    else:
+        _, db = await _database(settings)
+        try:
+            day = await default_day(db, args.tenant, args.kind)
+        except LookupError as e:
+            say(f"{e}: create it first with `renewals tenant create {args.tenant}`")
+            return 2
+        except UnknownTimeZone as e:
+            say(f"{args.tenant}'s time zone {e} is not an IANA name: give --date YYYY-MM-DD")
+            return 2
+        finally:
+            await db.close()
     client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
-    day = dt.date.fromisoformat(args.date) if args.date else dt.datetime.now(dt.UTC).date()
     wid = await start_report(client, args.tenant, args.kind, day)
     say(f"{args.kind} started: {wid}")
     if args.wait:
@@ -175,7 +189,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--customers", type=int, default=500)
     d.add_argument("--no-scan", action="store_true")
     w = sub.add_parser("worker", help="run the Temporal workers")
-    w.add_argument("--no-schedules", action="store_true", help="do not create or update the Schedules")
+    w.add_argument("--no-schedules", action="store_true", help="do not create, update or delete the Schedules")
     sub.add_parser("api", help="run the REST API")
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("dev-server", help="run the Temporal dev server from temporal-dev.yaml")
@@ -186,7 +200,7 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", help="compose and post a health briefing or weekly digest now")
     r.add_argument("kind", choices=["briefing", "digest"])
     r.add_argument("--tenant", required=True)
-    r.add_argument("--date", help="YYYY-MM-DD (default: today, UTC)")
+    r.add_argument("--date", help="YYYY-MM-DD (default: today in the tenant's time zone; a digest's, UTC)")
     r.add_argument("--wait", action="store_true")
     t = sub.add_parser("tenant", help="tenants").add_subparsers(dest="action", required=True).add_parser("create")
     t.add_argument("id")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from datetime import timedelta
 
 from temporalio.client import (
@@ -15,6 +17,7 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
+from temporalio.service import RPCError, RPCStatusCode
 
 from db.pool import Database
 from schemas import queues, search
@@ -23,6 +26,8 @@ from workflows.reports import HealthBriefingWorkflow, WeeklyDigestWorkflow
 from workflows.scan import DailyScanWorkflow
 
 DAILY_ID = "renewals-daily"
+REPORT_KINDS = ("health-briefing", "weekly-digest")   # a tenant's report Schedule is <kind>/<tenant id>
+log = logging.getLogger(__name__)
 
 
 def daily_schedule() -> Schedule:
@@ -69,12 +74,15 @@ async def active_tenant_zones(db: Database) -> dict[str, str]:
     return zones
 
 
-async def ensure_schedules(client: Client, tenants: dict[str, str] | None = None) -> list[str]:
-    """The daily scan, and each given tenant's (id -> time zone) briefing and digest: created, or updated."""
+async def ensure_schedules(client: Client, tenants: dict[str, str]) -> list[str]:
+    """The daily scan, and each active tenant's (id -> time zone) briefing and digest: created, or updated. The
+    report Schedules of any tenant not given (deactivated, or gone) are deleted."""
     wanted = {DAILY_ID: daily_schedule()}
-    for tid, tz in (tenants or {}).items():
+    for tid, tz in tenants.items():
         wanted |= tenant_schedules(tid, tz)
-    return await apply_schedules(client, wanted)
+    made = await apply_schedules(client, wanted)
+    await delete_reports_except(client, set(tenants))
+    return made
 
 
 async def apply_schedules(client: Client, wanted: dict[str, Schedule]) -> list[str]:
@@ -82,7 +90,31 @@ async def apply_schedules(client: Client, wanted: dict[str, Schedule]) -> list[s
         try:
             await client.create_schedule(sid, schedule)
         except ScheduleAlreadyRunningError:
-            def replace(_: ScheduleUpdateInput, s: Schedule = schedule) -> ScheduleUpdate:
-                return ScheduleUpdate(schedule=s)
+            # The spec, action and policy are ours; the state is the operator's: a Schedule paused in the UI (with
+            # its note) stays paused across worker restarts, as an update would otherwise unpause it.
+            def replace(old: ScheduleUpdateInput, s: Schedule = schedule) -> ScheduleUpdate:
+                return ScheduleUpdate(schedule=dataclasses.replace(s, state=old.description.schedule.state))
             await client.get_schedule_handle(sid).update(replace)
     return list(wanted)
+
+
+async def delete_reports_except(client: Client, active: set[str]) -> list[str]:
+    """Delete the briefing and digest Schedules of every tenant not in `active`; the ids deleted.
+
+    Deleted rather than paused: an operator could unpause a paused one and brief a tenant that was switched off,
+    and, as updates keep the operator's pause, a reactivated tenant would stay paused. Both Schedules are derived
+    from the tenant's row, so a reactivated tenant gets them back at the next worker start; the workflows they
+    started keep their histories. (The daily scan needs nothing here: it only ever reads active tenants.)"""
+    gone = []
+    async for listed in await client.list_schedules():
+        kind, _, tid = listed.id.partition("/")
+        if kind not in REPORT_KINDS or tid in active:
+            continue
+        try:
+            await client.get_schedule_handle(listed.id).delete()
+        except RPCError as e:   # NOT_FOUND: another worker starting at the same time deleted it first
+            if e.status != RPCStatusCode.NOT_FOUND:
+                raise
+        log.warning("deleted Schedule %s: tenant %s is not active", listed.id, tid)
+        gone.append(listed.id)
+    return gone
