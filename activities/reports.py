@@ -12,6 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.judge import JudgeActivities, capped, charge
+from activities.scan import require_active
 from connectors.slack import SlackSource
 from core import digest, health
 from core.secrets import decrypt
@@ -138,6 +139,7 @@ class ReportActivities:
     async def compose_digest(self, ref: ReportRef) -> int:
         """The week before `ref.day` (a Monday) against the week before that; returns the accounts read."""
         start = ref.day - dt.timedelta(days=7)
+        await require_active(self.db, ref.tenant_id)
         async with self.db.tenant(ref.tenant_id) as conn:
             current = _readings(await conn.fetch(DIGEST_SQL, start, ref.day))
             before = _readings(await conn.fetch(DIGEST_SQL, start - dt.timedelta(days=7), start))

@@ -53,6 +53,14 @@ async def heartbeating(work: Awaitable[T], every: float = 5.0) -> T:
     return task.result()
 
 
+async def require_active(db: Database, tenant_id: str) -> None:
+    """A deactivated (or unknown) tenant's systems are not read and its people not written to."""
+    async with db.tenant(tenant_id) as conn:
+        if not await tenants.is_active(conn, tenant_id):
+            raise ApplicationError(f"tenant {tenant_id} is deactivated (or unknown): nothing is read or sent for it",
+                                   type="TenantInactive", non_retryable=True)
+
+
 class ScanActivities:
     def __init__(self, db: Database, client: Client, secret_key: str, *, chunk_size: int = 200,
                  batch_size: int = 10, stripe_rps: float = 20.0, approval_queue: str = "renewals",
@@ -121,7 +129,9 @@ class ScanActivities:
 
     @activity.defn
     async def sync_customers(self, inp: TenantScanInput) -> int:
-        """Hydrate the tenant's customer list (ARR, contract, renewal date) from Stripe."""
+        """Hydrate the tenant's customer list (ARR, contract, renewal date) from Stripe. The first step of a scan
+        and of a briefing, so a deactivated tenant's runs stop here."""
+        await require_active(self.db, inp.tenant_id)
         source = await self._stripe(inp.tenant_id)
         try:
             subs: dict[str, list[dict[str, Any]]] = {}

@@ -94,3 +94,8 @@ async def revoke_token(conn: asyncpg.Connection, name: str) -> int:
     """Revoke every active token of that name in the transaction's tenant; how many were revoked."""
     done = await conn.execute("update api_tokens set revoked_at = now() where name = $1 and revoked_at is null", name)
     return int(done.rsplit(" ", 1)[-1])
+
+
+
+async def is_active(conn: asyncpg.Connection, tenant_id: str) -> bool:
+    return bool(await conn.fetchval("select active from tenants where id = $1", tenant_id))

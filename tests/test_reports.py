@@ -159,6 +159,21 @@ async def test_a_channel_that_does_not_exist_fails_clearly_and_keeps_the_briefin
                and e.activity_task_started_event_attributes.attempt > 1) == 0
 
 
+async def test_a_deactivated_tenant_is_not_briefed_or_digested(
+        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
+        product_db: str, client: Client) -> None:
+    """Its Schedules go at the next worker start (test_report_schedules.py); a run already scheduled, or started
+    by hand, stops before reading its Stripe or writing to its Slack."""
+    tid = await reporting_tenant(owner, db, secret_key, sandbox, workspace, product_db)
+    await owner.execute("update tenants set active = false where id = $1", tid)
+    before, seen = len(sandbox.posted_messages()), sandbox.request_counts("stripe")
+    for kind, day in (("briefing", AS_OF), ("digest", MONDAY)):
+        with pytest.raises(WorkflowFailureError) as err:
+            await report(client, tid, kind, day)
+        assert f"tenant {tid} is deactivated" in str(err.value.cause.cause)   # the activity's own error
+    assert len(sandbox.posted_messages()) == before and sandbox.request_counts("stripe") == seen
+
+
 async def test_the_weekly_digest_sums_arr_in_motion_and_is_mailed_and_posted_once(
         owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
         product_db: str, client: Client, smtp: SmtpSink) -> None:
