@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from core.blocks import escape, section
 from core.citations import SOURCE_ID, evidence_numbers, numbers_in
 from schemas.evidence import FACTORS, EvidenceItem
 
@@ -99,7 +100,8 @@ def summary(accounts: list[Health], top: int = 20) -> dict[str, Any]:
 
 
 def _line(a: dict[str, Any]) -> str:
-    return f"*{a['name']}* (${a['arr_usd']:,.0f}) — {a['recommendation']}" + (f" `{a['cites']}`" if a["cites"] else "")
+    return (f"*{escape(a['name'])}* (${a['arr_usd']:,.0f}) — {escape(a['recommendation'])}"
+            + (f" `{a['cites']}`" if a["cites"] else ""))
 
 
 def briefing_blocks(tenant: str, day: str, s: dict[str, Any], top: int = 10) -> list[dict[str, Any]]:
@@ -107,15 +109,13 @@ def briefing_blocks(tenant: str, day: str, s: dict[str, Any], top: int = 10) -> 
     c = s["counts"]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"Customer health — {day}"}},
-        {"type": "section", "text": {"type": "mrkdwn", "text":
-            f":fire: {c['hot']} hot   :large_yellow_circle: {c['warm']} warm   "
-            f":snowflake: {c['cold']} cold   ({s['accounts']} paying accounts, {tenant})"}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "*Most urgent*\n" + (
-            "\n".join(f"{n}. {_line(a)}" for n, a in enumerate(s["top"][:top], 1)) or "Nothing urgent today.")}},
+        section(f":fire: {c['hot']} hot   :large_yellow_circle: {c['warm']} warm   "
+                f":snowflake: {c['cold']} cold   ({s['accounts']} paying accounts, {tenant})"),
+        section("*Most urgent*\n" + ("\n".join(f"{n}. {_line(a)}" for n, a in enumerate(s["top"][:top], 1))
+                                     or "Nothing urgent today.")),
     ]
     if s["expansion"]:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Expansion opportunities*\n" +
-                                                   "\n".join(f"• {_line(a)}" for a in s["expansion"])}})
+        blocks.append(section("*Expansion opportunities*\n" + "\n".join(f"• {_line(a)}" for a in s["expansion"])))
     return blocks
 
 
@@ -171,7 +171,10 @@ def health_prompt(day: str, accounts: list[tuple[str, str, float, list[EvidenceI
 
 def check_reading(row: HealthRow, items: list[EvidenceItem], rules: Health) -> tuple[Health, str | None]:
     """The model's reading if it cites this account's own evidence and every number in its recommendation is
-    in the cited item; otherwise the rules' reading and why the model's was set aside."""
+    in the cited item, and it does not clear an account with payment trouble; otherwise the rules' reading and
+    why the model's was set aside. Urgency follows the account's evidence, as the ranking's rules say."""
+    if rules.urgency == 0 and row.tier != "cold":   # the ranking's first band is not the model's to empty
+        return rules, f"the model called it {row.tier}, but {rules.cites} shows payment trouble"
     if row.cites is None:
         if row.tier != "warm":
             return rules, f"the model called it {row.tier} without citing a signal"
@@ -184,6 +187,5 @@ def check_reading(row: HealthRow, items: list[EvidenceItem], rules: Health) -> t
     if unverified:
         shown = ", ".join(f"{n:g}" for n in sorted(unverified))
         return rules, f"the model's recommendation has numbers not in {sid}: {shown}"
-    payment = any(i.kind in PAYMENT_TROUBLE for i in cited)
-    urgency = {"hot": 2, "warm": 3}.get(row.tier, 0 if payment else 1)
+    urgency = {"hot": 2, "warm": 3}.get(row.tier, 0 if rules.urgency == 0 else 1)
     return replace(rules, tier=row.tier, urgency=urgency, recommendation=row.recommendation, cites=sid), None

@@ -73,6 +73,14 @@ def test_the_briefing_reads_well() -> None:
     assert "Expansion opportunities" in text
 
 
+def test_what_customers_and_models_write_cannot_break_or_ping_the_channel() -> None:
+    loud = Health("c1", "<!channel> & Sons", 5000, "cold", 1, "Send a check-in email: <@U123> " + "x" * 400, "usage:c1")
+    blocks = briefing_blocks("demo", "2026-11-23", summary([loud] * 20))
+    text = json.dumps(blocks)
+    assert "<!channel>" not in text and "&lt;!channel&gt; &amp; Sons" in text and "<@U123>" not in text
+    assert all(len(b["text"]["text"]) <= 3000 for b in blocks)   # Slack refuses the whole message above it
+
+
 def test_a_model_reading_is_kept_only_when_its_citation_and_numbers_check_out() -> None:
     from core.health import HealthRow, check_reading
 
@@ -91,5 +99,15 @@ def test_a_model_reading_is_kept_only_when_its_citation_and_numbers_check_out() 
     assert read("cold", "An invoice was paid 45 days late", "stripe:in_7")[1] == \
         "the model's recommendation has numbers not in stripe:in_7: 45"
     assert read("hot", "Offer a plan upgrade", None)[0] == rules                     # hot needs a signal
-    calm, why = read("warm", "No action needed", None)
-    assert why is None and (calm.tier, calm.cites) == ("warm", None)
+    # payment trouble stays in the first band, whatever the model says and whichever signal it cites
+    assert read("warm", "No action needed", None) == (rules, "the model called it warm, but stripe:in_7 shows "
+                                                             "payment trouble")
+    usage_cold, _ = read("cold", "Send a check-in email: usage fell", "usage:c:active_users:30d")
+    assert (usage_cold.tier, usage_cold.urgency) == ("cold", 0)
+    quiet = [items[0]]
+    calm, why = check_reading(HealthRow(customer_id="c", tier="warm", recommendation="No action needed"), quiet,
+                              assess("c", "C", 1, quiet))
+    assert why is None and (calm.tier, calm.urgency, calm.cites) == ("warm", 3, None)
+    cold, _ = check_reading(HealthRow(customer_id="c", tier="cold", recommendation="Check in: usage fell",
+                                      cites="usage:c:active_users:30d"), quiet, assess("c", "C", 1, quiet))
+    assert cold.urgency == 1   # declining usage, no payment trouble: the second band
