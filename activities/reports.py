@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -20,29 +21,36 @@ from db import reports, scans, tenants
 from db.pool import Database
 from llm import registry
 from schemas.evidence import EvidenceBundle, EvidenceItem
+from schemas.verdict import SOURCE_VALIDATION_FAILED
 from schemas.workflow_io import BriefingCounts, ChunkRef, ReportRef, ScanPlan
-
-DIGEST_SQL = """
-    select distinct on (c.customer_id) c.customer_id, cu.name, cu.arr_cents, c.classification, c.severity,
-           c.run_date, c.cited_source_ids, d.paragraph
-      from classifications c
-      join customers cu on cu.tenant_id = c.tenant_id and cu.id = c.customer_id
-      left join diary_entries d on d.tenant_id = c.tenant_id and d.customer_id = c.customer_id
-                               and d.run_date = c.run_date
-     where c.run_date >= $1 and c.run_date < $2
-     order by c.customer_id, c.run_date desc"""
-
 
 MODEL_BATCH = 20   # accounts per model call: short evidence lists, so more than a verdict batch
 
 
-def _readings(rows: list) -> list[digest.Reading]:  # type: ignore[type-arg]
-    return [digest.Reading(customer_id=r["customer_id"], name=r["name"], arr_usd=r["arr_cents"] / 100,
-                           classification=r["classification"], severity=r["severity"], run_date=r["run_date"],
-                           cited=list(r["cited_source_ids"]), diary=r["paragraph"]) for r in rows]
+def _reading(r: asyncpg.Record) -> digest.Reading:
+    return digest.Reading(customer_id=r["customer_id"], name=r["name"], arr_usd=r["arr_cents"] / 100,
+                          classification=r["classification"], severity=r["severity"], run_date=r["run_date"],
+                          cited=list(r["cited_source_ids"]), diary=r["paragraph"])
 
 
-async def with_diary(conn, day: dt.date,  # type: ignore[no-untyped-def]
+async def _week(conn: asyncpg.Connection, since: dt.date, until: dt.date) -> tuple[list[digest.Reading],
+                                                                                   list[digest.Reading]]:
+    """Each customer's latest verdict of the week that may be summed, and the customers whose latest verdict was
+    demoted for citing outside its evidence (held at standard for an operator: not a reading to sum or call a
+    move)."""
+    rows = await reports.week_verdicts(conn, since, until, SOURCE_VALIDATION_FAILED)
+    current: dict[str, digest.Reading] = {}
+    held: list[digest.Reading] = []
+    for n, r in enumerate(rows):
+        latest = n == 0 or rows[n - 1]["customer_id"] != r["customer_id"]
+        if latest and r["held"]:
+            held.append(_reading(r))
+        elif not r["held"] and r["customer_id"] not in current:
+            current[r["customer_id"]] = _reading(r)
+    return list(current.values()), held
+
+
+async def with_diary(conn: asyncpg.Connection, day: dt.date,
                      bundles: dict[str, EvidenceBundle]) -> dict[str, list[EvidenceItem]]:
     """Each account's evidence for the briefing: the day's billing and usage, and the renewal scan's latest
     verdict where there is one (from its diary). Without a scan, the briefing reads the evidence alone."""
@@ -141,9 +149,9 @@ class ReportActivities:
         start = ref.day - dt.timedelta(days=7)
         await require_active(self.db, ref.tenant_id)
         async with self.db.tenant(ref.tenant_id) as conn:
-            current = _readings(await conn.fetch(DIGEST_SQL, start, ref.day))
-            before = _readings(await conn.fetch(DIGEST_SQL, start - dt.timedelta(days=7), start))
-            summary = digest.digest(ref.day, current, {r.customer_id: r for r in before})
+            current, held = await _week(conn, start, ref.day)
+            before, _ = await _week(conn, start - dt.timedelta(days=7), start)
+            summary = digest.digest(ref.day, current, {r.customer_id: r for r in before}, held)
             channel = await conn.fetchval("select slack_channel from tenant_settings")
             await reports.save(conn, ref.tenant_id, "digest", ref.day, summary, digest.render_text(summary),
                                digest.render_blocks(summary), channel)

@@ -82,6 +82,21 @@ async def snapshots(conn: asyncpg.Connection, day: dt.date, tier: str | None = N
          order by s.urgency, c.arr_cents desc, s.customer_id""", day, tier)
 
 
+async def week_verdicts(conn: asyncpg.Connection, since: dt.date, until: dt.date,
+                        held_reason: str) -> list[asyncpg.Record]:
+    """Every verdict of [since, until), each customer's newest first, with its diary paragraph; `held` marks one
+    demoted for `held_reason`."""
+    return await conn.fetch("""
+        select c.customer_id, cu.name, cu.arr_cents, c.classification, c.severity, c.run_date, c.cited_source_ids,
+               d.paragraph, c.abstain_reason is not distinct from $3 held
+          from classifications c
+          join customers cu on cu.tenant_id = c.tenant_id and cu.id = c.customer_id
+          left join diary_entries d on d.tenant_id = c.tenant_id and d.customer_id = c.customer_id
+                                   and d.run_date = c.run_date
+         where c.run_date >= $1 and c.run_date < $2
+         order by c.customer_id, c.run_date desc""", since, until, held_reason)
+
+
 async def save(conn: asyncpg.Connection, tenant_id: str, kind: str, day: dt.date, summary: dict[str, Any],
                text: str, blocks: list[dict[str, Any]], channel: str | None) -> None:
     """Store (or recompute) a report. Once posted, its content is what was posted: a rerun changes nothing."""

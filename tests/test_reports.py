@@ -193,6 +193,13 @@ async def test_the_weekly_digest_sums_arr_in_motion_and_is_mailed_and_posted_onc
                                   score, factors, cited_source_ids, recommended_action, route, model)
                               values ($1, $2, $3, 'standard', 'LOW', 0, '{}', '{}', 'none', 'TIER1', 'offline')""",
                            tid, mover["customer_id"], AS_OF - dt.timedelta(days=8))
+        # One account's verdict was a model's that cited a source outside its evidence, so it was demoted: held
+        # at standard for an operator. It is listed apart, neither summed nor called a move.
+        held = next(r for r in rows if r["classification"] == "expansion")
+        rows = [r for r in rows if r is not held]
+    await owner.execute("""update classifications set classification = 'standard', severity = 'LOW',
+                                  abstain_reason = 'source_validation_failed'
+                            where tenant_id = $1 and customer_id = $2""", tid, held["customer_id"])
     at_risk = sum(r["arr_cents"] for r in rows if r["classification"] in ("at_risk", "likely_churn")) / 100
     expanding = sum(r["arr_cents"] for r in rows if r["classification"] == "expansion") / 100
     mails, slack = len(smtp.messages), len(sandbox.posted_messages())
@@ -207,6 +214,7 @@ async def test_the_weekly_digest_sums_arr_in_motion_and_is_mailed_and_posted_onc
     assert sum(a["arr_usd"] for a in summary["at_risk"]) == pytest.approx(at_risk)   # the figure's own chain
     assert all(a["cited"] for a in summary["at_risk"]), "every account in a figure names its sources"
     assert [m["customer_id"] for m in summary["movers"]] == [mover["customer_id"]]
+    assert [a["customer_id"] for a in summary["held"]] == [held["customer_id"]]   # listed apart, moved nowhere
     assert summary["movers"][0]["from"] == "standard/LOW" and summary["movers"][0]["diary"]
     [mail] = smtp.messages[mails:]
     assert mail["To"] == "owner@tenant.example" and f"ARR at risk: ${at_risk:,.0f}" in mail.get_payload(decode=True).decode()
