@@ -137,6 +137,7 @@ class ScanActivities:
             subs: dict[str, list[dict[str, Any]]] = {}
             async for s in source.subscriptions():
                 subs.setdefault(str(s.get("customer")), []).append(s)
+                activity.heartbeat()   # 10,000 subscriptions are 100 paced pages: longer than a heartbeat timeout
             rows, bad = [], []
             async for c in source.customers():
                 try:
