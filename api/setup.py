@@ -42,6 +42,12 @@ class ConnectBody(BaseModel):
                                  description="only to point at a sandbox or a proxy")
     ca_file: str | None = Field(None, max_length=500, pattern=r"^[^\x00]+$", description="a CA bundle on the worker's disk to trust, for "
                                 "a proxy or sandbox with a private CA (Salesforce is always https)")
+    champion_field: str | None = Field(None, max_length=80, pattern=r"^([A-Za-z][A-Za-z0-9_]*)?$",
+                                       description='salesforce only: the Contact checkbox that marks the champion '
+                                       '(default Champion__c; "" if your org has none)')
+    left_field: str | None = Field(None, max_length=80, pattern=r"^([A-Za-z][A-Za-z0-9_]*)?$",
+                                   description='salesforce only: the Contact checkbox that marks someone who left '
+                                   '(default Left_Company__c; "" if your org has none)')
     query: str | None = Field(None, max_length=5000, description="usage only: the SQL that returns daily metrics "
                               "(see connectors/usage.py); the key is then the read-only DSN")
 
@@ -92,6 +98,8 @@ async def _check(kind: str, key: str, config: dict[str, Any]) -> None:
     except ApplicationError as e:   # connectors.errors has already told credentials from an outage
         if e.type == VENDOR_UNAVAILABLE:
             raise Unavailable(f"{kind} could not be reached to check the key; nothing was stored: {e.message}") from e
+        if e.type == "ConnectorMisconfigured":
+            raise Unprocessable(f"{e.message} Nothing was stored.") from e
         raise Unprocessable(f"{kind} refused the key, nothing was stored: {e.message}") from e
     except Exception as e:  # noqa: BLE001 - e.g. an unreachable api_base: the admin needs to read what happened
         raise Unprocessable(f"the key could not be checked against {kind}, nothing was stored: {e}") from e
@@ -112,6 +120,8 @@ async def connect(kind: Kind, body: ConnectBody, op: AdminDep, db: DbDep, reques
     config = {"query": body.query} if kind == "usage" else \
         {"api_base": body.api_base} | ({"ca_file": body.ca_file} if body.ca_file else {}) if kind in CHECKED else \
         {"base_url": body.api_base} if body.api_base else {}
+    if kind == "salesforce":
+        config |= {k: v for k in ("champion_field", "left_field") if (v := getattr(body, k)) is not None}
     if kind in CHECKED:
         await _check(kind, body.key, config)
     async with db.tenant(op.tenant_id) as conn:

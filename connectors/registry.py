@@ -21,7 +21,13 @@ from aiolimiter import AsyncLimiter
 from temporalio.exceptions import ApplicationError
 
 from connectors.hubspot import HubSpotConnector, HubSpotSource, Result
-from connectors.salesforce import SalesforceConnector, SalesforceSource
+from connectors.salesforce import (
+    CHAMPION_FIELD,
+    LEFT_FIELD,
+    SalesforceConnector,
+    SalesforceSource,
+    contact_fields,
+)
 from connectors.slack import SlackConnector, SlackSource
 from schemas.evidence import CustomerProfile
 
@@ -79,7 +85,8 @@ def open_connector(kind: str, key: str, config: dict[str, Any],
     if isinstance(source, HubSpotSource):
         return HubSpotConnector(source)
     if isinstance(source, SalesforceSource):
-        return SalesforceConnector(source, frozenset(config.get("at_risk_stages") or ()))
+        return SalesforceConnector(source, frozenset(config.get("at_risk_stages") or ()),
+                                   *salesforce_fields(config))
     return SlackConnector(source)
 
 
@@ -88,5 +95,12 @@ async def check(kind: str, key: str, config: dict[str, Any]) -> None:
     source = open_source(kind, key, config)
     if isinstance(source, SlackSource):
         await source.check()
+    elif isinstance(source, SalesforceSource):
+        await asyncio.to_thread(source.check, contact_fields(*salesforce_fields(config)))
     else:
         await asyncio.to_thread(source.check)
+
+
+def salesforce_fields(config: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The org's champion and departed-contact field names: the defaults unless the config names others (or null)."""
+    return (config.get("champion_field", CHAMPION_FIELD) or None, config.get("left_field", LEFT_FIELD) or None)

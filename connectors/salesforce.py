@@ -42,8 +42,21 @@ LINK = "salesforce_account_id"
 IN_LIST = 200     # ids per IN (...): keeps each query well inside SOQL's 100,000-character limit
 OPPORTUNITY_SOQL = ("SELECT Id, AccountId, Name, Type, StageName, IsClosed, CloseDate, LastModifiedDate, Amount "
                     "FROM Opportunity WHERE AccountId IN {}")
-CONTACT_SOQL = ("SELECT Id, AccountId, FirstName, LastName, Champion__c, Left_Company__c, LastActivityDate "
-                "FROM Contact WHERE AccountId IN {}")
+# Which contact is the champion, and whether one has left, are custom checkbox fields in most orgs; their API
+# names are the connector's `champion_field` / `left_field` settings (null where the org has no such field: then
+# every contact is read as a plain contact and nobody as departed).
+CHAMPION_FIELD, LEFT_FIELD = "Champion__c", "Left_Company__c"
+
+
+def contact_fields(champion_field: str | None, left_field: str | None) -> str:
+    return ", ".join(["Id", "AccountId", "FirstName", "LastName", "LastActivityDate"]
+                     + [f for f in (champion_field, left_field) if f])
+
+
+def account_key(account_id: str) -> str:
+    """Salesforce ids come in 15 (case-sensitive) and 18 (with a checksum) characters; the first 15 are the id.
+    Stripe metadata may hold either; the API answers with 18."""
+    return account_id[:15]
 LOST_STAGES = {"Closed Lost"}
 COMMITTED_STAGES = {"Contract Sent"}
 
@@ -83,14 +96,16 @@ def opportunity_signals(opps: list[dict[str, Any]], run_date: dt.date,
     return items
 
 
-def contact_signals(contacts: list[dict[str, Any]], run_date: dt.date) -> list[EvidenceItem]:
+def contact_signals(contacts: list[dict[str, Any]], run_date: dt.date, champion_field: str | None = CHAMPION_FIELD,
+                    left_field: str | None = LEFT_FIELD) -> list[EvidenceItem]:
     for c in contacts:
         _need(c, "Contact")
-    champions = [c for c in contacts if c.get("Champion__c") is True]
+    champions = [c for c in contacts if champion_field and c.get(champion_field) is True]
     items: list[EvidenceItem] = []
     for c in champions or contacts:
         name = " ".join(x for x in (c.get("FirstName"), c.get("LastName")) if x) or c["Id"]
-        items += crm_contact_signals(f"salesforce:contact:{c['Id']}", name=name, left=c.get("Left_Company__c") is True,
+        left = bool(left_field) and c.get(left_field or "") is True
+        items += crm_contact_signals(f"salesforce:contact:{c['Id']}", name=name, left=left,
                                      last_contact=parse_when(c.get("LastActivityDate")), run_date=run_date,
                                      role="champion" if champions else "contact")
     return items
@@ -134,15 +149,24 @@ class SalesforceSource:
             raise self._error(e) from e
 
     def by_account(self, template: str, account_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Records by account_key of their AccountId."""
         out: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for i in range(0, len(account_ids), IN_LIST):
             for rec in self.query(format_soql(template, account_ids[i:i + IN_LIST])):
-                out[str(rec.get("AccountId"))].append(dict(rec))
+                out[account_key(str(rec.get("AccountId")))].append(dict(rec))
         return out
 
-    def check(self) -> None:
-        for _ in self.query("SELECT Id FROM Account LIMIT 1"):
-            break
+    def check(self, contact_fields: str = "Id") -> None:
+        """The key works, and the contact fields the connector reads exist in this org."""
+        try:
+            for _ in self.query(f"SELECT {contact_fields} FROM Contact LIMIT 1"):
+                break
+        except ApplicationError as e:
+            if "No such column" in e.message:
+                raise ApplicationError(f"connector salesforce: {e.message} Set champion_field / left_field in the "
+                                       "connector's config to your org's field API names, or to null.",
+                                       type="ConnectorMisconfigured", non_retryable=True) from e
+            raise
 
 
 class SalesforceConnector:
@@ -150,8 +174,10 @@ class SalesforceConnector:
     `at_risk_stages`: the tenant's opportunity stages that mean a renewal in trouble (none by default: the
     standard stages say nothing about risk)."""
 
-    def __init__(self, source: SalesforceSource, at_risk_stages: frozenset[str] = frozenset()) -> None:
+    def __init__(self, source: SalesforceSource, at_risk_stages: frozenset[str] = frozenset(),
+                 champion_field: str | None = CHAMPION_FIELD, left_field: str | None = LEFT_FIELD) -> None:
         self.source, self.at_risk_stages = source, at_risk_stages
+        self.fields = (champion_field, left_field)
 
     async def gather(self, customers: list[CustomerProfile], run_date: dt.date) -> Result:
         return await asyncio.to_thread(self.gather_sync, customers, run_date)
@@ -166,14 +192,16 @@ class SalesforceConnector:
         if not accounts:
             return out
         opps = self.source.by_account(OPPORTUNITY_SOQL, accounts)
-        contacts = self.source.by_account(CONTACT_SOQL, accounts)
+        contacts = self.source.by_account(f"SELECT {contact_fields(*self.fields)} FROM Contact "
+                                          "WHERE AccountId IN {}", accounts)
         for customer_id, account in linked.items():
+            key = account_key(account)
             try:
-                if not opps.get(account) and not contacts.get(account):
+                if not opps.get(key) and not contacts.get(key):
                     raise MalformedRecord(f"Salesforce account {account} has no opportunities or contacts "
                                           "(it may be deleted or not exist)")
-                out[customer_id] = (opportunity_signals(opps.get(account, []), run_date, self.at_risk_stages)
-                                    + contact_signals(contacts.get(account, []), run_date), None)
+                out[customer_id] = (opportunity_signals(opps.get(key, []), run_date, self.at_risk_stages)
+                                    + contact_signals(contacts.get(key, []), run_date, *self.fields), None)
             except (MalformedRecord, KeyError, TypeError, ValueError) as e:
                 out[customer_id] = ([], f"salesforce: {e}")
         return out

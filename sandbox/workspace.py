@@ -317,12 +317,13 @@ def run_soql(q: Soql, records_by_object: dict[str, list[dict[str, Any]]]) -> lis
     rows = records
     for f, op, lit in q.where:
         c = col(f)
+        key = _id_key if c.endswith("Id") else _cmp_key   # Salesforce takes a 15- or 18-character id alike
         if op == "IN":
-            keys = {_cmp_key(v) for v in lit}
-            rows = [r for r in rows if _cmp_key(r.get(c)) in keys]
+            keys = {key(v) for v in lit}
+            rows = [r for r in rows if key(r.get(c)) in keys]
             continue
-        want = _cmp_key(lit)
-        rows = [r for r in rows if _compare(_cmp_key(r.get(c)), op, want)]
+        want = key(lit)
+        rows = [r for r in rows if _compare(key(r.get(c)), op, want)]
     if q.order:
         c, desc, nulls_last = col(q.order[0]), q.order[1], q.order[2]
         present = sorted((r for r in rows if r.get(c) is not None), key=lambda r: _cmp_key(r[c]),
@@ -333,6 +334,10 @@ def run_soql(q: Soql, records_by_object: dict[str, list[dict[str, Any]]]) -> lis
         rows = rows[:q.limit]
     return [{"attributes": r.get("attributes", {"type": name}), **{f: r.get(f) for f in fields}}
             for r in rows]
+
+
+def _id_key(v: Any) -> Any:
+    return v[:15] if isinstance(v, str) and len(v) in (15, 18) else v
 
 
 _OPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,

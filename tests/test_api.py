@@ -419,6 +419,12 @@ async def test_crm_and_slack_keys_are_checked_against_the_sandbox_before_they_ar
             assert ok.status_code == 200, ok.text
             assert (ok.json()["status"], ok.json()["checked"]) == ("connected", True)
             assert sandbox.keys[kind] not in ok.text
+        # An org whose Contact has no field by that name: said at connect time, not at 06:00 as lost evidence.
+        sf = {"key": sandbox.keys["salesforce"], **where["salesforce"]}
+        misnamed = await admin.put("/v1/connectors/salesforce", json=sf | {"champion_field": "Key_Contact__c"})
+        assert is_problem(misnamed, 422, "validation-failed") and "Key_Contact__c" in misnamed.json()["detail"]
+        assert "refused the key" not in misnamed.text
+        assert (await admin.put("/v1/connectors/salesforce", json=sf | {"left_field": ""})).status_code == 200
         dsn = "postgresql://reader:pw-Zq81x@127.0.0.1:9/product"
         assert is_problem(await admin.put("/v1/connectors/usage", json={"key": dsn}), 422, "validation-failed")
         ok = await admin.put("/v1/connectors/usage", json={"key": dsn, "query": "select 1"})

@@ -222,6 +222,33 @@ async def test_slack_waits_out_a_429_inside_the_chunk(sandbox: SandboxHandle) ->
     assert _total(sandbox, "slack") == len(customers) + 1   # one read per channel, plus the one refused
 
 
+async def test_salesforce_takes_15_character_ids_and_orgs_without_the_custom_contact_fields(
+        sandbox: SandboxHandle) -> None:
+    from connectors import registry
+    from connectors.salesforce import LEFT_FIELD
+
+    linked = [p for p in profiles(sandbox.workspace) if p.links.get("salesforce_account_id")][:40]
+    short = [p.model_copy(update={"links": {**p.links, "salesforce_account_id": p.links["salesforce_account_id"][:15]}})
+             for p in linked]
+    assert all(len(p.links["salesforce_account_id"]) == 18 for p in linked)
+    # Stripe metadata holding the 15-character id (as Salesforce Classic URLs show it) reads the same evidence.
+    assert await salesforce(sandbox).gather(short, AS_OF) == await salesforce(sandbox).gather(linked, AS_OF)
+
+    source = SalesforceSource(sandbox.salesforce_instance_url, sandbox.keys["salesforce"],
+                              session=sandbox.salesforce_session())
+    standard = await SalesforceConnector(source, champion_field=None, left_field=None).gather(linked, AS_OF)
+    assert all(err is None for _, err in standard.values())
+    kinds = {i.kind for items, _ in standard.values() for i in items}
+    assert "champion_left" not in kinds and {"renewal_deal_stale", "champion_quiet"} <= kinds
+
+    config = {"api_base": sandbox.salesforce_instance_url, "ca_file": sandbox.ca_file}
+    await registry.check("salesforce", sandbox.keys["salesforce"], config)   # the defaults exist here
+    with pytest.raises(ApplicationError) as err:   # an org whose champion field is named otherwise
+        await registry.check("salesforce", sandbox.keys["salesforce"], config | {"champion_field": "Key_Contact__c"})
+    assert err.value.non_retryable and "Key_Contact__c" in err.value.message
+    assert "champion_field / left_field" in err.value.message and LEFT_FIELD == "Left_Company__c"
+
+
 async def test_salesforce_request_limit_exceeded_is_a_rate_limit_not_a_bad_key(sandbox: SandboxHandle) -> None:
     # Salesforce answers an exhausted API allowance with 403 REQUEST_LIMIT_EXCEEDED; a 403 is otherwise "bad key".
     sandbox.add_fault("salesforce", FAULT_PATHS["salesforce"], 403, times=1)
