@@ -62,12 +62,13 @@ def build_workers(client: Client, db: Database, settings: Settings, secret_key: 
                            judge.tiebreak_row, judge.resolve_batch, judge.record_batch,
                            email.apply_edit, email.apply_skip,
                            report.plan_briefing, report.read_health, report.compose_briefing,
-                           report.compose_digest],
+                           report.compose_digest, report.post_report],
                max_concurrent_activities=50),
         Worker(client, task_queue=queues.STRIPE, activities=[scan.sync_customers, scan.gather_stripe],
                max_task_queue_activities_per_second=queues.RATE_LIMITS[queues.STRIPE],
                max_concurrent_activities=8),
         *[Worker(client, task_queue=queue,
+                 # post_report stays here too for posts scheduled on this queue before it moved to the main one
                  activities=[scan.gather_source] + ([report.post_report] if kind == "slack" else []),
                  max_task_queue_activities_per_second=queues.RATE_LIMITS[queue], max_concurrent_activities=8)
           for kind, queue in queues.CONNECTORS.items()],

@@ -25,7 +25,9 @@ with workflow.unsafe.imports_passed_through():
     from schemas.workflow_io import ChunkRef, ReportInput, ReportRef, ReportResult, TenantScanInput
     from workflows.scan import DB, MODEL, PARALLEL_CHUNKS, VENDOR, failure_message
 
-POST = {"task_queue": queues.CONNECTORS["slack"], "start_to_close_timeout": timedelta(minutes=2),
+# On the main queue: one chat.postMessage a day needs none of the history reads' pace, and must not wait behind
+# them for a connector-slack slot (a 06:00 UTC scan's reads fill them as 07:00 in London comes round).
+POST = {"start_to_close_timeout": timedelta(minutes=2),
         "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2),
                                     maximum_attempts=10)}
 # The HEALTH model reads a chunk of up to 500 accounts, 20 per call, one call after another: minutes, not the
