@@ -23,11 +23,13 @@ log = logging.getLogger("renewals.api")
 
 def create_app(db: Database | None = None, temporal: Client | None = None,
                connect: Callable[[], Awaitable[tuple[Database, Client]]] | None = None,
-               secret_key: str | None = None, metrics_token: str | None = None) -> FastAPI:
+               secret_key: str | None = None, metrics_token: str | None = None,
+               api_base_hosts: list[str] | None = None) -> FastAPI:
     """Pass a ready database and client (tests, the demo), or `connect` to make them at start-up.
 
     `secret_key` is the Fernet key connector secrets are sealed with; without it the connectors API answers 503.
-    `metrics_token`, when set, is the Bearer token /metrics asks of its scraper (it names every tenant)."""
+    `metrics_token`, when set, is the Bearer token /metrics asks of its scraper (it names every tenant).
+    `api_base_hosts`, when set, are the domains a connector's api_base may name (https only); None allows any."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -41,6 +43,7 @@ def create_app(db: Database | None = None, temporal: Client | None = None,
                   description="Approve renewal drafts; every decision reaches its Temporal workflow.")
     app.state.secret_key = secret_key
     app.state.metrics_token = metrics_token
+    app.state.api_base_hosts = api_base_hosts
     app.state.db, app.state.temporal = db, temporal   # or made at start-up by `connect`
     app.add_exception_handler(ApiError, handle_api_error)
 

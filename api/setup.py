@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -23,6 +24,12 @@ Kind = Literal["stripe", "hubspot", "salesforce", "slack", "usage", "anthropic",
 CHECKED = {"stripe", "hubspot", "salesforce", "slack"}   # one read before storing; the rest by their first use
 NOT_CHECKED_NOTE = ("stored encrypted but not checked yet: validation for {kind} comes later; its first scan "
                     "will show any error here (status and last_error)")
+
+
+def api_base_allowed(url: str, hosts: list[str]) -> bool:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return parts.scheme == "https" and any(host == h or host.endswith("." + h) for h in hosts)
 
 
 class ConnectorStatus(BaseModel):
@@ -115,6 +122,10 @@ async def connect(kind: Kind, body: ConnectBody, op: AdminDep, db: DbDep, reques
     if not secret_key:
         raise Unavailable("the connectors API is disabled: this API was started without RENEWALS_SECRET_KEY, "
                           "so it cannot store secrets")
+    hosts = getattr(request.app.state, "api_base_hosts", None)
+    if body.api_base and hosts is not None and not api_base_allowed(body.api_base, hosts):
+        raise Unprocessable(f"api_base must be https on one of {', '.join(hosts)} (RENEWALS_CONNECTOR_HOSTS adds a "
+                            "proxy's); nothing was stored or contacted")
     if kind == "usage" and not body.query:
         raise Unprocessable("the usage connector needs `query`: the SQL returning daily metrics per customer")
     config = {"query": body.query} if kind == "usage" else \

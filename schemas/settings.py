@@ -9,6 +9,8 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER = "change-me"
+VENDOR_DOMAINS = ("stripe.com", "hubapi.com", "salesforce.com", "slack.com", "anthropic.com", "openai.com",
+                  "googleapis.com")
 
 
 class Settings(BaseSettings):
@@ -47,6 +49,12 @@ class Settings(BaseSettings):
     # Requests per second per tenant and vendor, e.g. RENEWALS_CONNECTOR_RPS='{"slack": 0.3}' for a Slack app
     # on a lower tier. Unset vendors keep connectors.registry.REQUESTS_PER_SECOND (under the documented limits).
     connector_rps: dict[str, float] = Field(default_factory=dict)
+    # Outside development a connector's api_base must be https on a vendor's domain or one listed here (a proxy),
+    # so a tenant admin cannot make the API probe the internal network. Development allows any (the sandbox).
+    connector_hosts: list[str] = Field(default_factory=list)
+
+    def api_base_hosts(self) -> list[str] | None:
+        return None if self.environment == "development" else [*VENDOR_DOMAINS, *self.connector_hosts]
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:

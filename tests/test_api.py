@@ -434,6 +434,28 @@ async def test_crm_and_slack_keys_are_checked_against_the_sandbox_before_they_ar
         assert sandbox.keys["hubspot"] not in audit and audit.count("connector.connected") >= 4
 
 
+async def test_outside_development_an_api_base_must_be_a_vendors_https_host(
+        world: World, db: Database, client: Client, secret_key: str, sandbox: SandboxHandle) -> None:
+    """A tenant admin must not be able to make the API probe the internal network through a connector check."""
+    from api.setup import api_base_allowed
+    from schemas.settings import Settings
+
+    hosts = Settings(environment="production", secret_key=secret_key, app_db_password="pw",
+                     connector_hosts=["proxy.example.net"]).api_base_hosts()
+    assert hosts is not None and Settings().api_base_hosts() is None   # development: the sandbox is allowed
+    assert api_base_allowed("https://acme.my.salesforce.com", hosts) and api_base_allowed("https://slack.com/api/", hosts)
+    assert api_base_allowed("https://proxy.example.net/hubspot", hosts)
+    for url in ("http://api.hubapi.com", "https://10.0.0.5/", "https://hubapi.com.evil.example", "https://127.0.0.1"):
+        assert not api_base_allowed(url, hosts), url
+    app = create_app(db, client, secret_key=secret_key, api_base_hosts=hosts)
+    seen = sandbox.request_counts("hubspot")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app",
+                                 headers={"Authorization": f"Bearer {world.tokens['b.admin']}"}) as h:
+        r = await h.put("/v1/connectors/hubspot", json={"key": sandbox.keys["hubspot"], "api_base": sandbox.hubspot_host})
+    assert is_problem(r, 422, "validation-failed") and "api_base must be https" in r.json()["detail"]
+    assert sandbox.request_counts("hubspot") == seen   # not contacted
+
+
 async def test_without_a_secret_key_the_connectors_api_is_503(world: World, db: Database, client: Client) -> None:
     app = create_app(db, client)   # secret_key=None: connectors disabled
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app",

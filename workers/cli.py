@@ -72,7 +72,8 @@ async def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
         _, db = await _database(settings)
         return db, await connect_temporal(settings.temporal_address, settings.temporal_namespace)
 
-    app = create_app(connect=connect, secret_key=stack.secret_key(settings))  # type: ignore[arg-type]
+    app = create_app(connect=connect, secret_key=stack.secret_key(settings),  # type: ignore[arg-type]
+                     api_base_hosts=settings.api_base_hosts())
     server = uvicorn.Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="info"))
     await server.serve()
     return 0
