@@ -23,7 +23,8 @@ PAYMENT_TROUBLE = {"invoice_past_due", "invoice_uncollectible", "payment_attempt
                    "subscription_past_due", "invoice_paid_late"}
 DECLINE = {"usage_fell", "seats_contracted", "plan_downgraded", "low_utilisation"}
 ERRORS = {"error_spike"}
-GROWTH = {"usage_grew", "seats_grew", "plan_upgraded", "near_seat_limit", "renewal_expansion"}
+RENEWAL_GROWTH = {"renewal_expansion"}
+GROWTH = {"usage_grew", "seats_grew", "plan_upgraded", "near_seat_limit"} | RENEWAL_GROWTH
 RENEWAL_RISK = {"renewal_likely_churn", "renewal_at_risk"}
 # The renewal scan's verdict, read from its diary: it saw the CRM and Slack, which the briefing does not gather.
 RENEWAL_SIGNAL = {"likely_churn": -0.9, "at_risk": -0.5, "expansion": 0.5}
@@ -66,7 +67,9 @@ def assess(customer_id: str, name: str, arr_usd: float, items: list[EvidenceItem
     usage, errors or a renewal verdict of risk, 2 hot with expansion signals, 3 warm."""
     pay, fall, err = _first(items, PAYMENT_TROUBLE), _first(items, DECLINE), _first(items, ERRORS)
     risk = _first(items, RENEWAL_RISK)
-    grow = max((i for i in items if i.kind in GROWTH), key=lambda i: (i.signal, i.source_id), default=None)
+    # a concrete billing or usage signal makes the better recommendation; the scan's verdict when it is the only one
+    grow = max((i for i in items if i.kind in GROWTH), key=lambda i: (i.kind not in RENEWAL_GROWTH, i.signal,
+                                                                      i.source_id), default=None)
     if pay is not None and (pay.kind != "invoice_paid_late" or pay.signal <= -0.2):
         return Health(customer_id, name, arr_usd, "cold", 0, f"Call about billing: {pay.summary}", pay.source_id)
     if fall is not None or err is not None:

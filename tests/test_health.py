@@ -43,6 +43,8 @@ def test_the_renewal_scans_verdict_is_one_more_signal() -> None:
     assert assess("c", "C", 1, [item("seats_grew", 0.5), churn]).tier == "cold"
     grows = diary_item(43, AS_OF, "expansion", "LOW", "usage_trend")
     assert grows is not None and assess("c", "C", 1, [grows]).tier == "hot"
+    # beside a concrete growth signal, the recommendation cites that one (its numbers are the better pitch)
+    assert assess("c", "C", 1, [grows, item("seats_grew", 0.3, "stripe:sub_1")]).cites == "stripe:sub_1"
 
 
 KINDS = ["invoice_past_due", "payment_attempts_failed", "usage_fell", "error_spike", "seats_grew", "usage_grew",
