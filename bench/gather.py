@@ -54,9 +54,11 @@ async def gather_stripe(box: SandboxHandle, customers: list[CustomerProfile], ch
                 await source.invoices(c.customer_id, since)
         await with_retries(call, stats)
 
+    start = time.perf_counter()
     for i in range(0, len(customers), chunk):
         for c in customers[i:i + chunk]:   # the activity reads its chunk's customers one after another
             await one(c)
+        progress("stripe", min(i + chunk, len(customers)), len(customers), start)
 
 
 async def gather_optional(kind: str, box: SandboxHandle, customers: list[CustomerProfile], chunk: int,
@@ -64,9 +66,17 @@ async def gather_optional(kind: str, box: SandboxHandle, customers: list[Custome
     config = {"hubspot": {"api_base": box.hubspot_host}, "slack": {"api_base": box.slack_base_url},
               "salesforce": {"api_base": box.salesforce_instance_url, "ca_file": box.ca_file}}[kind]
     connector = open_connector(kind, box.keys[kind], config, pacer(REQUESTS_PER_SECOND[kind]).acquire)
+    start = time.perf_counter()
     for i in range(0, len(customers), chunk):
         part = customers[i:i + chunk]
         await with_retries(lambda part=part: connector.gather(part, AS_OF), stats)
+        progress(kind, i + len(part), len(customers), start)
+
+
+def progress(kind: str, done: int, total: int, start: float) -> None:
+    took = time.perf_counter() - start
+    print(f"  {kind:<10} {done:>6}/{total} customers, {took:7.1f} s (about {took / done * (total - done):.0f} s "
+          "to go)", flush=True)
 
 
 async def run(customers: int, chunk: int, only: list[str]) -> None:
