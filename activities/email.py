@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import smtplib
 from collections.abc import Awaitable, Callable
@@ -54,18 +55,25 @@ class _Smtp(smtplib.SMTP):
 
 
 def _deliver(cfg: SmtpConfig, msg: EmailMessage) -> dict[str, tuple[int, bytes]]:
-    """Deliver, returning the recipients the server refused while accepting the message for the others."""
-    with _Smtp(cfg.host, cfg.port, timeout=cfg.timeout) as smtp:
-        try:
-            if cfg.starttls:
-                smtp.starttls()
-            if cfg.username:
-                smtp.login(cfg.username, cfg.password or "")
-            return smtp.send_message(msg)
-        except (OSError, smtplib.SMTPServerDisconnected) as e:
-            if smtp.data_sent:   # the line dropped with the message sent and no answer: it may have arrived
-                raise Uncertain(e) from e
-            raise
+    """Deliver, returning the recipients the server refused while accepting the message for the others. A server
+    that answers (any code) has said what happened; a line lost once DATA began leaves it unknown (Uncertain)."""
+    smtp = _Smtp(cfg.host, cfg.port, timeout=cfg.timeout)
+    try:
+        if cfg.starttls:
+            smtp.starttls()
+        if cfg.username:
+            smtp.login(cfg.username, cfg.password or "")
+        return smtp.send_message(msg)
+    except smtplib.SMTPResponseException:
+        raise                      # a definite answer: not delivered
+    except OSError as e:           # smtplib's errors are OSErrors too; here, only those without an answer
+        if smtp.data_sent and not isinstance(e, smtplib.SMTPRecipientsRefused):
+            raise Uncertain(e) from e
+        raise
+    finally:
+        with contextlib.suppress(Exception):   # once accepted, a bad answer to QUIT changes nothing
+            smtp.quit()
+        smtp.close()
 
 
 class EmailActivities:
@@ -145,14 +153,16 @@ class EmailActivities:
             refused = await asyncio.to_thread(_deliver, self.smtp, msg)
         except Uncertain as e:
             raise uncertain(f"message {msg['Message-ID']}", msg["Message-ID"]) from e
-        except (OSError, smtplib.SMTPException) as e:
+        except OSError as e:       # nothing was delivered: release the claim
             await release(repr(e))
-            permanent = isinstance(e, smtplib.SMTPRecipientsRefused) and all(
+            every = isinstance(e, smtplib.SMTPRecipientsRefused) and all(
                 code >= 500 for code, _ in e.recipients.values())
-            raise ApplicationError(f"SMTP {self.smtp.host}:{self.smtp.port} refused or unreachable: {e}"
-                                   + (": every recipient was refused; correct the address" if permanent else ""),
-                                   type="RecipientsRefused" if permanent else "SmtpUnavailable",
-                                   non_retryable=permanent) from e
+            rejected = isinstance(e, smtplib.SMTPResponseException) and e.smtp_code >= 500   # e.g. 554 spam
+            why = ": every recipient was refused; correct the address" if every else \
+                ": the server rejected the message for good" if rejected else ""
+            raise ApplicationError(f"SMTP {self.smtp.host}:{self.smtp.port} refused or unreachable: {e}{why}",
+                                   type="RecipientsRefused" if every else "MessageRejected" if rejected
+                                   else "SmtpUnavailable", non_retryable=every or rejected) from e
         return sorted(refused)
 
     @activity.defn

@@ -6,6 +6,7 @@ what is here reads the stored evidence and verdicts and talks to Slack.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import asyncpg
@@ -24,6 +25,7 @@ from schemas.evidence import EvidenceBundle, EvidenceItem
 from schemas.verdict import SOURCE_VALIDATION_FAILED
 from schemas.workflow_io import BriefingCounts, ChunkRef, ReportRef, ScanPlan
 
+POST_WITHIN = dt.timedelta(seconds=90)   # under the post's 2-minute timeout and reports.POST_LEASE
 MODEL_BATCH = 20   # accounts per model call: short evidence lists, so more than a verdict batch
 
 
@@ -35,19 +37,17 @@ def _reading(r: asyncpg.Record) -> digest.Reading:
 
 async def _week(conn: asyncpg.Connection, since: dt.date, until: dt.date) -> tuple[list[digest.Reading],
                                                                                    list[digest.Reading]]:
-    """Each customer's latest verdict of the week that may be summed, and the customers whose latest verdict was
-    demoted for citing outside its evidence (held at standard for an operator: not a reading to sum or call a
-    move)."""
+    """Each customer's latest verdict of the week, or, where that one was demoted for citing outside its evidence,
+    the customer as held (at standard for an operator: not a reading to sum or call a move, whatever came before
+    it that week)."""
     rows = await reports.week_verdicts(conn, since, until, SOURCE_VALIDATION_FAILED)
     current: dict[str, digest.Reading] = {}
-    held: list[digest.Reading] = []
-    for n, r in enumerate(rows):
-        latest = n == 0 or rows[n - 1]["customer_id"] != r["customer_id"]
-        if latest and r["held"]:
-            held.append(_reading(r))
-        elif not r["held"] and r["customer_id"] not in current:
-            current[r["customer_id"]] = _reading(r)
-    return list(current.values()), held
+    held: dict[str, digest.Reading] = {}
+    for n, r in enumerate(rows):   # each customer's rows, newest first
+        cid = r["customer_id"]
+        if n == 0 or rows[n - 1]["customer_id"] != cid:   # the newest decides: held, or the reading
+            (held if r["held"] else current)[cid] = _reading(r)
+    return list(current.values()), list(held.values())
 
 
 async def with_diary(conn: asyncpg.Connection, day: dt.date,
@@ -175,21 +175,25 @@ class ReportActivities:
                 await reports.posted(conn, ref.kind, ref.day, None, "not posted: Slack is not connected")
             return None
         async with self.db.tenant(ref.tenant_id) as conn:
-            claimed = await reports.claim_post(conn, ref.kind, ref.day)
-        if not claimed:   # another run of the same day is posting it (the Schedule's and one started by hand)
+            claim = await reports.claim_post(conn, ref.kind, ref.day)
+        if claim is None:   # another run of the same day is posting it (the Schedule's and one started by hand)
             raise ApplicationError(f"another run is posting the {ref.kind} of {ref.day}; this one will find its ts",
                                    type="PostInProgress", next_retry_delay=dt.timedelta(seconds=30))
         source = SlackSource(decrypt(self.secret_key, connector["secret_ciphertext"]),
                              connector["config"].get("api_base"))
         marker = f"{ref.tenant_id}/{ref.kind}/{ref.day.isoformat()}"
         try:
-            channel = await source.channel_id(row["channel"] or "#fde")
-            ts = await source.find_marked(channel, marker, row["created_at"]) or \
-                await source.post(channel, row["text"], row["blocks"], marker)
-        except ApplicationError as e:
+            async with asyncio.timeout(POST_WITHIN.total_seconds()):   # never past the claim's lease
+                channel = await source.channel_id(row["channel"] or "#fde")
+                ts = await source.find_marked(channel, marker, row["created_at"]) or \
+                    await source.post(channel, row["text"], row["blocks"], marker)
+        except (ApplicationError, TimeoutError) as e:
+            message = e.message if isinstance(e, ApplicationError) else f"Slack did not answer within {POST_WITHIN}"
             async with self.db.tenant(ref.tenant_id) as conn:
-                await reports.posted(conn, ref.kind, ref.day, None, e.message)
-            raise
+                await reports.posted(conn, ref.kind, ref.day, None, message, claim)
+            if isinstance(e, ApplicationError):
+                raise
+            raise ApplicationError(message, type="SlackTimeout") from e
         async with self.db.tenant(ref.tenant_id) as conn:
             await reports.posted(conn, ref.kind, ref.day, ts, None)
             await tenants.audit(conn, ref.tenant_id, "reports", f"{ref.kind}.posted", ref.day.isoformat(),

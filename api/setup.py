@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from temporalio.exceptions import ApplicationError
+from urllib3.util import parse_url
 
 from api.deps import AdminDep, DbDep
 from api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unavailable, Unprocessable, responses
@@ -27,9 +28,14 @@ NOT_CHECKED_NOTE = ("stored encrypted but not checked yet: validation for {kind}
 
 
 def api_base_allowed(url: str, hosts: list[str]) -> bool:
-    parts = urlsplit(url)
+    """https on one of `hosts` (or a subdomain), as both Python and urllib3 (what the SDKs use) read the URL; no
+    user info or backslashes, on which parsers disagree about the host."""
+    if "\\" in url or "@" in url:
+        return False
+    parts, seen_by_sdk = urlsplit(url), parse_url(url)
     host = (parts.hostname or "").lower()
-    return parts.scheme == "https" and any(host == h or host.endswith("." + h) for h in hosts)
+    return (parts.scheme == "https" and host == (seen_by_sdk.host or "").lower()
+            and any(host == h or host.endswith("." + h) for h in hosts))
 
 
 class ConnectorStatus(BaseModel):

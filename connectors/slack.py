@@ -34,6 +34,7 @@ from temporalio.exceptions import ApplicationError
 
 from connectors.errors import classify_http, parse_retry_after
 from connectors.hubspot import MalformedRecord, Result
+from core.blocks import escape
 from schemas.evidence import CustomerProfile, EvidenceItem, Factor
 
 LINK = "slack_channel_id"
@@ -289,7 +290,7 @@ class SlackSource:
                 return None
 
     async def post(self, channel_id: str, text: str, blocks: list[dict[str, Any]], marker: str) -> str:
-        resp = await self._api("chat_postMessage", channel=channel_id, text=text[:3000], blocks=blocks,
+        resp = await self._api("chat_postMessage", channel=channel_id, text=escape(text)[:3000], blocks=blocks,
                                metadata={"event_type": REPORT_EVENT, "event_payload": {"report": marker}})
         return str(resp["ts"])
 

@@ -119,25 +119,29 @@ async def listing(conn: asyncpg.Connection, kind: str | None, limit: int) -> lis
                                 where $1::text is null or kind = $1 order by day desc, kind limit $2""", kind, limit)
 
 
-POST_LEASE = dt.timedelta(minutes=3)   # longer than a post attempt may run (its 2-minute start-to-close timeout)
+POST_LEASE = dt.timedelta(minutes=3)   # an attempt gives up on Slack well before (activities.reports.POST_WITHIN)
 
 
-async def claim_post(conn: asyncpg.Connection, kind: str, day: dt.date) -> bool:
-    """Take the report's one Slack post; False while another attempt holds a claim younger than POST_LEASE."""
-    return bool(await conn.fetchval("""
-        update reports set post_claimed_at = now()
+async def claim_post(conn: asyncpg.Connection, kind: str, day: dt.date) -> dt.datetime | None:
+    """Take the report's one Slack post; the claim's token, or None while another attempt holds a claim younger
+    than POST_LEASE."""
+    return await conn.fetchval("""
+        update reports set post_claimed_at = clock_timestamp()
          where kind = $1 and day = $2 and slack_ts is null
            and (post_claimed_at is null or post_claimed_at < now() - $3::interval)
-        returning true""", kind, day, POST_LEASE))
+        returning post_claimed_at""", kind, day, POST_LEASE)
 
 
-async def posted(conn: asyncpg.Connection, kind: str, day: dt.date, ts: str | None, error: str | None) -> None:
-    """Record the post's ts, or why there is none (which releases the claim for the next attempt)."""
+async def posted(conn: asyncpg.Connection, kind: str, day: dt.date, ts: str | None, error: str | None,
+                 claim: dt.datetime | None = None) -> None:
+    """Record the post's ts, or why there is none; a failed attempt releases its own claim (`claim`), never a
+    later attempt's."""
     await conn.execute("""update reports set slack_ts = coalesce(slack_ts, $3), post_error = $4,
                                              posted_at = case when $3::text is null then posted_at else now() end,
-                                             post_claimed_at = case when $3::text is null then null
+                                             post_claimed_at = case when $3::text is null
+                                                                     and post_claimed_at = $5 then null
                                                                     else post_claimed_at end
-                           where kind = $1 and day = $2""", kind, day, ts, error)
+                           where kind = $1 and day = $2""", kind, day, ts, error, claim)
 
 
 async def claim_email(conn: asyncpg.Connection, kind: str, day: dt.date, to: list[str],

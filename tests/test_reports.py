@@ -138,6 +138,19 @@ async def test_two_runs_of_one_day_post_once_even_at_the_same_moment_and_in_a_bu
     assert await acts.post_report(ref) == ts
     assert sum(1 for p in posts(sandbox, 0)[before:] if "metadata" in p["message"]) == 1
 
+    # An attempt whose lease ran out and failed late releases only its own claim, never its successor's.
+    later = AS_OF + dt.timedelta(days=1)
+    async with db.tenant(tid) as conn:
+        await stored.save(conn, tid, "briefing", later, {"counts": {}}, "Customer health", [], "#fde")
+        stale = await stored.claim_post(conn, "briefing", later)
+        await conn.execute("update reports set post_claimed_at = post_claimed_at - interval '4 minutes' "
+                           "where day = $1", later)
+        live = await stored.claim_post(conn, "briefing", later)
+        assert stale is not None and live is not None
+        await stored.posted(conn, "briefing", later, None, "Slack did not answer", stale - dt.timedelta(minutes=4))
+        assert await conn.fetchval("select post_claimed_at from reports where day = $1", later) == live
+        assert await stored.claim_post(conn, "briefing", later) is None   # still held by the live attempt
+
 
 async def test_a_channel_that_does_not_exist_fails_clearly_and_keeps_the_briefing(
         owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
@@ -200,6 +213,11 @@ async def test_the_weekly_digest_sums_arr_in_motion_and_is_mailed_and_posted_onc
     await owner.execute("""update classifications set classification = 'standard', severity = 'LOW',
                                   abstain_reason = 'source_validation_failed'
                             where tenant_id = $1 and customer_id = $2""", tid, held["customer_id"])
+    # Earlier that week it was read likely churn: the held verdict is the newest, so that one is not summed either.
+    await owner.execute("""insert into classifications (tenant_id, customer_id, run_date, classification, severity,
+                               score, factors, cited_source_ids, recommended_action, route, model)
+                           values ($1, $2, $3, 'likely_churn', 'HIGH', -0.8, '{}', '{}', 'call', 'TIER2', 'offline')""",
+                        tid, held["customer_id"], AS_OF - dt.timedelta(days=2))
     at_risk = sum(r["arr_cents"] for r in rows if r["classification"] in ("at_risk", "likely_churn")) / 100
     expanding = sum(r["arr_cents"] for r in rows if r["classification"] == "expansion") / 100
     mails, slack = len(smtp.messages), len(sandbox.posted_messages())
@@ -215,6 +233,7 @@ async def test_the_weekly_digest_sums_arr_in_motion_and_is_mailed_and_posted_onc
     assert all(a["cited"] for a in summary["at_risk"]), "every account in a figure names its sources"
     assert [m["customer_id"] for m in summary["movers"]] == [mover["customer_id"]]
     assert [a["customer_id"] for a in summary["held"]] == [held["customer_id"]]   # listed apart, moved nowhere
+    assert held["customer_id"] not in {a["customer_id"] for a in summary["high"] + summary["at_risk"]}
     assert summary["movers"][0]["from"] == "standard/LOW" and summary["movers"][0]["diary"]
     [mail] = smtp.messages[mails:]
     assert mail["To"] == "owner@tenant.example" and f"ARR at risk: ${at_risk:,.0f}" in mail.get_payload(decode=True).decode()
@@ -237,7 +256,7 @@ async def test_the_digest_is_mailed_once_when_an_address_is_refused_or_the_line_
     from temporalio.exceptions import ApplicationError
 
     tid = await reporting_tenant(owner, db, secret_key, sandbox, workspace, product_db)
-    weeks = [MONDAY + dt.timedelta(days=7 * n) for n in range(3)]
+    weeks = [MONDAY + dt.timedelta(days=7 * n) for n in range(4)]
     async with db.tenant(tid) as conn:
         await conn.execute("update tenant_settings set digest_recipients = '{owner@tenant.example,typo@tenant.exmaple}'")
         for day in weeks:
@@ -266,8 +285,15 @@ async def test_the_digest_is_mailed_once_when_an_address_is_refused_or_the_line_
         async with db.tenant(tid) as conn:   # nothing went out, so the claim is released for a corrected retry
             assert await conn.fetchval("select email_status from reports where day = $1", weeks[2]) is None
         assert len(smtp.messages) == sent + 2
+
+        smtp.refuse, smtp.reject_data = set(), 1   # a spam filter's 554 is an answer: final, not uncertain
+        with pytest.raises(ApplicationError) as spam:
+            await acts.email_report(ReportRef(tenant_id=tid, kind="digest", day=weeks[3]))
+        assert spam.value.type == "MessageRejected" and spam.value.non_retryable
+        async with db.tenant(tid) as conn:
+            assert await conn.fetchval("select email_status from reports where day = $1", weeks[3]) is None
     finally:
-        smtp.refuse, smtp.hang_up_after_data = set(), 0
+        smtp.refuse, smtp.hang_up_after_data, smtp.reject_data = set(), 0, 0
 
 
 async def test_the_briefing_reads_the_renewal_scans_diary_as_one_more_signal(

@@ -141,6 +141,7 @@ class SmtpSink:
         self.outbox = outbox
         self.refuse: set[str] = set()   # addresses answered 550 at RCPT, as a mail server does for unknown users
         self.hang_up_after_data = 0      # keep the next N messages, then drop the line instead of answering 250
+        self.reject_data = 0             # answer the next N messages 554, as a spam filter does
         sink = self
 
         class Handler:
@@ -152,6 +153,9 @@ class SmtpSink:
                 return "250 OK"
 
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+                if sink.reject_data > 0:
+                    sink.reject_data -= 1
+                    return "554 5.7.1 message rejected as spam"
                 raw = envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
                 msg = message_from_bytes(raw)
                 msg["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
