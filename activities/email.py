@@ -7,8 +7,8 @@ import contextlib
 import hashlib
 import smtplib
 from collections.abc import Awaitable, Callable
-from typing import Any
 from email.message import EmailMessage
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -67,7 +67,7 @@ def _deliver(cfg: SmtpConfig, msg: EmailMessage) -> dict[str, tuple[int, bytes]]
     except smtplib.SMTPResponseException:
         raise                      # a definite answer: not delivered
     except OSError as e:           # smtplib's errors are OSErrors too; here, only those without an answer
-        if smtp.data_sent and not isinstance(e, smtplib.SMTPRecipientsRefused):
+        if smtp.data_sent:   # recipients are refused before DATA, so this is a lost line, not a refusal
             raise Uncertain(e) from e
         raise
     finally:

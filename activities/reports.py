@@ -183,17 +183,17 @@ class ReportActivities:
                              connector["config"].get("api_base"))
         marker = f"{ref.tenant_id}/{ref.kind}/{ref.day.isoformat()}"
         try:
-            async with asyncio.timeout(POST_WITHIN.total_seconds()):   # never past the claim's lease
-                channel = await source.channel_id(row["channel"] or "#fde")
-                ts = await source.find_marked(channel, marker, row["created_at"]) or \
-                    await source.post(channel, row["text"], row["blocks"], marker)
-        except (ApplicationError, TimeoutError) as e:
-            message = e.message if isinstance(e, ApplicationError) else f"Slack did not answer within {POST_WITHIN}"
+            try:
+                async with asyncio.timeout(POST_WITHIN.total_seconds()):   # never past the claim's lease
+                    channel = await source.channel_id(row["channel"] or "#fde")
+                    ts = await source.find_marked(channel, marker, row["created_at"]) or \
+                        await source.post(channel, row["text"], row["blocks"], marker)
+            except TimeoutError as e:
+                raise ApplicationError(f"Slack did not answer within {POST_WITHIN}", type="SlackTimeout") from e
+        except ApplicationError as e:
             async with self.db.tenant(ref.tenant_id) as conn:
-                await reports.posted(conn, ref.kind, ref.day, None, message, claim)
-            if isinstance(e, ApplicationError):
-                raise
-            raise ApplicationError(message, type="SlackTimeout") from e
+                await reports.posted(conn, ref.kind, ref.day, None, e.message, claim)
+            raise
         async with self.db.tenant(ref.tenant_id) as conn:
             await reports.posted(conn, ref.kind, ref.day, ts, None)
             await tenants.audit(conn, ref.tenant_id, "reports", f"{ref.kind}.posted", ref.day.isoformat(),

@@ -13,7 +13,7 @@ from temporalio.service import RPCError
 from api.deps import DbDep, OperatorDep, TemporalDep
 from api.errors import Conflict, NotFound, Unauthorized, Unavailable, responses
 from core.clock import UnknownTimeZone, local_day
-from db import reports
+from db import reports, tenants
 from db.pool import Database
 from schemas import queues, search
 from schemas.workflow_io import ReportInput
@@ -71,7 +71,7 @@ async def default_day(db: Database, tenant_id: str, kind: str) -> dt.date:
     if kind == "digest":
         return now.date()
     async with db.tenant(tenant_id) as conn:
-        zone = await conn.fetchval("select timezone from tenants where id = $1", tenant_id)
+        zone = await tenants.timezone(conn, tenant_id)
     if zone is None:
         raise LookupError(f"no tenant {tenant_id}")
     return local_day(now, zone)

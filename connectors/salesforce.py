@@ -57,6 +57,8 @@ def account_key(account_id: str) -> str:
     """Salesforce ids come in 15 (case-sensitive) and 18 (with a checksum) characters; the first 15 are the id.
     Stripe metadata may hold either; the API answers with 18."""
     return account_id[:15]
+
+
 LOST_STAGES = {"Closed Lost"}
 COMMITTED_STAGES = {"Contract Sent"}
 
@@ -104,8 +106,8 @@ def contact_signals(contacts: list[dict[str, Any]], run_date: dt.date, champion_
     items: list[EvidenceItem] = []
     for c in champions or contacts:
         name = " ".join(x for x in (c.get("FirstName"), c.get("LastName")) if x) or c["Id"]
-        left = bool(left_field) and c.get(left_field or "") is True
-        items += crm_contact_signals(f"salesforce:contact:{c['Id']}", name=name, left=left,
+        items += crm_contact_signals(f"salesforce:contact:{c['Id']}", name=name,
+                                     left=left_field is not None and c.get(left_field) is True,
                                      last_contact=parse_when(c.get("LastActivityDate")), run_date=run_date,
                                      role="champion" if champions else "contact")
     return items

@@ -63,7 +63,8 @@ def digest(week: dt.date, current: list[Reading], previous: dict[str, Reading],
 
 
 def _more(total: int) -> list[str]:
-    return [f"  … and {total - TOP} more"] if total > TOP else []
+    """The line saying how many a list of TOP left out, if any."""
+    return [f"… and {total - TOP} more"] if total > TOP else []
 
 
 def _excerpt(diary: str | None, limit: int = 160) -> str:
@@ -84,7 +85,7 @@ def render_text(d: dict[str, Any]) -> str:
            f"ARR in expansion: ${d['arr_in_expansion_usd']:,.0f} across {len(d['expansion'])} accounts", ""]
     out += ["HIGH severity:"] + [f"  - {_line(a)}" + (f"\n      diary: {a['diary']}" if a["diary"] else "")
                                  for a in d["high"][:TOP]] + (["  (none)"] if not d["high"] else [])
-    out += _more(len(d["high"]))
+    out += [f"  {m}" for m in _more(len(d["high"]))]
     out += ["", f"Top movers since last week ({d['movers_total']} in all):"]
     out += [f"  - {m['name']} (${m['arr_usd']:,.0f}): {m['from']} -> {m['to']} [{_ids(m)}]"
             + (f"\n      diary: {m['diary']}" if m["diary"] else "") for m in d["movers"]] or ["  (none)"]
@@ -97,9 +98,8 @@ def render_text(d: dict[str, Any]) -> str:
 
 
 def render_blocks(d: dict[str, Any]) -> list[dict[str, Any]]:
-    high = "\n".join(f"• *{escape(a['name'])}* (${a['arr_usd']:,.0f}, {a['classification']}) `{_ids(a)}`"
-                     for a in d["high"][:TOP]) or "None this week."
-    high += "".join(f"\n{m.strip()}" for m in _more(len(d["high"])))
+    high = "\n".join([f"• *{escape(a['name'])}* (${a['arr_usd']:,.0f}, {a['classification']}) `{_ids(a)}`"
+                      for a in d["high"][:TOP]] + _more(len(d["high"]))) or "None this week."
     movers = "\n".join(f"• *{escape(m['name'])}* (${m['arr_usd']:,.0f}) {m['from']} → {m['to']} `{_ids(m)}`"
                        + (f"\n    _{escape(_excerpt(m['diary']))}_" if m["diary"] else "")
                        for m in d["movers"]) or "Nobody moved."
@@ -111,6 +111,6 @@ def render_blocks(d: dict[str, Any]) -> list[dict[str, Any]]:
         section(f"*HIGH severity*\n{high}"),
         section(f"*Top movers since last week* ({d['movers_total']} in all)\n{movers}"),
     ] + ([section(f"*Held for review* ({len(d['held'])}, not counted above: a model cited a source outside the "
-                  "evidence)\n" + "\n".join(f"• *{escape(a['name'])}* (${a['arr_usd']:,.0f})"
-                                          for a in d["held"][:TOP])
-                  + "".join(f"\n{m.strip()}" for m in _more(len(d["held"]))))] if d.get("held") else [])
+                  "evidence)\n" + "\n".join([f"• *{escape(a['name'])}* (${a['arr_usd']:,.0f})"
+                                           for a in d["held"][:TOP]] + _more(len(d["held"]))))]
+         if d.get("held") else [])

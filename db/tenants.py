@@ -96,6 +96,10 @@ async def revoke_token(conn: asyncpg.Connection, name: str) -> int:
     return int(done.rsplit(" ", 1)[-1])
 
 
-
 async def is_active(conn: asyncpg.Connection, tenant_id: str) -> bool:
     return bool(await conn.fetchval("select active from tenants where id = $1", tenant_id))
+
+
+async def timezone(conn: asyncpg.Connection, tenant_id: str) -> str | None:
+    """The tenant's IANA time zone; None for an unknown tenant."""
+    return await conn.fetchval("select timezone from tenants where id = $1", tenant_id)

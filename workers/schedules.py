@@ -20,6 +20,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from db.pool import Database
+from db.tenants import timezone as tenant_zone
 from schemas import queues, search
 from schemas.workflow_io import DailyScanInput, ReportInput
 from workflows.reports import HealthBriefingWorkflow, WeeklyDigestWorkflow
@@ -70,7 +71,7 @@ async def active_tenant_zones(db: Database) -> dict[str, str]:
     zones = {}
     for tid in await db.active_tenants():
         async with db.tenant(tid) as conn:
-            zones[tid] = await conn.fetchval("select timezone from tenants where id = $1", tid)
+            zones[tid] = await tenant_zone(conn, tid)
     return zones
 
 
