@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 
-.PHONY: env demo test bench lock clean browser
+.PHONY: env demo test lint bench lock clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,12 @@ browser:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 		echo "chromium not installed: the inbox page test will skip (apt-get install chromium)"; }
 
-test: env browser
+# The house's rules a machine can check: lint and format. A broken rule is a red build, not a review comment.
+lint: env
+	$(BIN)/ruff check --quiet .
+	$(BIN)/ruff format --check --quiet .
+
+test: env browser lint
 	$(BIN)/python -m pytest -q
 
 bench: env

@@ -23,8 +23,16 @@ DELIVERY_UNCERTAIN = "DeliveryUncertain"
 
 
 class SmtpConfig:
-    def __init__(self, host: str, port: int, sender: str, username: str | None = None,
-                 password: str | None = None, starttls: bool = False, timeout: float = 20.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        username: str | None = None,
+        password: str | None = None,
+        starttls: bool = False,
+        timeout: float = 20.0,
+    ) -> None:
         self.host, self.port, self.sender = host, port, sender
         self.username, self.password, self.starttls, self.timeout = username, password, starttls, timeout
 
@@ -34,10 +42,13 @@ def message_id(draft_id: str) -> str:
 
 
 def uncertain(what: str, mid: str) -> ApplicationError:
-    return ApplicationError(f"delivery of {what} is uncertain: an attempt stopped mid-conversation with the SMTP "
-                            f"server, after the message may have gone out. Look for Message-ID {mid} in the server's "
-                            "log before sending again.",
-                            type=DELIVERY_UNCERTAIN, non_retryable=True)
+    return ApplicationError(
+        f"delivery of {what} is uncertain: an attempt stopped mid-conversation with the SMTP "
+        f"server, after the message may have gone out. Look for Message-ID {mid} in the server's "
+        "log before sending again.",
+        type=DELIVERY_UNCERTAIN,
+        non_retryable=True,
+    )
 
 
 class Uncertain(Exception):
@@ -47,6 +58,7 @@ class Uncertain(Exception):
 class _Smtp(smtplib.SMTP):
     """Knows whether the message itself went out: before DATA nothing was delivered; after it, only the
     server's answer says whether it was."""
+
     data_sent = False
 
     def data(self, msg: Any) -> tuple[int, bytes]:
@@ -65,13 +77,13 @@ def _deliver(cfg: SmtpConfig, msg: EmailMessage) -> dict[str, tuple[int, bytes]]
             smtp.login(cfg.username, cfg.password or "")
         return smtp.send_message(msg)
     except smtplib.SMTPResponseException:
-        raise                      # a definite answer: not delivered
-    except OSError as e:           # smtplib's errors are OSErrors too; here, only those without an answer
-        if smtp.data_sent:   # recipients are refused before DATA, so this is a lost line, not a refusal
+        raise  # a definite answer: not delivered
+    except OSError as e:  # smtplib's errors are OSErrors too; here, only those without an answer
+        if smtp.data_sent:  # recipients are refused before DATA, so this is a lost line, not a refusal
             raise Uncertain(e) from e
         raise
     finally:
-        with contextlib.suppress(Exception):   # once accepted, a bad answer to QUIT changes nothing
+        with contextlib.suppress(Exception):  # once accepted, a bad answer to QUIT changes nothing
             smtp.quit()
         smtp.close()
 
@@ -101,7 +113,8 @@ class EmailActivities:
         async def release(error: str) -> None:
             async with self.db.tenant(inp.tenant_id) as conn:
                 await drafts.release_send(conn, inp.draft_id, error)
-        await self._deliver(msg, release)   # one recipient: refused means nothing was sent, and raises
+
+        await self._deliver(msg, release)  # one recipient: refused means nothing was sent, and raises
         async with self.db.tenant(inp.tenant_id) as conn:
             await drafts.mark_sent(conn, inp.draft_id, inp.operator, "250 accepted")
             await tenants.audit(conn, inp.tenant_id, inp.operator, "draft.sent", inp.draft_id, {"message_id": mid})
@@ -130,14 +143,22 @@ class EmailActivities:
         async def release(error: str) -> None:
             async with self.db.tenant(ref.tenant_id) as conn:
                 await reports.email_done(conn, ref.kind, ref.day, sent=False)
+
         refused = await self._deliver(msg, release)
         got = [a for a in to if a not in refused]
         async with self.db.tenant(ref.tenant_id) as conn:
             await reports.email_done(conn, ref.kind, ref.day, sent=True, to=got)
-            await tenants.audit(conn, ref.tenant_id, "reports", f"{ref.kind}.emailed", ref.day.isoformat(),
-                                {"to": got, "refused": refused, "message_id": mid})
-        return f"emailed to {', '.join(got)}" + (f"; refused by the mail server: {', '.join(refused)}"
-                                                  if refused else "")
+            await tenants.audit(
+                conn,
+                ref.tenant_id,
+                "reports",
+                f"{ref.kind}.emailed",
+                ref.day.isoformat(),
+                {"to": got, "refused": refused, "message_id": mid},
+            )
+        return f"emailed to {', '.join(got)}" + (
+            f"; refused by the mail server: {', '.join(refused)}" if refused else ""
+        )
 
     def _message(self, to: str, subject: str, body: str, mid: str) -> EmailMessage:
         msg = EmailMessage()
@@ -153,16 +174,24 @@ class EmailActivities:
             refused = await asyncio.to_thread(_deliver, self.smtp, msg)
         except Uncertain as e:
             raise uncertain(f"message {msg['Message-ID']}", msg["Message-ID"]) from e
-        except OSError as e:       # nothing was delivered: release the claim
+        except OSError as e:  # nothing was delivered: release the claim
             await release(repr(e))
             every = isinstance(e, smtplib.SMTPRecipientsRefused) and all(
-                code >= 500 for code, _ in e.recipients.values())
-            rejected = isinstance(e, smtplib.SMTPResponseException) and e.smtp_code >= 500   # e.g. 554 spam
-            why = ": every recipient was refused; correct the address" if every else \
-                ": the server rejected the message for good" if rejected else ""
-            raise ApplicationError(f"SMTP {self.smtp.host}:{self.smtp.port} refused or unreachable: {e}{why}",
-                                   type="RecipientsRefused" if every else "MessageRejected" if rejected
-                                   else "SmtpUnavailable", non_retryable=every or rejected) from e
+                code >= 500 for code, _ in e.recipients.values()
+            )
+            rejected = isinstance(e, smtplib.SMTPResponseException) and e.smtp_code >= 500  # e.g. 554 spam
+            why = (
+                ": every recipient was refused; correct the address"
+                if every
+                else ": the server rejected the message for good"
+                if rejected
+                else ""
+            )
+            raise ApplicationError(
+                f"SMTP {self.smtp.host}:{self.smtp.port} refused or unreachable: {e}{why}",
+                type="RecipientsRefused" if every else "MessageRejected" if rejected else "SmtpUnavailable",
+                non_retryable=every or rejected,
+            ) from e
         return sorted(refused)
 
     @activity.defn
@@ -173,23 +202,28 @@ class EmailActivities:
             if draft is None:
                 raise ApplicationError(f"draft {inp.draft_id} not found", type="DraftNotFound", non_retryable=True)
             bundle = (await scans.load_bundles(conn, inp.tenant_id, draft["run_date"], [draft["customer_id"]]))[
-                draft["customer_id"]]
-            name = await conn.fetchval("select name from customers where tenant_id = $1 and id = $2",
-                                       inp.tenant_id, draft["customer_id"])
+                draft["customer_id"]
+            ]
+            name = await conn.fetchval(
+                "select name from customers where tenant_id = $1 and id = $2", inp.tenant_id, draft["customer_id"]
+            )
             email = DraftEmail(subject=inp.subject, body=inp.body, anchors=list(draft["anchors"]))
             problems = email_problems(email, bundle, name or "")
             if problems:
-                raise ApplicationError("edit rejected: " + "; ".join(problems), problems, type="EditRejected",
-                                       non_retryable=True)
+                raise ApplicationError(
+                    "edit rejected: " + "; ".join(problems), problems, type="EditRejected", non_retryable=True
+                )
             await drafts.update_content(conn, inp.draft_id, inp.subject, inp.body, email.anchors)
-            await tenants.audit(conn, inp.tenant_id, inp.operator, "draft.edited", inp.draft_id,
-                                {"subject": inp.subject})
+            await tenants.audit(
+                conn, inp.tenant_id, inp.operator, "draft.edited", inp.draft_id, {"subject": inp.subject}
+            )
         return DecisionResult(draft_id=inp.draft_id, outcome="edited")
 
     @activity.defn
     async def apply_skip(self, inp: SkipInput) -> DecisionResult:
         async with self.db.tenant(inp.tenant_id) as conn:
             await drafts.mark_skipped(conn, inp.draft_id, inp.operator, inp.reason)
-            await tenants.audit(conn, inp.tenant_id, inp.operator, "draft.skipped", inp.draft_id,
-                                {"reason": inp.reason})
+            await tenants.audit(
+                conn, inp.tenant_id, inp.operator, "draft.skipped", inp.draft_id, {"reason": inp.reason}
+            )
         return DecisionResult(draft_id=inp.draft_id, outcome="skipped")

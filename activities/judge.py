@@ -35,14 +35,29 @@ from llm.supervisor import (
 from schemas.verdict import BatchVerdicts, Verdict, VerdictRow
 from schemas.workflow_io import BatchRef, BatchResult
 
-DEFAULT_SPECS = {"TIER1": registry.TIER1, "TIER2": registry.TIER2, "TIER3": registry.TIER3_WORKER,
-                 "SUPERVISOR": registry.SUPERVISOR, "TIEBREAKER": registry.TIEBREAKER,
-                 "HEALTH": registry.OFFLINE}   # the briefing uses a model only when the tenant names one
-FALLBACK_AFTER_ATTEMPTS = 3   # a model that keeps answering nonsense: the offline model finishes the batch
+DEFAULT_SPECS = {
+    "TIER1": registry.TIER1,
+    "TIER2": registry.TIER2,
+    "TIER3": registry.TIER3_WORKER,
+    "SUPERVISOR": registry.SUPERVISOR,
+    "TIEBREAKER": registry.TIEBREAKER,
+    "HEALTH": registry.OFFLINE,
+}  # the briefing uses a model only when the tenant names one
+FALLBACK_AFTER_ATTEMPTS = 3  # a model that keeps answering nonsense: the offline model finishes the batch
 
 
-async def charge(db: Database, tenant_id: str, run_date: dt.date, batch_no: int, stage: str, tier: str, spec: str,
-                 customers: list[str], tin: int, tout: int) -> None:
+async def charge(
+    db: Database,
+    tenant_id: str,
+    run_date: dt.date,
+    batch_no: int,
+    stage: str,
+    tier: str,
+    spec: str,
+    customers: list[str],
+    tin: int,
+    tout: int,
+) -> None:
     """One model call into the ledger, its price shared across the customers it served."""
     if spec == registry.OFFLINE or not customers:
         return
@@ -54,8 +69,16 @@ async def charge(db: Database, tenant_id: str, run_date: dt.date, batch_no: int,
     shares = split_cost(cost, customers)
     n = len(customers)
     async with db.tenant(tenant_id) as conn:
-        await ledger.record_calls(conn, tenant_id, run_date, batch_no, stage, tier, spec,
-                                  {c: (tin // n, tout // n, shares[c]) for c in customers})
+        await ledger.record_calls(
+            conn,
+            tenant_id,
+            run_date,
+            batch_no,
+            stage,
+            tier,
+            spec,
+            {c: (tin // n, tout // n, shares[c]) for c in customers},
+        )
 
 
 async def capped(db: Database, tenant_id: str, customers: list[str]) -> tuple[set[str], dict[str, float], float]:
@@ -89,9 +112,15 @@ class JudgeActivities:
             bundles = await scans.load_bundles(conn, ref.tenant_id, ref.run_date, ids)
             previous = await scans.previous_entries(conn, ref.tenant_id, ref.run_date, ids)
             weights = tenants.weights_of(await tenants.get_settings(conn, ref.tenant_id))
-        return [CustomerContext(profile=p, bundle=bundles[p.customer_id],
-                                breakdown=breakdown(bundles[p.customer_id].items, weights),
-                                previous=previous.get(p.customer_id, [])) for p in profiles]
+        return [
+            CustomerContext(
+                profile=p,
+                bundle=bundles[p.customer_id],
+                breakdown=breakdown(bundles[p.customer_id].items, weights),
+                previous=previous.get(p.customer_id, []),
+            )
+            for p in profiles
+        ]
 
     async def _charge(self, ref: BatchRef, stage: str, spec: str, customers: list[str], tin: int, tout: int) -> None:
         await charge(self.db, ref.tenant_id, ref.run_date, ref.batch_no, stage, ref.route, spec, customers, tin, tout)
@@ -118,17 +147,25 @@ class JudgeActivities:
             try:
                 answer = await model.classify(live)
                 rows = {r.customer_id: r for r in answer.verdicts.rows}
-                await self._charge(ref, "worker", spec, [c.profile.customer_id for c in live],
-                                   answer.input_tokens, answer.output_tokens)
+                await self._charge(
+                    ref,
+                    "worker",
+                    spec,
+                    [c.profile.customer_id for c in live],
+                    answer.input_tokens,
+                    answer.output_tokens,
+                )
             except ApplicationError as e:
                 if e.non_retryable or activity.info().attempt < FALLBACK_AFTER_ATTEMPTS:
                     raise
                 for c in live:
                     notes[c.profile.customer_id].append(
-                        f"{spec} failed {activity.info().attempt} times ({e.message}); offline verdict used")
+                        f"{spec} failed {activity.info().attempt} times ({e.message}); offline verdict used"
+                    )
         for c in capped:
-            notes[c].append(f"cost cap reached: ${spent.get(c, 0.0):.4f} of ${cap:.4f} today; "
-                            f"finished by the offline model")
+            notes[c].append(
+                f"cost cap reached: ${spent.get(c, 0.0):.4f} of ${cap:.4f} today; finished by the offline model"
+            )
         verdicts: list[Verdict] = []
         for ctx in contexts:
             cid = ctx.profile.customer_id
@@ -139,8 +176,11 @@ class JudgeActivities:
                     notes[cid].append(f"{spec} returned no row for this customer; offline verdict used")
                 row, used = verdict_for(ctx), OFFLINE_NAME
             row, demoted = citations.validate_row(row, ctx.bundle, ctx.profile.name)
-            verdicts.append(Verdict(**row.model_dump(), breakdown=ctx.breakdown, route=ref.route, model=used,
-                                    notes=notes[cid] + demoted))
+            verdicts.append(
+                Verdict(
+                    **row.model_dump(), breakdown=ctx.breakdown, route=ref.route, model=used, notes=notes[cid] + demoted
+                )
+            )
         # Below TIER3 the worker's reading is final. Both in one transaction: a crash between them would leave a
         # batch whose retry returns early with nothing to record.
         await self._save(ref, ["worker"] if ref.route == "TIER3" else ["worker", "final"], name, verdicts)
@@ -162,10 +202,12 @@ class JudgeActivities:
         disputes (credible flags only: a flag citing evidence the customer lacks is dropped)."""
         saved = await self._load(ref, "supervisor")
         if saved is None:
-            worker = [Verdict.model_validate(v) for v in (await self._load(ref, "worker") or {"verdicts": []})["verdicts"]]
+            worker = [
+                Verdict.model_validate(v) for v in (await self._load(ref, "worker") or {"verdicts": []})["verdicts"]
+            ]
             contexts = await self._contexts(ref)
             capped, _, _ = await self._capped(ref, [c.profile.customer_id for c in contexts])
-            contexts = [c for c in contexts if c.profile.customer_id not in capped]   # the cap covers every call
+            contexts = [c for c in contexts if c.profile.customer_id not in capped]  # the cap covers every call
             worker = [v for v in worker if v.customer_id not in capped]
             spec, model = await self.model_for(ref.tenant_id, "SUPERVISOR")
             flags: list[RowFlag] = []
@@ -173,21 +215,29 @@ class JudgeActivities:
             drift = None
             if contexts and spec != registry.OFFLINE and hasattr(model, "ask"):
                 system, user = supervisor_prompt(contexts, worker)
-                done = await model.ask(system, user, SupervisorReview)   # type: ignore[attr-defined]
+                done = await model.ask(system, user, SupervisorReview)  # type: ignore[attr-defined]
                 review: SupervisorReview = done.value
                 flags, notes = credible_flags(review, contexts)
                 drift = review.drift_reason if review.systematic_drift else None
-                await self._charge(ref, "supervisor", spec, [c.profile.customer_id for c in contexts],
-                                   done.input_tokens, done.output_tokens)
+                await self._charge(
+                    ref,
+                    "supervisor",
+                    spec,
+                    [c.profile.customer_id for c in contexts],
+                    done.input_tokens,
+                    done.output_tokens,
+                )
             else:
                 notes.append("no supervisor model configured (or no key for it): the worker's rows stand")
-            saved = {"model": spec, "flags": [f.model_dump(mode="json") for f in flags], "notes": notes,
-                     "drift": drift}
+            saved = {"model": spec, "flags": [f.model_dump(mode="json") for f in flags], "notes": notes, "drift": drift}
             async with self.db.tenant(ref.tenant_id) as conn:
-                await scans.save_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, "supervisor", spec,
-                                              saved)
-        worker_cls = {v["customer_id"]: v["classification"]
-                      for v in (await self._load(ref, "worker") or {"verdicts": []})["verdicts"]}
+                await scans.save_model_output(
+                    conn, ref.tenant_id, ref.run_date, ref.batch_no, "supervisor", spec, saved
+                )
+        worker_cls = {
+            v["customer_id"]: v["classification"]
+            for v in (await self._load(ref, "worker") or {"verdicts": []})["verdicts"]
+        }
         return [f["customer_id"] for f in saved["flags"] if worker_cls.get(f["customer_id"]) != f["classification"]]
 
     @activity.defn
@@ -196,22 +246,31 @@ class JudgeActivities:
         stage = f"tiebreaker:{customer_id}"
         if (saved := await self._load(ref, stage)) is not None:
             return str(saved.get("classification", "none"))
-        worker = {v["customer_id"]: VerdictRow.model_validate(v)
-                  for v in (await self._load(ref, "worker") or {"verdicts": []})["verdicts"]}
-        flag = next(RowFlag.model_validate(f) for f in (await self._load(ref, "supervisor") or {})["flags"]
-                    if f["customer_id"] == customer_id)
+        worker = {
+            v["customer_id"]: VerdictRow.model_validate(v)
+            for v in (await self._load(ref, "worker") or {"verdicts": []})["verdicts"]
+        }
+        flag = next(
+            RowFlag.model_validate(f)
+            for f in (await self._load(ref, "supervisor") or {})["flags"]
+            if f["customer_id"] == customer_id
+        )
         ctx = next(c for c in await self._contexts(ref) if c.profile.customer_id == customer_id)
         spec, model = await self.model_for(ref.tenant_id, "TIEBREAKER")
         out: dict[str, Any] = {"model": spec, "classification": "none"}
         capped, _, _ = await self._capped(ref, [customer_id])
         if not capped and spec != registry.OFFLINE and hasattr(model, "ask"):
             system, user = tiebreaker_prompt(ctx, worker[customer_id], flag)
-            done = await model.ask(system, user, BatchVerdicts)   # type: ignore[attr-defined]
+            done = await model.ask(system, user, BatchVerdicts)  # type: ignore[attr-defined]
             row = next((r for r in done.value.rows if r.customer_id == customer_id), None)
             if row is not None:
                 row, notes = citations.validate_row(row, ctx.bundle, ctx.profile.name)
-                out = {"model": spec, "classification": row.classification, "row": row.model_dump(mode="json"),
-                       "notes": notes}
+                out = {
+                    "model": spec,
+                    "classification": row.classification,
+                    "row": row.model_dump(mode="json"),
+                    "notes": notes,
+                }
             await self._charge(ref, stage, spec, [customer_id], done.input_tokens, done.output_tokens)
         async with self.db.tenant(ref.tenant_id) as conn:
             await scans.save_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, stage, spec, out)
@@ -232,19 +291,28 @@ class JudgeActivities:
             tb = await self._load(ref, f"tiebreaker:{v.customer_id}") if flag else None
             tb_row = VerdictRow.model_validate(tb["row"]) if tb and tb.get("row") else None
             chosen, needs_human, audit = resolve(VerdictRow.model_validate(v.model_dump()), flag, tb_row)
-            chosen, demoted = citations.validate_row(chosen, contexts[v.customer_id].bundle,
-                                                     contexts[v.customer_id].profile.name)
+            chosen, demoted = citations.validate_row(
+                chosen, contexts[v.customer_id].bundle, contexts[v.customer_id].profile.name
+            )
             notes = v.notes + demoted + ([f"supervisor: {sup['drift']}"] if sup.get("drift") else [])
             if flag:
                 notes.append(f"TIER3 review: {audit['outcome']}, chosen {audit['chosen']} ({audit['votes']})")
                 audits.append((v.customer_id, audit))
-            final.append(Verdict(**(v.model_dump() | chosen.model_dump() | {"notes": notes, "needs_review": needs_human})))
+            final.append(
+                Verdict(**(v.model_dump() | chosen.model_dump() | {"notes": notes, "needs_review": needs_human}))
+            )
         await self._save(ref, ["final"], "tier3-resolved", final)
         if audits:
             async with self.db.tenant(ref.tenant_id) as conn:
                 for cid, audit in audits:
-                    await tenants.audit(conn, ref.tenant_id, "tier3", "verdict.disputed", cid,
-                                        {"run_date": ref.run_date.isoformat(), **audit})
+                    await tenants.audit(
+                        conn,
+                        ref.tenant_id,
+                        "tier3",
+                        "verdict.disputed",
+                        cid,
+                        {"run_date": ref.run_date.isoformat(), **audit},
+                    )
         return sum(1 for v in final if v.needs_review)
 
     @activity.defn
@@ -253,12 +321,18 @@ class JudgeActivities:
         async with self.db.tenant(ref.tenant_id) as conn:
             out = await scans.load_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, "final")
             if out is None:
-                raise ApplicationError(f"batch {ref.batch_no} has no classification to record", type="NoOutput",
-                                       non_retryable=True)
+                raise ApplicationError(
+                    f"batch {ref.batch_no} has no classification to record", type="NoOutput", non_retryable=True
+                )
             verdicts = [Verdict.model_validate(v) for v in out["verdicts"]]
-            profiles = {p.customer_id: p for p in
-                        await scans.batch_profiles(conn, ref.tenant_id, ref.run_date, ref.batch_no)}
+            profiles = {
+                p.customer_id: p for p in await scans.batch_profiles(conn, ref.tenant_id, ref.run_date, ref.batch_no)
+            }
             drafts = await scans.record_verdicts(conn, ref.tenant_id, ref.run_date, verdicts, profiles)
-        return BatchResult(batch_no=ref.batch_no, route=ref.route, classified=len(verdicts),
-                           demoted=sum(1 for v in verdicts if v.abstain_reason == "source_validation_failed"),
-                           drafts=drafts)
+        return BatchResult(
+            batch_no=ref.batch_no,
+            route=ref.route,
+            classified=len(verdicts),
+            demoted=sum(1 for v in verdicts if v.abstain_reason == "source_validation_failed"),
+            drafts=drafts,
+        )

@@ -25,33 +25,42 @@ from schemas.evidence import EvidenceBundle, EvidenceItem
 from schemas.verdict import SOURCE_VALIDATION_FAILED
 from schemas.workflow_io import BriefingCounts, ChunkRef, ReportRef, ScanPlan
 
-POST_WITHIN = dt.timedelta(seconds=90)   # under the post's 2-minute timeout and reports.POST_LEASE
-MODEL_BATCH = 20   # accounts per model call: short evidence lists, so more than a verdict batch
+POST_WITHIN = dt.timedelta(seconds=90)  # under the post's 2-minute timeout and reports.POST_LEASE
+MODEL_BATCH = 20  # accounts per model call: short evidence lists, so more than a verdict batch
 
 
 def _reading(r: asyncpg.Record) -> digest.Reading:
-    return digest.Reading(customer_id=r["customer_id"], name=r["name"], arr_usd=r["arr_cents"] / 100,
-                          classification=r["classification"], severity=r["severity"], run_date=r["run_date"],
-                          cited=list(r["cited_source_ids"]), diary=r["paragraph"])
+    return digest.Reading(
+        customer_id=r["customer_id"],
+        name=r["name"],
+        arr_usd=r["arr_cents"] / 100,
+        classification=r["classification"],
+        severity=r["severity"],
+        run_date=r["run_date"],
+        cited=list(r["cited_source_ids"]),
+        diary=r["paragraph"],
+    )
 
 
-async def _week(conn: asyncpg.Connection, since: dt.date, until: dt.date) -> tuple[list[digest.Reading],
-                                                                                   list[digest.Reading]]:
+async def _week(
+    conn: asyncpg.Connection, since: dt.date, until: dt.date
+) -> tuple[list[digest.Reading], list[digest.Reading]]:
     """Each customer's latest verdict of the week, or, where that one was demoted for citing outside its evidence,
     the customer as held (at standard for an operator: not a reading to sum or call a move, whatever came before
     it that week)."""
     rows = await reports.week_verdicts(conn, since, until, SOURCE_VALIDATION_FAILED)
     current: dict[str, digest.Reading] = {}
     held: dict[str, digest.Reading] = {}
-    for n, r in enumerate(rows):   # each customer's rows, newest first
+    for n, r in enumerate(rows):  # each customer's rows, newest first
         cid = r["customer_id"]
-        if n == 0 or rows[n - 1]["customer_id"] != cid:   # the newest decides: held, or the reading
+        if n == 0 or rows[n - 1]["customer_id"] != cid:  # the newest decides: held, or the reading
             (held if r["held"] else current)[cid] = _reading(r)
     return list(current.values()), list(held.values())
 
 
-async def with_diary(conn: asyncpg.Connection, day: dt.date,
-                     bundles: dict[str, EvidenceBundle]) -> dict[str, list[EvidenceItem]]:
+async def with_diary(
+    conn: asyncpg.Connection, day: dt.date, bundles: dict[str, EvidenceBundle]
+) -> dict[str, list[EvidenceItem]]:
     """Each account's evidence for the briefing: the day's billing and usage, and the renewal scan's latest
     verdict where there is one (from its diary). Without a scan, the briefing reads the evidence alone."""
     items = {cid: list(b.items) for cid, b in bundles.items()}
@@ -85,20 +94,31 @@ class ReportActivities:
             profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no, "briefing")
             ids = [p.customer_id for p in profiles]
             done = await reports.read_by_model(conn, ref.run_date, ids)
-            evidence = await with_diary(conn, ref.run_date,
-                                        await scans.load_bundles(conn, ref.tenant_id, ref.run_date, ids))
+            evidence = await with_diary(
+                conn, ref.run_date, await scans.load_bundles(conn, ref.tenant_id, ref.run_date, ids)
+            )
         over, _, _ = await capped(self.db, ref.tenant_id, ids)
         todo = [p for p in profiles if p.customer_id not in done and p.customer_id not in over]
         if spec == registry.OFFLINE or not hasattr(model, "ask"):
             return 0
         set_aside = 0
         for i in range(0, len(todo), MODEL_BATCH):
-            part = todo[i:i + MODEL_BATCH]
+            part = todo[i : i + MODEL_BATCH]
             accounts = [(p.customer_id, p.name, p.arr_cents / 100, evidence[p.customer_id]) for p in part]
             system, user = health.health_prompt(ref.run_date.isoformat(), accounts)
             answer = await model.ask(system, user, health.HealthAnswer)
-            await charge(self.db, ref.tenant_id, ref.run_date, ref.chunk_no, "health", "HEALTH", spec,
-                         [p.customer_id for p in part], answer.input_tokens, answer.output_tokens)
+            await charge(
+                self.db,
+                ref.tenant_id,
+                ref.run_date,
+                ref.chunk_no,
+                "health",
+                "HEALTH",
+                spec,
+                [p.customer_id for p in part],
+                answer.input_tokens,
+                answer.output_tokens,
+            )
             rows = {r.customer_id: r for r in answer.value.rows}
             kept: list[tuple[health.Health, list[str]]] = []
             demoted: list[tuple[health.Health, list[str]]] = []
@@ -106,8 +126,11 @@ class ReportActivities:
             for cid, name, arr, items in accounts:
                 rules = health.assess(cid, name, arr, items)
                 row = rows.get(cid)
-                reading, why = (rules, "the model returned no reading for this account") if row is None \
+                reading, why = (
+                    (rules, "the model returned no reading for this account")
+                    if row is None
                     else health.check_reading(row, items, rules)
+                )
                 (demoted if why else kept).append((reading, [x.source_id for x in items]))
                 if why:
                     notes[cid] = why
@@ -125,22 +148,41 @@ class ReportActivities:
             ids = await reports.briefing_ids(conn, ref.tenant_id, ref.day)
             bundles = await scans.load_bundles(conn, ref.tenant_id, ref.day, ids)
             evidence = await with_diary(conn, ref.day, bundles)
-            names = {r["id"]: (r["name"], r["arr_cents"]) for r in await conn.fetch(
-                "select id, name, arr_cents from customers where id = any($1::text[])", ids)}
-            read = await reports.model_readings(conn, ref.day, ids)   # the tenant's model, where it answered
-            assessed = [(health.assess(cid, names[cid][0], names[cid][1] / 100, evidence[cid]),
-                         [i.source_id for i in evidence[cid]]) for cid in ids if cid not in read]
+            names = {
+                r["id"]: (r["name"], r["arr_cents"])
+                for r in await conn.fetch("select id, name, arr_cents from customers where id = any($1::text[])", ids)
+            }
+            read = await reports.model_readings(conn, ref.day, ids)  # the tenant's model, where it answered
+            assessed = [
+                (
+                    health.assess(cid, names[cid][0], names[cid][1] / 100, evidence[cid]),
+                    [i.source_id for i in evidence[cid]],
+                )
+                for cid in ids
+                if cid not in read
+            ]
             await reports.write_snapshots(conn, ref.tenant_id, ref.day, assessed)
-            by_model = [health.Health(cid, names[cid][0], names[cid][1] / 100, r["tier"], r["urgency"],
-                                      r["recommendation"], r["cites"]) for cid, r in read.items()]
+            by_model = [
+                health.Health(
+                    cid, names[cid][0], names[cid][1] / 100, r["tier"], r["urgency"], r["recommendation"], r["cites"]
+                )
+                for cid, r in read.items()
+            ]
             summary = health.summary([h for h, _ in assessed] + by_model)
             summary["read_by_model"] = len(by_model)
             summary["missing_sources"] = sorted({s for b in bundles.values() for s in b.missing})
             channel = await conn.fetchval("select slack_channel from tenant_settings")
             day = ref.day.isoformat()
-            await reports.save(conn, ref.tenant_id, "briefing", ref.day, summary,
-                               health.briefing_text(ref.tenant_id, day, summary),
-                               health.briefing_blocks(ref.tenant_id, day, summary), channel)
+            await reports.save(
+                conn,
+                ref.tenant_id,
+                "briefing",
+                ref.day,
+                summary,
+                health.briefing_text(ref.tenant_id, day, summary),
+                health.briefing_blocks(ref.tenant_id, day, summary),
+                channel,
+            )
         return BriefingCounts(**summary["counts"], accounts=len(ids))
 
     @activity.defn
@@ -153,8 +195,16 @@ class ReportActivities:
             before, _ = await _week(conn, start - dt.timedelta(days=7), start)
             summary = digest.digest(ref.day, current, {r.customer_id: r for r in before}, held)
             channel = await conn.fetchval("select slack_channel from tenant_settings")
-            await reports.save(conn, ref.tenant_id, "digest", ref.day, summary, digest.render_text(summary),
-                               digest.render_blocks(summary), channel)
+            await reports.save(
+                conn,
+                ref.tenant_id,
+                "digest",
+                ref.day,
+                summary,
+                digest.render_text(summary),
+                digest.render_blocks(summary),
+                channel,
+            )
         return len(current)
 
     @activity.defn
@@ -176,18 +226,23 @@ class ReportActivities:
             return None
         async with self.db.tenant(ref.tenant_id) as conn:
             claim = await reports.claim_post(conn, ref.kind, ref.day)
-        if claim is None:   # another run of the same day is posting it (the Schedule's and one started by hand)
-            raise ApplicationError(f"another run is posting the {ref.kind} of {ref.day}; this one will find its ts",
-                                   type="PostInProgress", next_retry_delay=dt.timedelta(seconds=30))
-        source = SlackSource(decrypt(self.secret_key, connector["secret_ciphertext"]),
-                             connector["config"].get("api_base"))
+        if claim is None:  # another run of the same day is posting it (the Schedule's and one started by hand)
+            raise ApplicationError(
+                f"another run is posting the {ref.kind} of {ref.day}; this one will find its ts",
+                type="PostInProgress",
+                next_retry_delay=dt.timedelta(seconds=30),
+            )
+        source = SlackSource(
+            decrypt(self.secret_key, connector["secret_ciphertext"]), connector["config"].get("api_base")
+        )
         marker = f"{ref.tenant_id}/{ref.kind}/{ref.day.isoformat()}"
         try:
             try:
-                async with asyncio.timeout(POST_WITHIN.total_seconds()):   # never past the claim's lease
+                async with asyncio.timeout(POST_WITHIN.total_seconds()):  # never past the claim's lease
                     channel = await source.channel_id(row["channel"] or "#fde")
-                    ts = await source.find_marked(channel, marker, row["created_at"]) or \
-                        await source.post(channel, row["text"], row["blocks"], marker)
+                    ts = await source.find_marked(channel, marker, row["created_at"]) or await source.post(
+                        channel, row["text"], row["blocks"], marker
+                    )
             except TimeoutError as e:
                 raise ApplicationError(f"Slack did not answer within {POST_WITHIN}", type="SlackTimeout") from e
         except ApplicationError as e:
@@ -196,6 +251,12 @@ class ReportActivities:
             raise
         async with self.db.tenant(ref.tenant_id) as conn:
             await reports.posted(conn, ref.kind, ref.day, ts, None)
-            await tenants.audit(conn, ref.tenant_id, "reports", f"{ref.kind}.posted", ref.day.isoformat(),
-                                {"channel": channel, "ts": ts})
+            await tenants.audit(
+                conn,
+                ref.tenant_id,
+                "reports",
+                f"{ref.kind}.posted",
+                ref.day.isoformat(),
+                {"channel": channel, "ts": ts},
+            )
         return ts

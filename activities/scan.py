@@ -31,8 +31,8 @@ from connectors.stripe import (
 )
 from connectors.usage import UsageConnector, UsageSource
 from core import routing
-from core.secrets import decrypt
 from core.notify import notify
+from core.secrets import decrypt
 from db import alerts, scans, tenants, usage
 from db.pool import Database
 from db.usage import PushedUsage
@@ -40,7 +40,7 @@ from schemas import search
 from schemas.evidence import CustomerProfile, EvidenceItem
 from schemas.workflow_io import ApprovalInput, BatchRef, ChunkRef, GatherResult, ScanPlan, TenantScanInput
 
-MAX_CHUNKS = 400   # keeps a tenant scan's own history small whatever the tenant's size
+MAX_CHUNKS = 400  # keeps a tenant scan's own history small whatever the tenant's size
 T = TypeVar("T")
 
 
@@ -57,14 +57,26 @@ async def require_active(db: Database, tenant_id: str) -> None:
     """A deactivated (or unknown) tenant's systems are not read and its people not written to."""
     async with db.tenant(tenant_id) as conn:
         if not await tenants.is_active(conn, tenant_id):
-            raise ApplicationError(f"tenant {tenant_id} is deactivated (or unknown): nothing is read or sent for it",
-                                   type="TenantInactive", non_retryable=True)
+            raise ApplicationError(
+                f"tenant {tenant_id} is deactivated (or unknown): nothing is read or sent for it",
+                type="TenantInactive",
+                non_retryable=True,
+            )
 
 
 class ScanActivities:
-    def __init__(self, db: Database, client: Client, secret_key: str, *, chunk_size: int = 200,
-                 batch_size: int = 10, stripe_rps: float = 20.0, approval_queue: str = "renewals",
-                 connector_rps: dict[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        client: Client,
+        secret_key: str,
+        *,
+        chunk_size: int = 200,
+        batch_size: int = 10,
+        stripe_rps: float = 20.0,
+        approval_queue: str = "renewals",
+        connector_rps: dict[str, float] | None = None,
+    ) -> None:
         self.db = db
         self.client = client
         self.secret_key = secret_key
@@ -73,7 +85,7 @@ class ScanActivities:
         self.approval_queue = approval_queue
         self.stripe_limiter = AsyncLimiter(stripe_rps, 1.0)
         self.rps = REQUESTS_PER_SECOND | (connector_rps or {})
-        self.limiters: dict[tuple[str, str], AsyncLimiter] = {}   # (tenant, vendor): vendors limit per tenant app
+        self.limiters: dict[tuple[str, str], AsyncLimiter] = {}  # (tenant, vendor): vendors limit per tenant app
 
     # ---- tenants and runs -------------------------------------------------------------------------------------
 
@@ -85,30 +97,45 @@ class ScanActivities:
     async def begin_scan(self, inp: TenantScanInput) -> None:
         async with self.db.tenant(inp.tenant_id) as conn:
             if not await conn.fetchval("select exists (select 1 from tenants where id = $1)", inp.tenant_id):
-                raise ApplicationError(f"tenant {inp.tenant_id} does not exist", type="UnknownTenant",
-                                       non_retryable=True)
+                raise ApplicationError(
+                    f"tenant {inp.tenant_id} does not exist", type="UnknownTenant", non_retryable=True
+                )
             await scans.start_run(conn, inp.tenant_id, inp.run_date)
 
     @activity.defn
-    async def finish_scan(self, inp: TenantScanInput, status: str, summary: dict[str, Any],
-                          error: str | None) -> None:
+    async def finish_scan(self, inp: TenantScanInput, status: str, summary: dict[str, Any], error: str | None) -> None:
         routes = summary.get("routes") or {}
-        if routes:   # the realised route mix, recorded per run; outside the target bands it is an alert
+        if routes:  # the realised route mix, recorded per run; outside the target bands it is an alert
             tiers = [tier for tier, n in routes.items() for _ in range(n)]
-            summary = summary | {"route_mix": {k: round(v, 3) for k, v in routing.mix(tiers).items()},
-                                 "route_mix_drift": routing.mix_drift(tiers)}
+            summary = summary | {
+                "route_mix": {k: round(v, 3) for k, v in routing.mix(tiers).items()},
+                "route_mix_drift": routing.mix_drift(tiers),
+            }
         async with self.db.tenant(inp.tenant_id) as conn:
             await scans.finish_run(conn, inp.tenant_id, inp.run_date, status, summary, error)
             drift = summary.get("route_mix_drift") or []
-            newly = bool(routes) and await alerts.crossed(conn, inp.tenant_id, "route_mix_drift", bool(drift),
-                                                          "; ".join(drift))
+            newly = bool(routes) and await alerts.crossed(
+                conn, inp.tenant_id, "route_mix_drift", bool(drift), "; ".join(drift)
+            )
             webhook = await conn.fetchval("select oncall_webhook from tenant_settings")
             if drift:
-                await tenants.audit(conn, inp.tenant_id, "scan", "alert.route_mix_drift", inp.run_date.isoformat(),
-                                    {"drift": drift, "mix": summary["route_mix"]})
-            await tenants.audit(conn, inp.tenant_id, "scan", f"scan.{status}", inp.run_date.isoformat(),
-                                {"summary": summary, "error": error})
-        if newly:   # after the commit: a webhook that hangs must not hold the transaction
+                await tenants.audit(
+                    conn,
+                    inp.tenant_id,
+                    "scan",
+                    "alert.route_mix_drift",
+                    inp.run_date.isoformat(),
+                    {"drift": drift, "mix": summary["route_mix"]},
+                )
+            await tenants.audit(
+                conn,
+                inp.tenant_id,
+                "scan",
+                f"scan.{status}",
+                inp.run_date.isoformat(),
+                {"summary": summary, "error": error},
+            )
+        if newly:  # after the commit: a webhook that hangs must not hold the transaction
             await notify(webhook, f"[{inp.tenant_id}] route mix outside target on {inp.run_date}: {'; '.join(drift)}")
 
     # ---- Stripe -----------------------------------------------------------------------------------------------
@@ -117,9 +144,12 @@ class ScanActivities:
         async with self.db.tenant(tenant_id) as conn:
             row = await tenants.get_connector(conn, tenant_id, "stripe")
         if row is None or row["secret_ciphertext"] is None:
-            raise ApplicationError(f"connector stripe: not connected for tenant {tenant_id}; connect it with "
-                                   f"`renewals connect stripe --tenant {tenant_id}`", type="NotConnected",
-                                   non_retryable=True)
+            raise ApplicationError(
+                f"connector stripe: not connected for tenant {tenant_id}; connect it with "
+                f"`renewals connect stripe --tenant {tenant_id}`",
+                type="NotConnected",
+                non_retryable=True,
+            )
         return StripeSource(decrypt(self.secret_key, row["secret_ciphertext"]), row["config"].get("api_base"))
 
     async def _connector_failed(self, tenant_id: str, kind: str, err: ApplicationError) -> None:
@@ -137,7 +167,7 @@ class ScanActivities:
             subs: dict[str, list[dict[str, Any]]] = {}
             async for s in source.subscriptions():
                 subs.setdefault(str(s.get("customer")), []).append(s)
-                activity.heartbeat()   # 10,000 subscriptions are 100 paced pages: longer than a heartbeat timeout
+                activity.heartbeat()  # 10,000 subscriptions are 100 paced pages: longer than a heartbeat timeout
             rows, bad = [], []
             async for c in source.customers():
                 try:
@@ -151,8 +181,9 @@ class ScanActivities:
             raise
         async with self.db.tenant(inp.tenant_id) as conn:
             await scans.upsert_customers(conn, inp.tenant_id, rows)
-            await tenants.connector_error(conn, inp.tenant_id, "stripe",
-                                          f"{len(bad)} malformed record(s), first: {bad[0]}" if bad else None)
+            await tenants.connector_error(
+                conn, inp.tenant_id, "stripe", f"{len(bad)} malformed record(s), first: {bad[0]}" if bad else None
+            )
         if bad:
             activity.logger.warning("stripe: %d malformed customer record(s) skipped, first: %s", len(bad), bad[0])
         return len(rows)
@@ -197,8 +228,9 @@ class ScanActivities:
             activity.heartbeat(n)
         async with self.db.tenant(ref.tenant_id) as conn:
             await scans.write_evidence(conn, ref.tenant_id, ref.run_date, "stripe", found)
-        return GatherResult(source="stripe", customers=len(profiles),
-                            items=sum(len(i) for i, _ in found.values()), errors=errors[:20])
+        return GatherResult(
+            source="stripe", customers=len(profiles), items=sum(len(i) for i, _ in found.values()), errors=errors[:20]
+        )
 
     @activity.defn
     async def gather_usage(self, ref: ChunkRef) -> GatherResult:
@@ -208,13 +240,14 @@ class ScanActivities:
             row = await tenants.get_connector(conn, ref.tenant_id, "usage")
         profiles = await self._chunk(ref, "usage")
         if row is not None and row["secret_ciphertext"] is not None:
-            source: UsageSource | PushedUsage = UsageSource(decrypt(self.secret_key, row["secret_ciphertext"]),
-                                                            row["config"]["query"])
+            source: UsageSource | PushedUsage = UsageSource(
+                decrypt(self.secret_key, row["secret_ciphertext"]), row["config"]["query"]
+            )
         else:
             async with self.db.tenant(ref.tenant_id) as conn:
                 if not await usage.any_pushed(conn):
                     return GatherResult(source="usage", customers=0, items=0)
-            source = PushedUsage(self.db, ref.tenant_id)   # POST /v1/usage
+            source = PushedUsage(self.db, ref.tenant_id)  # POST /v1/usage
         ids = [p.customer_id for p in profiles]
         try:
             found = await UsageConnector(source).gather(profiles, ref.run_date)
@@ -227,8 +260,12 @@ class ScanActivities:
         async with self.db.tenant(ref.tenant_id) as conn:
             await scans.write_evidence(conn, ref.tenant_id, ref.run_date, "usage", found)
             await tenants.connector_error(conn, ref.tenant_id, "usage", error)
-        return GatherResult(source="usage", customers=len(ids), items=sum(len(i) for i, _ in found.values()),
-                            errors=[f"usage: {error}"] if error else [])
+        return GatherResult(
+            source="usage",
+            customers=len(ids),
+            items=sum(len(i) for i, _ in found.values()),
+            errors=[f"usage: {error}"] if error else [],
+        )
 
     # ---- HubSpot, Salesforce, Slack ---------------------------------------------------------------------------
 
@@ -248,8 +285,9 @@ class ScanActivities:
             return GatherResult(source=kind, customers=0, items=0)
         error = None
         try:
-            connector = open_connector(kind, decrypt(self.secret_key, row["secret_ciphertext"]), row["config"],
-                                       self._pace(ref.tenant_id, kind))
+            connector = open_connector(
+                kind, decrypt(self.secret_key, row["secret_ciphertext"]), row["config"], self._pace(ref.tenant_id, kind)
+            )
             found = await heartbeating(connector.gather(profiles, ref.run_date))
         except ApplicationError as e:
             if not e.non_retryable:
@@ -260,16 +298,21 @@ class ScanActivities:
             await scans.write_evidence(conn, ref.tenant_id, ref.run_date, kind, found)
             await tenants.connector_error(conn, ref.tenant_id, kind, error)
         problems = [f"{cid}: {err}" for cid, (_, err) in found.items() if err and not err.startswith("no ")]
-        return GatherResult(source=kind, customers=len(profiles), items=sum(len(i) for i, _ in found.values()),
-                            errors=[error] if error else problems[:20])
+        return GatherResult(
+            source=kind,
+            customers=len(profiles),
+            items=sum(len(i) for i, _ in found.values()),
+            errors=[error] if error else problems[:20],
+        )
 
     @activity.defn
     async def mark_missing(self, ref: ChunkRef, kind: str, message: str) -> None:
         """A source that failed for good after its retries: each bundle in the chunk says so."""
         async with self.db.tenant(ref.tenant_id) as conn:
             profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no, ref.scope)
-            await scans.write_evidence(conn, ref.tenant_id, ref.run_date, kind,
-                                       {p.customer_id: ([], message) for p in profiles})
+            await scans.write_evidence(
+                conn, ref.tenant_id, ref.run_date, kind, {p.customer_id: ([], message) for p in profiles}
+            )
 
     # ---- routing ---------------------------------------------------------------------------
 
@@ -289,14 +332,23 @@ class ScanActivities:
                     last_severity=prev[0].severity if prev else None,
                     severity_before_last=prev[1].severity if len(prev) > 1 else None,
                     new_strong_signals=routing.count_new_strong(
-                        ((i.source_id, i.signal) for i in bundles[p.customer_id].items), seen.get(p.customer_id, set())))
+                        ((i.source_id, i.signal) for i in bundles[p.customer_id].items), seen.get(p.customer_id, set())
+                    ),
+                )
                 routed.append((p.customer_id, routing.route_customer(features)))
             # Batch numbers are unique within the run: chunk_no * 1000 + position.
             refs, assignments = [], []
             for i, (route, members) in enumerate(routing.batches(routed, self.batch_size)):
                 batch_no = ref.chunk_no * 1000 + i
-                refs.append(BatchRef(tenant_id=ref.tenant_id, run_date=ref.run_date, batch_no=batch_no,
-                                     route=route, size=len(members)))
+                refs.append(
+                    BatchRef(
+                        tenant_id=ref.tenant_id,
+                        run_date=ref.run_date,
+                        batch_no=batch_no,
+                        route=route,
+                        size=len(members),
+                    )
+                )
                 assignments += [(cid, route, batch_no) for cid in members]
             await scans.assign_batches(conn, ref.tenant_id, ref.run_date, assignments)
         return refs
@@ -306,32 +358,43 @@ class ScanActivities:
         """Start one ApprovalWorkflow per draft. Deterministic ids make a retry a no-op; starting them here
         rather than as children keeps the batch's history small and clear of the pending-children limit."""
         async with self.db.tenant(ref.tenant_id) as conn:
-            rows = await conn.fetch("""select d.id, d.customer_id, d.workflow_id, c.classification, c.route,
+            rows = await conn.fetch(
+                """select d.id, d.customer_id, d.workflow_id, c.classification, c.route,
                                               cu.arr_cents
                                          from drafts d join classifications c on c.tenant_id = d.tenant_id
                                           and c.customer_id = d.customer_id and c.run_date = d.run_date
                                          join customers cu on cu.tenant_id = d.tenant_id and cu.id = d.customer_id
                                         where d.tenant_id = $1 and d.id = any($2::text[])""",
-                                    ref.tenant_id, draft_ids)
+                ref.tenant_id,
+                draft_ids,
+            )
             auto_send = (await tenants.get_settings(conn, ref.tenant_id))["auto_send"]
         started = 0
         for r in rows:
             try:
                 await self.client.start_workflow(
                     "ApprovalWorkflow",
-                    ApprovalInput(tenant_id=ref.tenant_id, draft_id=r["id"], customer_id=r["customer_id"],
-                                  run_date=ref.run_date,
-                                  auto_send=routing.may_auto_send(r["route"], r["classification"], r["arr_cents"],
-                                                                  auto_send)),
-                    id=r["workflow_id"], task_queue=self.approval_queue,
+                    ApprovalInput(
+                        tenant_id=ref.tenant_id,
+                        draft_id=r["id"],
+                        customer_id=r["customer_id"],
+                        run_date=ref.run_date,
+                        auto_send=routing.may_auto_send(r["route"], r["classification"], r["arr_cents"], auto_send),
+                    ),
+                    id=r["workflow_id"],
+                    task_queue=self.approval_queue,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                     search_attributes=search.attrs(
-                        (search.TENANT, ref.tenant_id), (search.CUSTOMER, r["customer_id"]),
-                        (search.ROUTE, r["route"]), (search.VERDICT, r["classification"]),
-                        (search.RUN_DATE, ref.run_date.isoformat()), (search.DRAFT_STATUS, "pending")),
-                    static_summary=f"Approve the {r['classification']} email to {r['customer_id']}")
+                        (search.TENANT, ref.tenant_id),
+                        (search.CUSTOMER, r["customer_id"]),
+                        (search.ROUTE, r["route"]),
+                        (search.VERDICT, r["classification"]),
+                        (search.RUN_DATE, ref.run_date.isoformat()),
+                        (search.DRAFT_STATUS, "pending"),
+                    ),
+                    static_summary=f"Approve the {r['classification']} email to {r['customer_id']}",
+                )
                 started += 1
             except WorkflowAlreadyStartedError:
                 pass
         return started
-

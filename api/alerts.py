@@ -13,7 +13,7 @@ from db import alerts, drafts, runs
 from db import settings as tenant_settings
 from schemas.verdict import Route
 
-ALERT_RATE = 0.05   # above this share of the last 24 h's verdicts demoted for citing outside their evidence
+ALERT_RATE = 0.05  # above this share of the last 24 h's verdicts demoted for citing outside their evidence
 
 
 @dataclass
@@ -23,7 +23,7 @@ class AlertReading:
     route_mix_run: str | None
     route_mix_drift: list[str]
     banners: list[str] = field(default_factory=list)
-    to_notify: list[str] = field(default_factory=list)   # crossed just now: tell on-call, after the commit
+    to_notify: list[str] = field(default_factory=list)  # crossed just now: tell on-call, after the commit
     webhook: str | None = None
 
 
@@ -33,16 +33,26 @@ async def read(conn: asyncpg.Connection, tenant_id: str) -> AlertReading:
     run_date, routes = await runs.latest_routes(conn)
     tiers = cast(list[Route], routes)
     drift = mix_drift(tiers) if tiers else []
-    reading = AlertReading(validation_failure_rate=rate, route_mix=mix(tiers) if tiers else {},
-                           route_mix_run=run_date.isoformat() if run_date else None, route_mix_drift=drift)
+    reading = AlertReading(
+        validation_failure_rate=rate,
+        route_mix=mix(tiers) if tiers else {},
+        route_mix_run=run_date.isoformat() if run_date else None,
+        route_mix_drift=drift,
+    )
     if rate > ALERT_RATE:
         reading.banners.append(
             f"{rate:.1%} of the last 24 hours' verdicts cited sources outside their evidence (alert above "
-            f"{ALERT_RATE:.0%}): the model may be fabricating; see the runbook")
+            f"{ALERT_RATE:.0%}): the model may be fabricating; see the runbook"
+        )
     if drift:
         reading.banners.append(f"The {run_date} scan's route mix is outside its target: {'; '.join(drift)}")
-    if await alerts.crossed(conn, tenant_id, alerts.VALIDATION_FAILURE_RATE, rate > ALERT_RATE,
-                            reading.banners[0] if rate > ALERT_RATE else f"{rate:.1%}"):
+    if await alerts.crossed(
+        conn,
+        tenant_id,
+        alerts.VALIDATION_FAILURE_RATE,
+        rate > ALERT_RATE,
+        reading.banners[0] if rate > ALERT_RATE else f"{rate:.1%}",
+    ):
         reading.to_notify.append(f"[{tenant_id}] {reading.banners[0]}")
     # Only once a run exists: the scan's own end (activities/scan.py) records the same crossing on the same
     # row, so whichever sees it first tells on-call and the other stays quiet.

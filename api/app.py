@@ -21,10 +21,14 @@ from db.pool import Database
 log = logging.getLogger("renewals.api")
 
 
-def create_app(db: Database | None = None, temporal: Client | None = None,
-               connect: Callable[[], Awaitable[tuple[Database, Client]]] | None = None,
-               secret_key: str | None = None, metrics_token: str | None = None,
-               api_base_hosts: list[str] | None = None) -> FastAPI:
+def create_app(
+    db: Database | None = None,
+    temporal: Client | None = None,
+    connect: Callable[[], Awaitable[tuple[Database, Client]]] | None = None,
+    secret_key: str | None = None,
+    metrics_token: str | None = None,
+    api_base_hosts: list[str] | None = None,
+) -> FastAPI:
     """Pass a ready database and client (tests, the demo), or `connect` to make them at start-up.
 
     `secret_key` is the Fernet key connector secrets are sealed with; without it the connectors API answers 503.
@@ -39,12 +43,16 @@ def create_app(db: Database | None = None, temporal: Client | None = None,
         if connect is not None:
             await app.state.db.close()
 
-    app = FastAPI(title="Renewal Manager", version="1", lifespan=lifespan,
-                  description="Approve renewal drafts; every decision reaches its Temporal workflow.")
+    app = FastAPI(
+        title="Renewal Manager",
+        version="1",
+        lifespan=lifespan,
+        description="Approve renewal drafts; every decision reaches its Temporal workflow.",
+    )
     app.state.secret_key = secret_key
     app.state.metrics_token = metrics_token
     app.state.api_base_hosts = api_base_hosts
-    app.state.db, app.state.temporal = db, temporal   # or made at start-up by `connect`
+    app.state.db, app.state.temporal = db, temporal  # or made at start-up by `connect`
     app.add_exception_handler(ApiError, handle_api_error)
 
     @app.exception_handler(StarletteHTTPException)
@@ -54,13 +62,24 @@ def create_app(db: Database | None = None, temporal: Client | None = None,
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return problem(422, "validation-failed", "The request failed validation", "see errors", request,
-                       errors=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()])
+        return problem(
+            422,
+            "validation-failed",
+            "The request failed validation",
+            "see errors",
+            request,
+            errors=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()],
+        )
 
     async def unstorable(request: Request, exc: Exception) -> JSONResponse:
         # PostgreSQL text and jsonb cannot hold a NUL character; anything else a request carries, they can.
-        return problem(422, "validation-failed", "The request failed validation",
-                       "the request carries a character PostgreSQL cannot store (NUL, \\u0000)", request)
+        return problem(
+            422,
+            "validation-failed",
+            "The request failed validation",
+            "the request carries a character PostgreSQL cannot store (NUL, \\u0000)",
+            request,
+        )
 
     for exc_type in (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError):
         app.add_exception_handler(exc_type, unstorable)

@@ -46,34 +46,66 @@ class DiaryEntry(BaseModel):
 
 
 def diary_entry(r: Any) -> DiaryEntry:
-    return DiaryEntry(run_date=r["run_date"].isoformat(), paragraph=r["paragraph"],
-                      cited_source_ids=list(r["cited_source_ids"]), classification=r["classification"],
-                      severity=r["severity"], route=r["route"])
+    return DiaryEntry(
+        run_date=r["run_date"].isoformat(),
+        paragraph=r["paragraph"],
+        cited_source_ids=list(r["cited_source_ids"]),
+        classification=r["classification"],
+        severity=r["severity"],
+        route=r["route"],
+    )
 
 
 @router.get("/customers", response_model=list[CustomerSummary], responses=responses(Unauthorized))
 async def list_customers(
-        op: OperatorDep, db: DbDep, limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0, le=1_000_000),
-        classification: Literal["expansion", "standard", "at_risk", "likely_churn"] | None = None,
-        abstain_reason: str | None = Query(None, max_length=200, description=(
+    op: OperatorDep,
+    db: DbDep,
+    limit: int = Query(100, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=1_000_000),
+    classification: Literal["expansion", "standard", "at_risk", "likely_churn"] | None = None,
+    abstain_reason: str | None = Query(
+        None,
+        max_length=200,
+        description=(
             "a prefix, e.g. source_validation_failed: only the customers whose latest verdict was demoted for "
-            "citing outside their evidence"))) -> list[CustomerSummary]:
+            "citing outside their evidence"
+        ),
+    ),
+) -> list[CustomerSummary]:
     """Monitored customers, soonest renewal first, each with its latest verdict."""
     async with db.tenant(op.tenant_id) as conn:
-        rows = await customers.list_with_last_verdict(conn, limit, offset, classification=classification,
-                                                      abstain_reason=abstain_reason)
-    return [CustomerSummary(id=r["id"], name=r["name"], arr_usd=r["arr_cents"] / 100,
-                            renewal_date=r["renewal_date"].isoformat() if r["renewal_date"] else None,
-                            status=r["status"], last_run_date=r["run_date"].isoformat() if r["run_date"] else None,
-                            classification=r["classification"], severity=r["severity"], route=r["route"],
-                            needs_review=r["needs_review"], abstain_reason=r["abstain_reason"],
-                            model=r["model"]) for r in rows]
+        rows = await customers.list_with_last_verdict(
+            conn, limit, offset, classification=classification, abstain_reason=abstain_reason
+        )
+    return [
+        CustomerSummary(
+            id=r["id"],
+            name=r["name"],
+            arr_usd=r["arr_cents"] / 100,
+            renewal_date=r["renewal_date"].isoformat() if r["renewal_date"] else None,
+            status=r["status"],
+            last_run_date=r["run_date"].isoformat() if r["run_date"] else None,
+            classification=r["classification"],
+            severity=r["severity"],
+            route=r["route"],
+            needs_review=r["needs_review"],
+            abstain_reason=r["abstain_reason"],
+            model=r["model"],
+        )
+        for r in rows
+    ]
 
 
-@router.get("/customers/{customer_id}/diary", response_model=list[DiaryEntry],
-            responses=responses(Unauthorized, NotFound))
-async def diary(customer_id: str, op: OperatorDep, db: DbDep, limit: int = Query(100, ge=1, le=500),
-                offset: int = Query(0, ge=0, le=1_000_000)) -> list[DiaryEntry]:
+@router.get(
+    "/customers/{customer_id}/diary", response_model=list[DiaryEntry], responses=responses(Unauthorized, NotFound)
+)
+async def diary(
+    customer_id: str,
+    op: OperatorDep,
+    db: DbDep,
+    limit: int = Query(100, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=1_000_000),
+) -> list[DiaryEntry]:
     """The customer's diary, newest first: one immutable paragraph per run, beside that run's verdict."""
     async with db.tenant(op.tenant_id) as conn:
         if not await customers.exists(conn, customer_id):
@@ -83,17 +115,35 @@ async def diary(customer_id: str, op: OperatorDep, db: DbDep, limit: int = Query
 
 
 def _record(r: Any) -> dict[str, Any]:
-    return {"id": r["id"], "at": r["at"].isoformat(), "actor": r["actor"], "action": r["action"],
-            "subject": r["subject"], "detail": r["detail"]}
+    return {
+        "id": r["id"],
+        "at": r["at"].isoformat(),
+        "actor": r["actor"],
+        "action": r["action"],
+        "subject": r["subject"],
+        "detail": r["detail"],
+    }
 
 
-@router.get("/audit", responses={200: {"description": "the audit log, oldest first",
-                                       "content": {"application/x-ndjson": {"schema": {"type": "string"}},
-                                                   "text/csv": {"schema": {"type": "string"}}}},
-                                 **responses(Unauthorized, Forbidden)})
-async def export_audit(op: AdminDep, db: DbDep, format: Literal["jsonl", "csv"] = "jsonl",
-                       since: Annotated[dt.datetime | None, Query(description="only entries at or after this time")]
-                       = None) -> StreamingResponse:
+@router.get(
+    "/audit",
+    responses={
+        200: {
+            "description": "the audit log, oldest first",
+            "content": {
+                "application/x-ndjson": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        },
+        **responses(Unauthorized, Forbidden),
+    },
+)
+async def export_audit(
+    op: AdminDep,
+    db: DbDep,
+    format: Literal["jsonl", "csv"] = "jsonl",
+    since: Annotated[dt.datetime | None, Query(description="only entries at or after this time")] = None,
+) -> StreamingResponse:
     """The tenant's append-only audit log, oldest first, as JSON lines or CSV (the `detail` column as JSON).
     Streamed from a cursor in the tenant's transaction, so a long log is never held in memory."""
     tenant = op.tenant_id
@@ -117,5 +167,6 @@ async def export_audit(op: AdminDep, db: DbDep, format: Literal["jsonl", "csv"] 
                     yield buf.getvalue()
 
     media = "application/x-ndjson" if format == "jsonl" else "text/csv"
-    return StreamingResponse(lines(), media_type=media,
-                             headers={"content-disposition": f'attachment; filename="audit.{format}"'})
+    return StreamingResponse(
+        lines(), media_type=media, headers={"content-disposition": f'attachment; filename="audit.{format}"'}
+    )

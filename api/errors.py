@@ -50,14 +50,19 @@ class Unavailable(ApiError):
 
 
 def problem(status: int, type_: str, title: str, detail: str, request: Request, **extra: Any) -> JSONResponse:
-    body = {"type": f"https://renewal-manager.dev/problems/{type_}", "title": title, "status": status,
-            "detail": detail, "instance": str(request.url.path),
-            "request_id": getattr(request.state, "request_id", None)} | extra
+    body = {
+        "type": f"https://renewal-manager.dev/problems/{type_}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": str(request.url.path),
+        "request_id": getattr(request.state, "request_id", None),
+    } | extra
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
 async def handle_api_error(request: Request, exc: Exception) -> JSONResponse:
-    if not isinstance(exc, ApiError):   # registered for ApiError only; never reached
+    if not isinstance(exc, ApiError):  # registered for ApiError only; never reached
         raise exc
     response = problem(exc.status, exc.type, exc.title, exc.detail, request, **exc.extra)
     response.headers.update(exc.headers)
@@ -68,10 +73,23 @@ class Problem(dict[str, Any]):
     """For `responses=`: the documented shape of every error."""
 
 
-PROBLEM_SCHEMA = {"content": {"application/problem+json": {"schema": {
-    "type": "object", "properties": {"type": {"type": "string"}, "title": {"type": "string"},
-                                     "status": {"type": "integer"}, "detail": {"type": "string"},
-                                     "instance": {"type": "string"}, "request_id": {"type": "string"}}}}}}
+PROBLEM_SCHEMA = {
+    "content": {
+        "application/problem+json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string"},
+                    "title": {"type": "string"},
+                    "status": {"type": "integer"},
+                    "detail": {"type": "string"},
+                    "instance": {"type": "string"},
+                    "request_id": {"type": "string"},
+                },
+            }
+        }
+    }
+}
 
 
 def responses(*errors: type[ApiError]) -> dict[int | str, dict[str, Any]]:

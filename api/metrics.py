@@ -17,17 +17,27 @@ router = APIRouter(tags=["metrics"])
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
     expected = getattr(request.app.state, "metrics_token", None)
-    if expected and not hmac.compare_digest(request.headers.get("authorization", "").encode(),
-                                             f"Bearer {expected}".encode()):
+    if expected and not hmac.compare_digest(
+        request.headers.get("authorization", "").encode(), f"Bearer {expected}".encode()
+    ):
         raise Unauthorized("/metrics needs the scrape token: `Authorization: Bearer <metrics token>`")
     registry = CollectorRegistry()
     waiting = Gauge("renewals_drafts_waiting", "Drafts waiting for an operator", ["tenant"], registry=registry)
-    latency = Gauge("renewals_approval_latency_seconds_p50", "Median time from draft to decision, last 7 days",
-                    ["tenant"], registry=registry)
-    failed = Gauge("renewals_validation_failure_rate_24h", "Share of the last 24 h's verdicts demoted for citing "
-                   "sources outside their evidence", ["tenant"], registry=registry)
-    routes = Gauge("renewals_route_share", "Route mix of the latest completed scan", ["tenant", "route"],
-                   registry=registry)
+    latency = Gauge(
+        "renewals_approval_latency_seconds_p50",
+        "Median time from draft to decision, last 7 days",
+        ["tenant"],
+        registry=registry,
+    )
+    failed = Gauge(
+        "renewals_validation_failure_rate_24h",
+        "Share of the last 24 h's verdicts demoted for citing sources outside their evidence",
+        ["tenant"],
+        registry=registry,
+    )
+    routes = Gauge(
+        "renewals_route_share", "Route mix of the latest completed scan", ["tenant", "route"], registry=registry
+    )
     conn_err = Gauge("renewals_connector_errors", "Connectors in error", ["tenant", "kind"], registry=registry)
     spend = Gauge("renewals_model_spend_usd_24h", "Model spend over the last 24 h", ["tenant"], registry=registry)
     for r in await metrics_db.per_tenant(request.app.state.db.pool):

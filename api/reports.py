@@ -37,8 +37,9 @@ class ReportInfo(BaseModel):
 class Report(ReportInfo):
     text: str
     blocks: list[dict[str, Any]]
-    accounts: list[dict[str, Any]] = Field(default_factory=list,
-                                           description="briefing only: every paying account, most urgent first")
+    accounts: list[dict[str, Any]] = Field(
+        default_factory=list, description="briefing only: every paying account, most urgent first"
+    )
 
 
 class ReportStarted(BaseModel):
@@ -55,10 +56,13 @@ async def start_report(temporal: Any, tenant_id: str, kind: str, day: dt.date) -
     wid = report_workflow_id(tenant_id, kind, day)
     await temporal.start_workflow(
         HealthBriefingWorkflow.run if kind == "briefing" else WeeklyDigestWorkflow.run,
-        ReportInput(tenant_id=tenant_id, day=day), id=wid, task_queue=queues.MAIN,
+        ReportInput(tenant_id=tenant_id, day=day),
+        id=wid,
+        task_queue=queues.MAIN,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         search_attributes=search.attrs((search.TENANT, tenant_id), (search.RUN_DATE, day.isoformat())),
-        static_summary=f"{kind} for {tenant_id}, {day.isoformat()} (started by hand)")
+        static_summary=f"{kind} for {tenant_id}, {day.isoformat()} (started by hand)",
+    )
     return wid
 
 
@@ -78,38 +82,60 @@ async def default_day(db: Database, tenant_id: str, kind: str) -> dt.date:
 
 
 def _info(r: Any) -> dict[str, Any]:
-    return {k: r[k] for k in ("kind", "day", "summary", "channel", "slack_ts", "post_error", "email_status",
-                              "email_to")}
+    return {
+        k: r[k] for k in ("kind", "day", "summary", "channel", "slack_ts", "post_error", "email_status", "email_to")
+    }
 
 
 @router.get("", response_model=list[ReportInfo], responses=responses(Unauthorized))
-async def list_reports(op: OperatorDep, db: DbDep, kind: Kind | None = None,
-                       limit: int = Query(30, ge=1, le=200)) -> list[ReportInfo]:
+async def list_reports(
+    op: OperatorDep, db: DbDep, kind: Kind | None = None, limit: int = Query(30, ge=1, le=200)
+) -> list[ReportInfo]:
     """The latest briefings and digests, newest first."""
     async with db.tenant(op.tenant_id) as conn:
         return [ReportInfo(**_info(r)) for r in await reports.listing(conn, kind, limit)]
 
 
 @router.get("/{kind}/{day}", response_model=Report, responses=responses(Unauthorized, NotFound))
-async def get_report(kind: Kind, day: dt.date, op: OperatorDep, db: DbDep,
-                     tier: Literal["hot", "warm", "cold"] | None = None) -> Report:
+async def get_report(
+    kind: Kind, day: dt.date, op: OperatorDep, db: DbDep, tier: Literal["hot", "warm", "cold"] | None = None
+) -> Report:
     """One report as stored and posted; a briefing also lists every account's tier (filter with `tier`)."""
     async with db.tenant(op.tenant_id) as conn:
         row = await reports.get(conn, kind, day)
         if row is None:
             raise NotFound(f"no {kind} for {day}")
-        accounts = [{"customer_id": s["customer_id"], "name": s["name"], "arr_usd": s["arr_cents"] / 100,
-                     "tier": s["tier"], "urgency": s["urgency"], "recommendation": s["recommendation"],
-                     "cites": s["cites"], "source_ids": list(s["source_ids"]), "read_by": s["reader"],
-                     "note": s["note"]}
-                    for s in await reports.snapshots(conn, day, tier)] if kind == "briefing" else []
+        accounts = (
+            [
+                {
+                    "customer_id": s["customer_id"],
+                    "name": s["name"],
+                    "arr_usd": s["arr_cents"] / 100,
+                    "tier": s["tier"],
+                    "urgency": s["urgency"],
+                    "recommendation": s["recommendation"],
+                    "cites": s["cites"],
+                    "source_ids": list(s["source_ids"]),
+                    "read_by": s["reader"],
+                    "note": s["note"],
+                }
+                for s in await reports.snapshots(conn, day, tier)
+            ]
+            if kind == "briefing"
+            else []
+        )
     return Report(**_info(row), text=row["text"], blocks=row["blocks"], accounts=accounts)
 
 
-@router.post("/{kind}/run", response_model=ReportStarted, status_code=202,
-             responses=responses(Unauthorized, Conflict, Unavailable))
-async def run_report(kind: Kind, op: OperatorDep, db: DbDep, temporal: TemporalDep,
-                     day: dt.date | None = None) -> ReportStarted:
+@router.post(
+    "/{kind}/run",
+    response_model=ReportStarted,
+    status_code=202,
+    responses=responses(Unauthorized, Conflict, Unavailable),
+)
+async def run_report(
+    kind: Kind, op: OperatorDep, db: DbDep, temporal: TemporalDep, day: dt.date | None = None
+) -> ReportStarted:
     """Compose (and post) a report now, for `day` (default: today in the tenant's time zone for a briefing, in UTC
     for a digest, as their Schedules count days)."""
     try:

@@ -45,11 +45,14 @@ async def start_scan(temporal: Any, tenant_id: str, run_date: dt.date) -> str:
     now and the 06:00 tick never scan the same date twice at once."""
     wid = scan_workflow_id(tenant_id, run_date)
     await temporal.start_workflow(
-        TenantScanWorkflow.run, TenantScanInput(tenant_id=tenant_id, run_date=run_date), id=wid,
-        task_queue=queues.MAIN, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        search_attributes=search.attrs((search.TENANT, tenant_id),
-                                                 (search.RUN_DATE, run_date.isoformat())),
-        static_summary=f"scan {tenant_id} for {run_date.isoformat()} (started by hand)")
+        TenantScanWorkflow.run,
+        TenantScanInput(tenant_id=tenant_id, run_date=run_date),
+        id=wid,
+        task_queue=queues.MAIN,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        search_attributes=search.attrs((search.TENANT, tenant_id), (search.RUN_DATE, run_date.isoformat())),
+        static_summary=f"scan {tenant_id} for {run_date.isoformat()} (started by hand)",
+    )
     return wid
 
 
@@ -61,8 +64,7 @@ async def scan_now(op: OperatorDep, temporal: TemporalDep, run_date: dt.date | N
         wid = await start_scan(temporal, op.tenant_id, day)
     except RPCError as e:
         raise Unavailable(f"Temporal did not accept the scan: {e.message}") from e
-    return ScanStarted(workflow_id=wid, run_date=day,
-                       temporal_ui=f"/namespaces/{temporal.namespace}/workflows/{wid}")
+    return ScanStarted(workflow_id=wid, run_date=day, temporal_ui=f"/namespaces/{temporal.namespace}/workflows/{wid}")
 
 
 @router.get("", response_model=list[ScanRun], responses=responses(Unauthorized))

@@ -32,27 +32,38 @@ class Weights(BaseModel):
 
 class TenantSettings(BaseModel):
     weights: Weights
-    auto_send: dict[Route, bool] = Field(default_factory=dict,
-                                         description="Per route, off by default. Whatever this says, enterprise "
-                                                     "accounts (>= $50K ARR) and likely-churn verdicts always "
-                                                     "wait for an operator.")
+    auto_send: dict[Route, bool] = Field(
+        default_factory=dict,
+        description="Per route, off by default. Whatever this says, enterprise "
+        "accounts (>= $50K ARR) and likely-churn verdicts always "
+        "wait for an operator.",
+    )
     window_min_days: int = Field(14, ge=0, le=365, description="renewal window: days out, nearest")
     window_max_days: int = Field(90, ge=0, le=365, description="renewal window: days out, farthest")
-    daily_cost_cap_usd: float = Field(0.05, ge=0, le=100, description="model spend per customer per day; past "
-                                      "it the customer is finished on the offline model")
+    daily_cost_cap_usd: float = Field(
+        0.05,
+        ge=0,
+        le=100,
+        description="model spend per customer per day; past it the customer is finished on the offline model",
+    )
     digest_recipients: list[Annotated[str, Field(max_length=254, pattern=EMAIL)]] = Field(
-        default_factory=list, max_length=20, description="who gets the weekly digest")
+        default_factory=list, max_length=20, description="who gets the weekly digest"
+    )
     slack_channel: str = Field("#fde", min_length=1, max_length=80)
-    oncall_webhook: str | None = Field(None, max_length=500, pattern=r"^https?://\S+$",
-                                       description="told once each time an alert threshold is crossed")
-    models: dict[Role, str] = Field(default_factory=dict, description="role -> model spec such as "
-                                    "anthropic:claude-haiku-4-5 or offline; a role left out is answered offline")
+    oncall_webhook: str | None = Field(
+        None, max_length=500, pattern=r"^https?://\S+$", description="told once each time an alert threshold is crossed"
+    )
+    models: dict[Role, str] = Field(
+        default_factory=dict,
+        description="role -> model spec such as "
+        "anthropic:claude-haiku-4-5 or offline; a role left out is answered offline",
+    )
 
     @field_validator("models")
     @classmethod
     def _specs(cls, models: dict[str, str]) -> dict[str, str]:
         for spec in models.values():
-            parse_spec(spec)   # a ValueError naming the accepted forms
+            parse_spec(spec)  # a ValueError naming the accepted forms
         return models
 
     @model_validator(mode="after")
@@ -65,10 +76,16 @@ class TenantSettings(BaseModel):
 async def _read(conn: asyncpg.Connection, tenant_id: str) -> TenantSettings:
     row = await tenants.get_settings(conn, tenant_id)
     return TenantSettings(
-        weights=Weights(**{f: float(row[f"w_{f}"]) for f in FACTORS}), auto_send=row["auto_send"],
-        window_min_days=row["window_min_days"], window_max_days=row["window_max_days"],
-        daily_cost_cap_usd=float(row["daily_cost_cap_usd"]), digest_recipients=list(row["digest_recipients"]),
-        slack_channel=row["slack_channel"], models=row["models"], oncall_webhook=row["oncall_webhook"])
+        weights=Weights(**{f: float(row[f"w_{f}"]) for f in FACTORS}),
+        auto_send=row["auto_send"],
+        window_min_days=row["window_min_days"],
+        window_max_days=row["window_max_days"],
+        daily_cost_cap_usd=float(row["daily_cost_cap_usd"]),
+        digest_recipients=list(row["digest_recipients"]),
+        slack_channel=row["slack_channel"],
+        models=row["models"],
+        oncall_webhook=row["oncall_webhook"],
+    )
 
 
 @router.get("", response_model=TenantSettings, responses=responses(Unauthorized))
@@ -89,10 +106,18 @@ async def put_settings(body: TenantSettings, op: AdminDep, db: DbDep) -> TenantS
     async with db.tenant(op.tenant_id) as conn:
         before = (await _read(conn, op.tenant_id)).model_dump()
         await tenant_settings.update(
-            conn, op.tenant_id, weights, auto_send=body.auto_send, window_min_days=body.window_min_days,
-            window_max_days=body.window_max_days, daily_cost_cap_usd=body.daily_cost_cap_usd,
-            digest_recipients=body.digest_recipients, slack_channel=body.slack_channel, models=body.models,
-            oncall_webhook=body.oncall_webhook)
+            conn,
+            op.tenant_id,
+            weights,
+            auto_send=body.auto_send,
+            window_min_days=body.window_min_days,
+            window_max_days=body.window_max_days,
+            daily_cost_cap_usd=body.daily_cost_cap_usd,
+            digest_recipients=body.digest_recipients,
+            slack_channel=body.slack_channel,
+            models=body.models,
+            oncall_webhook=body.oncall_webhook,
+        )
         after = await _read(conn, op.tenant_id)
         now = after.model_dump()
         changed = {k: {"from": v, "to": now[k]} for k, v in before.items() if now[k] != v}

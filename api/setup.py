@@ -14,17 +14,19 @@ from urllib3.util import parse_url
 
 from api.deps import AdminDep, DbDep
 from api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unavailable, Unprocessable, responses
-from connectors.errors import VENDOR_UNAVAILABLE
 from connectors import registry
+from connectors.errors import VENDOR_UNAVAILABLE
 from connectors.stripe import StripeSource
 from core.secrets import encrypt
 from db import tenants
 
 router = APIRouter(prefix="/v1", tags=["setup"])
 Kind = Literal["stripe", "hubspot", "salesforce", "slack", "usage", "anthropic", "openai", "google", "litellm"]
-CHECKED = {"stripe", "hubspot", "salesforce", "slack"}   # one read before storing; the rest by their first use
-NOT_CHECKED_NOTE = ("stored encrypted but not checked yet: validation for {kind} comes later; its first scan "
-                    "will show any error here (status and last_error)")
+CHECKED = {"stripe", "hubspot", "salesforce", "slack"}  # one read before storing; the rest by their first use
+NOT_CHECKED_NOTE = (
+    "stored encrypted but not checked yet: validation for {kind} comes later; its first scan "
+    "will show any error here (status and last_error)"
+)
 
 
 def api_base_allowed(url: str, hosts: list[str]) -> bool:
@@ -34,8 +36,11 @@ def api_base_allowed(url: str, hosts: list[str]) -> bool:
         return False
     parts, seen_by_sdk = urlsplit(url), parse_url(url)
     host = (parts.hostname or "").lower()
-    return (parts.scheme == "https" and host == (seen_by_sdk.host or "").lower()
-            and any(host == h or host.endswith("." + h) for h in hosts))
+    return (
+        parts.scheme == "https"
+        and host == (seen_by_sdk.host or "").lower()
+        and any(host == h or host.endswith("." + h) for h in hosts)
+    )
 
 
 class ConnectorStatus(BaseModel):
@@ -50,19 +55,39 @@ class ConnectorStatus(BaseModel):
 
 
 class ConnectBody(BaseModel):
-    key: str = Field(min_length=8, max_length=500, pattern=r"^[^\x00]+$", description="restricted read-only key or token")
-    api_base: str | None = Field(None, max_length=500, pattern=r"^https?://[^\s\x00]+$",
-                                 description="only to point at a sandbox or a proxy")
-    ca_file: str | None = Field(None, max_length=500, pattern=r"^[^\x00]+$", description="a CA bundle on the worker's disk to trust, for "
-                                "a proxy or sandbox with a private CA (Salesforce is always https)")
-    champion_field: str | None = Field(None, max_length=80, pattern=r"^([A-Za-z][A-Za-z0-9_]*)?$",
-                                       description='salesforce only: the Contact checkbox that marks the champion '
-                                       '(default Champion__c; "" if your org has none)')
-    left_field: str | None = Field(None, max_length=80, pattern=r"^([A-Za-z][A-Za-z0-9_]*)?$",
-                                   description='salesforce only: the Contact checkbox that marks someone who left '
-                                   '(default Left_Company__c; "" if your org has none)')
-    query: str | None = Field(None, max_length=5000, description="usage only: the SQL that returns daily metrics "
-                              "(see connectors/usage.py); the key is then the read-only DSN")
+    key: str = Field(
+        min_length=8, max_length=500, pattern=r"^[^\x00]+$", description="restricted read-only key or token"
+    )
+    api_base: str | None = Field(
+        None, max_length=500, pattern=r"^https?://[^\s\x00]+$", description="only to point at a sandbox or a proxy"
+    )
+    ca_file: str | None = Field(
+        None,
+        max_length=500,
+        pattern=r"^[^\x00]+$",
+        description="a CA bundle on the worker's disk to trust, for "
+        "a proxy or sandbox with a private CA (Salesforce is always https)",
+    )
+    champion_field: str | None = Field(
+        None,
+        max_length=80,
+        pattern=r"^([A-Za-z][A-Za-z0-9_]*)?$",
+        description="salesforce only: the Contact checkbox that marks the champion "
+        '(default Champion__c; "" if your org has none)',
+    )
+    left_field: str | None = Field(
+        None,
+        max_length=80,
+        pattern=r"^([A-Za-z][A-Za-z0-9_]*)?$",
+        description="salesforce only: the Contact checkbox that marks someone who left "
+        '(default Left_Company__c; "" if your org has none)',
+    )
+    query: str | None = Field(
+        None,
+        max_length=5000,
+        description="usage only: the SQL that returns daily metrics "
+        "(see connectors/usage.py); the key is then the read-only DSN",
+    )
 
 
 class TokenBody(BaseModel):
@@ -88,11 +113,16 @@ class TokenInfo(BaseModel):
 
 def _status(r: Any) -> ConnectorStatus:
     checked = r["kind"] in CHECKED
-    return ConnectorStatus(kind=r["kind"], status=r["status"], last_error=r["last_error"],
-                           api_base=r["config"].get("api_base") or r["config"].get("base_url"),
-                           has_secret=r["has_secret"], checked=checked,
-                           note=None if checked else NOT_CHECKED_NOTE.format(kind=r["kind"]),
-                           updated_at=r["updated_at"])
+    return ConnectorStatus(
+        kind=r["kind"],
+        status=r["status"],
+        last_error=r["last_error"],
+        api_base=r["config"].get("api_base") or r["config"].get("base_url"),
+        has_secret=r["has_secret"],
+        checked=checked,
+        note=None if checked else NOT_CHECKED_NOTE.format(kind=r["kind"]),
+        updated_at=r["updated_at"],
+    )
 
 
 @router.get("/connectors", response_model=list[ConnectorStatus], responses=responses(Unauthorized, Forbidden))
@@ -108,7 +138,7 @@ async def _check(kind: str, key: str, config: dict[str, Any]) -> None:
             await StripeSource(key, config.get("api_base"), timeout=10).check()
         else:
             await registry.check(kind, key, config)
-    except ApplicationError as e:   # connectors.errors has already told credentials from an outage
+    except ApplicationError as e:  # connectors.errors has already told credentials from an outage
         if e.type == VENDOR_UNAVAILABLE:
             raise Unavailable(f"{kind} could not be reached to check the key; nothing was stored: {e.message}") from e
         if e.type == "ConnectorMisconfigured":
@@ -118,48 +148,80 @@ async def _check(kind: str, key: str, config: dict[str, Any]) -> None:
         raise Unprocessable(f"the key could not be checked against {kind}, nothing was stored: {e}") from e
 
 
-@router.put("/connectors/{kind}", response_model=ConnectorStatus,
-            responses=responses(Unauthorized, Forbidden, Unprocessable, Unavailable))
+@router.put(
+    "/connectors/{kind}",
+    response_model=ConnectorStatus,
+    responses=responses(Unauthorized, Forbidden, Unprocessable, Unavailable),
+)
 async def connect(kind: Kind, body: ConnectBody, op: AdminDep, db: DbDep, request: Request) -> ConnectorStatus:
     """Store a source's key, encrypted. Stripe, HubSpot, Salesforce and Slack keys are checked with one read
     before they are stored (422 when the vendor refuses them, 503 when it cannot be reached); usage DSNs and
     model vendors are stored as given, and the response says so (`checked: false`)."""
     secret_key = getattr(request.app.state, "secret_key", None)
     if not secret_key:
-        raise Unavailable("the connectors API is disabled: this API was started without RENEWALS_SECRET_KEY, "
-                          "so it cannot store secrets")
+        raise Unavailable(
+            "the connectors API is disabled: this API was started without RENEWALS_SECRET_KEY, "
+            "so it cannot store secrets"
+        )
     hosts = getattr(request.app.state, "api_base_hosts", None)
     if body.api_base and hosts is not None and not api_base_allowed(body.api_base, hosts):
-        raise Unprocessable(f"api_base must be https on one of {', '.join(hosts)} (RENEWALS_CONNECTOR_HOSTS adds a "
-                            "proxy's); nothing was stored or contacted")
+        raise Unprocessable(
+            f"api_base must be https on one of {', '.join(hosts)} (RENEWALS_CONNECTOR_HOSTS adds a "
+            "proxy's); nothing was stored or contacted"
+        )
     if kind == "usage" and not body.query:
         raise Unprocessable("the usage connector needs `query`: the SQL returning daily metrics per customer")
-    config = {"query": body.query} if kind == "usage" else \
-        {"api_base": body.api_base} | ({"ca_file": body.ca_file} if body.ca_file else {}) if kind in CHECKED else \
-        {"base_url": body.api_base} if body.api_base else {}
+    config = (
+        {"query": body.query}
+        if kind == "usage"
+        else {"api_base": body.api_base} | ({"ca_file": body.ca_file} if body.ca_file else {})
+        if kind in CHECKED
+        else {"base_url": body.api_base}
+        if body.api_base
+        else {}
+    )
     if kind == "salesforce":
         config |= {k: v for k in ("champion_field", "left_field") if (v := getattr(body, k)) is not None}
     if kind in CHECKED:
         await _check(kind, body.key, config)
     async with db.tenant(op.tenant_id) as conn:
         await tenants.put_connector(conn, op.tenant_id, kind, encrypt(secret_key, body.key), config)
-        await tenants.audit(conn, op.tenant_id, op.name, "connector.connected", kind,
-                            {"api_base": body.api_base, "checked": kind in CHECKED})
+        await tenants.audit(
+            conn,
+            op.tenant_id,
+            op.name,
+            "connector.connected",
+            kind,
+            {"api_base": body.api_base, "checked": kind in CHECKED},
+        )
         return next(_status(r) for r in await tenants.list_connectors(conn) if r["kind"] == kind)
 
 
-@router.post("/tokens", response_model=TokenCreated, status_code=201,
-             responses=responses(Unauthorized, Forbidden, Conflict))
+@router.post(
+    "/tokens", response_model=TokenCreated, status_code=201, responses=responses(Unauthorized, Forbidden, Conflict)
+)
 async def create_token(body: TokenBody, op: AdminDep, db: DbDep) -> TokenCreated:
     """A new token for this tenant, shown once. Names are unique among active tokens (revocation is by name)."""
     async with db.tenant(op.tenant_id) as conn:
         if await tenants.active_token_named(conn, body.name):
             raise Conflict(f"an active token is already named {body.name}; revoke it first or pick another name")
         token = await tenants.create_token(conn, op.tenant_id, body.role, body.name, body.expires_in_days)
-        expires = next((t["expires_at"] for t in await tenants.list_tokens(conn)
-                        if t["name"] == body.name and t["revoked_at"] is None), None)
-        await tenants.audit(conn, op.tenant_id, op.name, "token.created", body.name,
-                            {"role": body.role, "expires_in_days": body.expires_in_days})
+        expires = next(
+            (
+                t["expires_at"]
+                for t in await tenants.list_tokens(conn)
+                if t["name"] == body.name and t["revoked_at"] is None
+            ),
+            None,
+        )
+        await tenants.audit(
+            conn,
+            op.tenant_id,
+            op.name,
+            "token.created",
+            body.name,
+            {"role": body.role, "expires_in_days": body.expires_in_days},
+        )
     return TokenCreated(token=token, name=body.name, role=body.role, expires_at=expires)
 
 

@@ -51,6 +51,12 @@ async def push_usage(body: UsagePush, op: AdminDep, db: DbDep) -> UsageAccepted:
     rows = [r.model_dump() for r in body.rows]
     async with db.tenant(op.tenant_id) as conn:
         await usage.upsert(conn, op.tenant_id, rows)
-        await tenants.audit(conn, op.tenant_id, op.name, "usage.pushed", None,
-                            {"rows": len(rows), "customers": len({r["customer_id"] for r in rows})})
+        await tenants.audit(
+            conn,
+            op.tenant_id,
+            op.name,
+            "usage.pushed",
+            None,
+            {"rows": len(rows), "customers": len({r["customer_id"] for r in rows})},
+        )
     return UsageAccepted(accepted=len(rows), customers=len({r["customer_id"] for r in rows}))

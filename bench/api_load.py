@@ -52,33 +52,64 @@ async def seed(db: Database, tenant: str, n: int) -> list[tuple[str, str, str]]:
     out, customers, evidence, verdicts, diary, drafts = [], [], [], [], [], []
     for i in range(n):
         cid = f"cus_{i:06d}"
-        items = [EvidenceItem(source_id=f"stripe:in_{cid}", kind="invoice_paid_late", factor="payment_history",
-                              signal=-0.7, summary="Invoice paid 21 days late", facts={"days_late": 21})]
+        items = [
+            EvidenceItem(
+                source_id=f"stripe:in_{cid}",
+                kind="invoice_paid_late",
+                factor="payment_history",
+                signal=-0.7,
+                summary="Invoice paid 21 days late",
+                facts={"days_late": 21},
+            )
+        ]
         factors = breakdown(items, DEFAULT_WEIGHTS).model_dump(mode="json") | {"notes": []}
         did, wid = draft_id(tenant, cid, RUN), approval_workflow_id(tenant, cid, RUN)
         customers.append((tenant, cid, f"Customer {i}", f"owner@{cid}.example", 1_000_00 * (i % 900 + 1)))
         evidence.append((tenant, cid, RUN, [it.model_dump(mode="json") for it in items]))
         verdicts.append((tenant, cid, RUN, factors["total"], factors, [items[0].source_id]))
         diary.append((tenant, cid, RUN, f"Invoice {items[0].source_id} was paid 21 days late.", [items[0].source_id]))
-        drafts.append((did, tenant, cid, RUN, f"owner@{cid}.example",
-                       f"Hello,\n\nYour invoice ({items[0].source_id}) was paid 21 days late.\n",
-                       [items[0].source_id], wid))
+        drafts.append(
+            (
+                did,
+                tenant,
+                cid,
+                RUN,
+                f"owner@{cid}.example",
+                f"Hello,\n\nYour invoice ({items[0].source_id}) was paid 21 days late.\n",
+                [items[0].source_id],
+                wid,
+            )
+        )
         out.append((did, cid, wid))
     async with db.tenant(tenant) as conn:
-        await conn.executemany("""insert into customers (tenant_id, id, name, email, arr_cents, renewal_date)
-                                  values ($1, $2, $3, $4, $5, '2027-01-05')""", customers)
-        await conn.executemany("insert into evidence (tenant_id, customer_id, run_date, source, items) "
-                               "values ($1, $2, $3, 'stripe', $4)", evidence)
-        await conn.executemany("""
+        await conn.executemany(
+            """insert into customers (tenant_id, id, name, email, arr_cents, renewal_date)
+                                  values ($1, $2, $3, $4, $5, '2027-01-05')""",
+            customers,
+        )
+        await conn.executemany(
+            "insert into evidence (tenant_id, customer_id, run_date, source, items) values ($1, $2, $3, 'stripe', $4)",
+            evidence,
+        )
+        await conn.executemany(
+            """
             insert into classifications (tenant_id, customer_id, run_date, classification, severity, score, factors,
                                          cited_source_ids, recommended_action, route, model)
-            values ($1, $2, $3, 'at_risk', 'MEDIUM', $4, $5, $6, 'send_save_email', 'TIER2', 'offline')""", verdicts)
-        await conn.executemany("""insert into diary_entries (tenant_id, customer_id, run_date, paragraph,
-                                  cited_source_ids) values ($1, $2, $3, $4, $5)""", diary)
-        await conn.executemany("""
+            values ($1, $2, $3, 'at_risk', 'MEDIUM', $4, $5, $6, 'send_save_email', 'TIER2', 'offline')""",
+            verdicts,
+        )
+        await conn.executemany(
+            """insert into diary_entries (tenant_id, customer_id, run_date, paragraph,
+                                  cited_source_ids) values ($1, $2, $3, $4, $5)""",
+            diary,
+        )
+        await conn.executemany(
+            """
             insert into drafts (id, tenant_id, customer_id, run_date, kind, to_email, subject, body, anchors,
                                 workflow_id)
-            values ($1, $2, $3, $4, 'save', $5, 'About your renewal', $6, $7, $8)""", drafts)
+            values ($1, $2, $3, $4, 'save', $5, 'About your renewal', $6, $7, $8)""",
+            drafts,
+        )
     return out
 
 
@@ -107,22 +138,34 @@ async def wait_for_health(base: str, proc: subprocess.Popen[bytes], within: floa
 
 async def main(operators: int, n_drafts: int, rounds: int) -> None:
     work = Path(tempfile.mkdtemp(prefix="renewals-api-load-"))
-    print(f"starting Postgres, the dev server and the SMTP sink; the worker and the API as processes (logs in "
-          f"{work})…", flush=True)
+    print(
+        f"starting Postgres, the dev server and the SMTP sink; the worker and the API as processes (logs in {work})…",
+        flush=True,
+    )
     owner = await ensure_database(start_embedded_postgres(work / "pg"), "bench")
     await migrate(owner, "bench")
     db = await Database.connect(app_dsn(owner, "bench"), max_size=20)
-    env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_binary(),
-                                                search_attributes=list(search.ALL),
-                                                data_converter=pydantic_data_converter, dev_server_log_level="error")
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(),
+        search_attributes=list(search.ALL),
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    )
     smtp = SmtpSink().start()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = {"DATABASE_URL": owner, "RENEWALS_APP_DB_PASSWORD": "bench", "RENEWALS_SECRET_KEY": new_key(),
-              "RENEWALS_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-              "RENEWALS_API_HOST": "127.0.0.1", "RENEWALS_API_PORT": str(port),
-              "RENEWALS_SMTP_HOST": smtp.host, "RENEWALS_SMTP_PORT": str(smtp.port), "RENEWALS_DATA_DIR": str(work)}
+    config = {
+        "DATABASE_URL": owner,
+        "RENEWALS_APP_DB_PASSWORD": "bench",
+        "RENEWALS_SECRET_KEY": new_key(),
+        "RENEWALS_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "RENEWALS_API_HOST": "127.0.0.1",
+        "RENEWALS_API_PORT": str(port),
+        "RENEWALS_SMTP_HOST": smtp.host,
+        "RENEWALS_SMTP_PORT": str(smtp.port),
+        "RENEWALS_DATA_DIR": str(work),
+    }
     procs = [spawn("worker", config, work / "worker.log"), spawn("api", config, work / "api.log")]
     tenant = f"bench-{uuid.uuid4().hex[:6]}"
     try:
@@ -132,16 +175,19 @@ async def main(operators: int, n_drafts: int, rounds: int) -> None:
         await tenants.create_tenant(conn, tenant, "Bench")
         t0 = time.perf_counter()
         rows = await seed(db, tenant, n_drafts)
-        await conn.execute("analyze")   # what autovacuum does after a scan's bulk writes; the plans depend on it
+        await conn.execute("analyze")  # what autovacuum does after a scan's bulk writes; the plans depend on it
         await conn.close()
         gate = asyncio.Semaphore(50)
 
         async def start(did: str, cid: str, wid: str) -> None:
             async with gate:
                 await env.client.start_workflow(
-                    "ApprovalWorkflow", ApprovalInput(tenant_id=tenant, draft_id=did, customer_id=cid, run_date=RUN),
-                    id=wid, task_queue=queues.MAIN,
-                    search_attributes=search.attrs((search.TENANT, tenant), (search.DRAFT_STATUS, "pending")))
+                    "ApprovalWorkflow",
+                    ApprovalInput(tenant_id=tenant, draft_id=did, customer_id=cid, run_date=RUN),
+                    id=wid,
+                    task_queue=queues.MAIN,
+                    search_attributes=search.attrs((search.TENANT, tenant), (search.DRAFT_STATUS, "pending")),
+                )
 
         await asyncio.gather(*(start(*r) for r in rows))
 
@@ -184,21 +230,38 @@ async def main(operators: int, n_drafts: int, rounds: int) -> None:
                 if r.status_code != 200:
                     failures.append(f"send {r.status_code}: {r.text[:200]}")
 
-        async with httpx.AsyncClient(base_url=base, timeout=120, limits=httpx.Limits(max_connections=operators),
-                                     headers={"Authorization": f"Bearer {token}"}) as http:
+        async with httpx.AsyncClient(
+            base_url=base,
+            timeout=120,
+            limits=httpx.Limits(max_connections=operators),
+            headers={"Authorization": f"Bearer {token}"},
+        ) as http:
             t0 = time.perf_counter()
             await asyncio.gather(*[operator(http) for _ in range(operators)])
             wall = time.perf_counter() - t0
-        print(json.dumps({
-            "operators": operators, "drafts_waiting_at_start": len(rows), "lists": len(lists), "sends": len(sends),
-            "failures": len(failures), "emails_received": len(smtp.messages), "wall_seconds": round(wall, 1),
-            "requests_per_second": round((len(lists) + len(sends)) / wall, 1),
-            "list_p50_ms": pct(lists, 50), "list_p99_ms": pct(lists, 99),
-            "send_p50_ms": pct(sends, 50), "send_p99_ms": pct(sends, 99)}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "operators": operators,
+                    "drafts_waiting_at_start": len(rows),
+                    "lists": len(lists),
+                    "sends": len(sends),
+                    "failures": len(failures),
+                    "emails_received": len(smtp.messages),
+                    "wall_seconds": round(wall, 1),
+                    "requests_per_second": round((len(lists) + len(sends)) / wall, 1),
+                    "list_p50_ms": pct(lists, 50),
+                    "list_p99_ms": pct(lists, 99),
+                    "send_p50_ms": pct(sends, 50),
+                    "send_p99_ms": pct(sends, 99),
+                },
+                indent=2,
+            )
+        )
         for f in failures[:5]:
             print("  failure:", f)
     finally:
-        for proc in procs:   # only the two processes this benchmark started
+        for proc in procs:  # only the two processes this benchmark started
             proc.terminate()
         for proc in procs:
             try:

@@ -27,8 +27,10 @@ from llm.supervisor import RowFlag, SupervisorReview, supervisor_prompt, tiebrea
 from schemas.verdict import BatchVerdicts, Classification, VerdictRow
 from tests.fabrication import RUN, customer
 
-SCHEMAS = {"verdicts": json.dumps(BatchVerdicts.model_json_schema()),
-           "review": json.dumps(SupervisorReview.model_json_schema())}
+SCHEMAS = {
+    "verdicts": json.dumps(BatchVerdicts.model_json_schema()),
+    "review": json.dumps(SupervisorReview.model_json_schema()),
+}
 
 
 @dataclass
@@ -51,8 +53,10 @@ class Tally:
 def realistic(ctx: CustomerContext) -> CustomerContext:
     """The customer with three previous diary paragraphs as long as the ones the system really writes."""
     paragraph = verdict_for(ctx).diary
-    previous = [PreviousEntry(run_date=e.run_date, classification=e.classification, severity=e.severity,
-                              paragraph=paragraph) for e in ctx.previous]
+    previous = [
+        PreviousEntry(run_date=e.run_date, classification=e.classification, severity=e.severity, paragraph=paragraph)
+        for e in ctx.previous
+    ]
     return ctx.model_copy(update={"previous": previous})
 
 
@@ -60,10 +64,15 @@ def a_flag(ctx: CustomerContext, row: VerdictRow) -> RowFlag:
     """A supervisor's flag of typical length: a different reading, two sentences, two citations."""
     other: Classification = "likely_churn" if row.classification != "likely_churn" else "at_risk"
     ids = sorted(ctx.bundle.source_ids())[:2]
-    return RowFlag(customer_id=row.customer_id, classification=other, severity="HIGH", cited_source_ids=ids,
-                   reason="The usage drop and the late invoice together outweigh the positive champion "
-                          "message. The worker's reading gives the payment history too little weight for an "
-                          "account this size.")
+    return RowFlag(
+        customer_id=row.customer_id,
+        classification=other,
+        severity="HIGH",
+        cited_source_ids=ids,
+        reason="The usage drop and the late invoice together outweigh the positive champion "
+        "message. The worker's reading gives the payment history too little weight for an "
+        "account this size.",
+    )
 
 
 def run(customers: int, mix: list[float], flagged: float, reasoning: int, seed: int) -> dict[str, Tally]:
@@ -77,7 +86,7 @@ def run(customers: int, mix: list[float], flagged: float, reasoning: int, seed: 
         tally = tallies[route]
         tally.customers = len(members)
         for start in range(0, len(members), MAX_BATCH):
-            batch = members[start:start + MAX_BATCH]
+            batch = members[start : start + MAX_BATCH]
             rows = [verdict_for(c) for c in batch]
             answer = BatchVerdicts(rows=rows).model_dump_json(exclude_none=True)
             tally.charge(WORKER_BY_ROUTE[route], *build_prompt(batch), SCHEMAS["verdicts"], answer)
@@ -89,41 +98,57 @@ def run(customers: int, mix: list[float], flagged: float, reasoning: int, seed: 
             for flag in flags:
                 i = next(k for k, c in enumerate(batch) if c.profile.customer_id == flag.customer_id)
                 one = BatchVerdicts(rows=[rows[i]]).model_dump_json(exclude_none=True)
-                tally.charge(TIEBREAKER, *tiebreaker_prompt(batch[i], rows[i], flag), SCHEMAS["verdicts"],
-                             one, reasoning)
+                tally.charge(
+                    TIEBREAKER, *tiebreaker_prompt(batch[i], rows[i], flag), SCHEMAS["verdicts"], one, reasoning
+                )
     return tallies
 
 
 def report(tallies: dict[str, Tally], customers: int, flagged: float, reasoning: int) -> None:
-    print(f"{customers} customers read on {RUN.isoformat()}; TIER3 flagged share {flagged:.0%}; "
-          f"reasoning tokens per supervisor/tiebreaker call: {reasoning}\n")
+    print(
+        f"{customers} customers read on {RUN.isoformat()}; TIER3 flagged share {flagged:.0%}; "
+        f"reasoning tokens per supervisor/tiebreaker call: {reasoning}\n"
+    )
     for spec in sorted({*WORKER_BY_ROUTE.values(), SUPERVISOR, TIEBREAKER}):
         pin, pout = list_price_per_million(spec)
         print(f"  {spec:<32} ${pin:g} in / ${pout:g} out per million tokens")
-    print(f"\n{'route':<7}{'customers':>10}{'calls':>7}{'in tok/cust':>13}{'out tok/cust':>14}"
-          f"{'$/cust/day':>12}{'$/cust/month':>14}")
+    print(
+        f"\n{'route':<7}{'customers':>10}{'calls':>7}{'in tok/cust':>13}{'out tok/cust':>14}"
+        f"{'$/cust/day':>12}{'$/cust/month':>14}"
+    )
     total = 0.0
     for route, t in tallies.items():
         n = max(t.customers, 1)
         total += t.usd
-        print(f"{route:<7}{t.customers:>10}{sum(t.calls.values()):>7}{t.tokens_in / n:>13,.0f}"
-              f"{t.tokens_out / n:>14,.0f}{t.usd / n:>12.5f}{t.usd / n * 30:>14.4f}")
-    print(f"\nall    {customers:>10}  ${total / customers:.5f} per customer per day, "
-          f"${total / customers * 30:.4f} per customer per month")
-    print(f"       the whole book: ${total:,.2f} per day, ${total * 30:,.2f} per month "
-          f"(offline model: $0; cost-capped customers finish there)")
-    print("\nThe answer sizes are the offline model's; a vendor model writing longer diaries or emails costs"
-          "\nmore, and reasoning models bill their hidden reasoning as output (see --reasoning-tokens).")
+        print(
+            f"{route:<7}{t.customers:>10}{sum(t.calls.values()):>7}{t.tokens_in / n:>13,.0f}"
+            f"{t.tokens_out / n:>14,.0f}{t.usd / n:>12.5f}{t.usd / n * 30:>14.4f}"
+        )
+    print(
+        f"\nall    {customers:>10}  ${total / customers:.5f} per customer per day, "
+        f"${total / customers * 30:.4f} per customer per month"
+    )
+    print(
+        f"       the whole book: ${total:,.2f} per day, ${total * 30:,.2f} per month "
+        f"(offline model: $0; cost-capped customers finish there)"
+    )
+    print(
+        "\nThe answer sizes are the offline model's; a vendor model writing longer diaries or emails costs"
+        "\nmore, and reasoning models bill their hidden reasoning as output (see --reasoning-tokens)."
+    )
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--mix", default="0.7,0.25,0.05", help="TIER1,TIER2,TIER3 shares, summing to 1")
     parser.add_argument("--flagged", type=float, default=0.2, help="share of TIER3 rows the supervisor flags")
-    parser.add_argument("--reasoning-tokens", type=int, default=0,
-                        help="hidden reasoning tokens billed per supervisor and tiebreaker call")
+    parser.add_argument(
+        "--reasoning-tokens",
+        type=int,
+        default=0,
+        help="hidden reasoning tokens billed per supervisor and tiebreaker call",
+    )
     parser.add_argument("--seed", type=int, default=3)
     args = parser.parse_args()
     shares = [float(x) for x in args.mix.split(",")]

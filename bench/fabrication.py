@@ -29,8 +29,10 @@ def main(customers: int, seed: int) -> int:
     print(f"{'category':<26}{'must be':<15}{'caught':>12}{'twins rejected':>18}")
     for group, names in (("brief", [c for c in EXPECT if c not in PROBES]), ("probes", list(PROBES))):
         for name in names:
-            print(f"{name:<26}{EXPECT[name]:<15}{f'{caught[name]}/{bad[name]}':>12}"
-                  f"{f'{rejected[name]}/{twins[name]}':>18}")
+            print(
+                f"{name:<26}{EXPECT[name]:<15}{f'{caught[name]}/{bad[name]}':>12}"
+                f"{f'{rejected[name]}/{twins[name]}':>18}"
+            )
         c, b = sum(caught[n] for n in names), sum(bad[n] for n in names)
         r, t = sum(rejected[n] for n in names), sum(twins[n] for n in names)
         print(f"{'  all ' + group:<41}{f'{c}/{b}':>12}{f'{r}/{t}':>18}\n")
@@ -40,8 +42,7 @@ def main(customers: int, seed: int) -> int:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()

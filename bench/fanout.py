@@ -22,7 +22,9 @@ class BareFanout:
     async def run(self, n: int) -> int:
         done = 0
         for start in range(0, n, 1000):
-            batch = [workflow.execute_activity(noop, i, start_to_close_timeout=timedelta(seconds=30))
-                     for i in range(start, min(n, start + 1000))]
+            batch = [
+                workflow.execute_activity(noop, i, start_to_close_timeout=timedelta(seconds=30))
+                for i in range(start, min(n, start + 1000))
+            ]
             done += len(await asyncio.gather(*batch))
         return done

@@ -43,8 +43,9 @@ async def with_retries(call, stats: dict[str, int]):  # type: ignore[no-untyped-
             await asyncio.sleep(e.next_retry_delay.total_seconds() if e.next_retry_delay else 1.0)
 
 
-async def gather_stripe(box: SandboxHandle, customers: list[CustomerProfile], chunk: int,
-                        stats: dict[str, int]) -> None:
+async def gather_stripe(
+    box: SandboxHandle, customers: list[CustomerProfile], chunk: int, stats: dict[str, int]
+) -> None:
     source, limit = StripeSource(box.keys["stripe"], box.stripe_api_base), pacer(20.0)
     since = AS_OF - dt.timedelta(days=HISTORY_DAYS)
 
@@ -52,31 +53,38 @@ async def gather_stripe(box: SandboxHandle, customers: list[CustomerProfile], ch
         async def call() -> None:
             async with limit:
                 await source.invoices(c.customer_id, since)
+
         await with_retries(call, stats)
 
     start = time.perf_counter()
     for i in range(0, len(customers), chunk):
-        for c in customers[i:i + chunk]:   # the activity reads its chunk's customers one after another
+        for c in customers[i : i + chunk]:  # the activity reads its chunk's customers one after another
             await one(c)
         progress("stripe", min(i + chunk, len(customers)), len(customers), start)
 
 
-async def gather_optional(kind: str, box: SandboxHandle, customers: list[CustomerProfile], chunk: int,
-                          stats: dict[str, int]) -> None:
-    config = {"hubspot": {"api_base": box.hubspot_host}, "slack": {"api_base": box.slack_base_url},
-              "salesforce": {"api_base": box.salesforce_instance_url, "ca_file": box.ca_file}}[kind]
+async def gather_optional(
+    kind: str, box: SandboxHandle, customers: list[CustomerProfile], chunk: int, stats: dict[str, int]
+) -> None:
+    config = {
+        "hubspot": {"api_base": box.hubspot_host},
+        "slack": {"api_base": box.slack_base_url},
+        "salesforce": {"api_base": box.salesforce_instance_url, "ca_file": box.ca_file},
+    }[kind]
     connector = open_connector(kind, box.keys[kind], config, pacer(REQUESTS_PER_SECOND[kind]).acquire)
     start = time.perf_counter()
     for i in range(0, len(customers), chunk):
-        part = customers[i:i + chunk]
+        part = customers[i : i + chunk]
         await with_retries(lambda part=part: connector.gather(part, AS_OF), stats)
         progress(kind, i + len(part), len(customers), start)
 
 
 def progress(kind: str, done: int, total: int, start: float) -> None:
     took = time.perf_counter() - start
-    print(f"  {kind:<10} {done:>6}/{total} customers, {took:7.1f} s (about {took / done * (total - done):.0f} s "
-          "to go)", flush=True)
+    print(
+        f"  {kind:<10} {done:>6}/{total} customers, {took:7.1f} s (about {took / done * (total - done):.0f} s to go)",
+        flush=True,
+    )
 
 
 async def run(customers: int, chunk: int, only: list[str]) -> None:
@@ -85,10 +93,19 @@ async def run(customers: int, chunk: int, only: list[str]) -> None:
     generate_workspace(root, customers=customers, as_of=AS_OF, seed=3)
     print(f"workspace: {customers} customers generated in {time.perf_counter() - t:.1f} s ({root})", flush=True)
     box = start_sandbox(root, rate_limits=VENDOR_LIMITS)
-    profiles = [CustomerProfile(tenant_id="bench", customer_id=c["id"], name=c["name"], email=c.get("email"),
-                                arr_cents=0, contract=None, renewal_date=None,
-                                links={k: str(v) for k, v in (c.get("metadata") or {}).items()})
-                for c in json.loads((root / "stripe" / "customers.json").read_text())]
+    profiles = [
+        CustomerProfile(
+            tenant_id="bench",
+            customer_id=c["id"],
+            name=c["name"],
+            email=c.get("email"),
+            arr_cents=0,
+            contract=None,
+            renewal_date=None,
+            links={k: str(v) for k, v in (c.get("metadata") or {}).items()},
+        )
+        for c in json.loads((root / "stripe" / "customers.json").read_text())
+    ]
     stats = {k: {"retries": 0} for k in only}
     timings: dict[str, float] = {}
 
@@ -101,8 +118,11 @@ async def run(customers: int, chunk: int, only: list[str]) -> None:
         timings[kind] = time.perf_counter() - start
         print(f"  {kind:<10} done in {timings[kind]:7.1f} s", flush=True)
 
-    print(f"gathering {len(profiles)} customers, chunks of {chunk}, every connector at once; the sandbox limits "
-          f"{VENDOR_LIMITS} requests/s", flush=True)
+    print(
+        f"gathering {len(profiles)} customers, chunks of {chunk}, every connector at once; the sandbox limits "
+        f"{VENDOR_LIMITS} requests/s",
+        flush=True,
+    )
     start = time.perf_counter()
     await asyncio.gather(*(timed(k) for k in only))
     wall = time.perf_counter() - start
@@ -110,7 +130,7 @@ async def run(customers: int, chunk: int, only: list[str]) -> None:
     box.stop()
     print(f"\n{'connector':<11}{'requests':>9}{'per customer':>14}{'chunk retries (429)':>21}{'seconds':>9}")
     for kind in only:
-        total = sum(counts.get(kind, {}).values())   # includes the requests the sandbox refused with 429
+        total = sum(counts.get(kind, {}).values())  # includes the requests the sandbox refused with 429
         print(f"{kind:<11}{total:>9}{total / len(profiles):>14.3f}{stats[kind]['retries']:>21}{timings[kind]:>9.1f}")
     print(f"\nall connectors at once: {wall:.1f} s for {len(profiles)} customers")
 

@@ -53,25 +53,43 @@ async def main(customers: int, chunk_size: int, stripe_rps: float) -> None:
             result = task.result()
             scan_s = time.perf_counter() - t
         events, wf_type = await largest_history(client, tid)
-        async with Worker(client, task_queue="bench-fanout", workflows=[BareFanout], activities=[noop],
-                          max_concurrent_activities=200):
+        async with Worker(
+            client, task_queue="bench-fanout", workflows=[BareFanout], activities=[noop], max_concurrent_activities=200
+        ):
             t = time.perf_counter()
             await client.execute_workflow(BareFanout.run, result.due, id=f"fanout-{tid}", task_queue="bench-fanout")
             fan_s = time.perf_counter() - t
     scan_rate, fan_rate = result.due / scan_s, result.due / fan_s
-    print(json.dumps({
-        "customers": customers, "stripe_rps": stripe_rps, "due": result.due, "drafts": result.drafts, "routes": result.routes,
-        "scan_seconds": round(scan_s, 1), "customers_per_second": round(scan_rate, 1),
-        "largest_history_events": events, "largest_history_workflow": wf_type,
-        "bare_fanout_seconds": round(fan_s, 1), "bare_fanout_per_second": round(fan_rate, 1),
-        "scan_to_fanout_ratio": round(scan_rate / fan_rate, 3)}, indent=2))
+    print(
+        json.dumps(
+            {
+                "customers": customers,
+                "stripe_rps": stripe_rps,
+                "due": result.due,
+                "drafts": result.drafts,
+                "routes": result.routes,
+                "scan_seconds": round(scan_s, 1),
+                "customers_per_second": round(scan_rate, 1),
+                "largest_history_events": events,
+                "largest_history_workflow": wf_type,
+                "bare_fanout_seconds": round(fan_s, 1),
+                "bare_fanout_per_second": round(fan_rate, 1),
+                "scan_to_fanout_ratio": round(scan_rate / fan_rate, 3),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--customers", type=int, default=1000)
     p.add_argument("--chunk-size", type=int, default=200)
-    p.add_argument("--stripe-rps", type=float, default=20.0,
-                   help="Stripe requests/s per worker (the product's default stays under Stripe's 25/s sandbox limit)")
+    p.add_argument(
+        "--stripe-rps",
+        type=float,
+        default=20.0,
+        help="Stripe requests/s per worker (the product's default stays under Stripe's 25/s sandbox limit)",
+    )
     a = p.parse_args()
     asyncio.run(main(a.customers, a.chunk_size, a.stripe_rps))

@@ -52,14 +52,22 @@ async def bench_stack(customers: int, chunk_size: int = 200) -> AsyncIterator[St
     owner = await ensure_database(start_embedded_postgres(work / "pg"), "bench")
     await migrate(owner, "bench")
     db = await Database.connect(app_dsn(owner, "bench"), max_size=20)
-    env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_binary(),
-                                                search_attributes=list(search.ALL),
-                                                data_converter=pydantic_data_converter)
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(),
+        search_attributes=list(search.ALL),
+        data_converter=pydantic_data_converter,
+    )
     sandbox = start_sandbox(workspace)
     smtp = SmtpSink().start()
     key = new_key()
-    settings = Settings(data_dir=work, database_url=owner, app_db_password="bench", secret_key=key,
-                        chunk_size=chunk_size, smtp_port=smtp.port)
+    settings = Settings(
+        data_dir=work,
+        database_url=owner,
+        app_db_password="bench",
+        secret_key=key,
+        chunk_size=chunk_size,
+        smtp_port=smtp.port,
+    )
     tid = f"bench-{uuid.uuid4().hex[:6]}"
     conn = await asyncpg.connect(owner)
     await tenants.create_tenant(conn, tid, "Bench")

@@ -18,17 +18,26 @@ RATE_LIMITED = "RateLimited"
 
 def classify_http(vendor: str, status: int | None, message: str, retry_after: float | None = None) -> ApplicationError:
     if status in (401, 403):
-        return ApplicationError(f"connector {vendor}: credentials rejected ({status}): {message}. "
-                                f"Reconnect {vendor} with a valid key.", type=CREDENTIALS_REJECTED, non_retryable=True)
+        return ApplicationError(
+            f"connector {vendor}: credentials rejected ({status}): {message}. Reconnect {vendor} with a valid key.",
+            type=CREDENTIALS_REJECTED,
+            non_retryable=True,
+        )
     if status == 429:
-        return ApplicationError(f"connector {vendor}: rate limited: {message}", type=RATE_LIMITED,
-                                next_retry_delay=timedelta(seconds=retry_after) if retry_after else None)
+        return ApplicationError(
+            f"connector {vendor}: rate limited: {message}",
+            type=RATE_LIMITED,
+            next_retry_delay=timedelta(seconds=retry_after) if retry_after else None,
+        )
     if status is None or status == 408 or status >= 500:
-        return ApplicationError(f"connector {vendor}: unavailable ({status or 'no response'}): {message}",
-                                type=VENDOR_UNAVAILABLE,
-                                next_retry_delay=timedelta(seconds=retry_after) if retry_after else None)
-    return ApplicationError(f"connector {vendor}: request rejected ({status}): {message}", type=VENDOR_REJECTED,
-                            non_retryable=True)
+        return ApplicationError(
+            f"connector {vendor}: unavailable ({status or 'no response'}): {message}",
+            type=VENDOR_UNAVAILABLE,
+            next_retry_delay=timedelta(seconds=retry_after) if retry_after else None,
+        )
+    return ApplicationError(
+        f"connector {vendor}: request rejected ({status}): {message}", type=VENDOR_REJECTED, non_retryable=True
+    )
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -39,13 +39,22 @@ from connectors.errors import classify_http, parse_retry_after
 from schemas.evidence import CustomerProfile, EvidenceItem
 
 LINK = "hubspot_company_id"
-BATCH = 100                      # HubSpot's batch endpoints take at most 100 inputs
+BATCH = 100  # HubSpot's batch endpoints take at most 100 inputs
 STALE_DAYS = 45
 QUIET_DAYS, VERY_QUIET_DAYS, ENGAGED_DAYS = 30, 60, 14
 DEAL_PROPERTIES = ["dealname", "dealstage", "pipeline", "closedate", "amount", "hs_lastmodifieddate"]
-CONTACT_PROPERTIES = ["firstname", "lastname", "email", "jobtitle", "lifecyclestage", "renewal_role",
-                      "left_company", "notes_last_contacted", "hs_last_sales_activity_timestamp"]
-LEFT_LIFECYCLE_STAGES = {"former"}   # not "other": a standard stage (partners, vendors), not a departure
+CONTACT_PROPERTIES = [
+    "firstname",
+    "lastname",
+    "email",
+    "jobtitle",
+    "lifecyclestage",
+    "renewal_role",
+    "left_company",
+    "notes_last_contacted",
+    "hs_last_sales_activity_timestamp",
+]
+LEFT_LIFECYCLE_STAGES = {"former"}  # not "other": a standard stage (partners, vendors), not a departure
 LOST_STAGES = {"closedlost"}
 AT_RISK_STAGES = {"renewal_at_risk"}
 COMMITTED_STAGES = {"contractsent"}
@@ -78,74 +87,145 @@ def _truthy(value: Any) -> bool:
 
 # ---- rules shared by the CRM connectors -------------------------------------------------------------------
 
-def crm_deal_signals(source_id: str, *, name: str, stage: str, lost: bool, at_risk: bool, committed: bool,
-                     closed: bool, last_modified: dt.date | None, run_date: dt.date,
-                     stage_label: str | None = None) -> list[EvidenceItem]:
+
+def crm_deal_signals(
+    source_id: str,
+    *,
+    name: str,
+    stage: str,
+    lost: bool,
+    at_risk: bool,
+    committed: bool,
+    closed: bool,
+    last_modified: dt.date | None,
+    run_date: dt.date,
+    stage_label: str | None = None,
+) -> list[EvidenceItem]:
     """The renewal deal: its stage, and how long since anyone touched it."""
     items: list[EvidenceItem] = []
     shown = stage_label or stage
     facts: dict[str, Any] = {"deal": name, "stage": shown}
     if lost:
-        items.append(EvidenceItem(source_id=source_id, kind="renewal_deal_lost", factor="champion_status",
-                                  signal=-0.8, summary=f"The renewal deal '{name}' is marked {shown}", facts=facts,
-                                  observed_on=last_modified))
+        items.append(
+            EvidenceItem(
+                source_id=source_id,
+                kind="renewal_deal_lost",
+                factor="champion_status",
+                signal=-0.8,
+                summary=f"The renewal deal '{name}' is marked {shown}",
+                facts=facts,
+                observed_on=last_modified,
+            )
+        )
     elif at_risk:
-        items.append(EvidenceItem(source_id=source_id, kind="renewal_deal_at_risk", factor="champion_status",
-                                  signal=-0.4, summary=f"The renewal deal '{name}' is in stage {shown}", facts=facts,
-                                  observed_on=last_modified))
+        items.append(
+            EvidenceItem(
+                source_id=source_id,
+                kind="renewal_deal_at_risk",
+                factor="champion_status",
+                signal=-0.4,
+                summary=f"The renewal deal '{name}' is in stage {shown}",
+                facts=facts,
+                observed_on=last_modified,
+            )
+        )
     elif committed:
-        items.append(EvidenceItem(source_id=source_id, kind="renewal_deal_advancing", factor="champion_status",
-                                  signal=0.2, summary=f"The renewal deal '{name}' has reached {shown}", facts=facts,
-                                  observed_on=last_modified))
+        items.append(
+            EvidenceItem(
+                source_id=source_id,
+                kind="renewal_deal_advancing",
+                factor="champion_status",
+                signal=0.2,
+                summary=f"The renewal deal '{name}' has reached {shown}",
+                facts=facts,
+                observed_on=last_modified,
+            )
+        )
     if last_modified and not closed:
         idle = (run_date - last_modified).days
         if idle >= STALE_DAYS:
-            items.append(EvidenceItem(
-                source_id=source_id, kind="renewal_deal_stale", factor="champion_status",
-                signal=-0.4 if idle >= 2 * STALE_DAYS else -0.3,
-                summary=f"The renewal deal '{name}' has not moved in {idle} days (stage {shown})",
-                facts={**facts, "days_since_update": idle, "last_modified": last_modified.isoformat()},
-                observed_on=last_modified))
+            items.append(
+                EvidenceItem(
+                    source_id=source_id,
+                    kind="renewal_deal_stale",
+                    factor="champion_status",
+                    signal=-0.4 if idle >= 2 * STALE_DAYS else -0.3,
+                    summary=f"The renewal deal '{name}' has not moved in {idle} days (stage {shown})",
+                    facts={**facts, "days_since_update": idle, "last_modified": last_modified.isoformat()},
+                    observed_on=last_modified,
+                )
+            )
     return items
 
 
-def crm_expansion_signal(source_id: str, *, name: str, amount: float | None,
-                         observed_on: dt.date | None) -> EvidenceItem:
+def crm_expansion_signal(
+    source_id: str, *, name: str, amount: float | None, observed_on: dt.date | None
+) -> EvidenceItem:
     money = f" worth ${amount:,.0f}" if amount else ""
-    return EvidenceItem(source_id=source_id, kind="expansion_deal_open", factor="usage_trend", signal=0.4,
-                        summary=f"An expansion deal '{name}'{money} is open",
-                        facts={"deal": name, "amount_usd": amount}, observed_on=observed_on)
+    return EvidenceItem(
+        source_id=source_id,
+        kind="expansion_deal_open",
+        factor="usage_trend",
+        signal=0.4,
+        summary=f"An expansion deal '{name}'{money} is open",
+        facts={"deal": name, "amount_usd": amount},
+        observed_on=observed_on,
+    )
 
 
-def crm_contact_signals(source_id: str, *, name: str, left: bool, last_contact: dt.date | None,
-                        run_date: dt.date, role: str = "champion") -> list[EvidenceItem]:
+def crm_contact_signals(
+    source_id: str, *, name: str, left: bool, last_contact: dt.date | None, run_date: dt.date, role: str = "champion"
+) -> list[EvidenceItem]:
     """The champion: gone, quiet, or engaged. A contact not marked champion (`role` "contact",
     "economic_buyer", ..., read because no champion is marked) who left is a mild negative, not champion loss:
     it is no statement that the customer is leaving, and one former employee among many contacts would
     otherwise decide likely-churn."""
     if left:
         champion = role.endswith("champion")
-        return [EvidenceItem(source_id=source_id, kind="champion_left" if champion else "contact_left",
-                             factor="champion_status", signal=-0.8 if champion else -0.3,
-                             summary=f"The {role.replace('_', ' ')} {name} has left the company",
-                             facts={"contact": name, "left_company": True}, observed_on=last_contact)]
+        return [
+            EvidenceItem(
+                source_id=source_id,
+                kind="champion_left" if champion else "contact_left",
+                factor="champion_status",
+                signal=-0.8 if champion else -0.3,
+                summary=f"The {role.replace('_', ' ')} {name} has left the company",
+                facts={"contact": name, "left_company": True},
+                observed_on=last_contact,
+            )
+        ]
     if last_contact is None:
         return []
     quiet = (run_date - last_contact).days
     facts = {"contact": name, "days_since_contact": quiet, "last_contacted": last_contact.isoformat()}
     if quiet >= QUIET_DAYS:
-        return [EvidenceItem(source_id=source_id, kind="champion_quiet", factor="champion_status",
-                             signal=-0.45 if quiet >= VERY_QUIET_DAYS else -0.3,
-                             summary=f"No contact with the {role.replace('_', ' ')} {name} for {quiet} days",
-                             facts=facts, observed_on=last_contact)]
+        return [
+            EvidenceItem(
+                source_id=source_id,
+                kind="champion_quiet",
+                factor="champion_status",
+                signal=-0.45 if quiet >= VERY_QUIET_DAYS else -0.3,
+                summary=f"No contact with the {role.replace('_', ' ')} {name} for {quiet} days",
+                facts=facts,
+                observed_on=last_contact,
+            )
+        ]
     if quiet <= ENGAGED_DAYS:
-        return [EvidenceItem(source_id=source_id, kind="champion_engaged", factor="champion_status", signal=0.2,
-                             summary=f"The {role.replace('_', ' ')} {name} was in touch {quiet} days ago",
-                             facts=facts, observed_on=last_contact)]
+        return [
+            EvidenceItem(
+                source_id=source_id,
+                kind="champion_engaged",
+                factor="champion_status",
+                signal=0.2,
+                summary=f"The {role.replace('_', ' ')} {name} was in touch {quiet} days ago",
+                facts=facts,
+                observed_on=last_contact,
+            )
+        ]
     return []
 
 
 # ---- HubSpot wire format -> evidence -------------------------------------------------------------------------
+
 
 def _props(obj: dict[str, Any], kind: str, *needed: str) -> dict[str, Any]:
     if not isinstance(obj, dict) or not obj.get("id"):
@@ -167,8 +247,14 @@ def is_expansion_deal(deal: dict[str, Any]) -> bool:
 def pick_renewal_deal(deals: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The deal the renewal rides on: not an expansion, the renewals pipeline first, then the latest close date."""
     pool = [d for d in deals if not is_expansion_deal(d)]
-    return max(pool, key=lambda d: ((d.get("properties") or {}).get("pipeline") == "renewals",
-                                    str((d.get("properties") or {}).get("closedate") or "")), default=None)
+    return max(
+        pool,
+        key=lambda d: (
+            (d.get("properties") or {}).get("pipeline") == "renewals",
+            str((d.get("properties") or {}).get("closedate") or ""),
+        ),
+        default=None,
+    )
 
 
 def deal_signals(deals: list[dict[str, Any]], run_date: dt.date) -> list[EvidenceItem]:
@@ -180,15 +266,28 @@ def deal_signals(deals: list[dict[str, Any]], run_date: dt.date) -> list[Evidenc
         p = renewal["properties"]
         stage = p["dealstage"]
         items += crm_deal_signals(
-            f"hubspot:deal:{renewal['id']}", name=p.get("dealname") or renewal["id"], stage=stage,
-            lost=stage in LOST_STAGES, at_risk=stage in AT_RISK_STAGES, committed=stage in COMMITTED_STAGES,
-            closed=stage.startswith("closed"), last_modified=parse_when(p["hs_lastmodifieddate"]), run_date=run_date)
+            f"hubspot:deal:{renewal['id']}",
+            name=p.get("dealname") or renewal["id"],
+            stage=stage,
+            lost=stage in LOST_STAGES,
+            at_risk=stage in AT_RISK_STAGES,
+            committed=stage in COMMITTED_STAGES,
+            closed=stage.startswith("closed"),
+            last_modified=parse_when(p["hs_lastmodifieddate"]),
+            run_date=run_date,
+        )
     for deal in deals:
         p = deal["properties"]
         if is_expansion_deal(deal) and not p["dealstage"].startswith("closed"):
             amount = float(p["amount"]) if p.get("amount") not in (None, "") else None
-            items.append(crm_expansion_signal(f"hubspot:deal:{deal['id']}", name=p.get("dealname") or deal["id"],
-                                              amount=amount, observed_on=parse_when(p["hs_lastmodifieddate"])))
+            items.append(
+                crm_expansion_signal(
+                    f"hubspot:deal:{deal['id']}",
+                    name=p.get("dealname") or deal["id"],
+                    amount=amount,
+                    observed_on=parse_when(p["hs_lastmodifieddate"]),
+                )
+            )
     return items
 
 
@@ -199,8 +298,10 @@ def _contact_name(c: dict[str, Any]) -> str:
 
 def contact_left(props: dict[str, Any]) -> bool:
     """Only an explicit marker says a contact left."""
-    return (_truthy(props.get("left_company"))
-            or str(props.get("lifecyclestage") or "").strip().lower() in LEFT_LIFECYCLE_STAGES)
+    return (
+        _truthy(props.get("left_company"))
+        or str(props.get("lifecyclestage") or "").strip().lower() in LEFT_LIFECYCLE_STAGES
+    )
 
 
 def contact_signals(contacts: list[dict[str, Any]], run_date: dt.date) -> list[EvidenceItem]:
@@ -213,25 +314,32 @@ def contact_signals(contacts: list[dict[str, Any]], run_date: dt.date) -> list[E
     for c in marked or contacts:
         p = c["properties"]
         last = parse_when(p.get("notes_last_contacted") or p.get("hs_last_sales_activity_timestamp"))
-        items += crm_contact_signals(f"hubspot:contact:{c['id']}", name=_contact_name(c), left=contact_left(p),
-                                     last_contact=last, run_date=run_date,
-                                     role=p.get("renewal_role") or "contact")
+        items += crm_contact_signals(
+            f"hubspot:contact:{c['id']}",
+            name=_contact_name(c),
+            left=contact_left(p),
+            last_contact=last,
+            run_date=run_date,
+            role=p.get("renewal_role") or "contact",
+        )
     return items
 
 
 # ---- the client -----------------------------------------------------------------------------------------------
 
+
 def _chunks(xs: list[T], n: int) -> Iterable[list[T]]:
     for i in range(0, len(xs), n):
-        yield xs[i:i + n]
+        yield xs[i : i + n]
 
 
 def hubspot_error(e: Exception) -> ApplicationError:
     status = getattr(e, "status", None)
     headers = getattr(e, "headers", None) or {}
     body = getattr(e, "body", None)
-    message = (body.decode(errors="replace") if isinstance(body, bytes) else body) or getattr(e, "reason", None) \
-        or str(e)
+    message = (
+        (body.decode(errors="replace") if isinstance(body, bytes) else body) or getattr(e, "reason", None) or str(e)
+    )
     if status in (None, 0):
         status = None
     return classify_http("hubspot", status, str(message)[:300], parse_retry_after(headers.get("Retry-After")))
@@ -240,23 +348,31 @@ def hubspot_error(e: Exception) -> ApplicationError:
 class HubSpotSource:
     """hubspot-api-client with its urllib3 retries off: one visible attempt per Temporal retry."""
 
-    def __init__(self, access_token: str, host: str | None = None, timeout: float = 20.0, batch: int = BATCH,
-                 pace: Callable[[], None] | None = None) -> None:
-        no_retry = Retry(total=0, connect=0, read=0, status=0, redirect=0, raise_on_status=False,
-                         respect_retry_after_header=False)
+    def __init__(
+        self,
+        access_token: str,
+        host: str | None = None,
+        timeout: float = 20.0,
+        batch: int = BATCH,
+        pace: Callable[[], None] | None = None,
+    ) -> None:
+        no_retry = Retry(
+            total=0, connect=0, read=0, status=0, redirect=0, raise_on_status=False, respect_retry_after_header=False
+        )
         extra = {"host": host.rstrip("/")} if host else {}
         self.client = HubSpot(access_token=access_token, retry=no_retry, **extra)
         self.timeout, self.batch = timeout, max(1, min(BATCH, batch))
-        self.pace = pace   # blocks until the tenant's HubSpot rate limit allows one more request
+        self.pace = pace  # blocks until the tenant's HubSpot rate limit allows one more request
 
     def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
         if self.pace:
             self.pace()
         try:
             result = fn(*args, _request_timeout=self.timeout, **kwargs)
-        except Exception as e:   # each API package has its own ApiException; urllib3 raises its own errors
-            if any(k.__name__ == "OpenApiException" for k in type(e).__mro__) \
-                    or type(e).__module__.startswith("urllib3"):
+        except Exception as e:  # each API package has its own ApiException; urllib3 raises its own errors
+            if any(k.__name__ == "OpenApiException" for k in type(e).__mro__) or type(e).__module__.startswith(
+                "urllib3"
+            ):
                 raise hubspot_error(e) from e
             raise
         return result.to_dict() if hasattr(result, "to_dict") else dict(result)
@@ -266,9 +382,10 @@ class HubSpotSource:
         out: dict[str, list[str]] = {}
         pending = [(i, None) for i in ids]
         while pending:
-            batch, pending = pending[:self.batch], pending[self.batch:]
+            batch, pending = pending[: self.batch], pending[self.batch :]
             body = BatchInputPublicFetchAssociationsBatchRequest(
-                inputs=[PublicFetchAssociationsBatchRequest(id=i, after=after) for i, after in batch])
+                inputs=[PublicFetchAssociationsBatchRequest(id=i, after=after) for i, after in batch]
+            )
             resp = self._call(self.client.crm.associations.v4.batch_api.get_page, from_type, to_type, body)
             for r in resp.get("results") or []:
                 src = str((r.get("_from") or r.get("from") or {}).get("id"))
@@ -279,12 +396,16 @@ class HubSpotSource:
         return out
 
     def read(self, object_type: str, ids: list[str], properties: list[str]) -> dict[str, dict[str, Any]]:
-        api = {"deals": self.client.crm.deals, "contacts": self.client.crm.contacts,
-               "companies": self.client.crm.companies}[object_type].batch_api
+        api = {
+            "deals": self.client.crm.deals,
+            "contacts": self.client.crm.contacts,
+            "companies": self.client.crm.companies,
+        }[object_type].batch_api
         out: dict[str, dict[str, Any]] = {}
         for part in _chunks(sorted(set(ids)), self.batch):
-            body = BatchReadInputSimplePublicObjectId(inputs=[SimplePublicObjectId(id=i) for i in part],
-                                                      properties=properties, properties_with_history=[])
+            body = BatchReadInputSimplePublicObjectId(
+                inputs=[SimplePublicObjectId(id=i) for i in part], properties=properties, properties_with_history=[]
+            )
             for obj in self._call(api.read, batch_read_input_simple_public_object_id=body).get("results") or []:
                 out[str(obj["id"])] = obj
         return out
@@ -319,14 +440,17 @@ class HubSpotConnector:
             try:
                 deal_ids, contact_ids = to_deals.get(company, []), to_contacts.get(company, [])
                 if not deal_ids and not contact_ids:
-                    raise MalformedRecord(f"HubSpot company {company} has no deals or contacts "
-                                          "(it may be deleted or not exist)")
-                missing = [f"deal {d}" for d in deal_ids if d not in deals] + \
-                          [f"contact {c}" for c in contact_ids if c not in contacts]
+                    raise MalformedRecord(
+                        f"HubSpot company {company} has no deals or contacts (it may be deleted or not exist)"
+                    )
+                missing = [f"deal {d}" for d in deal_ids if d not in deals] + [
+                    f"contact {c}" for c in contact_ids if c not in contacts
+                ]
                 if missing:
                     raise MalformedRecord(f"HubSpot {', '.join(missing)} of company {company} could not be read")
-                items = deal_signals([deals[d] for d in deal_ids], run_date) + \
-                    contact_signals([contacts[c] for c in contact_ids], run_date)
+                items = deal_signals([deals[d] for d in deal_ids], run_date) + contact_signals(
+                    [contacts[c] for c in contact_ids], run_date
+                )
                 out[customer_id] = (items, None)
             except (MalformedRecord, KeyError, TypeError, ValueError) as e:
                 out[customer_id] = ([], f"hubspot: {e}")

@@ -65,28 +65,33 @@ def _blocking(pace: Callable[[], Awaitable[None]] | None) -> Callable[[], None] 
     return lambda: asyncio.run_coroutine_threadsafe(pace(), loop).result()
 
 
-def open_source(kind: str, key: str, config: dict[str, Any],
-                pace: Callable[[], Awaitable[None]] | None = None) -> HubSpotSource | SalesforceSource | SlackSource:
+def open_source(
+    kind: str, key: str, config: dict[str, Any], pace: Callable[[], Awaitable[None]] | None = None
+) -> HubSpotSource | SalesforceSource | SlackSource:
     if kind == "hubspot":
         return HubSpotSource(key, config.get("api_base"), pace=_blocking(pace))
     if kind == "salesforce":
         if not config.get("api_base"):
-            raise ApplicationError("connector salesforce: no instance URL; reconnect it with api_base set to "
-                                   "https://<your domain>.my.salesforce.com", type="NotConnected", non_retryable=True)
+            raise ApplicationError(
+                "connector salesforce: no instance URL; reconnect it with api_base set to "
+                "https://<your domain>.my.salesforce.com",
+                type="NotConnected",
+                non_retryable=True,
+            )
         return SalesforceSource(config["api_base"], key, session=_session(config), pace=_blocking(pace))
     if kind == "slack":
         return SlackSource(key, config.get("api_base"), pace=pace)
     raise ValueError(f"not an optional evidence source: {kind}")
 
 
-def open_connector(kind: str, key: str, config: dict[str, Any],
-                   pace: Callable[[], Awaitable[None]] | None = None) -> Gatherer:
+def open_connector(
+    kind: str, key: str, config: dict[str, Any], pace: Callable[[], Awaitable[None]] | None = None
+) -> Gatherer:
     source = open_source(kind, key, config, pace)
     if isinstance(source, HubSpotSource):
         return HubSpotConnector(source)
     if isinstance(source, SalesforceSource):
-        return SalesforceConnector(source, frozenset(config.get("at_risk_stages") or ()),
-                                   *salesforce_fields(config))
+        return SalesforceConnector(source, frozenset(config.get("at_risk_stages") or ()), *salesforce_fields(config))
     return SlackConnector(source)
 
 

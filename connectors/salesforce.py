@@ -39,9 +39,11 @@ from connectors.hubspot import (
 from schemas.evidence import CustomerProfile, EvidenceItem
 
 LINK = "salesforce_account_id"
-IN_LIST = 200     # ids per IN (...): keeps each query well inside SOQL's 100,000-character limit
-OPPORTUNITY_SOQL = ("SELECT Id, AccountId, Name, Type, StageName, IsClosed, CloseDate, LastModifiedDate, Amount "
-                    "FROM Opportunity WHERE AccountId IN {}")
+IN_LIST = 200  # ids per IN (...): keeps each query well inside SOQL's 100,000-character limit
+OPPORTUNITY_SOQL = (
+    "SELECT Id, AccountId, Name, Type, StageName, IsClosed, CloseDate, LastModifiedDate, Amount "
+    "FROM Opportunity WHERE AccountId IN {}"
+)
 # Which contact is the champion, and whether one has left, are custom checkbox fields in most orgs; their API
 # names are the connector's `champion_field` / `left_field` settings (null where the org has no such field: then
 # every contact is read as a plain contact and nobody as departed).
@@ -49,8 +51,10 @@ CHAMPION_FIELD, LEFT_FIELD = "Champion__c", "Left_Company__c"
 
 
 def contact_fields(champion_field: str | None, left_field: str | None) -> str:
-    return ", ".join(["Id", "AccountId", "FirstName", "LastName", "LastActivityDate"]
-                     + [f for f in (champion_field, left_field) if f])
+    return ", ".join(
+        ["Id", "AccountId", "FirstName", "LastName", "LastActivityDate"]
+        + [f for f in (champion_field, left_field) if f]
+    )
 
 
 def account_key(account_id: str) -> str:
@@ -76,8 +80,9 @@ def _is_expansion(opp: dict[str, Any]) -> bool:
     return str(opp.get("Type") or "").lower() == "expansion" or "expansion" in str(opp.get("Name") or "").lower()
 
 
-def opportunity_signals(opps: list[dict[str, Any]], run_date: dt.date,
-                        at_risk_stages: frozenset[str] = frozenset()) -> list[EvidenceItem]:
+def opportunity_signals(
+    opps: list[dict[str, Any]], run_date: dt.date, at_risk_stages: frozenset[str] = frozenset()
+) -> list[EvidenceItem]:
     for o in opps:
         _need(o, "Opportunity", "StageName", "LastModifiedDate")
     renewals = [o for o in opps if not _is_expansion(o)]
@@ -86,30 +91,51 @@ def opportunity_signals(opps: list[dict[str, Any]], run_date: dt.date,
         o = max(renewals, key=lambda r: (str(r.get("Type") or "") == "Renewal", str(r.get("CloseDate") or "")))
         stage = o["StageName"]
         closed = bool(o.get("IsClosed")) if o.get("IsClosed") is not None else stage.startswith("Closed")
-        items += crm_deal_signals(f"salesforce:opportunity:{o['Id']}", name=o.get("Name") or o["Id"], stage=stage,
-                                  lost=stage in LOST_STAGES, at_risk=stage in at_risk_stages,
-                                  committed=stage in COMMITTED_STAGES, closed=closed,
-                                  last_modified=parse_when(o["LastModifiedDate"]), run_date=run_date)
+        items += crm_deal_signals(
+            f"salesforce:opportunity:{o['Id']}",
+            name=o.get("Name") or o["Id"],
+            stage=stage,
+            lost=stage in LOST_STAGES,
+            at_risk=stage in at_risk_stages,
+            committed=stage in COMMITTED_STAGES,
+            closed=closed,
+            last_modified=parse_when(o["LastModifiedDate"]),
+            run_date=run_date,
+        )
     for o in opps:
         if _is_expansion(o) and not (o.get("IsClosed") or o["StageName"].startswith("Closed")):
             amount = float(o["Amount"]) if o.get("Amount") is not None else None
-            items.append(crm_expansion_signal(f"salesforce:opportunity:{o['Id']}", name=o.get("Name") or o["Id"],
-                                              amount=amount, observed_on=parse_when(o["LastModifiedDate"])))
+            items.append(
+                crm_expansion_signal(
+                    f"salesforce:opportunity:{o['Id']}",
+                    name=o.get("Name") or o["Id"],
+                    amount=amount,
+                    observed_on=parse_when(o["LastModifiedDate"]),
+                )
+            )
     return items
 
 
-def contact_signals(contacts: list[dict[str, Any]], run_date: dt.date, champion_field: str | None = CHAMPION_FIELD,
-                    left_field: str | None = LEFT_FIELD) -> list[EvidenceItem]:
+def contact_signals(
+    contacts: list[dict[str, Any]],
+    run_date: dt.date,
+    champion_field: str | None = CHAMPION_FIELD,
+    left_field: str | None = LEFT_FIELD,
+) -> list[EvidenceItem]:
     for c in contacts:
         _need(c, "Contact")
     champions = [c for c in contacts if champion_field and c.get(champion_field) is True]
     items: list[EvidenceItem] = []
     for c in champions or contacts:
         name = " ".join(x for x in (c.get("FirstName"), c.get("LastName")) if x) or c["Id"]
-        items += crm_contact_signals(f"salesforce:contact:{c['Id']}", name=name,
-                                     left=left_field is not None and c.get(left_field) is True,
-                                     last_contact=parse_when(c.get("LastActivityDate")), run_date=run_date,
-                                     role="champion" if champions else "contact")
+        items += crm_contact_signals(
+            f"salesforce:contact:{c['Id']}",
+            name=name,
+            left=left_field is not None and c.get(left_field) is True,
+            last_contact=parse_when(c.get("LastActivityDate")),
+            run_date=run_date,
+            role="champion" if champions else "contact",
+        )
     return items
 
 
@@ -118,9 +144,17 @@ class SalesforceSource:
     gets a response hook so a 429's Retry-After reaches the Temporal retry; simple-salesforce itself never
     retries."""
 
-    def __init__(self, instance_url: str, session_id: str, *, session: requests.Session | None = None,
-                 version: str = "59.0", batch_size: int | None = None, timeout: float = 30.0,
-                 pace: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        instance_url: str,
+        session_id: str,
+        *,
+        session: requests.Session | None = None,
+        version: str = "59.0",
+        batch_size: int | None = None,
+        timeout: float = 30.0,
+        pace: Callable[[], None] | None = None,
+    ) -> None:
         self.session = session or requests.Session()
         self._retry_after: str | None = None
         self.session.hooks.setdefault("response", []).append(self._remember)
@@ -143,7 +177,7 @@ class SalesforceSource:
         return classify_http("salesforce", None, str(e)[:300])
 
     def query(self, soql: str) -> Iterator[dict[str, Any]]:
-        if self.pace:   # once per query; its nextRecordsUrl pages follow unpaced (Salesforce caps per day)
+        if self.pace:  # once per query; its nextRecordsUrl pages follow unpaced (Salesforce caps per day)
             self.pace()
         try:
             yield from self.sf.query_all_iter(soql, timeout=self.timeout)
@@ -154,7 +188,7 @@ class SalesforceSource:
         """Records by account_key of their AccountId."""
         out: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for i in range(0, len(account_ids), IN_LIST):
-            for rec in self.query(format_soql(template, account_ids[i:i + IN_LIST])):
+            for rec in self.query(format_soql(template, account_ids[i : i + IN_LIST])):
                 out[account_key(str(rec.get("AccountId")))].append(dict(rec))
         return out
 
@@ -165,9 +199,12 @@ class SalesforceSource:
                 break
         except ApplicationError as e:
             if "No such column" in e.message:
-                raise ApplicationError(f"connector salesforce: {e.message} Set champion_field / left_field in the "
-                                       "connector's config to your org's field API names, or to null.",
-                                       type="ConnectorMisconfigured", non_retryable=True) from e
+                raise ApplicationError(
+                    f"connector salesforce: {e.message} Set champion_field / left_field in the "
+                    "connector's config to your org's field API names, or to null.",
+                    type="ConnectorMisconfigured",
+                    non_retryable=True,
+                ) from e
             raise
 
 
@@ -176,8 +213,13 @@ class SalesforceConnector:
     `at_risk_stages`: the tenant's opportunity stages that mean a renewal in trouble (none by default: the
     standard stages say nothing about risk)."""
 
-    def __init__(self, source: SalesforceSource, at_risk_stages: frozenset[str] = frozenset(),
-                 champion_field: str | None = CHAMPION_FIELD, left_field: str | None = LEFT_FIELD) -> None:
+    def __init__(
+        self,
+        source: SalesforceSource,
+        at_risk_stages: frozenset[str] = frozenset(),
+        champion_field: str | None = CHAMPION_FIELD,
+        left_field: str | None = LEFT_FIELD,
+    ) -> None:
         self.source, self.at_risk_stages = source, at_risk_stages
         self.fields = (champion_field, left_field)
 
@@ -194,16 +236,22 @@ class SalesforceConnector:
         if not accounts:
             return out
         opps = self.source.by_account(OPPORTUNITY_SOQL, accounts)
-        contacts = self.source.by_account(f"SELECT {contact_fields(*self.fields)} FROM Contact "
-                                          "WHERE AccountId IN {}", accounts)
+        contacts = self.source.by_account(
+            f"SELECT {contact_fields(*self.fields)} FROM Contact WHERE AccountId IN {{}}", accounts
+        )
         for customer_id, account in linked.items():
             key = account_key(account)
             try:
                 if not opps.get(key) and not contacts.get(key):
-                    raise MalformedRecord(f"Salesforce account {account} has no opportunities or contacts "
-                                          "(it may be deleted or not exist)")
-                out[customer_id] = (opportunity_signals(opps.get(key, []), run_date, self.at_risk_stages)
-                                    + contact_signals(contacts.get(key, []), run_date, *self.fields), None)
+                    raise MalformedRecord(
+                        f"Salesforce account {account} has no opportunities or contacts "
+                        "(it may be deleted or not exist)"
+                    )
+                out[customer_id] = (
+                    opportunity_signals(opps.get(key, []), run_date, self.at_risk_stages)
+                    + contact_signals(contacts.get(key, []), run_date, *self.fields),
+                    None,
+                )
             except (MalformedRecord, KeyError, TypeError, ValueError) as e:
                 out[customer_id] = ([], f"salesforce: {e}")
         return out

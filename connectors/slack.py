@@ -38,14 +38,21 @@ from core.blocks import escape
 from schemas.evidence import CustomerProfile, EvidenceItem, Factor
 
 LINK = "slack_channel_id"
-REPORT_EVENT = "renewals_report"   # message metadata on every report we post: how a retry finds an earlier post
+REPORT_EVENT = "renewals_report"  # message metadata on every report we post: how a retry finds an earlier post
 LOOKBACK_DAYS = 120
 PAGE = 200
-MAX_PAGES = 10                 # at most 2,000 messages per channel per scan
+MAX_PAGES = 10  # at most 2,000 messages per channel per scan
 QUIET_DAYS, VERY_QUIET_DAYS = 30, 60
 UNANSWERED_AFTER_DAYS = 1
-AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
-               "missing_scope", "not_allowed_token_type"}
+AUTH_ERRORS = {
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "missing_scope",
+    "not_allowed_token_type",
+}
 CUSTOMER_ERRORS = {"channel_not_found", "not_in_channel", "is_archived"}
 
 # Cancel talk is about the service: cancelling the subscription, contract or plan, cancelling at renewal,
@@ -53,18 +60,25 @@ CUSTOMER_ERRORS = {"channel_not_found", "not_in_channel", "is_archived"}
 # words (or "late"/"last-minute" before "cancellation") rules an occurrence out; a bare "cancel" counts only
 # after a statement of intent ("we plan to cancel.", "how do we cancel?"), not in "can we cancel tomorrow's
 # sync?".
-_MEETING = (r"(?:meeting|sync|call|invite|invitation|demo|session|stand-?up|check-?in|catch-?up|appointment|"
-            r"webinar|workshop|training|kick-?off|qbr|huddle|1:1|one-on-one|interview|event|lunch)s?")
+_MEETING = (
+    r"(?:meeting|sync|call|invite|invitation|demo|session|stand-?up|check-?in|catch-?up|appointment|"
+    r"webinar|workshop|training|kick-?off|qbr|huddle|1:1|one-on-one|interview|event|lunch)s?"
+)
 _NO_MEETING_NEXT = rf"(?!(?:\s+[\w'’:-]+){{0,4}}?\s+{_MEETING}\b)"
 _CANCEL = r"cancel(?:s|l?ed|l?ing)?"
-_SERVICE = (r"(?:subscriptions?|contracts?|accounts?|plans?|licen[cs]es?|seats?|renewal|services?|workspace|"
-            r"membership|term|agreement)")
-_INTENT = (r"(?:plan|plans|planning|going|want|wants|decided|decide|need|needs|have|intend|intending|"
-           r"considering|thinking\ about|looking|like|we['’]ll|we\ will|we\ are|we['’]re|"
-           r"how\ (?:do|can|would|should)\ (?:we|i)|how\ to)")
+_SERVICE = (
+    r"(?:subscriptions?|contracts?|accounts?|plans?|licen[cs]es?|seats?|renewal|services?|workspace|"
+    r"membership|term|agreement)"
+)
+_INTENT = (
+    r"(?:plan|plans|planning|going|want|wants|decided|decide|need|needs|have|intend|intending|"
+    r"considering|thinking\ about|looking|like|we['’]ll|we\ will|we\ are|we['’]re|"
+    r"how\ (?:do|can|would|should)\ (?:we|i)|how\ to)"
+)
 _STOPS = r"(?:at|before|after|when|once|if|by|now|soon)"
 _NOT_RENEWING = r"(?:be|going|planning|plan|intend|intending|looking|want|wanting|able|to)"
-CANCEL_TALK = re.compile(rf"""
+CANCEL_TALK = re.compile(
+    rf"""
     # how cancellation works; the cancellation policy
     (?<!late\ )(?<!minute\ )\bcancell?ations?\b {_NO_MEETING_NEXT}
     # cancel our subscription; cancel at renewal; cancel at the end of the term
@@ -76,25 +90,53 @@ CANCEL_TALK = re.compile(rf"""
   | \b{_INTENT}\s+(?:to\s+)?{_CANCEL}\b (?=\s*(?:[.?!,;]|$)|\s+{_STOPS}\b)
     # not renewing; won't renew; decided not to renew
   | (?:\bnot|n['’]t|\bnever|\bno\s+plans?\s+to|\bagainst)\s+(?:{_NOT_RENEWING}\s+){{0,3}}renew(?:ing)?\b
-""", re.I | re.X)
+""",
+    re.I | re.X,
+)
 
 # (kind, factor, signal, pattern, description). Checked in order; expansion talk wins over a pricing mention.
 RULES: list[tuple[str, Factor, float, re.Pattern[str], str]] = [
-    ("champion_handover", "champion_status", -0.5,
-     re.compile(r"\b(left the company|taking over from|no longer with (us|the company))\b", re.I),
-     "says the previous owner has left"),
-    ("expansion_talk", "usage_trend", 0.35,
-     re.compile(r"\b(add(ing)? (more )?seats|more seats|extra seats|higher limits?|enterprise plan|"
-                r"upgrade|roll(ing)? (this |it )?out to|quota)\b", re.I), "asks about growing"),
+    (
+        "champion_handover",
+        "champion_status",
+        -0.5,
+        re.compile(r"\b(left the company|taking over from|no longer with (us|the company))\b", re.I),
+        "says the previous owner has left",
+    ),
+    (
+        "expansion_talk",
+        "usage_trend",
+        0.35,
+        re.compile(
+            r"\b(add(ing)? (more )?seats|more seats|extra seats|higher limits?|enterprise plan|"
+            r"upgrade|roll(ing)? (this |it )?out to|quota)\b",
+            re.I,
+        ),
+        "asks about growing",
+    ),
     ("export_request", "support_sentiment", -0.5, re.compile(r"\bexport(ing)?\b", re.I), "asks about exporting data"),
     ("cancel_talk", "support_sentiment", -0.7, CANCEL_TALK, "talks of cancelling or not renewing"),
-    ("competitor_talk", "support_sentiment", -0.6,
-     re.compile(r"\b(competitor\w*|evaluating|alternatives?|switch(ing)? to)\b", re.I), "mentions a competitor"),
-    ("pricing_question", "support_sentiment", -0.2, re.compile(r"\b(pricing|price|discount)\b", re.I),
-     "asks about pricing"),
-    ("service_trouble", "support_sentiment", -0.35,
-     re.compile(r"\b(outage|is down|went down|slow|hasn't answered|has not answered|no answer|broken|bug)\b", re.I),
-     "reports trouble"),
+    (
+        "competitor_talk",
+        "support_sentiment",
+        -0.6,
+        re.compile(r"\b(competitor\w*|evaluating|alternatives?|switch(ing)? to)\b", re.I),
+        "mentions a competitor",
+    ),
+    (
+        "pricing_question",
+        "support_sentiment",
+        -0.2,
+        re.compile(r"\b(pricing|price|discount)\b", re.I),
+        "asks about pricing",
+    ),
+    (
+        "service_trouble",
+        "support_sentiment",
+        -0.35,
+        re.compile(r"\b(outage|is down|went down|slow|hasn't answered|has not answered|no answer|broken|bug)\b", re.I),
+        "reports trouble",
+    ),
 ]
 THANKS = re.compile(r"\b(thanks|thank you|love[sd]?|great)\b", re.I)
 
@@ -130,8 +172,13 @@ def find_champion(messages: list[dict[str, Any]], channel_info: dict[str, Any] |
     return next(m["user"] for m in messages if _human(m) and counts[m["user"]] == top)
 
 
-def channel_signals(channel: str, messages: list[dict[str, Any]], run_date: dt.date,
-                    champion: str | None = None, channel_info: dict[str, Any] | None = None) -> list[EvidenceItem]:
+def channel_signals(
+    channel: str,
+    messages: list[dict[str, Any]],
+    run_date: dt.date,
+    champion: str | None = None,
+    channel_info: dict[str, Any] | None = None,
+) -> list[EvidenceItem]:
     """Signals from one channel's top-level messages (newest first, as conversations.history returns them)."""
     msgs = [_check(m, channel) for m in messages]
     msgs = [m for m in msgs if _day(m["ts"]) <= run_date]
@@ -143,12 +190,17 @@ def channel_signals(channel: str, messages: list[dict[str, Any]], run_date: dt.d
             last = theirs[0]
             quiet = (run_date - _day(last["ts"])).days
             if quiet >= QUIET_DAYS:
-                items.append(EvidenceItem(
-                    source_id=f"slack:{channel}:{last['ts']}", kind="champion_quiet_in_slack",
-                    factor="champion_status", signal=-0.45 if quiet >= VERY_QUIET_DAYS else -0.3,
-                    summary=f"The champion <@{champ}> last wrote in the shared channel {quiet} days ago",
-                    facts={"user": champ, "days_quiet": quiet, "last_message_on": _day(last["ts"]).isoformat()},
-                    observed_on=_day(last["ts"])))
+                items.append(
+                    EvidenceItem(
+                        source_id=f"slack:{channel}:{last['ts']}",
+                        kind="champion_quiet_in_slack",
+                        factor="champion_status",
+                        signal=-0.45 if quiet >= VERY_QUIET_DAYS else -0.3,
+                        summary=f"The champion <@{champ}> last wrote in the shared channel {quiet} days ago",
+                        facts={"user": champ, "days_quiet": quiet, "last_message_on": _day(last["ts"]).isoformat()},
+                        observed_on=_day(last["ts"]),
+                    )
+                )
     thanked = False
     for m in msgs:
         if not _human(m):
@@ -157,24 +209,45 @@ def channel_signals(channel: str, messages: list[dict[str, Any]], run_date: dt.d
         quote = text if len(text) <= 160 else text[:157] + "..."
         for kind, factor, signal, pattern, what in RULES:
             if pattern.search(text):
-                items.append(EvidenceItem(source_id=sid, kind=kind, factor=factor, signal=signal,
-                                          summary=f"<@{m['user']}> {what} on {day}: \"{quote}\"",
-                                          facts={"user": m["user"], "text": quote}, observed_on=day))
+                items.append(
+                    EvidenceItem(
+                        source_id=sid,
+                        kind=kind,
+                        factor=factor,
+                        signal=signal,
+                        summary=f'<@{m["user"]}> {what} on {day}: "{quote}"',
+                        facts={"user": m["user"], "text": quote},
+                        observed_on=day,
+                    )
+                )
                 break
         else:
             if not thanked and THANKS.search(text):
                 thanked = True
-                items.append(EvidenceItem(source_id=sid, kind="thanks", factor="support_sentiment", signal=0.15,
-                                          summary=f"<@{m['user']}> thanked the team on {day}: \"{quote}\"",
-                                          facts={"user": m["user"], "text": quote}, observed_on=day))
+                items.append(
+                    EvidenceItem(
+                        source_id=sid,
+                        kind="thanks",
+                        factor="support_sentiment",
+                        signal=0.15,
+                        summary=f'<@{m["user"]}> thanked the team on {day}: "{quote}"',
+                        facts={"user": m["user"], "text": quote},
+                        observed_on=day,
+                    )
+                )
         waiting = (run_date - day).days
         if "?" in text and not int(m.get("reply_count") or 0) and waiting >= UNANSWERED_AFTER_DAYS:
-            items.append(EvidenceItem(source_id=sid, kind="question_unanswered", factor="support_sentiment",
-                                      signal=-0.4 if waiting >= 7 else -0.2,
-                                      summary=f"A question from <@{m['user']}> has had no reply for {waiting} days: "
-                                              f"\"{quote}\"",
-                                      facts={"user": m["user"], "days_waiting": waiting, "text": quote},
-                                      observed_on=day))
+            items.append(
+                EvidenceItem(
+                    source_id=sid,
+                    kind="question_unanswered",
+                    factor="support_sentiment",
+                    signal=-0.4 if waiting >= 7 else -0.2,
+                    summary=f'A question from <@{m["user"]}> has had no reply for {waiting} days: "{quote}"',
+                    facts={"user": m["user"], "days_waiting": waiting, "text": quote},
+                    observed_on=day,
+                )
+            )
     return items
 
 
@@ -183,14 +256,15 @@ def slack_error(e: SlackApiError) -> ApplicationError | None:
     resp = e.response
     code = str(resp.get("error") if hasattr(resp, "get") else "") or "unknown_error"
     status = getattr(resp, "status_code", None)
-    retry = parse_retry_after((getattr(resp, "headers", None) or {}).get("Retry-After")
-                              or (getattr(resp, "headers", None) or {}).get("retry-after"))
+    retry = parse_retry_after(
+        (getattr(resp, "headers", None) or {}).get("Retry-After")
+        or (getattr(resp, "headers", None) or {}).get("retry-after")
+    )
     if status == 429 or code == "ratelimited":
         return classify_http("slack", 429, code, retry)
     if code in AUTH_ERRORS:
         return classify_http("slack", 401, code)
-    if status and status >= 500 or code in ("fatal_error", "internal_error", "service_unavailable",
-                                            "request_timeout"):
+    if status and status >= 500 or code in ("fatal_error", "internal_error", "service_unavailable", "request_timeout"):
         return classify_http("slack", status if status and status >= 500 else 503, code, retry)
     if code in CUSTOMER_ERRORS:
         return None
@@ -202,11 +276,19 @@ class SlackSource:
     here (the SDK's own handler, honouring Retry-After, up to `rate_limit_retries` times), because a chunk reads
     one channel per customer at under one request a second, and failing it would redo minutes of reads."""
 
-    def __init__(self, token: str, base_url: str | None = None, timeout: int = 30, page: int = PAGE,
-                 pace: Callable[[], Awaitable[None]] | None = None, rate_limit_retries: int = 3) -> None:
+    def __init__(
+        self,
+        token: str,
+        base_url: str | None = None,
+        timeout: int = 30,
+        page: int = PAGE,
+        pace: Callable[[], Awaitable[None]] | None = None,
+        rate_limit_retries: int = 3,
+    ) -> None:
         handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)] if rate_limit_retries else []
-        self.client = AsyncWebClient(token=token, base_url=base_url or "https://slack.com/api/", timeout=timeout,
-                                     retry_handlers=handlers)
+        self.client = AsyncWebClient(
+            token=token, base_url=base_url or "https://slack.com/api/", timeout=timeout, retry_handlers=handlers
+        )
         self.page, self.pace = page, pace
 
     async def history(self, channel: str, oldest: dt.date) -> list[dict[str, Any]]:
@@ -218,11 +300,12 @@ class SlackSource:
             if self.pace:
                 await self.pace()
             try:
-                resp = await self.client.conversations_history(channel=channel, limit=self.page, oldest=since,
-                                                               cursor=cursor)
+                resp = await self.client.conversations_history(
+                    channel=channel, limit=self.page, oldest=since, cursor=cursor
+                )
             except SlackApiError:
                 raise
-            except Exception as e:   # aiohttp connection errors, timeouts
+            except Exception as e:  # aiohttp connection errors, timeouts
                 raise classify_http("slack", None, f"{type(e).__name__}: {e}") from e
             out += list(resp.get("messages") or [])
             cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
@@ -246,14 +329,16 @@ class SlackSource:
             return await getattr(self.client, method)(**kwargs)
         except SlackApiError as e:
             err = slack_error(e)
-            if err is None:   # channel_not_found, not_in_channel, is_archived
+            if err is None:  # channel_not_found, not_in_channel, is_archived
                 code = e.response.get("error")
                 raise ApplicationError(
                     f"connector slack: cannot post to {kwargs.get('channel')}: {code}. Invite the Renewal Manager "
-                    f"app to the channel, or set slack_channel in PUT /v1/settings", type="SlackChannelUnavailable",
-                    non_retryable=True) from e
+                    f"app to the channel, or set slack_channel in PUT /v1/settings",
+                    type="SlackChannelUnavailable",
+                    non_retryable=True,
+                ) from e
             raise err from e
-        except Exception as e:   # aiohttp connection errors, timeouts
+        except Exception as e:  # aiohttp connection errors, timeouts
             raise classify_http("slack", None, f"{type(e).__name__}: {e}") from e
 
     async def channel_id(self, channel: str) -> str:
@@ -263,16 +348,24 @@ class SlackSource:
             return name
         cursor = None
         while True:
-            resp = await self._api("conversations_list", types="public_channel,private_channel",
-                                   exclude_archived=True, limit=200, cursor=cursor)
+            resp = await self._api(
+                "conversations_list",
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=200,
+                cursor=cursor,
+            )
             found = next((c["id"] for c in resp.get("channels") or [] if c.get("name") == name), None)
             cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
             if found or not cursor:
                 break
         if not found:
-            raise ApplicationError(f"connector slack: channel {channel} not found, or the app cannot see it. Invite "
-                                   f"the Renewal Manager app to it, or set slack_channel in PUT /v1/settings",
-                                   type="SlackChannelUnavailable", non_retryable=True)
+            raise ApplicationError(
+                f"connector slack: channel {channel} not found, or the app cannot see it. Invite "
+                f"the Renewal Manager app to it, or set slack_channel in PUT /v1/settings",
+                type="SlackChannelUnavailable",
+                non_retryable=True,
+            )
         return str(found)
 
     async def find_marked(self, channel_id: str, marker: str, since: dt.datetime) -> str | None:
@@ -280,8 +373,14 @@ class SlackSource:
         succeeded before its ts could be recorded."""
         cursor = None
         while True:
-            resp = await self._api("conversations_history", channel=channel_id, oldest=str(since.timestamp()),
-                                   include_all_metadata=True, limit=200, cursor=cursor)
+            resp = await self._api(
+                "conversations_history",
+                channel=channel_id,
+                oldest=str(since.timestamp()),
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
+            )
             for m in resp.get("messages") or []:
                 if ((m.get("metadata") or {}).get("event_payload") or {}).get("report") == marker:
                     return str(m["ts"])
@@ -290,8 +389,13 @@ class SlackSource:
                 return None
 
     async def post(self, channel_id: str, text: str, blocks: list[dict[str, Any]], marker: str) -> str:
-        resp = await self._api("chat_postMessage", channel=channel_id, text=escape(text)[:3000], blocks=blocks,
-                               metadata={"event_type": REPORT_EVENT, "event_payload": {"report": marker}})
+        resp = await self._api(
+            "chat_postMessage",
+            channel=channel_id,
+            text=escape(text)[:3000],
+            blocks=blocks,
+            metadata={"event_type": REPORT_EVENT, "event_payload": {"report": marker}},
+        )
         return str(resp["ts"])
 
 
@@ -304,7 +408,7 @@ class SlackConnector:
     async def gather(self, customers: list[CustomerProfile], run_date: dt.date) -> Result:
         out: Result = {}
         oldest = run_date - dt.timedelta(days=self.lookback)
-        for c in customers:   # sequential: Slack's Tier 3 allows ~50 calls a minute, so parallelism buys nothing
+        for c in customers:  # sequential: Slack's Tier 3 allows ~50 calls a minute, so parallelism buys nothing
             channel = c.links.get(LINK)
             if not channel:
                 out[c.customer_id] = ([], f"no Slack channel linked (Stripe metadata {LINK} is empty)")

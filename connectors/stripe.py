@@ -30,7 +30,9 @@ def _day(ts: int | None) -> dt.date | None:
 def _need(obj: dict[str, Any], *keys: str) -> None:
     missing = [k for k in keys if k not in obj]
     if missing:
-        raise MalformedRecord(f"stripe {obj.get('object', 'object')} {obj.get('id', '?')} is missing {', '.join(missing)}")
+        raise MalformedRecord(
+            f"stripe {obj.get('object', 'object')} {obj.get('id', '?')} is missing {', '.join(missing)}"
+        )
 
 
 def _item_period_end(sub: dict[str, Any]) -> int | None:
@@ -50,8 +52,10 @@ def subscription_summary(sub: dict[str, Any]) -> dict[str, FactValue]:
     interval = None
     for item in sub["items"].get("data", []):
         price = item.get("price") or item.get("plan") or {}
-        recurring = price.get("recurring") or {"interval": price.get("interval"),
-                                               "interval_count": price.get("interval_count", 1)}
+        recurring = price.get("recurring") or {
+            "interval": price.get("interval"),
+            "interval_count": price.get("interval_count", 1),
+        }
         interval = recurring.get("interval")
         per_year = {"month": 12, "year": 1, "week": 52, "day": 365}.get(interval or "", 0)
         count = int(recurring.get("interval_count") or 1)
@@ -59,25 +63,34 @@ def subscription_summary(sub: dict[str, Any]) -> dict[str, FactValue]:
         quantity += qty
         arr_cents += _unit_amount(item) * qty * per_year // count
     end = _item_period_end(sub)
-    return {"subscription_id": sub["id"], "status": sub["status"], "arr_cents": arr_cents,
-            "arr_usd": round(arr_cents / 100, 2), "quantity": quantity,
-            "contract": "annual" if interval == "year" else "monthly",
-            "renewal_date": _day(end).isoformat() if end else None,
-            "cancel_at_period_end": bool(sub.get("cancel_at_period_end"))}
+    return {
+        "subscription_id": sub["id"],
+        "status": sub["status"],
+        "arr_cents": arr_cents,
+        "arr_usd": round(arr_cents / 100, 2),
+        "quantity": quantity,
+        "contract": "annual" if interval == "year" else "monthly",
+        "renewal_date": _day(end).isoformat() if end else None,
+        "cancel_at_period_end": bool(sub.get("cancel_at_period_end")),
+    }
 
 
 def customer_row(customer: dict[str, Any], sub: dict[str, Any] | None) -> dict[str, Any]:
     _need(customer, "id")
     billing = subscription_summary(sub) if sub else {}
     renewal = billing.get("renewal_date")
-    return {"id": customer["id"], "name": customer.get("name") or customer.get("email") or customer["id"],
-            "email": customer.get("email"), "arr_cents": int(billing.get("arr_cents") or 0),
-            "contract": billing.get("contract"),
-            "renewal_date": dt.date.fromisoformat(str(renewal)) if renewal else None,
-            "subscription_id": billing.get("subscription_id"),
-            "status": str(billing.get("status") or "none"),
-            "links": {k: str(v) for k, v in (customer.get("metadata") or {}).items()},
-            "billing": billing}
+    return {
+        "id": customer["id"],
+        "name": customer.get("name") or customer.get("email") or customer["id"],
+        "email": customer.get("email"),
+        "arr_cents": int(billing.get("arr_cents") or 0),
+        "contract": billing.get("contract"),
+        "renewal_date": dt.date.fromisoformat(str(renewal)) if renewal else None,
+        "subscription_id": billing.get("subscription_id"),
+        "status": str(billing.get("status") or "none"),
+        "links": {k: str(v) for k, v in (customer.get("metadata") or {}).items()},
+        "billing": billing,
+    }
 
 
 def pick_subscription(subs: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -105,38 +118,74 @@ def invoice_signals(invoices: list[dict[str, Any]], run_date: dt.date) -> list[E
             late = (paid - due).days
             if late > LATE_GRACE_DAYS:
                 signal = -0.35 if late >= 30 else -0.2 if late >= 7 else -0.1
-                items.append(EvidenceItem(
-                    source_id=sid, kind="invoice_paid_late", factor="payment_history", signal=signal,
-                    summary=f"Invoice {inv['id']} for ${amount:,.2f} was paid {late} days late",
-                    facts={"amount_usd": amount, "days_late": late, "due_date": due.isoformat(),
-                           "paid_date": paid.isoformat()}, observed_on=paid))
+                items.append(
+                    EvidenceItem(
+                        source_id=sid,
+                        kind="invoice_paid_late",
+                        factor="payment_history",
+                        signal=signal,
+                        summary=f"Invoice {inv['id']} for ${amount:,.2f} was paid {late} days late",
+                        facts={
+                            "amount_usd": amount,
+                            "days_late": late,
+                            "due_date": due.isoformat(),
+                            "paid_date": paid.isoformat(),
+                        },
+                        observed_on=paid,
+                    )
+                )
             else:
                 on_time += 1
         if attempts > 1:
-            items.append(EvidenceItem(
-                source_id=sid, kind="payment_attempts_failed", factor="payment_history",
-                signal=-min(0.45, 0.15 * (attempts - 1)),
-                summary=f"Invoice {inv['id']} needed {attempts} payment attempts",
-                facts={"attempt_count": attempts, "failed_attempts": attempts - 1, "amount_usd": amount},
-                observed_on=created))
+            items.append(
+                EvidenceItem(
+                    source_id=sid,
+                    kind="payment_attempts_failed",
+                    factor="payment_history",
+                    signal=-min(0.45, 0.15 * (attempts - 1)),
+                    summary=f"Invoice {inv['id']} needed {attempts} payment attempts",
+                    facts={"attempt_count": attempts, "failed_attempts": attempts - 1, "amount_usd": amount},
+                    observed_on=created,
+                )
+            )
         if inv["status"] == "open" and due and due < run_date:
             overdue = (run_date - due).days
-            items.append(EvidenceItem(
-                source_id=sid, kind="invoice_past_due", factor="payment_history", signal=-0.4,
-                summary=f"Invoice {inv['id']} for ${amount:,.2f} is {overdue} days past due",
-                facts={"amount_usd": amount, "days_overdue": overdue, "due_date": due.isoformat()},
-                observed_on=due))
+            items.append(
+                EvidenceItem(
+                    source_id=sid,
+                    kind="invoice_past_due",
+                    factor="payment_history",
+                    signal=-0.4,
+                    summary=f"Invoice {inv['id']} for ${amount:,.2f} is {overdue} days past due",
+                    facts={"amount_usd": amount, "days_overdue": overdue, "due_date": due.isoformat()},
+                    observed_on=due,
+                )
+            )
         if inv["status"] == "uncollectible":
-            items.append(EvidenceItem(
-                source_id=sid, kind="invoice_uncollectible", factor="payment_history", signal=-0.6,
-                summary=f"Invoice {inv['id']} for ${amount:,.2f} was marked uncollectible",
-                facts={"amount_usd": amount}, observed_on=created))
+            items.append(
+                EvidenceItem(
+                    source_id=sid,
+                    kind="invoice_uncollectible",
+                    factor="payment_history",
+                    signal=-0.6,
+                    summary=f"Invoice {inv['id']} for ${amount:,.2f} was marked uncollectible",
+                    facts={"amount_usd": amount},
+                    observed_on=created,
+                )
+            )
     if on_time >= 3 and not any(i.signal < 0 for i in items):
         last = ordered[-1]
-        items.append(EvidenceItem(
-            source_id=f"stripe:{last['id']}", kind="payments_on_time", factor="payment_history", signal=0.3,
-            summary=f"The last {on_time} invoices were all paid on time", facts={"invoices_on_time": on_time},
-            observed_on=_day(last["created"])))
+        items.append(
+            EvidenceItem(
+                source_id=f"stripe:{last['id']}",
+                kind="payments_on_time",
+                factor="payment_history",
+                signal=0.3,
+                summary=f"The last {on_time} invoices were all paid on time",
+                facts={"invoices_on_time": on_time},
+                observed_on=_day(last["created"]),
+            )
+        )
     items += seat_signals(ordered)
     return items
 
@@ -166,19 +215,30 @@ def seat_signals(ordered: list[dict[str, Any]]) -> list[EvidenceItem]:
     if q0 and abs(q1 - q0) / q0 >= 0.1:
         change = round(100 * (q1 - q0) / q0)
         grew = q1 > q0
-        out.append(EvidenceItem(
-            source_id=sid, kind="seats_grew" if grew else "seats_contracted", factor="usage_trend",
-            signal=min(0.6, 0.3 + abs(change) / 200) if grew else -min(0.6, 0.3 + abs(change) / 200),
-            summary=f"Seats went from {q0} to {q1} ({change:+d}%) between invoice {first['id']} and {last['id']}",
-            facts={"seats_before": q0, "seats_now": q1, "change_pct": change}, observed_on=_day(last["created"])))
+        out.append(
+            EvidenceItem(
+                source_id=sid,
+                kind="seats_grew" if grew else "seats_contracted",
+                factor="usage_trend",
+                signal=min(0.6, 0.3 + abs(change) / 200) if grew else -min(0.6, 0.3 + abs(change) / 200),
+                summary=f"Seats went from {q0} to {q1} ({change:+d}%) between invoice {first['id']} and {last['id']}",
+                facts={"seats_before": q0, "seats_now": q1, "change_pct": change},
+                observed_on=_day(last["created"]),
+            )
+        )
     if u0 and u1 != u0:
         up = u1 > u0
-        out.append(EvidenceItem(
-            source_id=sid, kind="plan_upgraded" if up else "plan_downgraded", factor="usage_trend",
-            signal=0.3 if up else -0.4,
-            summary=f"Unit price moved from ${u0 / 100:,.2f} to ${u1 / 100:,.2f} per seat",
-            facts={"unit_price_before_usd": round(u0 / 100, 2), "unit_price_now_usd": round(u1 / 100, 2)},
-            observed_on=_day(last["created"])))
+        out.append(
+            EvidenceItem(
+                source_id=sid,
+                kind="plan_upgraded" if up else "plan_downgraded",
+                factor="usage_trend",
+                signal=0.3 if up else -0.4,
+                summary=f"Unit price moved from ${u0 / 100:,.2f} to ${u1 / 100:,.2f} per seat",
+                facts={"unit_price_before_usd": round(u0 / 100, 2), "unit_price_now_usd": round(u1 / 100, 2)},
+                observed_on=_day(last["created"]),
+            )
+        )
     return out
 
 
@@ -188,17 +248,39 @@ def subscription_signals(profile: CustomerProfile) -> list[EvidenceItem]:
         return []
     sid = f"stripe:{b['subscription_id']}"
     facts = {k: b.get(k) for k in ("status", "arr_usd", "quantity", "contract", "renewal_date")}
-    items = [EvidenceItem(source_id=sid, kind="subscription", factor="payment_history", signal=0.0,
-                          summary=f"{str(b.get('contract', '')).capitalize()} subscription, ${b.get('arr_usd', 0):,.2f} "
-                                  f"ARR, {b.get('quantity')} seats, renews {b.get('renewal_date')}",
-                          facts=facts)]
+    items = [
+        EvidenceItem(
+            source_id=sid,
+            kind="subscription",
+            factor="payment_history",
+            signal=0.0,
+            summary=f"{str(b.get('contract', '')).capitalize()} subscription, ${b.get('arr_usd', 0):,.2f} "
+            f"ARR, {b.get('quantity')} seats, renews {b.get('renewal_date')}",
+            facts=facts,
+        )
+    ]
     if b.get("cancel_at_period_end"):
-        items.append(EvidenceItem(source_id=sid, kind="cancel_at_period_end", factor="payment_history", signal=-1.0,
-                                  summary=f"The subscription is set to cancel at the end of the period "
-                                          f"({b.get('renewal_date')})", facts={"renewal_date": b.get("renewal_date")}))
+        items.append(
+            EvidenceItem(
+                source_id=sid,
+                kind="cancel_at_period_end",
+                factor="payment_history",
+                signal=-1.0,
+                summary=f"The subscription is set to cancel at the end of the period ({b.get('renewal_date')})",
+                facts={"renewal_date": b.get("renewal_date")},
+            )
+        )
     if b.get("status") == "past_due":
-        items.append(EvidenceItem(source_id=sid, kind="subscription_past_due", factor="payment_history",
-                                  signal=-0.3, summary="The subscription is past due", facts={"status": "past_due"}))
+        items.append(
+            EvidenceItem(
+                source_id=sid,
+                kind="subscription_past_due",
+                factor="payment_history",
+                signal=-0.3,
+                summary="The subscription is past due",
+                facts={"status": "past_due"},
+            )
+        )
     return items
 
 
@@ -213,8 +295,11 @@ class StripeSource:
 
     def __init__(self, api_key: str, api_base: str | None = None, timeout: float = 20.0) -> None:
         self.client = stripe.StripeClient(
-            api_key, base_addresses={"api": api_base} if api_base else None, max_network_retries=0,
-            http_client=stripe.HTTPXClient(timeout=timeout))
+            api_key,
+            base_addresses={"api": api_base} if api_base else None,
+            max_network_retries=0,
+            http_client=stripe.HTTPXClient(timeout=timeout),
+        )
 
     async def _all(self, lister: Any, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         try:

@@ -31,12 +31,22 @@ from temporalio.exceptions import ApplicationError
 
 from schemas.evidence import CustomerProfile, EvidenceItem
 
-COLUMNS = ("customer_id", "date", "active_users", "logins", "messages_sent", "agents_run", "jobs_executed",
-           "error_count", "p95_latency_ms", "licensed_seats")
+COLUMNS = (
+    "customer_id",
+    "date",
+    "active_users",
+    "logins",
+    "messages_sent",
+    "agents_run",
+    "jobs_executed",
+    "error_count",
+    "p95_latency_ms",
+    "licensed_seats",
+)
 HISTORY_DAYS = 45
-MOVE = 0.20          # a 20 % change in active users is a signal (PostHog's Vitally setup uses 20 %)
+MOVE = 0.20  # a 20 % change in active users is a signal (PostHog's Vitally setup uses 20 %)
 LOW_UTILISATION, HIGH_UTILISATION = 0.40, 0.90
-SPIKE = 3.0          # the last two days' error rate at 3x the 30-day baseline
+SPIKE = 3.0  # the last two days' error rate at 3x the 30-day baseline
 
 
 def _window(rows: list[dict[str, Any]], run_date: dt.date, start: int, end: int) -> list[dict[str, Any]]:
@@ -61,32 +71,51 @@ def usage_signals(customer_id: str, rows: list[dict[str, Any]], run_date: dt.dat
             continue
         now, then, ratio = change
         pct = round(100 * ratio)
-        items.append(EvidenceItem(
-            source_id=f"usage:{customer_id}:active_users:{span}", kind="usage_grew" if pct > 0 else "usage_fell",
-            factor="usage_trend", signal=max(-0.6, min(0.6, ratio)) if span == "30d" else max(-0.3, min(0.3, ratio / 2)),
-            summary=f"Daily active users averaged {now:g} over the last 7 days against {then:g} "
-                    f"{'30' if span == '30d' else '7'} days earlier ({pct:+d}%)",
-            facts={"active_users_now": now, "active_users_before": then, "change_pct": pct}, observed_on=run_date))
+        items.append(
+            EvidenceItem(
+                source_id=f"usage:{customer_id}:active_users:{span}",
+                kind="usage_grew" if pct > 0 else "usage_fell",
+                factor="usage_trend",
+                signal=max(-0.6, min(0.6, ratio)) if span == "30d" else max(-0.3, min(0.3, ratio / 2)),
+                summary=f"Daily active users averaged {now:g} over the last 7 days against {then:g} "
+                f"{'30' if span == '30d' else '7'} days earlier ({pct:+d}%)",
+                facts={"active_users_now": now, "active_users_before": then, "change_pct": pct},
+                observed_on=run_date,
+            )
+        )
     seats = max((r["licensed_seats"] or 0 for r in last7), default=0)
     if last7 and seats:
         users = round(mean(r["active_users"] for r in last7), 1)
         share = users / seats
         if share < LOW_UTILISATION or share > HIGH_UTILISATION:
             pct = round(100 * share)
-            items.append(EvidenceItem(
-                source_id=f"usage:{customer_id}:utilisation:7d", kind="low_utilisation" if share < LOW_UTILISATION
-                else "near_seat_limit", factor="usage_trend", signal=-0.2 if share < LOW_UTILISATION else 0.3,
-                summary=f"{users:g} of {seats} licensed seats active on average this week ({pct}%)",
-                facts={"active_users": users, "licensed_seats": seats, "utilisation_pct": pct}, observed_on=run_date))
+            items.append(
+                EvidenceItem(
+                    source_id=f"usage:{customer_id}:utilisation:7d",
+                    kind="low_utilisation" if share < LOW_UTILISATION else "near_seat_limit",
+                    factor="usage_trend",
+                    signal=-0.2 if share < LOW_UTILISATION else 0.3,
+                    summary=f"{users:g} of {seats} licensed seats active on average this week ({pct}%)",
+                    facts={"active_users": users, "licensed_seats": seats, "utilisation_pct": pct},
+                    observed_on=run_date,
+                )
+            )
     base = _window(rows, run_date, 30, 2)
     recent = _window(rows, run_date, 2, 0)
     rate = lambda rs: sum(r["error_count"] for r in rs) / max(1, sum(r["jobs_executed"] for r in rs))  # noqa: E731
     if base and recent and rate(base) > 0 and rate(recent) >= SPIKE * rate(base):
         errors = sum(r["error_count"] for r in recent)
-        items.append(EvidenceItem(
-            source_id=f"usage:{customer_id}:errors:2d", kind="error_spike", factor="support_sentiment", signal=-0.3,
-            summary=f"{errors} errors in the last 2 days, {rate(recent) / rate(base):.1f}x the 30-day error rate",
-            facts={"errors_2d": errors, "spike_ratio": round(rate(recent) / rate(base), 1)}, observed_on=run_date))
+        items.append(
+            EvidenceItem(
+                source_id=f"usage:{customer_id}:errors:2d",
+                kind="error_spike",
+                factor="support_sentiment",
+                signal=-0.3,
+                summary=f"{errors} errors in the last 2 days, {rate(recent) / rate(base):.1f}x the 30-day error rate",
+                facts={"errors_2d": errors, "spike_ratio": round(rate(recent) / rate(base), 1)},
+                observed_on=run_date,
+            )
+        )
     return items
 
 
@@ -105,18 +134,22 @@ class UsageSource:
 
     async def fetch(self, customer_ids: list[str], since: dt.date) -> dict[str, list[dict[str, Any]]]:
         try:
-            conn = await asyncpg.connect(self.dsn, timeout=self.timeout,
-                                         server_settings={"default_transaction_read_only": "on"})
+            conn = await asyncpg.connect(
+                self.dsn, timeout=self.timeout, server_settings={"default_transaction_read_only": "on"}
+            )
         except (OSError, asyncpg.PostgresError) as e:
             retryable = not isinstance(e, asyncpg.InvalidAuthorizationSpecificationError | asyncpg.InvalidPasswordError)
-            raise ApplicationError(f"connector usage: cannot connect to the product database: {e}",
-                                   type="VendorUnavailable" if retryable else "CredentialsRejected",
-                                   non_retryable=not retryable) from e
+            raise ApplicationError(
+                f"connector usage: cannot connect to the product database: {e}",
+                type="VendorUnavailable" if retryable else "CredentialsRejected",
+                non_retryable=not retryable,
+            ) from e
         try:
             rows = await conn.fetch(self.query, customer_ids, since, timeout=self.timeout)
         except asyncpg.PostgresError as e:
-            raise ApplicationError(f"connector usage: the usage query failed: {e}", type="UsageQueryFailed",
-                                   non_retryable=True) from e
+            raise ApplicationError(
+                f"connector usage: the usage query failed: {e}", type="UsageQueryFailed", non_retryable=True
+            ) from e
         finally:
             await conn.close()
         out: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -126,8 +159,9 @@ class UsageSource:
         return out
 
 
-def load_usage_csv(path: Path, customer_ids: list[str] | None = None,
-                   since: dt.date | None = None) -> dict[str, list[dict[str, Any]]]:
+def load_usage_csv(
+    path: Path, customer_ids: list[str] | None = None, since: dt.date | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """The workspace's usage/daily_metrics.csv (the sandbox and demo stand-in for the product database), in the
     same shape `UsageSource.fetch` returns. A row that cannot be read raises ValueError naming its line."""
     wanted = set(customer_ids) if customer_ids is not None else None
@@ -167,12 +201,13 @@ class UsageConnector:
     def __init__(self, source: UsageSource | CsvUsageSource, history_days: int = HISTORY_DAYS) -> None:
         self.source, self.history_days = source, history_days
 
-    async def gather(self, customers: list[CustomerProfile],
-                     run_date: dt.date) -> dict[str, tuple[list[EvidenceItem], str | None]]:
+    async def gather(
+        self, customers: list[CustomerProfile], run_date: dt.date
+    ) -> dict[str, tuple[list[EvidenceItem], str | None]]:
         since = run_date - dt.timedelta(days=self.history_days)
         try:
             rows = await self.source.fetch([c.customer_id for c in customers], since)
-        except ValueError as e:   # a row without the contract's columns
+        except ValueError as e:  # a row without the contract's columns
             raise ApplicationError(f"connector usage: {e}", type="UsageQueryFailed", non_retryable=True) from e
         out: dict[str, tuple[list[EvidenceItem], str | None]] = {}
         for c in customers:
@@ -183,8 +218,8 @@ class UsageConnector:
             try:
                 for r in mine:
                     if not isinstance(r.get("date"), dt.date) or any(
-                            not isinstance(r.get(k), int | float) for k in ("active_users", "error_count",
-                                                                              "jobs_executed")):
+                        not isinstance(r.get(k), int | float) for k in ("active_users", "error_count", "jobs_executed")
+                    ):
                         raise ValueError(f"usage row {c.customer_id} {r.get('date')} is malformed")
                 out[c.customer_id] = (usage_signals(c.customer_id, mine, run_date), None)
             except (KeyError, TypeError, ValueError) as e:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SECTION_LIMIT = 3000   # characters in a section's text; Slack refuses the whole message above it
+SECTION_LIMIT = 3000  # characters in a section's text; Slack refuses the whole message above it
 
 
 def escape(text: str) -> str:
@@ -15,5 +15,5 @@ def escape(text: str) -> str:
 
 def section(text: str) -> dict[str, Any]:
     if len(text) > SECTION_LIMIT:
-        text = text[:SECTION_LIMIT - 2].rsplit("\n", 1)[0] + "\n…"
+        text = text[: SECTION_LIMIT - 2].rsplit("\n", 1)[0] + "\n…"
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}

@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from schemas.evidence import EvidenceBundle, EvidenceItem
 from schemas.verdict import SOURCE_VALIDATION_FAILED, DraftEmail, VerdictRow
 
-SOURCE_ID = re.compile(r"\b(?:stripe|hubspot|salesforce|slack|usage|diary):[A-Za-z0-9_.:\-]*[A-Za-z0-9_]",
-                       re.IGNORECASE)
+SOURCE_ID = re.compile(
+    r"\b(?:stripe|hubspot|salesforce|slack|usage|diary):[A-Za-z0-9_.:\-]*[A-Za-z0-9_]", re.IGNORECASE
+)
 ISO_DATE = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d-])")
 NUMBER = re.compile(r"(?<![A-Za-z0-9_])\d[\d,]*(?:\.\d+)?")
 
@@ -56,7 +57,8 @@ def email_problems(email: DraftEmail, bundle: EvidenceBundle, customer_name: str
     known = bundle.by_id()
     problems = [f"anchor {a} is not in this customer's evidence" for a in email.anchors if a not in known]
     cited_ids = {a for a in email.anchors if a in known} | {
-        s for s in cited_in_text(email.body + " " + email.subject) if s in known}
+        s for s in cited_in_text(email.body + " " + email.subject) if s in known
+    }
     cited = [item for sid in sorted(cited_ids) for item in known[sid]]
     unknown_inline = sorted(s for s in cited_in_text(email.body + " " + email.subject) if s not in known)
     problems += [f"the email cites {s}, which is not in this customer's evidence" for s in unknown_inline]
@@ -80,15 +82,22 @@ def validate_row(row: VerdictRow, bundle: EvidenceBundle, customer_name: str = "
     if unknown:
         note = f"{SOURCE_VALIDATION_FAILED}: cited {', '.join(unknown)}, not in this customer's evidence"
         return VerdictRow(
-            customer_id=row.customer_id, classification="standard", severity="LOW",
+            customer_id=row.customer_id,
+            classification="standard",
+            severity="LOW",
             cited_source_ids=sorted(set(row.cited_source_ids) & known),
-            diary=(f"The model's reading was rejected: it cited {', '.join(unknown)}, which this customer's "
-                   f"evidence does not contain. Verdict held at standard until an operator looks."),
-            recommended_action="internal_alert", email=None, abstain_reason=SOURCE_VALIDATION_FAILED,
+            diary=(
+                f"The model's reading was rejected: it cited {', '.join(unknown)}, which this customer's "
+                f"evidence does not contain. Verdict held at standard until an operator looks."
+            ),
+            recommended_action="internal_alert",
+            email=None,
+            abstain_reason=SOURCE_VALIDATION_FAILED,
         ), [note]
     if row.email is not None:
         problems = email_problems(row.email, bundle, customer_name)
         if problems:
             return row.model_copy(update={"email": None, "recommended_action": "internal_alert"}), [
-                "email dropped: " + "; ".join(problems)]
+                "email dropped: " + "; ".join(problems)
+            ]
     return row, []

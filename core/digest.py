@@ -19,6 +19,7 @@ TOP = 10
 @dataclass(frozen=True)
 class Reading:
     """A customer's latest verdict in a week."""
+
     customer_id: str
     name: str
     arr_usd: float
@@ -39,8 +40,9 @@ def _by_arr(rs: list[Reading]) -> list[Reading]:
     return sorted(rs, key=lambda r: (-r.arr_usd, r.customer_id))
 
 
-def digest(week: dt.date, current: list[Reading], previous: dict[str, Reading],
-           held: list[Reading] | None = None) -> dict[str, Any]:
+def digest(
+    week: dt.date, current: list[Reading], previous: dict[str, Reading], held: list[Reading] | None = None
+) -> dict[str, Any]:
     """`current`: each customer's latest verdict this week; `previous`: the latest before it, by customer;
     `held`: verdicts demoted for citing outside their evidence, waiting for an operator (not summed)."""
     risk = _by_arr([r for r in current if r.classification in RISK])
@@ -49,17 +51,28 @@ def digest(week: dt.date, current: list[Reading], previous: dict[str, Reading],
     for r in current:
         before = previous.get(r.customer_id)
         if before and (before.classification, before.severity) != (r.classification, r.severity):
-            movers.append({**_account(r), "from": f"{before.classification}/{before.severity}",
-                           "to": f"{r.classification}/{r.severity}",
-                           "worse": SEVERITY_RANK[r.severity] > SEVERITY_RANK[before.severity]
-                           or (r.classification in RISK and before.classification not in RISK)})
+            movers.append(
+                {
+                    **_account(r),
+                    "from": f"{before.classification}/{before.severity}",
+                    "to": f"{r.classification}/{r.severity}",
+                    "worse": SEVERITY_RANK[r.severity] > SEVERITY_RANK[before.severity]
+                    or (r.classification in RISK and before.classification not in RISK),
+                }
+            )
     movers.sort(key=lambda m: (-m["arr_usd"], m["customer_id"]))
-    return {"week": week.isoformat(), "accounts_read": len(current),
-            "high": [_account(r) for r in _by_arr([r for r in current if r.severity == "HIGH"])],
-            "arr_at_risk_usd": round(sum(r.arr_usd for r in risk), 2), "at_risk": [_account(r) for r in risk],
-            "arr_in_expansion_usd": round(sum(r.arr_usd for r in grow), 2),
-            "expansion": [_account(r) for r in grow], "movers": movers[:TOP], "movers_total": len(movers),
-            "held": [_account(r) for r in _by_arr(held or [])]}
+    return {
+        "week": week.isoformat(),
+        "accounts_read": len(current),
+        "high": [_account(r) for r in _by_arr([r for r in current if r.severity == "HIGH"])],
+        "arr_at_risk_usd": round(sum(r.arr_usd for r in risk), 2),
+        "at_risk": [_account(r) for r in risk],
+        "arr_in_expansion_usd": round(sum(r.arr_usd for r in grow), 2),
+        "expansion": [_account(r) for r in grow],
+        "movers": movers[:TOP],
+        "movers_total": len(movers),
+        "held": [_account(r) for r in _by_arr(held or [])],
+    }
 
 
 def _more(total: int) -> list[str]:
@@ -80,15 +93,25 @@ def _line(a: dict[str, Any]) -> str:
 
 
 def render_text(d: dict[str, Any]) -> str:
-    out = [f"Renewal digest, week of {d['week']} ({d['accounts_read']} accounts read this week)", "",
-           f"ARR at risk: ${d['arr_at_risk_usd']:,.0f} across {len(d['at_risk'])} accounts",
-           f"ARR in expansion: ${d['arr_in_expansion_usd']:,.0f} across {len(d['expansion'])} accounts", ""]
-    out += ["HIGH severity:"] + [f"  - {_line(a)}" + (f"\n      diary: {a['diary']}" if a["diary"] else "")
-                                 for a in d["high"][:TOP]] + (["  (none)"] if not d["high"] else [])
+    out = [
+        f"Renewal digest, week of {d['week']} ({d['accounts_read']} accounts read this week)",
+        "",
+        f"ARR at risk: ${d['arr_at_risk_usd']:,.0f} across {len(d['at_risk'])} accounts",
+        f"ARR in expansion: ${d['arr_in_expansion_usd']:,.0f} across {len(d['expansion'])} accounts",
+        "",
+    ]
+    out += (
+        ["HIGH severity:"]
+        + [f"  - {_line(a)}" + (f"\n      diary: {a['diary']}" if a["diary"] else "") for a in d["high"][:TOP]]
+        + (["  (none)"] if not d["high"] else [])
+    )
     out += [f"  {m}" for m in _more(len(d["high"]))]
     out += ["", f"Top movers since last week ({d['movers_total']} in all):"]
-    out += [f"  - {m['name']} (${m['arr_usd']:,.0f}): {m['from']} -> {m['to']} [{_ids(m)}]"
-            + (f"\n      diary: {m['diary']}" if m["diary"] else "") for m in d["movers"]] or ["  (none)"]
+    out += [
+        f"  - {m['name']} (${m['arr_usd']:,.0f}): {m['from']} -> {m['to']} [{_ids(m)}]"
+        + (f"\n      diary: {m['diary']}" if m["diary"] else "")
+        for m in d["movers"]
+    ] or ["  (none)"]
     out += ["", "ARR at risk, account by account:"] + [f"  - {_line(a)}" for a in d["at_risk"]]
     out += ["", "ARR in expansion, account by account:"] + [f"  - {_line(a)}" for a in d["expansion"]]
     if d.get("held"):
@@ -98,19 +121,43 @@ def render_text(d: dict[str, Any]) -> str:
 
 
 def render_blocks(d: dict[str, Any]) -> list[dict[str, Any]]:
-    high = "\n".join([f"• *{escape(a['name'])}* (${a['arr_usd']:,.0f}, {a['classification']}) `{_ids(a)}`"
-                      for a in d["high"][:TOP]] + _more(len(d["high"]))) or "None this week."
-    movers = "\n".join(f"• *{escape(m['name'])}* (${m['arr_usd']:,.0f}) {m['from']} → {m['to']} `{_ids(m)}`"
-                       + (f"\n    _{escape(_excerpt(m['diary']))}_" if m["diary"] else "")
-                       for m in d["movers"]) or "Nobody moved."
+    high = (
+        "\n".join(
+            [
+                f"• *{escape(a['name'])}* (${a['arr_usd']:,.0f}, {a['classification']}) `{_ids(a)}`"
+                for a in d["high"][:TOP]
+            ]
+            + _more(len(d["high"]))
+        )
+        or "None this week."
+    )
+    movers = (
+        "\n".join(
+            f"• *{escape(m['name'])}* (${m['arr_usd']:,.0f}) {m['from']} → {m['to']} `{_ids(m)}`"
+            + (f"\n    _{escape(_excerpt(m['diary']))}_" if m["diary"] else "")
+            for m in d["movers"]
+        )
+        or "Nobody moved."
+    )
     return [
         {"type": "header", "text": {"type": "plain_text", "text": f"Renewal digest — week of {d['week']}"}},
-        section(f":warning: *${d['arr_at_risk_usd']:,.0f}* ARR at risk ({len(d['at_risk'])} accounts)   "
-                f":chart_with_upwards_trend: *${d['arr_in_expansion_usd']:,.0f}* ARR in expansion "
-                f"({len(d['expansion'])} accounts)"),
+        section(
+            f":warning: *${d['arr_at_risk_usd']:,.0f}* ARR at risk ({len(d['at_risk'])} accounts)   "
+            f":chart_with_upwards_trend: *${d['arr_in_expansion_usd']:,.0f}* ARR in expansion "
+            f"({len(d['expansion'])} accounts)"
+        ),
         section(f"*HIGH severity*\n{high}"),
         section(f"*Top movers since last week* ({d['movers_total']} in all)\n{movers}"),
-    ] + ([section(f"*Held for review* ({len(d['held'])}, not counted above: a model cited a source outside the "
-                  "evidence)\n" + "\n".join([f"• *{escape(a['name'])}* (${a['arr_usd']:,.0f})"
-                                           for a in d["held"][:TOP]] + _more(len(d["held"]))))]
-         if d.get("held") else [])
+    ] + (
+        [
+            section(
+                f"*Held for review* ({len(d['held'])}, not counted above: a model cited a source outside the "
+                "evidence)\n"
+                + "\n".join(
+                    [f"• *{escape(a['name'])}* (${a['arr_usd']:,.0f})" for a in d["held"][:TOP]] + _more(len(d["held"]))
+                )
+            )
+        ]
+        if d.get("held")
+        else []
+    )

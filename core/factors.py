@@ -21,9 +21,9 @@ DEFAULT_WEIGHTS: dict[Factor, float] = {
 
 @dataclass(frozen=True)
 class Thresholds:
-    expansion: float = 0.25       # total >= this -> expansion
-    at_risk: float = -0.20        # total <= this -> at_risk
-    likely_churn: float = -0.60   # total <= this -> likely_churn (calibrated: bench.judgement)
+    expansion: float = 0.25  # total >= this -> expansion
+    at_risk: float = -0.20  # total <= this -> at_risk
+    likely_churn: float = -0.60  # total <= this -> likely_churn (calibrated: bench.judgement)
     enterprise_arr_cents: int = 50_000_00
 
     def as_dict(self) -> dict[str, float]:
@@ -57,7 +57,7 @@ def factor_scores(items: Iterable[EvidenceItem]) -> dict[Factor, tuple[float, li
     return {f: (max(-1.0, min(1.0, sums[f])), ids[f]) for f in FACTORS}
 
 
-DECISIVE_SIGNAL = -0.7   # an explicit statement of leaving: cancel at period end, cancel talk, deal lost, champion gone
+DECISIVE_SIGNAL = -0.7  # an explicit statement of leaving: cancel at period end, cancel talk, deal lost, champion gone
 CRM_AND_SLACK = ("hubspot:", "salesforce:", "slack:")
 
 
@@ -94,14 +94,17 @@ def severity_for(classification: Classification, arr_cents: int, t: Thresholds) 
     return "LOW"
 
 
-def breakdown(items: Iterable[EvidenceItem], weights: Mapping[Factor, float],
-              t: Thresholds = Thresholds()) -> FactorBreakdown:
+def breakdown(
+    items: Iterable[EvidenceItem], weights: Mapping[Factor, float], t: Thresholds = Thresholds()
+) -> FactorBreakdown:
     items = list(items)
     scores = factor_scores(items)
-    rows = [FactorScore(factor=f, score=round(s, 4), weight=weights[f], contribution=round(s * weights[f], 4),
-                        evidence=ids) for f, (s, ids) in scores.items()]
+    rows = [
+        FactorScore(factor=f, score=round(s, 4), weight=weights[f], contribution=round(s * weights[f], 4), evidence=ids)
+        for f, (s, ids) in scores.items()
+    ]
     total = round(sum(r.contribution for r in rows), 4)
-    verdict = classify_total(total, t)   # at_risk and likely_churn are pushed by the same factor
+    verdict = classify_total(total, t)  # at_risk and likely_churn are pushed by the same factor
     pushed_by: Factor | None = None
     if verdict == "expansion":
         top = max(rows, key=lambda r: r.contribution)
@@ -120,6 +123,8 @@ def abstain_reason(items: list[EvidenceItem], b: FactorBreakdown) -> str | None:
     strong_pos = [r for r in b.factors if r.score >= 0.6]
     strong_neg = [r for r in b.factors if r.score <= -0.6]
     if strong_pos and strong_neg and abs(b.total) < 0.35:
-        return (f"contradictory_evidence: {strong_pos[0].factor} says growth ({strong_pos[0].score:+.2f}) "
-                f"while {strong_neg[0].factor} says risk ({strong_neg[0].score:+.2f})")
+        return (
+            f"contradictory_evidence: {strong_pos[0].factor} says growth ({strong_pos[0].score:+.2f}) "
+            f"while {strong_neg[0].factor} says risk ({strong_neg[0].score:+.2f})"
+        )
     return None

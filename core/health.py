@@ -19,8 +19,14 @@ from core.citations import SOURCE_ID, evidence_numbers, numbers_in
 from schemas.evidence import FACTORS, EvidenceItem
 
 Tier = Literal["hot", "warm", "cold"]
-PAYMENT_TROUBLE = {"invoice_past_due", "invoice_uncollectible", "payment_attempts_failed", "cancel_at_period_end",
-                   "subscription_past_due", "invoice_paid_late"}
+PAYMENT_TROUBLE = {
+    "invoice_past_due",
+    "invoice_uncollectible",
+    "payment_attempts_failed",
+    "cancel_at_period_end",
+    "subscription_past_due",
+    "invoice_paid_late",
+}
 DECLINE = {"usage_fell", "seats_contracted", "plan_downgraded", "low_utilisation"}
 ERRORS = {"error_spike"}
 RENEWAL_GROWTH = {"renewal_expansion"}
@@ -28,7 +34,7 @@ GROWTH = {"usage_grew", "seats_grew", "plan_upgraded", "near_seat_limit"} | RENE
 RENEWAL_RISK = {"renewal_likely_churn", "renewal_at_risk"}
 # The renewal scan's verdict, read from its diary: it saw the CRM and Slack, which the briefing does not gather.
 RENEWAL_SIGNAL = {"likely_churn": -0.9, "at_risk": -0.5, "expansion": 0.5}
-DIARY_DAYS = 14   # an older verdict is stale: the scan re-reads a due account every day
+DIARY_DAYS = 14  # an older verdict is stale: the scan re-reads a due account every day
 
 
 @dataclass(frozen=True)
@@ -37,24 +43,29 @@ class Health:
     name: str
     arr_usd: float
     tier: Tier
-    urgency: int                 # lower is more urgent
+    urgency: int  # lower is more urgent
     recommendation: str
-    cites: str | None            # the source id behind the recommendation
+    cites: str | None  # the source id behind the recommendation
 
 
-def diary_item(entry_id: int, run_date: dt.date, classification: str, severity: str,
-               pushed_by: str | None) -> EvidenceItem | None:
+def diary_item(
+    entry_id: int, run_date: dt.date, classification: str, severity: str, pushed_by: str | None
+) -> EvidenceItem | None:
     """The renewal scan's latest verdict as one more signal, cited by its diary entry (whose own citations carry
     the chain on); None when it says nothing the briefing would act on (a standard verdict)."""
     if classification not in RENEWAL_SIGNAL:
         return None
     moved = f", moved by {pushed_by.replace('_', ' ')}" if pushed_by else ""
-    return EvidenceItem(source_id=f"diary:{entry_id}", kind=f"renewal_{classification}",
-                        factor=pushed_by if pushed_by in FACTORS else "support_sentiment",  # type: ignore[arg-type]
-                        signal=RENEWAL_SIGNAL[classification], observed_on=run_date,
-                        summary=f"the renewal scan of {run_date.isoformat()} read it "
-                                f"{classification.replace('_', ' ')} ({severity}){moved}",
-                        facts={"run_date": run_date.isoformat(), "classification": classification})
+    return EvidenceItem(
+        source_id=f"diary:{entry_id}",
+        kind=f"renewal_{classification}",
+        factor=pushed_by if pushed_by in FACTORS else "support_sentiment",  # type: ignore[arg-type]
+        signal=RENEWAL_SIGNAL[classification],
+        observed_on=run_date,
+        summary=f"the renewal scan of {run_date.isoformat()} read it "
+        f"{classification.replace('_', ' ')} ({severity}){moved}",
+        facts={"run_date": run_date.isoformat(), "classification": classification},
+    )
 
 
 def _first(items: list[EvidenceItem], kinds: set[str]) -> EvidenceItem | None:
@@ -68,8 +79,11 @@ def assess(customer_id: str, name: str, arr_usd: float, items: list[EvidenceItem
     pay, fall, err = _first(items, PAYMENT_TROUBLE), _first(items, DECLINE), _first(items, ERRORS)
     risk = _first(items, RENEWAL_RISK)
     # a concrete billing or usage signal makes the better recommendation; the scan's verdict when it is the only one
-    grow = max((i for i in items if i.kind in GROWTH), key=lambda i: (i.kind not in RENEWAL_GROWTH, i.signal,
-                                                                      i.source_id), default=None)
+    grow = max(
+        (i for i in items if i.kind in GROWTH),
+        key=lambda i: (i.kind not in RENEWAL_GROWTH, i.signal, i.source_id),
+        default=None,
+    )
     if pay is not None and (pay.kind != "invoice_paid_late" or pay.signal <= -0.2):
         return Health(customer_id, name, arr_usd, "cold", 0, f"Call about billing: {pay.summary}", pay.source_id)
     if fall is not None or err is not None:
@@ -77,8 +91,7 @@ def assess(customer_id: str, name: str, arr_usd: float, items: list[EvidenceItem
         action = "Investigate the error spike" if sig.kind in ERRORS else "Send a check-in email"
         return Health(customer_id, name, arr_usd, "cold", 1, f"{action}: {sig.summary}", sig.source_id)
     if risk is not None:
-        return Health(customer_id, name, arr_usd, "cold", 1, f"Send a check-in email: {risk.summary}",
-                      risk.source_id)
+        return Health(customer_id, name, arr_usd, "cold", 1, f"Send a check-in email: {risk.summary}", risk.source_id)
     if grow is not None:
         return Health(customer_id, name, arr_usd, "hot", 2, f"Offer a plan upgrade: {grow.summary}", grow.source_id)
     return Health(customer_id, name, arr_usd, "warm", 3, "No action: steady, no red flags", None)
@@ -97,14 +110,18 @@ def summary(accounts: list[Health], top: int = 20) -> dict[str, Any]:
     """What the briefing says, as data (stored and served by the API): the counts, the `top` accounts by urgency
     with their recommendations, and the expansion opportunities."""
     ranked = rank(accounts)
-    return {"counts": counts(accounts), "accounts": len(accounts),
-            "top": [asdict(a) for a in ranked if a.tier != "warm"][:top],
-            "expansion": [asdict(a) for a in ranked if a.tier == "hot"][:5]}
+    return {
+        "counts": counts(accounts),
+        "accounts": len(accounts),
+        "top": [asdict(a) for a in ranked if a.tier != "warm"][:top],
+        "expansion": [asdict(a) for a in ranked if a.tier == "hot"][:5],
+    }
 
 
 def _line(a: dict[str, Any]) -> str:
-    return (f"*{escape(a['name'])}* (${a['arr_usd']:,.0f}) — {escape(a['recommendation'])}"
-            + (f" `{a['cites']}`" if a["cites"] else ""))
+    return f"*{escape(a['name'])}* (${a['arr_usd']:,.0f}) — {escape(a['recommendation'])}" + (
+        f" `{a['cites']}`" if a["cites"] else ""
+    )
 
 
 def briefing_blocks(tenant: str, day: str, s: dict[str, Any], top: int = 10) -> list[dict[str, Any]]:
@@ -112,10 +129,14 @@ def briefing_blocks(tenant: str, day: str, s: dict[str, Any], top: int = 10) -> 
     c = s["counts"]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"Customer health — {day}"}},
-        section(f":fire: {c['hot']} hot   :large_yellow_circle: {c['warm']} warm   "
-                f":snowflake: {c['cold']} cold   ({s['accounts']} paying accounts, {tenant})"),
-        section("*Most urgent*\n" + ("\n".join(f"{n}. {_line(a)}" for n, a in enumerate(s["top"][:top], 1))
-                                     or "Nothing urgent today.")),
+        section(
+            f":fire: {c['hot']} hot   :large_yellow_circle: {c['warm']} warm   "
+            f":snowflake: {c['cold']} cold   ({s['accounts']} paying accounts, {tenant})"
+        ),
+        section(
+            "*Most urgent*\n"
+            + ("\n".join(f"{n}. {_line(a)}" for n, a in enumerate(s["top"][:top], 1)) or "Nothing urgent today.")
+        ),
     ]
     if s["expansion"]:
         blocks.append(section("*Expansion opportunities*\n" + "\n".join(f"• {_line(a)}" for a in s["expansion"])))
@@ -125,13 +146,21 @@ def briefing_blocks(tenant: str, day: str, s: dict[str, Any], top: int = 10) -> 
 def briefing_text(tenant: str, day: str, s: dict[str, Any]) -> str:
     """The same briefing as plain text: Slack's notification fallback, and what the API serves."""
     c = s["counts"]
-    out = [f"Customer health, {day} ({tenant}): {c['hot']} hot, {c['warm']} warm, {c['cold']} cold "
-           f"of {s['accounts']} paying accounts", "", "Most urgent:"]
-    out += [f"{n:>3}. {a['name']} (${a['arr_usd']:,.0f}, {a['tier']}) - {a['recommendation']}"
-            + (f" [{a['cites']}]" if a["cites"] else "") for n, a in enumerate(s["top"], 1)] or ["  nothing urgent"]
+    out = [
+        f"Customer health, {day} ({tenant}): {c['hot']} hot, {c['warm']} warm, {c['cold']} cold "
+        f"of {s['accounts']} paying accounts",
+        "",
+        "Most urgent:",
+    ]
+    out += [
+        f"{n:>3}. {a['name']} (${a['arr_usd']:,.0f}, {a['tier']}) - {a['recommendation']}"
+        + (f" [{a['cites']}]" if a["cites"] else "")
+        for n, a in enumerate(s["top"], 1)
+    ] or ["  nothing urgent"]
     out += ["", "Expansion opportunities:"]
-    out += [f"  - {a['name']} (${a['arr_usd']:,.0f}) - {a['recommendation']} [{a['cites']}]"
-            for a in s["expansion"]] or ["  none today"]
+    out += [
+        f"  - {a['name']} (${a['arr_usd']:,.0f}) - {a['recommendation']} [{a['cites']}]" for a in s["expansion"]
+    ] or ["  none today"]
     return "\n".join(out) + "\n"
 
 
@@ -165,24 +194,33 @@ class HealthAnswer(BaseModel):
 
 
 def health_prompt(day: str, accounts: list[tuple[str, str, float, list[EvidenceItem]]]) -> tuple[str, str]:
-    payload = [{"customer_id": cid, "name": name, "arr_usd": arr,
-                "evidence": [i.model_dump(mode="json", exclude_none=True) for i in items]}
-               for cid, name, arr, items in accounts]
-    return HEALTH_SYSTEM, (f"Day: {day}. {len(accounts)} account(s).\n" + ACCOUNTS_MARKER
-                           + json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
+    payload = [
+        {
+            "customer_id": cid,
+            "name": name,
+            "arr_usd": arr,
+            "evidence": [i.model_dump(mode="json", exclude_none=True) for i in items],
+        }
+        for cid, name, arr, items in accounts
+    ]
+    return HEALTH_SYSTEM, (
+        f"Day: {day}. {len(accounts)} account(s).\n"
+        + ACCOUNTS_MARKER
+        + json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    )
 
 
 def check_reading(row: HealthRow, items: list[EvidenceItem], rules: Health) -> tuple[Health, str | None]:
     """The model's reading if it cites this account's own evidence and every number in its recommendation is
     in the cited item, and it does not clear an account with payment trouble; otherwise the rules' reading and
     why the model's was set aside. Urgency follows the account's evidence, as the ranking's rules say."""
-    if rules.urgency == 0 and row.tier != "cold":   # the ranking's first band is not the model's to empty
+    if rules.urgency == 0 and row.tier != "cold":  # the ranking's first band is not the model's to empty
         return rules, f"the model called it {row.tier}, but {rules.cites} shows payment trouble"
     if row.cites is None:
         if row.tier != "warm":
             return rules, f"the model called it {row.tier} without citing a signal"
         return replace(rules, tier="warm", urgency=3, recommendation=row.recommendation, cites=None), None
-    cited = [i for i in items if i.source_id.lower() == row.cites.strip().lower()]   # one id, several signals
+    cited = [i for i in items if i.source_id.lower() == row.cites.strip().lower()]  # one id, several signals
     if not cited:
         return rules, f"the model cited {row.cites}, which is not in this account's evidence"
     sid = cited[0].source_id

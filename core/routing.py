@@ -14,29 +14,30 @@ TARGET_MIX = {"TIER1": (0.60, 0.80), "TIER2": (0.15, 0.35), "TIER3": (0.02, 0.10
 @dataclass(frozen=True)
 class RoutingThresholds:
     tier3_arr_cents: int = 50_000_00
-    strong_signal: float = 0.4     # |signal| at or above this counts as the account having moved
+    strong_signal: float = 0.4  # |signal| at or above this counts as the account having moved
 
 
 @dataclass(frozen=True)
 class RouteFeatures:
     arr_cents: int
-    last_severity: Severity | None           # severity of the previous run
-    severity_before_last: Severity | None    # and of the run before it
-    new_strong_signals: int                  # strong signals whose source ids were not in the previous run
+    last_severity: Severity | None  # severity of the previous run
+    severity_before_last: Severity | None  # and of the run before it
+    new_strong_signals: int  # strong signals whose source ids were not in the previous run
 
 
 def route_customer(f: RouteFeatures, t: RoutingThresholds = RoutingThresholds()) -> Route:
     if f.arr_cents >= t.tier3_arr_cents:
         return "TIER3"
     if f.last_severity == "HIGH" and f.severity_before_last != "HIGH":
-        return "TIER3"   # crossed into HIGH on the last run: the highest stakes get a second opinion
+        return "TIER3"  # crossed into HIGH on the last run: the highest stakes get a second opinion
     if f.new_strong_signals > 0:
         return "TIER2"
     return "TIER1"
 
 
-def count_new_strong(signals: Iterable[tuple[str, float]], previous_ids: set[str],
-                     t: RoutingThresholds = RoutingThresholds()) -> int:
+def count_new_strong(
+    signals: Iterable[tuple[str, float]], previous_ids: set[str], t: RoutingThresholds = RoutingThresholds()
+) -> int:
     return sum(1 for sid, s in signals if abs(s) >= t.strong_signal and sid not in previous_ids)
 
 
@@ -45,7 +46,7 @@ def batches(routed: Sequence[tuple[str, Route]], size: int = 10) -> list[tuple[R
     out: list[tuple[Route, list[str]]] = []
     for route in ("TIER1", "TIER2", "TIER3"):
         ids = sorted(cid for cid, r in routed if r == route)
-        out.extend((route, ids[i:i + size]) for i in range(0, len(ids), size))
+        out.extend((route, ids[i : i + size]) for i in range(0, len(ids), size))
     return out
 
 
@@ -57,11 +58,20 @@ def mix(routes: Iterable[Route]) -> dict[str, float]:
 
 def mix_drift(routes: Iterable[Route]) -> list[str]:
     """Tiers whose share falls outside the target band: an alert for on-call, not an error."""
-    return [f"{r} at {share:.0%} (target {lo:.0%}-{hi:.0%})"
-            for r, share in mix(routes).items() for lo, hi in [TARGET_MIX[r]] if not lo <= share <= hi]
+    return [
+        f"{r} at {share:.0%} (target {lo:.0%}-{hi:.0%})"
+        for r, share in mix(routes).items()
+        for lo, hi in [TARGET_MIX[r]]
+        if not lo <= share <= hi
+    ]
 
 
-def may_auto_send(route: str, classification: str, arr_cents: int, auto_send: dict[str, bool],
-                  t: RoutingThresholds = RoutingThresholds()) -> bool:
+def may_auto_send(
+    route: str,
+    classification: str,
+    arr_cents: int,
+    auto_send: dict[str, bool],
+    t: RoutingThresholds = RoutingThresholds(),
+) -> bool:
     """Auto-send is a tenant's per-route opt-in, never for enterprise accounts or a likely-churn verdict."""
     return bool(auto_send.get(route)) and classification != "likely_churn" and arr_cents < t.tier3_arr_cents

@@ -13,8 +13,10 @@ def decrypt(key: str, token: bytes) -> str:
     try:
         return Fernet(key.encode()).decrypt(token).decode()
     except InvalidToken as e:
-        raise ValueError("connector secret cannot be decrypted: RENEWALS_SECRET_KEY differs from the key "
-                         "it was stored with; reconnect the connector") from e
+        raise ValueError(
+            "connector secret cannot be decrypted: RENEWALS_SECRET_KEY differs from the key "
+            "it was stored with; reconnect the connector"
+        ) from e
 
 
 def new_key() -> str:

@@ -17,12 +17,18 @@ async def crossed(conn: asyncpg.Connection, tenant_id: str, kind: str, breached:
     was = await conn.fetchval("select active from alert_state where tenant_id = $1 and kind = $2", tenant_id, kind)
     if was is not None and was == breached:
         return False
-    await conn.execute("insert into alert_state (tenant_id, kind) values ($1, $2) on conflict do nothing",
-                       tenant_id, kind)
-    was = await conn.fetchval("select active from alert_state where tenant_id = $1 and kind = $2 for update",
-                              tenant_id, kind)
+    await conn.execute(
+        "insert into alert_state (tenant_id, kind) values ($1, $2) on conflict do nothing", tenant_id, kind
+    )
+    was = await conn.fetchval(
+        "select active from alert_state where tenant_id = $1 and kind = $2 for update", tenant_id, kind
+    )
     if was != breached:
-        await conn.execute("update alert_state set active = $3, changed_at = now(), detail = $4 "
-                           "where tenant_id = $1 and kind = $2", tenant_id, kind, breached, detail)
+        await conn.execute(
+            "update alert_state set active = $3, changed_at = now(), detail = $4 where tenant_id = $1 and kind = $2",
+            tenant_id,
+            kind,
+            breached,
+            detail,
+        )
     return breached and not was
-

@@ -7,12 +7,18 @@ import datetime as dt
 import asyncpg
 
 
-async def list_with_last_verdict(conn: asyncpg.Connection, limit: int, offset: int, *,
-                                 classification: str | None = None,
-                                 abstain_reason: str | None = None) -> list[asyncpg.Record]:
+async def list_with_last_verdict(
+    conn: asyncpg.Connection,
+    limit: int,
+    offset: int,
+    *,
+    classification: str | None = None,
+    abstain_reason: str | None = None,
+) -> list[asyncpg.Record]:
     """Every customer the tenant monitors, soonest renewal first, with its latest verdict (if any); optionally
     only those whose latest verdict has that classification or abstain reason."""
-    return await conn.fetch("""
+    return await conn.fetch(
+        """
         select c.id, c.name, c.arr_cents, c.renewal_date, c.status, l.run_date, l.classification, l.severity,
                l.route, l.needs_review, l.abstain_reason, l.model
           from customers c
@@ -21,20 +27,31 @@ async def list_with_last_verdict(conn: asyncpg.Connection, limit: int, offset: i
                               order by k.run_date desc limit 1) l on true
          where ($3::text is null or l.classification = $3)
            and ($4::text is null or starts_with(l.abstain_reason, $4))
-         order by c.renewal_date nulls last, c.id limit $1 offset $2""", limit, offset, classification,
-                            abstain_reason)
+         order by c.renewal_date nulls last, c.id limit $1 offset $2""",
+        limit,
+        offset,
+        classification,
+        abstain_reason,
+    )
 
 
 async def exists(conn: asyncpg.Connection, customer_id: str) -> bool:
     return bool(await conn.fetchval("select exists (select 1 from customers where id = $1)", customer_id))
 
 
-async def diary(conn: asyncpg.Connection, customer_id: str, limit: int = 100, offset: int = 0,
-                before: dt.date | None = None) -> list[asyncpg.Record]:
+async def diary(
+    conn: asyncpg.Connection, customer_id: str, limit: int = 100, offset: int = 0, before: dt.date | None = None
+) -> list[asyncpg.Record]:
     """The customer's diary, newest first, each paragraph beside the verdict of its run."""
-    return await conn.fetch("""
+    return await conn.fetch(
+        """
         select d.run_date, d.paragraph, d.cited_source_ids, d.created_at, c.classification, c.severity, c.route
           from diary_entries d left join classifications c
             on c.tenant_id = d.tenant_id and c.customer_id = d.customer_id and c.run_date = d.run_date
          where d.customer_id = $1 and ($4::date is null or d.run_date < $4)
-         order by d.run_date desc limit $2 offset $3""", customer_id, limit, offset, before)
+         order by d.run_date desc limit $2 offset $3""",
+        customer_id,
+        limit,
+        offset,
+        before,
+    )

@@ -14,11 +14,16 @@ async def get_draft(conn: asyncpg.Connection, draft_id: str) -> asyncpg.Record |
 
 async def claim_send(conn: asyncpg.Connection, tenant_id: str, draft_id: str, message_id: str) -> str | None:
     """Claim the one send a draft gets. Returns None when claimed now, else the existing status."""
-    claimed = await conn.fetchval("""
+    claimed = await conn.fetchval(
+        """
         insert into sent_emails (draft_id, tenant_id, message_id, status) values ($1, $2, $3, 'sending')
         on conflict (draft_id) do update set status = 'sending', claimed_at = now()
             where sent_emails.status = 'failed'
-        returning true""", draft_id, tenant_id, message_id)
+        returning true""",
+        draft_id,
+        tenant_id,
+        message_id,
+    )
     if claimed:
         return None
     return await conn.fetchval("select status from sent_emails where draft_id = $1", draft_id)
@@ -26,26 +31,43 @@ async def claim_send(conn: asyncpg.Connection, tenant_id: str, draft_id: str, me
 
 async def release_send(conn: asyncpg.Connection, draft_id: str, error: str) -> None:
     """The SMTP server refused before accepting the message: nothing went out, so a retry may send."""
-    await conn.execute("update sent_emails set status = 'failed', smtp_response = $2 where draft_id = $1",
-                       draft_id, error[:500])
+    await conn.execute(
+        "update sent_emails set status = 'failed', smtp_response = $2 where draft_id = $1", draft_id, error[:500]
+    )
 
 
 async def mark_sent(conn: asyncpg.Connection, draft_id: str, operator: str, response: str) -> None:
-    await conn.execute("update sent_emails set status = 'sent', sent_at = now(), smtp_response = $2 "
-                       "where draft_id = $1", draft_id, response[:500])
-    await conn.execute("update drafts set status = 'sent', decided_by = $2, decided_at = now(), updated_at = now() "
-                       "where id = $1", draft_id, operator)
+    await conn.execute(
+        "update sent_emails set status = 'sent', sent_at = now(), smtp_response = $2 where draft_id = $1",
+        draft_id,
+        response[:500],
+    )
+    await conn.execute(
+        "update drafts set status = 'sent', decided_by = $2, decided_at = now(), updated_at = now() where id = $1",
+        draft_id,
+        operator,
+    )
 
 
 async def mark_skipped(conn: asyncpg.Connection, draft_id: str, operator: str, reason: str) -> None:
-    await conn.execute("""update drafts set status = 'skipped', decided_by = $2, decided_at = now(), skip_reason = $3,
-                          updated_at = now() where id = $1 and status = 'pending'""", draft_id, operator, reason)
+    await conn.execute(
+        """update drafts set status = 'skipped', decided_by = $2, decided_at = now(), skip_reason = $3,
+                          updated_at = now() where id = $1 and status = 'pending'""",
+        draft_id,
+        operator,
+        reason,
+    )
 
 
-async def update_content(conn: asyncpg.Connection, draft_id: str, subject: str, body: str,
-                         anchors: list[str]) -> None:
-    await conn.execute("""update drafts set subject = $2, body = $3, anchors = $4, updated_at = now()
-                          where id = $1 and status = 'pending'""", draft_id, subject, body, anchors)
+async def update_content(conn: asyncpg.Connection, draft_id: str, subject: str, body: str, anchors: list[str]) -> None:
+    await conn.execute(
+        """update drafts set subject = $2, body = $3, anchors = $4, updated_at = now()
+                          where id = $1 and status = 'pending'""",
+        draft_id,
+        subject,
+        body,
+        anchors,
+    )
 
 
 _INBOX = """
@@ -59,23 +81,50 @@ _INBOX = """
        and ($7::bigint is null or cu.arr_cents <= $7)"""
 
 
-async def list_drafts(conn: asyncpg.Connection, tenant_id: str, status: str = "pending", limit: int = 50,
-                      offset: int = 0, *, classification: str | None = None, severity: str | None = None,
-                      route: str | None = None, min_arr_cents: int | None = None,
-                      max_arr_cents: int | None = None) -> list[asyncpg.Record]:
-    return await conn.fetch(f"""
+async def list_drafts(
+    conn: asyncpg.Connection,
+    tenant_id: str,
+    status: str = "pending",
+    limit: int = 50,
+    offset: int = 0,
+    *,
+    classification: str | None = None,
+    severity: str | None = None,
+    route: str | None = None,
+    min_arr_cents: int | None = None,
+    max_arr_cents: int | None = None,
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"""
         select d.*, c.classification, c.severity, c.route, cu.name as customer_name, cu.arr_cents {_INBOX}
          order by c.severity = 'HIGH' desc, cu.arr_cents desc, d.id limit $8 offset $9""",
-                            tenant_id, status, classification, severity, route, min_arr_cents, max_arr_cents,
-                            limit, offset)
+        tenant_id,
+        status,
+        classification,
+        severity,
+        route,
+        min_arr_cents,
+        max_arr_cents,
+        limit,
+        offset,
+    )
 
 
-async def count_drafts(conn: asyncpg.Connection, tenant_id: str, status: str = "pending", *,
-                       classification: str | None = None, severity: str | None = None, route: str | None = None,
-                       min_arr_cents: int | None = None, max_arr_cents: int | None = None) -> int:
+async def count_drafts(
+    conn: asyncpg.Connection,
+    tenant_id: str,
+    status: str = "pending",
+    *,
+    classification: str | None = None,
+    severity: str | None = None,
+    route: str | None = None,
+    min_arr_cents: int | None = None,
+    max_arr_cents: int | None = None,
+) -> int:
     """How many drafts `list_drafts` would page through with the same filters."""
-    return await conn.fetchval(f"select count(*) {_INBOX}", tenant_id, status, classification, severity, route,
-                               min_arr_cents, max_arr_cents)
+    return await conn.fetchval(
+        f"select count(*) {_INBOX}", tenant_id, status, classification, severity, route, min_arr_cents, max_arr_cents
+    )
 
 
 async def validation_failure_rate(conn: asyncpg.Connection) -> float:
@@ -88,27 +137,30 @@ async def validation_failure_rate(conn: asyncpg.Connection) -> float:
 
 async def draft_detail(conn: asyncpg.Connection, draft_id: str) -> asyncpg.Record | None:
     """A draft with its verdict (factor breakdown included) and its customer's name and ARR."""
-    return await conn.fetchrow("""
+    return await conn.fetchrow(
+        """
         select d.*, c.classification, c.severity, c.route, c.factors, c.cited_source_ids, c.abstain_reason,
                cu.name as customer_name, cu.arr_cents
           from drafts d
           join classifications c on c.tenant_id = d.tenant_id and c.customer_id = d.customer_id
                                 and c.run_date = d.run_date
           join customers cu on cu.tenant_id = d.tenant_id and cu.id = d.customer_id
-         where d.id = $1""", draft_id)
+         where d.id = $1""",
+        draft_id,
+    )
 
 
 async def failed_send_claimed_at(conn: asyncpg.Connection, draft_id: str) -> dt.datetime | None:
     """When the draft's last send attempt was claimed, if that attempt failed before the SMTP server accepted
     anything (nothing went out, so the operator may press Send again)."""
-    return await conn.fetchval("select claimed_at from sent_emails where draft_id = $1 and status = 'failed'",
-                               draft_id)
+    return await conn.fetchval("select claimed_at from sent_emails where draft_id = $1 and status = 'failed'", draft_id)
 
 
 async def sent_record(conn: asyncpg.Connection, draft_id: str) -> asyncpg.Record | None:
     """The draft's row in the email ledger (status, message id), if a send was ever claimed."""
-    return await conn.fetchrow("select status, message_id, claimed_at, sent_at from sent_emails where draft_id = $1",
-                               draft_id)
+    return await conn.fetchrow(
+        "select status, message_id, claimed_at, sent_at from sent_emails where draft_id = $1", draft_id
+    )
 
 
 def as_dict(r: asyncpg.Record) -> dict[str, Any]:

@@ -33,8 +33,9 @@ async def migrate(owner_dsn: str, app_password: str) -> list[str]:
                 await conn.execute(sql)
                 await conn.execute("insert into schema_migrations (version) values ($1)", version)
             applied_now.append(version)
-        stmt = await conn.fetchval("select format('alter role %I password %L', $1::text, $2::text)",
-                                   APP_ROLE, app_password)
+        stmt = await conn.fetchval(
+            "select format('alter role %I password %L', $1::text, $2::text)", APP_ROLE, app_password
+        )
         await conn.execute(stmt)
     finally:
         await conn.execute("select pg_advisory_unlock($1)", LOCK_KEY)

@@ -26,7 +26,8 @@ def approval_workflow_id(tenant_id: str, customer_id: str, run_date: dt.date) ->
 
 
 async def upsert_customers(conn: asyncpg.Connection, tenant_id: str, rows: list[dict[str, Any]]) -> int:
-    await conn.executemany("""
+    await conn.executemany(
+        """
         insert into customers (tenant_id, id, name, email, arr_cents, contract, renewal_date, subscription_id,
                                status, links, billing)
         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -35,31 +36,65 @@ async def upsert_customers(conn: asyncpg.Connection, tenant_id: str, rows: list[
             contract = excluded.contract, renewal_date = excluded.renewal_date,
             subscription_id = excluded.subscription_id, status = excluded.status, links = excluded.links,
             billing = excluded.billing, updated_at = now()""",
-        [(tenant_id, r["id"], r["name"], r["email"], r["arr_cents"], r["contract"], r["renewal_date"],
-          r["subscription_id"], r["status"], r["links"], r["billing"]) for r in rows])
+        [
+            (
+                tenant_id,
+                r["id"],
+                r["name"],
+                r["email"],
+                r["arr_cents"],
+                r["contract"],
+                r["renewal_date"],
+                r["subscription_id"],
+                r["status"],
+                r["links"],
+                r["billing"],
+            )
+            for r in rows
+        ],
+    )
     return len(rows)
 
 
 async def start_run(conn: asyncpg.Connection, tenant_id: str, run_date: dt.date) -> None:
-    await conn.execute("""insert into scan_runs (tenant_id, run_date) values ($1, $2)
+    await conn.execute(
+        """insert into scan_runs (tenant_id, run_date) values ($1, $2)
                           on conflict (tenant_id, run_date) do update set status = 'running', error = null
-                          where scan_runs.status = 'failed'""", tenant_id, run_date)
+                          where scan_runs.status = 'failed'""",
+        tenant_id,
+        run_date,
+    )
 
 
-async def finish_run(conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, status: str,
-                     summary: dict[str, Any], error: str | None = None) -> None:
-    await conn.execute("""update scan_runs set status = $3, summary = $4, error = $5, finished_at = now()
-                          where tenant_id = $1 and run_date = $2""", tenant_id, run_date, status, summary, error)
+async def finish_run(
+    conn: asyncpg.Connection,
+    tenant_id: str,
+    run_date: dt.date,
+    status: str,
+    summary: dict[str, Any],
+    error: str | None = None,
+) -> None:
+    await conn.execute(
+        """update scan_runs set status = $3, summary = $4, error = $5, finished_at = now()
+                          where tenant_id = $1 and run_date = $2""",
+        tenant_id,
+        run_date,
+        status,
+        summary,
+        error,
+    )
 
 
 async def freeze_due(conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, chunk_size: int) -> ScanPlan:
     """The due set: 14–90 days (tenant window) from renewal, paying, not scanned in the last 23 hours.
 
     Frozen at the first call for a run date, so a retry or re-run sees exactly the same customers."""
-    exists = await conn.fetchval("select exists (select 1 from scan_customers where tenant_id = $1 and run_date = $2)",
-                                 tenant_id, run_date)
+    exists = await conn.fetchval(
+        "select exists (select 1 from scan_customers where tenant_id = $1 and run_date = $2)", tenant_id, run_date
+    )
     if not exists:
-        await conn.execute("""
+        await conn.execute(
+            """
             insert into scan_customers (tenant_id, run_date, customer_id, chunk_no)
             select c.tenant_id, $2, c.id, ((row_number() over (order by c.renewal_date, c.id)) - 1) / $3
               from customers c join tenant_settings s on s.tenant_id = c.tenant_id
@@ -67,136 +102,244 @@ async def freeze_due(conn: asyncpg.Connection, tenant_id: str, run_date: dt.date
                and c.status in ('active', 'past_due', 'trialing')
                and c.renewal_date between $2::date + s.window_min_days and $2::date + s.window_max_days
                and (c.last_scanned_at is null or c.last_scanned_at < now() - interval '23 hours')
-            on conflict do nothing""", tenant_id, run_date, chunk_size)
-    rows = await conn.fetch("""select chunk_no, count(*) n from scan_customers where tenant_id = $1 and run_date = $2
-                               group by chunk_no order by chunk_no""", tenant_id, run_date)
+            on conflict do nothing""",
+            tenant_id,
+            run_date,
+            chunk_size,
+        )
+    rows = await conn.fetch(
+        """select chunk_no, count(*) n from scan_customers where tenant_id = $1 and run_date = $2
+                               group by chunk_no order by chunk_no""",
+        tenant_id,
+        run_date,
+    )
     due = sum(r["n"] for r in rows)
-    await conn.execute("update scan_runs set due_count = $3 where tenant_id = $1 and run_date = $2",
-                       tenant_id, run_date, due)
+    await conn.execute(
+        "update scan_runs set due_count = $3 where tenant_id = $1 and run_date = $2", tenant_id, run_date, due
+    )
     return ScanPlan(due=due, chunks=[r["chunk_no"] for r in rows])
 
 
 def _profile(r: asyncpg.Record) -> CustomerProfile:
-    return CustomerProfile(tenant_id=r["tenant_id"], customer_id=r["id"], name=r["name"], email=r["email"],
-                           arr_cents=r["arr_cents"], contract=r["contract"], renewal_date=r["renewal_date"],
-                           links=r["links"], billing=r["billing"])
+    return CustomerProfile(
+        tenant_id=r["tenant_id"],
+        customer_id=r["id"],
+        name=r["name"],
+        email=r["email"],
+        arr_cents=r["arr_cents"],
+        contract=r["contract"],
+        renewal_date=r["renewal_date"],
+        links=r["links"],
+        billing=r["billing"],
+    )
 
 
-async def chunk_profiles(conn: asyncpg.Connection, tenant_id: str, run_date: dt.date,
-                         chunk_no: int, scope: str = "scan") -> list[CustomerProfile]:
+async def chunk_profiles(
+    conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, chunk_no: int, scope: str = "scan"
+) -> list[CustomerProfile]:
     """A chunk of the renewal scan's due customers, or (scope "briefing") of the health briefing's paying ones."""
     if scope == "briefing":
-        rows = await conn.fetch("""select c.* from briefing_customers b join customers c
+        rows = await conn.fetch(
+            """select c.* from briefing_customers b join customers c
                                      on c.tenant_id = b.tenant_id and c.id = b.customer_id
                                    where b.tenant_id = $1 and b.day = $2 and b.chunk_no = $3 order by c.id""",
-                                tenant_id, run_date, chunk_no)
+            tenant_id,
+            run_date,
+            chunk_no,
+        )
     else:
-        rows = await conn.fetch("""select c.* from scan_customers sc join customers c
+        rows = await conn.fetch(
+            """select c.* from scan_customers sc join customers c
                                      on c.tenant_id = sc.tenant_id and c.id = sc.customer_id
                                    where sc.tenant_id = $1 and sc.run_date = $2 and sc.chunk_no = $3 order by c.id""",
-                                tenant_id, run_date, chunk_no)
+            tenant_id,
+            run_date,
+            chunk_no,
+        )
     return [_profile(r) for r in rows]
 
 
-async def batch_profiles(conn: asyncpg.Connection, tenant_id: str, run_date: dt.date,
-                         batch_no: int) -> list[CustomerProfile]:
-    rows = await conn.fetch("""select c.* from scan_customers sc join customers c
+async def batch_profiles(
+    conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, batch_no: int
+) -> list[CustomerProfile]:
+    rows = await conn.fetch(
+        """select c.* from scan_customers sc join customers c
                                  on c.tenant_id = sc.tenant_id and c.id = sc.customer_id
                                where sc.tenant_id = $1 and sc.run_date = $2 and sc.batch_no = $3 order by c.id""",
-                            tenant_id, run_date, batch_no)
+        tenant_id,
+        run_date,
+        batch_no,
+    )
     return [_profile(r) for r in rows]
 
 
-async def not_yet_gathered(conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, source: str,
-                           profiles: list[CustomerProfile]) -> list[CustomerProfile]:
+async def not_yet_gathered(
+    conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, source: str, profiles: list[CustomerProfile]
+) -> list[CustomerProfile]:
     """The profiles without `source` evidence for the day. The briefing leaves what the scan gathered alone: a
     draft's evidence must not change under it."""
-    have = {r[0] for r in await conn.fetch("""select customer_id from evidence where tenant_id = $1 and run_date = $2
+    have = {
+        r[0]
+        for r in await conn.fetch(
+            """select customer_id from evidence where tenant_id = $1 and run_date = $2
                                               and source = $3 and customer_id = any($4::text[])""",
-                                           tenant_id, run_date, source, [p.customer_id for p in profiles])}
+            tenant_id,
+            run_date,
+            source,
+            [p.customer_id for p in profiles],
+        )
+    }
     return [p for p in profiles if p.customer_id not in have]
 
 
-async def write_evidence(conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, source: str,
-                         per_customer: dict[str, tuple[list[EvidenceItem], str | None]]) -> None:
-    await conn.executemany("""
+async def write_evidence(
+    conn: asyncpg.Connection,
+    tenant_id: str,
+    run_date: dt.date,
+    source: str,
+    per_customer: dict[str, tuple[list[EvidenceItem], str | None]],
+) -> None:
+    await conn.executemany(
+        """
         insert into evidence (tenant_id, customer_id, run_date, source, items, error) values ($1, $2, $3, $4, $5, $6)
         on conflict (tenant_id, customer_id, run_date, source) do update
             set items = excluded.items, error = excluded.error, gathered_at = now()""",
-        [(tenant_id, cid, run_date, source, [i.model_dump(mode="json") for i in items], err)
-         for cid, (items, err) in per_customer.items()])
+        [
+            (tenant_id, cid, run_date, source, [i.model_dump(mode="json") for i in items], err)
+            for cid, (items, err) in per_customer.items()
+        ],
+    )
 
 
-async def load_bundles(conn: asyncpg.Connection, tenant_id: str, run_date: dt.date,
-                       customer_ids: list[str]) -> dict[str, EvidenceBundle]:
-    rows = await conn.fetch("""select customer_id, source, items, error from evidence
+async def load_bundles(
+    conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, customer_ids: list[str]
+) -> dict[str, EvidenceBundle]:
+    rows = await conn.fetch(
+        """select customer_id, source, items, error from evidence
                                where tenant_id = $1 and run_date = $2 and customer_id = any($3::text[])""",
-                            tenant_id, run_date, customer_ids)
+        tenant_id,
+        run_date,
+        customer_ids,
+    )
     items: dict[str, list[EvidenceItem]] = defaultdict(list)
     missing: dict[str, dict[str, str]] = defaultdict(dict)
     for r in rows:
         items[r["customer_id"]].extend(EvidenceItem.model_validate(i) for i in r["items"])
         if r["error"]:
             missing[r["customer_id"]][r["source"]] = r["error"]
-    return {cid: EvidenceBundle(tenant_id=tenant_id, customer_id=cid, run_date=run_date,
-                                items=sorted(items[cid], key=lambda i: i.source_id), missing=missing[cid])
-            for cid in customer_ids}
+    return {
+        cid: EvidenceBundle(
+            tenant_id=tenant_id,
+            customer_id=cid,
+            run_date=run_date,
+            items=sorted(items[cid], key=lambda i: i.source_id),
+            missing=missing[cid],
+        )
+        for cid in customer_ids
+    }
 
 
-async def previous_evidence_ids(conn: asyncpg.Connection, tenant_id: str, run_date: dt.date,
-                                customer_ids: list[str]) -> dict[str, set[str]]:
-    rows = await conn.fetch("""
+async def previous_evidence_ids(
+    conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, customer_ids: list[str]
+) -> dict[str, set[str]]:
+    rows = await conn.fetch(
+        """
         select e.customer_id, e.items from evidence e
          where e.tenant_id = $1 and e.customer_id = any($3::text[])
            and e.run_date = (select max(run_date) from evidence p where p.tenant_id = e.tenant_id
                               and p.customer_id = e.customer_id and p.run_date < $2)""",
-                            tenant_id, run_date, customer_ids)
+        tenant_id,
+        run_date,
+        customer_ids,
+    )
     out: dict[str, set[str]] = defaultdict(set)
     for r in rows:
         out[r["customer_id"]].update(i["source_id"] for i in r["items"])
     return out
 
 
-async def previous_entries(conn: asyncpg.Connection, tenant_id: str, run_date: dt.date,
-                           customer_ids: list[str], depth: int = 2) -> dict[str, list[PreviousEntry]]:
-    rows = await conn.fetch("""
+async def previous_entries(
+    conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, customer_ids: list[str], depth: int = 2
+) -> dict[str, list[PreviousEntry]]:
+    rows = await conn.fetch(
+        """
         select * from (
             select c.customer_id, c.run_date, c.classification, c.severity, d.paragraph,
                    row_number() over (partition by c.customer_id order by c.run_date desc) rn
               from classifications c join diary_entries d
                 on d.tenant_id = c.tenant_id and d.customer_id = c.customer_id and d.run_date = c.run_date
              where c.tenant_id = $1 and c.run_date < $2 and c.customer_id = any($3::text[])) x
-        where rn <= $4 order by customer_id, run_date desc""", tenant_id, run_date, customer_ids, depth)
+        where rn <= $4 order by customer_id, run_date desc""",
+        tenant_id,
+        run_date,
+        customer_ids,
+        depth,
+    )
     out: dict[str, list[PreviousEntry]] = defaultdict(list)
     for r in rows:
-        out[r["customer_id"]].append(PreviousEntry(run_date=r["run_date"], classification=r["classification"],
-                                                   severity=r["severity"], paragraph=r["paragraph"]))
+        out[r["customer_id"]].append(
+            PreviousEntry(
+                run_date=r["run_date"],
+                classification=r["classification"],
+                severity=r["severity"],
+                paragraph=r["paragraph"],
+            )
+        )
     return out
 
 
-async def assign_batches(conn: asyncpg.Connection, tenant_id: str, run_date: dt.date,
-                         assignments: list[tuple[str, Route, int]]) -> None:
-    await conn.executemany("""update scan_customers set route = $4, batch_no = $5
+async def assign_batches(
+    conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, assignments: list[tuple[str, Route, int]]
+) -> None:
+    await conn.executemany(
+        """update scan_customers set route = $4, batch_no = $5
                               where tenant_id = $1 and run_date = $2 and customer_id = $3""",
-                           [(tenant_id, run_date, cid, route, b) for cid, route, b in assignments])
+        [(tenant_id, run_date, cid, route, b) for cid, route, b in assignments],
+    )
 
 
-async def save_model_output(conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, batch_no: int,
-                            stage: str, model: str, output: dict[str, Any]) -> None:
-    await conn.execute("""insert into model_outputs (tenant_id, run_date, batch_no, stage, model, output)
+async def save_model_output(
+    conn: asyncpg.Connection,
+    tenant_id: str,
+    run_date: dt.date,
+    batch_no: int,
+    stage: str,
+    model: str,
+    output: dict[str, Any],
+) -> None:
+    await conn.execute(
+        """insert into model_outputs (tenant_id, run_date, batch_no, stage, model, output)
                           values ($1, $2, $3, $4, $5, $6)
                           on conflict (tenant_id, run_date, batch_no, stage) do nothing""",
-                       tenant_id, run_date, batch_no, stage, model, output)
+        tenant_id,
+        run_date,
+        batch_no,
+        stage,
+        model,
+        output,
+    )
 
 
-async def load_model_output(conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, batch_no: int,
-                            stage: str) -> dict[str, Any] | None:
-    return await conn.fetchval("""select output from model_outputs where tenant_id = $1 and run_date = $2
-                                  and batch_no = $3 and stage = $4""", tenant_id, run_date, batch_no, stage)
+async def load_model_output(
+    conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, batch_no: int, stage: str
+) -> dict[str, Any] | None:
+    return await conn.fetchval(
+        """select output from model_outputs where tenant_id = $1 and run_date = $2
+                                  and batch_no = $3 and stage = $4""",
+        tenant_id,
+        run_date,
+        batch_no,
+        stage,
+    )
 
 
-async def record_verdicts(conn: asyncpg.Connection, tenant_id: str, run_date: dt.date,
-                          verdicts: list[Verdict], profiles: dict[str, CustomerProfile]) -> list[str]:
+async def record_verdicts(
+    conn: asyncpg.Connection,
+    tenant_id: str,
+    run_date: dt.date,
+    verdicts: list[Verdict],
+    profiles: dict[str, CustomerProfile],
+) -> list[str]:
     """Classification, diary paragraph, draft and audit per customer, in the caller's transaction.
 
     The classification row is the once-per-run guard: when it already exists (a retry, a re-run date)
@@ -206,36 +349,74 @@ async def record_verdicts(conn: asyncpg.Connection, tenant_id: str, run_date: dt
     for v in verdicts:
         profile = profiles[v.customer_id]
         d_id = draft_id(tenant_id, v.customer_id, run_date)
-        new = await conn.fetchval("""
+        new = await conn.fetchval(
+            """
             insert into classifications (tenant_id, customer_id, run_date, classification, severity, score, factors,
                                          cited_source_ids, recommended_action, abstain_reason, route, model,
                                          needs_review)
             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) on conflict do nothing
             returning true""",
-            tenant_id, v.customer_id, run_date, v.classification, v.severity, v.breakdown.total,
-            v.breakdown.model_dump(mode="json") | {"notes": v.notes}, v.cited_source_ids, v.recommended_action,
-            v.abstain_reason, v.route, v.model, v.needs_review)
+            tenant_id,
+            v.customer_id,
+            run_date,
+            v.classification,
+            v.severity,
+            v.breakdown.total,
+            v.breakdown.model_dump(mode="json") | {"notes": v.notes},
+            v.cited_source_ids,
+            v.recommended_action,
+            v.abstain_reason,
+            v.route,
+            v.model,
+            v.needs_review,
+        )
         if new:
-            await conn.execute("""insert into diary_entries (tenant_id, customer_id, run_date, paragraph,
+            await conn.execute(
+                """insert into diary_entries (tenant_id, customer_id, run_date, paragraph,
                                   cited_source_ids) values ($1, $2, $3, $4, $5)""",
-                               tenant_id, v.customer_id, run_date, v.diary, v.cited_source_ids)
+                tenant_id,
+                v.customer_id,
+                run_date,
+                v.diary,
+                v.cited_source_ids,
+            )
             if v.email is not None and profile.email:
-                await conn.execute("""
+                await conn.execute(
+                    """
                     insert into drafts (id, tenant_id, customer_id, run_date, kind, to_email, subject, body,
                                         anchors, workflow_id)
                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
-                    d_id, tenant_id, v.customer_id, run_date,
-                    "upsell" if v.classification == "expansion" else "save", profile.email,
-                    v.email.subject, v.email.body, v.email.anchors,
-                    approval_workflow_id(tenant_id, v.customer_id, run_date))
-            await conn.execute("""insert into audit_log (tenant_id, actor, action, subject, detail)
+                    d_id,
+                    tenant_id,
+                    v.customer_id,
+                    run_date,
+                    "upsell" if v.classification == "expansion" else "save",
+                    profile.email,
+                    v.email.subject,
+                    v.email.body,
+                    v.email.anchors,
+                    approval_workflow_id(tenant_id, v.customer_id, run_date),
+                )
+            await conn.execute(
+                """insert into audit_log (tenant_id, actor, action, subject, detail)
                                   values ($1, $2, 'verdict.recorded', $3, $4)""",
-                               tenant_id, f"model:{v.model}", v.customer_id,
-                               {"run_date": run_date.isoformat(), "classification": v.classification,
-                                "severity": v.severity, "route": v.route, "notes": v.notes})
+                tenant_id,
+                f"model:{v.model}",
+                v.customer_id,
+                {
+                    "run_date": run_date.isoformat(),
+                    "classification": v.classification,
+                    "severity": v.severity,
+                    "route": v.route,
+                    "notes": v.notes,
+                },
+            )
         if await conn.fetchval("select exists (select 1 from drafts where id = $1)", d_id):
             drafts.append(d_id)
-    await conn.execute("""update customers set last_scanned_at = now()
+    await conn.execute(
+        """update customers set last_scanned_at = now()
                           where tenant_id = $1 and id = any($2::text[])""",
-                       tenant_id, [v.customer_id for v in verdicts])
+        tenant_id,
+        [v.customer_id for v in verdicts],
+    )
     return drafts

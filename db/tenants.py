@@ -18,17 +18,28 @@ def hash_token(token: str) -> str:
 async def create_tenant(owner: asyncpg.Connection, tenant_id: str, name: str, timezone: str = "UTC") -> None:
     """As the owner: tenants are created by an administrator, not through RLS."""
     async with owner.transaction():
-        await owner.execute("insert into tenants (id, name, timezone) values ($1, $2, $3) on conflict (id) do nothing",
-                            tenant_id, name, timezone)
+        await owner.execute(
+            "insert into tenants (id, name, timezone) values ($1, $2, $3) on conflict (id) do nothing",
+            tenant_id,
+            name,
+            timezone,
+        )
         await owner.execute("insert into tenant_settings (tenant_id) values ($1) on conflict do nothing", tenant_id)
 
 
-async def create_token(conn: asyncpg.Connection, tenant_id: str, role: str, name: str,
-                       expires_in_days: int | None = None) -> str:
+async def create_token(
+    conn: asyncpg.Connection, tenant_id: str, role: str, name: str, expires_in_days: int | None = None
+) -> str:
     token = f"rm_{tenant_id}_{secrets.token_urlsafe(24)}"
-    await conn.execute("""insert into api_tokens (token_hash, tenant_id, role, name, expires_at)
+    await conn.execute(
+        """insert into api_tokens (token_hash, tenant_id, role, name, expires_at)
                           values ($1, $2, $3, $4, now() + make_interval(days => $5))""",
-                       hash_token(token), tenant_id, role, name, expires_in_days)
+        hash_token(token),
+        tenant_id,
+        role,
+        name,
+        expires_in_days,
+    )
     return token
 
 
@@ -47,15 +58,21 @@ def weights_of(settings: asyncpg.Record) -> dict[Factor, float]:
     return {f: float(settings[f"w_{f}"]) for f in FACTORS}
 
 
-async def put_connector(conn: asyncpg.Connection, tenant_id: str, kind: str, secret: bytes | None,
-                        config: dict[str, Any]) -> None:
-    await conn.execute("""
+async def put_connector(
+    conn: asyncpg.Connection, tenant_id: str, kind: str, secret: bytes | None, config: dict[str, Any]
+) -> None:
+    await conn.execute(
+        """
         insert into connectors (tenant_id, kind, secret_ciphertext, config, status, last_error)
         values ($1, $2, $3, $4, 'connected', null)
         on conflict (tenant_id, kind) do update
            set secret_ciphertext = excluded.secret_ciphertext, config = excluded.config,
                status = 'connected', last_error = null, updated_at = now()""",
-                       tenant_id, kind, secret, config)
+        tenant_id,
+        kind,
+        secret,
+        config,
+    )
 
 
 async def get_connector(conn: asyncpg.Connection, tenant_id: str, kind: str) -> asyncpg.Record | None:
@@ -63,21 +80,39 @@ async def get_connector(conn: asyncpg.Connection, tenant_id: str, kind: str) -> 
 
 
 async def connector_error(conn: asyncpg.Connection, tenant_id: str, kind: str, error: str | None) -> None:
-    await conn.execute("""update connectors set status = case when $3::text is null then 'connected' else 'error' end,
+    await conn.execute(
+        """update connectors set status = case when $3::text is null then 'connected' else 'error' end,
                               last_error = $3, updated_at = now() where tenant_id = $1 and kind = $2""",
-                       tenant_id, kind, error)
+        tenant_id,
+        kind,
+        error,
+    )
 
 
-async def audit(conn: asyncpg.Connection, tenant_id: str, actor: str, action: str, subject: str | None,
-                detail: dict[str, Any] | None = None) -> None:
-    await conn.execute("insert into audit_log (tenant_id, actor, action, subject, detail) values ($1, $2, $3, $4, $5)",
-                       tenant_id, actor, action, subject, detail or {})
+async def audit(
+    conn: asyncpg.Connection,
+    tenant_id: str,
+    actor: str,
+    action: str,
+    subject: str | None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    await conn.execute(
+        "insert into audit_log (tenant_id, actor, action, subject, detail) values ($1, $2, $3, $4, $5)",
+        tenant_id,
+        actor,
+        action,
+        subject,
+        detail or {},
+    )
 
 
 async def list_connectors(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     """The transaction's tenant's connectors, without their secrets."""
-    return await conn.fetch("select kind, status, last_error, config, updated_at, secret_ciphertext is not null "
-                            "as has_secret from connectors order by kind")
+    return await conn.fetch(
+        "select kind, status, last_error, config, updated_at, secret_ciphertext is not null "
+        "as has_secret from connectors order by kind"
+    )
 
 
 async def list_tokens(conn: asyncpg.Connection) -> list[asyncpg.Record]:
@@ -86,8 +121,13 @@ async def list_tokens(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 
 
 async def active_token_named(conn: asyncpg.Connection, name: str) -> bool:
-    return bool(await conn.fetchval("""select exists (select 1 from api_tokens where name = $1 and revoked_at is null
-                                       and (expires_at is null or expires_at > now()))""", name))
+    return bool(
+        await conn.fetchval(
+            """select exists (select 1 from api_tokens where name = $1 and revoked_at is null
+                                       and (expires_at is null or expires_at > now()))""",
+            name,
+        )
+    )
 
 
 async def revoke_token(conn: asyncpg.Connection, name: str) -> int:

@@ -29,40 +29,50 @@ def tool_name(schema: type[BaseModel]) -> str:
 
 
 class AnthropicModel:
-    def __init__(self, model: str, api_key: str, base_url: str | None = None, timeout: float = 50.0,
-                 max_tokens: int = 8192) -> None:
+    def __init__(
+        self, model: str, api_key: str, base_url: str | None = None, timeout: float = 50.0, max_tokens: int = 8192
+    ) -> None:
         self.model = model
         self.name = f"{VENDOR}:{model}"
         self.max_tokens = max_tokens
         # max_retries=0: every attempt is a Temporal activity attempt, visible in the history.
-        self._client = anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url,
-                                                timeout=check_timeout(timeout), max_retries=0)
+        self._client = anthropic.AsyncAnthropic(
+            api_key=api_key, base_url=base_url, timeout=check_timeout(timeout), max_retries=0
+        )
 
     async def ask(self, system: str, user: str, schema: type[T]) -> Completion[T]:
         tool = tool_name(schema)
         try:
             msg = await self._client.messages.create(
-                model=self.model, max_tokens=self.max_tokens, system=system,
+                model=self.model,
+                max_tokens=self.max_tokens,
+                system=system,
                 messages=[{"role": "user", "content": user}],
-                tools=[{"name": tool, "description": f"Record the answer as {schema.__name__}.",
-                        "input_schema": schema.model_json_schema()}],
-                tool_choice={"type": "tool", "name": tool})
+                tools=[
+                    {
+                        "name": tool,
+                        "description": f"Record the answer as {schema.__name__}.",
+                        "input_schema": schema.model_json_schema(),
+                    }
+                ],
+                tool_choice={"type": "tool", "name": tool},
+            )
         except anthropic.APIStatusError as e:
-            raise vendor_error(VENDOR, e.status_code, getattr(e, "api_message", None) or e.message,
-                               retry_after_of(e.response.headers)) from e
-        except anthropic.APIConnectionError as e:   # timeouts included: retryable, no status
+            raise vendor_error(
+                VENDOR, e.status_code, getattr(e, "api_message", None) or e.message, retry_after_of(e.response.headers)
+            ) from e
+        except anthropic.APIConnectionError as e:  # timeouts included: retryable, no status
             raise vendor_error(VENDOR, None, e.message) from e
         tin, tout = msg.usage.input_tokens, msg.usage.output_tokens
         if msg.stop_reason == "refusal":
             raise invalid_answer(self.name, "the model refused to answer", tin, tout)
         if msg.stop_reason in ("max_tokens", "model_context_window_exceeded"):
-            raise invalid_answer(self.name, f"the answer is truncated (stop_reason {msg.stop_reason})",
-                                 tin, tout)
+            raise invalid_answer(self.name, f"the answer is truncated (stop_reason {msg.stop_reason})", tin, tout)
         try:
             calls = [b for b in msg.content if b.type == "tool_use" and b.name == tool]
             if calls:
                 value = validate_payload(schema, calls[0].input)
-            else:   # a model that ignored the tool may still have written the JSON as text
+            else:  # a model that ignored the tool may still have written the JSON as text
                 value = parse_as(schema, "".join(b.text for b in msg.content if b.type == "text"))
         except ModelAnswerError as e:
             raise invalid_answer(self.name, str(e), tin, tout) from e

@@ -24,7 +24,7 @@ class CustomerContext(BaseModel):
     profile: CustomerProfile
     bundle: EvidenceBundle
     breakdown: FactorBreakdown
-    previous: list[PreviousEntry] = Field(default_factory=list)   # newest first
+    previous: list[PreviousEntry] = Field(default_factory=list)  # newest first
 
 
 class ModelAnswer(BaseModel):

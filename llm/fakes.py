@@ -37,9 +37,9 @@ from schemas.verdict import BatchVerdicts, FactorBreakdown
 GOOD, MALFORMED, SCHEMA_VIOLATION = "good", "malformed", "schema_violation"
 TRUNCATED, REFUSAL = "truncated", "refusal"
 RATE_LIMITED, OVERLOADED, UNAUTHORIZED = "rate_limited", "overloaded", "unauthorized"
-BAD_KEY = "bad_key"   # what the Gemini API really answers to a wrong key: 400 with reason API_KEY_INVALID
-INVENTED_CITATION = "invented_citation"   # health readings that cite a source the account does not have
-SLOW = "slow"         # a good answer after SLOW_SECONDS: longer than a test's client timeout
+BAD_KEY = "bad_key"  # what the Gemini API really answers to a wrong key: 400 with reason API_KEY_INVALID
+INVENTED_CITATION = "invented_citation"  # health readings that cite a source the account does not have
+SLOW = "slow"  # a good answer after SLOW_SECONDS: longer than a test's client timeout
 SLOW_SECONDS = 3.0
 Step = str | dict[str, Any] | BaseModel
 VENDORS = ("anthropic", "openai", "google", "litellm")
@@ -49,11 +49,11 @@ _RUN_DATE = re.compile(r"Run date: (\d{4}-\d{2}-\d{2})")
 @dataclass
 class FakeLLM:
     vendor: str
-    root: str                      # http://127.0.0.1:<port>
-    base_url: str                  # what the vendor's SDK (or LiteLLM's api_base) is given
+    root: str  # http://127.0.0.1:<port>
+    base_url: str  # what the vendor's SDK (or LiteLLM's api_base) is given
     retry_after: int = 7
     script: deque[Step] = field(default_factory=deque)
-    requests: list[dict[str, Any]] = field(default_factory=list)   # path, headers and JSON body of every call
+    requests: list[dict[str, Any]] = field(default_factory=list)  # path, headers and JSON body of every call
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -75,6 +75,7 @@ class FakeLLM:
 
 # ---- reading the prompt back -------------------------------------------------------------------------------
 
+
 def contexts_from_prompt(user: str) -> list[CustomerContext]:
     """The inverse of llm.prompt.context_payload, for what the offline model needs to answer."""
     if CUSTOMERS_MARKER not in user:
@@ -84,13 +85,24 @@ def contexts_from_prompt(user: str) -> list[CustomerContext]:
     out = []
     for p in payloads:
         cid = p["customer_id"]
-        profile = CustomerProfile(tenant_id="fake", customer_id=cid, name=p["name"], email=None,
-                                  arr_cents=round(p.get("arr_usd", 0) * 100), contract=p.get("contract"),
-                                  renewal_date=p.get("renewal_date"), billing=p.get("billing", {}))
+        profile = CustomerProfile(
+            tenant_id="fake",
+            customer_id=cid,
+            name=p["name"],
+            email=None,
+            arr_cents=round(p.get("arr_usd", 0) * 100),
+            contract=p.get("contract"),
+            renewal_date=p.get("renewal_date"),
+            billing=p.get("billing", {}),
+        )
         items = [EvidenceItem.model_validate({"summary": "", **e}) for e in p.get("evidence", [])]
-        bundle = EvidenceBundle(tenant_id="fake", customer_id=cid, items=items,
-                                run_date=dt.date.fromisoformat(run.group(1)) if run else dt.date.min,
-                                missing=p.get("missing_sources", {}))
+        bundle = EvidenceBundle(
+            tenant_id="fake",
+            customer_id=cid,
+            items=items,
+            run_date=dt.date.fromisoformat(run.group(1)) if run else dt.date.min,
+            missing=p.get("missing_sources", {}),
+        )
         math = FactorBreakdown.model_validate({"pushed_by": None, **p["factor_math"]})
         previous = [PreviousEntry.model_validate(e) for e in p.get("previous_entries", [])]
         out.append(CustomerContext(profile=profile, bundle=bundle, breakdown=math, previous=previous))
@@ -106,16 +118,21 @@ def health_payload(user: str, invent: bool = False) -> dict[str, Any]:
     for a in json.loads(user.split(ACCOUNTS_MARKER, 1)[1]):
         items = [EvidenceItem.model_validate({"summary": "", **e}) for e in a["evidence"]]
         h = assess(a["customer_id"], a["name"], a["arr_usd"], items)
-        rows.append({"customer_id": h.customer_id, "tier": "cold" if invent else h.tier,
-                     "recommendation": h.recommendation,
-                     "cites": "stripe:in_INVENTED0000001" if invent else h.cites})
+        rows.append(
+            {
+                "customer_id": h.customer_id,
+                "tier": "cold" if invent else h.tier,
+                "recommendation": h.recommendation,
+                "cites": "stripe:in_INVENTED0000001" if invent else h.cites,
+            }
+        )
     return {"rows": rows}
 
 
 def good_payload(user: str, schema: object) -> dict[str, Any]:
-    if "flagged" in json.dumps(schema):   # a supervisor review: the fake supervisor finds nothing to flag
+    if "flagged" in json.dumps(schema):  # a supervisor review: the fake supervisor finds nothing to flag
         return {"flagged": [], "systematic_drift": False}
-    if "recommendation" in json.dumps(schema):   # a health reading (core.health.HealthAnswer)
+    if "recommendation" in json.dumps(schema):  # a health reading (core.health.HealthAnswer)
         return health_payload(user)
     rows = [verdict_for(c) for c in contexts_from_prompt(user)]
     return BatchVerdicts(rows=rows).model_dump(mode="json")
@@ -145,79 +162,117 @@ def read_request(vendor: str, body: dict[str, Any]) -> tuple[str, str, object, s
 
 # ---- answering in each vendor's format ---------------------------------------------------------------------
 
+
 def _tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
-def answer(vendor: str, model: str, kind: str, text: str | None, tin: int, tool: str = "",
-           payload: dict[str, Any] | None = None) -> dict[str, Any]:
+def answer(
+    vendor: str,
+    model: str,
+    kind: str,
+    text: str | None,
+    tin: int,
+    tool: str = "",
+    payload: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """A 200 response body. `kind` is good, malformed, truncated or refusal; `text` the answer's JSON text."""
     tout = _tokens(text or "")
     if vendor == "anthropic":
         stop = {GOOD: "tool_use", MALFORMED: "end_turn", TRUNCATED: "max_tokens", REFUSAL: "refusal"}[kind]
         if kind == GOOD:
-            content: list[dict[str, Any]] = [{"type": "tool_use", "id": f"toolu_fake{tin}", "name": tool,
-                                              "input": payload}]
-        elif kind == TRUNCATED:   # the tool call was cut off before its input was complete
+            content: list[dict[str, Any]] = [
+                {"type": "tool_use", "id": f"toolu_fake{tin}", "name": tool, "input": payload}
+            ]
+        elif kind == TRUNCATED:  # the tool call was cut off before its input was complete
             content = [{"type": "tool_use", "id": f"toolu_fake{tin}", "name": tool, "input": {}}]
         else:
             content = [{"type": "text", "text": text or ""}] if text else []
-        return {"id": f"msg_fake{tin}", "type": "message", "role": "assistant", "model": model,
-                "content": content, "stop_reason": stop, "stop_sequence": None,
-                "usage": {"input_tokens": tin, "output_tokens": tout}}
+        return {
+            "id": f"msg_fake{tin}",
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": content,
+            "stop_reason": stop,
+            "stop_sequence": None,
+            "usage": {"input_tokens": tin, "output_tokens": tout},
+        }
     if vendor == "google":
         usage = {"promptTokenCount": tin, "candidatesTokenCount": tout, "totalTokenCount": tin + tout}
         if kind == REFUSAL:
-            return {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": usage,
-                    "modelVersion": model}
+            return {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": usage, "modelVersion": model}
         reason = {GOOD: "STOP", MALFORMED: "STOP", TRUNCATED: "MAX_TOKENS"}[kind]
-        candidate = {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": reason,
-                     "index": 0}
-        return {"candidates": [candidate], "usageMetadata": usage, "modelVersion": model,
-                "responseId": f"fake{tin}"}
+        candidate = {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": reason, "index": 0}
+        return {"candidates": [candidate], "usageMetadata": usage, "modelVersion": model, "responseId": f"fake{tin}"}
     message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
     if kind == REFUSAL:
-        message = {"role": "assistant", "content": None,
-                   "refusal": "I'm sorry, I can't help with that request."}
-    return {"id": f"chatcmpl-fake{tin}", "object": "chat.completion", "created": int(time.time()),
-            "model": model, "choices": [{"index": 0, "message": message, "logprobs": None,
-                         "finish_reason": "length" if kind == TRUNCATED else "stop"}],
-            "usage": {"prompt_tokens": tin, "completion_tokens": tout, "total_tokens": tin + tout}}
+        message = {"role": "assistant", "content": None, "refusal": "I'm sorry, I can't help with that request."}
+    return {
+        "id": f"chatcmpl-fake{tin}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": "length" if kind == TRUNCATED else "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": tin, "completion_tokens": tout, "total_tokens": tin + tout},
+    }
 
 
 def error(vendor: str, kind: str, retry_after: int) -> JSONResponse:
     """The vendor's error: status, headers and body as its API sends them."""
-    status = {RATE_LIMITED: 429, OVERLOADED: 529 if vendor == "anthropic" else 503, UNAUTHORIZED: 401,
-              BAD_KEY: 400}[kind]
+    status = {RATE_LIMITED: 429, OVERLOADED: 529 if vendor == "anthropic" else 503, UNAUTHORIZED: 401, BAD_KEY: 400}[
+        kind
+    ]
     headers = {"retry-after": str(retry_after)} if kind == RATE_LIMITED and vendor != "google" else {}
     if vendor == "anthropic":
-        etype = {429: "rate_limit_error", 529: "overloaded_error", 401: "authentication_error",
-                 400: "invalid_request_error"}[status]
-        message = {429: "Number of request tokens has exceeded your per-minute rate limit", 529: "Overloaded",
-                   401: "invalid x-api-key", 400: "invalid request"}[status]
-        body: dict[str, Any] = {"type": "error", "error": {"type": etype, "message": message},
-                                "request_id": "req_fake"}
+        etype = {
+            429: "rate_limit_error",
+            529: "overloaded_error",
+            401: "authentication_error",
+            400: "invalid_request_error",
+        }[status]
+        message = {
+            429: "Number of request tokens has exceeded your per-minute rate limit",
+            529: "Overloaded",
+            401: "invalid x-api-key",
+            400: "invalid request",
+        }[status]
+        body: dict[str, Any] = {"type": "error", "error": {"type": etype, "message": message}, "request_id": "req_fake"}
         headers["request-id"] = "req_fake"
     elif vendor == "google":
-        gstatus = {429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE", 401: "UNAUTHENTICATED",
-                   400: "INVALID_ARGUMENT"}
-        message = {429: "You exceeded your current quota, please check your plan and billing details.",
-                   503: "The model is overloaded. Please try again later.",
-                   401: "Request had invalid authentication credentials.",
-                   400: "API key not valid. Please pass a valid API key."}[status]
+        gstatus = {429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE", 401: "UNAUTHENTICATED", 400: "INVALID_ARGUMENT"}
+        message = {
+            429: "You exceeded your current quota, please check your plan and billing details.",
+            503: "The model is overloaded. Please try again later.",
+            401: "Request had invalid authentication credentials.",
+            400: "API key not valid. Please pass a valid API key.",
+        }[status]
         details: list[dict[str, Any]] = []
         if status == 429:
             details = [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry_after}s"}]
         if status == 400:
-            details = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
-                        "domain": "googleapis.com"}]
+            details = [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "API_KEY_INVALID",
+                    "domain": "googleapis.com",
+                }
+            ]
         body = {"error": {"code": status, "message": message, "status": gstatus[status], "details": details}}
     else:
         etype, code, message = {
             429: ("requests", "rate_limit_exceeded", "Rate limit reached for requests per min."),
             503: ("server_error", None, "The server is overloaded or not ready yet."),
             401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided: sk-test****."),
-            400: ("invalid_request_error", None, "invalid request")}[status]
+            400: ("invalid_request_error", None, "invalid request"),
+        }[status]
         body = {"error": {"message": message, "type": etype, "param": None, "code": code}}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -230,12 +285,12 @@ def respond(fake: FakeLLM, vendor: str, model: str, step: Step, body: dict[str, 
         return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload))
     if step in (RATE_LIMITED, OVERLOADED, UNAUTHORIZED, BAD_KEY):
         return error(vendor, step, fake.retry_after)
-    if step == MALFORMED:   # an unquoted value and a trailing comma: not JSON at all
+    if step == MALFORMED:  # an unquoted value and a trailing comma: not JSON at all
         broken = '{"rows": [{"customer_id": "c", "x": at_risk, }]}'
         return JSONResponse(answer(vendor, model, MALFORMED, broken, tin))
     if step == REFUSAL:
         return JSONResponse(answer(vendor, model, REFUSAL, None, tin))
-    if step == SCHEMA_VIOLATION:   # well-formed JSON, wrong shape: a model ignoring the schema
+    if step == SCHEMA_VIOLATION:  # well-formed JSON, wrong shape: a model ignoring the schema
         ids = [c.profile.customer_id for c in contexts_from_prompt(user)] or ["cus_unknown"]
         payload = {"rows": [{"customer_id": ids[0], "classification": "maybe", "severity": "SEVERE"}]}
         return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload))
@@ -246,7 +301,7 @@ def respond(fake: FakeLLM, vendor: str, model: str, step: Step, body: dict[str, 
         raise ValueError(f"unknown fake step {step!r}")
     payload = good_payload(user, schema)
     text = json.dumps(payload)
-    if step == TRUNCATED:   # cut mid-answer, as when the output token limit is hit
+    if step == TRUNCATED:  # cut mid-answer, as when the output token limit is hit
         return JSONResponse(answer(vendor, model, TRUNCATED, text[: len(text) // 2], tin, tool))
     return JSONResponse(answer(vendor, model, GOOD, text, tin, tool, payload))
 
@@ -271,7 +326,7 @@ def build_app(fake: FakeLLM) -> FastAPI:
         return await handle("openai", "gpt-fake", request)
 
     @app.post("/v1beta/models/{target}")
-    @app.post("/v1/models/{target}")   # google-genai 3.x calls the v1 API unless told otherwise
+    @app.post("/v1/models/{target}")  # google-genai 3.x calls the v1 API unless told otherwise
     async def google_generate(target: str, request: Request) -> JSONResponse:
         # The path is "<model>:generateContent"; Starlette keeps the colon inside the parameter.
         return await handle("google", target.split(":", 1)[0], request)
@@ -284,14 +339,13 @@ def start_fake_llm(vendor: str, script: Iterable[Step] = (), *, retry_after: int
     if vendor not in VENDORS:
         raise ValueError(f"no fake for {vendor!r}; one of {', '.join(VENDORS)}")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))   # bound before the server starts, so the port cannot be taken meanwhile
+    sock.bind(("127.0.0.1", 0))  # bound before the server starts, so the port cannot be taken meanwhile
     root = f"http://127.0.0.1:{sock.getsockname()[1]}"
     # The OpenAI SDK and LiteLLM append paths to a base that already names the API version; the others do not.
     base = root + "/v1" if vendor in ("openai", "litellm") else root
     fake = FakeLLM(vendor=vendor, root=root, base_url=base, retry_after=retry_after, script=deque(script))
     server = uvicorn.Server(uvicorn.Config(build_app(fake), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                              name=f"fake-{vendor}")
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"fake-{vendor}")
     fake._server, fake._thread = server, thread
     thread.start()
     deadline = time.monotonic() + 10

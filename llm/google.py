@@ -55,25 +55,32 @@ def status_of(e: errors.APIError) -> int:
 
 
 class GoogleModel:
-    def __init__(self, model: str, api_key: str, base_url: str | None = None, timeout: float = 50.0,
-                 max_tokens: int = 16384) -> None:
+    def __init__(
+        self, model: str, api_key: str, base_url: str | None = None, timeout: float = 50.0, max_tokens: int = 16384
+    ) -> None:
         self.model = model
         self.name = f"{VENDOR}:{model}"
         self.max_tokens = max_tokens
         # attempts=1: no SDK retries (Temporal owns them). The SDK takes its timeout in milliseconds.
-        options = types.HttpOptions(base_url=base_url, timeout=int(check_timeout(timeout) * 1000),
-                                    retry_options=types.HttpRetryOptions(attempts=1))
+        options = types.HttpOptions(
+            base_url=base_url,
+            timeout=int(check_timeout(timeout) * 1000),
+            retry_options=types.HttpRetryOptions(attempts=1),
+        )
         self._client = genai.Client(api_key=api_key, http_options=options)
 
     async def ask(self, system: str, user: str, schema: type[T]) -> Completion[T]:
-        config = types.GenerateContentConfig(system_instruction=system, response_mime_type="application/json",
-                                             response_schema=schema, max_output_tokens=self.max_tokens)
+        config = types.GenerateContentConfig(
+            system_instruction=system,
+            response_mime_type="application/json",
+            response_schema=schema,
+            max_output_tokens=self.max_tokens,
+        )
         try:
-            resp = await self._client.aio.models.generate_content(model=self.model, contents=user,
-                                                                  config=config)
+            resp = await self._client.aio.models.generate_content(model=self.model, contents=user, config=config)
         except errors.APIError as e:
             raise vendor_error(VENDOR, status_of(e), e.message or str(e), retry_delay(e)) from e
-        except (OSError, TimeoutError) as e:   # connection refused, reset, timed out: retryable, no status
+        except (OSError, TimeoutError) as e:  # connection refused, reset, timed out: retryable, no status
             raise vendor_error(VENDOR, None, repr(e)) from e
         usage = resp.usage_metadata
         tin = (usage.prompt_token_count or 0) if usage else 0

@@ -31,7 +31,7 @@ def load_litellm() -> ModuleType:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm
 
-    litellm.suppress_debug_info = True   # no "Give Feedback / Get Help" banners in worker logs
+    litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banners in worker logs
     return litellm
 
 
@@ -52,15 +52,23 @@ def _status_and_headers(e: Exception) -> tuple[int | None, dict[str, str]]:
     response = getattr(e, "response", None)
     headers = dict(getattr(response, "headers", None) or {})
     headers.update(getattr(e, "litellm_response_headers", None) or {})
-    return (int(status) if isinstance(status, int | str) and str(status).isdigit() else None,
-            {k.lower(): str(v) for k, v in headers.items()})
+    return (
+        int(status) if isinstance(status, int | str) and str(status).isdigit() else None,
+        {k.lower(): str(v) for k, v in headers.items()},
+    )
 
 
 class LiteLLMModel:
     """`model` is LiteLLM's own name, provider first: "mistral/mistral-small", "ollama/llama3.1"."""
 
-    def __init__(self, model: str, api_key: str | None = None, base_url: str | None = None,
-                 timeout: float = 50.0, max_tokens: int = 8192) -> None:
+    def __init__(
+        self,
+        model: str,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 50.0,
+        max_tokens: int = 8192,
+    ) -> None:
         self.model = model
         self.name = f"{VENDOR}:{model}"
         self.api_key = api_key
@@ -73,11 +81,17 @@ class LiteLLMModel:
         lit = self._litellm
         try:
             resp = await lit.acompletion(
-                model=self.model, api_key=self.api_key, api_base=self.base_url, timeout=self.timeout,
-                num_retries=0, max_retries=0,   # Temporal owns retries, in LiteLLM and in the SDK below it
-                max_tokens=self.max_tokens, response_format=response_format(schema),
-                messages=[{"role": "system", "content": system}, {"role": "user", "content": user}])
-        except lit.exceptions.APIConnectionError as e:   # before the status errors: it carries a made-up 500
+                model=self.model,
+                api_key=self.api_key,
+                api_base=self.base_url,
+                timeout=self.timeout,
+                num_retries=0,
+                max_retries=0,  # Temporal owns retries, in LiteLLM and in the SDK below it
+                max_tokens=self.max_tokens,
+                response_format=response_format(schema),
+                messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+            )
+        except lit.exceptions.APIConnectionError as e:  # before the status errors: it carries a made-up 500
             raise vendor_error(VENDOR, None, str(e)) from e
         except lit.exceptions.Timeout as e:
             raise vendor_error(VENDOR, 408, str(e)) from e
@@ -90,12 +104,15 @@ class LiteLLMModel:
         tin = int(getattr(usage, "prompt_tokens", 0) or 0)
         tout = int(getattr(usage, "completion_tokens", 0) or 0)
         # LiteLLM keeps an OpenAI-style refusal among the provider-specific fields of its message.
-        refusal = (getattr(resp.choices[0].message, "provider_specific_fields", None) or {}).get("refusal") \
-            if resp.choices else None
+        refusal = (
+            (getattr(resp.choices[0].message, "provider_specific_fields", None) or {}).get("refusal")
+            if resp.choices
+            else None
+        )
         return chat_completion_answer(self.name, schema, resp.choices, refusal, tin, tout)
 
     async def classify(self, batch: list[CustomerContext]) -> ModelAnswer:
         return await classify_with(self, batch)
 
     async def aclose(self) -> None:
-        return None   # LiteLLM pools its own clients
+        return None  # LiteLLM pools its own clients

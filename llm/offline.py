@@ -19,12 +19,15 @@ def _strongest(items: list[EvidenceItem], negative: bool, n: int = 3) -> list[Ev
     return sorted(picked, key=lambda i: (abs(i.signal), i.source_id), reverse=True)[:n]
 
 
-def _diary(ctx: CustomerContext, classification: str, severity: str, reasons: list[EvidenceItem],
-           abstain: str | None) -> str:
+def _diary(
+    ctx: CustomerContext, classification: str, severity: str, reasons: list[EvidenceItem], abstain: str | None
+) -> str:
     b = ctx.breakdown
     math = ", ".join(f"{r.factor.replace('_', ' ')} {r.score:+.2f}×{r.weight:.2f}" for r in b.factors if r.evidence)
-    parts = [f"{_LABEL[classification].capitalize()} ({severity}); weighted total {b.total:+.2f}"
-             + (f" from {math}." if math else ".")]
+    parts = [
+        f"{_LABEL[classification].capitalize()} ({severity}); weighted total {b.total:+.2f}"
+        + (f" from {math}." if math else ".")
+    ]
     if b.pushed_by:
         parts.append(f"{b.pushed_by.replace('_', ' ').capitalize()} carried it across the threshold.")
     parts += [f"{i.summary} [{i.source_id}]." for i in reasons]
@@ -50,8 +53,10 @@ def _email(ctx: CustomerContext, classification: str, reasons: list[EvidenceItem
     lines = [f"- {i.summary}" for i in reasons]
     if classification == "expansion":
         subject = f"{name}: room to grow with us"
-        opening = ("Your team's use of the product has grown, and we would like to make sure your plan keeps up. "
-                   "Here is what we noticed:")
+        opening = (
+            "Your team's use of the product has grown, and we would like to make sure your plan keeps up. "
+            "Here is what we noticed:"
+        )
         closing = "Would a short call this week to look at options that fit your growth be useful?"
     else:
         subject = f"{name}: can we help before your renewal?"
@@ -61,7 +66,10 @@ def _email(ctx: CustomerContext, classification: str, reasons: list[EvidenceItem
     return DraftEmail(subject=subject, body=body, anchors=list(dict.fromkeys(i.source_id for i in reasons)))
 
 
-def verdict_for(ctx: CustomerContext, thresholds: Thresholds = Thresholds()) -> VerdictRow:
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+def verdict_for(ctx: CustomerContext, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> VerdictRow:
     b = ctx.breakdown
     items = ctx.bundle.items
     abstain = abstain_reason(items, b)
@@ -79,9 +87,16 @@ def verdict_for(ctx: CustomerContext, thresholds: Thresholds = Thresholds()) -> 
         action = "send_upsell_email"
     else:
         action = "none"
-    return VerdictRow(customer_id=ctx.profile.customer_id, classification=classification, severity=severity,
-                      cited_source_ids=cited, diary=_diary(ctx, classification, severity, reasons, abstain),
-                      recommended_action=action, email=email, abstain_reason=abstain)
+    return VerdictRow(
+        customer_id=ctx.profile.customer_id,
+        classification=classification,
+        severity=severity,
+        cited_source_ids=cited,
+        diary=_diary(ctx, classification, severity, reasons, abstain),
+        recommended_action=action,
+        email=email,
+        abstain_reason=abstain,
+    )
 
 
 class OfflineModel:

@@ -22,8 +22,10 @@ VENDOR = "openai"
 def response_format(schema: type[BaseModel]) -> dict[str, object]:
     # strict=False: strict mode demands every property be required, and our schemas have optional fields with
     # defaults. The answer is validated by pydantic either way.
-    return {"type": "json_schema",
-            "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema(), "strict": False}}
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema(), "strict": False},
+    }
 
 
 def error_message(e: openai.APIStatusError) -> str:
@@ -33,24 +35,27 @@ def error_message(e: openai.APIStatusError) -> str:
 
 
 class OpenAIModel:
-    def __init__(self, model: str, api_key: str, base_url: str | None = None, timeout: float = 50.0,
-                 max_tokens: int = 16384) -> None:
+    def __init__(
+        self, model: str, api_key: str, base_url: str | None = None, timeout: float = 50.0, max_tokens: int = 16384
+    ) -> None:
         self.model = model
         self.name = f"{VENDOR}:{model}"
         # Reasoning models spend part of this on hidden reasoning, hence more room than Claude's.
         self.max_tokens = max_tokens
-        self._client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=check_timeout(timeout),
-                                          max_retries=0)   # Temporal owns retries
+        self._client = openai.AsyncOpenAI(
+            api_key=api_key, base_url=base_url, timeout=check_timeout(timeout), max_retries=0
+        )  # Temporal owns retries
 
     async def ask(self, system: str, user: str, schema: type[T]) -> Completion[T]:
         try:
             resp = await self._client.chat.completions.create(  # type: ignore[call-overload]
-                model=self.model, max_completion_tokens=self.max_tokens,
+                model=self.model,
+                max_completion_tokens=self.max_tokens,
                 messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
-                response_format=response_format(schema))
+                response_format=response_format(schema),
+            )
         except openai.APIStatusError as e:
-            raise vendor_error(VENDOR, e.status_code, error_message(e),
-                               retry_after_of(e.response.headers)) from e
+            raise vendor_error(VENDOR, e.status_code, error_message(e), retry_after_of(e.response.headers)) from e
         except openai.APIConnectionError as e:
             raise vendor_error(VENDOR, None, e.message) from e
         tin = resp.usage.prompt_tokens if resp.usage else 0

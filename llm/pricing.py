@@ -28,8 +28,9 @@ def table_keys(spec: str) -> list[str]:
     return []
 
 
-def price_usd(model_spec: str, input_tokens: int, output_tokens: int, *,
-              per_million: tuple[float, float] | None = None) -> float:
+def price_usd(
+    model_spec: str, input_tokens: int, output_tokens: int, *, per_million: tuple[float, float] | None = None
+) -> float:
     """USD for one call: input and output tokens at the model's list price. The offline model is free."""
     if input_tokens < 0 or output_tokens < 0:
         raise ValueError(f"token counts cannot be negative: {input_tokens}, {output_tokens}")
@@ -42,11 +43,12 @@ def price_usd(model_spec: str, input_tokens: int, output_tokens: int, *,
         if key in litellm.model_cost:
             # cost_per_token rather than a plain multiplication: it knows the tiered prices some models charge
             # above a context length.
-            cin, cout = litellm.cost_per_token(model=key, prompt_tokens=input_tokens,
-                                               completion_tokens=output_tokens)
+            cin, cout = litellm.cost_per_token(model=key, prompt_tokens=input_tokens, completion_tokens=output_tokens)
             return float(cin) + float(cout)
-    raise UnknownModelPrice(f"no list price for {model_spec} (looked up {', '.join(table_keys(model_spec))});"
-                            f" pass per_million=(input, output) USD per million tokens")
+    raise UnknownModelPrice(
+        f"no list price for {model_spec} (looked up {', '.join(table_keys(model_spec))});"
+        f" pass per_million=(input, output) USD per million tokens"
+    )
 
 
 def list_price_per_million(model_spec: str) -> tuple[float, float]:

@@ -20,8 +20,8 @@ from llm.base import CustomerContext, ModelAnswer
 from schemas.verdict import BatchVerdicts
 
 MAX_BATCH = 10
-PREVIOUS_SHOWN = 3          # the newest diary entries a model sees: enough for a trend, bounded in tokens
-CUSTOMERS_MARKER = "Customers, as JSON:\n"   # the fakes find the customers again after this line
+PREVIOUS_SHOWN = 3  # the newest diary entries a model sees: enough for a trend, bounded in tokens
+CUSTOMERS_MARKER = "Customers, as JSON:\n"  # the fakes find the customers again after this line
 MODEL_ANSWER_INVALID = "ModelAnswerInvalid"
 # Vendor SDK timeouts stay under this, so an attempt fails inside the SDK (and is classified by us) before the
 # activity's own start-to-close timeout cuts it off with no reason attached.
@@ -52,7 +52,6 @@ standard, severity LOW, recommended_action internal_alert, no email, and abstain
 the diary."""
 
 
-
 class ModelAnswerError(ValueError):
     """The model answered, but not with something we can use: not JSON, truncated, or not the schema."""
 
@@ -77,6 +76,7 @@ class StructuredModel(Protocol):
 
 # ---- prompts -----------------------------------------------------------------------------------------------
 
+
 def _compact(value: Any) -> Any:
     """Drop empty values: every token is paid for on every customer, every day."""
     if isinstance(value, dict):
@@ -90,18 +90,20 @@ def context_payload(ctx: CustomerContext) -> dict[str, Any]:
     """One customer as the model sees it. The contact email and the tenant id are left out: the model needs
     neither, and what it is not sent it cannot leak."""
     p, b = ctx.profile, ctx.bundle
-    payload: dict[str, Any] = _compact({
-        "customer_id": p.customer_id,
-        "name": p.name,
-        "arr_usd": round(p.arr_cents / 100, 2),
-        "contract": p.contract,
-        "renewal_date": p.renewal_date.isoformat() if p.renewal_date else None,
-        "billing": dict(p.billing),
-        "evidence": [i.model_dump(mode="json") for i in b.items],
-        "missing_sources": dict(b.missing),
-        "factor_math": ctx.breakdown.model_dump(mode="json"),
-        "previous_entries": [e.model_dump(mode="json") for e in ctx.previous[:PREVIOUS_SHOWN]],
-    })
+    payload: dict[str, Any] = _compact(
+        {
+            "customer_id": p.customer_id,
+            "name": p.name,
+            "arr_usd": round(p.arr_cents / 100, 2),
+            "contract": p.contract,
+            "renewal_date": p.renewal_date.isoformat() if p.renewal_date else None,
+            "billing": dict(p.billing),
+            "evidence": [i.model_dump(mode="json") for i in b.items],
+            "missing_sources": dict(b.missing),
+            "factor_math": ctx.breakdown.model_dump(mode="json"),
+            "previous_entries": [e.model_dump(mode="json") for e in ctx.previous[:PREVIOUS_SHOWN]],
+        }
+    )
     return payload
 
 
@@ -118,8 +120,11 @@ def build_prompt(batch: Sequence[CustomerContext], *, include_schema: bool = Fal
     if include_schema:
         system += "\n\nThe JSON schema of your answer:\n" + _dumps(BatchVerdicts.model_json_schema())
     run_dates = sorted({c.bundle.run_date.isoformat() for c in batch})
-    user = (f"Run date: {', '.join(run_dates)}. {len(batch)} customer(s).\n"
-            + CUSTOMERS_MARKER + _dumps([context_payload(c) for c in batch]))
+    user = (
+        f"Run date: {', '.join(run_dates)}. {len(batch)} customer(s).\n"
+        + CUSTOMERS_MARKER
+        + _dumps([context_payload(c) for c in batch])
+    )
     return system, user
 
 
@@ -131,6 +136,7 @@ def count_tokens(text: str, model: str = "") -> int:
 
 
 # ---- answers -----------------------------------------------------------------------------------------------
+
 
 def _strip_fences(text: str) -> str:
     """Models asked for JSON in text often wrap it in a Markdown fence anyway."""
@@ -148,8 +154,9 @@ def validate_payload(schema: type[T], data: object) -> T:
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top)"
-        raise ModelAnswerError(f"the answer does not match {schema.__name__}: {e.error_count()} error(s), "
-                               f"first at {where}: {first['msg']}") from None
+        raise ModelAnswerError(
+            f"the answer does not match {schema.__name__}: {e.error_count()} error(s), first at {where}: {first['msg']}"
+        ) from None
 
 
 def parse_as(schema: type[T], text: str | None) -> T:
@@ -160,8 +167,10 @@ def parse_as(schema: type[T], text: str | None) -> T:
         data = json.loads(body)
     except json.JSONDecodeError as e:
         cut = e.pos >= len(body) - 1 or e.msg.startswith("Unterminated")
-        raise ModelAnswerError(("the answer is truncated JSON" if cut else "the answer is not valid JSON")
-                               + f" ({e.msg} at char {e.pos} of {len(body)})") from None
+        raise ModelAnswerError(
+            ("the answer is truncated JSON" if cut else "the answer is not valid JSON")
+            + f" ({e.msg} at char {e.pos} of {len(body)})"
+        ) from None
     return validate_payload(schema, data)
 
 
@@ -190,8 +199,9 @@ async def classify_with(model: StructuredModel, batch: Sequence[CustomerContext]
         check_rows(batch, done.value)
     except ModelAnswerError as e:
         raise invalid_answer(model.name, str(e), done.input_tokens, done.output_tokens) from e
-    return ModelAnswer(verdicts=done.value, model=model.name, input_tokens=done.input_tokens,
-                       output_tokens=done.output_tokens)
+    return ModelAnswer(
+        verdicts=done.value, model=model.name, input_tokens=done.input_tokens, output_tokens=done.output_tokens
+    )
 
 
 def check_timeout(timeout: float) -> float:
@@ -202,22 +212,25 @@ def check_timeout(timeout: float) -> float:
 
 # ---- failures, as Temporal sees them -----------------------------------------------------------------------
 
+
 def invalid_answer(model: str, why: str, input_tokens: int = 0, output_tokens: int = 0) -> ApplicationError:
     """Retryable on purpose: a second sample often parses. The activity's retry policy bounds the attempts.
     The tokens spent travel in the details so the cost ledger can still charge them."""
-    return ApplicationError(f"model {model}: answer invalid: {why}",
-                            {"input_tokens": input_tokens, "output_tokens": output_tokens},
-                            type=MODEL_ANSWER_INVALID, non_retryable=False)
+    return ApplicationError(
+        f"model {model}: answer invalid: {why}",
+        {"input_tokens": input_tokens, "output_tokens": output_tokens},
+        type=MODEL_ANSWER_INVALID,
+        non_retryable=False,
+    )
 
 
-def vendor_error(vendor: str, status: int | None, message: str,
-                 retry_after: float | None = None) -> ApplicationError:
+def vendor_error(vendor: str, status: int | None, message: str, retry_after: float | None = None) -> ApplicationError:
     """The connectors' HTTP classifier, worded for a model vendor (the retry semantics are the same)."""
     err = classify_http(vendor, status, message.rstrip(". "), retry_after)
-    text = (err.message.replace(f"connector {vendor}", f"model {vendor}", 1)
-            .replace(f"Reconnect {vendor} with a valid key.", f"Check the tenant's {vendor} API key."))
-    return ApplicationError(text, type=err.type, non_retryable=err.non_retryable,
-                            next_retry_delay=err.next_retry_delay)
+    text = err.message.replace(f"connector {vendor}", f"model {vendor}", 1).replace(
+        f"Reconnect {vendor} with a valid key.", f"Check the tenant's {vendor} API key."
+    )
+    return ApplicationError(text, type=err.type, non_retryable=err.non_retryable, next_retry_delay=err.next_retry_delay)
 
 
 def retry_after_of(headers: Mapping[str, str] | None) -> float | None:
@@ -228,8 +241,9 @@ def retry_after_of(headers: Mapping[str, str] | None) -> float | None:
     return ms / 1000 if ms is not None else parse_retry_after(headers.get("retry-after"))
 
 
-def chat_completion_answer(model: str, schema: type[T], choices: Sequence[Any], refusal: str | None,
-                           input_tokens: int, output_tokens: int) -> Completion[T]:
+def chat_completion_answer(
+    model: str, schema: type[T], choices: Sequence[Any], refusal: str | None, input_tokens: int, output_tokens: int
+) -> Completion[T]:
     """The answer of an OpenAI-style chat completion (OpenAI itself, and LiteLLM for everyone else): refused,
     truncated or unparseable answers become ModelAnswerInvalid, the tokens they cost still reported."""
     if not choices:

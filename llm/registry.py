@@ -16,11 +16,11 @@ OFFLINE = "offline"
 VENDORS = ("anthropic", "openai", "google", "litellm")
 
 # The defaults by role. TIER3 crosses vendors on purpose, so one vendor's blind spot is not checked by itself.
-TIER1 = "anthropic:claude-haiku-4-5"         # quiet accounts: fast and cheap
-TIER2 = "anthropic:claude-sonnet-4-6"        # accounts that moved
-TIER3_WORKER = TIER2                          # the highest stakes start from the same worker...
-SUPERVISOR = "openai:gpt-5"                   # ...read again as a batch by a second vendor
-TIEBREAKER = "google:gemini-2.5-pro"          # ...and a third decides a row the first two disagree on
+TIER1 = "anthropic:claude-haiku-4-5"  # quiet accounts: fast and cheap
+TIER2 = "anthropic:claude-sonnet-4-6"  # accounts that moved
+TIER3_WORKER = TIER2  # the highest stakes start from the same worker...
+SUPERVISOR = "openai:gpt-5"  # ...read again as a batch by a second vendor
+TIEBREAKER = "google:gemini-2.5-pro"  # ...and a third decides a row the first two disagree on
 WORKER_BY_ROUTE = {"TIER1": TIER1, "TIER2": TIER2, "TIER3": TIER3_WORKER}
 
 
@@ -32,9 +32,11 @@ def parse_spec(spec: str) -> tuple[str, str]:
         return OFFLINE, ""
     vendor, sep, model = spec.partition(":")
     if not sep or not model or vendor not in VENDORS:
-        raise ValueError(f"model spec {spec!r} is not 'offline' or '<vendor>:<model>' with vendor one of "
-                         f"{', '.join(VENDORS)} (e.g. 'anthropic:claude-haiku-4-5', "
-                         f"'litellm:mistral/mistral-small')")
+        raise ValueError(
+            f"model spec {spec!r} is not 'offline' or '<vendor>:<model>' with vendor one of "
+            f"{', '.join(VENDORS)} (e.g. 'anthropic:claude-haiku-4-5', "
+            f"'litellm:mistral/mistral-small')"
+        )
     return vendor, model
 
 
@@ -46,8 +48,7 @@ def key_for(vendor: str, model: str, keys: Mapping[str, str]) -> str | None:
     return keys.get(vendor)
 
 
-def get_model(spec: str, *, keys: Mapping[str, str], base_urls: Mapping[str, str],
-              timeout: float = 50.0) -> Model:
+def get_model(spec: str, *, keys: Mapping[str, str], base_urls: Mapping[str, str], timeout: float = 50.0) -> Model:
     """The adapter for `spec`, built with the vendor's official SDK. A vendor spec with no key is refused
     here, at configuration time, rather than as a 401 on the first scan."""
     vendor, model = parse_spec(spec)
@@ -57,13 +58,12 @@ def get_model(spec: str, *, keys: Mapping[str, str], base_urls: Mapping[str, str
         return OfflineModel()
     key = key_for(vendor, model, keys)
     base_url = base_urls.get(vendor)
-    if vendor == "litellm":   # local providers (ollama, vLLM) need no key
+    if vendor == "litellm":  # local providers (ollama, vLLM) need no key
         from llm.litellm import LiteLLMModel
 
         return LiteLLMModel(model, key, base_url, timeout)
     if not key:
-        raise ValueError(f"model {spec}: no API key for {vendor}; add one in the tenant's settings "
-                         f"or use 'offline'")
+        raise ValueError(f"model {spec}: no API key for {vendor}; add one in the tenant's settings or use 'offline'")
     if vendor == "anthropic":
         from llm.anthropic import AnthropicModel
 

@@ -52,10 +52,13 @@ customer's, never invented). Do not list rows you agree with. Set systematic_dri
 share one pattern of error, and say which in drift_reason. Answer only with JSON matching the schema you are \
 given."""
 
-TIEBREAKER_SYSTEM = SYSTEM + """
+TIEBREAKER_SYSTEM = (
+    SYSTEM
+    + """
 
 Two earlier readings of this one customer disagree; both are shown. Read the evidence yourself and give \
 your own row under the rules above. You may agree with either reading or with neither."""
+)
 
 
 def _dumps(value: Any) -> str:
@@ -71,9 +74,15 @@ def supervisor_prompt(batch: Sequence[CustomerContext], rows: Sequence[VerdictRo
     if not 1 <= len(batch) <= MAX_BATCH:
         raise ValueError(f"a batch holds 1 to {MAX_BATCH} customers, got {len(batch)}")
     by_id = {r.customer_id: r for r in rows}
-    items = [{"customer": context_payload(c),
-              "row": by_id[c.profile.customer_id].model_dump(mode="json", exclude_none=True)
-              if c.profile.customer_id in by_id else None} for c in batch]
+    items = [
+        {
+            "customer": context_payload(c),
+            "row": by_id[c.profile.customer_id].model_dump(mode="json", exclude_none=True)
+            if c.profile.customer_id in by_id
+            else None,
+        }
+        for c in batch
+    ]
     user = f"Run date: {_run_dates(batch)}. {len(batch)} customer(s).\n" + REVIEW_MARKER + _dumps(items)
     return SUPERVISOR_SYSTEM, user
 
@@ -85,14 +94,14 @@ def tiebreaker_prompt(ctx: CustomerContext, worker: VerdictRow, flag: RowFlag) -
         "A": {"classification": worker.classification, "severity": worker.severity, "why": worker.diary},
         "B": {"classification": flag.classification, "severity": flag.severity, "why": flag.reason},
     }
-    user = (f"Run date: {_run_dates([ctx])}. 1 customer(s).\n"
-            f"Earlier readings, as JSON:\n{_dumps(readings)}\n"
-            + CUSTOMERS_MARKER + _dumps([context_payload(ctx)]))
+    user = (
+        f"Run date: {_run_dates([ctx])}. 1 customer(s).\n"
+        f"Earlier readings, as JSON:\n{_dumps(readings)}\n" + CUSTOMERS_MARKER + _dumps([context_payload(ctx)])
+    )
     return TIEBREAKER_SYSTEM, user
 
 
-def credible_flags(review: SupervisorReview,
-                   batch: Sequence[CustomerContext]) -> tuple[list[RowFlag], list[str]]:
+def credible_flags(review: SupervisorReview, batch: Sequence[CustomerContext]) -> tuple[list[RowFlag], list[str]]:
     """The flags that may go on to a tiebreaker, and notes on the ones that may not. The supervisor is held to
     the same rule as the worker: a flag about a customer outside the batch, or citing evidence the customer
     does not have, is dropped rather than trusted."""
@@ -106,8 +115,10 @@ def credible_flags(review: SupervisorReview,
             continue
         unknown = sorted(set(flag.cited_source_ids) - bundle.source_ids())
         if unknown:
-            notes.append(f"supervisor flag on {flag.customer_id} dropped: cited {', '.join(unknown)}, "
-                         f"not in this customer's evidence")
+            notes.append(
+                f"supervisor flag on {flag.customer_id} dropped: cited {', '.join(unknown)}, "
+                f"not in this customer's evidence"
+            )
             continue
         kept.append(flag)
     if len({f.customer_id for f in kept}) != len(kept):
@@ -115,8 +126,9 @@ def credible_flags(review: SupervisorReview,
     return kept, notes
 
 
-def resolve(worker: VerdictRow, supervisor_alt: RowFlag | None,
-            tiebreaker: VerdictRow | None) -> tuple[VerdictRow, bool, dict[str, Any]]:
+def resolve(
+    worker: VerdictRow, supervisor_alt: RowFlag | None, tiebreaker: VerdictRow | None
+) -> tuple[VerdictRow, bool, dict[str, Any]]:
     """(the verdict to keep, whether a human must decide, an audit record).
 
     Votes are on classification. No flag: the worker's row stands. Two of three agree: the agreed
@@ -126,15 +138,16 @@ def resolve(worker: VerdictRow, supervisor_alt: RowFlag | None,
     worker's row, unchanged, for a human."""
     for other in (supervisor_alt, tiebreaker):
         if other is not None and other.customer_id != worker.customer_id:
-            raise ValueError(f"readings of {other.customer_id} and {worker.customer_id} "
-                             f"cannot be resolved together")
+            raise ValueError(f"readings of {other.customer_id} and {worker.customer_id} cannot be resolved together")
     votes: dict[str, tuple[str, str]] = {"worker": (worker.classification, worker.severity)}
     if supervisor_alt is not None:
         votes["supervisor"] = (supervisor_alt.classification, supervisor_alt.severity)
     if tiebreaker is not None:
         votes["tiebreaker"] = (tiebreaker.classification, tiebreaker.severity)
-    audit: dict[str, Any] = {"votes": {who: f"{c}/{s}" for who, (c, s) in votes.items()},
-                             "supervisor_reason": supervisor_alt.reason if supervisor_alt else None}
+    audit: dict[str, Any] = {
+        "votes": {who: f"{c}/{s}" for who, (c, s) in votes.items()},
+        "supervisor_reason": supervisor_alt.reason if supervisor_alt else None,
+    }
     if supervisor_alt is None:
         return worker, False, {**audit, "outcome": "unflagged", "chosen": "worker", "agreeing": ["worker"]}
     top, count = Counter(c for c, _ in votes.values()).most_common(1)[0]
@@ -147,5 +160,15 @@ def resolve(worker: VerdictRow, supervisor_alt: RowFlag | None,
     severity = max((votes[who][1] for who in agreeing), key=SEVERITY_RANK.__getitem__)
     if severity != chosen.severity:
         chosen = chosen.model_copy(update={"severity": severity})
-    return chosen, False, {**audit, "outcome": "agreed", "chosen": chosen_name, "agreeing": agreeing,
-                           "classification": top, "severity": severity}
+    return (
+        chosen,
+        False,
+        {
+            **audit,
+            "outcome": "agreed",
+            "chosen": chosen_name,
+            "agreeing": agreeing,
+            "classification": top,
+            "severity": severity,
+        },
+    )

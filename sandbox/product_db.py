@@ -26,10 +26,9 @@ async def load_usage(server_dsn: str, workspace: Path, name: str = "product_demo
             create table daily_metrics (customer_id text, date date, active_users int, logins int, messages_sent int,
                 agents_run int, jobs_executed int, error_count int, p95_latency_ms int, licensed_seats int,
                 primary key (customer_id, date))""")
-        with open(workspace / "usage" / "daily_metrics.csv", newline="") as f:
-            reader = csv.reader(f)
-            next(reader)
-            records = [(r[0], dt.date.fromisoformat(r[1]), *map(int, r[2:])) for r in reader]
+        reader = csv.reader((workspace / "usage" / "daily_metrics.csv").read_text().splitlines())
+        next(reader)
+        records = [(r[0], dt.date.fromisoformat(r[1]), *map(int, r[2:])) for r in reader]
         await conn.copy_records_to_table("daily_metrics", records=records)
     finally:
         await conn.close()

@@ -38,33 +38,53 @@ from fastapi.responses import JSONResponse
 from sandbox import workspace as wsq
 from sandbox.workspace import SoqlError, Workspace, load_workspace
 
-SALESFORCE_BATCH = 2000   # Salesforce's default query batch; `Sforce-Query-Options: batchSize=N` lowers it
+SALESFORCE_BATCH = 2000  # Salesforce's default query batch; `Sforce-Query-Options: batchSize=N` lowers it
 _SF_PREFIX = re.compile(r"^/services/data/v\d+\.\d+")
-_STRIPE_ERR = {401: ("invalid_request_error", None), 404: ("invalid_request_error", "resource_missing"),
-               429: ("invalid_request_error", "rate_limit")}
-_HUBSPOT_CATEGORY = {400: "VALIDATION_ERROR", 401: "INVALID_AUTHENTICATION", 403: "MISSING_SCOPES",
-                     404: "OBJECT_NOT_FOUND", 429: "RATE_LIMITS"}
-_SALESFORCE_CODE = {400: "MALFORMED_QUERY", 401: "INVALID_SESSION_ID", 403: "REQUEST_LIMIT_EXCEEDED",
-                    404: "NOT_FOUND", 429: "REQUEST_LIMIT_EXCEEDED", 503: "SERVER_UNAVAILABLE"}
+_STRIPE_ERR = {
+    401: ("invalid_request_error", None),
+    404: ("invalid_request_error", "resource_missing"),
+    429: ("invalid_request_error", "rate_limit"),
+}
+_HUBSPOT_CATEGORY = {
+    400: "VALIDATION_ERROR",
+    401: "INVALID_AUTHENTICATION",
+    403: "MISSING_SCOPES",
+    404: "OBJECT_NOT_FOUND",
+    429: "RATE_LIMITS",
+}
+_SALESFORCE_CODE = {
+    400: "MALFORMED_QUERY",
+    401: "INVALID_SESSION_ID",
+    403: "REQUEST_LIMIT_EXCEEDED",
+    404: "NOT_FOUND",
+    429: "REQUEST_LIMIT_EXCEEDED",
+    503: "SERVER_UNAVAILABLE",
+}
 
 
-def vendor_error(vendor: str, status: int, message: str, *, code: str | None = None,
-                 retry_after: float | None = None) -> JSONResponse:
+def vendor_error(
+    vendor: str, status: int, message: str, *, code: str | None = None, retry_after: float | None = None
+) -> JSONResponse:
     """An error exactly as each vendor shapes it, so the SDK raises its own exception type."""
     headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None
     if vendor == "stripe":
         fallback = ("api_error" if status >= 500 else "invalid_request_error", None)
         kind, default = _STRIPE_ERR.get(status, fallback)
-        body: Any = {"error": {"type": kind, "message": message,
-                               **({"code": code or default} if code or default else {})}}
+        body: Any = {
+            "error": {"type": kind, "message": message, **({"code": code or default} if code or default else {})}
+        }
     elif vendor == "hubspot":
-        body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()),
-                "category": code or _HUBSPOT_CATEGORY.get(status, "INTERNAL_ERROR")}
+        body = {
+            "status": "error",
+            "message": message,
+            "correlationId": str(uuid.uuid4()),
+            "category": code or _HUBSPOT_CATEGORY.get(status, "INTERNAL_ERROR"),
+        }
         if status == 429:
             body |= {"errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING"}
     elif vendor == "salesforce":
         body = [{"message": message, "errorCode": code or _SALESFORCE_CODE.get(status, "UNKNOWN_EXCEPTION")}]
-    else:   # Slack: API errors are HTTP 200 with ok=false; 429s and outages keep their status
+    else:  # Slack: API errors are HTTP 200 with ok=false; 429s and outages keep their status
         body = {"ok": False, "error": code or ("ratelimited" if status == 429 else "fatal_error")}
         status = status if status == 429 or status >= 500 else 200
     return JSONResponse(body, status_code=status, headers=headers)
@@ -73,9 +93,9 @@ def vendor_error(vendor: str, status: int, message: str, *, code: str | None = N
 @dataclass
 class Fault:
     vendor: str
-    path_prefix: str      # vendor-relative: "/v1/invoices", "/crm/v3/objects/deals", "/query", "/chat.post…"
+    path_prefix: str  # vendor-relative: "/v1/invoices", "/crm/v3/objects/deals", "/query", "/chat.post…"
     status: int
-    times: int | None     # None: every request until reset (a vendor that is down)
+    times: int | None  # None: every request until reset (a vendor that is down)
     retry_after: float | None = None
 
 
@@ -85,7 +105,7 @@ class SandboxState:
     rate_limits: dict[str, float]
     faults: list[Fault] = field(default_factory=list)
     requests: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    buckets: dict[str, tuple[float, float]] = field(default_factory=dict)   # vendor -> (tokens, last refill)
+    buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # vendor -> (tokens, last refill)
     posted: list[dict[str, Any]] = field(default_factory=list)
     cursors: OrderedDict[str, list[dict[str, Any]]] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -97,15 +117,16 @@ class SandboxState:
             return None
         now = time.monotonic()
         with self.lock:
-            burst = max(rate, 1.0)   # a limit under one a second still lets one request through
+            burst = max(rate, 1.0)  # a limit under one a second still lets one request through
             tokens, last = self.buckets.get(vendor, (burst, now))
             tokens = min(burst, tokens + (now - last) * rate)
             ok = tokens >= 1
             self.buckets[vendor] = (tokens - 1 if ok else tokens, now)
             return None if ok else (1 - tokens) / rate
 
-    def add_fault(self, vendor: str, path_prefix: str, status: int, times: int | None,
-                  retry_after: float | None) -> None:
+    def add_fault(
+        self, vendor: str, path_prefix: str, status: int, times: int | None, retry_after: float | None
+    ) -> None:
         with self.lock:
             self.faults.append(Fault(vendor, path_prefix, status, times, retry_after))
 
@@ -132,7 +153,7 @@ def vendor_of(path: str) -> tuple[str, str] | None:
     """The vendor a path belongs to, and the path as the vendor knows it (faults and counts use it)."""
     for prefix, vendor in (("/stripe", "stripe"), ("/hubspot", "hubspot"), ("/slack/api", "slack")):
         if path.startswith(prefix + "/"):
-            return vendor, path[len(prefix):]
+            return vendor, path[len(prefix) :]
     return ("salesforce", _SF_PREFIX.sub("", path)) if path.startswith("/services/data/") else None
 
 
@@ -140,22 +161,31 @@ def bearer(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
-    if auth.lower().startswith("basic "):   # Stripe also takes the key as the basic-auth user name
+    if auth.lower().startswith("basic "):  # Stripe also takes the key as the basic-auth user name
         return base64.b64decode(auth[6:]).decode(errors="replace").split(":", 1)[0]
     return None
 
 
 def unauthorized(vendor: str, key: str | None) -> JSONResponse:
     if vendor == "stripe":
-        shown = f"{key[:8]}{'*' * (len(key) - 12)}{key[-4:]}" if key and len(key) > 12 else \
-            "*" * max(0, len(key or "") - 4) + (key or "")[-4:]   # Stripe's masking: never the whole key
-        return vendor_error("stripe", 401, f"Invalid API Key provided: {shown}" if key else
-                            "You did not provide an API key. You need to provide your API key in the "
-                            "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
-                            "YOUR_SECRET_KEY').")
+        shown = (
+            f"{key[:8]}{'*' * (len(key) - 12)}{key[-4:]}"
+            if key and len(key) > 12
+            else "*" * max(0, len(key or "") - 4) + (key or "")[-4:]
+        )  # Stripe's masking: never the whole key
+        return vendor_error(
+            "stripe",
+            401,
+            f"Invalid API Key provided: {shown}"
+            if key
+            else "You did not provide an API key. You need to provide your API key in the "
+            "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
+            "YOUR_SECRET_KEY').",
+        )
     if vendor == "hubspot":
-        return vendor_error("hubspot", 401, "Authentication credentials not found. This API supports "
-                                            "OAuth 2.0 authentication.")
+        return vendor_error(
+            "hubspot", 401, "Authentication credentials not found. This API supports OAuth 2.0 authentication."
+        )
     return vendor_error("salesforce", 401, "Session expired or invalid")
 
 
@@ -177,8 +207,9 @@ def stripe_router(state: SandboxState) -> APIRouter:
             return vendor_error("stripe", 404, f"Unrecognized request URL (GET: /v1/{kind}).")
         q = request.query_params
         if (limit := _limit(q.get("limit"), 10, 100)) is None:
-            return vendor_error("stripe", 400, "Invalid integer: limit must be between 1 and 100",
-                                code="parameter_invalid_integer")
+            return vendor_error(
+                "stripe", 400, "Invalid integer: limit must be between 1 and 100", code="parameter_invalid_integer"
+            )
         pool = ws.stripe_by_customer[kind].get(q["customer"], []) if q.get("customer") else ws.stripe[kind]
         objs = wsq.stripe_filter(pool, q, kind=kind)
         try:
@@ -205,7 +236,7 @@ def hubspot_router(state: SandboxState) -> APIRouter:
             raise HubSpotBadType(obj_type)
         return wsq.HUBSPOT_TYPES[obj_type]
 
-    def csv_list(request: Request, name: str) -> list[str]:   # the client sends `a,b` or repeats the name
+    def csv_list(request: Request, name: str) -> list[str]:  # the client sends `a,b` or repeats the name
         return [v for raw in request.query_params.getlist(name) for v in raw.split(",") if v]
 
     @r.get("/crm/v3/objects/{obj_type}")
@@ -226,38 +257,54 @@ def hubspot_router(state: SandboxState) -> APIRouter:
         kind = kind_of(obj_type)
         if (obj := ws.hubspot_by_id[kind].get(obj_id)) is None:
             return vendor_error("hubspot", 404, "Object not found.  objectId are usually numeric.")
-        return JSONResponse(wsq.hubspot_view(ws, kind, obj, csv_list(request, "properties"),
-                                             csv_list(request, "associations")))
+        return JSONResponse(
+            wsq.hubspot_view(ws, kind, obj, csv_list(request, "properties"), csv_list(request, "associations"))
+        )
 
     def batch(results: list[Any], missing: list[str], message: str) -> JSONResponse:
         now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": now,
-                                "completedAt": now}
+        body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now}
         if not missing:
             return JSONResponse(body)
-        body |= {"numErrors": len(missing), "errors": [{"status": "error", "category": "OBJECT_NOT_FOUND",
-                                                        "message": message, "context": {"ids": missing}}]}
-        return JSONResponse(body, status_code=207)   # HubSpot's multi-status: results and errors side by side
+        body |= {
+            "numErrors": len(missing),
+            "errors": [
+                {"status": "error", "category": "OBJECT_NOT_FOUND", "message": message, "context": {"ids": missing}}
+            ],
+        }
+        return JSONResponse(body, status_code=207)  # HubSpot's multi-status: results and errors side by side
 
     @r.post("/crm/v3/objects/{obj_type}/batch/read")
     async def batch_read(obj_type: str, request: Request) -> JSONResponse:
         kind, body = kind_of(obj_type), await request.json()
         ids, known = [str(i.get("id")) for i in body.get("inputs") or []], ws.hubspot_by_id[kind]
         props = body.get("properties") or []
-        return batch([wsq.hubspot_view(ws, kind, known[i], props) for i in ids if i in known],
-                     [i for i in ids if i not in known],
-                     f"Could not get some {kind.upper()} objects, they may be deleted or not exist.")
+        return batch(
+            [wsq.hubspot_view(ws, kind, known[i], props) for i in ids if i in known],
+            [i for i in ids if i not in known],
+            f"Could not get some {kind.upper()} objects, they may be deleted or not exist.",
+        )
 
     @r.post("/crm/v4/associations/{from_type}/{to_type}/batch/read")
     async def associations(from_type: str, to_type: str, request: Request) -> JSONResponse:
         src, dst = kind_of(from_type), kind_of(to_type)
         links, type_id = ws.associations.get((src, dst), {}), wsq.HUBSPOT_ASSOCIATION_TYPES.get((src, dst), 0)
         ids = [str(i.get("id")) for i in (await request.json()).get("inputs") or []]
-        results = [{"from": {"id": i}, "to": [{"toObjectId": int(t), "associationTypes": [
-            {"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]} for t in links[i]]}
-            for i in ids if links.get(i)]
-        return batch(results, [i for i in ids if not links.get(i)],
-                     f"No {dst} is associated with those {src}.")
+        results = [
+            {
+                "from": {"id": i},
+                "to": [
+                    {
+                        "toObjectId": int(t),
+                        "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}],
+                    }
+                    for t in links[i]
+                ],
+            }
+            for i in ids
+            if links.get(i)
+        ]
+        return batch(results, [i for i in ids if not links.get(i)], f"No {dst} is associated with those {src}.")
 
     return r
 
@@ -269,8 +316,7 @@ class HubSpotBadType(LookupError):
 def salesforce_router(state: SandboxState) -> APIRouter:
     r, ws = APIRouter(prefix="/services/data/{version}"), state.ws
 
-    def answer(request: Request, version: str, rows: list[dict[str, Any]], locator: str,
-               offset: int) -> JSONResponse:
+    def answer(request: Request, version: str, rows: list[dict[str, Any]], locator: str, offset: int) -> JSONResponse:
         wanted = re.search(r"batchSize=(\d+)", request.headers.get("sforce-query-options", ""))
         size = max(200, min(SALESFORCE_BATCH, int(wanted.group(1)))) if wanted else SALESFORCE_BATCH
         end = offset + size
@@ -285,7 +331,7 @@ def salesforce_router(state: SandboxState) -> APIRouter:
         except SoqlError as e:
             return vendor_error("salesforce", 400, str(e), code=e.code)
         locator = "01gSB" + uuid.uuid4().hex[:13].upper()
-        with state.lock:   # Salesforce keeps query cursors a while; here the last 200 are kept
+        with state.lock:  # Salesforce keeps query cursors a while; here the last 200 are kept
             state.cursors[locator] = rows
             while len(state.cursors) > 200:
                 state.cursors.popitem(last=False)
@@ -304,8 +350,7 @@ def salesforce_router(state: SandboxState) -> APIRouter:
     @r.get("/sobjects/{sobject}/{record_id}")
     async def record(sobject: str, record_id: str) -> JSONResponse:
         rec = next((x for x in ws.salesforce.get(sobject, []) if x.get("Id") == record_id), None)
-        return JSONResponse(rec) if rec else vendor_error("salesforce", 404,
-                                                          "The requested resource does not exist")
+        return JSONResponse(rec) if rec else vendor_error("salesforce", 404, "The requested resource does not exist")
 
     return r
 
@@ -356,8 +401,9 @@ def create_app(state: SandboxState) -> FastAPI:
     @app.post("/_sandbox/faults")
     async def add_fault(body: dict[str, Any]) -> dict[str, Any]:
         times = None if body.get("down") or body.get("times", 1) is None else int(body.get("times", 1))
-        state.add_fault(body["vendor"], body.get("path_prefix", ""), int(body.get("status", 503)), times,
-                        body.get("retry_after"))
+        state.add_fault(
+            body["vendor"], body.get("path_prefix", ""), int(body.get("status", 503)), times, body.get("retry_after")
+        )
         return {"ok": True}
 
     @app.get("/_sandbox/requests")
@@ -381,8 +427,14 @@ def create_app(state: SandboxState) -> FastAPI:
 class SandboxHandle:
     """A running sandbox: where each SDK should point, what was posted, and the switch to stop it."""
 
-    def __init__(self, state: SandboxState, servers: list[uvicorn.Server], socks: list[socket.socket],
-                 thread: threading.Thread, tls_dir: Path) -> None:
+    def __init__(
+        self,
+        state: SandboxState,
+        servers: list[uvicorn.Server],
+        socks: list[socket.socket],
+        thread: threading.Thread,
+        tls_dir: Path,
+    ) -> None:
         self.state, self._servers, self._socks = state, servers, socks
         self._thread, self._tls_dir = thread, tls_dir
         port, tls_port = (s.getsockname()[1] for s in socks)
@@ -405,8 +457,14 @@ class SandboxHandle:
     def posted_messages(self) -> list[dict[str, Any]]:
         return list(self.state.posted)
 
-    def add_fault(self, vendor: str, path_prefix: str = "", status: int = 503, times: int | None = 1,
-                  retry_after: float | None = None) -> None:
+    def add_fault(
+        self,
+        vendor: str,
+        path_prefix: str = "",
+        status: int = 503,
+        times: int | None = 1,
+        retry_after: float | None = None,
+    ) -> None:
         """Fail the next `times` requests to that vendor path; with `times=None`, until reset() (down)."""
         self.state.add_fault(vendor, path_prefix, status, times, retry_after)
 
@@ -436,20 +494,23 @@ def _listen(port: int) -> socket.socket:
     return sock
 
 
-def start_sandbox(workspace: Path, *, rate_limits: dict[str, float] | None = None, port: int = 0,
-                  tls_port: int = 0) -> SandboxHandle:
+def start_sandbox(
+    workspace: Path, *, rate_limits: dict[str, float] | None = None, port: int = 0, tls_port: int = 0
+) -> SandboxHandle:
     """Serve `workspace` on 127.0.0.1 (http, plus https for Salesforce) in a background thread; returns once
     both listeners answer. `rate_limits` maps a vendor to requests per second."""
     state = SandboxState(ws=load_workspace(Path(workspace)), rate_limits=dict(rate_limits or {}))
     tls_dir = Path(tempfile.mkdtemp(prefix="sandbox-tls-"))
-    ca = trustme.CA()   # a throw-away CA: the test or demo trusts it through `ca_file`, nothing else does
+    ca = trustme.CA()  # a throw-away CA: the test or demo trusts it through `ca_file`, nothing else does
     ca.cert_pem.write_to_path(str(tls_dir / "ca.pem"))
     server_pem = ca.issue_cert("127.0.0.1", "localhost").private_key_and_cert_chain_pem
     server_pem.write_to_path(str(tls_dir / "server.pem"))
     app = create_app(state)
     socks = [_listen(port), _listen(tls_port)]
-    servers = [uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", **extra))
-               for extra in ({}, {"ssl_certfile": str(tls_dir / "server.pem")})]
+    servers = [
+        uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", **extra))
+        for extra in ({}, {"ssl_certfile": str(tls_dir / "server.pem")})
+    ]
 
     async def serve() -> None:
         await asyncio.gather(*(s.serve(sockets=[sock]) for s, sock in zip(servers, socks, strict=True)))
@@ -473,13 +534,16 @@ def main() -> None:
     a = p.parse_args()
     limits = {v: float(n) for v, _, n in (x.partition("=") for x in a.rate_limit)}
     h = start_sandbox(a.workspace, rate_limits=limits, port=a.port, tls_port=a.tls_port)
-    print(f"""vendor sandbox for {a.workspace}
-  Stripe      {h.stripe_api_base}   key {h.keys.get('stripe')}
-  HubSpot     {h.hubspot_host}   token {h.keys.get('hubspot')}
-  Slack       {h.slack_base_url}   token {h.keys.get('slack')}
-  Salesforce  {h.salesforce_instance_url}   session {h.keys.get('salesforce')}   CA {h.ca_file}
+    print(
+        f"""vendor sandbox for {a.workspace}
+  Stripe      {h.stripe_api_base}   key {h.keys.get("stripe")}
+  HubSpot     {h.hubspot_host}   token {h.keys.get("hubspot")}
+  Slack       {h.slack_base_url}   token {h.keys.get("slack")}
+  Salesforce  {h.salesforce_instance_url}   session {h.keys.get("salesforce")}   CA {h.ca_file}
   Control     {h.base_url}/_sandbox/requests, /_sandbox/faults, /_sandbox/reset
-Ctrl-C to stop""", flush=True)
+Ctrl-C to stop""",
+        flush=True,
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

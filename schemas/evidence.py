@@ -18,9 +18,9 @@ class EvidenceItem(BaseModel):
     """One signal read from one real object. `source_id` is what every claim must cite."""
 
     source_id: str = Field(pattern=r"^(stripe|hubspot|salesforce|slack|usage|diary):\S+$")
-    kind: str                      # e.g. invoice_paid_late, seats_grew, champion_quiet
+    kind: str  # e.g. invoice_paid_late, seats_grew, champion_quiet
     factor: Factor
-    signal: float = Field(ge=-1.0, le=1.0)   # < 0 pulls toward churn, > 0 toward expansion
+    signal: float = Field(ge=-1.0, le=1.0)  # < 0 pulls toward churn, > 0 toward expansion
     summary: str
     facts: dict[str, FactValue] = Field(default_factory=dict)
     observed_on: dt.date | None = None
@@ -31,7 +31,7 @@ class EvidenceBundle(BaseModel):
     customer_id: str
     run_date: dt.date
     items: list[EvidenceItem]
-    missing: dict[str, str] = Field(default_factory=dict)   # source -> why it is missing
+    missing: dict[str, str] = Field(default_factory=dict)  # source -> why it is missing
 
     def source_ids(self) -> set[str]:
         return {item.source_id for item in self.items}
@@ -55,4 +55,4 @@ class CustomerProfile(BaseModel):
     contract: str | None
     renewal_date: dt.date | None
     links: dict[str, str] = Field(default_factory=dict)
-    billing: dict[str, FactValue] = Field(default_factory=dict)   # subscription snapshot from Stripe
+    billing: dict[str, FactValue] = Field(default_factory=dict)  # subscription snapshot from Stripe

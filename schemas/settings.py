@@ -9,8 +9,15 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER = "change-me"
-VENDOR_DOMAINS = ("stripe.com", "hubapi.com", "salesforce.com", "slack.com", "anthropic.com", "openai.com",
-                  "googleapis.com")
+VENDOR_DOMAINS = (
+    "stripe.com",
+    "hubapi.com",
+    "salesforce.com",
+    "slack.com",
+    "anthropic.com",
+    "openai.com",
+    "googleapis.com",
+)
 
 
 class Settings(BaseSettings):
@@ -21,7 +28,9 @@ class Settings(BaseSettings):
 
     # PostgreSQL. Unset: an embedded server under data_dir. DATABASE_URL is the owner (runs migrations);
     # the application itself connects as renewals_app with app_db_password.
-    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "RENEWALS_DATABASE_URL"))
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "RENEWALS_DATABASE_URL")
+    )
     app_db_password: str = PLACEHOLDER
 
     temporal_address: str = "127.0.0.1:7233"
@@ -31,7 +40,7 @@ class Settings(BaseSettings):
     # Fernet key for connector secrets at rest. In development one is generated under data_dir.
     secret_key: str | None = None
 
-    worker_metrics_bind: str | None = None   # e.g. 0.0.0.0:9464: the worker's Temporal SDK metrics
+    worker_metrics_bind: str | None = None  # e.g. 0.0.0.0:9464: the worker's Temporal SDK metrics
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 
@@ -60,9 +69,11 @@ class Settings(BaseSettings):
     def _refuse_placeholders(self) -> Settings:
         if self.environment != "development":
             if not self.secret_key or self.secret_key == PLACEHOLDER:
-                raise ValueError("RENEWALS_SECRET_KEY must be set to a Fernet key outside development "
-                                 "(generate one: python -c 'from cryptography.fernet import Fernet; "
-                                 "print(Fernet.generate_key().decode())')")
+                raise ValueError(
+                    "RENEWALS_SECRET_KEY must be set to a Fernet key outside development "
+                    "(generate one: python -c 'from cryptography.fernet import Fernet; "
+                    "print(Fernet.generate_key().decode())')"
+                )
             if self.app_db_password == PLACEHOLDER:
                 raise ValueError("RENEWALS_APP_DB_PASSWORD must be set outside development")
         return self

@@ -21,7 +21,7 @@ class FactorScore(BaseModel):
     score: float = Field(ge=-1.0, le=1.0)
     weight: float = Field(ge=0.0, le=1.0)
     contribution: float
-    evidence: list[str] = Field(default_factory=list)   # source ids behind the score
+    evidence: list[str] = Field(default_factory=list)  # source ids behind the score
 
 
 class FactorBreakdown(BaseModel):
@@ -30,7 +30,7 @@ class FactorBreakdown(BaseModel):
     factors: list[FactorScore]
     total: float
     thresholds: dict[str, float]
-    pushed_by: Factor | None   # the factor whose contribution carried the total across the threshold
+    pushed_by: Factor | None  # the factor whose contribution carried the total across the threshold
 
 
 class DraftEmail(BaseModel):
@@ -62,5 +62,5 @@ class Verdict(VerdictRow):
     breakdown: FactorBreakdown
     route: Route
     model: str
-    notes: list[str] = Field(default_factory=list)   # validation demotions, cost-cap fallbacks
-    needs_review: bool = False   # TIER3: worker, supervisor and tiebreaker all disagreed
+    notes: list[str] = Field(default_factory=list)  # validation demotions, cost-cap fallbacks
+    needs_review: bool = False  # TIER3: worker, supervisor and tiebreaker all disagreed

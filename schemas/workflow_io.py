@@ -11,12 +11,12 @@ from schemas.verdict import Route
 
 
 class DailyScanInput(BaseModel):
-    run_date: dt.date | None = None   # None: the date of the scheduled (or actual) start, UTC
+    run_date: dt.date | None = None  # None: the date of the scheduled (or actual) start, UTC
 
 
 class DailyScanResult(BaseModel):
     run_date: dt.date
-    tenants: dict[str, str]   # tenant -> "completed: N due, M drafts" or the error
+    tenants: dict[str, str]  # tenant -> "completed: N due, M drafts" or the error
 
 
 class TenantScanInput(BaseModel):
@@ -27,22 +27,22 @@ class TenantScanInput(BaseModel):
 class ScanPlan(BaseModel):
     due: int
     chunks: list[int]
-    sources: list[str] = Field(default_factory=list)   # the optional sources connected: hubspot, salesforce, slack
+    sources: list[str] = Field(default_factory=list)  # the optional sources connected: hubspot, salesforce, slack
 
 
 class ChunkRef(BaseModel):
     tenant_id: str
     run_date: dt.date
     chunk_no: int
-    sources: list[str] = Field(default_factory=list)   # optional sources to gather besides Stripe and usage
-    scope: Literal["scan", "briefing"] = "scan"          # whose customer list the chunk numbers index
+    sources: list[str] = Field(default_factory=list)  # optional sources to gather besides Stripe and usage
+    scope: Literal["scan", "briefing"] = "scan"  # whose customer list the chunk numbers index
 
 
 class GatherResult(BaseModel):
     source: str
     customers: int
     items: int
-    errors: list[str] = Field(default_factory=list)   # per-record problems, named; the rest went on
+    errors: list[str] = Field(default_factory=list)  # per-record problems, named; the rest went on
 
 
 class BatchRef(BaseModel):
@@ -63,7 +63,7 @@ class BatchResult(BaseModel):
     route: Route
     classified: int
     demoted: int
-    drafts: list[str]   # draft ids
+    drafts: list[str]  # draft ids
 
 
 class ChunkResult(BaseModel):
@@ -90,7 +90,7 @@ class ApprovalInput(BaseModel):
     draft_id: str
     customer_id: str
     run_date: dt.date
-    auto_send: bool = False   # the tenant opted this route in, and the account is neither enterprise nor churning
+    auto_send: bool = False  # the tenant opted this route in, and the account is neither enterprise nor churning
 
 
 class SendRequest(BaseModel):
@@ -140,11 +140,13 @@ class SkipInput(BaseModel):
 
 # ---- reports -----------------------------------------------------------------------------------------------------
 
+
 class ReportInput(BaseModel):
     """What a report Schedule starts with; the day comes from the scheduled time in the tenant's time zone."""
+
     tenant_id: str
     timezone: str = "UTC"
-    day: dt.date | None = None   # set to rerun a given day by hand
+    day: dt.date | None = None  # set to rerun a given day by hand
 
 
 class ReportRef(BaseModel):

@@ -20,12 +20,12 @@ from core.secrets import encrypt, new_key
 from db import tenants
 from db.migrate import ensure_database, migrate
 from db.pool import Database, app_dsn
-from schemas import search
 from sandbox.server import SandboxHandle
+from schemas import search
 from schemas.settings import Settings
 from workers.stack import SmtpSink, start_embedded_postgres, temporal_binary
 
-AS_OF = dt.date(2026, 11, 22)   # the sample workspace's "today"; scans in tests run on this date
+AS_OF = dt.date(2026, 11, 22)  # the sample workspace's "today"; scans in tests run on this date
 APP_PASSWORD = "test-app-password"
 
 
@@ -58,8 +58,11 @@ async def owner(owner_dsn: str) -> AsyncIterator[asyncpg.Connection]:
 @pytest_asyncio.fixture(scope="session")
 async def temporal() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary(), search_attributes=list(search.ALL),
-        data_converter=pydantic_data_converter, dev_server_log_level="error")
+        dev_server_existing_path=temporal_binary(),
+        search_attributes=list(search.ALL),
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    )
     yield env
     await env.shutdown()
 
@@ -76,8 +79,13 @@ def secret_key() -> str:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory, owner_dsn: str, secret_key: str) -> Settings:
-    return Settings(data_dir=tmp_path_factory.mktemp("data"), database_url=owner_dsn, app_db_password=APP_PASSWORD,
-                    secret_key=secret_key, chunk_size=50)
+    return Settings(
+        data_dir=tmp_path_factory.mktemp("data"),
+        database_url=owner_dsn,
+        app_db_password=APP_PASSWORD,
+        secret_key=secret_key,
+        chunk_size=50,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -107,15 +115,21 @@ def new_tenant_id(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-async def create_tenant(owner: asyncpg.Connection, db: Database, secret_key: str, *, stripe_key: str | None,
-                        stripe_base: str | None, tenant_id: str | None = None) -> str:
+async def create_tenant(
+    owner: asyncpg.Connection,
+    db: Database,
+    secret_key: str,
+    *,
+    stripe_key: str | None,
+    stripe_base: str | None,
+    tenant_id: str | None = None,
+) -> str:
     """A tenant with its settings row and (optionally) a Stripe connector. The factory the tests share."""
     tid = tenant_id or new_tenant_id()
     await tenants.create_tenant(owner, tid, f"Tenant {tid}")
     if stripe_key is not None:
         async with db.tenant(tid) as conn:
-            await tenants.put_connector(conn, tid, "stripe", encrypt(secret_key, stripe_key),
-                                        {"api_base": stripe_base})
+            await tenants.put_connector(conn, tid, "stripe", encrypt(secret_key, stripe_key), {"api_base": stripe_base})
     return tid
 
 
@@ -132,15 +146,17 @@ async def eventually(check, timeout: float = 30.0, interval: float = 0.2):  # ty
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def workers(client: Client, db: Database, settings: Settings, secret_key: str,
-                  smtp: SmtpSink) -> AsyncIterator[None]:
+async def workers(
+    client: Client, db: Database, settings: Settings, secret_key: str, smtp: SmtpSink
+) -> AsyncIterator[None]:
     """The real workers, in this process, on the dev server's task queues. Per module, so a module that runs
     its own worker processes (the crash test) has the queues to itself."""
     from activities.email import SmtpConfig
     from workers.worker import build_workers, running
 
-    async with running(build_workers(client, db, settings, secret_key,
-                                     smtp=SmtpConfig(smtp.host, smtp.port, "renewals@test"))):
+    async with running(
+        build_workers(client, db, settings, secret_key, smtp=SmtpConfig(smtp.host, smtp.port, "renewals@test"))
+    ):
         yield
 
 
@@ -156,8 +172,9 @@ async def api_url(db: Database, client: Client, secret_key: str) -> AsyncIterato
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(db, client, secret_key=secret_key), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(db, client, secret_key=secret_key), host="127.0.0.1", port=port, log_level="warning")
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.05)

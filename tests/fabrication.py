@@ -23,12 +23,20 @@ RUN = dt.date(2026, 11, 22)
 Expect = Literal["demoted", "email_dropped", "clean"]
 # What validate_row must do with a fabricated row of each category.
 EXPECT: dict[str, Expect] = {
-    "unknown_id": "demoted", "near_miss_char": "demoted", "near_miss_prefix": "demoted",
-    "near_miss_truncated": "demoted", "cross_customer_id": "demoted", "diary_only_id": "demoted",
-    "invented_number": "email_dropped", "cross_customer_number": "email_dropped",
-    "missing_anchor": "email_dropped", "email_inline_unknown_id": "email_dropped",
+    "unknown_id": "demoted",
+    "near_miss_char": "demoted",
+    "near_miss_prefix": "demoted",
+    "near_miss_truncated": "demoted",
+    "cross_customer_id": "demoted",
+    "diary_only_id": "demoted",
+    "invented_number": "email_dropped",
+    "cross_customer_number": "email_dropped",
+    "missing_anchor": "email_dropped",
+    "email_inline_unknown_id": "email_dropped",
     # Probes beyond the brief, kept apart because they find gaps (see tests/test_fabrication.py):
-    "case_variant_id": "demoted", "number_from_a_date": "email_dropped", "number_from_an_id": "email_dropped",
+    "case_variant_id": "demoted",
+    "number_from_a_date": "email_dropped",
+    "number_from_an_id": "email_dropped",
 }
 PROBES = ("case_variant_id", "number_from_a_date", "number_from_an_id")
 
@@ -39,7 +47,7 @@ class Case:
     bad: bool
     row: VerdictRow
     ctx: CustomerContext
-    note: str   # what was changed, for a failure message
+    note: str  # what was changed, for a failure message
 
     @property
     def expect(self) -> Expect:
@@ -52,67 +60,113 @@ def _r(rng: random.Random, n: int, alphabet: str = string.ascii_letters + string
 
 # ---- realistic evidence, as the connectors write it --------------------------------------------------------
 
+
 def evidence(rng: random.Random, cus: str, what: str) -> EvidenceItem:
     """One item of the kind `what`, with the summary and facts its connector writes."""
     inv, when, sign = "in_1Q" + _r(rng, 22), RUN - dt.timedelta(days=rng.randint(1, 30)), rng.choice([-1, 1])
     if what == "invoice":
         amount, late, due = round(rng.uniform(900, 60000), 2), rng.randint(6, 58), when - dt.timedelta(30)
-        made = (f"stripe:{inv}", "invoice_paid_late", "payment_history", -0.5,
-                f"Invoice {inv} for ${amount:,.2f} was paid {late} days late",
-                {"amount_usd": amount, "days_late": late, "due_date": due.isoformat()})
+        made = (
+            f"stripe:{inv}",
+            "invoice_paid_late",
+            "payment_history",
+            -0.5,
+            f"Invoice {inv} for ${amount:,.2f} was paid {late} days late",
+            {"amount_usd": amount, "days_late": late, "due_date": due.isoformat()},
+        )
     elif what == "attempts":
         n, amount = rng.randint(3, 6), round(rng.uniform(900, 60000), 2)
-        made = (f"stripe:{inv}", "payment_attempts_failed", "payment_history", -0.3,
-                f"Invoice {inv} needed {n} payment attempts",
-                {"attempt_count": n, "failed_attempts": n - 1, "amount_usd": amount})
+        made = (
+            f"stripe:{inv}",
+            "payment_attempts_failed",
+            "payment_history",
+            -0.3,
+            f"Invoice {inv} needed {n} payment attempts",
+            {"attempt_count": n, "failed_attempts": n - 1, "amount_usd": amount},
+        )
     elif what == "seats":
         q0 = rng.randint(15, 400)
         q1 = max(3, q0 + sign * rng.randint(q0 // 8 + 2, q0 // 2 + 3))
         change = round((q1 - q0) * 100 / q0)
-        made = (f"stripe:sub_1Q{_r(rng, 22)}", "seats_grew" if q1 > q0 else "seats_contracted",
-                "usage_trend", 0.5 if q1 > q0 else -0.5,
-                f"Seats went from {q0} to {q1} ({change:+d}%) between invoice {inv} and in_1Q{_r(rng, 22)}",
-                {"seats_before": q0, "seats_now": q1, "change_pct": change})
+        made = (
+            f"stripe:sub_1Q{_r(rng, 22)}",
+            "seats_grew" if q1 > q0 else "seats_contracted",
+            "usage_trend",
+            0.5 if q1 > q0 else -0.5,
+            f"Seats went from {q0} to {q1} ({change:+d}%) between invoice {inv} and in_1Q{_r(rng, 22)}",
+            {"seats_before": q0, "seats_now": q1, "change_pct": change},
+        )
     elif what == "usage":
         before = rng.randint(40, 900)
         now = max(2, before + sign * rng.randint(before // 6 + 2, before // 2 + 3))
         pct = round((now - before) * 100 / before)
-        made = (f"usage:{cus}:30d", "active_users_changed", "usage_trend", 0.4 if now > before else -0.6,
-                f"Active users went from {before} to {now} ({pct:+d}%) over 30 days",
-                {"active_users_before": before, "active_users": now, "change_pct": pct})
+        made = (
+            f"usage:{cus}:30d",
+            "active_users_changed",
+            "usage_trend",
+            0.4 if now > before else -0.6,
+            f"Active users went from {before} to {now} ({pct:+d}%) over 30 days",
+            {"active_users_before": before, "active_users": now, "change_pct": pct},
+        )
     elif what == "deal":
         days, amount = rng.randint(12, 75), rng.randrange(6000, 240000, 500)
-        made = (f"hubspot:deal:{rng.randint(10000, 99999999)}", "renewal_deal_stalled", "champion_status",
-                -0.4, f"The renewal deal (${amount:,}) has sat in Negotiation for {days} days",
-                {"amount_usd": amount, "days_in_stage": days, "stage": "negotiation"})
+        made = (
+            f"hubspot:deal:{rng.randint(10000, 99999999)}",
+            "renewal_deal_stalled",
+            "champion_status",
+            -0.4,
+            f"The renewal deal (${amount:,}) has sat in Negotiation for {days} days",
+            {"amount_usd": amount, "days_in_stage": days, "stage": "negotiation"},
+        )
     elif what == "ticket":
         days = rng.randint(4, 40)
         topic = rng.choice(["SSO login failures", "CSV export timeouts", "webhook retries", "invoices"])
-        made = (f"hubspot:ticket:{rng.randint(100000, 9999999)}", "ticket_open_long", "support_sentiment",
-                -0.3, f"Ticket about {topic} has been open for {days} days",
-                {"days_open": days, "priority": "high", "topic": topic})
+        made = (
+            f"hubspot:ticket:{rng.randint(100000, 9999999)}",
+            "ticket_open_long",
+            "support_sentiment",
+            -0.3,
+            f"Ticket about {topic} has been open for {days} days",
+            {"days_open": days, "priority": "high", "topic": topic},
+        )
     elif what == "opportunity":
         amount, prob = rng.randrange(10000, 400000, 250), rng.choice([20, 40, 60, 75, 90])
         close = (RUN + dt.timedelta(days=rng.randint(14, 90))).isoformat()
-        made = (f"salesforce:opportunity:006{_r(rng, 15)}", "renewal_opportunity", "champion_status",
-                0.3 if prob >= 60 else -0.2,
-                f"Renewal opportunity for ${amount:,} at {prob}% probability, closing {close}",
-                {"amount_usd": amount, "probability_pct": prob, "close_date": close})
-    else:   # a Slack message from the champion
+        made = (
+            f"salesforce:opportunity:006{_r(rng, 15)}",
+            "renewal_opportunity",
+            "champion_status",
+            0.3 if prob >= 60 else -0.2,
+            f"Renewal opportunity for ${amount:,} at {prob}% probability, closing {close}",
+            {"amount_usd": amount, "probability_pct": prob, "close_date": close},
+        )
+    else:  # a Slack message from the champion
         channel = "C0" + _r(rng, 7, string.ascii_uppercase + string.digits)
         ts = f"17{rng.randint(10**7, 10**8 - 1)}.{rng.randint(0, 999999):06d}"
-        quote = rng.choice(["we are evaluating alternatives", "our VP wants a cheaper plan",
-                            "the new dashboards saved us hours", "can we add the analytics team?"])
+        quote = rng.choice(
+            [
+                "we are evaluating alternatives",
+                "our VP wants a cheaper plan",
+                "the new dashboards saved us hours",
+                "can we add the analytics team?",
+            ]
+        )
         negative = "alternatives" in quote or "cheaper" in quote
-        made = (f"slack:{channel}:{ts}", "champion_message", "champion_status", -0.6 if negative else 0.5,
-                f"The champion wrote in the shared channel: \"{quote}\"",
-                {"sentiment": -0.7 if negative else 0.6})
+        made = (
+            f"slack:{channel}:{ts}",
+            "champion_message",
+            "champion_status",
+            -0.6 if negative else 0.5,
+            f'The champion wrote in the shared channel: "{quote}"',
+            {"sentiment": -0.7 if negative else 0.6},
+        )
     sid, kind, factor, signal, summary, facts = made
-    return EvidenceItem(source_id=sid, kind=kind, signal=signal, summary=summary, observed_on=when,
-                        factor=factor, facts=facts)  # type: ignore[arg-type]
+    return EvidenceItem(
+        source_id=sid, kind=kind, signal=signal, summary=summary, observed_on=when, factor=factor, facts=facts
+    )  # type: ignore[arg-type]
 
 
-SAY = {   # kind -> (the fact a misquote replaces, the email line stating the item's numbers)
+SAY = {  # kind -> (the fact a misquote replaces, the email line stating the item's numbers)
     "invoice_paid_late": ("days_late", "Your invoice for ${amount_usd:,.2f} was paid {days_late} days late."),
     "payment_attempts_failed": ("attempt_count", "Your last invoice took {attempt_count} payment attempts."),
     "seats_grew": ("seats_now", "Your team went from {seats_before} to {seats_now} seats."),
@@ -132,37 +186,75 @@ def sentence(item: EvidenceItem, **override: Any) -> str:
 def customer(rng: random.Random, i: int) -> CustomerContext:
     cus = "cus_" + _r(rng, 14)
     kinds = ["invoice", "usage", "slack"] + rng.sample(
-        ["attempts", "seats", "deal", "ticket", "opportunity", "invoice", "usage"], rng.randint(2, 6))
+        ["attempts", "seats", "deal", "ticket", "opportunity", "invoice", "usage"], rng.randint(2, 6)
+    )
     items: list[EvidenceItem] = []
-    for item in (evidence(rng, cus, k) for k in kinds):   # a second 30-day usage window is the same object
+    for item in (evidence(rng, cus, k) for k in kinds):  # a second 30-day usage window is the same object
         items += [] if item.source_id in {i.source_id for i in items} else [item]
     name = rng.choice(["Acme 360", "Northwind", "Globex 2000", "Initech", "Umbrella Labs", "Hooli 42"])
-    profile = CustomerProfile(tenant_id="t-fab", customer_id=cus, name=f"{name} #{i}" if i % 3 else name,
-                              email=f"ops@{cus.lower()}.example", contract=rng.choice(["annual", "monthly"]),
-                              arr_cents=rng.randrange(6_000_00, 300_000_00, 100),
-                              renewal_date=RUN + dt.timedelta(days=40))
+    profile = CustomerProfile(
+        tenant_id="t-fab",
+        customer_id=cus,
+        name=f"{name} #{i}" if i % 3 else name,
+        email=f"ops@{cus.lower()}.example",
+        contract=rng.choice(["annual", "monthly"]),
+        arr_cents=rng.randrange(6_000_00, 300_000_00, 100),
+        renewal_date=RUN + dt.timedelta(days=40),
+    )
     paragraph = f"Standard (LOW); nothing moved [{items[0].source_id}]. Unchanged."
-    previous = [PreviousEntry(run_date=RUN - dt.timedelta(days=d), classification="standard", severity="LOW",
-                              paragraph=paragraph) for d in (1, 2, 3)]
+    previous = [
+        PreviousEntry(
+            run_date=RUN - dt.timedelta(days=d), classification="standard", severity="LOW", paragraph=paragraph
+        )
+        for d in (1, 2, 3)
+    ]
     bundle = EvidenceBundle(tenant_id="t-fab", customer_id=cus, run_date=RUN, items=items)
-    return CustomerContext(profile=profile, bundle=bundle, breakdown=breakdown(items, DEFAULT_WEIGHTS),
-                           previous=previous)
+    return CustomerContext(
+        profile=profile, bundle=bundle, breakdown=breakdown(items, DEFAULT_WEIGHTS), previous=previous
+    )
 
 
 # ---- rows: an honest one, and the lies ---------------------------------------------------------------------
 
-def row_for(ctx: CustomerContext, anchors: list[EvidenceItem], lines: list[str], *, diary_extra: str = "",
-            extra_anchors: tuple[str, ...] = (), body_extra: str = "") -> VerdictRow:
+
+def row_for(
+    ctx: CustomerContext,
+    anchors: list[EvidenceItem],
+    lines: list[str],
+    *,
+    diary_extra: str = "",
+    extra_anchors: tuple[str, ...] = (),
+    body_extra: str = "",
+) -> VerdictRow:
     """An at-risk row and its save email: a line per anchor, the diary citing the anchors in brackets."""
     name = ctx.profile.name
     diary = "At risk (MEDIUM). " + " ".join(f"{a.summary} [{a.source_id}]." for a in anchors) + diary_extra
-    body = "\n".join(["Hello,", "", f"We want the renewal to be an easy decision for {name}. We noticed:",
-                      *lines, body_extra, "Could we talk before your renewal?", "", "Best regards"])
-    email = DraftEmail(subject=f"{name}: can we help before your renewal?", body=body,
-                       anchors=[a.source_id for a in anchors] + list(extra_anchors))
-    return VerdictRow(customer_id=ctx.profile.customer_id, classification="at_risk", severity="MEDIUM",
-                      cited_source_ids=sorted({a.source_id for a in anchors}), diary=diary,
-                      recommended_action="send_save_email", email=email)
+    body = "\n".join(
+        [
+            "Hello,",
+            "",
+            f"We want the renewal to be an easy decision for {name}. We noticed:",
+            *lines,
+            body_extra,
+            "Could we talk before your renewal?",
+            "",
+            "Best regards",
+        ]
+    )
+    email = DraftEmail(
+        subject=f"{name}: can we help before your renewal?",
+        body=body,
+        anchors=[a.source_id for a in anchors] + list(extra_anchors),
+    )
+    return VerdictRow(
+        customer_id=ctx.profile.customer_id,
+        classification="at_risk",
+        severity="MEDIUM",
+        cited_source_ids=sorted({a.source_id for a in anchors}),
+        diary=diary,
+        recommended_action="send_save_email",
+        email=email,
+    )
 
 
 def numbers_stated(items: list[EvidenceItem]) -> set[float]:
@@ -175,8 +267,13 @@ def numbers_stated(items: list[EvidenceItem]) -> set[float]:
 def digits_inside_ids(items: list[EvidenceItem], tails: bool = False) -> set[float]:
     """Numbers hidden in raw ids in the summaries: "in_1Qg…P897nk…" holds 897, 97 and 7. An id is no claim.
     `tails`: only what a run reads as once its first digit is skipped (97), as a letter-guarded reader does"""
-    runs = [run for i in items for token in re.findall(r"\w+", i.summary) if re.search("[A-Za-z]", token)
-            for run in re.findall(r"\d+", token)]
+    runs = [
+        run
+        for i in items
+        for token in re.findall(r"\w+", i.summary)
+        if re.search("[A-Za-z]", token)
+        for run in re.findall(r"\d+", token)
+    ]
     if tails:
         return {float(r[1:]) for r in runs if len(r) > 1}
     return {float(r[k:]) for r in runs for k in range(len(r))}
@@ -191,23 +288,28 @@ def misquotes(value: float) -> set[float]:
     return {int(value) + d for d in range(-12, 13) if abs(d) >= 2 and int(value) + d >= 1}
 
 
-SWAPS = {"stripe:in_": ("stripe:ii_", "stripe:ch_", "stripe:inv_"), "stripe:sub_": ("stripe:si_",),
-         "hubspot:deal:": ("hubspot:deals:", "salesforce:deal:"), "hubspot:ticket:": ("hubspot:tickets:",),
-         "salesforce:opportunity:": ("salesforce:opp:", "hubspot:opportunity:"), "slack:C": ("slack:G",)}
+SWAPS = {
+    "stripe:in_": ("stripe:ii_", "stripe:ch_", "stripe:inv_"),
+    "stripe:sub_": ("stripe:si_",),
+    "hubspot:deal:": ("hubspot:deals:", "salesforce:deal:"),
+    "hubspot:ticket:": ("hubspot:tickets:",),
+    "salesforce:opportunity:": ("salesforce:opp:", "hubspot:opportunity:"),
+    "slack:C": ("slack:G",),
+}
 
 
 def near_miss(rng: random.Random, sid: str, how: str, known: set[str]) -> str | None:
     """A citation one slip from a real one: a character, the prefix (for usage, the window), or the tail."""
     for _ in range(50):
         if how == "char":
-            pos = rng.randrange(sid.index(":") + 4, len(sid))   # into the id proper, past "vendor:" and kind
+            pos = rng.randrange(sid.index(":") + 4, len(sid))  # into the id proper, past "vendor:" and kind
             pool = string.digits if sid[pos].isdigit() else string.ascii_letters
-            out = sid[:pos] + rng.choice(pool.replace(sid[pos], "")) + sid[pos + 1:]
+            out = sid[:pos] + rng.choice(pool.replace(sid[pos], "")) + sid[pos + 1 :]
         elif how == "prefix" and sid.startswith("usage:"):
             out = sid.rsplit(":", 1)[0] + ":" + rng.choice(["7d", "90d", "30days"])
         elif how == "prefix":
             prefix = next(p for p in SWAPS if sid.startswith(p))
-            out = rng.choice(SWAPS[prefix]) + sid[len(prefix):]
+            out = rng.choice(SWAPS[prefix]) + sid[len(prefix) :]
         else:
             out = sid[: len(sid) - rng.randint(1, 6)].rstrip(":._")
         if out not in known and out != sid:
@@ -254,8 +356,12 @@ def cases_for(rng: random.Random, ctx: CustomerContext, other: CustomerContext) 
     pair("case_variant_id", in_diary(shout), in_diary(target), f"diary names {shout}")
     missing = rng.choice([fresh, foreign])
     pair("missing_anchor", row_for(ctx, anchors, lines, extra_anchors=(missing,)), honest, f"adds {missing}")
-    pair("email_inline_unknown_id", row_for(ctx, anchors, lines, body_extra=f"(Reference: {fresh})"),
-         row_for(ctx, anchors, lines, body_extra=f"(Reference: {anchors[0].source_id})"), f"inline {fresh}")
+    pair(
+        "email_inline_unknown_id",
+        row_for(ctx, anchors, lines, body_extra=f"(Reference: {fresh})"),
+        row_for(ctx, anchors, lines, body_extra=f"(Reference: {anchors[0].source_id})"),
+        f"inline {fresh}",
+    )
 
     a, fact = anchors[0], SAY[anchors[0].kind][0]
 
@@ -263,8 +369,12 @@ def cases_for(rng: random.Random, ctx: CustomerContext, other: CustomerContext) 
         """The first anchor's number stated as one from `pool` instead."""
         if pool:
             value = rng.choice(sorted(pool))
-            pair(category, row_for(ctx, anchors, [sentence(a, **{fact: value})] + lines[1:]), honest,
-                 f"{fact} {a.facts[fact]} stated as {value}, {why}")
+            pair(
+                category,
+                row_for(ctx, anchors, [sentence(a, **{fact: value})] + lines[1:]),
+                honest,
+                f"{fact} {a.facts[fact]} stated as {value}, {why}",
+            )
 
     # Slips that equal a date's part or digits inside an id are the probes' business, not the brief's.
     taken = numbers_stated(anchors) | digits_inside_ids(anchors)
@@ -272,11 +382,13 @@ def cases_for(rng: random.Random, ctx: CustomerContext, other: CustomerContext) 
     misquote("invented_number", misquotes(float(str(a.facts[fact]))) - taken, "a plausible slip")
     misquote("cross_customer_number", theirs - taken, "the other customer's figure")
     dates = [str(v) for x in anchors for v in x.facts.values() if re.fullmatch(r"\d{4}-\d\d-\d\d", str(v))]
-    undated = [x.model_copy(update={"facts": {k: v for k, v in x.facts.items() if v not in dates}})
-               for x in anchors]
+    undated = [x.model_copy(update={"facts": {k: v for k, v in x.facts.items() if v not in dates}}) for x in anchors]
     parts = {int(p) for d in dates for p in d.split("-") if 1 <= int(p) < 1000}
-    misquote("number_from_a_date", parts - numbers_stated(undated) - digits_inside_ids(anchors),
-             "a part of a date in the evidence")
+    misquote(
+        "number_from_a_date",
+        parts - numbers_stated(undated) - digits_inside_ids(anchors),
+        "a part of a date in the evidence",
+    )
     tails = {int(v) for v in digits_inside_ids(anchors, tails=True) if 1 <= v < 1000}
     misquote("number_from_an_id", tails - numbers_stated(anchors), "the tail of a digit run inside an id")
     return out

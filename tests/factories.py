@@ -41,34 +41,64 @@ class Draft:
 def evidence_for(customer_id: str) -> list[EvidenceItem]:
     """Two real-looking objects whose numbers the drafted email quotes."""
     return [
-        EvidenceItem(source_id=f"stripe:in_{customer_id}_1", kind="invoice_paid_late", factor="payment_history",
-                     signal=-0.7, summary="Invoice paid 21 days late", facts={"days_late": 21, "amount_usd": 1200}),
-        EvidenceItem(source_id=f"usage:{customer_id}:seats", kind="seats_dropped", factor="usage_trend",
-                     signal=-0.6, summary="Active seats fell from 40 to 25", facts={"from": 40, "to": 25}),
+        EvidenceItem(
+            source_id=f"stripe:in_{customer_id}_1",
+            kind="invoice_paid_late",
+            factor="payment_history",
+            signal=-0.7,
+            summary="Invoice paid 21 days late",
+            facts={"days_late": 21, "amount_usd": 1200},
+        ),
+        EvidenceItem(
+            source_id=f"usage:{customer_id}:seats",
+            kind="seats_dropped",
+            factor="usage_trend",
+            signal=-0.6,
+            summary="Active seats fell from 40 to 25",
+            facts={"from": 40, "to": 25},
+        ),
     ]
 
 
-async def token(db: Database, tenant_id: str, role: str = "operator", name: str | None = None,
-                expires_in_days: int | None = None) -> str:
+async def token(
+    db: Database, tenant_id: str, role: str = "operator", name: str | None = None, expires_in_days: int | None = None
+) -> str:
     async with db.tenant(tenant_id) as conn:
-        return await tenants.create_token(conn, tenant_id, role, name or f"{role}-{uuid.uuid4().hex[:6]}",
-                                          expires_in_days)
+        return await tenants.create_token(
+            conn, tenant_id, role, name or f"{role}-{uuid.uuid4().hex[:6]}", expires_in_days
+        )
 
 
-async def customer(db: Database, tenant_id: str, *, customer_id: str | None = None, arr_cents: int = 24_000_00,
-                   name: str | None = None) -> str:
+async def customer(
+    db: Database, tenant_id: str, *, customer_id: str | None = None, arr_cents: int = 24_000_00, name: str | None = None
+) -> str:
     cid = customer_id or f"cus_{uuid.uuid4().hex[:10]}"
     async with db.tenant(tenant_id) as conn:
-        await conn.execute("""insert into customers (tenant_id, id, name, email, arr_cents, contract, renewal_date)
+        await conn.execute(
+            """insert into customers (tenant_id, id, name, email, arr_cents, contract, renewal_date)
                               values ($1, $2, $3, $4, $5, 'annual', $6)""",
-                           tenant_id, cid, name or f"Customer {cid}", f"owner@{cid}.example", arr_cents,
-                           RUN + dt.timedelta(days=45))
+            tenant_id,
+            cid,
+            name or f"Customer {cid}",
+            f"owner@{cid}.example",
+            arr_cents,
+            RUN + dt.timedelta(days=45),
+        )
     return cid
 
 
-async def draft(db: Database, tenant_id: str, *, arr_cents: int = 24_000_00, classification: str = "at_risk",
-                severity: str = "MEDIUM", route: str = "TIER2", run_date: dt.date = RUN, previous: bool = True,
-                status: str = "pending") -> Draft:
+async def draft(
+    db: Database,
+    tenant_id: str,
+    *,
+    arr_cents: int = 24_000_00,
+    classification: str = "at_risk",
+    severity: str = "MEDIUM",
+    route: str = "TIER2",
+    run_date: dt.date = RUN,
+    previous: bool = True,
+    status: str = "pending",
+) -> Draft:
     """A customer with evidence, a verdict with its factor math, two diary entries (the previous run's and this
     run's) and a pending save email that passes the anti-fabrication check."""
     cid = await customer(db, tenant_id, arr_cents=arr_cents)
@@ -76,44 +106,97 @@ async def draft(db: Database, tenant_id: str, *, arr_cents: int = 24_000_00, cla
     ids = [i.source_id for i in items]
     factors = breakdown(items, DEFAULT_WEIGHTS).model_dump(mode="json") | {"notes": []}
     subject = "About your renewal"
-    body = (f"Hello,\n\nYour last invoice ({ids[0]}) was paid 21 days late, and active seats fell from 40 to 25 "
-            f"({ids[1]}). Could we talk before the renewal?\n")
-    d = Draft(tenant_id=tenant_id, id=draft_id(tenant_id, cid, run_date), customer_id=cid,
-              customer_name=f"Customer {cid}", workflow_id=approval_workflow_id(tenant_id, cid, run_date),
-              run_date=run_date, evidence_ids=ids, to_email=f"owner@{cid}.example", subject=subject, body=body)
+    body = (
+        f"Hello,\n\nYour last invoice ({ids[0]}) was paid 21 days late, and active seats fell from 40 to 25 "
+        f"({ids[1]}). Could we talk before the renewal?\n"
+    )
+    d = Draft(
+        tenant_id=tenant_id,
+        id=draft_id(tenant_id, cid, run_date),
+        customer_id=cid,
+        customer_name=f"Customer {cid}",
+        workflow_id=approval_workflow_id(tenant_id, cid, run_date),
+        run_date=run_date,
+        evidence_ids=ids,
+        to_email=f"owner@{cid}.example",
+        subject=subject,
+        body=body,
+    )
     async with db.tenant(tenant_id) as conn:
-        await conn.execute("insert into evidence (tenant_id, customer_id, run_date, source, items) "
-                           "values ($1, $2, $3, 'stripe', $4)", tenant_id, cid, run_date,
-                           [i.model_dump(mode="json") for i in items])
-        runs = [(PREVIOUS_RUN, "standard", "LOW", "Quiet quarter: invoices on time, seats steady.")] if previous \
-            else []
-        runs.append((run_date, classification, severity,
-                     f"Invoice {ids[0]} was paid 21 days late and seats fell from 40 to 25 ({ids[1]})."))
+        await conn.execute(
+            "insert into evidence (tenant_id, customer_id, run_date, source, items) values ($1, $2, $3, 'stripe', $4)",
+            tenant_id,
+            cid,
+            run_date,
+            [i.model_dump(mode="json") for i in items],
+        )
+        runs = [(PREVIOUS_RUN, "standard", "LOW", "Quiet quarter: invoices on time, seats steady.")] if previous else []
+        runs.append(
+            (
+                run_date,
+                classification,
+                severity,
+                f"Invoice {ids[0]} was paid 21 days late and seats fell from 40 to 25 ({ids[1]}).",
+            )
+        )
         for day, verdict, sev, paragraph in runs:
-            await conn.execute("""
+            await conn.execute(
+                """
                 insert into classifications (tenant_id, customer_id, run_date, classification, severity, score,
                                              factors, cited_source_ids, recommended_action, route, model)
                 values ($1, $2, $3, $4, $5, $6, $7, $8, 'send_save_email', $9, 'offline')""",
-                tenant_id, cid, day, verdict, sev, factors["total"], factors, ids if day == run_date else [], route)
-            await conn.execute("""insert into diary_entries (tenant_id, customer_id, run_date, paragraph,
+                tenant_id,
+                cid,
+                day,
+                verdict,
+                sev,
+                factors["total"],
+                factors,
+                ids if day == run_date else [],
+                route,
+            )
+            await conn.execute(
+                """insert into diary_entries (tenant_id, customer_id, run_date, paragraph,
                                   cited_source_ids) values ($1, $2, $3, $4, $5)""",
-                               tenant_id, cid, day, paragraph, ids if day == run_date else [])
-        await conn.execute("""
+                tenant_id,
+                cid,
+                day,
+                paragraph,
+                ids if day == run_date else [],
+            )
+        await conn.execute(
+            """
             insert into drafts (id, tenant_id, customer_id, run_date, kind, to_email, subject, body, anchors,
                                 workflow_id, status)
             values ($1, $2, $3, $4, 'save', $5, $6, $7, $8, $9, $10)""",
-            d.id, tenant_id, cid, run_date, d.to_email, subject, body, ids, d.workflow_id, status)
+            d.id,
+            tenant_id,
+            cid,
+            run_date,
+            d.to_email,
+            subject,
+            body,
+            ids,
+            d.workflow_id,
+            status,
+        )
     return d
 
 
 async def start_approval(client: Client, d: Draft) -> WorkflowHandle[Any, Any]:
     """The draft's real ApprovalWorkflow, started the way the scan starts it."""
     return await client.start_workflow(
-        "ApprovalWorkflow", ApprovalInput(tenant_id=d.tenant_id, draft_id=d.id, customer_id=d.customer_id,
-                                          run_date=d.run_date),
-        id=d.workflow_id, task_queue=queues.MAIN,
-        search_attributes=search.attrs((search.TENANT, d.tenant_id), (search.CUSTOMER, d.customer_id),
-                                       (search.RUN_DATE, d.run_date.isoformat()), (search.DRAFT_STATUS, "pending")))
+        "ApprovalWorkflow",
+        ApprovalInput(tenant_id=d.tenant_id, draft_id=d.id, customer_id=d.customer_id, run_date=d.run_date),
+        id=d.workflow_id,
+        task_queue=queues.MAIN,
+        search_attributes=search.attrs(
+            (search.TENANT, d.tenant_id),
+            (search.CUSTOMER, d.customer_id),
+            (search.RUN_DATE, d.run_date.isoformat()),
+            (search.DRAFT_STATUS, "pending"),
+        ),
+    )
 
 
 async def waiting_draft(db: Database, client: Client, tenant_id: str, **kwargs: Any) -> Draft:
@@ -125,19 +208,27 @@ async def waiting_draft(db: Database, client: Client, tenant_id: str, **kwargs: 
 async def verdicts(db: Database, tenant_id: str, n: int, *, demoted: bool, start: int = 0) -> None:
     """n bare verdicts recorded now (no draft), demoted for citing outside their evidence or not."""
     async with db.tenant(tenant_id) as conn:
-        await conn.executemany("""
+        await conn.executemany(
+            """
             insert into classifications (tenant_id, customer_id, run_date, classification, severity, score, factors,
                                          cited_source_ids, recommended_action, abstain_reason, route, model)
             values ($1, $2, current_date, 'standard', 'LOW', 0, '{}', '{}', 'internal_alert', $3, 'TIER1', 'm')""",
-            [(tenant_id, f"cus_v{start + i}", "source_validation_failed" if demoted else None) for i in range(n)])
+            [(tenant_id, f"cus_v{start + i}", "source_validation_failed" if demoted else None) for i in range(n)],
+        )
 
 
 async def completed_run(db: Database, tenant_id: str, run_date: dt.date, routes: dict[str, int]) -> None:
     """A completed scan run whose customers were routed as given (route -> how many)."""
     async with db.tenant(tenant_id) as conn:
-        await conn.execute("""insert into scan_runs (tenant_id, run_date, status, due_count, finished_at)
-                              values ($1, $2, 'completed', $3, now())""", tenant_id, run_date, sum(routes.values()))
-        await conn.executemany("""insert into scan_customers (tenant_id, run_date, customer_id, chunk_no, route)
+        await conn.execute(
+            """insert into scan_runs (tenant_id, run_date, status, due_count, finished_at)
+                              values ($1, $2, 'completed', $3, now())""",
+            tenant_id,
+            run_date,
+            sum(routes.values()),
+        )
+        await conn.executemany(
+            """insert into scan_customers (tenant_id, run_date, customer_id, chunk_no, route)
                                   values ($1, $2, $3, 0, $4)""",
-                               [(tenant_id, run_date, f"cus_r{route}{i}", route)
-                                for route, n in routes.items() for i in range(n)])
+            [(tenant_id, run_date, f"cus_r{route}{i}", route) for route, n in routes.items() for i in range(n)],
+        )

@@ -24,10 +24,10 @@ from temporalio.client import Client
 from api.app import create_app
 from db import tenants
 from db.pool import Database
+from sandbox.server import SandboxHandle
 from schemas.workflow_io import ApprovalInput
 from tests import factories
 from tests.conftest import create_tenant, eventually
-from sandbox.server import SandboxHandle
 from workers.stack import SmtpSink
 
 pytestmark = pytest.mark.usefixtures("workers")
@@ -37,20 +37,25 @@ pytestmark = pytest.mark.usefixtures("workers")
 class World:
     a: str
     b: str
-    tokens: dict[str, str]       # "a.operator", "a.admin", "b.operator", "b.admin"
-    drafts: list[factories.Draft]   # tenant a's, varied for the filters
+    tokens: dict[str, str]  # "a.operator", "a.admin", "b.operator", "b.admin"
+    drafts: list[factories.Draft]  # tenant a's, varied for the filters
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def world(owner: asyncpg.Connection, db: Database, secret_key: str, client: Client) -> World:
     a = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
     b = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
-    toks = {f"{t}.{role}": await factories.token(db, tid, role, f"{role}-{t}")
-            for t, tid in (("a", a), ("b", b)) for role in ("operator", "admin")}
-    shapes = [dict(classification="at_risk", severity="MEDIUM", route="TIER2", arr_cents=24_000_00),
-              dict(classification="likely_churn", severity="HIGH", route="TIER3", arr_cents=80_000_00),
-              dict(classification="at_risk", severity="HIGH", route="TIER3", arr_cents=60_000_00),
-              dict(classification="expansion", severity="LOW", route="TIER1", arr_cents=9_000_00)]
+    toks = {
+        f"{t}.{role}": await factories.token(db, tid, role, f"{role}-{t}")
+        for t, tid in (("a", a), ("b", b))
+        for role in ("operator", "admin")
+    }
+    shapes = [
+        dict(classification="at_risk", severity="MEDIUM", route="TIER2", arr_cents=24_000_00),
+        dict(classification="likely_churn", severity="HIGH", route="TIER3", arr_cents=80_000_00),
+        dict(classification="at_risk", severity="HIGH", route="TIER3", arr_cents=60_000_00),
+        dict(classification="expansion", severity="LOW", route="TIER1", arr_cents=9_000_00),
+    ]
     drafts = [await factories.waiting_draft(db, client, a, **s) for s in shapes]
     await factories.waiting_draft(db, client, b)
     return World(a=a, b=b, tokens=toks, drafts=drafts)
@@ -62,14 +67,20 @@ def http(api_url: str, token: str | None = None) -> httpx.AsyncClient:
 
 
 def is_problem(r: httpx.Response, status: int, kind: str) -> bool:
-    return (r.status_code == status and r.headers["content-type"].startswith("application/problem+json")
-            and r.json()["type"].endswith("/" + kind))
+    return (
+        r.status_code == status
+        and r.headers["content-type"].startswith("application/problem+json")
+        and r.json()["type"].endswith("/" + kind)
+    )
 
 
 # ---- auth ------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("header", ["", "Bearer", "Bearer  x y", "Bearer nope", "Basic abc", "bearer rm_x_revoked",
-                                    "Token rm_a_b", "Bearer rm_a b c"])
+
+@pytest.mark.parametrize(
+    "header",
+    ["", "Bearer", "Bearer  x y", "Bearer nope", "Basic abc", "bearer rm_x_revoked", "Token rm_a_b", "Bearer rm_a b c"],
+)
 async def test_missing_malformed_or_unknown_tokens_get_401(api_url: str, header: str) -> None:
     async with http(api_url) as h:
         r = await h.get("/v1/drafts", headers={"Authorization": header} if header else {})
@@ -82,8 +93,10 @@ async def test_an_expired_token_gets_401(world: World, api_url: str, db: Databas
     async with http(api_url, token) as h:
         assert (await h.get("/v1/drafts")).status_code == 200
         async with db.tenant(world.a) as conn:
-            await conn.execute("update api_tokens set expires_at = now() - interval '1 second' where token_hash = $1",
-                               tenants.hash_token(token))
+            await conn.execute(
+                "update api_tokens set expires_at = now() - interval '1 second' where token_hash = $1",
+                tenants.hash_token(token),
+            )
         assert is_problem(await h.get("/v1/drafts"), 401, "unauthorized")
 
 
@@ -95,8 +108,9 @@ async def test_a_revoked_token_gets_401(world: World, api_url: str, db: Database
         assert is_problem(await h.get("/v1/drafts"), 401, "unauthorized")
 
 
-async def test_a_deactivated_tenants_tokens_get_401(owner: asyncpg.Connection, db: Database, secret_key: str,
-                                                   api_url: str) -> None:
+async def test_a_deactivated_tenants_tokens_get_401(
+    owner: asyncpg.Connection, db: Database, secret_key: str, api_url: str
+) -> None:
     tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
     token = await factories.token(db, tid, "operator", "soon-gone")
     async with http(api_url, token) as h:
@@ -105,9 +119,18 @@ async def test_a_deactivated_tenants_tokens_get_401(owner: asyncpg.Connection, d
         assert is_problem(await h.get("/v1/drafts"), 401, "unauthorized")
 
 
-@pytest.mark.parametrize("method,path", [("PUT", "/v1/settings"), ("GET", "/v1/connectors"),
-                                         ("PUT", "/v1/connectors/hubspot"), ("GET", "/v1/tokens"),
-                                         ("POST", "/v1/tokens"), ("DELETE", "/v1/tokens/x"), ("GET", "/v1/audit")])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("PUT", "/v1/settings"),
+        ("GET", "/v1/connectors"),
+        ("PUT", "/v1/connectors/hubspot"),
+        ("GET", "/v1/tokens"),
+        ("POST", "/v1/tokens"),
+        ("DELETE", "/v1/tokens/x"),
+        ("GET", "/v1/audit"),
+    ],
+)
 async def test_operators_may_not_administer(world: World, api_url: str, method: str, path: str) -> None:
     async with http(api_url, world.tokens["a.operator"]) as h:
         r = await h.request(method, path, json={"name": "x", "key": "k" * 10} if method in ("PUT", "POST") else None)
@@ -116,11 +139,12 @@ async def test_operators_may_not_administer(world: World, api_url: str, method: 
 
 # ---- the inbox ---------------------------------------------------------------------------------------------------
 
+
 async def test_inbox_filters_and_pages(world: World, api_url: str) -> None:
     async with http(api_url, world.tokens["a.operator"]) as h:
         everything = (await h.get("/v1/drafts")).json()
         assert everything["total"] == 4 and {d["id"] for d in everything["items"]} == {d.id for d in world.drafts}
-        assert everything["items"][0]["severity"] == "HIGH"   # HIGH first, then the largest accounts
+        assert everything["items"][0]["severity"] == "HIGH"  # HIGH first, then the largest accounts
         assert [d["arr_usd"] for d in everything["items"]][:2] == [80_000.0, 60_000.0]
 
         async def ids(query: str) -> set[str]:
@@ -136,8 +160,16 @@ async def test_inbox_filters_and_pages(world: World, api_url: str) -> None:
         assert await ids("status=sent&classification=expansion") == set()
         page = (await h.get("/v1/drafts?limit=3&offset=3")).json()
         assert (page["total"], len(page["items"]), page["limit"], page["offset"]) == (4, 1, 3, 3)
-        for bad in ("severity=SEVERE", "route=TIER9", "min_arr_usd=-1", "limit=0", "limit=201", "offset=-1",
-                    "max_arr_usd=1e12", "status=deleted"):
+        for bad in (
+            "severity=SEVERE",
+            "route=TIER9",
+            "min_arr_usd=-1",
+            "limit=0",
+            "limit=201",
+            "offset=-1",
+            "max_arr_usd=1e12",
+            "status=deleted",
+        ):
             assert is_problem(await h.get(f"/v1/drafts?{bad}"), 422, "validation-failed"), bad
 
 
@@ -150,8 +182,12 @@ async def test_a_draft_shows_its_evidence_factors_and_both_diary_entries(world: 
     assert [e["source_id"] for e in body["evidence"]] == sorted(d.evidence_ids)
     assert body["evidence"][0]["facts"] == {"days_late": 21, "amount_usd": 1200}
     factors = body["factors"]
-    assert {f["factor"] for f in factors["factors"]} == {"payment_history", "usage_trend", "champion_status",
-                                                         "support_sentiment"}
+    assert {f["factor"] for f in factors["factors"]} == {
+        "payment_history",
+        "usage_trend",
+        "champion_status",
+        "support_sentiment",
+    }
     assert factors["pushed_by"] == "payment_history" and factors["total"] < 0
     assert body["diary_entry"]["run_date"] == d.run_date.isoformat()
     assert body["diary_entry"]["classification"] == "at_risk"
@@ -162,21 +198,26 @@ async def test_a_draft_shows_its_evidence_factors_and_both_diary_entries(world: 
 
 async def test_an_unknown_draft_is_404(world: World, api_url: str) -> None:
     async with http(api_url, world.tokens["a.operator"]) as h:
-        for r in [await h.get("/v1/drafts/nope"), await h.post("/v1/drafts/nope/send"),
-                  await h.post("/v1/drafts/nope/skip", json={"reason": "x"})]:
+        for r in [
+            await h.get("/v1/drafts/nope"),
+            await h.post("/v1/drafts/nope/send"),
+            await h.post("/v1/drafts/nope/skip", json={"reason": "x"}),
+        ]:
             assert is_problem(r, 404, "not-found"), r.text
 
 
 # ---- decisions -----------------------------------------------------------------------------------------------------
 
+
 async def test_a_double_send_sends_one_email_and_skip_after_send_is_409(
-        world: World, api_url: str, db: Database, client: Client, smtp: SmtpSink) -> None:
+    world: World, api_url: str, db: Database, client: Client, smtp: SmtpSink
+) -> None:
     d = await factories.waiting_draft(db, client, world.a)
     async with http(api_url, world.tokens["a.operator"]) as h:
         clicks = await asyncio.gather(*[h.post(f"/v1/drafts/{d.id}/send") for _ in range(3)])
         assert all(r.status_code == 200 for r in clicks), [r.text for r in clicks]
         assert {r.json()["outcome"] for r in clicks} <= {"sent", "already_sent"}
-        later = await h.post(f"/v1/drafts/{d.id}/send")   # the workflow may have finished by now
+        later = await h.post(f"/v1/drafts/{d.id}/send")  # the workflow may have finished by now
         assert later.status_code == 200 and later.json()["outcome"] in ("sent", "already_sent")
         assert later.json()["message_id"] == clicks[0].json()["message_id"]
         assert is_problem(await h.post(f"/v1/drafts/{d.id}/skip", json={"reason": "too late"}), 409, "conflict")
@@ -189,13 +230,14 @@ async def test_a_double_send_sends_one_email_and_skip_after_send_is_409(
     assert actions == ["draft.sent"]
 
 
-async def test_send_after_the_workflow_finished_answers_with_the_one_send(world: World, api_url: str, db: Database,
-                                                                     client: Client, smtp: SmtpSink) -> None:
+async def test_send_after_the_workflow_finished_answers_with_the_one_send(
+    world: World, api_url: str, db: Database, client: Client, smtp: SmtpSink
+) -> None:
     d = await factories.waiting_draft(db, client, world.a)
     async with http(api_url, world.tokens["a.operator"]) as h:
         first = await h.post(f"/v1/drafts/{d.id}/send")
         assert first.json()["outcome"] == "sent"
-        assert await client.get_workflow_handle(d.workflow_id).result() == "sent"   # the workflow is over
+        assert await client.get_workflow_handle(d.workflow_id).result() == "sent"  # the workflow is over
         again = await h.post(f"/v1/drafts/{d.id}/send")
     # The same update id: Temporal answers with the first send's outcome even though the workflow has closed (and
     # should it not know the update any more, the API reads the email ledger and answers already_sent).
@@ -204,104 +246,132 @@ async def test_send_after_the_workflow_finished_answers_with_the_one_send(world:
     assert len([m for m in smtp.messages if m["X-Renewals-Draft"] == d.id]) == 1
 
 
-async def test_send_after_skip_is_409_and_nothing_is_sent(world: World, api_url: str, db: Database, client: Client,
-                                                          smtp: SmtpSink) -> None:
+async def test_send_after_skip_is_409_and_nothing_is_sent(
+    world: World, api_url: str, db: Database, client: Client, smtp: SmtpSink
+) -> None:
     d = await factories.waiting_draft(db, client, world.a)
     async with http(api_url, world.tokens["a.operator"]) as h:
         skipped = await h.post(f"/v1/drafts/{d.id}/skip", json={"reason": "customer already called"})
         assert (skipped.status_code, skipped.json()["outcome"]) == (200, "skipped")
         send = await h.post(f"/v1/drafts/{d.id}/send")
         assert is_problem(send, 409, "conflict") and "skipped" in send.json()["detail"]
-        again = await h.post(f"/v1/drafts/{d.id}/skip", json={"reason": "double click"})   # the same update id
+        again = await h.post(f"/v1/drafts/{d.id}/skip", json={"reason": "double click"})  # the same update id
         assert (again.status_code, again.json()["outcome"]) == (200, "skipped")
     assert not [m for m in smtp.messages if m["X-Renewals-Draft"] == d.id]
 
 
-async def test_a_decision_on_a_draft_whose_workflow_is_gone_is_409(world: World, api_url: str, db: Database,
-                                                                    client: Client) -> None:
+async def test_a_decision_on_a_draft_whose_workflow_is_gone_is_409(
+    world: World, api_url: str, db: Database, client: Client
+) -> None:
     never_started = await factories.draft(db, world.a)
     terminated = await factories.waiting_draft(db, client, world.a)
     await client.get_workflow_handle(terminated.workflow_id).terminate(reason="test: an engineer stopped it")
     async with http(api_url, world.tokens["a.operator"]) as h:
         for d in (never_started, terminated):
-            for r in [await h.post(f"/v1/drafts/{d.id}/send"),
-                      await h.post(f"/v1/drafts/{d.id}/skip", json={"reason": "x"}),
-                      await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": "s", "body": "b"})]:
+            for r in [
+                await h.post(f"/v1/drafts/{d.id}/send"),
+                await h.post(f"/v1/drafts/{d.id}/skip", json={"reason": "x"}),
+                await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": "s", "body": "b"}),
+            ]:
                 assert is_problem(r, 409, "conflict"), r.text
                 assert "not running" in r.json()["detail"]
     # Sent long ago, its workflow's history since removed by retention: the email ledger answers.
     old = await factories.draft(db, world.a, status="sent")
     async with db.tenant(world.a) as conn:
-        await conn.execute("""insert into sent_emails (draft_id, tenant_id, message_id, status, sent_at)
-                              values ($1, $2, '<old@renewal-manager>', 'sent', now())""", old.id, world.a)
+        await conn.execute(
+            """insert into sent_emails (draft_id, tenant_id, message_id, status, sent_at)
+                              values ($1, $2, '<old@renewal-manager>', 'sent', now())""",
+            old.id,
+            world.a,
+        )
     async with http(api_url, world.tokens["a.operator"]) as h:
         r = await h.post(f"/v1/drafts/{old.id}/send")
         assert (r.status_code, r.json()["outcome"], r.json()["message_id"]) == (
-            200, "already_sent", "<old@renewal-manager>")
+            200,
+            "already_sent",
+            "<old@renewal-manager>",
+        )
         r = await h.post(f"/v1/drafts/{old.id}/skip", json={"reason": "x"})
         assert is_problem(r, 409, "conflict") and "is sent" in r.json()["detail"]
 
 
-async def test_a_send_that_failed_before_delivery_can_be_pressed_again(world: World, api_url: str, db: Database,
-                                                                       client: Client, smtp: SmtpSink) -> None:
+async def test_a_send_that_failed_before_delivery_can_be_pressed_again(
+    world: World, api_url: str, db: Database, client: Client, smtp: SmtpSink
+) -> None:
     d = await factories.waiting_draft(db, client, world.a)
-    async with db.tenant(world.a) as conn:   # the ledger after an SMTP refusal: claimed, released, nothing sent
-        await conn.execute("""insert into sent_emails (draft_id, tenant_id, message_id, status, smtp_response)
-                              values ($1, $2, '<x@y>', 'failed', '421 try later')""", d.id, world.a)
+    async with db.tenant(world.a) as conn:  # the ledger after an SMTP refusal: claimed, released, nothing sent
+        await conn.execute(
+            """insert into sent_emails (draft_id, tenant_id, message_id, status, smtp_response)
+                              values ($1, $2, '<x@y>', 'failed', '421 try later')""",
+            d.id,
+            world.a,
+        )
     async with http(api_url, world.tokens["a.operator"]) as h:
         r = await h.post(f"/v1/drafts/{d.id}/send")
     assert (r.status_code, r.json()["outcome"]) == (200, "sent"), r.text
     assert len([m for m in smtp.messages if m["X-Renewals-Draft"] == d.id]) == 1
 
 
-async def test_an_edit_must_still_trace_to_the_evidence(world: World, api_url: str, db: Database,
-                                                       client: Client) -> None:
+async def test_an_edit_must_still_trace_to_the_evidence(
+    world: World, api_url: str, db: Database, client: Client
+) -> None:
     d = await factories.waiting_draft(db, client, world.a)
     async with http(api_url, world.tokens["a.operator"]) as h:
-        invented = await h.post(f"/v1/drafts/{d.id}/edit",
-                                json={"subject": d.subject, "body": d.body + "\nWe also saw 9876 errors."})
+        invented = await h.post(
+            f"/v1/drafts/{d.id}/edit", json={"subject": d.subject, "body": d.body + "\nWe also saw 9876 errors."}
+        )
         assert is_problem(invented, 422, "validation-failed")
         assert invented.json()["problems"] == ["the number 9876 is not found in the cited evidence"]
-        unknown = await h.post(f"/v1/drafts/{d.id}/edit",
-                               json={"subject": d.subject, "body": "See stripe:in_doesnotexist; 21 days late."})
+        unknown = await h.post(
+            f"/v1/drafts/{d.id}/edit", json={"subject": d.subject, "body": "See stripe:in_doesnotexist; 21 days late."}
+        )
         assert is_problem(unknown, 422, "validation-failed")
         assert any("stripe:in_doesnotexist" in p for p in unknown.json()["problems"])
         both = await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": "7 things", "body": "See slack:C1:2 now."})
         assert len(both.json()["problems"]) == 2
-        ok = await h.post(f"/v1/drafts/{d.id}/edit",
-                          json={"subject": "A shorter subject", "body": d.body.replace("Hello,", "Hi there,")})
+        ok = await h.post(
+            f"/v1/drafts/{d.id}/edit",
+            json={"subject": "A shorter subject", "body": d.body.replace("Hello,", "Hi there,")},
+        )
         assert (ok.status_code, ok.json()["outcome"]) == (200, "edited"), ok.text
         assert (await h.get(f"/v1/drafts/{d.id}")).json()["subject"] == "A shorter subject"
-        assert is_problem(await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": "", "body": "x"}), 422,
-                          "validation-failed")
+        assert is_problem(
+            await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": "", "body": "x"}), 422, "validation-failed"
+        )
 
 
 async def test_a_nul_character_is_refused_as_422_wherever_it_comes_in(world: World, api_url: str) -> None:
     d = world.drafts[0]
     async with http(api_url, world.tokens["a.admin"]) as h:
         current = (await h.get("/v1/settings")).json()
-        for r in [await h.get("/v1/customers", params={"abstain_reason": "x\x00"}),
-                  await h.get("/v1/customers/cus_%00/diary"),
-                  await h.get("/v1/drafts/d%00"),
-                  await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": "s\x00", "body": d.body}),
-                  await h.post(f"/v1/drafts/{d.id}/skip", json={"reason": "\x00"}),
-                  await h.put("/v1/settings", json=current | {"slack_channel": "#a\x00"}),
-                  await h.put("/v1/connectors/hubspot", json={"key": "k" * 10, "api_base": "http://x\x00"}),
-                  await h.delete("/v1/tokens/a%00")]:
+        for r in [
+            await h.get("/v1/customers", params={"abstain_reason": "x\x00"}),
+            await h.get("/v1/customers/cus_%00/diary"),
+            await h.get("/v1/drafts/d%00"),
+            await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": "s\x00", "body": d.body}),
+            await h.post(f"/v1/drafts/{d.id}/skip", json={"reason": "\x00"}),
+            await h.put("/v1/settings", json=current | {"slack_channel": "#a\x00"}),
+            await h.put("/v1/connectors/hubspot", json={"key": "k" * 10, "api_base": "http://x\x00"}),
+            await h.delete("/v1/tokens/a%00"),
+        ]:
             assert is_problem(r, 422, "validation-failed"), (r.request.url, r.text)
         assert (await h.get("/v1/settings")).json() == current
 
 
 async def test_without_temporal_decisions_are_503_not_500(world: World, db: Database, secret_key: str) -> None:
     app = create_app(db, None, secret_key=secret_key)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app",
-                                 headers={"Authorization": f"Bearer {world.tokens['a.operator']}"}) as h:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://app",
+        headers={"Authorization": f"Bearer {world.tokens['a.operator']}"},
+    ) as h:
         r = await h.post(f"/v1/drafts/{world.drafts[0].id}/send")
         assert is_problem(r, 503, "unavailable")
         assert is_problem(await h.post("/v1/scans"), 503, "unavailable")
 
 
 # ---- settings ------------------------------------------------------------------------------------------------------
+
 
 async def test_settings_weights_must_sum_to_one_and_changes_are_audited(world: World, api_url: str) -> None:
     async with http(api_url, world.tokens["a.operator"]) as op:
@@ -313,32 +383,46 @@ async def test_settings_weights_must_sum_to_one_and_changes_are_audited(world: W
         r = await admin.put("/v1/settings", json=bad)
         assert is_problem(r, 422, "validation-failed") and "sum to 1.0" in r.json()["detail"]
         for weights in ({"payment_history": 1.5}, {"usage_trend": -0.1}):
-            assert is_problem(await admin.put("/v1/settings", json=current | {
-                "weights": current["weights"] | weights}), 422, "validation-failed")
-        for field, value in [("window_min_days", 95), ("models", {"TIER1": "acme:brain"}),
-                             ("models", {"CEO": "offline"}),
-                             ("digest_recipients", ["not-an-email"]), ("auto_send", {"TIER4": True}),
-                             ("oncall_webhook", "ftp://x")]:
-            assert is_problem(await admin.put("/v1/settings", json=current | {field: value}), 422,
-                              "validation-failed"), field
-        good = current | {"weights": {"payment_history": 0.4, "usage_trend": 0.3, "champion_status": 0.2,
-                                      "support_sentiment": 0.1}, "daily_cost_cap_usd": 0.02,
-                          "auto_send": {"TIER1": True}, "window_min_days": 20, "window_max_days": 60,
-                          "digest_recipients": ["cs@acme.example"], "slack_channel": "#renewals",
-                          "models": {"TIER1": "anthropic:claude-haiku-4-5"}}
+            assert is_problem(
+                await admin.put("/v1/settings", json=current | {"weights": current["weights"] | weights}),
+                422,
+                "validation-failed",
+            )
+        for field, value in [
+            ("window_min_days", 95),
+            ("models", {"TIER1": "acme:brain"}),
+            ("models", {"CEO": "offline"}),
+            ("digest_recipients", ["not-an-email"]),
+            ("auto_send", {"TIER4": True}),
+            ("oncall_webhook", "ftp://x"),
+        ]:
+            assert is_problem(
+                await admin.put("/v1/settings", json=current | {field: value}), 422, "validation-failed"
+            ), field
+        good = current | {
+            "weights": {"payment_history": 0.4, "usage_trend": 0.3, "champion_status": 0.2, "support_sentiment": 0.1},
+            "daily_cost_cap_usd": 0.02,
+            "auto_send": {"TIER1": True},
+            "window_min_days": 20,
+            "window_max_days": 60,
+            "digest_recipients": ["cs@acme.example"],
+            "slack_channel": "#renewals",
+            "models": {"TIER1": "anthropic:claude-haiku-4-5"},
+        }
         r = await admin.put("/v1/settings", json=good)
         assert r.status_code == 200 and r.json() == good
-        assert (await admin.put("/v1/settings", json=good)).status_code == 200   # unchanged: no audit entry
+        assert (await admin.put("/v1/settings", json=good)).status_code == 200  # unchanged: no audit entry
         lines = [json.loads(x) for x in (await admin.get("/v1/audit?format=jsonl")).text.splitlines()]
         changes = [x for x in lines if x["action"] == "settings.changed"]
         assert len(changes) == 1 and changes[0]["actor"] == "admin-a"
         assert changes[0]["detail"]["daily_cost_cap_usd"] == {"from": 0.05, "to": 0.02}
         assert changes[0]["detail"]["auto_send"] == {"from": {}, "to": {"TIER1": True}}
-        r = await admin.put("/v1/settings", json=current)   # put it back for the other tests
+        r = await admin.put("/v1/settings", json=current)  # put it back for the other tests
         assert r.status_code == 200
 
 
 # ---- setup: connectors and tokens ------------------------------------------------------------------------------------
+
 
 class FakeStripe:
     """Answers GET /v1/customers on loopback: a list for the one good key, Stripe's 401 body for any other."""
@@ -351,16 +435,22 @@ class FakeStripe:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = (await reader.readuntil(b"\r\n\r\n")).decode()
         self.calls += 1
-        auth = next((ln.split(":", 1)[1].strip() for ln in head.split("\r\n") if ln.lower().startswith(
-            "authorization:")), "")
+        auth = next(
+            (ln.split(":", 1)[1].strip() for ln in head.split("\r\n") if ln.lower().startswith("authorization:")), ""
+        )
         if auth == f"Bearer {self.GOOD}" and head.startswith("GET /v1/customers"):
             status, body = "200 OK", {"object": "list", "data": [], "has_more": False, "url": "/v1/customers"}
         else:
-            status, body = "401 Unauthorized", {"error": {"type": "invalid_request_error",
-                                                          "message": "Invalid API Key provided"}}
+            status, body = (
+                "401 Unauthorized",
+                {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}},
+            )
         raw = json.dumps(body).encode()
-        writer.write(f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {len(raw)}\r\n"
-                     f"connection: close\r\n\r\n".encode() + raw)
+        writer.write(
+            f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {len(raw)}\r\n"
+            f"connection: close\r\n\r\n".encode()
+            + raw
+        )
         await writer.drain()
         writer.close()
 
@@ -380,14 +470,16 @@ def closed_port() -> int:
 
 
 async def test_a_stripe_key_is_checked_with_one_read_before_it_is_stored(
-        world: World, api_url: str, db: Database, fake_stripe: tuple[str, FakeStripe]) -> None:
+    world: World, api_url: str, db: Database, fake_stripe: tuple[str, FakeStripe]
+) -> None:
     base, fake = fake_stripe
     async with http(api_url, world.tokens["b.admin"]) as admin:
         refused = await admin.put("/v1/connectors/stripe", json={"key": "rk_test_wrong_key", "api_base": base})
         assert is_problem(refused, 422, "validation-failed") and "credentials rejected" in refused.json()["detail"]
-        assert (await admin.get("/v1/connectors")).json() == []   # nothing stored
-        unreachable = await admin.put("/v1/connectors/stripe", json={"key": FakeStripe.GOOD,
-                                                                     "api_base": f"http://127.0.0.1:{closed_port()}"})
+        assert (await admin.get("/v1/connectors")).json() == []  # nothing stored
+        unreachable = await admin.put(
+            "/v1/connectors/stripe", json={"key": FakeStripe.GOOD, "api_base": f"http://127.0.0.1:{closed_port()}"}
+        )
         assert is_problem(unreachable, 503, "unavailable"), unreachable.text
         ok = await admin.put("/v1/connectors/stripe", json={"key": FakeStripe.GOOD, "api_base": base})
         assert ok.status_code == 200, ok.text
@@ -395,7 +487,7 @@ async def test_a_stripe_key_is_checked_with_one_read_before_it_is_stored(
         listed = await admin.get("/v1/connectors")
         assert [c["kind"] for c in listed.json()] == ["stripe"] and FakeStripe.GOOD not in listed.text
     assert fake.calls == 2
-    async with db.tenant(world.b) as conn:   # stored encrypted, never in the clear
+    async with db.tenant(world.b) as conn:  # stored encrypted, never in the clear
         sealed = await conn.fetchval("select secret_ciphertext from connectors where kind = 'stripe'")
         await tenants.connector_error(conn, world.b, "stripe", "connector stripe: credentials rejected (401)")
     assert FakeStripe.GOOD.encode() not in sealed
@@ -405,16 +497,19 @@ async def test_a_stripe_key_is_checked_with_one_read_before_it_is_stored(
 
 
 async def test_crm_and_slack_keys_are_checked_against_the_sandbox_before_they_are_stored(
-        world: World, api_url: str, sandbox: SandboxHandle) -> None:
-    where = {"hubspot": {"api_base": sandbox.hubspot_host},
-             "salesforce": {"api_base": sandbox.salesforce_instance_url, "ca_file": sandbox.ca_file},
-             "slack": {"api_base": sandbox.slack_base_url}}
+    world: World, api_url: str, sandbox: SandboxHandle
+) -> None:
+    where = {
+        "hubspot": {"api_base": sandbox.hubspot_host},
+        "salesforce": {"api_base": sandbox.salesforce_instance_url, "ca_file": sandbox.ca_file},
+        "slack": {"api_base": sandbox.slack_base_url},
+    }
     async with http(api_url, world.tokens["b.admin"]) as admin:
         for kind, config in where.items():
             refused = await admin.put(f"/v1/connectors/{kind}", json={"key": f"{kind}-wrong-token", **config})
             assert is_problem(refused, 422, "validation-failed"), refused.text
             assert "credentials rejected" in refused.json()["detail"] and f"{kind}-wrong-token" not in refused.text
-            assert kind not in [c["kind"] for c in (await admin.get("/v1/connectors")).json()]   # nothing stored
+            assert kind not in [c["kind"] for c in (await admin.get("/v1/connectors")).json()]  # nothing stored
             ok = await admin.put(f"/v1/connectors/{kind}", json={"key": sandbox.keys[kind], **config})
             assert ok.status_code == 200, ok.text
             assert (ok.json()["status"], ok.json()["checked"]) == ("connected", True)
@@ -435,40 +530,59 @@ async def test_crm_and_slack_keys_are_checked_against_the_sandbox_before_they_ar
 
 
 async def test_outside_development_an_api_base_must_be_a_vendors_https_host(
-        world: World, db: Database, client: Client, secret_key: str, sandbox: SandboxHandle) -> None:
+    world: World, db: Database, client: Client, secret_key: str, sandbox: SandboxHandle
+) -> None:
     """A tenant admin must not be able to make the API probe the internal network through a connector check."""
     from api.setup import api_base_allowed
     from schemas.settings import Settings
 
-    hosts = Settings(environment="production", secret_key=secret_key, app_db_password="pw",
-                     connector_hosts=["proxy.example.net"]).api_base_hosts()
-    assert hosts is not None and Settings().api_base_hosts() is None   # development: the sandbox is allowed
-    assert api_base_allowed("https://acme.my.salesforce.com", hosts) and api_base_allowed("https://slack.com/api/", hosts)
+    hosts = Settings(
+        environment="production", secret_key=secret_key, app_db_password="pw", connector_hosts=["proxy.example.net"]
+    ).api_base_hosts()
+    assert hosts is not None and Settings().api_base_hosts() is None  # development: the sandbox is allowed
+    assert api_base_allowed("https://acme.my.salesforce.com", hosts) and api_base_allowed(
+        "https://slack.com/api/", hosts
+    )
     assert api_base_allowed("https://proxy.example.net/hubspot", hosts)
-    for url in ("http://api.hubapi.com", "https://10.0.0.5/", "https://hubapi.com.evil.example", "https://127.0.0.1",
-                "https://127.0.0.1:8080\\@api.hubapi.com", "https://x@api.hubapi.com"):   # parsers disagree on these
+    for url in (
+        "http://api.hubapi.com",
+        "https://10.0.0.5/",
+        "https://hubapi.com.evil.example",
+        "https://127.0.0.1",
+        "https://127.0.0.1:8080\\@api.hubapi.com",
+        "https://x@api.hubapi.com",
+    ):  # parsers disagree on these
         assert not api_base_allowed(url, hosts), url
     app = create_app(db, client, secret_key=secret_key, api_base_hosts=hosts)
     seen = sandbox.request_counts("hubspot")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app",
-                                 headers={"Authorization": f"Bearer {world.tokens['b.admin']}"}) as h:
-        r = await h.put("/v1/connectors/hubspot", json={"key": sandbox.keys["hubspot"], "api_base": sandbox.hubspot_host})
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://app",
+        headers={"Authorization": f"Bearer {world.tokens['b.admin']}"},
+    ) as h:
+        r = await h.put(
+            "/v1/connectors/hubspot", json={"key": sandbox.keys["hubspot"], "api_base": sandbox.hubspot_host}
+        )
     assert is_problem(r, 422, "validation-failed") and "api_base must be https" in r.json()["detail"]
-    assert sandbox.request_counts("hubspot") == seen   # not contacted
+    assert sandbox.request_counts("hubspot") == seen  # not contacted
 
 
 async def test_without_a_secret_key_the_connectors_api_is_503(world: World, db: Database, client: Client) -> None:
-    app = create_app(db, client)   # secret_key=None: connectors disabled
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app",
-                                 headers={"Authorization": f"Bearer {world.tokens['a.admin']}"}) as h:
+    app = create_app(db, client)  # secret_key=None: connectors disabled
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://app",
+        headers={"Authorization": f"Bearer {world.tokens['a.admin']}"},
+    ) as h:
         r = await h.put("/v1/connectors/hubspot", json={"key": "hubspot-secret-token"})
     assert is_problem(r, 503, "unavailable") and "disabled" in r.json()["detail"]
 
 
 async def test_admins_create_list_and_revoke_tokens(world: World, api_url: str) -> None:
     async with http(api_url, world.tokens["b.admin"]) as admin:
-        created = await admin.post("/v1/tokens", json={"name": "night-shift", "role": "operator",
-                                                       "expires_in_days": 30})
+        created = await admin.post(
+            "/v1/tokens", json={"name": "night-shift", "role": "operator", "expires_in_days": 30}
+        )
         assert created.status_code == 201 and created.json()["expires_at"]
         token = created.json()["token"]
         assert is_problem(await admin.post("/v1/tokens", json={"name": "night-shift"}), 409, "conflict")
@@ -480,19 +594,22 @@ async def test_admins_create_list_and_revoke_tokens(world: World, api_url: str) 
             assert (await admin.delete("/v1/tokens/night-shift")).status_code == 204
             assert is_problem(await night.get("/v1/drafts"), 401, "unauthorized")
         assert is_problem(await admin.delete("/v1/tokens/night-shift"), 404, "not-found")
-        assert (await admin.post("/v1/tokens", json={"name": "night-shift"})).status_code == 201   # name free again
+        assert (await admin.post("/v1/tokens", json={"name": "night-shift"})).status_code == 201  # name free again
         actions = [json.loads(x)["action"] for x in (await admin.get("/v1/audit")).text.splitlines()]
         assert actions.count("token.created") == 2 and actions.count("token.revoked") == 1
 
 
 # ---- customers, diary, audit ----------------------------------------------------------------------------------------
 
+
 async def test_customers_with_their_last_verdict_and_the_diary_newest_first(world: World, api_url: str) -> None:
     async with http(api_url, world.tokens["a.operator"]) as h:
         listed = {c["id"]: c for c in (await h.get("/v1/customers?limit=500")).json()}
         d = world.drafts[1]
         assert (listed[d.customer_id]["classification"], listed[d.customer_id]["last_run_date"]) == (
-            "likely_churn", d.run_date.isoformat())
+            "likely_churn",
+            d.run_date.isoformat(),
+        )
         diary = (await h.get(f"/v1/customers/{d.customer_id}/diary")).json()
         assert [e["run_date"] for e in diary] == [d.run_date.isoformat(), factories.PREVIOUS_RUN.isoformat()]
         assert [e["classification"] for e in diary] == ["likely_churn", "standard"]
@@ -502,15 +619,21 @@ async def test_customers_with_their_last_verdict_and_the_diary_newest_first(worl
         assert [c["id"] for c in churn] == [d.customer_id] and churn[0]["model"] == "offline"
 
 
-async def test_customers_demoted_for_citing_outside_their_evidence_can_be_listed(world: World, api_url: str,
-                                                                                 db: Database) -> None:
+async def test_customers_demoted_for_citing_outside_their_evidence_can_be_listed(
+    world: World, api_url: str, db: Database
+) -> None:
     cid = await factories.customer(db, world.a)
     async with db.tenant(world.a) as conn:
-        await conn.execute("""
+        await conn.execute(
+            """
             insert into classifications (tenant_id, customer_id, run_date, classification, severity, score, factors,
                                          cited_source_ids, recommended_action, abstain_reason, route, model)
             values ($1, $2, $3, 'standard', 'LOW', 0, '{}', '{}', 'internal_alert', 'source_validation_failed',
-                    'TIER2', 'anthropic:claude-haiku-4-5')""", world.a, cid, factories.RUN)
+                    'TIER2', 'anthropic:claude-haiku-4-5')""",
+            world.a,
+            cid,
+            factories.RUN,
+        )
     async with http(api_url, world.tokens["a.operator"]) as h:
         demoted = (await h.get("/v1/customers?abstain_reason=source_validation_failed")).json()
     assert [(c["id"], c["route"], c["model"]) for c in demoted] == [(cid, "TIER2", "anthropic:claude-haiku-4-5")]
@@ -523,8 +646,10 @@ def test_every_alert_names_a_runbook_section_that_exists() -> None:
     import yaml
 
     deploy = Path(__file__).parent.parent / "deploy" / "prometheus"
-    sections = {re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
-                for h in re.findall(r"^## (.+)$", (deploy / "RUNBOOK.md").read_text(), flags=re.M)}
+    sections = {
+        re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
+        for h in re.findall(r"^## (.+)$", (deploy / "RUNBOOK.md").read_text(), flags=re.M)
+    }
     rules = yaml.safe_load((deploy / "alerts.yml").read_text())["groups"][0]["rules"]
     assert {"RenewalsValidationFailureRateHigh", "RenewalsRouteMixDrift"} <= {r["alert"] for r in rules}
     for rule in rules:
@@ -540,8 +665,10 @@ async def test_the_audit_log_exports_as_jsonl_and_csv(world: World, api_url: str
         assert jl.headers["content-type"].startswith("application/x-ndjson")
         lines = [json.loads(x) for x in jl.text.splitlines()]
         c = await admin.get("/v1/audit?format=csv")
-        assert c.headers["content-type"].startswith("text/csv") and 'filename="audit.csv"' in \
-            c.headers["content-disposition"]
+        assert (
+            c.headers["content-type"].startswith("text/csv")
+            and 'filename="audit.csv"' in c.headers["content-disposition"]
+        )
         rows = list(csv.DictReader(io.StringIO(c.text)))
         assert [int(r["id"]) for r in rows] == [x["id"] for x in lines] == sorted(x["id"] for x in lines)
         probes = [r for r in rows if r["action"] == "probe.export"]
@@ -554,6 +681,7 @@ async def test_the_audit_log_exports_as_jsonl_and_csv(world: World, api_url: str
 
 # ---- alerts and metrics ------------------------------------------------------------------------------------------
 
+
 class Webhook:
     """On-call's receiver on loopback: keeps every JSON body posted to it."""
 
@@ -562,8 +690,13 @@ class Webhook:
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
-        length = int(next(v for k, v in (ln.split(b":", 1) for ln in head.split(b"\r\n")[1:] if b":" in ln)
-                          if k.strip().lower() == b"content-length"))
+        length = int(
+            next(
+                v
+                for k, v in (ln.split(b":", 1) for ln in head.split(b"\r\n")[1:] if b":" in ln)
+                if k.strip().lower() == b"content-length"
+            )
+        )
         self.received.append(json.loads(await reader.readexactly(length)))
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
         await writer.drain()
@@ -571,21 +704,23 @@ class Webhook:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def oncall(owner: asyncpg.Connection, db: Database, secret_key: str
-                 ) -> AsyncIterator[tuple[str, str, Webhook]]:
+async def oncall(owner: asyncpg.Connection, db: Database, secret_key: str) -> AsyncIterator[tuple[str, str, Webhook]]:
     """A fresh tenant whose on-call webhook points at a local receiver, and an operator token."""
     hook = Webhook()
     server = await asyncio.start_server(hook.handle, "127.0.0.1", 0)
     tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
     async with db.tenant(tid) as conn:
-        await conn.execute("update tenant_settings set oncall_webhook = $1",
-                           f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook")
+        await conn.execute(
+            "update tenant_settings set oncall_webhook = $1",
+            f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook",
+        )
     yield tid, await factories.token(db, tid, "operator"), hook
     server.close()
 
 
 async def test_on_call_is_told_once_per_crossing_of_the_validation_rate(
-        oncall: tuple[str, str, Webhook], db: Database, api_url: str) -> None:
+    oncall: tuple[str, str, Webhook], db: Database, api_url: str
+) -> None:
     tid, token, hook = oncall
 
     async def told(n: int) -> bool:
@@ -594,15 +729,15 @@ async def test_on_call_is_told_once_per_crossing_of_the_validation_rate(
     async with http(api_url, token) as h:
         await factories.verdicts(db, tid, 90, demoted=False)
         assert (await h.get("/v1/drafts")).json()["banner"] is None
-        await factories.verdicts(db, tid, 10, demoted=True, start=100)        # 10 % demoted: over the 5 % line
+        await factories.verdicts(db, tid, 10, demoted=True, start=100)  # 10 % demoted: over the 5 % line
         first = (await h.get("/v1/drafts")).json()
         assert first["validation_failure_rate_24h"] == pytest.approx(0.10)
         assert first["banner"] and [a["kind"] for a in first["alerts"]] == ["validation_failure_rate"]
         await eventually(lambda: told(1), timeout=10)
-        await asyncio.gather(*[h.get("/v1/drafts") for _ in range(5)])   # still over: nobody is told again
-        await factories.verdicts(db, tid, 200, demoted=False, start=1000)   # diluted to 3.3 %: the alert clears
+        await asyncio.gather(*[h.get("/v1/drafts") for _ in range(5)])  # still over: nobody is told again
+        await factories.verdicts(db, tid, 200, demoted=False, start=1000)  # diluted to 3.3 %: the alert clears
         assert (await h.get("/v1/drafts")).json()["banner"] is None
-        await factories.verdicts(db, tid, 40, demoted=True, start=2000)     # back over: a new crossing
+        await factories.verdicts(db, tid, 40, demoted=True, start=2000)  # back over: a new crossing
         await h.get("/v1/drafts")
         await eventually(lambda: told(2), timeout=10)
     await asyncio.sleep(0.3)
@@ -610,7 +745,8 @@ async def test_on_call_is_told_once_per_crossing_of_the_validation_rate(
 
 
 async def test_route_mix_drift_shows_on_the_inbox_and_is_told_once(
-        oncall: tuple[str, str, Webhook], db: Database, api_url: str) -> None:
+    oncall: tuple[str, str, Webhook], db: Database, api_url: str
+) -> None:
     tid, token, hook = oncall
 
     async def told(n: int) -> bool:
@@ -633,7 +769,7 @@ async def test_route_mix_drift_shows_on_the_inbox_and_is_told_once(
 
 async def test_metrics_expose_what_on_call_watches(world: World, api_url: str, db: Database) -> None:
     await factories.completed_run(db, world.b, dt.date(2026, 11, 19), {"TIER1": 7, "TIER2": 2, "TIER3": 1})
-    async with db.tenant(world.b) as conn:   # the scan writes the realised mix into its run's summary
+    async with db.tenant(world.b) as conn:  # the scan writes the realised mix into its run's summary
         await conn.execute("""update scan_runs set summary = '{"route_mix": {"TIER1": 0.7, "TIER2": 0.2,
                               "TIER3": 0.1}}' where run_date = '2026-11-19'""")
     async with http(api_url) as h:
@@ -656,26 +792,32 @@ async def test_metrics_can_require_a_scrape_token(db: Database, client: Client) 
         assert ok.status_code == 200 and "renewals_drafts_waiting" in ok.text
 
 
-async def test_the_worker_runtime_exports_the_sdks_own_metrics(client: Client, db: Database,
-                                                                world: World) -> None:
+async def test_the_worker_runtime_exports_the_sdks_own_metrics(client: Client, db: Database, world: World) -> None:
     from temporalio.worker import Worker
 
     from workers.metrics import temporal_runtime_with_prometheus
     from workflows.approval import ApprovalWorkflow
 
     port = closed_port()
-    probe = await Client.connect(client.service_client.config.target_host, namespace=client.namespace,
-                                 runtime=temporal_runtime_with_prometheus(f"127.0.0.1:{port}"),
-                                 data_converter=client.data_converter)
+    probe = await Client.connect(
+        client.service_client.config.target_host,
+        namespace=client.namespace,
+        runtime=temporal_runtime_with_prometheus(f"127.0.0.1:{port}"),
+        data_converter=client.data_converter,
+    )
     queue = f"metrics-probe-{uuid.uuid4().hex[:6]}"
     d = await factories.draft(db, world.b)
     async with Worker(probe, task_queue=queue, workflows=[ApprovalWorkflow]):
         handle = await probe.start_workflow(
-            ApprovalWorkflow.run, ApprovalInput(tenant_id=d.tenant_id, draft_id=d.id, customer_id=d.customer_id,
-                                                run_date=d.run_date), id=d.workflow_id, task_queue=queue)
+            ApprovalWorkflow.run,
+            ApprovalInput(tenant_id=d.tenant_id, draft_id=d.id, customer_id=d.customer_id, run_date=d.run_date),
+            id=d.workflow_id,
+            task_queue=queue,
+        )
 
         async def first_task_done() -> bool:
             return (await handle.describe()).raw_description.workflow_execution_info.history_length >= 3
+
         await eventually(first_task_done, timeout=20)
         async with httpx.AsyncClient() as h:
             text = (await h.get(f"http://127.0.0.1:{port}/metrics")).text

@@ -23,14 +23,14 @@ from tests.conftest import create_tenant
 from workers.stack import SmtpSink
 
 pytestmark = pytest.mark.usefixtures("workers")
-RUN_A = dt.date(2026, 11, 18)   # a scan run only tenant A has
+RUN_A = dt.date(2026, 11, 18)  # a scan run only tenant A has
 
 
 @dataclass
 class Pair:
     a: str
     b: str
-    draft: factories.Draft         # A's, waiting in its real ApprovalWorkflow
+    draft: factories.Draft  # A's, waiting in its real ApprovalWorkflow
     a_token_name: str
     a_operator: str
     b_admin: str
@@ -45,12 +45,25 @@ async def pair(owner: asyncpg.Connection, db: Database, secret_key: str, client:
     await factories.completed_run(db, a, RUN_A, {"TIER1": 7, "TIER2": 2, "TIER3": 1})
     async with db.tenant(a) as conn:
         await tenants.audit(conn, a, "test", "probe.a_only", draft.id, {"secret": "a-only-detail"})
-        await reports.save(conn, a, "briefing", RUN_A, {"counts": {"hot": 1, "warm": 0, "cold": 0}},
-                           f"a-only briefing for {a}", [], "#fde")
-    return Pair(a=a, b=b, draft=draft, a_token_name="a-night-shift",
-                a_operator=await factories.token(db, a, "operator", "a-night-shift"),
-                b_admin=await factories.token(db, b, "admin", "b-admin"),
-                b_draft=await factories.waiting_draft(db, client, b))
+        await reports.save(
+            conn,
+            a,
+            "briefing",
+            RUN_A,
+            {"counts": {"hot": 1, "warm": 0, "cold": 0}},
+            f"a-only briefing for {a}",
+            [],
+            "#fde",
+        )
+    return Pair(
+        a=a,
+        b=b,
+        draft=draft,
+        a_token_name="a-night-shift",
+        a_operator=await factories.token(db, a, "operator", "a-night-shift"),
+        b_admin=await factories.token(db, b, "admin", "b-admin"),
+        b_draft=await factories.waiting_draft(db, client, b),
+    )
 
 
 def probes(p: Pair) -> dict[tuple[str, str], list[tuple[str, dict[str, object] | None]]]:
@@ -60,8 +73,7 @@ def probes(p: Pair) -> dict[tuple[str, str], list[tuple[str, dict[str, object] |
     return {
         ("GET", "/v1/drafts/{draft_id}"): [(f"/v1/drafts/{d.id}", None)],
         ("POST", "/v1/drafts/{draft_id}/send"): [(f"/v1/drafts/{d.id}/send", None)],
-        ("POST", "/v1/drafts/{draft_id}/edit"): [(f"/v1/drafts/{d.id}/edit", {"subject": d.subject,
-                                                                             "body": d.body})],
+        ("POST", "/v1/drafts/{draft_id}/edit"): [(f"/v1/drafts/{d.id}/edit", {"subject": d.subject, "body": d.body})],
         ("POST", "/v1/drafts/{draft_id}/skip"): [(f"/v1/drafts/{d.id}/skip", {"reason": "not yours"})],
         ("GET", "/v1/customers/{customer_id}/diary"): [(f"/v1/customers/{d.customer_id}/diary", None)],
         ("GET", "/v1/scans/{run_date}"): [(f"/v1/scans/{RUN_A.isoformat()}", None)],
@@ -77,16 +89,18 @@ NOT_AN_ID = {("PUT", "/v1/connectors/{kind}"), ("POST", "/v1/reports/{kind}/run"
 
 
 async def test_every_route_with_an_id_is_probed(pair: Pair, db: Database) -> None:
-    paths = create_app(db, None).openapi()["paths"]   # every route in the API (the page and /metrics take no ID)
+    paths = create_app(db, None).openapi()["paths"]  # every route in the API (the page and /metrics take no ID)
     templated = {(m.upper(), path) for path, ops in paths.items() if "{" in path for m in ops}
     assert templated - NOT_AN_ID == set(probes(pair)), "add the new route to probes() with another tenant's IDs"
 
 
-async def test_another_tenants_ids_answer_404_and_change_nothing(pair: Pair, api_url: str, db: Database,
-                                                                 client: Client, smtp: SmtpSink) -> None:
+async def test_another_tenants_ids_answer_404_and_change_nothing(
+    pair: Pair, api_url: str, db: Database, client: Client, smtp: SmtpSink
+) -> None:
     before = len(smtp.messages)
-    async with httpx.AsyncClient(base_url=api_url, timeout=60,
-                                 headers={"Authorization": f"Bearer {pair.b_admin}"}) as hb:
+    async with httpx.AsyncClient(
+        base_url=api_url, timeout=60, headers={"Authorization": f"Bearer {pair.b_admin}"}
+    ) as hb:
         for (method, template), calls in probes(pair).items():
             for path, body in calls:
                 r = await hb.request(method, path, json=body)
@@ -101,16 +115,27 @@ async def test_another_tenants_ids_answer_404_and_change_nothing(pair: Pair, api
     assert desc.status == WorkflowExecutionStatus.RUNNING
     assert len(smtp.messages) == before
     async with httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {pair.a_operator}"}) as ha:
-        assert (await ha.get("/v1/drafts")).status_code == 200   # B's DELETE did not revoke A's token
+        assert (await ha.get("/v1/drafts")).status_code == 200  # B's DELETE did not revoke A's token
 
 
 async def test_lists_and_exports_never_carry_another_tenants_rows(pair: Pair, api_url: str) -> None:
     a_marks = [pair.a, pair.draft.id, pair.draft.customer_id, "a-only-detail", pair.a_token_name, "rk_a_secret_key"]
-    async with httpx.AsyncClient(base_url=api_url, timeout=60,
-                                 headers={"Authorization": f"Bearer {pair.b_admin}"}) as hb:
-        for path in ("/v1/drafts", "/v1/drafts?status=sent", "/v1/drafts?status=skipped", "/v1/customers?limit=500",
-                     "/v1/scans", "/v1/settings", "/v1/connectors", "/v1/tokens", "/v1/audit?format=jsonl",
-                     "/v1/audit?format=csv", "/v1/reports"):
+    async with httpx.AsyncClient(
+        base_url=api_url, timeout=60, headers={"Authorization": f"Bearer {pair.b_admin}"}
+    ) as hb:
+        for path in (
+            "/v1/drafts",
+            "/v1/drafts?status=sent",
+            "/v1/drafts?status=skipped",
+            "/v1/customers?limit=500",
+            "/v1/scans",
+            "/v1/settings",
+            "/v1/connectors",
+            "/v1/tokens",
+            "/v1/audit?format=jsonl",
+            "/v1/audit?format=csv",
+            "/v1/reports",
+        ):
             r = await hb.get(path)
             assert r.status_code == 200, (path, r.text)
             assert not [m for m in a_marks if m in r.text], path
@@ -123,8 +148,9 @@ async def test_lists_and_exports_never_carry_another_tenants_rows(pair: Pair, ap
 async def test_a_connector_put_writes_only_the_callers_tenant(pair: Pair, api_url: str, db: Database) -> None:
     async with httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {pair.b_admin}"}) as hb:
         # usage: stored without a check call, so nothing leaves loopback
-        r = await hb.put("/v1/connectors/usage", json={"key": "postgresql://b@127.0.0.1:9/product",
-                                                       "query": "select 1"})
+        r = await hb.put(
+            "/v1/connectors/usage", json={"key": "postgresql://b@127.0.0.1:9/product", "query": "select 1"}
+        )
         assert r.status_code == 200
         assert [c["kind"] for c in (await hb.get("/v1/connectors")).json()] == ["usage"]
     async with db.tenant(pair.a) as conn:
@@ -133,42 +159,67 @@ async def test_a_connector_put_writes_only_the_callers_tenant(pair: Pair, api_ur
 
 # ---- underneath: row-level security on the app's own role ------------------------------------------------------------
 
+
 async def tenant_owned_tables(owner: asyncpg.Connection) -> list[str]:
-    return [r["table_name"] for r in await owner.fetch("""
+    return [
+        r["table_name"]
+        for r in await owner.fetch("""
         select table_name from information_schema.columns
-         where table_schema = 'public' and column_name = 'tenant_id' order by table_name""")]
+         where table_schema = 'public' and column_name = 'tenant_id' order by table_name""")
+    ]
 
 
 async def test_every_tenant_owned_table_is_guarded_by_a_forced_policy(owner: asyncpg.Connection) -> None:
     tables = await tenant_owned_tables(owner)
-    assert {"drafts", "classifications", "diary_entries", "audit_log", "api_tokens", "alert_state",
-            "model_calls"} <= set(tables)
-    rows = {r["relname"]: r for r in await owner.fetch("""
+    assert {
+        "drafts",
+        "classifications",
+        "diary_entries",
+        "audit_log",
+        "api_tokens",
+        "alert_state",
+        "model_calls",
+    } <= set(tables)
+    rows = {
+        r["relname"]: r
+        for r in await owner.fetch(
+            """
         select c.relname, c.relrowsecurity, c.relforcerowsecurity,
                (select count(*) from pg_policies p where p.tablename = c.relname and p.schemaname = 'public') policies
           from pg_class c join pg_namespace n on n.oid = c.relnamespace
-         where n.nspname = 'public' and c.relname = any($1::text[])""", [*tables, "tenants"])}
-    unguarded = [t for t, r in rows.items()
-                 if not (r["relrowsecurity"] and r["relforcerowsecurity"] and r["policies"] >= 1)]
+         where n.nspname = 'public' and c.relname = any($1::text[])""",
+            [*tables, "tenants"],
+        )
+    }
+    unguarded = [
+        t for t, r in rows.items() if not (r["relrowsecurity"] and r["relforcerowsecurity"] and r["policies"] >= 1)
+    ]
     assert unguarded == [], f"tenant-owned tables without a forced RLS policy: {unguarded}"
 
 
-async def test_the_app_role_is_neither_superuser_nor_owner_nor_rls_exempt(owner: asyncpg.Connection,
-                                                                          db: Database) -> None:
+async def test_the_app_role_is_neither_superuser_nor_owner_nor_rls_exempt(
+    owner: asyncpg.Connection, db: Database
+) -> None:
     async with db.pool.acquire() as conn:
-        me = await conn.fetchrow("select current_user u, rolsuper, rolbypassrls from pg_roles "
-                                 "where rolname = current_user")
+        me = await conn.fetchrow(
+            "select current_user u, rolsuper, rolbypassrls from pg_roles where rolname = current_user"
+        )
     assert (me["u"], me["rolsuper"], me["rolbypassrls"]) == (APP_ROLE, False, False)
-    owned = await owner.fetchval("""select count(*) from pg_class c join pg_roles r on r.oid = c.relowner
-                                    where r.rolname = $1""", APP_ROLE)
-    assert owned == 0   # an owner is exempt from its tables' policies unless forced; owning nothing avoids the question
-    for table in ("diary_entries", "audit_log"):   # append-only for the app too
-        assert not await owner.fetchval("select has_table_privilege($1, $2, 'UPDATE') or "
-                                        "has_table_privilege($1, $2, 'DELETE')", APP_ROLE, table)
+    owned = await owner.fetchval(
+        """select count(*) from pg_class c join pg_roles r on r.oid = c.relowner
+                                    where r.rolname = $1""",
+        APP_ROLE,
+    )
+    assert owned == 0  # an owner is exempt from its tables' policies unless forced; owning nothing avoids the question
+    for table in ("diary_entries", "audit_log"):  # append-only for the app too
+        assert not await owner.fetchval(
+            "select has_table_privilege($1, $2, 'UPDATE') or has_table_privilege($1, $2, 'DELETE')", APP_ROLE, table
+        )
 
 
-async def test_rls_hides_and_refuses_another_tenants_rows_on_every_table(pair: Pair, owner: asyncpg.Connection,
-                                                                        db: Database) -> None:
+async def test_rls_hides_and_refuses_another_tenants_rows_on_every_table(
+    pair: Pair, owner: asyncpg.Connection, db: Database
+) -> None:
     tables = await tenant_owned_tables(owner)
     a_rows = {t: await owner.fetchval(f'select count(*) from "{t}" where tenant_id = $1', pair.a) for t in tables}
     assert a_rows["drafts"] == 1 and a_rows["diary_entries"] == 2 and a_rows["scan_customers"] == 10
@@ -179,16 +230,16 @@ async def test_rls_hides_and_refuses_another_tenants_rows_on_every_table(pair: P
         assert await conn.fetchval("select count(*) from tenants where id = $1", pair.a) == 0
         # Even a write aimed squarely at A's row touches nothing.
         assert await conn.execute("update drafts set subject = 'forged' where id = $1", pair.draft.id) == "UPDATE 0"
-    async with db.pool.acquire() as conn:   # no tenant bound at all: nothing at all
+    async with db.pool.acquire() as conn:  # no tenant bound at all: nothing at all
         for t in tables:
             assert await conn.fetchval(f'select count(*) from "{t}"') == 0, t
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
-        async with db.tenant(pair.b) as conn:   # WITH CHECK: no writing a row into A
+        async with db.tenant(pair.b) as conn:  # WITH CHECK: no writing a row into A
             await tenants.audit(conn, pair.a, "b", "forged", None)
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
         async with db.tenant(pair.b) as conn:
             await conn.execute("update drafts set tenant_id = $1 where tenant_id = $2", pair.a, pair.b)
-    with pytest.raises(asyncpg.InsufficientPrivilegeError):   # and no turning RLS off from the app's role
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):  # and no turning RLS off from the app's role
         async with db.tenant(pair.b) as conn:
             await conn.execute("alter table drafts no force row level security")
 
@@ -196,5 +247,5 @@ async def test_rls_hides_and_refuses_another_tenants_rows_on_every_table(pair: P
 async def test_the_token_lookup_names_only_the_tokens_own_tenant(pair: Pair, db: Database) -> None:
     found = await tenants.lookup_token(db.pool, pair.a_operator)
     assert (found["tenant_id"], found["role"], found["name"]) == (pair.a, "operator", "a-night-shift")
-    assert set(found.keys()) == {"tenant_id", "role", "name"}   # no hash, no other row
+    assert set(found.keys()) == {"tenant_id", "role", "name"}  # no hash, no other row
     assert re.fullmatch(r"rm_[a-z0-9-]+_[A-Za-z0-9_-]+", pair.a_operator)

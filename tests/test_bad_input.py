@@ -17,23 +17,25 @@ from db.pool import Database
 from schemas.workflow_io import TenantScanInput
 from tests.conftest import AS_OF, create_tenant
 
-NOBODY = "http://127.0.0.1:9"   # loopback port with no server: a vendor that is down
+NOBODY = "http://127.0.0.1:9"  # loopback port with no server: a vendor that is down
 
 
-async def test_a_vendor_that_is_down_is_retryable_and_says_so(owner: asyncpg.Connection, db: Database,
-                                                             secret_key: str, client: Client) -> None:
+async def test_a_vendor_that_is_down_is_retryable_and_says_so(
+    owner: asyncpg.Connection, db: Database, secret_key: str, client: Client
+) -> None:
     tid = await create_tenant(owner, db, secret_key, stripe_key="rk_test_x", stripe_base=NOBODY)
     acts = ScanActivities(db, client, secret_key)
     with pytest.raises(ApplicationError) as err:
         await ActivityEnvironment().run(acts.sync_customers, TenantScanInput(tenant_id=tid, run_date=AS_OF))
     assert err.value.type == "VendorUnavailable" and not err.value.non_retryable
     assert "connector stripe: unavailable" in err.value.message
-    async with db.tenant(tid) as conn:   # a passing outage is not written onto the connector as broken
+    async with db.tenant(tid) as conn:  # a passing outage is not written onto the connector as broken
         assert await conn.fetchval("select status from connectors where kind = 'stripe'") == "connected"
 
 
-async def test_an_unconnected_tenant_is_a_clear_non_retryable_error(owner: asyncpg.Connection, db: Database,
-                                                                   secret_key: str, client: Client) -> None:
+async def test_an_unconnected_tenant_is_a_clear_non_retryable_error(
+    owner: asyncpg.Connection, db: Database, secret_key: str, client: Client
+) -> None:
     tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
     acts = ScanActivities(db, client, secret_key)
     with pytest.raises(ApplicationError, match="not connected") as err:
@@ -58,8 +60,16 @@ def test_a_malformed_invoice_is_named() -> None:
 def test_late_payment_signals_carry_their_numbers() -> None:
     day = 86400
     due = int(dt.datetime(2026, 9, 1, tzinfo=dt.UTC).timestamp())
-    late = {"id": "in_late", "object": "invoice", "status": "paid", "created": due - 30 * day, "due_date": due,
-            "amount_due": 120000, "attempt_count": 3, "status_transitions": {"paid_at": due + 12 * day}}
+    late = {
+        "id": "in_late",
+        "object": "invoice",
+        "status": "paid",
+        "created": due - 30 * day,
+        "due_date": due,
+        "amount_due": 120000,
+        "attempt_count": 3,
+        "status_transitions": {"paid_at": due + 12 * day},
+    }
     items = invoice_signals([late], AS_OF)
     kinds = {i.kind: i for i in items}
     assert kinds["invoice_paid_late"].facts["days_late"] == 12

@@ -22,9 +22,9 @@ from connectors.hubspot import HubSpotConnector, HubSpotSource, contact_signals
 from connectors.salesforce import SalesforceConnector, SalesforceSource
 from connectors.slack import CANCEL_TALK, SlackConnector, SlackSource, channel_signals
 from connectors.usage import CsvUsageSource, UsageConnector, UsageSource
+from core.factors import DECISIVE_SIGNAL
 from sandbox.generate import generate_workspace
 from sandbox.server import SandboxHandle, start_sandbox
-from core.factors import DECISIVE_SIGNAL
 from schemas.evidence import CustomerProfile, EvidenceItem
 
 AS_OF = dt.date(2026, 11, 22)
@@ -32,10 +32,19 @@ Result = dict[str, tuple[list[EvidenceItem], str | None]]
 
 
 def profiles(ws: Path) -> list[CustomerProfile]:
-    return [CustomerProfile(tenant_id="t-connectors", customer_id=c["id"], name=c["name"], email=c.get("email"),
-                            arr_cents=0, contract=None, renewal_date=None,
-                            links={k: str(v) for k, v in (c.get("metadata") or {}).items()})
-            for c in json.loads((ws / "stripe" / "customers.json").read_text())]
+    return [
+        CustomerProfile(
+            tenant_id="t-connectors",
+            customer_id=c["id"],
+            name=c["name"],
+            email=c.get("email"),
+            arr_cents=0,
+            contract=None,
+            renewal_date=None,
+            links={k: str(v) for k, v in (c.get("metadata") or {}).items()},
+        )
+        for c in json.loads((ws / "stripe" / "customers.json").read_text())
+    ]
 
 
 def _rewrite(path: Path, change: Any) -> None:
@@ -51,12 +60,17 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     victim = profiles(root)[-1].links
     assoc = json.loads((root / "hubspot" / "associations.json").read_text())
     deal = assoc["companies_to_deals"][victim["hubspot_company_id"]][0]
-    _rewrite(root / "hubspot" / "deals.json",
-             lambda ds: [d["properties"].pop("dealstage") for d in ds if d["id"] == deal])
-    _rewrite(root / "salesforce" / "Opportunity.json",
-             lambda os_: [o.pop("StageName") for o in os_ if o["AccountId"] == victim["salesforce_account_id"]])
-    _rewrite(root / "slack" / "history" / f"{victim['slack_channel_id']}.json", lambda ms: next(
-        m for m in ms if m.get("thread_ts", m["ts"]) == m["ts"]).pop("text"))   # a parent: history returns it
+    _rewrite(
+        root / "hubspot" / "deals.json", lambda ds: [d["properties"].pop("dealstage") for d in ds if d["id"] == deal]
+    )
+    _rewrite(
+        root / "salesforce" / "Opportunity.json",
+        lambda os_: [o.pop("StageName") for o in os_ if o["AccountId"] == victim["salesforce_account_id"]],
+    )
+    _rewrite(
+        root / "slack" / "history" / f"{victim['slack_channel_id']}.json",
+        lambda ms: next(m for m in ms if m.get("thread_ts", m["ts"]) == m["ts"]).pop("text"),
+    )  # a parent: history returns it
     return root
 
 
@@ -78,8 +92,11 @@ def hubspot(h: SandboxHandle, token: str | None = None, **kw: Any) -> HubSpotCon
 
 
 def salesforce(h: SandboxHandle, session_id: str | None = None, **kw: Any) -> SalesforceConnector:
-    return SalesforceConnector(SalesforceSource(h.salesforce_instance_url, session_id or h.keys["salesforce"],
-                                                session=h.salesforce_session(), **kw))
+    return SalesforceConnector(
+        SalesforceSource(
+            h.salesforce_instance_url, session_id or h.keys["salesforce"], session=h.salesforce_session(), **kw
+        )
+    )
 
 
 def slack(h: SandboxHandle, token: str | None = None, **kw: Any) -> SlackConnector:
@@ -100,6 +117,7 @@ def _total(h: SandboxHandle, vendor: str) -> int:
 
 # ---- a whole chunk, and requests per customer -------------------------------------------------------------------
 
+
 async def test_a_chunk_of_60_costs_few_requests_and_only_the_broken_customer_fails(sandbox: SandboxHandle) -> None:
     customers = profiles(sandbox.workspace)
     victim = customers[-1].customer_id
@@ -114,24 +132,32 @@ async def test_a_chunk_of_60_costs_few_requests_and_only_the_broken_customer_fai
     out = await usage(sandbox).gather(customers, AS_OF)
     assert not [err for _, err in out.values() if err]
     print(f"\nrequests per customer (60-customer chunk): {per_customer}")
-    assert per_customer["hubspot"] <= 6 / 60       # 2 association reads + deal and contact batch reads
-    assert per_customer["salesforce"] <= 2 / 60    # one Opportunity and one Contact query
-    assert per_customer["slack"] == 1.0            # one conversations.history page per channel
+    assert per_customer["hubspot"] <= 6 / 60  # 2 association reads + deal and contact batch reads
+    assert per_customer["salesforce"] <= 2 / 60  # one Opportunity and one Contact query
+    assert per_customer["slack"] == 1.0  # one conversations.history page per channel
 
 
-async def test_a_malformed_record_is_that_customers_error_naming_the_record(sandbox: SandboxHandle,
-                                                                           ws: Path) -> None:
+async def test_a_malformed_record_is_that_customers_error_naming_the_record(sandbox: SandboxHandle, ws: Path) -> None:
     victim = profiles(ws)[-1]
     deal = json.loads((ws / "hubspot" / "associations.json").read_text())["companies_to_deals"][
-        victim.links["hubspot_company_id"]][0]
+        victim.links["hubspot_company_id"]
+    ][0]
     hs = await hubspot(sandbox).gather([victim], AS_OF)
     assert hs[victim.customer_id] == ([], f"hubspot: HubSpot deal {deal} is missing dealstage")
     sf = (await salesforce(sandbox).gather([victim], AS_OF))[victim.customer_id]
     assert sf[0] == [] and sf[1] is not None and "Salesforce Opportunity 006" in sf[1] and "StageName" in sf[1]
     sl = (await slack(sandbox).gather([victim], AS_OF))[victim.customer_id]
     assert sl[0] == [] and sl[1] is not None and "has no text" in sl[1] and victim.links["slack_channel_id"] in sl[1]
-    ghost = victim.model_copy(update={"customer_id": "cus_ghost", "links": {
-        "hubspot_company_id": "999", "salesforce_account_id": "001NOSUCHACCOUNT", "slack_channel_id": "C0NOSUCH"}})
+    ghost = victim.model_copy(
+        update={
+            "customer_id": "cus_ghost",
+            "links": {
+                "hubspot_company_id": "999",
+                "salesforce_account_id": "001NOSUCHACCOUNT",
+                "slack_channel_id": "C0NOSUCH",
+            },
+        }
+    )
     hs_ghost = (await hubspot(sandbox).gather([ghost], AS_OF))["cus_ghost"]
     assert "company 999 has no deals or contacts" in str(hs_ghost[1])
     assert "001NOSUCHACCOUNT" in str((await salesforce(sandbox).gather([ghost], AS_OF))["cus_ghost"][1])
@@ -144,11 +170,22 @@ async def test_a_malformed_record_is_that_customers_error_naming_the_record(sand
 async def test_a_malformed_usage_row_is_that_customers_error() -> None:
     class Rows:
         async def fetch(self, ids: list[str], since: dt.date) -> dict[str, list[dict[str, Any]]]:
-            return {"cus_a": [{"customer_id": "cus_a", "date": AS_OF, "active_users": None, "error_count": 0,
-                               "jobs_executed": 1, "licensed_seats": 5}]}
+            return {
+                "cus_a": [
+                    {
+                        "customer_id": "cus_a",
+                        "date": AS_OF,
+                        "active_users": None,
+                        "error_count": 0,
+                        "jobs_executed": 1,
+                        "licensed_seats": 5,
+                    }
+                ]
+            }
 
-    a = CustomerProfile(tenant_id="t", customer_id="cus_a", name="A", email=None, arr_cents=0, contract=None,
-                        renewal_date=None)
+    a = CustomerProfile(
+        tenant_id="t", customer_id="cus_a", name="A", email=None, arr_cents=0, contract=None, renewal_date=None
+    )
     b = a.model_copy(update={"customer_id": "cus_b"})
     out = await UsageConnector(Rows()).gather([a, b], AS_OF)  # type: ignore[arg-type]
     assert "usage row cus_a 2026-11-22 is malformed" in str(out["cus_a"][1])
@@ -156,6 +193,7 @@ async def test_a_malformed_usage_row_is_that_customers_error() -> None:
 
 
 # ---- pagination ---------------------------------------------------------------------------------------------
+
 
 async def test_hubspot_splits_batches_and_gets_the_same_answer(sandbox: SandboxHandle) -> None:
     customers = profiles(sandbox.workspace)[:-1]
@@ -178,13 +216,13 @@ async def test_slack_follows_the_cursor_across_pages(sandbox: SandboxHandle) -> 
 
 
 async def test_salesforce_follows_next_records_url(tmp_path: Path) -> None:
-    big = generate_workspace(tmp_path / "ws", customers=120, as_of=AS_OF, seed=6)   # > 200 contacts
+    big = generate_workspace(tmp_path / "ws", customers=120, as_of=AS_OF, seed=6)  # > 200 contacts
     handle = start_sandbox(big)
     try:
         out = await salesforce(handle, batch_size=200).gather(profiles(big), AS_OF)
         assert not [err for _, err in out.values() if err]
         pages = [k for k in handle.request_counts("salesforce") if k.startswith("GET /query/01g")]
-        assert pages, handle.request_counts("salesforce")   # query_all_iter followed nextRecordsUrl
+        assert pages, handle.request_counts("salesforce")  # query_all_iter followed nextRecordsUrl
         contacts = {i.source_id for items, _ in out.values() for i in items if ":contact:" in i.source_id}
         assert len(contacts) > 100
     finally:
@@ -192,6 +230,7 @@ async def test_salesforce_follows_next_records_url(tmp_path: Path) -> None:
 
 
 # ---- vendor failures -------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("vendor", list(CONNECTORS))
 async def test_429_is_retryable_with_the_delay_then_succeeds(sandbox: SandboxHandle, vendor: str) -> None:
@@ -201,7 +240,7 @@ async def test_429_is_retryable_with_the_delay_then_succeeds(sandbox: SandboxHan
     with pytest.raises(ApplicationError) as err:
         await CONNECTORS[vendor](sandbox).gather(customers, AS_OF)
     assert err.value.type == "RateLimited" and not err.value.non_retryable
-    assert err.value.next_retry_delay == dt.timedelta(seconds=1)   # the vendor's Retry-After
+    assert err.value.next_retry_delay == dt.timedelta(seconds=1)  # the vendor's Retry-After
     out = await CONNECTORS[vendor](sandbox).gather(customers, AS_OF)
     assert all(e is None for _, e in out.values()) and any(items for items, _ in out.values())
 
@@ -217,33 +256,37 @@ async def test_a_wrong_key_is_non_retryable_credentials_rejected(sandbox: Sandbo
 async def test_slack_waits_out_a_429_inside_the_chunk(sandbox: SandboxHandle) -> None:
     customers = profiles(sandbox.workspace)[:3]
     sandbox.add_fault("slack", FAULT_PATHS["slack"], 429, times=1, retry_after=1)
-    out = await slack(sandbox).gather(customers, AS_OF)   # no error: the chunk's other reads are not redone
+    out = await slack(sandbox).gather(customers, AS_OF)  # no error: the chunk's other reads are not redone
     assert all(e is None for _, e in out.values()) and any(items for items, _ in out.values())
-    assert _total(sandbox, "slack") == len(customers) + 1   # one read per channel, plus the one refused
+    assert _total(sandbox, "slack") == len(customers) + 1  # one read per channel, plus the one refused
 
 
 async def test_salesforce_takes_15_character_ids_and_orgs_without_the_custom_contact_fields(
-        sandbox: SandboxHandle) -> None:
+    sandbox: SandboxHandle,
+) -> None:
     from connectors import registry
     from connectors.salesforce import LEFT_FIELD
 
     linked = [p for p in profiles(sandbox.workspace) if p.links.get("salesforce_account_id")][:40]
-    short = [p.model_copy(update={"links": {**p.links, "salesforce_account_id": p.links["salesforce_account_id"][:15]}})
-             for p in linked]
+    short = [
+        p.model_copy(update={"links": {**p.links, "salesforce_account_id": p.links["salesforce_account_id"][:15]}})
+        for p in linked
+    ]
     assert all(len(p.links["salesforce_account_id"]) == 18 for p in linked)
     # Stripe metadata holding the 15-character id (as Salesforce Classic URLs show it) reads the same evidence.
     assert await salesforce(sandbox).gather(short, AS_OF) == await salesforce(sandbox).gather(linked, AS_OF)
 
-    source = SalesforceSource(sandbox.salesforce_instance_url, sandbox.keys["salesforce"],
-                              session=sandbox.salesforce_session())
+    source = SalesforceSource(
+        sandbox.salesforce_instance_url, sandbox.keys["salesforce"], session=sandbox.salesforce_session()
+    )
     standard = await SalesforceConnector(source, champion_field=None, left_field=None).gather(linked, AS_OF)
     assert all(err is None for _, err in standard.values())
     kinds = {i.kind for items, _ in standard.values() for i in items}
     assert "champion_left" not in kinds and {"renewal_deal_stale", "champion_quiet"} <= kinds
 
     config = {"api_base": sandbox.salesforce_instance_url, "ca_file": sandbox.ca_file}
-    await registry.check("salesforce", sandbox.keys["salesforce"], config)   # the defaults exist here
-    with pytest.raises(ApplicationError) as err:   # an org whose champion field is named otherwise
+    await registry.check("salesforce", sandbox.keys["salesforce"], config)  # the defaults exist here
+    with pytest.raises(ApplicationError) as err:  # an org whose champion field is named otherwise
         await registry.check("salesforce", sandbox.keys["salesforce"], config | {"champion_field": "Key_Contact__c"})
     assert err.value.non_retryable and "Key_Contact__c" in err.value.message
     assert "champion_field / left_field" in err.value.message and LEFT_FIELD == "Left_Company__c"
@@ -268,15 +311,18 @@ async def test_500_is_retryable(sandbox: SandboxHandle, vendor: str) -> None:
 @pytest.mark.parametrize("vendor", list(CONNECTORS))
 async def test_a_vendor_that_is_down_is_retryable(sandbox: SandboxHandle, vendor: str) -> None:
     nobody = "http://127.0.0.1:9"
-    conn = {"hubspot": lambda: HubSpotConnector(HubSpotSource("k", nobody + "/hubspot", timeout=3)),
-            "salesforce": lambda: SalesforceConnector(SalesforceSource("https://127.0.0.1:9", "k", timeout=3)),
-            "slack": lambda: SlackConnector(SlackSource("k", nobody + "/slack/api/", timeout=3))}[vendor]()
+    conn = {
+        "hubspot": lambda: HubSpotConnector(HubSpotSource("k", nobody + "/hubspot", timeout=3)),
+        "salesforce": lambda: SalesforceConnector(SalesforceSource("https://127.0.0.1:9", "k", timeout=3)),
+        "slack": lambda: SlackConnector(SlackSource("k", nobody + "/slack/api/", timeout=3)),
+    }[vendor]()
     with pytest.raises(ApplicationError) as err:
         await conn.gather(profiles(sandbox.workspace)[:1], AS_OF)
     assert err.value.type == "VendorUnavailable" and not err.value.non_retryable
 
 
 # ---- usage through a real read-only database connection --------------------------------------------------------
+
 
 async def test_usage_from_the_product_database_matches_the_csv(pg_server: str, sandbox: SandboxHandle) -> None:
     from sandbox.product_db import QUERY, load_usage
@@ -293,12 +339,16 @@ async def test_usage_from_the_product_database_matches_the_csv(pg_server: str, s
 
 # ---- what the signals mean -------------------------------------------------------------------------------------
 
+
 def _gather_all(h: SandboxHandle, customers: list[CustomerProfile], run_date: dt.date) -> dict[str, Result]:
     async def run() -> dict[str, Result]:
-        return {"hubspot": await hubspot(h).gather(customers, run_date),
-                "salesforce": await salesforce(h).gather(customers, run_date),
-                "slack": await slack(h).gather(customers, run_date),
-                "usage": await usage(h).gather(customers, run_date)}
+        return {
+            "hubspot": await hubspot(h).gather(customers, run_date),
+            "salesforce": await salesforce(h).gather(customers, run_date),
+            "slack": await slack(h).gather(customers, run_date),
+            "usage": await usage(h).gather(customers, run_date),
+        }
+
     return asyncio.run(run())
 
 
@@ -307,15 +357,18 @@ def test_troubled_accounts_get_more_negative_signals_than_expanding_ones(sbx: Sa
     results = _gather_all(sbx, customers, AS_OF)
     with open(ws / "expected.csv", newline="") as f:
         archetype = {r["customer_id"]: r["archetype"] for r in csv.DictReader(f)}
-    negatives = {c.customer_id: sum(1 for out in results.values() for i in out[c.customer_id][0] if i.signal < 0)
-                 for c in customers}
-    net = {c.customer_id: sum(i.signal for out in results.values() for i in out[c.customer_id][0])
-           for c in customers}
+    negatives = {
+        c.customer_id: sum(1 for out in results.values() for i in out[c.customer_id][0] if i.signal < 0)
+        for c in customers
+    }
+    net = {c.customer_id: sum(i.signal for out in results.values() for i in out[c.customer_id][0]) for c in customers}
     troubled = [k for k, a in archetype.items() if a in ("at_risk", "likely_churn")]
     growing = [k for k, a in archetype.items() if a == "expansion"]
     assert troubled and growing
-    print(f"\nnegative signals per customer: troubled {mean(negatives[k] for k in troubled):.2f}, "
-          f"expansion {mean(negatives[k] for k in growing):.2f}")
+    print(
+        f"\nnegative signals per customer: troubled {mean(negatives[k] for k in troubled):.2f}, "
+        f"expansion {mean(negatives[k] for k in growing):.2f}"
+    )
     assert mean(negatives[k] for k in troubled) > mean(negatives[k] for k in growing) + 1
     assert mean(net[k] for k in troubled) < 0 < mean(net[k] for k in growing)
 
@@ -329,8 +382,11 @@ def _raw_objects(ws: Path) -> dict[str, dict[str, set[str]]]:
         with_usage = {r["customer_id"] for r in csv.DictReader(f)}
     out: dict[str, dict[str, set[str]]] = {}
     for c in profiles(ws):
-        company, account, channel = (c.links["hubspot_company_id"], c.links["salesforce_account_id"],
-                                     c.links["slack_channel_id"])
+        company, account, channel = (
+            c.links["hubspot_company_id"],
+            c.links["salesforce_account_id"],
+            c.links["slack_channel_id"],
+        )
         history = json.loads((ws / "slack" / "history" / f"{channel}.json").read_text())
         out[c.customer_id] = {
             "hubspot": {f"deal:{d}" for d in assoc["companies_to_deals"].get(company, [])}
@@ -338,14 +394,16 @@ def _raw_objects(ws: Path) -> dict[str, dict[str, set[str]]]:
             "salesforce": {f"opportunity:{o['Id']}" for o in opps if o["AccountId"] == account}
             | {f"contact:{x['Id']}" for x in sf_contacts if x["AccountId"] == account},
             "slack": {f"{channel}:{m['ts']}" for m in history if "ts" in m},
-            "usage": {c.customer_id} if c.customer_id in with_usage else set()}
+            "usage": {c.customer_id} if c.customer_id in with_usage else set(),
+        }
     return out
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), days_later=st.integers(-30, 60))
-def test_every_signal_names_an_object_in_its_customers_raw_data(sbx: SandboxHandle, ws: Path, data: st.DataObject,
-                                                                days_later: int) -> None:
+def test_every_signal_names_an_object_in_its_customers_raw_data(
+    sbx: SandboxHandle, ws: Path, data: st.DataObject, days_later: int
+) -> None:
     everyone = profiles(ws)
     chosen = data.draw(st.lists(st.sampled_from(everyone), min_size=1, max_size=12, unique_by=lambda c: c.customer_id))
     raw = _raw_objects(ws)
@@ -362,33 +420,57 @@ def test_slack_keyword_rules_on_wire_messages() -> None:
     def ts(days_ago: int) -> str:
         return f"{int(dt.datetime.combine(AS_OF - dt.timedelta(days=days_ago), dt.time(9), dt.UTC).timestamp())}.000100"
 
-    msgs = [{"type": "message", "user": "U2", "text": "Could you send pricing for the Enterprise plan?", "ts": ts(3),
-             "reply_count": 1},
-            {"type": "message", "user": "U2", "text": "How do we export all of our data?", "ts": ts(10)},
-            {"type": "message", "user": "U1", "text": "Thanks, that fixed it!", "ts": ts(40)},
-            {"type": "message", "user": "U1", "text": "Great, thank you", "ts": ts(41)},
-            {"type": "message", "user": "U1", "text": "Hello all", "ts": ts(45)},
-            {"type": "message", "bot_id": "B1", "text": "cancel cancel", "ts": ts(42)}]
+    msgs = [
+        {
+            "type": "message",
+            "user": "U2",
+            "text": "Could you send pricing for the Enterprise plan?",
+            "ts": ts(3),
+            "reply_count": 1,
+        },
+        {"type": "message", "user": "U2", "text": "How do we export all of our data?", "ts": ts(10)},
+        {"type": "message", "user": "U1", "text": "Thanks, that fixed it!", "ts": ts(40)},
+        {"type": "message", "user": "U1", "text": "Great, thank you", "ts": ts(41)},
+        {"type": "message", "user": "U1", "text": "Hello all", "ts": ts(45)},
+        {"type": "message", "bot_id": "B1", "text": "cancel cancel", "ts": ts(42)},
+    ]
     kinds = {(i.kind, i.source_id.rsplit(":", 1)[1]) for i in channel_signals("C1", msgs, AS_OF)}
-    assert kinds == {("expansion_talk", ts(3)), ("export_request", ts(10)), ("question_unanswered", ts(10)),
-                     ("thanks", ts(40)), ("champion_quiet_in_slack", ts(40))}
+    assert kinds == {
+        ("expansion_talk", ts(3)),
+        ("export_request", ts(10)),
+        ("question_unanswered", ts(10)),
+        ("thanks", ts(40)),
+        ("champion_quiet_in_slack", ts(40)),
+    }
 
 
 def _contact(cid: str, role: str | None = None, **props: str) -> dict[str, Any]:
     seen = (AS_OF - dt.timedelta(days=5)).isoformat()
     roles = {"renewal_role": role} if role else {}
-    return {"id": cid, "properties": {"firstname": "Ana", "lastname": cid, "lifecyclestage": "customer",
-                                      "notes_last_contacted": seen, **roles, **props}}
+    return {
+        "id": cid,
+        "properties": {
+            "firstname": "Ana",
+            "lastname": cid,
+            "lifecyclestage": "customer",
+            "notes_last_contacted": seen,
+            **roles,
+            **props,
+        },
+    }
 
 
-@pytest.mark.parametrize("props, left", [
-    ({"left_company": "true", "lifecyclestage": "other"}, True),   # what the sample workspace writes
-    ({"left_company": "true"}, True),
-    ({"lifecyclestage": "former"}, True),
-    ({"lifecyclestage": "other"}, False),    # a standard HubSpot value (partners, vendors): not a departure
-    ({"lifecyclestage": "other", "left_company": "false"}, False),
-    ({}, False),
-])
+@pytest.mark.parametrize(
+    "props, left",
+    [
+        ({"left_company": "true", "lifecyclestage": "other"}, True),  # what the sample workspace writes
+        ({"left_company": "true"}, True),
+        ({"lifecyclestage": "former"}, True),
+        ({"lifecyclestage": "other"}, False),  # a standard HubSpot value (partners, vendors): not a departure
+        ({"lifecyclestage": "other", "left_company": "false"}, False),
+        ({}, False),
+    ],
+)
 def test_a_hubspot_champion_has_left_only_when_a_property_says_so(props: dict[str, str], left: bool) -> None:
     kinds = {i.kind for i in contact_signals([_contact("1", "champion", **props)], AS_OF)}
     assert ("champion_left" in kinds) is left
@@ -401,52 +483,63 @@ def test_with_no_champion_marked_a_departed_contact_is_not_champion_loss() -> No
     contacts = [_contact("1", left_company="true"), _contact("2"), _contact("3", "economic_buyer")]
     items = contact_signals(contacts, AS_OF)
     assert sorted((i.source_id, i.kind) for i in items) == [
-        ("hubspot:contact:1", "contact_left"), ("hubspot:contact:2", "champion_engaged"),
-        ("hubspot:contact:3", "champion_engaged")]
+        ("hubspot:contact:1", "contact_left"),
+        ("hubspot:contact:2", "champion_engaged"),
+        ("hubspot:contact:3", "champion_engaged"),
+    ]
     gone = next(i for i in items if i.kind == "contact_left")
     assert DECISIVE_SIGNAL < gone.signal < 0 and gone.factor == "champion_status"
     # Once a champion is marked, only champions are read, and a champion leaving is decisive.
-    marked = contact_signals([_contact("1", "champion", left_company="true"),
-                              _contact("2", "economic_buyer", left_company="true")], AS_OF)
+    marked = contact_signals(
+        [_contact("1", "champion", left_company="true"), _contact("2", "economic_buyer", left_company="true")], AS_OF
+    )
     assert [(i.source_id, i.kind) for i in marked] == [("hubspot:contact:1", "champion_left")]
     assert marked[0].signal <= DECISIVE_SIGNAL
 
 
-@pytest.mark.parametrize("text, cancelling", [
-    # Leaving: cancelling the subscription, or not renewing.
-    ("We plan to cancel our subscription.", True),
-    ("we'll cancel at renewal", True),
-    ("We are going to cancel at the end of the term", True),
-    ("Please confirm how cancellation works at the end of the term.", True),
-    ("What is your cancellation policy?", True),
-    ("How do we cancel?", True),
-    ("We need to cancel our licenses before the renewal", True),
-    ("Our subscription will be cancelled in March", True),
-    ("We've decided to cancel the contract", True),
-    ("We're not renewing.", True),
-    ("We won't renew next year", True),
-    ("We have decided not to renew the contract", True),
-    ("Finance says we will not be renewing", True),
-    ("We don't plan to renew", True),
-    # Cancelling a meeting, a call, an invite, a job: ordinary work.
-    ("can we cancel tomorrow's sync?", False),
-    ("Can we cancel our call on Friday?", False),
-    ("I had to cancel the meeting, sorry", False),
-    ("Please cancel the invite for Thursday", False),
-    ("Cancelling my 1:1 today, out sick", False),
-    ("We cancelled the weekly check-in", False),
-    ("Let's cancel the QBR and do it async", False),
-    ("The demo was cancelled", False),
-    ("Sorry for the last-minute cancellation yesterday", False),
-    ("Cancellation of the onboarding session: moved to Monday", False),
-    ("How do I cancel a running job?", False),
-    ("Not sure about the renewal timeline yet", False),
-    ("Can we renew the API key?", False),
-])
+@pytest.mark.parametrize(
+    "text, cancelling",
+    [
+        # Leaving: cancelling the subscription, or not renewing.
+        ("We plan to cancel our subscription.", True),
+        ("we'll cancel at renewal", True),
+        ("We are going to cancel at the end of the term", True),
+        ("Please confirm how cancellation works at the end of the term.", True),
+        ("What is your cancellation policy?", True),
+        ("How do we cancel?", True),
+        ("We need to cancel our licenses before the renewal", True),
+        ("Our subscription will be cancelled in March", True),
+        ("We've decided to cancel the contract", True),
+        ("We're not renewing.", True),
+        ("We won't renew next year", True),
+        ("We have decided not to renew the contract", True),
+        ("Finance says we will not be renewing", True),
+        ("We don't plan to renew", True),
+        # Cancelling a meeting, a call, an invite, a job: ordinary work.
+        ("can we cancel tomorrow's sync?", False),
+        ("Can we cancel our call on Friday?", False),
+        ("I had to cancel the meeting, sorry", False),
+        ("Please cancel the invite for Thursday", False),
+        ("Cancelling my 1:1 today, out sick", False),
+        ("We cancelled the weekly check-in", False),
+        ("Let's cancel the QBR and do it async", False),
+        ("The demo was cancelled", False),
+        ("Sorry for the last-minute cancellation yesterday", False),
+        ("Cancellation of the onboarding session: moved to Monday", False),
+        ("How do I cancel a running job?", False),
+        ("Not sure about the renewal timeline yet", False),
+        ("Can we renew the API key?", False),
+    ],
+)
 def test_slack_cancel_talk_means_cancelling_the_service(text: str, cancelling: bool) -> None:
     assert bool(CANCEL_TALK.search(text)) is cancelling
     sent = AS_OF - dt.timedelta(days=2)
-    msg = {"type": "message", "user": "U1", "text": text, "reply_count": 1,
-           "ts": f"{int(dt.datetime.combine(sent, dt.time(9), dt.UTC).timestamp())}.000100"}
+    msg = {
+        "type": "message",
+        "user": "U1",
+        "text": text,
+        "reply_count": 1,
+        "ts": f"{int(dt.datetime.combine(sent, dt.time(9), dt.UTC).timestamp())}.000100",
+    }
     kinds = {i.kind for i in channel_signals("C1", [msg], AS_OF)}
     assert ("cancel_talk" in kinds) is cancelling

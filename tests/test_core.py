@@ -27,8 +27,14 @@ RUN = dt.date(2026, 11, 22)
 
 
 def item(sid: str, factor: str, signal: float, summary: str = "", **facts: object) -> EvidenceItem:
-    return EvidenceItem(source_id=sid, kind="test", factor=factor, signal=signal,  # type: ignore[arg-type]
-                        summary=summary or f"signal {signal}", facts=facts)  # type: ignore[arg-type]
+    return EvidenceItem(
+        source_id=sid,
+        kind="test",
+        factor=factor,
+        signal=signal,  # type: ignore[arg-type]
+        summary=summary or f"signal {signal}",
+        facts=facts,
+    )  # type: ignore[arg-type]
 
 
 def bundle(*items: EvidenceItem, cid: str = "cus_1") -> EvidenceBundle:
@@ -36,30 +42,50 @@ def bundle(*items: EvidenceItem, cid: str = "cus_1") -> EvidenceBundle:
 
 
 def ctx(b: EvidenceBundle, arr_cents: int = 10_000_00, name: str = "Acme") -> CustomerContext:
-    profile = CustomerProfile(tenant_id="t", customer_id=b.customer_id, name=name, email="a@example.com",
-                              arr_cents=arr_cents, contract="annual", renewal_date=RUN + dt.timedelta(days=40))
+    profile = CustomerProfile(
+        tenant_id="t",
+        customer_id=b.customer_id,
+        name=name,
+        email="a@example.com",
+        arr_cents=arr_cents,
+        contract="annual",
+        renewal_date=RUN + dt.timedelta(days=40),
+    )
     return CustomerContext(profile=profile, bundle=b, breakdown=breakdown(b.items, DEFAULT_WEIGHTS))
 
 
 # ---- weights and factor math ---------------------------------------------------------------------------------
 
+
 def test_default_weights_sum_to_one() -> None:
     assert check_weights(DEFAULT_WEIGHTS) == DEFAULT_WEIGHTS
 
 
-@pytest.mark.parametrize("weights, message", [
-    ({"payment_history": 0.5, "usage_trend": 0.5, "champion_status": 0.5, "support_sentiment": 0.0}, "sum to 1.0"),
-    ({"payment_history": 1.2, "usage_trend": -0.2, "champion_status": 0.0, "support_sentiment": 0.0}, r"within \[0, 1\]"),
-    ({"payment_history": 1.0}, "missing"),
-])
+@pytest.mark.parametrize(
+    "weights, message",
+    [
+        ({"payment_history": 0.5, "usage_trend": 0.5, "champion_status": 0.5, "support_sentiment": 0.0}, "sum to 1.0"),
+        (
+            {"payment_history": 1.2, "usage_trend": -0.2, "champion_status": 0.0, "support_sentiment": 0.0},
+            r"within \[0, 1\]",
+        ),
+        ({"payment_history": 1.0}, "missing"),
+    ],
+)
 def test_bad_weights_say_which_rule_broke(weights: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         check_weights(weights)
 
 
 def test_breakdown_shows_the_factor_that_pushed_it_across() -> None:
-    b = breakdown([item("stripe:in_1", "payment_history", -0.9), item("usage:cus_1:30d", "usage_trend", -0.2),
-                   item("slack:C1:1.0", "support_sentiment", 0.1)], DEFAULT_WEIGHTS)
+    b = breakdown(
+        [
+            item("stripe:in_1", "payment_history", -0.9),
+            item("usage:cus_1:30d", "usage_trend", -0.2),
+            item("slack:C1:1.0", "support_sentiment", 0.1),
+        ],
+        DEFAULT_WEIGHTS,
+    )
     assert b.total == pytest.approx(-0.9 * 0.35 - 0.2 * 0.30 + 0.1 * 0.15, abs=1e-4)
     assert classify_total(b.total, Thresholds()) == "at_risk"
     assert b.pushed_by == "payment_history"
@@ -76,20 +102,27 @@ def test_total_is_the_sum_of_contributions_and_stays_in_range(signals: list[tupl
 def test_thin_and_contradictory_evidence_abstain() -> None:
     thin = [item("stripe:sub_1", "payment_history", -0.3)]
     assert abstain_reason(thin, breakdown(thin, DEFAULT_WEIGHTS)).startswith("thin_evidence")
-    mixed = [item("stripe:in_1", "payment_history", -0.8), item("usage:c:30d", "usage_trend", 0.9),
-             item("slack:C:1", "support_sentiment", 0.1)]
+    mixed = [
+        item("stripe:in_1", "payment_history", -0.8),
+        item("usage:c:30d", "usage_trend", 0.9),
+        item("slack:C:1", "support_sentiment", 0.1),
+    ]
     assert abstain_reason(mixed, breakdown(mixed, DEFAULT_WEIGHTS)).startswith("contradictory_evidence")
 
 
 # ---- routing ---------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("features, route", [
-    (routing.RouteFeatures(60_000_00, None, None, 0), "TIER3"),
-    (routing.RouteFeatures(5_000_00, "HIGH", "LOW", 0), "TIER3"),
-    (routing.RouteFeatures(5_000_00, "HIGH", "HIGH", 0), "TIER1"),
-    (routing.RouteFeatures(5_000_00, "LOW", None, 2), "TIER2"),
-    (routing.RouteFeatures(5_000_00, None, None, 0), "TIER1"),
-])
+
+@pytest.mark.parametrize(
+    "features, route",
+    [
+        (routing.RouteFeatures(60_000_00, None, None, 0), "TIER3"),
+        (routing.RouteFeatures(5_000_00, "HIGH", "LOW", 0), "TIER3"),
+        (routing.RouteFeatures(5_000_00, "HIGH", "HIGH", 0), "TIER1"),
+        (routing.RouteFeatures(5_000_00, "LOW", None, 2), "TIER2"),
+        (routing.RouteFeatures(5_000_00, None, None, 0), "TIER1"),
+    ],
+)
 def test_route_customer(features: routing.RouteFeatures, route: str) -> None:
     assert routing.route_customer(features) == route
 
@@ -111,15 +144,27 @@ def test_mix_drift_flags_tiers_outside_their_band() -> None:
 
 # ---- anti-fabrication -------------------------------------------------------------------------------------------
 
-LATE = item("stripe:in_9", "payment_history", -0.35, "Invoice in_9 for $1,200.00 was paid 31 days late",
-            amount_usd=1200.0, days_late=31)
+LATE = item(
+    "stripe:in_9",
+    "payment_history",
+    -0.35,
+    "Invoice in_9 for $1,200.00 was paid 31 days late",
+    amount_usd=1200.0,
+    days_late=31,
+)
 GROW = item("usage:cus_1:30d", "usage_trend", -0.4, "Active users fell 30% over 30 days", change_pct=-30)
 
 
 def row(**kw: object) -> VerdictRow:
-    base = dict(customer_id="cus_1", classification="at_risk", severity="MEDIUM", cited_source_ids=["stripe:in_9"],
-                diary="Paid late [stripe:in_9].", recommended_action="send_save_email",
-                email=DraftEmail(subject="Renewal", body="Your invoice was paid 31 days late.", anchors=["stripe:in_9"]))
+    base = dict(
+        customer_id="cus_1",
+        classification="at_risk",
+        severity="MEDIUM",
+        cited_source_ids=["stripe:in_9"],
+        diary="Paid late [stripe:in_9].",
+        recommended_action="send_save_email",
+        email=DraftEmail(subject="Renewal", body="Your invoice was paid 31 days late.", anchors=["stripe:in_9"]),
+    )
     return VerdictRow(**(base | kw))  # type: ignore[arg-type]
 
 
@@ -141,13 +186,15 @@ def test_an_unknown_id_in_the_diary_text_demotes_the_row() -> None:
     assert out.abstain_reason == "source_validation_failed"
 
 
-@pytest.mark.parametrize("body", ["Your invoice was paid 45 days late.", "You owe $1,300.00.",
-                                  "Usage fell 30% and the invoice was 31 days late."])
+@pytest.mark.parametrize(
+    "body",
+    ["Your invoice was paid 45 days late.", "You owe $1,300.00.", "Usage fell 30% and the invoice was 31 days late."],
+)
 def test_an_invented_or_unanchored_number_drops_the_email(body: str) -> None:
     r = row(email=DraftEmail(subject="Renewal", body=body, anchors=["stripe:in_9"]))
     out, notes = citations.validate_row(r, bundle(LATE, GROW))
     assert out.email is None and out.recommended_action == "internal_alert"
-    assert out.classification == "at_risk"   # the verdict stands; only the email goes
+    assert out.classification == "at_risk"  # the verdict stands; only the email goes
     assert "not found in the cited evidence" in notes[0]
 
 
@@ -165,9 +212,11 @@ def test_anchors_outside_the_bundle_drop_the_email() -> None:
 
 # ---- the offline model -----------------------------------------------------------------------------------------
 
+
 def test_offline_verdicts_cite_only_their_own_bundle_and_pass_validation() -> None:
-    b = bundle(LATE, item("stripe:in_10", "payment_history", -0.4, "Invoice in_10 is 12 days past due",
-                          days_overdue=12), GROW)
+    b = bundle(
+        LATE, item("stripe:in_10", "payment_history", -0.4, "Invoice in_10 is 12 days past due", days_overdue=12), GROW
+    )
     v = verdict_for(ctx(b))
     assert v.classification in ("at_risk", "likely_churn")
     assert set(v.cited_source_ids) <= b.source_ids()
@@ -177,30 +226,43 @@ def test_offline_verdicts_cite_only_their_own_bundle_and_pass_validation() -> No
 
 
 def test_offline_expansion_drafts_an_upsell() -> None:
-    b = bundle(item("stripe:in_1", "usage_trend", 0.6, "Seats went from 10 to 16 (+60%)"),
-               item("usage:cus_1:30d", "usage_trend", 0.5, "Active users up 40% over 30 days"),
-               item("stripe:in_2", "payment_history", 0.3, "The last 4 invoices were all paid on time"))
+    b = bundle(
+        item("stripe:in_1", "usage_trend", 0.6, "Seats went from 10 to 16 (+60%)"),
+        item("usage:cus_1:30d", "usage_trend", 0.5, "Active users up 40% over 30 days"),
+        item("stripe:in_2", "payment_history", 0.3, "The last 4 invoices were all paid on time"),
+    )
     v = verdict_for(ctx(b))
     assert (v.classification, v.recommended_action) == ("expansion", "send_upsell_email")
 
 
-@pytest.mark.parametrize("route, cls, arr, opted, expected", [
-    ("TIER1", "at_risk", 5_000_00, {"TIER1": True}, True),
-    ("TIER1", "at_risk", 5_000_00, {}, False),                       # off by default
-    ("TIER1", "likely_churn", 5_000_00, {"TIER1": True}, False),     # never for likely churn
-    ("TIER3", "expansion", 80_000_00, {"TIER3": True}, False),       # never for enterprise accounts
-    ("TIER2", "expansion", 49_999_99, {"TIER1": True}, False),       # opted in per route
-])
-def test_auto_send_is_opt_in_and_never_for_enterprise_or_churn(route: str, cls: str, arr: int,
-                                                               opted: dict[str, bool], expected: bool) -> None:
+@pytest.mark.parametrize(
+    "route, cls, arr, opted, expected",
+    [
+        ("TIER1", "at_risk", 5_000_00, {"TIER1": True}, True),
+        ("TIER1", "at_risk", 5_000_00, {}, False),  # off by default
+        ("TIER1", "likely_churn", 5_000_00, {"TIER1": True}, False),  # never for likely churn
+        ("TIER3", "expansion", 80_000_00, {"TIER3": True}, False),  # never for enterprise accounts
+        ("TIER2", "expansion", 49_999_99, {"TIER1": True}, False),  # opted in per route
+    ],
+)
+def test_auto_send_is_opt_in_and_never_for_enterprise_or_churn(
+    route: str, cls: str, arr: int, opted: dict[str, bool], expected: bool
+) -> None:
     assert routing.may_auto_send(route, cls, arr, opted) is expected
 
 
 def test_likely_churn_needs_an_explicit_source_once_crm_and_slack_are_read() -> None:
     # Each signal a modest one (none says "leaving"), two per factor.
-    troubles = [item(f"{src}{n}", factor, signal) for src, factor, signal in (
-        ("stripe:in_", "payment_history", -0.5), ("usage:cus_1:", "usage_trend", -0.5),
-        ("hubspot:deal:", "champion_status", -0.4), ("slack:C1:", "support_sentiment", -0.4)) for n in (1, 2)]
+    troubles = [
+        item(f"{src}{n}", factor, signal)
+        for src, factor, signal in (
+            ("stripe:in_", "payment_history", -0.5),
+            ("usage:cus_1:", "usage_trend", -0.5),
+            ("hubspot:deal:", "champion_status", -0.4),
+            ("slack:C1:", "support_sentiment", -0.4),
+        )
+        for n in (1, 2)
+    ]
     b = breakdown(troubles, DEFAULT_WEIGHTS)
     assert b.total <= Thresholds().likely_churn
     # Many small troubles across four sources: at risk, not leaving.
@@ -218,8 +280,11 @@ def test_likely_churn_needs_an_explicit_source_once_crm_and_slack_are_read() -> 
 
 def test_an_error_spike_does_not_soften_likely_churn_on_billing_and_usage_alone() -> None:
     # Stripe and usage at the likely-churn threshold, no CRM or Slack read: the total decides.
-    billing_and_usage = [item(f"{src}{n}", factor, -0.5) for src, factor in (
-        ("stripe:in_", "payment_history"), ("usage:cus_1:active_users:", "usage_trend")) for n in (1, 2)]
+    billing_and_usage = [
+        item(f"{src}{n}", factor, -0.5)
+        for src, factor in (("stripe:in_", "payment_history"), ("usage:cus_1:active_users:", "usage_trend"))
+        for n in (1, 2)
+    ]
     b = breakdown(billing_and_usage, DEFAULT_WEIGHTS)
     assert b.total <= Thresholds().likely_churn
     assert classify_total(b.total, Thresholds(), churn_is_explicit(billing_and_usage, b)) == "likely_churn"
@@ -235,8 +300,11 @@ def test_an_error_spike_does_not_soften_likely_churn_on_billing_and_usage_alone(
 @pytest.mark.parametrize("crm_or_slack", ["hubspot:deal:1", "salesforce:opportunity:006A", "slack:C1:1.0"])
 def test_one_crm_or_slack_source_is_enough_to_need_an_explicit_one(crm_or_slack: str) -> None:
     # Two factors informed, but one of them by the CRM or Slack: modest troubles there are not "leaving".
-    troubles = [item(f"{src}{n}", factor, -0.5) for src, factor in (
-        ("stripe:in_", "payment_history"), ("usage:cus_1:active_users:", "usage_trend")) for n in (1, 2)]
+    troubles = [
+        item(f"{src}{n}", factor, -0.5)
+        for src, factor in (("stripe:in_", "payment_history"), ("usage:cus_1:active_users:", "usage_trend"))
+        for n in (1, 2)
+    ]
     troubles.append(item(crm_or_slack, "usage_trend", -0.3))
     b = breakdown(troubles, DEFAULT_WEIGHTS)
     assert b.total <= Thresholds().likely_churn and sum(1 for r in b.factors if r.evidence) == 2

@@ -27,8 +27,9 @@ async def test_the_application_role_is_bound_by_rls(db: Database) -> None:
     assert (role["rolsuper"], role["rolbypassrls"]) == (False, False)
 
 
-async def test_a_tenant_cannot_see_or_write_another_tenants_rows(owner: asyncpg.Connection, db: Database,
-                                                              secret_key: str) -> None:
+async def test_a_tenant_cannot_see_or_write_another_tenants_rows(
+    owner: asyncpg.Connection, db: Database, secret_key: str
+) -> None:
     a = await create_tenant(owner, db, secret_key, stripe_key="rk_a", stripe_base=CLOSED_PORT)
     b = await create_tenant(owner, db, secret_key, stripe_key="rk_b", stripe_base=CLOSED_PORT)
     async with db.tenant(a) as conn:
@@ -39,22 +40,33 @@ async def test_a_tenant_cannot_see_or_write_another_tenants_rows(owner: asyncpg.
         assert await conn.fetchval("select count(*) from audit_log where tenant_id = $1", a) == 0
         assert await conn.fetchval("select count(*) from connectors where tenant_id = $1", a) == 0
         assert await conn.fetchval("select count(*) from tenants where id = $1", a) == 0
-    with pytest.raises(asyncpg.InsufficientPrivilegeError):   # WITH CHECK: no writing into another tenant
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):  # WITH CHECK: no writing into another tenant
         async with db.tenant(b) as conn:
             await tenants.audit(conn, a, "test", "forged", "x")
-    async with db.pool.acquire() as conn:   # no tenant set at all: nothing visible
+    async with db.pool.acquire() as conn:  # no tenant set at all: nothing visible
         assert await conn.fetchval("select count(*) from connectors") == 0
 
 
-@pytest.mark.parametrize("statement", ["update diary_entries set paragraph = 'rewritten'",
-                                       "delete from diary_entries", "update audit_log set actor = 'x'",
-                                       "delete from audit_log"])
-async def test_diary_and_audit_refuse_change_even_for_the_owner(owner: asyncpg.Connection, db: Database,
-                                                                 secret_key: str, statement: str) -> None:
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "update diary_entries set paragraph = 'rewritten'",
+        "delete from diary_entries",
+        "update audit_log set actor = 'x'",
+        "delete from audit_log",
+    ],
+)
+async def test_diary_and_audit_refuse_change_even_for_the_owner(
+    owner: asyncpg.Connection, db: Database, secret_key: str, statement: str
+) -> None:
     t = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
     async with db.tenant(t) as conn:
-        await conn.execute("insert into diary_entries (tenant_id, customer_id, run_date, paragraph, cited_source_ids)"
-                           " values ($1, 'cus_1', $2, 'first', '{}')", t, RUN)
+        await conn.execute(
+            "insert into diary_entries (tenant_id, customer_id, run_date, paragraph, cited_source_ids)"
+            " values ($1, 'cus_1', $2, 'first', '{}')",
+            t,
+            RUN,
+        )
         await tenants.audit(conn, t, "test", "probe", "x")
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
         await owner.execute(statement + " where tenant_id = $1", t)
@@ -63,16 +75,18 @@ async def test_diary_and_audit_refuse_change_even_for_the_owner(owner: asyncpg.C
             await conn.execute(statement + " where tenant_id = $1", t)
 
 
-async def test_weights_that_do_not_sum_to_one_are_refused_by_the_database(owner: asyncpg.Connection, db: Database,
-                                                                          secret_key: str) -> None:
+async def test_weights_that_do_not_sum_to_one_are_refused_by_the_database(
+    owner: asyncpg.Connection, db: Database, secret_key: str
+) -> None:
     t = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
     with pytest.raises(asyncpg.CheckViolationError, match="weights_sum_to_one"):
         async with db.tenant(t) as conn:
             await conn.execute("update tenant_settings set w_payment_history = 0.9 where tenant_id = $1", t)
 
 
-async def test_tokens_are_stored_hashed_and_resolve_to_their_tenant(owner: asyncpg.Connection, db: Database,
-                                                                    secret_key: str) -> None:
+async def test_tokens_are_stored_hashed_and_resolve_to_their_tenant(
+    owner: asyncpg.Connection, db: Database, secret_key: str
+) -> None:
     t = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
     async with db.tenant(t) as conn:
         token = await tenants.create_token(conn, t, "operator", "ops")

@@ -12,24 +12,36 @@ WEEK = dt.date(2026, 11, 23)
 
 
 def reading(cid: str, verdict: str, severity: str, arr: float, diary: str | None = None) -> Reading:
-    return Reading(customer_id=cid, name=f"Customer {cid}", arr_usd=arr, classification=verdict, severity=severity,
-                   run_date=WEEK - dt.timedelta(days=1), cited=[f"stripe:in_{cid}"], diary=diary)
+    return Reading(
+        customer_id=cid,
+        name=f"Customer {cid}",
+        arr_usd=arr,
+        classification=verdict,
+        severity=severity,
+        run_date=WEEK - dt.timedelta(days=1),
+        cited=[f"stripe:in_{cid}"],
+        diary=diary,
+    )
 
 
 def test_the_figures_sum_the_accounts_they_name_and_held_verdicts_stay_apart() -> None:
-    now = [reading("a", "likely_churn", "HIGH", 50_000, "Champion left [hubspot:contact:1]."),
-           reading("b", "at_risk", "MEDIUM", 20_000), reading("c", "expansion", "LOW", 8_000),
-           reading("d", "standard", "LOW", 99_000)]
+    now = [
+        reading("a", "likely_churn", "HIGH", 50_000, "Champion left [hubspot:contact:1]."),
+        reading("b", "at_risk", "MEDIUM", 20_000),
+        reading("c", "expansion", "LOW", 8_000),
+        reading("d", "standard", "LOW", 99_000),
+    ]
     before = {"a": reading("a", "standard", "LOW", 50_000), "c": reading("c", "expansion", "LOW", 8_000)}
     held = [reading("e", "standard", "LOW", 70_000)]
     d = digest(WEEK, now, before, held)
     assert d["arr_at_risk_usd"] == 70_000 == sum(a["arr_usd"] for a in d["at_risk"])
     assert d["arr_in_expansion_usd"] == 8_000 and [a["customer_id"] for a in d["high"]] == ["a"]
     assert [(m["customer_id"], m["from"], m["to"], m["worse"]) for m in d["movers"]] == [
-        ("a", "standard/LOW", "likely_churn/HIGH", True)]
+        ("a", "standard/LOW", "likely_churn/HIGH", True)
+    ]
     assert [a["customer_id"] for a in d["held"]] == ["e"] and "Held for review" in render_text(d)
     blocks = json.dumps(render_blocks(d))
-    assert "Champion left [hubspot:contact:1]." in blocks   # the diary line that justifies the move
+    assert "Champion left [hubspot:contact:1]." in blocks  # the diary line that justifies the move
     assert "Held for review* (1" in blocks
 
 

@@ -62,24 +62,40 @@ CONTEXTS = [customer(random.Random(100 + i), i) for i in range(12)]
 
 
 @settings(max_examples=400, deadline=None)
-@given(which=st.integers(0, 10_000), pos=st.integers(0, 200),
-       ch=st.sampled_from(string.ascii_letters + string.digits),
-       op=st.sampled_from(["replace", "delete", "insert"]), where=st.sampled_from(["cited", "diary"]))
-def test_any_one_character_slip_in_a_citation_demotes_the_row(which: int, pos: int, ch: str, op: str,
-                                                                 where: str) -> None:
+@given(
+    which=st.integers(0, 10_000),
+    pos=st.integers(0, 200),
+    ch=st.sampled_from(string.ascii_letters + string.digits),
+    op=st.sampled_from(["replace", "delete", "insert"]),
+    where=st.sampled_from(["cited", "diary"]),
+)
+def test_any_one_character_slip_in_a_citation_demotes_the_row(
+    which: int, pos: int, ch: str, op: str, where: str
+) -> None:
     ctx = CONTEXTS[which % len(CONTEXTS)]
     ids = sorted(ctx.bundle.source_ids())
     real = ids[which % len(ids)]
-    i = len(real.split(":", 1)[0]) + 1 + pos % (len(real) - len(real.split(":", 1)[0]) - 1)   # inside the id
-    slipped = {"replace": real[:i] + ch + real[i + 1:], "delete": real[:i] + real[i + 1:],
-               "insert": real[:i] + ch + real[i:]}[op]
+    i = len(real.split(":", 1)[0]) + 1 + pos % (len(real) - len(real.split(":", 1)[0]) - 1)  # inside the id
+    slipped = {
+        "replace": real[:i] + ch + real[i + 1 :],
+        "delete": real[:i] + real[i + 1 :],
+        "insert": real[:i] + ch + real[i:],
+    }[op]
     if slipped in ids or not slipped[-1].isalnum():
-        return   # not a slip (the same id, or one whose edge the text reader would trim away)
+        return  # not a slip (the same id, or one whose edge the text reader would trim away)
     honest = next(c.row for c in CORPUS if not c.bad and c.category == "unknown_id").model_copy(
-        update={"customer_id": ctx.profile.customer_id, "email": None, "cited_source_ids": ids[:2],
-                "diary": f"At risk. Read from [{ids[0]}]."})
-    row = (honest.model_copy(update={"cited_source_ids": [slipped]}) if where == "cited"
-           else honest.model_copy(update={"diary": honest.diary + f" And from [{slipped}]."}))
+        update={
+            "customer_id": ctx.profile.customer_id,
+            "email": None,
+            "cited_source_ids": ids[:2],
+            "diary": f"At risk. Read from [{ids[0]}].",
+        }
+    )
+    row = (
+        honest.model_copy(update={"cited_source_ids": [slipped]})
+        if where == "cited"
+        else honest.model_copy(update={"diary": honest.diary + f" And from [{slipped}]."})
+    )
     assert validate_row(honest, ctx.bundle, ctx.profile.name) == (honest, [])
     demoted, notes = validate_row(row, ctx.bundle, ctx.profile.name)
     assert demoted.abstain_reason == SOURCE_VALIDATION_FAILED, (slipped, notes)

@@ -18,21 +18,34 @@ from workers.stack import SmtpSink
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
-pytestmark = [pytest.mark.usefixtures("workers"),
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at "
-                                 "/usr/bin/chromium (apt-get install -y chromium; `make browser` does it as root)")]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+pytestmark = [
+    pytest.mark.usefixtures("workers"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian's chromium is not installed at "
+        "/usr/bin/chromium (apt-get install -y chromium; `make browser` does it as root)",
+    ),
+]
 
 
 async def test_an_operator_works_the_queue_from_the_inbox_page(
-        owner: asyncpg.Connection, db: Database, secret_key: str, client: Client, api_url: str,
-        smtp: SmtpSink) -> None:
+    owner: asyncpg.Connection, db: Database, secret_key: str, client: Client, api_url: str, smtp: SmtpSink
+) -> None:
     from playwright.async_api import async_playwright
 
     tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
-    big = await factories.waiting_draft(db, client, tid, classification="likely_churn", severity="HIGH",
-                                        route="TIER3", arr_cents=90_000_00)
+    big = await factories.waiting_draft(
+        db, client, tid, classification="likely_churn", severity="HIGH", route="TIER3", arr_cents=90_000_00
+    )
     small = await factories.waiting_draft(db, client, tid, arr_cents=12_000_00)
     token = await factories.token(db, tid, "operator", "browser")
     ARTIFACTS.mkdir(exist_ok=True)
@@ -47,17 +60,17 @@ async def test_an_operator_works_the_queue_from_the_inbox_page(
         await page.locator(".item").nth(1).wait_for()
         assert await page.locator(".item").count() == 2
         assert (await page.locator("#count").inner_text()).strip() == "2 of 2 waiting"
-        first = page.locator(".item").first   # HIGH severity, largest account first
+        first = page.locator(".item").first  # HIGH severity, largest account first
         assert (await first.locator("b").inner_text()).strip() == big.customer_name
 
         await first.click()
         await page.locator("#send").wait_for()
-        detail = (await page.locator("#detail").inner_text()).lower()   # headings are styled upper-case
+        detail = (await page.locator("#detail").inner_text()).lower()  # headings are styled upper-case
         assert big.customer_name.lower() in detail and "likely_churn" in detail
-        assert await page.locator("#detail .entry code").count() >= 2        # evidence with its source ids
+        assert await page.locator("#detail .entry code").count() >= 2  # evidence with its source ids
         assert factories.RUN.isoformat() in await page.locator("#diary-new").inner_text()
         assert factories.PREVIOUS_RUN.isoformat() in await page.locator("#diary-previous").inner_text()
-        assert "payment_history" in detail                                  # the factor math
+        assert "payment_history" in detail  # the factor math
         await page.screenshot(path=str(ARTIFACTS / "inbox.png"), full_page=True)
 
         await page.fill("#body", big.body + "\nWe also counted 9876 failed logins.")
@@ -68,8 +81,9 @@ async def test_an_operator_works_the_queue_from_the_inbox_page(
         before = len(smtp.messages)
         await page.fill("#body", big.body)
         await page.click("#send")
-        await page.wait_for_function("document.querySelector('#status') === null || "
-                                     "/sent/.test(document.querySelector('#status').textContent)")
+        await page.wait_for_function(
+            "document.querySelector('#status') === null || /sent/.test(document.querySelector('#status').textContent)"
+        )
         await page.wait_for_function("document.querySelectorAll('.item').length === 1")
 
         page.on("dialog", lambda dialog: dialog.accept("customer already called"))
@@ -78,7 +92,7 @@ async def test_an_operator_works_the_queue_from_the_inbox_page(
         await page.click("#skip")
         await page.wait_for_function("document.querySelectorAll('.item').length === 0")
 
-        await page.reload()   # the token stays for the tab (sessionStorage) and the empty queue loads by itself
+        await page.reload()  # the token stays for the tab (sessionStorage) and the empty queue loads by itself
         await page.wait_for_function("document.querySelector('#count') !== null")
         assert (await page.locator("#count").inner_text()).strip() == "0 of 0 waiting"
         await browser.close()
@@ -86,6 +100,7 @@ async def test_an_operator_works_the_queue_from_the_inbox_page(
 
     async def one_email() -> bool:
         return len(smtp.messages) == before + 1
+
     await eventually(one_email, timeout=10)
     assert smtp.messages[-1]["X-Renewals-Draft"] == big.id
     async with db.tenant(tid) as conn:

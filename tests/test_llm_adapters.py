@@ -29,13 +29,17 @@ from tests.fabrication import customer
 # item in LiteLLM's response types the first time it builds their schema.
 pytestmark = [
     pytest.mark.filterwarnings(
-        "ignore:Inheritance class AiohttpClientSession from ClientSession is discouraged:DeprecationWarning"),
-    pytest.mark.filterwarnings(
-        "ignore:Item .* on TypedDict class .* is using the `ReadOnly` qualifier:UserWarning"),
+        "ignore:Inheritance class AiohttpClientSession from ClientSession is discouraged:DeprecationWarning"
+    ),
+    pytest.mark.filterwarnings("ignore:Item .* on TypedDict class .* is using the `ReadOnly` qualifier:UserWarning"),
 ]
 
-SPECS = {"anthropic": "anthropic:claude-haiku-4-5", "openai": "openai:gpt-5-mini",
-         "google": "google:gemini-2.5-flash", "litellm": "litellm:mistral/mistral-small"}
+SPECS = {
+    "anthropic": "anthropic:claude-haiku-4-5",
+    "openai": "openai:gpt-5-mini",
+    "google": "google:gemini-2.5-flash",
+    "litellm": "litellm:mistral/mistral-small",
+}
 BATCH = [customer(random.Random(40 + i), i) for i in range(3)]
 
 
@@ -47,12 +51,15 @@ def fake(request: pytest.FixtureRequest) -> Any:
 
 
 @asynccontextmanager
-async def adapter(fake: fakes.FakeLLM, *steps: fakes.Step,
-                  timeout: float = 20.0) -> AsyncIterator[Any]:  # noqa: ASYNC109 - the SDK's timeout
+async def adapter(fake: fakes.FakeLLM, *steps: fakes.Step, timeout: float = 20.0) -> AsyncIterator[Any]:  # noqa: ASYNC109 - the SDK's timeout
     """The registry's adapter for the fake's vendor, with the script queued; closed after."""
     fake.push(*steps)
-    model = get_model(SPECS[fake.vendor], keys={fake.vendor: "sk-test-key", "mistral": "sk-test-key"},
-                      base_urls={fake.vendor: fake.base_url}, timeout=timeout)
+    model = get_model(
+        SPECS[fake.vendor],
+        keys={fake.vendor: "sk-test-key", "mistral": "sk-test-key"},
+        base_urls={fake.vendor: fake.base_url},
+        timeout=timeout,
+    )
     try:
         yield model
     finally:
@@ -98,10 +105,13 @@ async def test_a_good_answer_is_parsed_validated_and_priced(fake: fakes.FakeLLM)
 
 async def test_a_canned_answer_and_the_supervisor_review_come_back_as_sent(fake: fakes.FakeLLM) -> None:
     canned = BatchVerdicts(rows=[verdict_for(BATCH[0]).model_copy(update={"severity": "HIGH"})])
-    flag = RowFlag(customer_id=BATCH[1].profile.customer_id, classification="likely_churn", severity="HIGH",
-                   reason="Usage fell by half.")
-    review = SupervisorReview(flagged=[flag],
-                              systematic_drift=True, drift_reason="reads every late invoice as churn")
+    flag = RowFlag(
+        customer_id=BATCH[1].profile.customer_id,
+        classification="likely_churn",
+        severity="HIGH",
+        reason="Usage fell by half.",
+    )
+    review = SupervisorReview(flagged=[flag], systematic_drift=True, drift_reason="reads every late invoice as churn")
     async with adapter(fake, canned, review) as model:
         assert (await model.classify(BATCH)).verdicts == canned
         rows = [verdict_for(c) for c in BATCH]
@@ -118,7 +128,7 @@ async def test_an_unusable_answer_is_retryable_model_answer_invalid(fake: fakes.
     assert err.message.startswith(f"model {SPECS[fake.vendor]}: answer invalid")
     if step == fakes.TRUNCATED:
         assert "truncated" in err.message
-    assert err.details and err.details[0]["input_tokens"] > 0   # what it cost still reaches the ledger
+    assert err.details and err.details[0]["input_tokens"] > 0  # what it cost still reaches the ledger
 
 
 async def test_a_row_for_a_customer_outside_the_batch_is_invalid(fake: fakes.FakeLLM) -> None:
@@ -178,6 +188,7 @@ async def test_an_unreachable_vendor_is_retryable() -> None:
 
 
 # ---- prompt, registry, prices ------------------------------------------------------------------------------
+
 
 def test_prompt_bounds_and_answer_parsing() -> None:
     with pytest.raises(ValueError):
@@ -242,14 +253,20 @@ READINGS = list(itertools.product(CLASSES, SEVERITIES))
 
 
 def reading(who: str, cls: str, sev: str) -> VerdictRow:
-    return VerdictRow(customer_id="cus_1", classification=cls, severity=sev, cited_source_ids=[],  # type: ignore[arg-type]
-                      diary=f"{who} reads {cls}", recommended_action="none")
+    return VerdictRow(
+        customer_id="cus_1",
+        classification=cls,
+        severity=sev,
+        cited_source_ids=[],  # type: ignore[arg-type]
+        diary=f"{who} reads {cls}",
+        recommended_action="none",
+    )
 
 
 @pytest.mark.parametrize("w", READINGS)
 def test_resolve_every_combination_of_three_readings(w: tuple[str, str]) -> None:
     worker = reading("worker", *w)
-    assert resolve(worker, None, None)[:2] == (worker, False)   # unflagged: the worker stands
+    assert resolve(worker, None, None)[:2] == (worker, False)  # unflagged: the worker stands
     for s, t in itertools.product(READINGS, [*READINGS, None]):
         flag = RowFlag(customer_id="cus_1", classification=s[0], severity=s[1], reason="disagree")  # type: ignore[arg-type]
         tie = reading("tiebreaker", *t) if t else None

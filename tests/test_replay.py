@@ -19,8 +19,10 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def test_there_are_recorded_histories_of_every_workflow_type() -> None:
-    types = {json.loads(p.read_text())["events"][0]["workflowExecutionStartedEventAttributes"]["workflowType"]["name"]
-             for p in HISTORIES}
+    types = {
+        json.loads(p.read_text())["events"][0]["workflowExecutionStartedEventAttributes"]["workflowType"]["name"]
+        for p in HISTORIES
+    }
     assert types >= {w.__name__ for w in WORKFLOWS}
 
 

@@ -62,15 +62,17 @@ async def gone(client: Client, schedule_id: str) -> bool:
 
 
 async def test_a_worker_start_deletes_a_deactivated_tenants_reports_and_keeps_an_operators_pause(
-        owner: asyncpg.Connection, db: Database, secret_key: str, client: Client) -> None:
+    owner: asyncpg.Connection, db: Database, secret_key: str, client: Client
+) -> None:
     staying = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
     leaving = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
     theirs = {t: [briefing_id(t), digest_id(t)] for t in (staying, leaving)}
     try:
         await ensure_schedules(client, {staying: "UTC", leaving: "UTC"})
 
-        async def listed() -> bool:   # the next start finds the Schedules through visibility, which lags creation
+        async def listed() -> bool:  # the next start finds the Schedules through visibility, which lags creation
             return {s.id async for s in await client.list_schedules()} >= {*theirs[staying], *theirs[leaving]}
+
         await eventually(listed)
 
         # The tenant is switched off and another moves to Tokyo; an operator pauses the daily scan and a briefing
@@ -90,7 +92,7 @@ async def test_a_worker_start_deletes_a_deactivated_tenants_reports_and_keeps_an
         digest = await client.get_schedule_handle(digest_id(staying)).describe()
         assert (daily.schedule.state.paused, daily.schedule.state.note) == (True, "no scans during the migration")
         assert (briefing.schedule.state.paused, briefing.schedule.state.note) == (True, "no briefings in August")
-        assert briefing.schedule.spec.time_zone_name == "Asia/Tokyo"   # updated all the same
+        assert briefing.schedule.spec.time_zone_name == "Asia/Tokyo"  # updated all the same
         assert not digest.schedule.state.paused
 
         # Switched back on, the tenant is briefed again from the next start, not left paused.
@@ -106,7 +108,8 @@ async def test_a_worker_start_deletes_a_deactivated_tenants_reports_and_keeps_an
 
 
 async def test_a_briefing_run_by_hand_is_about_the_tenants_today_and_a_digest_about_utcs(
-        owner: asyncpg.Connection, db: Database, client: Client, api_url: str) -> None:
+    owner: asyncpg.Connection, db: Database, client: Client, api_url: str
+) -> None:
     zone, local_today = zone_off_utc_date()
     tid = new_tenant_id()
     await tenants.create_tenant(owner, tid, f"Tenant {tid}", zone)
@@ -130,9 +133,9 @@ async def test_a_briefing_run_by_hand_is_about_the_tenants_today_and_a_digest_ab
 
 
 @pytest.mark.parametrize("kind", ["briefing", "digest"])
-async def test_the_cli_defaults_to_the_same_day_as_the_api(owner: asyncpg.Connection, client: Client,
-                                                          settings: Settings, capsys: pytest.CaptureFixture[str],
-                                                          kind: str) -> None:
+async def test_the_cli_defaults_to_the_same_day_as_the_api(
+    owner: asyncpg.Connection, client: Client, settings: Settings, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
     from workers.cli import cmd_report
 
     zone, local_today = zone_off_utc_date()

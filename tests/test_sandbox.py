@@ -55,11 +55,13 @@ def load(ws: Path, rel: str) -> Any:
 
 
 def stripe_client(box: SandboxHandle, key: str | None = None) -> stripe.StripeClient:
-    return stripe.StripeClient(key or box.keys["stripe"], base_addresses={"api": box.stripe_api_base},
-                               max_network_retries=0)
+    return stripe.StripeClient(
+        key or box.keys["stripe"], base_addresses={"api": box.stripe_api_base}, max_network_retries=0
+    )
 
 
 # ---- the generator ----------------------------------------------------------------------------------------
+
 
 def test_the_generator_is_deterministic(tmp_path: Path) -> None:
     a = generate_workspace(tmp_path / "a", customers=40, as_of=AS_OF, seed=5)
@@ -86,8 +88,13 @@ def test_the_sample_book_has_every_verdict_tier_and_a_realistic_mix(sample_ws: P
     assert 0.35 <= len(due) / len(rows) <= 0.45
     enterprise_due = {r["expected_verdict"] for r in due if int(r["arr_usd"]) >= 50_000}
     assert enterprise_due >= {"expansion", "likely_churn"}
-    assert {"thin_new", "single_late_invoice", "stale_deal_happy_slack", "champion_left_usage_grows",
-            "past_due_but_expanding"} <= {r["archetype"] for r in rows}
+    assert {
+        "thin_new",
+        "single_late_invoice",
+        "stale_deal_happy_slack",
+        "champion_left_usage_grows",
+        "past_due_but_expanding",
+    } <= {r["archetype"] for r in rows}
 
 
 def test_every_link_names_a_real_object(sample_ws: Path) -> None:
@@ -125,18 +132,28 @@ def test_every_link_names_a_real_object(sample_ws: Path) -> None:
 
 def test_the_soql_subset_answers_what_connectors_send_and_refuses_the_rest() -> None:
     contact = {"attributes": {"type": "Contact"}}
-    records = {"Contact": [
-        {**contact, "Id": "003A", "AccountId": "001X", "Title": "O'Neil", "LastActivityDate": "2026-10-01"},
-        {**contact, "Id": "003B", "AccountId": "001Y", "Title": None, "LastActivityDate": "2026-11-01"}]}
-    q = parse_soql(format_soql("SELECT Id, title FROM contact WHERE AccountId IN {} "
-                               "AND LastActivityDate > 2026-09-01 ORDER BY LastActivityDate DESC LIMIT 5",
-                               ["001X", "001Y"]))
+    records = {
+        "Contact": [
+            {**contact, "Id": "003A", "AccountId": "001X", "Title": "O'Neil", "LastActivityDate": "2026-10-01"},
+            {**contact, "Id": "003B", "AccountId": "001Y", "Title": None, "LastActivityDate": "2026-11-01"},
+        ]
+    }
+    q = parse_soql(
+        format_soql(
+            "SELECT Id, title FROM contact WHERE AccountId IN {} "
+            "AND LastActivityDate > 2026-09-01 ORDER BY LastActivityDate DESC LIMIT 5",
+            ["001X", "001Y"],
+        )
+    )
     assert [r["Id"] for r in run_soql(q, records)] == ["003B", "003A"]
     named = run_soql(parse_soql(format_soql("SELECT Title FROM Contact WHERE Title = {}", "O'Neil")), records)
     assert named == [{**contact, "Title": "O'Neil"}]
-    for bad, code in (("SELECT Id FROM Contact WHERE a = 1 OR b = 2", "MALFORMED_QUERY"),
-                      ("SELECT COUNT() FROM Contact", "MALFORMED_QUERY"),
-                      ("SELECT Id FROM Nope", "INVALID_TYPE"), ("SELECT Shoe FROM Contact", "INVALID_FIELD")):
+    for bad, code in (
+        ("SELECT Id FROM Contact WHERE a = 1 OR b = 2", "MALFORMED_QUERY"),
+        ("SELECT COUNT() FROM Contact", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Nope", "INVALID_TYPE"),
+        ("SELECT Shoe FROM Contact", "INVALID_FIELD"),
+    ):
         with pytest.raises(SoqlError) as e:
             run_soql(parse_soql(bad), records)
         assert e.value.code == code
@@ -144,12 +161,13 @@ def test_the_soql_subset_answers_what_connectors_send_and_refuses_the_rest() -> 
 
 # ---- Stripe -----------------------------------------------------------------------------------------------
 
+
 def test_stripe_pages_newest_first_through_the_sdk(box: SandboxHandle, sample_ws: Path) -> None:
     client = stripe_client(box)
     seen = [c.id for c in client.v1.customers.list(params={"limit": 40}).auto_paging_iter()]
     expected = sorted(load(sample_ws, "stripe/customers.json"), key=lambda c: (-c["created"], c["id"]))
     assert seen == [c["id"] for c in expected]
-    assert box.request_counts("stripe")["GET /v1/customers"] == 13   # 500 customers, 40 a page
+    assert box.request_counts("stripe")["GET /v1/customers"] == 13  # 500 customers, 40 a page
     live = list(client.v1.subscriptions.list(params={"limit": 100}).auto_paging_iter())
     every = list(client.v1.subscriptions.list(params={"limit": 100, "status": "all"}).auto_paging_iter())
     assert all(s.status != "canceled" for s in live) and any(s.status == "canceled" for s in every)
@@ -157,8 +175,9 @@ def test_stripe_pages_newest_first_through_the_sdk(box: SandboxHandle, sample_ws
     per_customer = Counter(i["customer"] for i in load(sample_ws, "stripe/invoices.json"))
     cus = next(c for c, n in per_customer.most_common() if n >= 5)
     since = int(dt.datetime(2026, 8, 1, tzinfo=dt.UTC).timestamp())
-    invoices = list(client.v1.invoices.list(params={"customer": cus, "created": {"gte": since}, "limit": 2})
-                    .auto_paging_iter())
+    invoices = list(
+        client.v1.invoices.list(params={"customer": cus, "created": {"gte": since}, "limit": 2}).auto_paging_iter()
+    )
     assert len(invoices) >= 3 and all(i.customer == cus and i.created >= since for i in invoices)
     assert client.v1.customers.retrieve(cus).metadata["hubspot_company_id"]
     newer = client.v1.customers.list(params={"limit": 3, "ending_before": expected[5]["id"]})
@@ -166,8 +185,12 @@ def test_stripe_pages_newest_first_through_the_sdk(box: SandboxHandle, sample_ws
 
 
 async def test_stripe_async_client_as_the_connector_builds_it(box: SandboxHandle) -> None:
-    client = stripe.StripeClient(box.keys["stripe"], base_addresses={"api": box.stripe_api_base},
-                                 max_network_retries=0, http_client=stripe.HTTPXClient(timeout=10))
+    client = stripe.StripeClient(
+        box.keys["stripe"],
+        base_addresses={"api": box.stripe_api_base},
+        max_network_retries=0,
+        http_client=stripe.HTTPXClient(timeout=10),
+    )
     page = await client.v1.invoices.list_async(params={"limit": 100, "status": "open"})
     found = [i async for i in page.auto_paging_iter()]
     assert found and all(i.status == "open" for i in found)
@@ -185,17 +208,17 @@ def test_stripe_errors_come_back_in_stripes_shape(box: SandboxHandle) -> None:
         stripe_client(box).v1.invoices.list()
     assert limited.value.http_status == 429 and limited.value.headers["retry-after"] == "7"
     assert limited.value.json_body["error"]["code"] == "rate_limit"
-    assert stripe_client(box).v1.invoices.list().data   # the fault was for one request only
+    assert stripe_client(box).v1.invoices.list().data  # the fault was for one request only
 
 
 # ---- HubSpot ----------------------------------------------------------------------------------------------
+
 
 def test_hubspot_pages_with_after_and_reads_associations(box: SandboxHandle, sample_ws: Path) -> None:
     hs = hubspot.Client.create(access_token=box.keys["hubspot"], host=box.hubspot_host)
     contacts, after, pages = [], None, 0
     while True:
-        page = hs.crm.contacts.basic_api.get_page(limit=100, after=after,
-                                                  properties=["email", "renewal_role"])
+        page = hs.crm.contacts.basic_api.get_page(limit=100, after=after, properties=["email", "renewal_role"])
         contacts += page.results
         pages += 1
         if page.paging is None:
@@ -204,56 +227,69 @@ def test_hubspot_pages_with_after_and_reads_associations(box: SandboxHandle, sam
     assert len(contacts) == len(load(sample_ws, "hubspot/contacts.json")) and pages > 5
     assert {c.properties["renewal_role"] for c in contacts} >= {"champion", "economic_buyer"}
     deal = hs.crm.deals.basic_api.get_page(limit=1).results[0]
-    assert "dealstage" in deal.properties and "renewal_role" not in deal.properties   # HubSpot's defaults
+    assert "dealstage" in deal.properties and "renewal_role" not in deal.properties  # HubSpot's defaults
     company = load(sample_ws, "hubspot/companies.json")[3]["id"]
     got = hs.crm.associations.v4.batch_api.get_page(
-        "companies", "deals", BatchInputPublicFetchAssociationsBatchRequest(inputs=[{"id": company}]))
+        "companies", "deals", BatchInputPublicFetchAssociationsBatchRequest(inputs=[{"id": company}])
+    )
     linked = load(sample_ws, "hubspot/associations.json")["companies_to_deals"][company]
     assert [t.to_object_id for t in got.results[0].to] == linked
-    partial = hs.crm.contacts.batch_api.read(BatchReadInputSimplePublicObjectId(
-        inputs=[{"id": contacts[0].id}, {"id": "404"}], properties=["renewal_role"],
-        properties_with_history=[]))
-    assert [r.id for r in partial.results] == [contacts[0].id] and partial.num_errors == 1   # HTTP 207
+    partial = hs.crm.contacts.batch_api.read(
+        BatchReadInputSimplePublicObjectId(
+            inputs=[{"id": contacts[0].id}, {"id": "404"}], properties=["renewal_role"], properties_with_history=[]
+        )
+    )
+    assert [r.id for r in partial.results] == [contacts[0].id] and partial.num_errors == 1  # HTTP 207
     with pytest.raises(CompaniesApiException) as denied:
         wrong = hubspot.Client.create(access_token="pat-wrong", host=box.hubspot_host)
         wrong.crm.companies.basic_api.get_page()
     assert denied.value.status == 401
     assert json.loads(denied.value.body)["category"] == "INVALID_AUTHENTICATION"
-    bad_type = httpx.get(f"{box.hubspot_host}/crm/v3/objects/widgets",
-                         headers={"Authorization": f"Bearer {box.keys['hubspot']}"})
+    bad_type = httpx.get(
+        f"{box.hubspot_host}/crm/v3/objects/widgets", headers={"Authorization": f"Bearer {box.keys['hubspot']}"}
+    )
     assert bad_type.status_code == 400 and bad_type.json()["status"] == "error"
 
 
 # ---- Salesforce -------------------------------------------------------------------------------------------
 
+
 def test_salesforce_query_all_follows_next_records_url_over_tls(box: SandboxHandle, sample_ws: Path) -> None:
-    sf = Salesforce(instance_url=box.salesforce_instance_url, session_id=box.keys["salesforce"],
-                    session=box.salesforce_session())
+    sf = Salesforce(
+        instance_url=box.salesforce_instance_url, session_id=box.keys["salesforce"], session=box.salesforce_session()
+    )
     sf.headers["Sforce-Query-Options"] = "batchSize=200"
     result = sf.query_all("SELECT Id, AccountId, Title, Champion__c FROM Contact")
     stored = load(sample_ws, "salesforce/Contact.json")
     assert result["totalSize"] == len(result["records"]) == len(stored) > 400
     assert len([k for k in box.request_counts("salesforce") if k.startswith("GET /query/01g")]) > 1
     accounts = [a["Id"] for a in load(sample_ws, "salesforce/Account.json")[:3]]
-    opps = sf.query(format_soql("SELECT Id, StageName, CloseDate FROM Opportunity WHERE AccountId IN {} "
-                                "ORDER BY CloseDate DESC", accounts))
+    opps = sf.query(
+        format_soql(
+            "SELECT Id, StageName, CloseDate FROM Opportunity WHERE AccountId IN {} ORDER BY CloseDate DESC", accounts
+        )
+    )
     assert opps["done"] and opps["records"]
     assert set(opps["records"][0]) == {"attributes", "Id", "StageName", "CloseDate"}
     with pytest.raises(SalesforceMalformedRequest) as bad:
         sf.query("SELECT Id FROM Contact WHERE Email LIKE '%x%'")
     assert bad.value.content[0]["errorCode"] == "MALFORMED_QUERY"
     with pytest.raises(SalesforceExpiredSession):
-        Salesforce(instance_url=box.salesforce_instance_url, session_id="wrong",
-                   session=box.salesforce_session()).query("SELECT Id FROM Account")
+        Salesforce(
+            instance_url=box.salesforce_instance_url, session_id="wrong", session=box.salesforce_session()
+        ).query("SELECT Id FROM Account")
 
 
 # ---- Slack ------------------------------------------------------------------------------------------------
 
+
 def test_slack_history_pages_threads_and_posts(box: SandboxHandle, sample_ws: Path) -> None:
     slack = slack_sdk.WebClient(token=box.keys["slack"], base_url=box.slack_base_url)
-    channel = next(c["metadata"]["slack_channel_id"] for c in load(sample_ws, "stripe/customers.json")
-                   if any(m.get("reply_count") for m in
-                          load(sample_ws, f"slack/history/{c['metadata']['slack_channel_id']}.json")))
+    channel = next(
+        c["metadata"]["slack_channel_id"]
+        for c in load(sample_ws, "stripe/customers.json")
+        if any(m.get("reply_count") for m in load(sample_ws, f"slack/history/{c['metadata']['slack_channel_id']}.json"))
+    )
     stored = load(sample_ws, f"slack/history/{channel}.json")
     parents = [m for m in stored if "thread_ts" not in m or m["thread_ts"] == m["ts"]]
     seen, cursor = [], None
@@ -283,11 +319,14 @@ def test_slack_history_pages_threads_and_posts(box: SandboxHandle, sample_ws: Pa
 
 # ---- faults, rate limits, counts --------------------------------------------------------------------------
 
+
 def test_faults_over_http_down_mode_counts_and_reset(box: SandboxHandle, sample_ws: Path) -> None:
     control = httpx.Client(base_url=box.base_url)
     slack = slack_sdk.WebClient(token=box.keys["slack"], base_url=box.slack_base_url)
-    control.post("/_sandbox/faults", json={"vendor": "slack", "path_prefix": "/conversations.history",
-                                           "status": 429, "times": 1, "retry_after": 2}).raise_for_status()
+    control.post(
+        "/_sandbox/faults",
+        json={"vendor": "slack", "path_prefix": "/conversations.history", "status": 429, "times": 1, "retry_after": 2},
+    ).raise_for_status()
     channel = load(sample_ws, "slack/channels.json")[1]["id"]
     with pytest.raises(SlackApiError) as limited:
         slack.conversations_history(channel=channel)
@@ -312,8 +351,9 @@ def test_a_per_vendor_rate_limit_answers_429_with_retry_after(sample_ws: Path) -
     handle = start_sandbox(sample_ws, rate_limits={"stripe": 5})
     try:
         statuses = []
-        with httpx.Client(base_url=handle.stripe_api_base,
-                          headers={"Authorization": f"Bearer {handle.keys['stripe']}"}) as http:
+        with httpx.Client(
+            base_url=handle.stripe_api_base, headers={"Authorization": f"Bearer {handle.keys['stripe']}"}
+        ) as http:
             for _ in range(12):
                 r = http.get("/v1/customers", params={"limit": 1})
                 statuses.append(r.status_code)

@@ -29,26 +29,35 @@ async def scan(client: Client, tenant: str, day: dt.date = AS_OF) -> TenantScanR
 
 
 @pytest.fixture
-async def scanned(owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: object, workspace: Path,
-                  client: Client) -> tuple[str, TenantScanResult]:
-    tid = await create_tenant(owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"),
-                              stripe_base=sandbox.stripe_api_base)  # type: ignore[attr-defined]
+async def scanned(
+    owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: object, workspace: Path, client: Client
+) -> tuple[str, TenantScanResult]:
+    tid = await create_tenant(
+        owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"), stripe_base=sandbox.stripe_api_base
+    )  # type: ignore[attr-defined]
     return tid, await scan(client, tid)
 
 
 async def test_a_scan_writes_one_verdict_and_one_diary_entry_per_due_customer(
-        scanned: tuple[str, TenantScanResult], db: Database) -> None:
+    scanned: tuple[str, TenantScanResult], db: Database
+) -> None:
     tid, result = scanned
     assert result.due > 10, "the sample workspace should put customers 14-90 days from renewal"
     async with db.tenant(tid) as conn:
         due = await conn.fetch("select customer_id from scan_customers where run_date = $1", AS_OF)
-        window = await conn.fetch("""select id from customers where renewal_date between $1::date + 14 and $1::date + 90
-                                     and status in ('active', 'past_due', 'trialing')""", AS_OF)
+        window = await conn.fetch(
+            """select id from customers where renewal_date between $1::date + 14 and $1::date + 90
+                                     and status in ('active', 'past_due', 'trialing')""",
+            AS_OF,
+        )
         diary = await conn.fetch("select customer_id from diary_entries where run_date = $1", AS_OF)
-        verdicts = await conn.fetch("select classification, cited_source_ids, customer_id from classifications "
-                                    "where run_date = $1", AS_OF)
-        evidence = {r["customer_id"]: {i["source_id"] for i in r["items"]}
-                    for r in await conn.fetch("select customer_id, items from evidence where run_date = $1", AS_OF)}
+        verdicts = await conn.fetch(
+            "select classification, cited_source_ids, customer_id from classifications where run_date = $1", AS_OF
+        )
+        evidence = {
+            r["customer_id"]: {i["source_id"] for i in r["items"]}
+            for r in await conn.fetch("select customer_id, items from evidence where run_date = $1", AS_OF)
+        }
     assert {r["customer_id"] for r in due} == {r["id"] for r in window}
     assert sorted(r["customer_id"] for r in diary) == sorted(r["customer_id"] for r in due)
     assert len(verdicts) == result.due
@@ -59,18 +68,21 @@ async def test_a_scan_writes_one_verdict_and_one_diary_entry_per_due_customer(
     assert abs(sum(summary["route_mix"].values()) - 1.0) < 0.01 and "route_mix_drift" in summary
     async with db.tenant(tid) as conn:
         assert await conn.fetchval("select count(*) from audit_log where action = 'scan.completed'") == 1
-    for v in verdicts:   # never a source that is not in the customer's own bundle
+    for v in verdicts:  # never a source that is not in the customer's own bundle
         assert set(v["cited_source_ids"]) <= evidence[v["customer_id"]], v["customer_id"]
 
 
 async def test_drafts_wait_for_an_operator_and_cite_only_their_bundle(
-        scanned: tuple[str, TenantScanResult], db: Database, client: Client) -> None:
+    scanned: tuple[str, TenantScanResult], db: Database, client: Client
+) -> None:
     tid, result = scanned
     assert result.drafts > 0
     async with db.tenant(tid) as conn:
         drafts = await conn.fetch("select * from drafts where run_date = $1", AS_OF)
-        evidence = {r["customer_id"]: {i["source_id"] for i in r["items"]}
-                    for r in await conn.fetch("select customer_id, items from evidence where run_date = $1", AS_OF)}
+        evidence = {
+            r["customer_id"]: {i["source_id"] for i in r["items"]}
+            for r in await conn.fetch("select customer_id, items from evidence where run_date = $1", AS_OF)
+        }
     assert len(drafts) == result.drafts
     await record_history(client, f"tenant-scan/{tid}/{AS_OF}", "tenant_scan_completed")
     await record_history(client, f"scan-chunk/{tid}/{AS_OF}/0", "scan_chunk_completed")
@@ -83,14 +95,25 @@ async def test_drafts_wait_for_an_operator_and_cite_only_their_bundle(
         assert desc.status == WorkflowExecutionStatus.RUNNING
 
 
-async def test_rerunning_the_same_date_writes_nothing_twice(scanned: tuple[str, TenantScanResult], db: Database,
-                                                            client: Client) -> None:
+async def test_rerunning_the_same_date_writes_nothing_twice(
+    scanned: tuple[str, TenantScanResult], db: Database, client: Client
+) -> None:
     tid, first = scanned
 
     async def counts() -> tuple[int, ...]:
         async with db.tenant(tid) as conn:
-            return tuple([await conn.fetchval(f"select count(*) from {t}") for t in
-                          ("classifications", "diary_entries", "drafts", "audit_log where action = 'verdict.recorded'")])
+            return tuple(
+                [
+                    await conn.fetchval(f"select count(*) from {t}")
+                    for t in (
+                        "classifications",
+                        "diary_entries",
+                        "drafts",
+                        "audit_log where action = 'verdict.recorded'",
+                    )
+                ]
+            )
+
     before = await counts()
     again = await scan(client, tid)
     assert again.due == first.due
@@ -98,7 +121,8 @@ async def test_rerunning_the_same_date_writes_nothing_twice(scanned: tuple[str, 
 
 
 async def test_send_over_http_sends_exactly_one_email_whatever_the_clicks(
-        scanned: tuple[str, TenantScanResult], db: Database, api_url: str, smtp: SmtpSink, client: Client) -> None:
+    scanned: tuple[str, TenantScanResult], db: Database, api_url: str, smtp: SmtpSink, client: Client
+) -> None:
     tid, _ = scanned
     async with db.tenant(tid) as conn:
         token = await tenants.create_token(conn, tid, "operator", "alice")
@@ -111,7 +135,11 @@ async def test_send_over_http_sends_exactly_one_email_whatever_the_clicks(
         assert set(detail["anchors"]) <= {e["source_id"] for e in detail["evidence"]}
         assert detail["diary"][0]["paragraph"]
         assert {f["factor"] for f in detail["factors"]["factors"]} == {
-            "payment_history", "usage_trend", "champion_status", "support_sentiment"}
+            "payment_history",
+            "usage_trend",
+            "champion_status",
+            "support_sentiment",
+        }
 
         before = len(smtp.messages)
         clicks = await asyncio.gather(*[http.post(f"/v1/drafts/{draft['id']}/send") for _ in range(3)])
@@ -136,7 +164,8 @@ async def test_send_over_http_sends_exactly_one_email_whatever_the_clicks(
 
 
 async def test_skip_then_send_is_refused_and_nothing_is_sent(
-        scanned: tuple[str, TenantScanResult], db: Database, api_url: str, smtp: SmtpSink, client: Client) -> None:
+    scanned: tuple[str, TenantScanResult], db: Database, api_url: str, smtp: SmtpSink, client: Client
+) -> None:
     tid, _ = scanned
     async with db.tenant(tid) as conn:
         token = await tenants.create_token(conn, tid, "operator", "bob")
@@ -155,8 +184,8 @@ async def test_skip_then_send_is_refused_and_nothing_is_sent(
 
 
 async def test_a_wrong_stripe_key_fails_that_tenant_clearly_and_the_others_go_on(
-        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: object, workspace: Path,
-        client: Client) -> None:
+    owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: object, workspace: Path, client: Client
+) -> None:
     base = sandbox.stripe_api_base  # type: ignore[attr-defined]
     good = await create_tenant(owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"), stripe_base=base)
     bad = await create_tenant(owner, db, secret_key, stripe_key="rk_test_wrong", stripe_base=base)
@@ -172,8 +201,12 @@ async def test_a_wrong_stripe_key_fails_that_tenant_clearly_and_the_others_go_on
     # The daily scan walks every active tenant; the bad key costs only its own tenant. Other tests' tenants
     # are parked so this run is about these two.
     await owner.execute("update tenants set active = (id = any($1::text[]))", [good, bad])
-    handle = await client.start_workflow(DailyScanWorkflow.run, DailyScanInput(run_date=AS_OF + dt.timedelta(days=1)),
-                                         id=f"daily-test-{good}", task_queue="renewals")
+    handle = await client.start_workflow(
+        DailyScanWorkflow.run,
+        DailyScanInput(run_date=AS_OF + dt.timedelta(days=1)),
+        id=f"daily-test-{good}",
+        task_queue="renewals",
+    )
     result = await handle.result()
     await record_history(client, handle.id, "daily_scan_completed")
     await record_history(client, f"tenant-scan/{bad}/{AS_OF}", "tenant_scan_failed")
@@ -182,10 +215,17 @@ async def test_a_wrong_stripe_key_fails_that_tenant_clearly_and_the_others_go_on
 
 
 async def test_auto_send_sends_opted_routes_only_and_never_enterprise_or_churn(
-        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: object, workspace: Path, client: Client,
-        smtp: SmtpSink) -> None:
-    tid = await create_tenant(owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"),
-                              stripe_base=sandbox.stripe_api_base)  # type: ignore[attr-defined]
+    owner: asyncpg.Connection,
+    db: Database,
+    secret_key: str,
+    sandbox: object,
+    workspace: Path,
+    client: Client,
+    smtp: SmtpSink,
+) -> None:
+    tid = await create_tenant(
+        owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"), stripe_base=sandbox.stripe_api_base
+    )  # type: ignore[attr-defined]
     async with db.tenant(tid) as conn:
         await conn.execute("""update tenant_settings set auto_send = '{"TIER1": true, "TIER2": true, "TIER3": true}'""")
     await scan(client, tid)
@@ -197,7 +237,9 @@ async def test_auto_send_sends_opted_routes_only_and_never_enterprise_or_churn(
                                          join customers cu on cu.tenant_id = d.tenant_id and cu.id = d.customer_id""")
         auto = [r for r in rows if r["classification"] != "likely_churn" and r["arr_cents"] < 50_000_00]
         return rows if all(r["status"] == "sent" for r in auto) else []
+
     from tests.conftest import eventually
+
     rows = await eventually(settled, timeout=60)
     held = [r for r in rows if r["classification"] == "likely_churn" or r["arr_cents"] >= 50_000_00]
     assert held and all(r["status"] == "pending" for r in held)
@@ -207,30 +249,40 @@ async def test_auto_send_sends_opted_routes_only_and_never_enterprise_or_churn(
 
 
 async def test_usage_from_the_tenants_product_database_joins_the_evidence(
-        owner: asyncpg.Connection, owner_dsn: str, db: Database, secret_key: str, sandbox: object, workspace: Path,
-        client: Client) -> None:
+    owner: asyncpg.Connection,
+    owner_dsn: str,
+    db: Database,
+    secret_key: str,
+    sandbox: object,
+    workspace: Path,
+    client: Client,
+) -> None:
     from core.secrets import encrypt
     from sandbox.product_db import QUERY, load_usage
 
     product = await load_usage(owner_dsn, workspace, "product_test")
-    tid = await create_tenant(owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"),
-                              stripe_base=sandbox.stripe_api_base)  # type: ignore[attr-defined]
+    tid = await create_tenant(
+        owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"), stripe_base=sandbox.stripe_api_base
+    )  # type: ignore[attr-defined]
     async with db.tenant(tid) as conn:
         await tenants.put_connector(conn, tid, "usage", encrypt(secret_key, product), {"query": QUERY})
     result = await scan(client, tid)
     async with db.tenant(tid) as conn:
-        kinds = [i["kind"] for r in await conn.fetch("select items from evidence where source = 'usage'")
-                 for i in r["items"]]
+        kinds = [
+            i["kind"] for r in await conn.fetch("select items from evidence where source = 'usage'") for i in r["items"]
+        ]
         errors = await conn.fetchval("select count(*) from evidence where source = 'usage' and error is not null")
     assert result.due > 0 and not result.gather_errors
     assert {"usage_grew", "usage_fell"} <= set(kinds) and errors == 0
 
     # A query that cannot run costs that source's evidence, named in each bundle, and the scan still completes.
-    broken = await create_tenant(owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"),
-                                 stripe_base=sandbox.stripe_api_base)  # type: ignore[attr-defined]
+    broken = await create_tenant(
+        owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"), stripe_base=sandbox.stripe_api_base
+    )  # type: ignore[attr-defined]
     async with db.tenant(broken) as conn:
-        await tenants.put_connector(conn, broken, "usage", encrypt(secret_key, product),
-                                    {"query": "select * from no_such_table"})
+        await tenants.put_connector(
+            conn, broken, "usage", encrypt(secret_key, product), {"query": "select * from no_such_table"}
+        )
     result = await scan(client, broken)
     assert result.due > 0 and any("usage query failed" in e for e in result.gather_errors)
     async with db.tenant(broken) as conn:
@@ -240,11 +292,12 @@ async def test_usage_from_the_tenants_product_database_joins_the_evidence(
 
 
 async def test_route_mix_drift_is_recorded_as_an_alert_and_the_scan_still_completes(
-        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: object, workspace: Path,
-        client: Client) -> None:
+    owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: object, workspace: Path, client: Client
+) -> None:
+    from temporalio.testing import ActivityEnvironment
+
     from activities.scan import ScanActivities
     from schemas.workflow_io import TenantScanInput
-    from temporalio.testing import ActivityEnvironment
 
     tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
     acts = ScanActivities(db, client, secret_key)

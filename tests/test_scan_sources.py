@@ -24,10 +24,17 @@ from tests.conftest import AS_OF, create_tenant, manifest_key, record_history
 pytestmark = pytest.mark.usefixtures("workers")
 
 
-async def tenant_with(owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle,
-                      workspace: Path, sources: dict[str, tuple[str, dict[str, Any]]]) -> str:
-    tid = await create_tenant(owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"),
-                              stripe_base=sandbox.stripe_api_base)
+async def tenant_with(
+    owner: asyncpg.Connection,
+    db: Database,
+    secret_key: str,
+    sandbox: SandboxHandle,
+    workspace: Path,
+    sources: dict[str, tuple[str, dict[str, Any]]],
+) -> str:
+    tid = await create_tenant(
+        owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"), stripe_base=sandbox.stripe_api_base
+    )
     async with db.tenant(tid) as conn:
         for kind, (key, config) in sources.items():
             await tenants.put_connector(conn, tid, kind, encrypt(secret_key, key), config)
@@ -49,11 +56,19 @@ async def evidence_by_source(db: Database, tid: str) -> dict[str, list[asyncpg.R
 
 
 async def test_hubspot_and_slack_evidence_reaches_the_verdicts_after_a_429(
-        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
-        client: Client) -> None:
-    tid = await tenant_with(owner, db, secret_key, sandbox, workspace, {
-        "hubspot": (sandbox.keys["hubspot"], {"api_base": sandbox.hubspot_host}),
-        "slack": (sandbox.keys["slack"], {"api_base": sandbox.slack_base_url})})
+    owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path, client: Client
+) -> None:
+    tid = await tenant_with(
+        owner,
+        db,
+        secret_key,
+        sandbox,
+        workspace,
+        {
+            "hubspot": (sandbox.keys["hubspot"], {"api_base": sandbox.hubspot_host}),
+            "slack": (sandbox.keys["slack"], {"api_base": sandbox.slack_base_url}),
+        },
+    )
     sandbox.add_fault("slack", "/conversations.history", status=429, times=2, retry_after=1)
     result = await scan(client, tid)
     await record_history(client, f"scan-chunk/{tid}/{AS_OF}/0", "scan_chunk_with_crm_and_slack_completed")
@@ -63,21 +78,34 @@ async def test_hubspot_and_slack_evidence_reaches_the_verdicts_after_a_429(
     slack_ids = {i["source_id"] for r in by_source["slack"] for i in r["items"]}
     assert crm_ids and all(s.startswith(("hubspot:deal:", "hubspot:contact:")) for s in crm_ids)
     assert slack_ids and all(s.startswith("slack:") for s in slack_ids)
-    assert not [r["error"] for r in by_source["slack"] if r["error"]]   # the 429s were waited out
+    assert not [r["error"] for r in by_source["slack"] if r["error"]]  # the 429s were waited out
     async with db.tenant(tid) as conn:
-        cited = {s for r in await conn.fetch("select cited_source_ids from classifications where run_date = $1",
-                                             AS_OF) for s in r["cited_source_ids"]}
+        cited = {
+            s
+            for r in await conn.fetch("select cited_source_ids from classifications where run_date = $1", AS_OF)
+            for s in r["cited_source_ids"]
+        }
         status = {r["kind"]: r["status"] for r in await tenants.list_connectors(conn)}
     assert cited & crm_ids and cited & slack_ids, "CRM and Slack evidence should move some verdicts"
     assert status == {"stripe": "connected", "hubspot": "connected", "slack": "connected"}
 
 
 async def test_a_salesforce_tenant_gets_opportunity_and_contact_evidence(
-        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
-        client: Client) -> None:
-    tid = await tenant_with(owner, db, secret_key, sandbox, workspace, {
-        "salesforce": (sandbox.keys["salesforce"], {"api_base": sandbox.salesforce_instance_url,
-                                                    "ca_file": sandbox.ca_file})})
+    owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path, client: Client
+) -> None:
+    tid = await tenant_with(
+        owner,
+        db,
+        secret_key,
+        sandbox,
+        workspace,
+        {
+            "salesforce": (
+                sandbox.keys["salesforce"],
+                {"api_base": sandbox.salesforce_instance_url, "ca_file": sandbox.ca_file},
+            )
+        },
+    )
     result = await scan(client, tid)
     rows = (await evidence_by_source(db, tid))["salesforce"]
     ids = {i["source_id"] for r in rows for i in r["items"]}
@@ -86,25 +114,37 @@ async def test_a_salesforce_tenant_gets_opportunity_and_contact_evidence(
 
 
 async def test_a_rejected_hubspot_key_costs_only_hubspot_and_says_so_everywhere(
-        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
-        client: Client) -> None:
-    tid = await tenant_with(owner, db, secret_key, sandbox, workspace, {
-        "hubspot": ("pat-revoked-long-ago", {"api_base": sandbox.hubspot_host})})
+    owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path, client: Client
+) -> None:
+    tid = await tenant_with(
+        owner,
+        db,
+        secret_key,
+        sandbox,
+        workspace,
+        {"hubspot": ("pat-revoked-long-ago", {"api_base": sandbox.hubspot_host})},
+    )
     result = await scan(client, tid)
     assert result.due > 0 and any("hubspot" in e and "credentials rejected" in e for e in result.gather_errors)
     by_source = await evidence_by_source(db, tid)
     assert len(by_source["hubspot"]) == result.due
-    assert all("credentials rejected" in r["error"] for r in by_source["hubspot"])   # each bundle says why
+    assert all("credentials rejected" in r["error"] for r in by_source["hubspot"])  # each bundle says why
     async with db.tenant(tid) as conn:
         connector = next(r for r in await tenants.list_connectors(conn) if r["kind"] == "hubspot")
         verdicts = await conn.fetchval("select count(*) from classifications where run_date = $1", AS_OF)
     assert connector["status"] == "error" and "Reconnect hubspot" in connector["last_error"]
-    assert verdicts == result.due   # the scan went on from Stripe alone
+    assert verdicts == result.due  # the scan went on from Stripe alone
 
 
 async def test_usage_pushed_over_the_api_joins_the_evidence_without_database_access(
-        owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path,
-        client: Client, api_url: str) -> None:
+    owner: asyncpg.Connection,
+    db: Database,
+    secret_key: str,
+    sandbox: SandboxHandle,
+    workspace: Path,
+    client: Client,
+    api_url: str,
+) -> None:
     import csv
 
     import httpx
@@ -118,9 +158,9 @@ async def test_usage_pushed_over_the_api_joins_the_evidence_without_database_acc
         bad = await h.post("/v1/usage", json={"rows": [rows[0], rows[1] | {"error_count": "-3"}]})
         assert bad.status_code == 422 and "error_count" in bad.text
         for i in range(0, len(rows), 10_000):
-            r = await h.post("/v1/usage", json={"rows": rows[i:i + 10_000]})
+            r = await h.post("/v1/usage", json={"rows": rows[i : i + 10_000]})
             assert r.status_code == 200, r.text
-            assert r.json()["accepted"] == len(rows[i:i + 10_000])
+            assert r.json()["accepted"] == len(rows[i : i + 10_000])
     result = await scan(client, tid)
     usage = (await evidence_by_source(db, tid))["usage"]
     kinds = {i["kind"] for r in usage for i in r["items"]}

@@ -26,7 +26,7 @@ def test_every_signal_names_an_object_in_its_customers_raw_data(seed: int, custo
     _, items = evidence_from_workspace(ws, run_date)
     invoices = {i["id"]: i["customer"] for i in json.loads((ws / "stripe" / "invoices.json").read_text())}
     subs = {s["id"]: s["customer"] for s in json.loads((ws / "stripe" / "subscriptions.json").read_text())}
-    assert sum(len(v) for v in items.values()) >= len(items) > 0   # every paying customer has its subscription
+    assert sum(len(v) for v in items.values()) >= len(items) > 0  # every paying customer has its subscription
     with_usage = {line.split(",", 1)[0] for line in (ws / "usage" / "daily_metrics.csv").read_text().splitlines()[1:]}
     for customer, signals in items.items():
         for item in signals:
@@ -48,15 +48,19 @@ def test_the_workspaces_departed_champions_are_read_as_gone_nobody_else(seed: in
     ws = generate_workspace(Path(tempfile.mkdtemp()) / "ws", customers=customers, as_of=AS_OF, seed=seed)
     contacts = {c["id"]: c for c in json.loads((ws / "hubspot" / "contacts.json").read_text())}
     assoc = json.loads((ws / "hubspot" / "associations.json").read_text())["companies_to_contacts"]
-    company = {c["id"]: c["metadata"]["hubspot_company_id"]
-               for c in json.loads((ws / "stripe" / "customers.json").read_text())}
+    company = {
+        c["id"]: c["metadata"]["hubspot_company_id"] for c in json.loads((ws / "stripe" / "customers.json").read_text())
+    }
     with open(ws / "expected.csv", newline="") as f:
         archetype = {r["customer_id"]: r["archetype"] for r in csv.DictReader(f)}
     for customer, arch in archetype.items():
         people = [contacts[x] for x in assoc[company[customer]]]
         gone = {i.source_id for i in contact_signals(people, AS_OF) if i.kind == "champion_left"}
-        said = {f"hubspot:contact:{p['id']}" for p in people if p["properties"]["left_company"] == "true"
-                and p["properties"]["renewal_role"] == "champion"}
+        said = {
+            f"hubspot:contact:{p['id']}"
+            for p in people
+            if p["properties"]["left_company"] == "true" and p["properties"]["renewal_role"] == "champion"
+        }
         assert gone == said, customer
         if arch == "champion_left_usage_grows":
             assert gone, customer

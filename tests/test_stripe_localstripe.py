@@ -42,16 +42,27 @@ def seeded(localstripe_url: str) -> dict[str, str]:
     product = c.v1.products.create(params={"name": "Seat"})
     # localstripe keeps its state on disk between runs, so every id this test chooses is fresh.
     monthly, annual = f"plan_m_{uuid.uuid4().hex[:8]}", f"plan_a_{uuid.uuid4().hex[:8]}"
-    c.v1.plans.create(params={"id": monthly, "amount": 5000, "currency": "usd", "interval": "month",
-                              "product": product.id})
-    c.v1.plans.create(params={"id": annual, "amount": 48000, "currency": "usd", "interval": "year",
-                              "product": product.id})
+    c.v1.plans.create(
+        params={"id": monthly, "amount": 5000, "currency": "usd", "interval": "month", "product": product.id}
+    )
+    c.v1.plans.create(
+        params={"id": annual, "amount": 48000, "currency": "usd", "interval": "year", "product": product.id}
+    )
     ids = {}
     for name, plan, qty in [("Monthly Co", monthly, 10), ("Annual Co", annual, 25), ("Leaving Co", monthly, 4)]:
-        cus = c.v1.customers.create(params={"name": name, "email": f"{name.split()[0].lower()}@example.test",
-                                            "metadata": {"hubspot_company_id": "9001"}})
-        pm = c.v1.payment_methods.create(params={"type": "card", "card": {
-            "number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}})
+        cus = c.v1.customers.create(
+            params={
+                "name": name,
+                "email": f"{name.split()[0].lower()}@example.test",
+                "metadata": {"hubspot_company_id": "9001"},
+            }
+        )
+        pm = c.v1.payment_methods.create(
+            params={
+                "type": "card",
+                "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"},
+            }
+        )
         c.v1.payment_methods.attach(pm.id, params={"customer": cus.id})
         c.v1.customers.update(cus.id, params={"invoice_settings": {"default_payment_method": pm.id}})
         sub = c.v1.subscriptions.create(params={"customer": cus.id, "items": [{"plan": plan, "quantity": qty}]})

@@ -35,18 +35,32 @@ def slow_sandbox(workspace: Path) -> Iterator[object]:
 def worker_process(client: Client, settings: Settings, owner_dsn: str) -> subprocess.Popen[bytes]:
     env = os.environ | {
         "RENEWALS_TEMPORAL_ADDRESS": client.service_client.config.target_host,
-        "DATABASE_URL": owner_dsn, "RENEWALS_APP_DB_PASSWORD": APP_PASSWORD,
-        "RENEWALS_SECRET_KEY": settings.secret_key or "", "RENEWALS_CHUNK_SIZE": "20",
-        "RENEWALS_DATA_DIR": str(settings.data_dir)}
-    return subprocess.Popen([sys.executable, "-m", "workers.cli", "worker", "--no-schedules"], env=env,
-                            cwd=Path(__file__).resolve().parents[1])
+        "DATABASE_URL": owner_dsn,
+        "RENEWALS_APP_DB_PASSWORD": APP_PASSWORD,
+        "RENEWALS_SECRET_KEY": settings.secret_key or "",
+        "RENEWALS_CHUNK_SIZE": "20",
+        "RENEWALS_DATA_DIR": str(settings.data_dir),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "workers.cli", "worker", "--no-schedules"],
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+    )
 
 
 async def test_killing_the_worker_mid_scan_loses_and_duplicates_nothing(
-        owner: asyncpg.Connection, owner_dsn: str, db: Database, secret_key: str, slow_sandbox: object,
-        workspace: Path, client: Client, settings: Settings) -> None:
-    tid = await create_tenant(owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"),
-                              stripe_base=slow_sandbox.stripe_api_base)  # type: ignore[attr-defined]
+    owner: asyncpg.Connection,
+    owner_dsn: str,
+    db: Database,
+    secret_key: str,
+    slow_sandbox: object,
+    workspace: Path,
+    client: Client,
+    settings: Settings,
+) -> None:
+    tid = await create_tenant(
+        owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"), stripe_base=slow_sandbox.stripe_api_base
+    )  # type: ignore[attr-defined]
     first = worker_process(client, settings, owner_dsn)
     try:
         wid = await start_scan(client, tid, AS_OF)
@@ -54,6 +68,7 @@ async def test_killing_the_worker_mid_scan_loses_and_duplicates_nothing(
         async def some_recorded() -> int:
             async with db.tenant(tid) as conn:
                 return await conn.fetchval("select count(*) from diary_entries")
+
         await eventually(some_recorded, timeout=60, interval=0.05)
         first.send_signal(signal.SIGKILL)
         first.wait()
@@ -64,7 +79,8 @@ async def test_killing_the_worker_mid_scan_loses_and_duplicates_nothing(
         second = worker_process(client, settings, owner_dsn)
         try:
             result = await asyncio.wait_for(
-                client.get_workflow_handle(wid, result_type=TenantScanResult).result(), timeout=240)
+                client.get_workflow_handle(wid, result_type=TenantScanResult).result(), timeout=240
+            )
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(timeout=30)

@@ -44,8 +44,9 @@ async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from workers.worker import build_workers, connect_temporal, running
 
     _, db = await _database(settings)
-    client = await connect_temporal(settings.temporal_address, settings.temporal_namespace,
-                                    settings.worker_metrics_bind)
+    client = await connect_temporal(
+        settings.temporal_address, settings.temporal_namespace, settings.worker_metrics_bind
+    )
     if not args.no_schedules:
         from workers.schedules import active_tenant_zones
 
@@ -72,8 +73,11 @@ async def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
         _, db = await _database(settings)
         return db, await connect_temporal(settings.temporal_address, settings.temporal_namespace)
 
-    app = create_app(connect=connect, secret_key=stack.secret_key(settings),  # type: ignore[arg-type]
-                     api_base_hosts=settings.api_base_hosts())
+    app = create_app(
+        connect=connect,
+        secret_key=stack.secret_key(settings),  # type: ignore[arg-type]
+        api_base_hosts=settings.api_base_hosts(),
+    )
     server = uvicorn.Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="info"))
     await server.serve()
     return 0
@@ -108,8 +112,10 @@ async def cmd_tenant(args: argparse.Namespace, settings: Settings) -> int:
         await tenants.create_tenant(conn, args.id, args.name or args.id, args.timezone)
     finally:
         await conn.close()
-    say(f"tenant {args.id} ready; its health briefing (weekdays 07:00 {args.timezone}) and weekly digest "
-        "(Mondays 12:00 UTC) are scheduled when the worker starts")
+    say(
+        f"tenant {args.id} ready; its health briefing (weekdays 07:00 {args.timezone}) and weekly digest "
+        "(Mondays 12:00 UTC) are scheduled when the worker starts"
+    )
     return 0
 
 
@@ -158,14 +164,15 @@ async def cmd_connect(args: argparse.Namespace, settings: Settings) -> int:
         say(f"connecting {args.kind} from the command line is not supported yet")
         return 2
     try:
-        await StripeSource(args.key, args.api_base).check()   # one read call: refuse a bad key before storing it
+        await StripeSource(args.key, args.api_base).check()  # one read call: refuse a bad key before storing it
     except Exception as e:  # noqa: BLE001 - the message is the product here
         say(f"stripe refused the key, nothing stored: {e}")
         return 1
     _, db = await _database(settings)
     async with db.tenant(args.tenant) as conn:
-        await tenants.put_connector(conn, args.tenant, "stripe", encrypt(stack.secret_key(settings), args.key),
-                                    {"api_base": args.api_base})
+        await tenants.put_connector(
+            conn, args.tenant, "stripe", encrypt(stack.secret_key(settings), args.key), {"api_base": args.api_base}
+        )
         await tenants.audit(conn, args.tenant, "cli", "connector.connected", "stripe")
     say(f"stripe connected for {args.tenant}")
     return 0
@@ -237,8 +244,16 @@ def main(argv: list[str] | None = None) -> int:
         except RuntimeError as e:
             say(f"error: {e}")
             return 1
-    handler = {"worker": cmd_worker, "api": cmd_api, "migrate": cmd_migrate, "scan": cmd_scan, "report": cmd_report,
-               "tenant": cmd_tenant, "token": cmd_token, "connect": cmd_connect}[args.command]
+    handler = {
+        "worker": cmd_worker,
+        "api": cmd_api,
+        "migrate": cmd_migrate,
+        "scan": cmd_scan,
+        "report": cmd_report,
+        "tenant": cmd_tenant,
+        "token": cmd_token,
+        "connect": cmd_connect,
+    }[args.command]
     try:
         return asyncio.run(handler(args, settings))
     except RuntimeError as e:

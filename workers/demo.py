@@ -50,8 +50,10 @@ async def _progress(db: object, run_date: dt.date) -> tuple[str, str]:
         drafts = await conn.fetchval("select count(*) from drafts where run_date = $1", run_date)
     if run is None:
         return "starting", "scan starting"
-    return run["status"], (f"scan {run['status']}: {done}/{run['due_count']} customers classified, {drafts} drafts"
-                           + (f" — {run['error']}" if run["error"] else ""))
+    return run["status"], (
+        f"scan {run['status']}: {done}/{run['due_count']} customers classified, {drafts} drafts"
+        + (f" — {run['error']}" if run["error"] else "")
+    )
 
 
 async def run_demo(settings: Settings, root: Path, *, customers: int, scan: bool) -> int:
@@ -65,21 +67,25 @@ async def run_demo(settings: Settings, root: Path, *, customers: int, scan: bool
     temporal_proc = await asyncio.to_thread(stack.start_dev_server, cfg, data)
     try:
         return await _run(settings, data, today, cfg, customers=customers, scan=scan)
-    finally:   # whatever happened, stop the server this command started
+    finally:  # whatever happened, stop the server this command started
         if temporal_proc is not None:
             temporal_proc.terminate()
             await asyncio.to_thread(temporal_proc.wait)
 
 
-async def _run(settings: Settings, data: Path, today: dt.date, cfg: stack.DevServerConfig, *, customers: int,
-               scan: bool) -> int:
+async def _run(
+    settings: Settings, data: Path, today: dt.date, cfg: stack.DevServerConfig, *, customers: int, scan: bool
+) -> int:
     from sandbox.generate import generate_workspace
     from sandbox.product_db import QUERY as USAGE_QUERY
     from sandbox.product_db import load_usage
     from sandbox.server import start_sandbox
 
-    say("[2/7] PostgreSQL " + ("(DATABASE_URL)" if settings.database_url else f"(embedded, {data / 'pg'})")
-        + " and migrations")
+    say(
+        "[2/7] PostgreSQL "
+        + ("(DATABASE_URL)" if settings.database_url else f"(embedded, {data / 'pg'})")
+        + " and migrations"
+    )
     from workers.cli import _database
 
     owner, db = await _database(settings)
@@ -93,11 +99,15 @@ async def _run(settings: Settings, data: Path, today: dt.date, cfg: stack.DevSer
     sandbox = await asyncio.to_thread(start_sandbox, workspace)
     keys = json.loads((workspace / "manifest.json").read_text())["keys"]
     smtp = stack.SmtpSink(settings.smtp_host, settings.smtp_port, outbox=data / "outbox").start()
-    say(f"      vendor sandbox {sandbox.base_url}, SMTP sink {settings.smtp_host}:{settings.smtp_port} "
-        f"(messages in {data / 'outbox'})")
+    say(
+        f"      vendor sandbox {sandbox.base_url}, SMTP sink {settings.smtp_host}:{settings.smtp_port} "
+        f"(messages in {data / 'outbox'})"
+    )
 
-    say(f"[4/7] Demo tenant '{TENANT}' connected to the sandbox's Stripe, HubSpot and Slack, and to a product "
-        "database for usage")
+    say(
+        f"[4/7] Demo tenant '{TENANT}' connected to the sandbox's Stripe, HubSpot and Slack, and to a product "
+        "database for usage"
+    )
     conn = await asyncpg.connect(owner)
     try:
         await tenants.create_tenant(conn, TENANT, "Demo SaaS Inc.")
@@ -105,22 +115,30 @@ async def _run(settings: Settings, data: Path, today: dt.date, cfg: stack.DevSer
         await conn.close()
     product = await load_usage(owner, workspace)
     async with db.tenant(TENANT) as tconn:
-        await tenants.put_connector(tconn, TENANT, "stripe", encrypt(stack.secret_key(settings), keys["stripe"]),
-                                    {"api_base": sandbox.stripe_api_base})
-        await tenants.put_connector(tconn, TENANT, "usage", encrypt(stack.secret_key(settings), product),
-                                    {"query": USAGE_QUERY})
+        await tenants.put_connector(
+            tconn,
+            TENANT,
+            "stripe",
+            encrypt(stack.secret_key(settings), keys["stripe"]),
+            {"api_base": sandbox.stripe_api_base},
+        )
+        await tenants.put_connector(
+            tconn, TENANT, "usage", encrypt(stack.secret_key(settings), product), {"query": USAGE_QUERY}
+        )
         for kind, base in (("hubspot", sandbox.hubspot_host), ("slack", sandbox.slack_base_url)):
-            await tenants.put_connector(tconn, TENANT, kind, encrypt(stack.secret_key(settings), keys[kind]),
-                                        {"api_base": base})
+            await tenants.put_connector(
+                tconn, TENANT, kind, encrypt(stack.secret_key(settings), keys[kind]), {"api_base": base}
+            )
     token = await _token(settings, db)
 
     client = await connect_temporal(cfg.address, cfg.namespace)
-    schedules = await ensure_schedules(client, await active_tenant_zones(db))   # the demo's and any you added
+    schedules = await ensure_schedules(client, await active_tenant_zones(db))  # the demo's and any you added
     say(f"[5/7] Schedules: {', '.join(schedules)}; worker and API starting")
     app = create_app(db, client, secret_key=stack.secret_key(settings))
     # No lifespan: the app is handed its database and client, and Ctrl-C should not print a cancelled lifespan.
-    api = uvicorn.Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="warning",
-                                        lifespan="off"))
+    api = uvicorn.Server(
+        uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="warning", lifespan="off")
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -146,8 +164,12 @@ async def _run(settings: Settings, data: Path, today: dt.date, cfg: stack.DevSer
                 say(f"      Health briefing for every paying customer: workflow {wid}")
                 try:
                     r = await client.get_workflow_handle(wid, result_type=ReportResult).result()
-                    say(f"      {r.counts.hot} hot, {r.counts.warm} warm, {r.counts.cold} cold of {r.counts.accounts}; "
-                        f"posted to the sandbox's #fde (ts {r.slack_ts})" if r.counts else f"      {r}")
+                    say(
+                        f"      {r.counts.hot} hot, {r.counts.warm} warm, {r.counts.cold} cold of {r.counts.accounts}; "
+                        f"posted to the sandbox's #fde (ts {r.slack_ts})"
+                        if r.counts
+                        else f"      {r}"
+                    )
                 except WorkflowFailureError as e:
                     say(f"      the briefing failed: {e.cause}")
         base = f"http://{settings.api_host}:{settings.api_port}"
@@ -159,7 +181,7 @@ async def _run(settings: Settings, data: Path, today: dt.date, cfg: stack.DevSer
       Briefing      curl -s -H 'Authorization: Bearer {token}' {base}/v1/reports/briefing/{today}
       Send one      curl -s -X POST -H 'Authorization: Bearer {token}' {base}/v1/drafts/<id>/send
       Temporal UI   {ui}?query=Tenant%3D%22{TENANT}%22
-      Sent emails   {data / 'outbox'}
+      Sent emails   {data / "outbox"}
       Ctrl-C stops everything this command started.""")
         await stop.wait()
         say("stopping…")

@@ -19,4 +19,4 @@ def temporal_runtime_with_prometheus(bind: str) -> Runtime:
     return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind)))
 
 
-runtime_with_prometheus = temporal_runtime_with_prometheus   # the name workers/worker.py imports today
+runtime_with_prometheus = temporal_runtime_with_prometheus  # the name workers/worker.py imports today

@@ -27,17 +27,19 @@ from workflows.reports import HealthBriefingWorkflow, WeeklyDigestWorkflow
 from workflows.scan import DailyScanWorkflow
 
 DAILY_ID = "renewals-daily"
-REPORT_KINDS = ("health-briefing", "weekly-digest")   # a tenant's report Schedule is <kind>/<tenant id>
+REPORT_KINDS = ("health-briefing", "weekly-digest")  # a tenant's report Schedule is <kind>/<tenant id>
 log = logging.getLogger(__name__)
 
 
 def daily_schedule() -> Schedule:
     return Schedule(
-        action=ScheduleActionStartWorkflow(DailyScanWorkflow.run, DailyScanInput(), id=DAILY_ID,
-                                           task_queue=queues.MAIN),
-        spec=ScheduleSpec(cron_expressions=["0 6 * * *"]),   # 06:00 UTC every day
+        action=ScheduleActionStartWorkflow(
+            DailyScanWorkflow.run, DailyScanInput(), id=DAILY_ID, task_queue=queues.MAIN
+        ),
+        spec=ScheduleSpec(cron_expressions=["0 6 * * *"]),  # 06:00 UTC every day
         # A missed tick (server down) still runs if caught within 6 hours; never two scans at once.
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(hours=6)))
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(hours=6)),
+    )
 
 
 def briefing_id(tenant_id: str) -> str:
@@ -54,16 +56,27 @@ def tenant_schedules(tenant_id: str, timezone: str) -> dict[str, Schedule]:
     policy = SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(hours=3))
     return {
         briefing_id(tenant_id): Schedule(
-            action=ScheduleActionStartWorkflow(HealthBriefingWorkflow.run, ReportInput(tenant_id=tenant_id,
-                                                                                       timezone=timezone),
-                                               id=briefing_id(tenant_id), task_queue=queues.MAIN,
-                                               typed_search_attributes=attrs),
-            spec=ScheduleSpec(cron_expressions=["0 7 * * 1-5"], time_zone_name=timezone), policy=policy),
+            action=ScheduleActionStartWorkflow(
+                HealthBriefingWorkflow.run,
+                ReportInput(tenant_id=tenant_id, timezone=timezone),
+                id=briefing_id(tenant_id),
+                task_queue=queues.MAIN,
+                typed_search_attributes=attrs,
+            ),
+            spec=ScheduleSpec(cron_expressions=["0 7 * * 1-5"], time_zone_name=timezone),
+            policy=policy,
+        ),
         digest_id(tenant_id): Schedule(
-            action=ScheduleActionStartWorkflow(WeeklyDigestWorkflow.run, ReportInput(tenant_id=tenant_id),
-                                               id=digest_id(tenant_id), task_queue=queues.MAIN,
-                                               typed_search_attributes=attrs),
-            spec=ScheduleSpec(cron_expressions=["0 12 * * 1"]), policy=policy),
+            action=ScheduleActionStartWorkflow(
+                WeeklyDigestWorkflow.run,
+                ReportInput(tenant_id=tenant_id),
+                id=digest_id(tenant_id),
+                task_queue=queues.MAIN,
+                typed_search_attributes=attrs,
+            ),
+            spec=ScheduleSpec(cron_expressions=["0 12 * * 1"]),
+            policy=policy,
+        ),
     }
 
 
@@ -95,6 +108,7 @@ async def apply_schedules(client: Client, wanted: dict[str, Schedule]) -> list[s
             # its note) stays paused across worker restarts, as an update would otherwise unpause it.
             def replace(old: ScheduleUpdateInput, s: Schedule = schedule) -> ScheduleUpdate:
                 return ScheduleUpdate(schedule=dataclasses.replace(s, state=old.description.schedule.state))
+
             await client.get_schedule_handle(sid).update(replace)
     return list(wanted)
 
@@ -113,7 +127,7 @@ async def delete_reports_except(client: Client, active: set[str]) -> list[str]:
             continue
         try:
             await client.get_schedule_handle(listed.id).delete()
-        except RPCError as e:   # NOT_FOUND: another worker starting at the same time deleted it first
+        except RPCError as e:  # NOT_FOUND: another worker starting at the same time deleted it first
             if e.status != RPCStatusCode.NOT_FOUND:
                 raise
         log.warning("deleted Schedule %s: tenant %s is not active", listed.id, tid)

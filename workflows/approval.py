@@ -14,12 +14,24 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from activities.email import EmailActivities
     from schemas import queues, search
-    from schemas.workflow_io import ApprovalInput, DecisionResult, EditInput, EditRequest, SendEmailInput, \
-        SendRequest, SkipInput, SkipRequest
+    from schemas.workflow_io import (
+        ApprovalInput,
+        DecisionResult,
+        EditInput,
+        EditRequest,
+        SendEmailInput,
+        SendRequest,
+        SkipInput,
+        SkipRequest,
+    )
 
-SEND = {"task_queue": queues.EMAIL, "start_to_close_timeout": timedelta(minutes=1),
-        "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5),
-                                    maximum_attempts=20)}
+SEND = {
+    "task_queue": queues.EMAIL,
+    "start_to_close_timeout": timedelta(minutes=1),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5), maximum_attempts=20
+    ),
+}
 DB = {"start_to_close_timeout": timedelta(minutes=1), "retry_policy": RetryPolicy(maximum_attempts=10)}
 
 
@@ -29,7 +41,7 @@ class ApprovalWorkflow:
     def __init__(self, inp: ApprovalInput) -> None:
         # Set before any handler runs: a Send that arrives with the workflow's first task needs the input.
         self.inp = inp
-        self.status = "pending"       # pending | sending | sent | skipped
+        self.status = "pending"  # pending | sending | sent | skipped
         self.result: DecisionResult | None = None
 
     @workflow.run
@@ -51,11 +63,13 @@ class ApprovalWorkflow:
         self.status = "sending"
         try:
             self.result = await workflow.execute_activity_method(
-                EmailActivities.send_email, SendEmailInput(tenant_id=self.inp.tenant_id, draft_id=self.inp.draft_id,
-                                                           operator=req.operator),
-                summary=f"send {self.inp.draft_id}", **SEND)
+                EmailActivities.send_email,
+                SendEmailInput(tenant_id=self.inp.tenant_id, draft_id=self.inp.draft_id, operator=req.operator),
+                summary=f"send {self.inp.draft_id}",
+                **SEND,
+            )
         except BaseException:
-            self.status = "pending"   # the operator may try again; the ledger keeps it to one email
+            self.status = "pending"  # the operator may try again; the ledger keeps it to one email
             raise
         self.status = "sent"
         workflow.upsert_search_attributes([search.DRAFT_STATUS.value_set("sent")])
@@ -71,9 +85,17 @@ class ApprovalWorkflow:
     @workflow.update
     async def edit(self, req: EditRequest) -> DecisionResult:
         return await workflow.execute_activity_method(
-            EmailActivities.apply_edit, EditInput(tenant_id=self.inp.tenant_id, draft_id=self.inp.draft_id,
-                                                  operator=req.operator, subject=req.subject, body=req.body),
-            summary="validate and store the edit", **DB)
+            EmailActivities.apply_edit,
+            EditInput(
+                tenant_id=self.inp.tenant_id,
+                draft_id=self.inp.draft_id,
+                operator=req.operator,
+                subject=req.subject,
+                body=req.body,
+            ),
+            summary="validate and store the edit",
+            **DB,
+        )
 
     @edit.validator
     def _check_edit(self, req: EditRequest) -> None:
@@ -83,9 +105,13 @@ class ApprovalWorkflow:
     @workflow.update
     async def skip(self, req: SkipRequest) -> DecisionResult:
         self.result = await workflow.execute_activity_method(
-            EmailActivities.apply_skip, SkipInput(tenant_id=self.inp.tenant_id, draft_id=self.inp.draft_id,
-                                                  operator=req.operator, reason=req.reason),
-            summary="skip", **DB)
+            EmailActivities.apply_skip,
+            SkipInput(
+                tenant_id=self.inp.tenant_id, draft_id=self.inp.draft_id, operator=req.operator, reason=req.reason
+            ),
+            summary="skip",
+            **DB,
+        )
         self.status = "skipped"
         workflow.upsert_search_attributes([search.DRAFT_STATUS.value_set("skipped")])
         return self.result

@@ -27,15 +27,22 @@ with workflow.unsafe.imports_passed_through():
 
 # On the main queue: one chat.postMessage a day needs none of the history reads' pace, and must not wait behind
 # them for a connector-slack slot (a 06:00 UTC scan's reads fill them as 07:00 in London comes round).
-POST = {"start_to_close_timeout": timedelta(minutes=2),
-        "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2),
-                                    maximum_attempts=10)}
+POST = {
+    "start_to_close_timeout": timedelta(minutes=2),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2), maximum_attempts=10
+    ),
+}
 # The HEALTH model reads a chunk of up to 500 accounts, 20 per call, one call after another: minutes, not the
 # 90 seconds of a verdict batch. The heartbeat after each call notices a dead worker.
 READ = MODEL | {"start_to_close_timeout": timedelta(minutes=30), "heartbeat_timeout": timedelta(minutes=3)}
-MAIL = {"task_queue": queues.EMAIL, "start_to_close_timeout": timedelta(minutes=1),
-        "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5),
-                                    maximum_attempts=20)}
+MAIL = {
+    "task_queue": queues.EMAIL,
+    "start_to_close_timeout": timedelta(minutes=1),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5), maximum_attempts=20
+    ),
+}
 
 
 def report_day(inp: ReportInput) -> dt.date:
@@ -46,8 +53,11 @@ def report_day(inp: ReportInput) -> dt.date:
     try:
         return local_day(when, inp.timezone)
     except UnknownTimeZone as e:
-        raise ApplicationError(f"tenant {inp.tenant_id} has an unknown time zone {inp.timezone!r}; set an IANA name "
-                               "such as Europe/Berlin", type="BadTimeZone", non_retryable=True) from e
+        raise ApplicationError(
+            f"tenant {inp.tenant_id} has an unknown time zone {inp.timezone!r}; set an IANA name such as Europe/Berlin",
+            type="BadTimeZone",
+            non_retryable=True,
+        ) from e
 
 
 @workflow.defn
@@ -56,9 +66,13 @@ class HealthBriefingWorkflow:
     async def run(self, inp: ReportInput) -> ReportResult:
         day = report_day(inp)
         ref = ReportRef(tenant_id=inp.tenant_id, kind="briefing", day=day)
-        await workflow.execute_activity_method(ScanActivities.sync_customers,
-                                               TenantScanInput(tenant_id=inp.tenant_id, run_date=day),
-                                               task_queue=queues.STRIPE, summary="sync customers", **VENDOR)
+        await workflow.execute_activity_method(
+            ScanActivities.sync_customers,
+            TenantScanInput(tenant_id=inp.tenant_id, run_date=day),
+            task_queue=queues.STRIPE,
+            summary="sync customers",
+            **VENDOR,
+        )
         plan = await workflow.execute_activity_method(ReportActivities.plan_briefing, ref, **DB)
         window = asyncio.Semaphore(PARALLEL_CHUNKS)
 
@@ -66,32 +80,45 @@ class HealthBriefingWorkflow:
             chunk = ChunkRef(tenant_id=inp.tenant_id, run_date=day, chunk_no=chunk_no, scope="briefing")
             async with window:
                 stripe, usage = await asyncio.gather(
-                    workflow.execute_activity_method(ScanActivities.gather_stripe, chunk, task_queue=queues.STRIPE,
-                                                     summary=f"stripe chunk {chunk_no}", **VENDOR),
-                    workflow.execute_activity_method(ScanActivities.gather_usage, chunk,
-                                                     summary=f"usage chunk {chunk_no}", **VENDOR),
-                    return_exceptions=True)
+                    workflow.execute_activity_method(
+                        ScanActivities.gather_stripe,
+                        chunk,
+                        task_queue=queues.STRIPE,
+                        summary=f"stripe chunk {chunk_no}",
+                        **VENDOR,
+                    ),
+                    workflow.execute_activity_method(
+                        ScanActivities.gather_usage, chunk, summary=f"usage chunk {chunk_no}", **VENDOR
+                    ),
+                    return_exceptions=True,
+                )
             if isinstance(stripe, BaseException):
-                raise stripe   # billing is the one source the briefing cannot do without
-            if isinstance(usage, BaseException):   # each bundle then lacks usage; the briefing says so
+                raise stripe  # billing is the one source the briefing cannot do without
+            if isinstance(usage, BaseException):  # each bundle then lacks usage; the briefing says so
                 workflow.logger.warning("usage chunk %d: %s", chunk_no, failure_message(usage))
-            if "model" in plan.sources:   # the tenant's HEALTH model; where it fails, the rules score
+            if "model" in plan.sources:  # the tenant's HEALTH model; where it fails, the rules score
                 try:
-                    await workflow.execute_activity_method(ReportActivities.read_health, chunk,
-                                                           summary=f"model reads chunk {chunk_no}", **READ)
+                    await workflow.execute_activity_method(
+                        ReportActivities.read_health, chunk, summary=f"model reads chunk {chunk_no}", **READ
+                    )
                 except ActivityError as e:
                     workflow.logger.warning("health model, chunk %d: %s", chunk_no, failure_message(e))
 
         await asyncio.gather(*[gather(n) for n in plan.chunks])
-        counts = await workflow.execute_activity_method(ReportActivities.compose_briefing, ref,
-                                                        summary=f"tier {plan.due} accounts", **DB)
+        counts = await workflow.execute_activity_method(
+            ReportActivities.compose_briefing, ref, summary=f"tier {plan.due} accounts", **DB
+        )
         workflow.upsert_search_attributes([search.RUN_DATE.value_set(day.isoformat())])
         try:
-            ts = await workflow.execute_activity_method(ReportActivities.post_report, ref, summary="post to Slack",
-                                                        **POST)
+            ts = await workflow.execute_activity_method(
+                ReportActivities.post_report, ref, summary="post to Slack", **POST
+            )
         except ActivityError as e:
-            raise ApplicationError(f"briefing for {day} stored but not posted: {failure_message(e)}",
-                                   type="BriefingNotPosted", non_retryable=True) from e
+            raise ApplicationError(
+                f"briefing for {day} stored but not posted: {failure_message(e)}",
+                type="BriefingNotPosted",
+                non_retryable=True,
+            ) from e
         return ReportResult(tenant_id=inp.tenant_id, kind="briefing", day=day, counts=counts, slack_ts=ts)
 
 
@@ -101,17 +128,28 @@ class WeeklyDigestWorkflow:
     async def run(self, inp: ReportInput) -> ReportResult:
         day = report_day(inp)
         ref = ReportRef(tenant_id=inp.tenant_id, kind="digest", day=day)
-        read = await workflow.execute_activity_method(ReportActivities.compose_digest, ref,
-                                                      summary="read the week's verdicts", **DB)
+        read = await workflow.execute_activity_method(
+            ReportActivities.compose_digest, ref, summary="read the week's verdicts", **DB
+        )
         emailed, ts = await asyncio.gather(
             workflow.execute_activity_method(EmailActivities.email_report, ref, summary="email", **MAIL),
             workflow.execute_activity_method(ReportActivities.post_report, ref, summary="post to Slack", **POST),
-            return_exceptions=True)
-        failed = [f"{what}: {failure_message(r)}" for what, r in (("email", emailed), ("slack", ts))
-                  if isinstance(r, BaseException)]
+            return_exceptions=True,
+        )
+        failed = [
+            f"{what}: {failure_message(r)}"
+            for what, r in (("email", emailed), ("slack", ts))
+            if isinstance(r, BaseException)
+        ]
         if failed:
-            raise ApplicationError(f"digest for {day} stored; " + "; ".join(failed), type="DigestNotDelivered",
-                                   non_retryable=True)
-        return ReportResult(tenant_id=inp.tenant_id, kind="digest", day=day, accounts_read=read,
-                            slack_ts=ts if isinstance(ts, str) else None,
-                            emailed=emailed if isinstance(emailed, str) else None)
+            raise ApplicationError(
+                f"digest for {day} stored; " + "; ".join(failed), type="DigestNotDelivered", non_retryable=True
+            )
+        return ReportResult(
+            tenant_id=inp.tenant_id,
+            kind="digest",
+            day=day,
+            accounts_read=read,
+            slack_ts=ts if isinstance(ts, str) else None,
+            emailed=emailed if isinstance(emailed, str) else None,
+        )

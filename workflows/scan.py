@@ -19,21 +19,39 @@ with workflow.unsafe.imports_passed_through():
     from activities.judge import JudgeActivities
     from activities.scan import ScanActivities
     from schemas import queues, search
-    from schemas.workflow_io import BatchRef, BatchResult, ChunkRef, ChunkResult, DailyScanInput, \
-        DailyScanResult, TenantScanInput, TenantScanResult, TiebreakInput
+    from schemas.workflow_io import (
+        BatchRef,
+        BatchResult,
+        ChunkRef,
+        ChunkResult,
+        DailyScanInput,
+        DailyScanResult,
+        TenantScanInput,
+        TenantScanResult,
+        TiebreakInput,
+    )
 
 # Timeouts are also how fast work held by a crashed worker is retried elsewhere: keep them near the real need.
-DB = {"start_to_close_timeout": timedelta(seconds=30),
-      "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=10)}
-VENDOR = {"start_to_close_timeout": timedelta(minutes=15), "heartbeat_timeout": timedelta(seconds=20),
-          "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1),
-                                      maximum_attempts=8)}
+DB = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=10),
+}
+VENDOR = {
+    "start_to_close_timeout": timedelta(minutes=15),
+    "heartbeat_timeout": timedelta(seconds=20),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1), maximum_attempts=8
+    ),
+}
 # HubSpot, Salesforce, Slack: a chunk is paced under the vendor's limit (Slack: under one read a second), so
 # it may take many minutes; the heartbeat, not the start-to-close, notices a dead worker.
 SOURCE = VENDOR | {"start_to_close_timeout": timedelta(hours=1)}
-MODEL = {"start_to_close_timeout": timedelta(seconds=90),   # the SDKs time out at 50 s
-         "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1),
-                                     maximum_attempts=6)}
+MODEL = {
+    "start_to_close_timeout": timedelta(seconds=90),  # the SDKs time out at 50 s
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=6
+    ),
+}
 PARALLEL_CHUNKS = 4
 
 
@@ -54,8 +72,12 @@ class TiebreakerWorkflow:
 
     @workflow.run
     async def run(self, inp: TiebreakInput) -> str:
-        return await workflow.execute_activity_method(JudgeActivities.tiebreak_row, args=[inp.batch, inp.customer_id],
-                                                      summary=f"tiebreak {inp.customer_id}", **MODEL)
+        return await workflow.execute_activity_method(
+            JudgeActivities.tiebreak_row,
+            args=[inp.batch, inp.customer_id],
+            summary=f"tiebreak {inp.customer_id}",
+            **MODEL,
+        )
 
 
 @workflow.defn
@@ -64,15 +86,21 @@ class SupervisorReviewWorkflow:
 
     @workflow.run
     async def run(self, ref: BatchRef) -> int:
-        disputed = await workflow.execute_activity_method(JudgeActivities.supervise_batch, ref,
-                                                          summary="supervisor reads the batch", **MODEL)
-        await asyncio.gather(*[
-            workflow.execute_child_workflow(TiebreakerWorkflow.run, TiebreakInput(batch=ref, customer_id=cid),
-                                            id=_batch_id("tiebreak", ref) + f"/{cid}",
-                                            static_summary=f"tiebreak {cid}")
-            for cid in disputed])
-        return await workflow.execute_activity_method(JudgeActivities.resolve_batch, ref, summary="two of three",
-                                                      **DB)
+        disputed = await workflow.execute_activity_method(
+            JudgeActivities.supervise_batch, ref, summary="supervisor reads the batch", **MODEL
+        )
+        await asyncio.gather(
+            *[
+                workflow.execute_child_workflow(
+                    TiebreakerWorkflow.run,
+                    TiebreakInput(batch=ref, customer_id=cid),
+                    id=_batch_id("tiebreak", ref) + f"/{cid}",
+                    static_summary=f"tiebreak {cid}",
+                )
+                for cid in disputed
+            ]
+        )
+        return await workflow.execute_activity_method(JudgeActivities.resolve_batch, ref, summary="two of three", **DB)
 
 
 @workflow.defn
@@ -80,16 +108,29 @@ class ClassifyBatchWorkflow:
     @workflow.run
     async def run(self, ref: BatchRef) -> BatchResult:
         workflow.upsert_search_attributes([search.ROUTE.value_set(ref.route)])
-        await workflow.execute_activity_method(JudgeActivities.classify_batch, ref, task_queue=queues.MAIN,
-                                               summary=f"{ref.route} model on {ref.size} customers", **MODEL)
+        await workflow.execute_activity_method(
+            JudgeActivities.classify_batch,
+            ref,
+            task_queue=queues.MAIN,
+            summary=f"{ref.route} model on {ref.size} customers",
+            **MODEL,
+        )
         # Batches recorded before the TIER3 review existed replay without it.
         if ref.route == "TIER3" and workflow.patched("tier3-supervisor-review"):
-            await workflow.execute_child_workflow(SupervisorReviewWorkflow.run, ref, id=_batch_id("supervisor", ref),
-                                                  static_summary=f"TIER3 review of batch {ref.batch_no}")
+            await workflow.execute_child_workflow(
+                SupervisorReviewWorkflow.run,
+                ref,
+                id=_batch_id("supervisor", ref),
+                static_summary=f"TIER3 review of batch {ref.batch_no}",
+            )
         result = await workflow.execute_activity_method(JudgeActivities.record_batch, ref, summary="record", **DB)
         if result.drafts:
-            await workflow.execute_activity_method(ScanActivities.start_approvals, args=[ref, result.drafts],
-                                                   summary=f"start {len(result.drafts)} approvals", **DB)
+            await workflow.execute_activity_method(
+                ScanActivities.start_approvals,
+                args=[ref, result.drafts],
+                summary=f"start {len(result.drafts)} approvals",
+                **DB,
+            )
         return result
 
 
@@ -98,52 +139,77 @@ class ScanChunkWorkflow:
     @workflow.run
     async def run(self, ref: ChunkRef) -> ChunkResult:
         stripe = workflow.execute_activity_method(
-            ScanActivities.gather_stripe, ref, task_queue=queues.STRIPE, summary=f"stripe chunk {ref.chunk_no}",
-            **VENDOR)
+            ScanActivities.gather_stripe,
+            ref,
+            task_queue=queues.STRIPE,
+            summary=f"stripe chunk {ref.chunk_no}",
+            **VENDOR,
+        )
         errors: list[str] = []
-        optional = asyncio.ensure_future(self._optional_sources(ref))   # alongside Stripe, on their own queues
+        optional = asyncio.ensure_future(self._optional_sources(ref))  # alongside Stripe, on their own queues
         if workflow.patched("usage-connector"):
-            usage = workflow.execute_activity_method(ScanActivities.gather_usage, ref,
-                                                     summary=f"usage chunk {ref.chunk_no}", **VENDOR)
+            usage = workflow.execute_activity_method(
+                ScanActivities.gather_usage, ref, summary=f"usage chunk {ref.chunk_no}", **VENDOR
+            )
             gathered, usage_result = await asyncio.gather(stripe, usage, return_exceptions=True)
             if isinstance(gathered, BaseException):
-                raise gathered   # Stripe is the one required source
+                raise gathered  # Stripe is the one required source
             # Any other source that fails costs its evidence, not the chunk.
-            errors = [f"usage: {failure_message(usage_result)}"] if isinstance(usage_result, BaseException) \
+            errors = (
+                [f"usage: {failure_message(usage_result)}"]
+                if isinstance(usage_result, BaseException)
                 else usage_result.errors
+            )
         else:
             gathered = await stripe
         errors += await optional
         batches = await workflow.execute_activity_method(ScanActivities.route_chunk, ref, **DB)
-        results: list[BatchResult] = await asyncio.gather(*[
-            workflow.execute_child_workflow(
-                ClassifyBatchWorkflow.run, b,
-                id=f"classify/{ref.tenant_id}/{ref.run_date.isoformat()}/{b.batch_no}",
-                static_summary=f"{b.route}: {b.size} customers",
-                search_attributes=search.attrs((search.TENANT, ref.tenant_id),
-                                                         (search.RUN_DATE, ref.run_date.isoformat())))
-            for b in batches])
-        return ChunkResult(chunk_no=ref.chunk_no, customers=sum(r.classified for r in results),
-                           drafts=sum(len(r.drafts) for r in results), demoted=sum(r.demoted for r in results),
-                           routes=dict(Counter(b.route for b in batches for _ in range(b.size))),
-                           gather_errors=gathered.errors + errors)
+        results: list[BatchResult] = await asyncio.gather(
+            *[
+                workflow.execute_child_workflow(
+                    ClassifyBatchWorkflow.run,
+                    b,
+                    id=f"classify/{ref.tenant_id}/{ref.run_date.isoformat()}/{b.batch_no}",
+                    static_summary=f"{b.route}: {b.size} customers",
+                    search_attributes=search.attrs(
+                        (search.TENANT, ref.tenant_id), (search.RUN_DATE, ref.run_date.isoformat())
+                    ),
+                )
+                for b in batches
+            ]
+        )
+        return ChunkResult(
+            chunk_no=ref.chunk_no,
+            customers=sum(r.classified for r in results),
+            drafts=sum(len(r.drafts) for r in results),
+            demoted=sum(r.demoted for r in results),
+            routes=dict(Counter(b.route for b in batches for _ in range(b.size))),
+            gather_errors=gathered.errors + errors,
+        )
 
     async def _optional_sources(self, ref: ChunkRef) -> list[str]:
         """HubSpot / Salesforce / Slack, each on its own queue. One that fails for good costs its evidence
         (each bundle says so), never the chunk."""
         if not ref.sources:
             return []
-        results = await asyncio.gather(*[
-            workflow.execute_activity_method(ScanActivities.gather_source, args=[ref, kind],
-                                             task_queue=queues.CONNECTORS[kind], summary=f"{kind} chunk {ref.chunk_no}",
-                                             **SOURCE)
-            for kind in ref.sources], return_exceptions=True)
+        results = await asyncio.gather(
+            *[
+                workflow.execute_activity_method(
+                    ScanActivities.gather_source,
+                    args=[ref, kind],
+                    task_queue=queues.CONNECTORS[kind],
+                    summary=f"{kind} chunk {ref.chunk_no}",
+                    **SOURCE,
+                )
+                for kind in ref.sources
+            ],
+            return_exceptions=True,
+        )
         errors: list[str] = []
         for kind, r in zip(ref.sources, results, strict=True):
             if isinstance(r, BaseException):
                 message = f"{kind}: {failure_message(r)}"
-                await workflow.execute_activity_method(ScanActivities.mark_missing, args=[ref, kind, message],
-                                                       **DB)
+                await workflow.execute_activity_method(ScanActivities.mark_missing, args=[ref, kind, message], **DB)
                 errors.append(message)
             else:
                 errors += [e if e.startswith(kind) else f"{kind}: {e}" for e in r.errors]
@@ -162,38 +228,54 @@ class TenantScanWorkflow:
         except (ActivityError, ChildWorkflowError, ApplicationError) as e:
             message = failure_message(e)
             await workflow.execute_activity_method(ScanActivities.finish_scan, args=[inp, "failed", {}, message], **DB)
-            raise ApplicationError(f"scan of {inp.tenant_id} for {inp.run_date}: {message}", type="ScanFailed",
-                                   non_retryable=True) from e
+            raise ApplicationError(
+                f"scan of {inp.tenant_id} for {inp.run_date}: {message}", type="ScanFailed", non_retryable=True
+            ) from e
 
     async def _scan(self, inp: TenantScanInput) -> TenantScanResult:
-        customers = await workflow.execute_activity_method(ScanActivities.sync_customers, inp,
-                                                           task_queue=queues.STRIPE, summary="sync customers", **VENDOR)
+        customers = await workflow.execute_activity_method(
+            ScanActivities.sync_customers, inp, task_queue=queues.STRIPE, summary="sync customers", **VENDOR
+        )
         plan = await workflow.execute_activity_method(ScanActivities.select_due, inp, **DB)
-        workflow.logger.info("tenant %s: %d customers, %d due, %d chunks", inp.tenant_id, customers, plan.due,
-                             len(plan.chunks))
+        workflow.logger.info(
+            "tenant %s: %d customers, %d due, %d chunks", inp.tenant_id, customers, plan.due, len(plan.chunks)
+        )
         # A sliding window of chunks in flight: bounded load on the vendors, small pending-children count.
         window = asyncio.Semaphore(PARALLEL_CHUNKS)
         results: list[ChunkResult] = []
 
         async def one(chunk_no: int) -> None:
             async with window:
-                results.append(await workflow.execute_child_workflow(
-                    ScanChunkWorkflow.run, ChunkRef(tenant_id=inp.tenant_id, run_date=inp.run_date, chunk_no=chunk_no,
-                                                    sources=plan.sources),
-                    id=f"scan-chunk/{inp.tenant_id}/{inp.run_date.isoformat()}/{chunk_no}",
-                    static_summary=f"chunk {chunk_no}",
-                    search_attributes=search.attrs((search.TENANT, inp.tenant_id),
-                                                             (search.RUN_DATE, inp.run_date.isoformat()))))
+                results.append(
+                    await workflow.execute_child_workflow(
+                        ScanChunkWorkflow.run,
+                        ChunkRef(
+                            tenant_id=inp.tenant_id, run_date=inp.run_date, chunk_no=chunk_no, sources=plan.sources
+                        ),
+                        id=f"scan-chunk/{inp.tenant_id}/{inp.run_date.isoformat()}/{chunk_no}",
+                        static_summary=f"chunk {chunk_no}",
+                        search_attributes=search.attrs(
+                            (search.TENANT, inp.tenant_id), (search.RUN_DATE, inp.run_date.isoformat())
+                        ),
+                    )
+                )
 
         await asyncio.gather(*[one(c) for c in plan.chunks])
         routes: Counter[str] = Counter()
         for r in results:
             routes.update(r.routes)
-        result = TenantScanResult(tenant_id=inp.tenant_id, run_date=inp.run_date, due=plan.due,
-                                  drafts=sum(r.drafts for r in results), demoted=sum(r.demoted for r in results),
-                                  routes=dict(routes), gather_errors=[e for r in results for e in r.gather_errors][:50])
-        await workflow.execute_activity_method(ScanActivities.finish_scan,
-                                               args=[inp, "completed", result.model_dump(mode="json"), None], **DB)
+        result = TenantScanResult(
+            tenant_id=inp.tenant_id,
+            run_date=inp.run_date,
+            due=plan.due,
+            drafts=sum(r.drafts for r in results),
+            demoted=sum(r.demoted for r in results),
+            routes=dict(routes),
+            gather_errors=[e for r in results for e in r.gather_errors][:50],
+        )
+        await workflow.execute_activity_method(
+            ScanActivities.finish_scan, args=[inp, "completed", result.model_dump(mode="json"), None], **DB
+        )
         return result
 
 
@@ -211,10 +293,12 @@ class DailyScanWorkflow:
         async def one(tenant_id: str) -> None:
             try:
                 r = await workflow.execute_child_workflow(
-                    TenantScanWorkflow.run, TenantScanInput(tenant_id=tenant_id, run_date=run_date),
-                    id=f"tenant-scan/{tenant_id}/{run_date.isoformat()}", static_summary=f"scan {tenant_id}",
-                    search_attributes=search.attrs((search.TENANT, tenant_id),
-                                                             (search.RUN_DATE, run_date.isoformat())))
+                    TenantScanWorkflow.run,
+                    TenantScanInput(tenant_id=tenant_id, run_date=run_date),
+                    id=f"tenant-scan/{tenant_id}/{run_date.isoformat()}",
+                    static_summary=f"scan {tenant_id}",
+                    search_attributes=search.attrs((search.TENANT, tenant_id), (search.RUN_DATE, run_date.isoformat())),
+                )
                 outcomes[tenant_id] = f"completed: {r.due} due, {r.drafts} drafts"
             except ChildWorkflowError as e:
                 outcomes[tenant_id] = f"failed: {failure_message(e)}"
