@@ -5,21 +5,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import html
 import smtplib
 from collections.abc import Awaitable, Callable
+from email.headerregistry import Address
 from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from core.citations import email_problems
+from core import citations
 from db import drafts, reports, scans, tenants
+from db import settings as tenant_settings
 from db.pool import Database
 from schemas.verdict import DraftEmail
 from schemas.workflow_io import DecisionResult, EditInput, ReportRef, SendEmailInput, SkipInput
 
 DELIVERY_UNCERTAIN = "DeliveryUncertain"
+TYPED_NUMBERS = (
+    "numbers, amounts and dates are inserted as references, e.g. {{fact:<source id>#days_late}} (the draft's "
+    "`references` list them), never typed"
+)
 
 
 class SmtpConfig:
@@ -102,12 +110,20 @@ class EmailActivities:
             draft = await drafts.get_draft(conn, inp.draft_id)
             if draft is None:
                 raise ApplicationError(f"draft {inp.draft_id} not found", type="DraftNotFound", non_retryable=True)
+            sender = await tenant_settings.email_settings(conn)
             existing = await drafts.claim_send(conn, inp.tenant_id, inp.draft_id, mid)
         if existing == "sent":
             return DecisionResult(draft_id=inp.draft_id, outcome="already_sent", message_id=mid)
         if existing == "sending":
             raise uncertain(f"draft {inp.draft_id}", mid)
-        msg = self._message(draft["to_email"], draft["subject"], draft["body"], mid)
+        msg = self._message(
+            draft["to_email"],
+            draft["subject"],
+            draft["body"],
+            mid,
+            sender_name=sender.sender_name,
+            reply_to=sender.reply_to,
+        )
         msg["X-Renewals-Draft"] = inp.draft_id
 
         async def release(error: str) -> None:
@@ -160,10 +176,24 @@ class EmailActivities:
             f"; refused by the mail server: {', '.join(refused)}" if refused else ""
         )
 
-    def _message(self, to: str, subject: str, body: str, mid: str) -> EmailMessage:
+    def _message(
+        self, to: str, subject: str, body: str, mid: str, *, sender_name: str = "", reply_to: str | None = None
+    ) -> EmailMessage:
+        """An RFC 5322 message: Date, Message-ID, From with the tenant's sender name, Reply-To, and the text as
+        text/plain plus a simple HTML part (everything escaped: the text is never markup)."""
         msg = EmailMessage()
-        msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = self.smtp.sender, to, subject, mid
+        name, address = parseaddr(self.smtp.sender)
+        user, _, domain = address.partition("@")
+        msg["From"] = Address(sender_name or name, user, domain) if domain else self.smtp.sender
+        msg["To"], msg["Subject"], msg["Message-ID"] = to, subject, mid
+        msg["Date"] = formatdate(localtime=False, usegmt=True)
+        if reply_to:
+            msg["Reply-To"] = reply_to
         msg.set_content(body)
+        paragraphs = "".join(
+            "<p>" + html.escape(p).replace("\n", "<br>\n") + "</p>\n" for p in body.strip().split("\n\n")
+        )
+        msg.add_alternative(f"<!doctype html>\n<html><body>\n{paragraphs}</body></html>\n", subtype="html")
         return msg
 
     async def _deliver(self, msg: EmailMessage, release: Callable[[str], Awaitable[None]]) -> list[str]:
@@ -196,26 +226,47 @@ class EmailActivities:
 
     @activity.defn
     async def apply_edit(self, inp: EditInput) -> DecisionResult:
-        """An edited draft must still trace to the evidence: anchors kept, every number found in them."""
+        """An edit is a template, rendered and checked exactly as a model's draft is: the same references, the
+        same prose rules, the same anchors. A refusal names each problem and is quiet (an operator's typo is
+        no failure of the system)."""
         async with self.db.tenant(inp.tenant_id) as conn:
-            draft = await drafts.get_draft(conn, inp.draft_id)
+            draft = await drafts.draft_detail(conn, inp.draft_id)
             if draft is None:
                 raise ApplicationError(f"draft {inp.draft_id} not found", type="DraftNotFound", non_retryable=True)
             bundle = (await scans.load_bundles(conn, inp.tenant_id, draft["run_date"], [draft["customer_id"]]))[
                 draft["customer_id"]
             ]
-            name = await conn.fetchval(
-                "select name from customers where tenant_id = $1 and id = $2", inp.tenant_id, draft["customer_id"]
-            )
+            settings = await tenant_settings.email_settings(conn)
             email = DraftEmail(subject=inp.subject, body=inp.body, anchors=list(draft["anchors"]))
-            problems = email_problems(email, bundle, name or "")
+            ctx = citations.context(
+                bundle, draft["customer_name"] or "", draft["classification"], settings=settings, route=draft["route"]
+            )
+            problems = citations.email_problems(
+                email, bundle, ctx.customer_name, classification=ctx.classification, settings=settings, route=ctx.route
+            )
             if problems:
+                if any("number typed" in p or "currency" in p for p in problems):
+                    problems.append(TYPED_NUMBERS)
                 raise ApplicationError(
-                    "edit rejected: " + "; ".join(problems), problems, type="EditRejected", non_retryable=True
+                    "edit rejected: " + "; ".join(problems),
+                    problems,
+                    type="EditRejected",
+                    non_retryable=True,
+                    category=ApplicationErrorCategory.BENIGN,
                 )
-            await drafts.update_content(conn, inp.draft_id, inp.subject, inp.body, email.anchors)
+            shown = citations.render_email(email, ctx)
+            await drafts.update_content(
+                conn,
+                inp.draft_id,
+                shown.subject,
+                shown.body,
+                email.anchors,
+                inp.subject,
+                inp.body,
+                shown.quotes_customer,
+            )
             await tenants.audit(
-                conn, inp.tenant_id, inp.operator, "draft.edited", inp.draft_id, {"subject": inp.subject}
+                conn, inp.tenant_id, inp.operator, "draft.edited", inp.draft_id, {"subject": shown.subject}
             )
         return DecisionResult(draft_id=inp.draft_id, outcome="edited")
 

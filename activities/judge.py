@@ -18,6 +18,7 @@ from core.cost import over_cap, split_cost
 from core.factors import breakdown
 from core.secrets import decrypt
 from db import ledger, scans, tenants
+from db import settings as tenant_settings
 from db.pool import Database
 from llm import registry
 from llm.base import CustomerContext, Model
@@ -32,6 +33,7 @@ from llm.supervisor import (
     supervisor_prompt,
     tiebreaker_prompt,
 )
+from schemas.offers import EmailSettings
 from schemas.verdict import BatchVerdicts, Verdict, VerdictRow
 from schemas.workflow_io import BatchRef, BatchResult
 
@@ -81,6 +83,24 @@ async def charge(
         )
 
 
+def checked(
+    row: VerdictRow, ctx: CustomerContext, route: str, settings: EmailSettings
+) -> tuple[VerdictRow, list[str], dict[str, Any]]:
+    """Validate a model's row against its own bundle, and render what passed: the row as it may be stored, the
+    notes, and the Verdict fields holding the rendered diary and email."""
+    row, notes = citations.validate_row(
+        row, ctx.bundle, ctx.profile.name, settings=settings, route=route, breakdown=ctx.breakdown
+    )
+    rc = citations.context(
+        ctx.bundle, ctx.profile.name, row.classification, settings=settings, route=route, breakdown=ctx.breakdown
+    )
+    rendered = {
+        "rendered_diary": citations.render_diary(row.diary, rc),
+        "rendered_email": citations.render_email(row.email, rc) if row.email else None,
+    }
+    return row, notes, rendered
+
+
 async def capped(db: Database, tenant_id: str, customers: list[str]) -> tuple[set[str], dict[str, float], float]:
     """The customers at the tenant's daily cost cap, what each has spent today, and the cap."""
     async with db.tenant(tenant_id) as conn:
@@ -112,15 +132,22 @@ class JudgeActivities:
             bundles = await scans.load_bundles(conn, ref.tenant_id, ref.run_date, ids)
             previous = await scans.previous_entries(conn, ref.tenant_id, ref.run_date, ids)
             weights = tenants.weights_of(await tenants.get_settings(conn, ref.tenant_id))
+            email = await tenant_settings.email_settings(conn)
+        offers = [o for o in email.offers if ref.route in o.routes]
         return [
             CustomerContext(
                 profile=p,
                 bundle=bundles[p.customer_id],
                 breakdown=breakdown(bundles[p.customer_id].items, weights),
                 previous=previous.get(p.customer_id, []),
+                offers=offers,
             )
             for p in profiles
         ]
+
+    async def _email_settings(self, tenant_id: str) -> EmailSettings:
+        async with self.db.tenant(tenant_id) as conn:
+            return await tenant_settings.email_settings(conn)
 
     async def _charge(self, ref: BatchRef, stage: str, spec: str, customers: list[str], tin: int, tout: int) -> None:
         await charge(self.db, ref.tenant_id, ref.run_date, ref.batch_no, stage, ref.route, spec, customers, tin, tout)
@@ -167,6 +194,7 @@ class JudgeActivities:
                 f"cost cap reached: ${spent.get(c, 0.0):.4f} of ${cap:.4f} today; finished by the offline model"
             )
         verdicts: list[Verdict] = []
+        email_settings = await self._email_settings(ref.tenant_id)
         for ctx in contexts:
             cid = ctx.profile.customer_id
             row = rows.get(cid)
@@ -175,10 +203,15 @@ class JudgeActivities:
                 if live and cid not in capped and spec != registry.OFFLINE and not notes[cid]:
                     notes[cid].append(f"{spec} returned no row for this customer; offline verdict used")
                 row, used = verdict_for(ctx), OFFLINE_NAME
-            row, demoted = citations.validate_row(row, ctx.bundle, ctx.profile.name)
+            row, demoted, rendered = checked(row, ctx, ref.route, email_settings)
             verdicts.append(
                 Verdict(
-                    **row.model_dump(), breakdown=ctx.breakdown, route=ref.route, model=used, notes=notes[cid] + demoted
+                    **row.model_dump(),
+                    **rendered,
+                    breakdown=ctx.breakdown,
+                    route=ref.route,
+                    model=used,
+                    notes=notes[cid] + demoted,
                 )
             )
         # Below TIER3 the worker's reading is final. Both in one transaction: a crash between them would leave a
@@ -264,7 +297,7 @@ class JudgeActivities:
             done = await model.ask(system, user, BatchVerdicts)  # type: ignore[attr-defined]
             row = next((r for r in done.value.rows if r.customer_id == customer_id), None)
             if row is not None:
-                row, notes = citations.validate_row(row, ctx.bundle, ctx.profile.name)
+                row, notes, _ = checked(row, ctx, ref.route, await self._email_settings(ref.tenant_id))
                 out = {
                     "model": spec,
                     "classification": row.classification,
@@ -284,6 +317,7 @@ class JudgeActivities:
         sup = await self._load(ref, "supervisor") or {"flags": [], "notes": [], "drift": None}
         flags = {f["customer_id"]: RowFlag.model_validate(f) for f in sup["flags"]}
         contexts = {c.profile.customer_id: c for c in await self._contexts(ref)}
+        email_settings = await self._email_settings(ref.tenant_id)
         final: list[Verdict] = []
         audits: list[tuple[str, dict[str, Any]]] = []
         for v in worker:
@@ -291,15 +325,20 @@ class JudgeActivities:
             tb = await self._load(ref, f"tiebreaker:{v.customer_id}") if flag else None
             tb_row = VerdictRow.model_validate(tb["row"]) if tb and tb.get("row") else None
             chosen, needs_human, audit = resolve(VerdictRow.model_validate(v.model_dump()), flag, tb_row)
-            chosen, demoted = citations.validate_row(
-                chosen, contexts[v.customer_id].bundle, contexts[v.customer_id].profile.name
-            )
+            chosen, demoted, rendered = checked(chosen, contexts[v.customer_id], ref.route, email_settings)
             notes = v.notes + demoted + ([f"supervisor: {sup['drift']}"] if sup.get("drift") else [])
             if flag:
                 notes.append(f"TIER3 review: {audit['outcome']}, chosen {audit['chosen']} ({audit['votes']})")
                 audits.append((v.customer_id, audit))
             final.append(
-                Verdict(**(v.model_dump() | chosen.model_dump() | {"notes": notes, "needs_review": needs_human}))
+                Verdict(
+                    **(
+                        v.model_dump()
+                        | chosen.model_dump()
+                        | rendered
+                        | {"notes": list(dict.fromkeys(notes)), "needs_review": needs_human}
+                    )
+                )
             )
         await self._save(ref, ["final"], "tier3-resolved", final)
         if audits:

@@ -33,7 +33,7 @@ from connectors.usage import UsageConnector, UsageSource
 from core import routing
 from core.notify import notify
 from core.secrets import decrypt
-from db import alerts, scans, tenants, usage
+from db import alerts, drafts, scans, tenants, usage
 from db.pool import Database
 from db.usage import PushedUsage
 from schemas import search
@@ -360,7 +360,8 @@ class ScanActivities:
         async with self.db.tenant(ref.tenant_id) as conn:
             rows = await conn.fetch(
                 """select d.id, d.customer_id, d.workflow_id, c.classification, c.route,
-                                              cu.arr_cents
+                                              cu.arr_cents, c.severity, c.needs_review, d.quotes_customer,
+                                              coalesce(jsonb_array_length(c.factors->'notes'), 0) > 0 as has_notes
                                          from drafts d join classifications c on c.tenant_id = d.tenant_id
                                           and c.customer_id = d.customer_id and c.run_date = d.run_date
                                          join customers cu on cu.tenant_id = d.tenant_id and cu.id = d.customer_id
@@ -369,6 +370,7 @@ class ScanActivities:
                 draft_ids,
             )
             auto_send = (await tenants.get_settings(conn, ref.tenant_id))["auto_send"]
+            failure_rate = await drafts.validation_failure_rate(conn)
         started = 0
         for r in rows:
             try:
@@ -379,7 +381,17 @@ class ScanActivities:
                         draft_id=r["id"],
                         customer_id=r["customer_id"],
                         run_date=ref.run_date,
-                        auto_send=routing.may_auto_send(r["route"], r["classification"], r["arr_cents"], auto_send),
+                        auto_send=routing.may_auto_send(
+                            r["route"],
+                            r["classification"],
+                            r["arr_cents"],
+                            auto_send,
+                            severity=r["severity"],
+                            needs_review=r["needs_review"],
+                            quotes_customer=r["quotes_customer"],
+                            has_notes=r["has_notes"],
+                            failure_rate=failure_rate,
+                        ),
                     ),
                     id=r["workflow_id"],
                     task_queue=self.approval_queue,

@@ -8,12 +8,12 @@ from typing import cast
 
 import asyncpg
 
-from core.routing import mix, mix_drift
+from core.routing import BANNER_RATE, mix, mix_drift
 from db import alerts, drafts, runs
 from db import settings as tenant_settings
 from schemas.verdict import Route
 
-ALERT_RATE = 0.05  # above this share of the last 24 h's verdicts demoted for citing outside their evidence
+ALERT_RATE = BANNER_RATE  # above this share of the last 24 h's verdicts demoted for citing outside their evidence
 
 
 @dataclass

@@ -16,8 +16,10 @@ from api import alerts
 from api.customers import DiaryEntry, diary_entry
 from api.deps import DbDep, OperatorDep, TemporalDep
 from api.errors import Conflict, NotFound, Unauthorized, Unavailable, Unprocessable, responses
+from core import citations
 from core.notify import notify
 from db import customers, drafts, scans
+from db import settings as tenant_settings
 from schemas.evidence import EvidenceItem
 from schemas.verdict import FactorBreakdown
 from schemas.workflow_io import DecisionResult, EditRequest, SendRequest, SkipRequest
@@ -69,9 +71,23 @@ class Factors(FactorBreakdown):
     notes: list[str] = Field(default_factory=list, description="what validation demoted or dropped, and why")
 
 
+class Reference(BaseModel):
+    token: str = Field(description="what to write in an edit, e.g. {{fact:stripe:in_1Q…#days_late}}")
+    label: str
+    rendered: str = Field(description="what the customer reads in its place")
+
+
 class DraftDetail(DraftSummary):
     to_email: str
-    body: str
+    body: str = Field(description="the text the customer receives (rendered)")
+    template_subject: str | None = Field(
+        None, description="the subject as written, with references; null for drafts made before templates"
+    )
+    template_body: str | None = Field(None, description="the body as written, with references")
+    quotes_customer: bool = Field(False, description="quotes customer-authored text: never auto-sent")
+    references: list[Reference] = Field(
+        default_factory=list, description="facts of the anchored evidence and offers an edit may insert"
+    )
     anchors: list[str]
     evidence: list[EvidenceItem]
     missing_sources: dict[str, str] = Field(default_factory=dict, description="source -> why it is missing")
@@ -181,11 +197,17 @@ async def get_draft(draft_id: str, op: OperatorDep, db: DbDep) -> DraftDetail:
             row["customer_id"]
         ]
         entries = [diary_entry(r) for r in await customers.diary(conn, row["customer_id"], limit=5)]
+        settings = await tenant_settings.email_settings(conn)
     run = row["run_date"].isoformat()
+    ctx = citations.context(bundle, row["customer_name"], row["classification"], settings=settings, route=row["route"])
     return DraftDetail(
         **_summary(row),
         to_email=row["to_email"],
         body=row["body"],
+        template_subject=row["template_subject"],
+        template_body=row["template_body"],
+        quotes_customer=row["quotes_customer"],
+        references=[Reference(**r) for r in citations.references(list(row["anchors"]), ctx)],
         anchors=list(row["anchors"]),
         evidence=bundle.items,
         missing_sources=bundle.missing,
@@ -269,8 +291,10 @@ async def send(draft_id: str, op: OperatorDep, db: DbDep, temporal: TemporalDep)
 
 @router.post("/{draft_id}/edit", response_model=DecisionResult, responses=DECISION_ERRORS)
 async def edit(draft_id: str, body: EditBody, op: OperatorDep, db: DbDep, temporal: TemporalDep) -> DecisionResult:
-    """Replace the subject and body. The edit must still trace to the evidence: every number found in the cited
-    items, every cited source in the customer's bundle; otherwise 422 with `problems` listing each failure."""
+    """Replace the subject and body with a template: prose plus references (the draft's `references` list what may
+    be inserted). It is rendered and checked as a model's draft is: no number, date, amount or commercial term
+    typed in the prose, every reference agreeing with the words around it; otherwise 422 with `problems` naming
+    each failure."""
     digest = hashlib.sha256(f"{body.subject}\0{body.body}".encode()).hexdigest()[:16]
     return await _decide(
         db,

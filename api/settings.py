@@ -1,5 +1,6 @@
 """Tenant settings: the four factor weights, auto-send per route, the renewal window, the cost cap, the digest
-recipients and the Slack channel. Admins only; every change goes to the audit log."""
+recipients, the Slack channel, and what drafts carry (sender, reply-to, signature, offers). Admins only; every
+change goes to the audit log."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from db import settings as tenant_settings
 from db import tenants
 from llm.registry import parse_spec
 from schemas.evidence import FACTORS
+from schemas.offers import EmailSettings
 
 router = APIRouter(prefix="/v1/settings", tags=["settings"])
 Route = Literal["TIER1", "TIER2", "TIER3"]
@@ -30,7 +32,7 @@ class Weights(BaseModel):
     support_sentiment: float = Field(ge=0, le=1)
 
 
-class TenantSettings(BaseModel):
+class TenantSettings(EmailSettings):
     weights: Weights
     auto_send: dict[Route, bool] = Field(
         default_factory=dict,
@@ -70,6 +72,12 @@ class TenantSettings(BaseModel):
     def _window(self) -> TenantSettings:
         if self.window_min_days > self.window_max_days:
             raise ValueError("window_min_days must not exceed window_max_days")
+        names = [o.name for o in self.offers]
+        if len(names) != len(set(names)):
+            raise ValueError("offer names must be unique: a draft names an offer as {{offer:<name>}}")
+        for o in self.offers:
+            if o.kind == "discount" and o.maximum > 100:
+                raise ValueError(f"offer {o.name}: a discount's maximum is a percent, at most 100")
         return self
 
 
@@ -85,6 +93,7 @@ async def _read(conn: asyncpg.Connection, tenant_id: str) -> TenantSettings:
         slack_channel=row["slack_channel"],
         models=row["models"],
         oncall_webhook=row["oncall_webhook"],
+        **(await tenant_settings.email_settings(conn)).model_dump(),
     )
 
 
@@ -118,6 +127,7 @@ async def put_settings(body: TenantSettings, op: AdminDep, db: DbDep) -> TenantS
             models=body.models,
             oncall_webhook=body.oncall_webhook,
         )
+        await tenant_settings.update_email(conn, op.tenant_id, EmailSettings.model_validate(body.model_dump()))
         after = await _read(conn, op.tenant_id)
         now = after.model_dump()
         changed = {k: {"from": v, "to": now[k]} for k, v in before.items() if now[k] != v}

@@ -1,6 +1,11 @@
-"""Anti-fabrication: every claim must cite this customer's own evidence, every number must be found in it.
+"""Anti-fabrication: every claim cites this customer's own evidence, and every number is rendered from it.
 
-Runs on every model answer, with the bundle as context, before anything is stored. Pure.
+Runs on every model answer, with the bundle as context, before anything is stored. A verdict citing outside its
+bundle, or a strong verdict citing nothing that points its way, is demoted; an email whose template fails the
+claim checks (core/claims.py) is dropped; a diary that does is withheld. Nothing is repaired. Pure.
+
+`numbers_in` and `evidence_numbers` are the older number check, still used by the health briefing's reading of
+a model's one-line recommendation (core/health.py), which is internal and has no template.
 """
 
 from __future__ import annotations
@@ -8,14 +13,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from core import claims, facts
+from core.claims import SOURCE_ID
+from core.render import RenderContext, champion, human, offer_text, render
 from schemas.evidence import EvidenceBundle, EvidenceItem
-from schemas.verdict import SOURCE_VALIDATION_FAILED, DraftEmail, VerdictRow
+from schemas.offers import EmailSettings
+from schemas.verdict import SOURCE_VALIDATION_FAILED, DraftEmail, FactorBreakdown, RenderedEmail, VerdictRow
 
-SOURCE_ID = re.compile(
-    r"\b(?:stripe|hubspot|salesforce|slack|usage|diary):[A-Za-z0-9_.:\-]*[A-Za-z0-9_]", re.IGNORECASE
-)
+__all__ = ["SOURCE_ID", "email_problems", "render_email", "validate_row"]
 ISO_DATE = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d-])")
 NUMBER = re.compile(r"(?<![A-Za-z0-9_])\d[\d,]*(?:\.\d+)?")
+WITHHELD = "The model's diary paragraph was withheld: it failed the claim checks (see the verdict's notes)."
 
 
 def cited_in_text(text: str) -> set[str]:
@@ -50,54 +58,148 @@ def evidence_numbers(items: Iterable[EvidenceItem]) -> set[float]:
     return found
 
 
-def email_problems(email: DraftEmail, bundle: EvidenceBundle, customer_name: str = "") -> list[str]:
-    """Why an email may not be sent as drafted: unknown anchors or numbers its anchors do not carry.
-
-    The customer's own name is not a claim ("Acme 360" states no number), so it is left out of the check."""
-    known = bundle.by_id()
-    problems = [f"anchor {a} is not in this customer's evidence" for a in email.anchors if a not in known]
-    cited_ids = {a for a in email.anchors if a in known} | {
-        s for s in cited_in_text(email.body + " " + email.subject) if s in known
-    }
-    cited = [item for sid in sorted(cited_ids) for item in known[sid]]
-    unknown_inline = sorted(s for s in cited_in_text(email.body + " " + email.subject) if s not in known)
-    problems += [f"the email cites {s}, which is not in this customer's evidence" for s in unknown_inline]
-    allowed = evidence_numbers(cited)
-    # Source ids carry digits of their own; they are checked above, not as numbers.
-    text = SOURCE_ID.sub(" ", email.subject + "\n" + email.body)
-    if customer_name:
-        text = text.replace(customer_name, " ")
-    invented = sorted(n for n in numbers_in(text) if n not in allowed)
-    problems += [f"the number {n:g} is not found in the cited evidence" for n in invented]
-    return problems
+def context(
+    bundle: EvidenceBundle,
+    customer_name: str = "",
+    classification: str = "standard",
+    *,
+    settings: EmailSettings | None = None,
+    route: str | None = None,
+    breakdown: FactorBreakdown | None = None,
+) -> RenderContext:
+    return RenderContext(bundle, customer_name, settings or EmailSettings(), classification, route, breakdown)
 
 
-def validate_row(row: VerdictRow, bundle: EvidenceBundle, customer_name: str = "") -> tuple[VerdictRow, list[str]]:
-    """Return the row as it may be stored, and notes saying what was demoted or dropped and why."""
+def email_problems(
+    email: DraftEmail,
+    bundle: EvidenceBundle,
+    customer_name: str = "",
+    *,
+    classification: str = "standard",
+    settings: EmailSettings | None = None,
+    route: str | None = None,
+) -> list[str]:
+    """Why an email may not be sent as written: each problem of its subject and body templates, named."""
+    ctx = context(bundle, customer_name, classification, settings=settings, route=route)
+    subject, p1 = claims.check(email.subject, ctx, "email")
+    body, p2 = claims.check(email.body, ctx, "email")
+    if "\n" in subject.text:
+        p1.append("the subject spans more than one line")
+    used = {**subject.items, **{r: i for r, i in body.items.items() if r not in subject.items}}
+    found = [f"subject: {p}" for p in p1] + p2 + claims.anchor_problems(email.anchors, used, ctx)
+    return list(dict.fromkeys(found))
+
+
+def render_email(email: DraftEmail, ctx: RenderContext) -> RenderedEmail:
+    """The customer's text of a template that passed `email_problems`; signed with the tenant's signature."""
+    subject, body = render(email.subject, ctx), render(email.body, ctx)
+    text = body.text.rstrip()
+    if "{{signature}}" not in email.body.replace(" ", ""):
+        text += "\n\n" + render("{{signature}}", ctx).text
+    known = ctx.bundle.by_id()
+    testimony = any(r.kind == "quote" for r in body.refs) or any(
+        facts.is_testimony(i.source_id, i.facts) for a in email.anchors for i in known.get(a, [])
+    )
+    return RenderedEmail(subject=subject.text.strip(), body=text + "\n", quotes_customer=testimony)
+
+
+def references(anchors: list[str], ctx: RenderContext) -> list[dict[str, str]]:
+    """What an operator may insert into an edit: each renderable fact of the anchored evidence, its quotable
+    customer text, the names, and each offer this draft's verdict and route may use; with what each renders to."""
+    out = [{"token": "{{customer_name}}", "label": "the customer's name", "rendered": ctx.customer_name}]
+    if name := champion(ctx.bundle):
+        out.append({"token": "{{champion_name}}", "label": "the champion's first name", "rendered": name})
+    out.append({"token": "{{signature}}", "label": "your signature", "rendered": render("{{signature}}", ctx).text})
+    known = ctx.bundle.by_id()
+    for sid in anchors:
+        for item in known.get(sid, []):
+            for key, value in item.facts.items():
+                spec = facts.field(key)
+                if spec is None or not spec.customer or value is None or spec.unit in ("quote", "flag"):
+                    continue
+                label = f"{item.kind.replace('_', ' ')}: {key.replace('_', ' ')}"
+                shown = human(key, value, ctx.bundle.run_date)
+                out.append({"token": f"{{{{fact:{sid}#{key}}}}}", "label": label, "rendered": shown})
+            if "text" in item.facts and not claims.unquotable(item):
+                token = f"{{{{quote:{sid}}}}}"
+                out.append(
+                    {
+                        "token": token,
+                        "label": f"{item.kind.replace('_', ' ')}: quote",
+                        "rendered": render(token, ctx).text,
+                    }
+                )
+    for offer in ctx.settings.offers:
+        if ctx.classification in offer.verdicts and (ctx.route is None or ctx.route in offer.routes):
+            out.append(
+                {"token": f"{{{{offer:{offer.name}}}}}", "label": f"offer: {offer.name}", "rendered": offer_text(offer)}
+            )
+    return list({r["token"]: r for r in out}.values())
+
+
+def render_diary(diary: str, ctx: RenderContext) -> str:
+    return render(diary, ctx, "diary").text
+
+
+def _demote(row: VerdictRow, known: set[str], why: str, diary: str) -> tuple[VerdictRow, list[str]]:
+    return VerdictRow(
+        customer_id=row.customer_id,
+        classification="standard",
+        severity="LOW",
+        cited_source_ids=sorted(set(row.cited_source_ids) & known),
+        diary=diary,
+        recommended_action="internal_alert",
+        email=None,
+        abstain_reason=SOURCE_VALIDATION_FAILED,
+    ), [f"{SOURCE_VALIDATION_FAILED}: {why}"]
+
+
+def validate_row(
+    row: VerdictRow,
+    bundle: EvidenceBundle,
+    customer_name: str = "",
+    *,
+    settings: EmailSettings | None = None,
+    route: str | None = None,
+    breakdown: FactorBreakdown | None = None,
+) -> tuple[VerdictRow, list[str]]:
+    """Return the row as it may be stored, and notes saying what was demoted, dropped or withheld and why.
+    A clean row comes back unchanged (its texts are templates: render them with `render_email`/`render_diary`)."""
     known = bundle.source_ids()
     if row.customer_id != bundle.customer_id:
         raise ValueError(f"row for {row.customer_id} validated against the bundle of {bundle.customer_id}")
     cited = set(row.cited_source_ids) | cited_in_text(row.diary)
     unknown = sorted(cited - known)
     if unknown:
-        note = f"{SOURCE_VALIDATION_FAILED}: cited {', '.join(unknown)}, not in this customer's evidence"
-        return VerdictRow(
-            customer_id=row.customer_id,
-            classification="standard",
-            severity="LOW",
-            cited_source_ids=sorted(set(row.cited_source_ids) & known),
-            diary=(
-                f"The model's reading was rejected: it cited {', '.join(unknown)}, which this customer's "
-                f"evidence does not contain. Verdict held at standard until an operator looks."
-            ),
-            recommended_action="internal_alert",
-            email=None,
-            abstain_reason=SOURCE_VALIDATION_FAILED,
-        ), [note]
+        return _demote(
+            row,
+            known,
+            f"cited {', '.join(unknown)}, not in this customer's evidence",
+            f"The model's reading was rejected: it cited {', '.join(unknown)}, which this customer's "
+            f"evidence does not contain. Verdict held at standard until an operator looks.",
+        )
+    way = claims.direction(row.classification)
+    if way and not any(claims.points(i, way) for i in bundle.items if i.source_id in cited):
+        label = row.classification.replace("_", " ")
+        return _demote(
+            row,
+            known,
+            f"a {row.classification} verdict cites no evidence pointing that way",
+            f"The model's reading was rejected: it called this account {label} without citing evidence that "
+            f"points that way. Verdict held at standard until an operator looks.",
+        )
+    ctx = context(bundle, customer_name, row.classification, settings=settings, route=route, breakdown=breakdown)
+    notes: list[str] = []
+    _, diary_problems = claims.check(row.diary, ctx, "diary")
+    if diary_problems:
+        ids = " ".join(f"[{s}]" for s in sorted(cited))
+        row = row.model_copy(update={"diary": f"{WITHHELD} Cited: {ids}." if ids else WITHHELD})
+        notes.append("diary withheld: " + "; ".join(diary_problems))
     if row.email is not None:
-        problems = email_problems(row.email, bundle, customer_name)
+        problems = email_problems(
+            row.email, bundle, customer_name, classification=row.classification, settings=settings, route=route
+        )
         if problems:
-            return row.model_copy(update={"email": None, "recommended_action": "internal_alert"}), [
-                "email dropped: " + "; ".join(problems)
-            ]
-    return row, []
+            row = row.model_copy(update={"email": None, "recommended_action": "internal_alert"})
+            notes.append("email dropped: " + "; ".join(problems))
+    return row, notes

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from schemas.verdict import Route, Severity
 
+BANNER_RATE = 0.05  # above this share of the last 24 h's verdicts demoted, the tenant's inbox shows a banner
 TARGET_MIX = {"TIER1": (0.60, 0.80), "TIER2": (0.15, 0.35), "TIER3": (0.02, 0.10)}
 
 
@@ -72,6 +73,17 @@ def may_auto_send(
     arr_cents: int,
     auto_send: dict[str, bool],
     t: RoutingThresholds = RoutingThresholds(),
+    *,
+    severity: str = "LOW",
+    needs_review: bool = False,
+    quotes_customer: bool = False,
+    has_notes: bool = False,
+    failure_rate: float = 0.0,
 ) -> bool:
-    """Auto-send is a tenant's per-route opt-in, never for enterprise accounts or a likely-churn verdict."""
+    """Auto-send is a tenant's per-route opt-in, never for enterprise accounts or a likely-churn verdict, and
+    never for a draft a person should read first: a verdict the TIER3 reviewers could not settle, HIGH
+    severity, a draft quoting or resting on customer-authored text, any validation note on the verdict, or a
+    tenant whose validation-failure banner is up."""
+    if needs_review or severity == "HIGH" or quotes_customer or has_notes or failure_rate > BANNER_RATE:
+        return False
     return bool(auto_send.get(route)) and classification != "likely_churn" and arr_cents < t.tier3_arr_cents

@@ -59,14 +59,28 @@ async def mark_skipped(conn: asyncpg.Connection, draft_id: str, operator: str, r
     )
 
 
-async def update_content(conn: asyncpg.Connection, draft_id: str, subject: str, body: str, anchors: list[str]) -> None:
+async def update_content(
+    conn: asyncpg.Connection,
+    draft_id: str,
+    subject: str,
+    body: str,
+    anchors: list[str],
+    template_subject: str | None = None,
+    template_body: str | None = None,
+    quotes_customer: bool = False,
+) -> None:
+    """The rendered text the customer will get, and the template it was rendered from."""
     await conn.execute(
-        """update drafts set subject = $2, body = $3, anchors = $4, updated_at = now()
+        """update drafts set subject = $2, body = $3, anchors = $4, template_subject = $5, template_body = $6,
+                             quotes_customer = $7, updated_at = now()
                           where id = $1 and status = 'pending'""",
         draft_id,
         subject,
         body,
         anchors,
+        template_subject,
+        template_body,
+        quotes_customer,
     )
 
 

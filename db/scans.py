@@ -377,25 +377,31 @@ async def record_verdicts(
                 tenant_id,
                 v.customer_id,
                 run_date,
-                v.diary,
+                v.rendered_diary or v.diary,
                 v.cited_source_ids,
             )
             if v.email is not None and profile.email:
+                # The customer's text beside the template it was rendered from (a row recorded before templates
+                # has only its free text, stored as it was).
+                shown = v.rendered_email
                 await conn.execute(
                     """
                     insert into drafts (id, tenant_id, customer_id, run_date, kind, to_email, subject, body,
-                                        anchors, workflow_id)
-                    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+                                        anchors, workflow_id, template_subject, template_body, quotes_customer)
+                    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""",
                     d_id,
                     tenant_id,
                     v.customer_id,
                     run_date,
                     "upsell" if v.classification == "expansion" else "save",
                     profile.email,
-                    v.email.subject,
-                    v.email.body,
+                    shown.subject if shown else v.email.subject,
+                    shown.body if shown else v.email.body,
                     v.email.anchors,
                     approval_workflow_id(tenant_id, v.customer_id, run_date),
+                    v.email.subject if shown else None,
+                    v.email.body if shown else None,
+                    bool(shown and shown.quotes_customer),
                 )
             await conn.execute(
                 """insert into audit_log (tenant_id, actor, action, subject, detail)

@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from schemas.evidence import FACTORS
+from schemas.offers import EmailSettings
 
 
 async def update(
@@ -48,3 +49,25 @@ async def update(
 async def oncall_webhook(conn: asyncpg.Connection) -> str | None:
     """The transaction's tenant's on-call webhook, if one is set."""
     return await conn.fetchval("select oncall_webhook from tenant_settings")
+
+
+async def email_settings(conn: asyncpg.Connection) -> EmailSettings:
+    """The transaction's tenant's sender, reply-to, signature and offers."""
+    row = await conn.fetchrow("select sender_name, reply_to, signature, offers from tenant_settings")
+    if row is None:
+        return EmailSettings()
+    return EmailSettings(
+        sender_name=row["sender_name"], reply_to=row["reply_to"], signature=row["signature"], offers=row["offers"]
+    )
+
+
+async def update_email(conn: asyncpg.Connection, tenant_id: str, email: EmailSettings) -> None:
+    await conn.execute(
+        """update tenant_settings set sender_name = $2, reply_to = $3, signature = $4, offers = $5, updated_at = now()
+            where tenant_id = $1""",
+        tenant_id,
+        email.sender_name,
+        email.reply_to,
+        email.signature,
+        [o.model_dump() for o in email.offers],
+    )

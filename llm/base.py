@@ -8,6 +8,7 @@ from typing import Protocol
 from pydantic import BaseModel, Field
 
 from schemas.evidence import CustomerProfile, EvidenceBundle
+from schemas.offers import Offer
 from schemas.verdict import BatchVerdicts, Classification, FactorBreakdown, Severity
 
 
@@ -25,6 +26,7 @@ class CustomerContext(BaseModel):
     bundle: EvidenceBundle
     breakdown: FactorBreakdown
     previous: list[PreviousEntry] = Field(default_factory=list)  # newest first
+    offers: list[Offer] = Field(default_factory=list)  # the tenant's offers this customer's route may use
 
 
 class ModelAnswer(BaseModel):

@@ -1,17 +1,68 @@
 """The offline model: factor math and templates. Deterministic, free, and honest about its citations.
 
-It is the embedded default (the system runs with no API key) and the fallback when a cost cap is reached.
+It is the embedded default (the system runs with no API key) and the fallback when a cost cap is reached. It
+writes what every model writes: prose with references (core/render.py), never a number of its own.
 """
 
 from __future__ import annotations
 
+from core.claims import unquotable
 from core.factors import DEFAULT_WEIGHTS, Thresholds, abstain_reason, churn_is_explicit, classify_total, severity_for
+from core.render import champion
 from llm.base import CustomerContext, ModelAnswer
 from schemas.evidence import EvidenceItem
 from schemas.verdict import BatchVerdicts, DraftEmail, VerdictRow
 
 NAME = "offline-factors-v1"
 _LABEL = {"expansion": "expansion", "standard": "standard", "at_risk": "at risk", "likely_churn": "likely churn"}
+# One customer-ready sentence per evidence kind: prose plus references ({sid} is the item's source id). A kind
+# not here (CRM deal stages, internal pipeline) is never a line of an email; it stays in the diary.
+LINES: dict[str, str] = {
+    "invoice_paid_late": "Your invoice due on {{fact:{sid}#due_date}} for {{fact:{sid}#amount_usd}} was paid "
+    "{{fact:{sid}#days_late}} late.",
+    "payment_attempts_failed": "Your invoice for {{fact:{sid}#amount_usd}} needed {{fact:{sid}#attempt_count}} "
+    "before it went through.",
+    "invoice_past_due": "Your invoice for {{fact:{sid}#amount_usd}} is now {{fact:{sid}#days_overdue}} past due.",
+    "invoice_uncollectible": "Your invoice for {{fact:{sid}#amount_usd}} has remained unpaid.",
+    "cancel_at_period_end": "Your subscription is set to end on {{fact:{sid}#renewal_date}}.",
+    "subscription_past_due": "Your subscription shows a payment still outstanding.",
+    "seats_contracted": "Your plan went from {{fact:{sid}#seats_before}} to {{fact:{sid}#seats_now}}, a drop of "
+    "{{fact:{sid}#change_pct}}.",
+    "seats_grew": "Your team grew from {{fact:{sid}#seats_before}} to {{fact:{sid}#seats_now}}, a rise of "
+    "{{fact:{sid}#change_pct}}.",
+    "plan_downgraded": "Your plan's unit price moved from {{fact:{sid}#unit_price_before_usd}} to "
+    "{{fact:{sid}#unit_price_now_usd}} when you changed plans.",
+    "plan_upgraded": "You moved to a plan priced at {{fact:{sid}#unit_price_now_usd}} a unit, up from "
+    "{{fact:{sid}#unit_price_before_usd}}.",
+    "usage_fell": "Daily activity on your account fell from {{fact:{sid}#active_users_before}} to "
+    "{{fact:{sid}#active_users_now}}, a drop of {{fact:{sid}#change_pct}}.",
+    "usage_grew": "Daily activity on your account grew from {{fact:{sid}#active_users_before}} to "
+    "{{fact:{sid}#active_users_now}}, a rise of {{fact:{sid}#change_pct}}.",
+    "low_utilisation": "This week {{fact:{sid}#active_users}} on average used the {{fact:{sid}#licensed_seats}} "
+    "in your plan, {{fact:{sid}#utilisation_pct}} of what you pay for.",
+    "near_seat_limit": "This week {{fact:{sid}#active_users}} on average used the {{fact:{sid}#licensed_seats}} "
+    "in your plan, {{fact:{sid}#utilisation_pct}} of what it includes.",
+    "error_spike": "Your team ran into {{fact:{sid}#errors_2d}} recently, {{fact:{sid}#spike_ratio}} the usual "
+    "rate, and we are sorry for it.",
+    "champion_quiet": "We have not been in touch with {{fact:{sid}#contact}} for {{fact:{sid}#days_since_contact}}.",
+    "champion_quiet_in_slack": "We have not heard from your team in our shared channel for {{fact:{sid}#days_quiet}}.",
+    "champion_left": "We understand {{fact:{sid}#contact}} has moved on, and we want to keep things smooth.",
+    "contact_left": "We understand {{fact:{sid}#contact}} has moved on, and we want to keep things smooth.",
+    "champion_engaged": "It has been good to work with {{fact:{sid}#contact}} lately.",
+    "payments_on_time": "Your last {{fact:{sid}#invoices_on_time}} were all paid on time, thank you.",
+    "question_unanswered": "A question from your team has waited {{fact:{sid}#days_waiting}} for our reply: "
+    "{{quote:{sid}}}",
+}
+QUOTED = "Your team wrote to us, and we took note: {{quote:{sid}}}"  # any other customer message
+
+
+def _line(item: EvidenceItem) -> str | None:
+    line = LINES.get(item.kind)
+    if "text" in item.facts and item.source_id.startswith("slack:"):
+        if unquotable(item):  # a message we cannot quote as written is evidence for the verdict, not a line
+            return None
+        line = line or QUOTED
+    return line.replace("{sid}", item.source_id) if line else None
 
 
 def _strongest(items: list[EvidenceItem], negative: bool, n: int = 3) -> list[EvidenceItem]:
@@ -22,48 +73,64 @@ def _strongest(items: list[EvidenceItem], negative: bool, n: int = 3) -> list[Ev
 def _diary(
     ctx: CustomerContext, classification: str, severity: str, reasons: list[EvidenceItem], abstain: str | None
 ) -> str:
+    """Internal: source ids and factor math may show, but every figure is a reference the renderer fills."""
     b = ctx.breakdown
-    math = ", ".join(f"{r.factor.replace('_', ' ')} {r.score:+.2f}×{r.weight:.2f}" for r in b.factors if r.evidence)
-    parts = [
-        f"{_LABEL[classification].capitalize()} ({severity}); weighted total {b.total:+.2f}"
-        + (f" from {math}." if math else ".")
-    ]
+    parts = [f"{_LABEL[classification].capitalize()} ({severity}); {{{{math}}}}."]
     if b.pushed_by:
         parts.append(f"{b.pushed_by.replace('_', ' ').capitalize()} carried it across the threshold.")
-    parts += [f"{i.summary} [{i.source_id}]." for i in reasons]
+    parts += [f"{{{{summary:{i.source_id}#{i.kind}}}}} [{i.source_id}]." for i in reasons]
     if abstain:
-        parts.append(f"Abstained: {abstain}.")
+        parts.append(f"Abstained: {abstain.split(':')[0].replace('_', ' ')}.")
     if ctx.bundle.missing:
-        parts.append("Missing sources: " + "; ".join(f"{k} ({v})" for k, v in sorted(ctx.bundle.missing.items())) + ".")
+        parts.append("Missing sources: {{missing}}.")
     if ctx.previous:
         last = ctx.previous[0]
         if last.classification == classification and last.severity == severity:
-            parts.append(f"Unchanged since {last.run_date.isoformat()}.")
+            parts.append("Unchanged since the previous entry.")
         else:
-            parts.append(f"Was {_LABEL[last.classification]} ({last.severity}) on {last.run_date.isoformat()}.")
+            parts.append(f"Was {_LABEL[last.classification]} ({last.severity}) in the previous entry.")
     else:
         parts.append("First entry for this customer.")
     return " ".join(parts)[:2000]
 
 
-def _email(ctx: CustomerContext, classification: str, reasons: list[EvidenceItem]) -> DraftEmail | None:
-    if not reasons:
+def _email(ctx: CustomerContext, classification: str, candidates: list[EvidenceItem]) -> DraftEmail | None:
+    """A line for each of the (at most three) strongest items that point the verdict's way and can be told."""
+    told = [(i, line) for i in candidates if (line := _line(i))][:3]
+    lines = {i.source_id + i.kind: (i, line) for i, line in told}
+    if not lines:
         return None
-    name = ctx.profile.name
-    lines = [f"- {i.summary}" for i in reasons]
+    greeting = "Hi {{champion_name}}," if champion(ctx.bundle) else "Hello {{customer_name}} team,"
     if classification == "expansion":
-        subject = f"{name}: room to grow with us"
+        subject = "{{customer_name}}: room to grow with us"
         opening = (
-            "Your team's use of the product has grown, and we would like to make sure your plan keeps up. "
-            "Here is what we noticed:"
+            "Your team's use of the product has grown, and we would like to make sure your plan keeps up with "
+            "you. Here is what we noticed:"
         )
         closing = "Would a short call this week to look at options that fit your growth be useful?"
     else:
-        subject = f"{name}: can we help before your renewal?"
+        subject = "{{customer_name}}: can we help before your renewal?"
         opening = "We want your renewal to be an easy decision, and a few things suggest we could be doing better:"
         closing = "Could we find time to talk through what would make the next term work for you?"
-    body = "\n".join(["Hello,", "", opening, *lines, "", closing, "", "Best regards"])
-    return DraftEmail(subject=subject, body=body, anchors=list(dict.fromkeys(i.source_id for i in reasons)))
+    offer = next((o for o in ctx.offers if classification in o.verdicts), None)
+    middle = [f"If it helps, we can offer {{{{offer:{offer.name}}}}}.", ""] if offer else []
+    body = "\n".join(
+        [
+            greeting,
+            "",
+            opening,
+            "",
+            *(f"- {line}" for _, line in lines.values()),
+            "",
+            *middle,
+            closing,
+            "",
+            "Best regards,",
+            "{{signature}}",
+        ]
+    )
+    anchors = list(dict.fromkeys(i.source_id for i, _ in lines.values()))
+    return DraftEmail(subject=subject, body=body, anchors=anchors)
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -77,8 +144,12 @@ def verdict_for(ctx: CustomerContext, thresholds: Thresholds = DEFAULT_THRESHOLD
     severity = severity_for(classification, ctx.profile.arr_cents, thresholds)
     negative = classification in ("at_risk", "likely_churn")
     reasons = _strongest(items, negative=negative) if classification != "standard" else []
-    cited = sorted({i.source_id for i in reasons} | {sid for r in b.factors for sid in r.evidence})
-    email = _email(ctx, classification, reasons) if classification != "standard" else None
+    email = _email(ctx, classification, _strongest(items, negative, len(items))) if reasons else None
+    cited = sorted(
+        {i.source_id for i in reasons}
+        | {sid for r in b.factors for sid in r.evidence}
+        | set(email.anchors if email else [])
+    )
     if abstain:
         action = "internal_alert"
     elif classification in ("at_risk", "likely_churn"):

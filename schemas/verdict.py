@@ -34,9 +34,20 @@ class FactorBreakdown(BaseModel):
 
 
 class DraftEmail(BaseModel):
+    """What a model writes: subject and body as templates, prose with {{...}} references that the renderer
+    fills from the evidence (see core/render.py), and the source ids the email rests on."""
+
     subject: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=5000)
     anchors: list[str] = Field(min_length=1)
+
+
+class RenderedEmail(BaseModel):
+    """The customer-ready text of a validated draft, beside the template it came from."""
+
+    subject: str
+    body: str
+    quotes_customer: bool = False  # quotes customer-authored text or rests on it: never auto-sent
 
 
 class VerdictRow(BaseModel):
@@ -64,3 +75,6 @@ class Verdict(VerdictRow):
     model: str
     notes: list[str] = Field(default_factory=list)  # validation demotions, cost-cap fallbacks
     needs_review: bool = False  # TIER3: worker, supervisor and tiebreaker all disagreed
+    # Rendered from `diary` and `email` (templates) once validated; None on rows recorded before templates.
+    rendered_diary: str | None = None
+    rendered_email: RenderedEmail | None = None
