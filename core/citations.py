@@ -114,8 +114,7 @@ def references(anchors: list[str], ctx: RenderContext) -> list[dict[str, str]]:
     for sid in anchors:
         for item in known.get(sid, []):
             for key, value in item.facts.items():
-                spec = facts.field(key)
-                if spec is None or not spec.customer or value is None or spec.unit in ("quote", "flag"):
+                if value is None or not facts.customer_may_see(key, sid):
                     continue
                 label = f"{item.kind.replace('_', ' ')}: {key.replace('_', ' ')}"
                 shown = human(key, value, ctx.bundle.run_date)

@@ -33,7 +33,8 @@ NUMBER_WORDS = _words(
     r"thousandth|millionth|nth|umpteen\w*",
     # the commonest in a few other languages (an email in German or Spanish must not slip numbers past)
     r"zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|zwanzig|hundert|tausend|deux|trois|quatre|cinq|huit|neuf|"
-    r"mille|cuatro|cinco|seis|siete|ocho|nueve|diez|cien|ciento|millón|millones|mil|dos|tres|milliarde?n?",
+    r"mille|cuatro|cinco|seis|siete|ocho|nueve|diez|cien|ciento|millón|millones|mil|dos|tres|milliarde?n?|"
+    r"tre|quattro|cinque|sette|otto|nove|dieci|venti|cento|mila|milioni?|três|quatro|dez|vinte|duzentos",
 )
 SCALE = re.compile(  # a lone letter after an apostrophe is English ("I'm"), not a scale suffix
     r"(?<![^\W\d_])(?<!['’])(?:k|m|mm|bn|b|x|pct|percent|per\s*cent|percentage|bps|basis\s+points?|times|fold|"
@@ -54,12 +55,12 @@ ROMAN = re.compile(r"(?<![^\W\d_])(?:[IVXLCDM]{2,}|[ivx]{2,4})(?![^\W\d_])")
 VALID_ROMAN = re.compile(r"^M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$", re.I)
 ROMAN_WORDS = {"CC", "CV", "CD", "DC", "MD", "MC", "MM", "DIV", "MIX", "MIL", "CIV", "LI", "XL"}  # words first
 LOOKALIKE = re.compile(r"(?<![\w$])\$?[OolI|][OolI|,.]*[kKmMxX]?(?![\w])")
-LOOKALIKE_OK = {"lo", "io", "oi", "oo", "ol", "loo", "lol", "lil", "ill", "oil", "i", "o", "ii"}
+QUOTE_RISK = _words(r"pric\w*|offer\w*|costs?|fees?|charg\w*|owe\w*|invoice\w*|contract\w*|instructions?")
 SYMBOLS = set("%‰‱#№")
 COMMERCIAL = _words(
     r"discount\w*|credit(?:s|ed)?|free|freebies?|gratis|complimentary|waiv\w*|rebates?|refund\w*|coupons?|"
     r"vouchers?|promo\w*|price[- ](?:lock\w*|hold\w*|freeze\w*|match\w*|protect\w*)|lock(?:ed)?[- ]in|"
-    r"locked\s+price|freez\w*|cheaper|markdowns?|no\s+(?:extra\s+)?(?:charge|cost)|on\s+the\s+house|"
+    r"locked\s+price|freez\w*|froze\w*|cheaper|markdowns?|no\s+(?:extra\s+)?(?:charge|cost)|on\s+the\s+house|"
     r"money[- ]back|off\s+(?:your|the)\s+(?:renewal|price|invoice|bill)|comp(?:ed|ing)?|concessions?",
 )
 FEEL_FREE = re.compile(r"\bfeel free\b", re.I)
@@ -141,9 +142,10 @@ def prose_problems(prose: str, audience: Audience, internal: frozenset[str] | se
 
 def _lookalike(word: str) -> bool:
     """'lO', 'OO', '$l,5OO', a lone 'O' or 'l': letters that read as digits, where a number would stand."""
-    if word.lower() in LOOKALIKE_OK or word == "I":
-        return False
-    return word in ("O", "l", "|") or (len(word) >= 2 and ("O" in word or "o" in word or word.startswith("$")))
+    if word in ("O", "l", "|") or word.startswith("$"):
+        return True
+    inner = word.rstrip("kKmMxX")
+    return len(word) >= 2 and ("O" in word or "|" in word or "," in inner or "." in inner)
 
 
 def direction(classification: str) -> int:
@@ -163,12 +165,17 @@ def _window(template: str, ref: Ref, refs: list[Ref]) -> str:
     return " ".join(before.split()[-WINDOW:] + ["\u2063"] + after.split()[:WINDOW])
 
 
+def _sentence(template: str, ref: Ref) -> str:
+    return SENTENCE.split(template[: ref.start])[-1] + " " + SENTENCE.split(template[ref.end :])[0]
+
+
 def claim_problems(template: str, rendered: Rendered) -> list[str]:
     """A reference that disagrees with the words around it: the wrong kind, the wrong sign, a typed sign."""
     found: list[str] = []
     for ref in rendered.refs:
         head, tail = template[: ref.start].rstrip(), template[ref.end :]
-        if head.endswith(("+", "-", "−", "±", "–")):
+        glued_sign = template[: ref.start].endswith(("-", "–"))  # "- {{…" is a list bullet, "-{{…" a sign
+        if head.endswith(("+", "−", "±", "﹢", "＋")) or glued_sign:
             found.append(f"{ref.token} has a sign typed before it; the renderer states direction")
         if (head[-1:].isalnum() and head == template[: ref.start]) or tail[:1].isalnum():
             found.append(
@@ -178,7 +185,8 @@ def claim_problems(template: str, rendered: Rendered) -> list[str]:
         if item is None:
             continue
         around = facts.PHRASAL.sub(" ", normal(_window(template, ref, rendered.refs)))
-        if ref.kind == "quote":
+        if ref.kind == "quote":  # the whole sentence: "we agree to what your team wrote: {{quote…}}"
+            around = normal(_sentence(template, ref))
             hits = sorted(
                 {m.group(0) for m in COMMITMENT.finditer(around)} | {m.group(0) for m in COMMERCIAL.finditer(around)}
             )
@@ -219,8 +227,11 @@ def unquotable(item: EvidenceItem) -> str | None:
     text = " ".join(str(item.facts[k]) for k in facts.TESTIMONY_KEYS if k in item.facts)
     if MENTION.search(text) or "<" in text:
         return "the message carries Slack markup or mentions and cannot be quoted as written"
-    if COMMERCIAL.search(normal(text)) or "%" in text:
-        return "the message names a commercial term; quoted back it would read as our offer"
+    plain = normal(text)
+    if any(unicodedata.category(c) == "Sc" or c in SYMBOLS for c in plain) or any(
+        p.search(plain) for p in (COMMERCIAL, COMMITMENT, QUOTE_RISK)
+    ):
+        return "the message names money, terms or a commitment; quoted back it would read as ours"
     return None
 
 

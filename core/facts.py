@@ -23,6 +23,7 @@ class Field:
     customer: bool = True  # may appear in an email to the customer (False: diary and evidence panel only)
     forbid: tuple[str, ...] = ()  # claim groups that contradict this fact when written next to it
     direction: Direction = "none"
+    internal_on: tuple[str, ...] = ()  # source prefixes on which this key is internal (a CRM deal's amount)
 
 
 # Claim words, by group. Whole words, case-insensitive; `\w*` tails catch the inflections a model reaches for.
@@ -35,7 +36,7 @@ CLAIM_WORDS: dict[str, str] = {
     "on_time": r"on[ -]time|early|earlier|prompt\w*|punctual\w*|ahead",
     "attempts": r"attempt\w*|tr(?:y|ies|ied|ying)|retr(?:y|ies|ied|ying)|charge\w*|declined",
     "seats": r"seats?|licen[cs]\w*",
-    "users": r"users?|people|members?|colleagues?|logins?|accounts?",
+    "users": r"users?|people|members?|logins?|log-ins?",
     "errors": r"errors?|failures?|incidents?|outages?|crash\w*|bugs?",
     "silence": r"quiet|silent|silence|unanswered|unreplied|waiting|waited|heard",
     "engaged": r"engag\w*|active|responsive|in touch",
@@ -45,10 +46,13 @@ PHRASAL = re.compile(r"\b(?:follow|set|sign|catch|pick|back|look|check|bring|com
 # What a unit is mistaken for: a days fact written as attempts, seats or users, and so on.
 _NOT_DAYS = ("attempts", "seats", "users", "errors")
 _NOT_COUNTS = ("late", "on_time", "silence")
+_NOT_SEATS = ("attempts", "late", "errors", "users")
 
 FIELDS: dict[str, Field] = {
     # Stripe invoices
-    "amount_usd": Field("usd", forbid=("attempts", "seats", "users", "errors")),
+    "amount_usd": Field(
+        "usd", forbid=("attempts", "seats", "users", "errors"), internal_on=("hubspot:", "salesforce:")
+    ),
     "days_late": Field("days", forbid=(*_NOT_DAYS, "on_time")),
     "days_overdue": Field("days", forbid=(*_NOT_DAYS, "on_time")),
     "due_date": Field("date", forbid=("attempts",)),
@@ -57,8 +61,8 @@ FIELDS: dict[str, Field] = {
     "failed_attempts": Field("count", "failed payment attempts", forbid=(*_NOT_COUNTS, "seats", "users", "errors")),
     "invoices_on_time": Field("count", "invoices", forbid=("late", "attempts", "errors", "fall")),
     # Stripe seats and plan
-    "seats_before": Field("seats", forbid=("attempts", "late", "errors"), direction="pair:seats_before:seats_now"),
-    "seats_now": Field("seats", forbid=("attempts", "late", "errors"), direction="pair:seats_before:seats_now"),
+    "seats_before": Field("seats", forbid=_NOT_SEATS, direction="pair:seats_before:seats_now"),
+    "seats_now": Field("seats", forbid=_NOT_SEATS, direction="pair:seats_before:seats_now"),
     "change_pct": Field("percent", forbid=("attempts", "late", "on_time"), direction="signed"),
     "unit_price_before_usd": Field(
         "usd", forbid=("attempts", "seats", "users"), direction="pair:unit_price_before_usd:unit_price_now_usd"
@@ -69,7 +73,7 @@ FIELDS: dict[str, Field] = {
     # Stripe subscription: its status is a raw API value and its ARR is our figure, not a claim to make to them.
     "status": Field("label", customer=False),
     "arr_usd": Field("usd", customer=False),
-    "quantity": Field("seats", forbid=("attempts", "late", "errors")),
+    "quantity": Field("seats", forbid=_NOT_SEATS),
     "contract": Field("label", forbid=("attempts",)),
     "renewal_date": Field("date", forbid=("attempts", "late")),
     # CRM (HubSpot, Salesforce): deal names, stages, pipeline figures and staleness are the vendor's own business.
@@ -105,7 +109,7 @@ FIELDS: dict[str, Field] = {
     "active_users": Field(
         "users", forbid=("attempts", "late", "seats"), direction="pair:active_users_before:active_users"
     ),
-    "licensed_seats": Field("seats", forbid=("attempts", "late", "errors")),
+    "licensed_seats": Field("seats", forbid=_NOT_SEATS),
     "utilisation_pct": Field("percent", forbid=("attempts", "late", "on_time")),
     "errors_2d": Field("count", "errors", forbid=(*_NOT_COUNTS, "seats", "users", "attempts")),
     "spike_ratio": Field("ratio", forbid=("attempts", "late", "fall", "seats")),
@@ -142,6 +146,13 @@ CHAMPION_KINDS = ("champion_engaged", "champion_quiet")
 
 def field(key: str) -> Field | None:
     return FIELDS.get(key)
+
+
+def customer_may_see(key: str, source_id: str) -> bool:
+    spec = FIELDS.get(key)
+    return bool(
+        spec and spec.customer and spec.unit not in ("quote", "flag") and not source_id.startswith(spec.internal_on)
+    )
 
 
 def is_testimony(source_id: str, facts: dict[str, object]) -> bool:

@@ -155,7 +155,7 @@ def _fact(ref: Ref, ctx: RenderContext, audience: Audience) -> tuple[str, Eviden
     # for the verdict, else a neutral one, before one that speaks against it.
     way = {"expansion": 1, "at_risk": -1, "likely_churn": -1}.get(ctx.classification, 0)
     item = sorted(having, key=lambda i: -1 if i.signal * way > 0 else 0 if i.signal == 0 else 1)[0]
-    if audience == "email" and (not spec.customer or spec.unit in ("quote", "flag")):
+    if audience == "email" and not facts.customer_may_see(ref.key, item.source_id):
         return "", item, f"{ref.token}: {ref.key} is internal and may not be shown to the customer"
     try:
         return human(ref.key, item.facts[ref.key], ctx.bundle.run_date), item, None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from core.claims import unquotable
 from core.factors import DEFAULT_WEIGHTS, Thresholds, abstain_reason, churn_is_explicit, classify_total, severity_for
-from core.render import champion
+from core.render import champion, parse
 from llm.base import CustomerContext, ModelAnswer
 from schemas.evidence import EvidenceItem
 from schemas.verdict import BatchVerdicts, DraftEmail, VerdictRow
@@ -17,9 +17,13 @@ NAME = "offline-factors-v1"
 _LABEL = {"expansion": "expansion", "standard": "standard", "at_risk": "at risk", "likely_churn": "likely churn"}
 # One customer-ready sentence per evidence kind: prose plus references ({sid} is the item's source id). A kind
 # not here (CRM deal stages, internal pipeline) is never a line of an email; it stays in the diary.
-LINES: dict[str, str] = {
-    "invoice_paid_late": "Your invoice due on {{fact:{sid}#due_date}} for {{fact:{sid}#amount_usd}} was paid "
-    "{{fact:{sid}#days_late}} late.",
+LINES: dict[str, str | tuple[str, ...]] = {  # a tuple: the first whose facts the item has
+    "invoice_paid_late": (
+        "Your invoice due on {{fact:{sid}#due_date}} for {{fact:{sid}#amount_usd}} was paid "
+        "{{fact:{sid}#days_late}} late.",
+        "Your invoice for {{fact:{sid}#amount_usd}} was paid {{fact:{sid}#days_late}} late.",
+        "A recent invoice was paid {{fact:{sid}#days_late}} late.",
+    ),
     "payment_attempts_failed": "Your invoice for {{fact:{sid}#amount_usd}} needed {{fact:{sid}#attempt_count}} "
     "before it went through.",
     "invoice_past_due": "Your invoice for {{fact:{sid}#amount_usd}} is now {{fact:{sid}#days_overdue}} past due.",
@@ -57,12 +61,17 @@ QUOTED = "Your team wrote to us, and we took note: {{quote:{sid}}}"  # any other
 
 
 def _line(item: EvidenceItem) -> str | None:
-    line = LINES.get(item.kind)
+    """The item's sentence, if it has one whose every fact the item carries."""
+    options = LINES.get(item.kind, ())
     if "text" in item.facts and item.source_id.startswith("slack:"):
         if unquotable(item):  # a message we cannot quote as written is evidence for the verdict, not a line
             return None
-        line = line or QUOTED
-    return line.replace("{sid}", item.source_id) if line else None
+        options = options or QUOTED
+    for option in (options,) if isinstance(options, str) else options:
+        line = option.replace("{sid}", item.source_id)
+        if all(item.facts.get(r.key) is not None for r in parse(line)[0] if r.kind == "fact"):
+            return line
+    return None
 
 
 def _strongest(items: list[EvidenceItem], negative: bool, n: int = 3) -> list[EvidenceItem]:
@@ -90,7 +99,7 @@ def _diary(
         else:
             parts.append(f"Was {_LABEL[last.classification]} ({last.severity}) in the previous entry.")
     else:
-        parts.append("First entry for this customer.")
+        parts.append("No earlier entry for this customer.")
     return " ".join(parts)[:2000]
 
 

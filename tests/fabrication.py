@@ -166,21 +166,22 @@ def evidence(rng: random.Random, cus: str, what: str) -> EvidenceItem:
     )  # type: ignore[arg-type]
 
 
-SAY = {  # kind -> (the fact a misquote replaces, the email line stating the item's numbers)
-    "invoice_paid_late": ("days_late", "Your invoice for ${amount_usd:,.2f} was paid {days_late} days late."),
-    "payment_attempts_failed": ("attempt_count", "Your last invoice took {attempt_count} payment attempts."),
-    "seats_grew": ("seats_now", "Your team went from {seats_before} to {seats_now} seats."),
-    "seats_contracted": ("seats_now", "Your plan went from {seats_before} to {seats_now} seats."),
-    "active_users_changed": ("active_users", "Your users went from {active_users_before} to {active_users}."),
-    "renewal_deal_stalled": ("days_in_stage", "Our renewal talks have been paused for {days_in_stage} days."),
-    "ticket_open_long": ("days_open", "Your ticket about {topic} has been open for {days_open} days."),
-    "renewal_opportunity": ("amount_usd", "The renewal proposal of ${amount_usd:,} is still open."),
+SAY = {  # kind -> (the fact a misquote replaces, the email line: each {fact} is a reference to it)
+    "invoice_paid_late": ("days_late", "Your invoice for {amount_usd} was paid {days_late} late."),
+    "payment_attempts_failed": ("attempt_count", "Your last invoice took {attempt_count}."),
+    "seats_contracted": ("seats_now", "Your plan went from {seats_before} to {seats_now}."),
+    "active_users_changed": ("active_users", "Your active team went from {active_users_before} to {active_users}."),
+    "ticket_open_long": ("days_open", "Your ticket about {topic} has been open for {days_open}."),
 }
+UNIT = {"days_late": "days", "attempt_count": "payment attempts", "seats_now": "seats", "days_open": "days"}
 
 
 def sentence(item: EvidenceItem, **override: Any) -> str:
-    """The item's email line, with `override`s of its facts (to misquote a number)."""
-    return SAY[item.kind][1].format(**{**item.facts, **override})
+    """The item's email line: every fact a reference, except `override`s, typed as a model that misquotes would
+    (the number and its unit)."""
+    refs = {k: "{{fact:" + item.source_id + "#" + k + "}}" for k in item.facts}
+    typed = {k: f"{v:,} {UNIT.get(k, '')}".strip() for k, v in override.items()}
+    return SAY[item.kind][1].format(**{**refs, **typed})
 
 
 def customer(rng: random.Random, i: int) -> CustomerContext:
@@ -202,6 +203,17 @@ def customer(rng: random.Random, i: int) -> CustomerContext:
         renewal_date=RUN + dt.timedelta(days=40),
     )
     paragraph = f"Standard (LOW); nothing moved [{items[0].source_id}]. Unchanged."
+    items.append(  # so every customer has a line a save email can tell
+        EvidenceItem(
+            source_id=f"stripe:in_1Q{_r(rng, 22)}",
+            kind="invoice_paid_late",
+            factor="payment_history",
+            signal=-0.2,
+            summary="An invoice was paid late",
+            facts={"amount_usd": round(rng.uniform(900, 60000), 2), "days_late": rng.randint(6, 58)},
+            observed_on=RUN - dt.timedelta(days=9),
+        )
+    )
     previous = [
         PreviousEntry(
             run_date=RUN - dt.timedelta(days=d), classification="standard", severity="LOW", paragraph=paragraph
@@ -228,7 +240,8 @@ def row_for(
 ) -> VerdictRow:
     """An at-risk row and its save email: a line per anchor, the diary citing the anchors in brackets."""
     name = ctx.profile.name
-    diary = "At risk (MEDIUM). " + " ".join(f"{a.summary} [{a.source_id}]." for a in anchors) + diary_extra
+    diary = "At risk (MEDIUM). " + " ".join(f"{{{{summary:{a.source_id}}}}} [{a.source_id}]." for a in anchors)
+    diary += diary_extra
     body = "\n".join(
         [
             "Hello,",
@@ -242,7 +255,7 @@ def row_for(
         ]
     )
     email = DraftEmail(
-        subject=f"{name}: can we help before your renewal?",
+        subject="{{customer_name}}: can we help before your renewal?",
         body=body,
         anchors=[a.source_id for a in anchors] + list(extra_anchors),
     )
@@ -319,7 +332,8 @@ def near_miss(rng: random.Random, sid: str, how: str, known: set[str]) -> str | 
 
 def cases_for(rng: random.Random, ctx: CustomerContext, other: CustomerContext) -> list[Case]:
     known = ctx.bundle.source_ids()
-    quotable = [i for i in ctx.bundle.items if i.kind in SAY]
+    # A save email rests on items that point toward risk (one that does not is its own class of lie).
+    quotable = [i for i in ctx.bundle.items if i.kind in SAY and i.signal < 0]
     anchors = rng.sample(quotable, k=min(len(quotable), rng.randint(1, 2)))
     lines = [sentence(a) for a in anchors]
     honest = row_for(ctx, anchors, lines)
@@ -359,7 +373,7 @@ def cases_for(rng: random.Random, ctx: CustomerContext, other: CustomerContext) 
     pair(
         "email_inline_unknown_id",
         row_for(ctx, anchors, lines, body_extra=f"(Reference: {fresh})"),
-        row_for(ctx, anchors, lines, body_extra=f"(Reference: {anchors[0].source_id})"),
+        row_for(ctx, anchors, lines, body_extra="(Reference: your account team)"),
         f"inline {fresh}",
     )
 
@@ -402,7 +416,7 @@ def corpus(customers: int = 40, seed: int = 7) -> list[Case]:
 
 def outcome(case: Case) -> str:
     """What validate_row did to the case's row: demoted, email_dropped, clean, or changed (anything else)."""
-    row, notes = validate_row(case.row, case.ctx.bundle, case.ctx.profile.name)
+    row, notes = validate_row(case.row, case.ctx.bundle, case.ctx.profile.name, breakdown=case.ctx.breakdown)
     if row.abstain_reason == SOURCE_VALIDATION_FAILED:
         return "demoted"
     if case.row.email is not None and row.email is None:

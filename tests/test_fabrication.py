@@ -1,4 +1,4 @@
-"""The anti-fabrication check against the corpus: every lie caught, no honest twin rejected."""
+"""The anti-fabrication checks against both corpora: every lie caught, no honest twin rejected, on every bank."""
 
 from __future__ import annotations
 
@@ -12,50 +12,47 @@ from hypothesis import strategies as st
 
 from core.citations import validate_row
 from schemas.verdict import SOURCE_VALIDATION_FAILED
-from tests.fabrication import EXPECT, PROBES, corpus, customer, outcome
+from tests import fabrication, fabrication_corpus
+from tests.fabrication import EXPECT, customer
 
-CORPUS = corpus()
-REQUIRED = [c for c in EXPECT if c not in PROBES]
-
-
-def missing(category: str) -> list[str]:
-    """Notes of the fabricated cases of `category` that validation let through as they were."""
-    return [c.note for c in CORPUS if c.category == category and c.bad and outcome(c) != c.expect]
+IDS = fabrication.corpus()
+CLAIMS = fabrication_corpus.corpus()
 
 
-def test_the_corpus_is_large_and_every_lie_has_an_honest_twin() -> None:
-    assert len([c for c in CORPUS if c.bad]) >= 200
-    counts = Counter((c.category, c.bad) for c in CORPUS)
-    for category in EXPECT:
-        assert counts[(category, True)] == counts[(category, False)] > 0, category
+def test_the_corpora_are_large_and_every_lie_has_an_honest_twin() -> None:
+    assert len(IDS) + len(CLAIMS) >= 1500
+    for cases, classes in ((IDS, EXPECT), (CLAIMS, fabrication_corpus.EXPECT)):
+        counts = Counter((c.category, c.bad) for c in cases)
+        for category in classes:
+            assert counts[(category, True)] == counts[(category, False)] > 0, category
+    banks = Counter(c.split for c in CLAIMS)
+    assert set(banks) == set(fabrication_corpus.BANKS) and min(banks.values()) >= 300
 
 
-@pytest.mark.parametrize("category", REQUIRED)
-def test_every_fabrication_is_caught(category: str) -> None:
-    missed = missing(category)
+@pytest.mark.parametrize("category", list(EXPECT))
+def test_every_citation_lie_is_caught(category: str) -> None:
+    missed = [c.note for c in IDS if c.category == category and c.bad and fabrication.outcome(c) != c.expect]
     assert not missed, f"{len(missed)} {category} case(s) passed validation, e.g. {missed[:3]}"
 
 
+@pytest.mark.parametrize("bank", list(fabrication_corpus.BANKS))
+@pytest.mark.parametrize("category", list(fabrication_corpus.EXPECT))
+def test_every_claim_lie_is_caught_on_every_bank(bank: str, category: str) -> None:
+    cases = [c for c in CLAIMS if c.split == bank and c.category == category]
+    missed = [c.note for c in cases if c.bad and fabrication_corpus.outcome(c) != c.expect]
+    assert not missed, f"{len(missed)} {category} lie(s) of bank {bank} passed, e.g. {missed[:3]}"
+
+
 def test_no_honest_twin_is_rejected() -> None:
-    rejected = [(c.category, outcome(c), c.note) for c in CORPUS if not c.bad and outcome(c) != "clean"]
+    rejected = [
+        (c.category, fabrication.outcome(c), c.note) for c in IDS if not c.bad and fabrication.outcome(c) != "clean"
+    ]
+    rejected += [
+        (c.category, fabrication_corpus.outcome(c), c.note)
+        for c in CLAIMS
+        if not c.bad and fabrication_corpus.outcome(c) != "clean"
+    ]
     assert not rejected, f"{len(rejected)} honest row(s) rejected, e.g. {rejected[:3]}"
-
-
-# Gaps the corpus found in core/citations.py, now closed: a capitalised vendor, a number that is only part of a
-# date, a number that is only the tail of digits inside an id.
-def test_probe_a_citation_with_a_capitalised_vendor_is_caught() -> None:
-    missed = missing("case_variant_id")
-    assert not missed, f"{len(missed)} missed, e.g. {missed[:2]}"
-
-
-def test_probe_a_number_that_is_only_part_of_a_date_is_caught() -> None:
-    missed = missing("number_from_a_date")
-    assert not missed, f"{len(missed)} missed, e.g. {missed[:2]}"
-
-
-def test_probe_a_number_that_is_only_the_tail_of_digits_inside_an_id_is_caught() -> None:
-    missed = missing("number_from_an_id")
-    assert not missed, f"{len(missed)} missed, e.g. {missed[:2]}"
 
 
 CONTEXTS = [customer(random.Random(100 + i), i) for i in range(12)]
@@ -83,12 +80,13 @@ def test_any_one_character_slip_in_a_citation_demotes_the_row(
     }[op]
     if slipped in ids or not slipped[-1].isalnum():
         return  # not a slip (the same id, or one whose edge the text reader would trim away)
-    honest = next(c.row for c in CORPUS if not c.bad and c.category == "unknown_id").model_copy(
+    negative = [s for s in ids if any(i.signal < 0 for i in ctx.bundle.by_id()[s])]
+    honest = next(c.row for c in IDS if not c.bad and c.category == "unknown_id").model_copy(
         update={
             "customer_id": ctx.profile.customer_id,
             "email": None,
-            "cited_source_ids": ids[:2],
-            "diary": f"At risk. Read from [{ids[0]}].",
+            "cited_source_ids": negative[:2],
+            "diary": f"At risk. Read from [{negative[0]}].",
         }
     )
     row = (
