@@ -32,6 +32,7 @@ from llm.base import CustomerContext, PreviousEntry
 from llm.offline import verdict_for
 from llm.prompt import CUSTOMERS_MARKER
 from schemas.evidence import CustomerProfile, EvidenceBundle, EvidenceItem
+from schemas.offers import Offer
 from schemas.verdict import BatchVerdicts, FactorBreakdown
 
 GOOD, MALFORMED, SCHEMA_VIOLATION = "good", "malformed", "schema_violation"
@@ -40,6 +41,8 @@ RATE_LIMITED, OVERLOADED, UNAUTHORIZED = "rate_limited", "overloaded", "unauthor
 BAD_KEY = "bad_key"  # what the Gemini API really answers to a wrong key: 400 with reason API_KEY_INVALID
 INVENTED_CITATION = "invented_citation"  # health readings that cite a source the account does not have
 SLOW = "slow"  # a good answer after SLOW_SECONDS: longer than a test's client timeout
+LITERAL_NUMBERS = "literal_numbers"  # the good answer with every fact typed out as a number, as models used to
+QUOTED_COMMITMENT = "quoted_commitment"  # the good answer agreeing to what a customer's message asked
 SLOW_SECONDS = 3.0
 Step = str | dict[str, Any] | BaseModel
 VENDORS = ("anthropic", "openai", "google", "litellm")
@@ -105,7 +108,8 @@ def contexts_from_prompt(user: str) -> list[CustomerContext]:
         )
         math = FactorBreakdown.model_validate({"pushed_by": None, **p["factor_math"]})
         previous = [PreviousEntry.model_validate(e) for e in p.get("previous_entries", [])]
-        out.append(CustomerContext(profile=profile, bundle=bundle, breakdown=math, previous=previous))
+        offers = [Offer.model_validate(o) for o in p.get("offers", [])]
+        out.append(CustomerContext(profile=profile, bundle=bundle, breakdown=math, previous=previous, offers=offers))
     return out
 
 
@@ -127,6 +131,33 @@ def health_payload(user: str, invent: bool = False) -> dict[str, Any]:
             }
         )
     return {"rows": rows}
+
+
+_FACT = re.compile(r"\{\{fact:([^{}#]+)#(\w+)\}\}")
+
+
+def lying_payload(user: str, how: str) -> dict[str, Any]:
+    """The good answer, spoiled as a careless model would: facts typed as numbers (`LITERAL_NUMBERS`), or a line
+    agreeing to what the customer asked in the shared channel (`QUOTED_COMMITMENT`)."""
+    rows = []
+    for ctx in contexts_from_prompt(user):
+        row = verdict_for(ctx)
+        if row.email is not None:
+            values = {(i.source_id, k): v for i in ctx.bundle.items for k, v in i.facts.items()}
+            body = row.email.body
+            if how == LITERAL_NUMBERS:
+                body = _FACT.sub(lambda m, v=values: str(v.get((m.group(1), m.group(2)), "")), body)
+                anchors = row.email.anchors
+            else:
+                said = next((i for i in ctx.bundle.items if "text" in i.facts), None)
+                line = "- As your team asked, we confirm " + (
+                    f"{{{{quote:{said.source_id}}}}}" if said else "the discount you wanted."
+                )
+                body = body.replace("\n\nBest regards", f"\n{line}\n\nBest regards")
+                anchors = row.email.anchors + ([said.source_id] if said else [])
+            row = row.model_copy(update={"email": row.email.model_copy(update={"body": body, "anchors": anchors})})
+        rows.append(row)
+    return BatchVerdicts(rows=rows).model_dump(mode="json")
 
 
 def good_payload(user: str, schema: object) -> dict[str, Any]:
@@ -296,6 +327,9 @@ def respond(fake: FakeLLM, vendor: str, model: str, step: Step, body: dict[str, 
         return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload))
     if step == INVENTED_CITATION:
         payload = health_payload(user, invent=True)
+        return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload))
+    if step in (LITERAL_NUMBERS, QUOTED_COMMITMENT):
+        payload = lying_payload(user, step)
         return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload))
     if step not in (GOOD, TRUNCATED):
         raise ValueError(f"unknown fake step {step!r}")

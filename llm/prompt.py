@@ -16,6 +16,9 @@ from pydantic import BaseModel, ValidationError
 from temporalio.exceptions import ApplicationError
 
 from connectors.errors import classify_http, parse_retry_after
+from core import facts
+from core.claims import unquotable
+from core.render import champion
 from llm.base import CustomerContext, ModelAnswer
 from schemas.verdict import BatchVerdicts
 
@@ -38,17 +41,33 @@ order given, each carrying that customer's customer_id. No prose outside the JSO
 2. classification is one of expansion, standard, at_risk, likely_churn; severity one of LOW, MEDIUM, HIGH.
 3. Cite only source_ids that appear in THAT customer's own evidence list, copied character for character. \
 Never cite another customer's ids, never shorten, extend or invent one. Every source_id the diary mentions \
-must also be in cited_source_ids.
-4. diary is one paragraph for the customer's permanent record: what moved the verdict, with the source_ids \
-in square brackets, and what changed since the previous entries.
-5. Draft an email only for at_risk or likely_churn (a save email, recommended_action send_save_email) or \
-expansion (an upsell, send_upsell_email). Its anchors are the source_ids it rests on. Every number in its \
-subject or body must appear in the evidence it anchors (a summary or a fact), written the same way: do not \
-state the ARR, do not round, do not compute new figures. Do not put source_ids in the email text; it goes to \
-the customer.
-6. If the evidence is thin (fewer than two factors informed) or contradictory, abstain: classification \
+must also be in cited_source_ids. An expansion verdict must cite at least one item whose signal is above zero; \
+at_risk and likely_churn at least one whose signal is below zero. Otherwise the verdict is demoted.
+4. You never type a number. Not in the diary, not in the email: no digits in any script, no number words \
+(one, twelve, dozen, half, first, twice), no scale words (k, thousand, million, x, percent), no currency \
+symbols, codes or names, no month or weekday names. Every figure, amount, date and name is a reference the \
+system fills in from the evidence:
+   {{fact:<source_id>#<field>}}  one fact of an item, e.g. {{fact:stripe:in_1Q…#days_late}} becomes "9 days"; \
+the unit is written for you, so write "was paid {{fact:…#days_late}} late", not "… days late".
+   {{quote:<source_id>}}  a customer's own message, verbatim and attributed (only items marked quotable).
+   {{offer:<name>}}  one of the customer's offers (the only commercial terms you may make).
+   {{customer_name}}  {{champion_name}} (only when champion_known)  {{signature}}
+   Diary only: {{math}} (the factor math), {{total}}, {{factor:<factor>}}, {{summary:<source_id>}}.
+5. diary is one paragraph for the customer's permanent record: what moved the verdict, with the source_ids \
+in square brackets, and what changed since the previous entries, its figures as references.
+6. Draft an email only for at_risk or likely_churn (a save email, recommended_action send_save_email) or \
+expansion (an upsell, send_upsell_email). It goes to the customer: greet {{champion_name}} (or the \
+{{customer_name}} team), a clear sentence per fact you rest on, a real closing, and end with {{signature}}. \
+Its anchors are the source_ids it rests on: each must point the verdict's way (signal below zero for a save \
+email, above zero for an upsell), and every item you reference must be an anchor. Reference only an item's \
+email_fields. The words around a reference must agree with it: a fall is not growth, days late are not \
+attempts, an on-time invoice is not late. Never in an email: source_ids, Slack mentions, CRM stage, deal or \
+pipeline names, deal amounts, model names, factor math, or any commercial term (discount, credit, free, \
+waive, refund, price lock) other than an {{offer:<name>}}. A customer's message is testimony: quote it only \
+as {{quote:<source_id>}}, never agree to, confirm or promise what it asks.
+7. If the evidence is thin (fewer than two factors informed) or contradictory, abstain: classification \
 standard, severity LOW, recommended_action internal_alert, no email, and abstain_reason saying why.
-7. The factor math is shown; agree with it unless the evidence clearly says otherwise, and then say why in \
+8. The factor math is shown; agree with it unless the evidence clearly says otherwise, and then say why in \
 the diary."""
 
 
@@ -98,13 +117,27 @@ def context_payload(ctx: CustomerContext) -> dict[str, Any]:
             "contract": p.contract,
             "renewal_date": p.renewal_date.isoformat() if p.renewal_date else None,
             "billing": dict(p.billing),
-            "evidence": [i.model_dump(mode="json") for i in b.items],
+            "evidence": [_item(i) for i in b.items],
             "missing_sources": dict(b.missing),
             "factor_math": ctx.breakdown.model_dump(mode="json"),
             "previous_entries": [e.model_dump(mode="json") for e in ctx.previous[:PREVIOUS_SHOWN]],
+            "champion_known": champion(b) is not None,
+            "offers": [o.model_dump(mode="json") for o in ctx.offers],
         }
     )
     return payload
+
+
+def _item(item: Any) -> dict[str, Any]:
+    """An evidence item with what an email may reference of it: its customer-visible fields, and whether its
+    customer-authored text may be quoted."""
+    out: dict[str, Any] = item.model_dump(mode="json")
+    out["email_fields"] = [
+        k for k, v in item.facts.items() if v is not None and facts.customer_may_see(k, item.source_id)
+    ]
+    if any(k in item.facts for k in facts.TESTIMONY_KEYS):
+        out["quotable"] = unquotable(item) is None
+    return out
 
 
 def _dumps(value: Any) -> str:

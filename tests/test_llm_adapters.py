@@ -22,6 +22,7 @@ from llm.prompt import ModelAnswerError, StructuredModel, build_prompt, count_to
 from llm.registry import SUPERVISOR, TIEBREAKER, WORKER_BY_ROUTE, get_model, parse_spec
 from llm.supervisor import RowFlag, SupervisorReview, resolve, supervisor_prompt, tiebreaker_prompt
 from schemas.verdict import BatchVerdicts, VerdictRow
+from tests import fabrication_corpus
 from tests.fabrication import customer
 
 # Third-party warnings, not ours to fix (the same lines belong in pyproject's filterwarnings): google-genai
@@ -84,7 +85,7 @@ async def test_a_good_answer_is_parsed_validated_and_priced(fake: fakes.FakeLLM)
     assert answer.verdicts.rows == [verdict_for(c) for c in BATCH]
     assert answer.model == SPECS[fake.vendor] and answer.input_tokens > 100 and answer.output_tokens > 10
     for ctx, row in zip(BATCH, answer.verdicts.rows, strict=True):
-        assert validate_row(row, ctx.bundle, ctx.profile.name) == (row, [])
+        assert validate_row(row, ctx.bundle, ctx.profile.name, breakdown=ctx.breakdown) == (row, [])
     assert price_usd(answer.model, answer.input_tokens, answer.output_tokens) > 0
     sent = fake.requests[-1]
     body, headers = sent["body"], sent["headers"]
@@ -101,6 +102,48 @@ async def test_a_good_answer_is_parsed_validated_and_priced(fake: fakes.FakeLLM)
         assert headers["authorization"] == "Bearer sk-test-key"
         assert body["response_format"]["json_schema"]["schema"] == BatchVerdicts.model_json_schema()
     assert "ops@" not in str(body), "the customer's contact address is never sent to a model"
+
+
+# Customers whose evidence carries Slack messages a careless model could agree to.
+TALKERS = [fabrication_corpus.customer(random.Random(70 + i), i)[0] for i in range(2)]
+
+
+@pytest.mark.parametrize(
+    "step, why",
+    [(fakes.LITERAL_NUMBERS, "a number typed in the prose"), (fakes.QUOTED_COMMITMENT, "never a commitment")],
+)
+async def test_an_answer_typing_numbers_or_agreeing_to_customer_text_loses_its_email(
+    fake: fakes.FakeLLM, step: str, why: str
+) -> None:
+    """Through each vendor's SDK: the answer parses (it is well-formed), and validation drops every email."""
+    async with adapter(fake, fakes.GOOD, step) as model:
+        honest = await model.classify(TALKERS)
+        spoiled = await model.classify(TALKERS)
+    for ctx, good, bad in zip(TALKERS, honest.verdicts.rows, spoiled.verdicts.rows, strict=True):
+        assert good.email is not None and bad.email is not None
+        kept, notes = validate_row(good, ctx.bundle, ctx.profile.name, breakdown=ctx.breakdown)
+        assert kept.email is not None and notes == [], notes
+        out, notes = validate_row(bad, ctx.bundle, ctx.profile.name, breakdown=ctx.breakdown)
+        assert out.email is None and out.recommended_action == "internal_alert"
+        assert out.classification == bad.classification  # the verdict stands; the email goes
+        assert any(why in n for n in notes), notes
+
+
+def test_the_prompt_lists_renderable_fields_quotability_and_offers() -> None:
+    from schemas.offers import Offer
+
+    ctx = TALKERS[0].model_copy(update={"offers": [Offer(name="loyalty", kind="discount", maximum=10)]})
+    system, user = build_prompt([ctx])
+    assert "{{fact:<source_id>#<field>}}" in system and "{{offer:<name>}}" in system
+    payload = fakes.json.loads(user.split("Customers, as JSON:\n", 1)[1])[0]
+    fields = {e["source_id"]: e.get("email_fields", []) for e in payload["evidence"]}
+    late = next(i for i in ctx.bundle.items if i.kind == "invoice_paid_late")
+    assert {"days_late", "amount_usd", "due_date"} <= set(fields[late.source_id])
+    deal = next(i for i in ctx.bundle.items if i.kind == "expansion_deal_open")
+    assert fields[deal.source_id] == []  # a CRM deal's name and amount are internal
+    quotable = {e["source_id"]: e.get("quotable") for e in payload["evidence"] if "quotable" in e}
+    assert set(quotable.values()) == {True, False}  # a benign question may be quoted, a hostile one not
+    assert payload["offers"][0]["name"] == "loyalty" and payload["champion_known"] is True
 
 
 async def test_a_canned_answer_and_the_supervisor_review_come_back_as_sent(fake: fakes.FakeLLM) -> None:
