@@ -98,11 +98,15 @@ def prose_problems(prose: str, audience: Audience, internal: frozenset[str] | se
     found: list[str] = []
     if audience == "diary":  # the diary may cite source ids; their digits are ids, not claims
         prose = SOURCE_ID.sub(" ", prose)
-    digits = sorted({c for c in prose if unicodedata.category(c) in ("Nd", "No", "Nl")})
-    if digits:
-        found.append(
-            "a number typed in the prose: " + " ".join(f"{c!r} ({unicodedata.name(c, 'digit')})" for c in digits)
-        )
+    numeric = sorted(
+        {
+            w.strip(".,;:!?()[]\"'")
+            for w in prose.split()
+            if any(unicodedata.category(c) in ("Nd", "No", "Nl") for c in w)
+        }
+    )
+    if numeric:
+        found.append("a number typed in the prose: " + ", ".join(repr(w) for w in numeric))
     text = normal(prose)
     symbols = sorted({c for c in text if unicodedata.category(c) == "Sc" or c in SYMBOLS})
     if symbols:

@@ -11,12 +11,14 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 
+from core import citations
 from core.factors import DEFAULT_WEIGHTS, breakdown
 from db import tenants
 from db.pool import Database
 from db.scans import approval_workflow_id, draft_id
 from schemas import queues, search
-from schemas.evidence import EvidenceItem
+from schemas.evidence import EvidenceBundle, EvidenceItem
+from schemas.verdict import DraftEmail
 from schemas.workflow_io import ApprovalInput
 
 RUN = dt.date(2026, 11, 22)
@@ -34,7 +36,8 @@ class Draft:
     evidence_ids: list[str]
     to_email: str
     subject: str
-    body: str
+    body: str  # what the customer receives, rendered from the template
+    template_body: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -51,13 +54,22 @@ def evidence_for(customer_id: str) -> list[EvidenceItem]:
         ),
         EvidenceItem(
             source_id=f"usage:{customer_id}:seats",
-            kind="seats_dropped",
+            kind="seats_contracted",
             factor="usage_trend",
             signal=-0.6,
             summary="Active seats fell from 40 to 25",
-            facts={"from": 40, "to": 25},
+            facts={"seats_before": 40, "seats_now": 25, "change_pct": -38},
         ),
     ]
+
+
+def template_for(ids: list[str]) -> str:
+    """A save email as a model writes it: prose with references to the two items."""
+    return (
+        f"Hello {{{{customer_name}}}} team,\n\nYour last invoice was paid {{{{fact:{ids[0]}#days_late}}}} late, and "
+        f"your plan went from {{{{fact:{ids[1]}#seats_before}}}} to {{{{fact:{ids[1]}#seats_now}}}}. Could we talk "
+        "before the renewal?\n\nBest regards,\n{{signature}}"
+    )
 
 
 async def token(
@@ -106,10 +118,13 @@ async def draft(
     ids = [i.source_id for i in items]
     factors = breakdown(items, DEFAULT_WEIGHTS).model_dump(mode="json") | {"notes": []}
     subject = "About your renewal"
-    body = (
-        f"Hello,\n\nYour last invoice ({ids[0]}) was paid 21 days late, and active seats fell from 40 to 25 "
-        f"({ids[1]}). Could we talk before the renewal?\n"
+    template = template_for(ids)
+    ctx = citations.context(
+        EvidenceBundle(tenant_id=tenant_id, customer_id=cid, run_date=run_date, items=items),
+        f"Customer {cid}",
+        classification,
     )
+    body = citations.render_email(DraftEmail(subject=subject, body=template, anchors=ids), ctx).body
     d = Draft(
         tenant_id=tenant_id,
         id=draft_id(tenant_id, cid, run_date),
@@ -121,6 +136,7 @@ async def draft(
         to_email=f"owner@{cid}.example",
         subject=subject,
         body=body,
+        template_body=template,
     )
     async with db.tenant(tenant_id) as conn:
         await conn.execute(
@@ -167,8 +183,8 @@ async def draft(
         await conn.execute(
             """
             insert into drafts (id, tenant_id, customer_id, run_date, kind, to_email, subject, body, anchors,
-                                workflow_id, status)
-            values ($1, $2, $3, $4, 'save', $5, $6, $7, $8, $9, $10)""",
+                                workflow_id, status, template_subject, template_body)
+            values ($1, $2, $3, $4, 'save', $5, $6, $7, $8, $9, $10, $6, $11)""",
             d.id,
             tenant_id,
             cid,
@@ -179,6 +195,7 @@ async def draft(
             ids,
             d.workflow_id,
             status,
+            template,
         )
     return d
 

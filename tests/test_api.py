@@ -315,29 +315,113 @@ async def test_a_send_that_failed_before_delivery_can_be_pressed_again(
 async def test_an_edit_must_still_trace_to_the_evidence(
     world: World, api_url: str, db: Database, client: Client
 ) -> None:
+    """An edit is a template through the same renderer and checks as a model's draft; a refusal names each
+    problem."""
     d = await factories.waiting_draft(db, client, world.a)
     async with http(api_url, world.tokens["a.operator"]) as h:
+        shown = (await h.get(f"/v1/drafts/{d.id}")).json()
+        assert shown["template_body"] == d.template_body and "21 days late" in shown["body"]
+        assert "{{" not in shown["body"] and d.evidence_ids[0] not in shown["body"]
+        refs = {r["token"]: r["rendered"] for r in shown["references"]}
+        assert refs[f"{{{{fact:{d.evidence_ids[0]}#days_late}}}}"] == "21 days"
+        assert refs[f"{{{{fact:{d.evidence_ids[1]}#seats_now}}}}"] == "25 seats"
+
         invented = await h.post(
-            f"/v1/drafts/{d.id}/edit", json={"subject": d.subject, "body": d.body + "\nWe also saw 9876 errors."}
+            f"/v1/drafts/{d.id}/edit",
+            json={"subject": d.subject, "body": d.template_body + "\nWe also saw 9876 errors."},
         )
         assert is_problem(invented, 422, "validation-failed")
-        assert invented.json()["problems"] == ["the number 9876 is not found in the cited evidence"]
+        assert invented.json()["problems"][0] == "a number typed in the prose: '9876'"
+        assert "references" in invented.json()["problems"][-1]  # what to do instead
+        legacy = await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": d.subject, "body": d.body})
+        assert is_problem(legacy, 422, "validation-failed")  # the rendered text, numbers typed: refused, clearly
+        assert "'21'" in legacy.json()["problems"][0]
         unknown = await h.post(
             f"/v1/drafts/{d.id}/edit", json={"subject": d.subject, "body": "See stripe:in_doesnotexist; 21 days late."}
         )
         assert is_problem(unknown, 422, "validation-failed")
         assert any("stripe:in_doesnotexist" in p for p in unknown.json()["problems"])
         both = await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": "7 things", "body": "See slack:C1:2 now."})
-        assert len(both.json()["problems"]) == 2
+        problems = both.json()["problems"]
+        assert any(p.startswith("subject: a number typed") for p in problems)
+        assert any("slack:C1:2" in p and "source id" in p for p in problems)
+        wrong = await h.post(
+            f"/v1/drafts/{d.id}/edit",
+            json={
+                "subject": d.subject,
+                "body": f"Usage grew to {{{{fact:{d.evidence_ids[1]}#seats_now}}}}, well done.",
+            },
+        )
+        assert any("written as 'grew'" in p for p in wrong.json()["problems"]), wrong.text
+
+        plain = await h.post(
+            f"/v1/drafts/{d.id}/edit", json={"subject": "Your renewal", "body": "Hi there, could we talk this week?"}
+        )
+        assert (plain.status_code, plain.json()["outcome"]) == (200, "edited"), plain.text  # no references needed
         ok = await h.post(
             f"/v1/drafts/{d.id}/edit",
-            json={"subject": "A shorter subject", "body": d.body.replace("Hello,", "Hi there,")},
+            json={"subject": "A shorter subject", "body": d.template_body.replace("Hello", "Hi")},
         )
         assert (ok.status_code, ok.json()["outcome"]) == (200, "edited"), ok.text
-        assert (await h.get(f"/v1/drafts/{d.id}")).json()["subject"] == "A shorter subject"
+        after = (await h.get(f"/v1/drafts/{d.id}")).json()
+        assert after["subject"] == "A shorter subject" and after["body"].startswith(f"Hi {d.customer_name} team,")
+        assert "21 days late" in after["body"] and after["template_body"].startswith("Hi {{customer_name}}")
         assert is_problem(
             await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": "", "body": "x"}), 422, "validation-failed"
         )
+
+
+async def test_the_sent_email_carries_the_tenants_sender_offer_and_both_parts(
+    world: World, api_url: str, db: Database, client: Client, smtp: SmtpSink
+) -> None:
+    async with http(api_url, world.tokens["b.admin"]) as admin:
+        current = (await admin.get("/v1/settings")).json()
+        assert (current["sender_name"], current["reply_to"], current["signature"], current["offers"]) == (
+            "",
+            None,
+            "",
+            [],
+        )
+        offer = {"name": "loyalty", "kind": "discount", "maximum": 10, "routes": ["TIER2"], "verdicts": ["at_risk"]}
+        for bad in (
+            {"offers": [offer | {"maximum": 150}]},  # a discount is a percent
+            {"offers": [offer, offer]},  # names are what drafts write: unique
+            {"offers": [offer | {"name": "Big Deal"}]},
+            {"offers": [offer | {"kind": "free_month"}]},
+            {"reply_to": "not-an-address"},
+        ):
+            assert is_problem(await admin.put("/v1/settings", json=current | bad), 422, "validation-failed"), bad
+        good = current | {
+            "sender_name": "Sam Reyes",
+            "reply_to": "sam@vendor.example",
+            "signature": "Sam Reyes\nCustomer Success, R&D <team>",
+            "offers": [offer],
+        }
+        r = await admin.put("/v1/settings", json=good)
+        assert r.status_code == 200 and r.json() == good, r.text
+    try:
+        d = await factories.waiting_draft(db, client, world.b)
+        async with http(api_url, world.tokens["b.operator"]) as h:
+            refs = {r["token"]: r["rendered"] for r in (await h.get(f"/v1/drafts/{d.id}")).json()["references"]}
+            assert refs["{{offer:loyalty}}"] == "a discount of up to 10% on your renewal"
+            body = d.template_body.replace("Could we talk", "We can offer {{offer:loyalty}}. Could we talk")
+            edited = await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": d.subject, "body": body})
+            assert edited.status_code == 200, edited.text
+            typed = body.replace("{{offer:loyalty}}", "a ten percent discount")
+            refused = await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": d.subject, "body": typed})
+            assert any("commercial term" in p for p in refused.json()["problems"]), refused.text
+            assert (await h.post(f"/v1/drafts/{d.id}/send")).status_code == 200
+    finally:
+        async with http(api_url, world.tokens["b.admin"]) as admin:
+            assert (await admin.put("/v1/settings", json=current)).status_code == 200
+    msg = next(m for m in smtp.messages if m["X-Renewals-Draft"] == d.id)
+    assert msg["Date"] and msg["Message-ID"] and msg["To"] == d.to_email
+    assert msg["From"].startswith("Sam Reyes <") and msg["Reply-To"] == "sam@vendor.example"
+    parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in msg.walk() if not p.is_multipart()}
+    assert set(parts) == {"text/plain", "text/html"}
+    assert "a discount of up to 10% on your renewal" in parts["text/plain"]
+    assert parts["text/plain"].rstrip().endswith("Customer Success, R&D <team>")
+    assert "R&amp;D &lt;team&gt;" in parts["text/html"] and "<team>" not in parts["text/html"]
 
 
 async def test_a_nul_character_is_refused_as_422_wherever_it_comes_in(world: World, api_url: str) -> None:
