@@ -6,6 +6,7 @@ every bundle."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,12 @@ import pytest
 from temporalio.client import Client
 
 from api.scans import start_scan
+from core import citations
+from core.claims import SOURCE_ID
+from core.render import render
 from core.secrets import encrypt
-from db import tenants
+from db import scans, tenants
+from db import settings as tenant_settings
 from db.pool import Database
 from sandbox.server import SandboxHandle
 from schemas.workflow_io import TenantScanResult
@@ -55,6 +60,42 @@ async def evidence_by_source(db: Database, tid: str) -> dict[str, list[asyncpg.R
     return out
 
 
+STAGES = re.compile(
+    r"renewal_at_risk|closedlost|closedwon|closed ?(?:lost|won)|appointmentscheduled|qualifiedtobuy|contractsent|"
+    r"presentationscheduled|decisionmakerboughtin|negotiation|in stage|pipeline",
+    re.I,
+)
+
+
+async def assert_customer_ready(db: Database, tid: str) -> int:
+    """Every draft body of the scan is fit for the customer: no source id, no Slack mention, no CRM stage (the
+    bundle's own stage values included), and no digit the renderer did not put there from a fact or offer.
+    Returns how many drafts were read."""
+    async with db.tenant(tid) as conn:
+        rows = await conn.fetch(
+            """select d.*, c.classification, c.route, cu.name from drafts d
+                 join classifications c using (tenant_id, customer_id, run_date)
+                 join customers cu on cu.tenant_id = d.tenant_id and cu.id = d.customer_id
+                where d.run_date = $1""",
+            AS_OF,
+        )
+        bundles = await scans.load_bundles(conn, tid, AS_OF, [r["customer_id"] for r in rows])
+        settings = await tenant_settings.email_settings(conn)
+    for r in rows:
+        bundle, body = bundles[r["customer_id"]], r["body"]
+        stages = {str(i.facts["stage"]) for i in bundle.items if i.facts.get("stage")}
+        assert not SOURCE_ID.search(body) and "<@U" not in body, body
+        assert not STAGES.search(body) and not any(s.lower() in body.lower() for s in stages), body
+        assert r["template_body"] and "{{" not in body, body
+        ctx = citations.context(bundle, r["name"], r["classification"], settings=settings, route=r["route"])
+        rendered = render(r["template_body"], ctx)
+        assert rendered.text.rstrip() == body.rstrip(), (rendered.text, body)
+        filled = {i for a, b in rendered.spans for i in range(a, b)}
+        stray = [(i, c) for i, c in enumerate(rendered.text) if c.isdigit() and i not in filled]
+        assert not stray, (stray, body)
+    return len(rows)
+
+
 async def test_hubspot_and_slack_evidence_reaches_the_verdicts_after_a_429(
     owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path, client: Client
 ) -> None:
@@ -88,6 +129,7 @@ async def test_hubspot_and_slack_evidence_reaches_the_verdicts_after_a_429(
         status = {r["kind"]: r["status"] for r in await tenants.list_connectors(conn)}
     assert cited & crm_ids and cited & slack_ids, "CRM and Slack evidence should move some verdicts"
     assert status == {"stripe": "connected", "hubspot": "connected", "slack": "connected"}
+    assert await assert_customer_ready(db, tid) == result.drafts > 0
 
 
 async def test_a_salesforce_tenant_gets_opportunity_and_contact_evidence(
@@ -111,6 +153,7 @@ async def test_a_salesforce_tenant_gets_opportunity_and_contact_evidence(
     ids = {i["source_id"] for r in rows for i in r["items"]}
     assert len(rows) == result.due and not [r["error"] for r in rows if r["error"]]
     assert {s.split(":")[1] for s in ids} == {"opportunity", "contact"}
+    assert await assert_customer_ready(db, tid) == result.drafts > 0
 
 
 async def test_a_rejected_hubspot_key_costs_only_hubspot_and_says_so_everywhere(
