@@ -87,17 +87,27 @@ def normal(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf")
 
 
-def prose_of(template: str, refs: list[Ref], customer_name: str = "") -> str:
-    """The model's own words: references blanked out, and the customer's own name (it states no claim)."""
-    text = REF.sub(" \u2063 ", template)  # an invisible separator: no two words join across a reference
-    return text.replace(customer_name, " ") if customer_name else text
+def prose_of(template: str) -> str:
+    """The model's own words: references blanked out by an invisible separator, so no two words join across
+    a reference."""
+    return REF.sub(" \u2063 ", template)
 
 
-def prose_problems(prose: str, audience: Audience, internal: frozenset[str] | set[str] = frozenset()) -> list[str]:
+def without_name(text: str, customer_name: str) -> str:
+    """The customer's own name states no claim ("Acme 360" is no number): left out, as a whole word only."""
+    if not customer_name.strip():
+        return text
+    return re.sub(r"(?<!\w)" + re.escape(customer_name) + r"(?!\w)", " ", text)
+
+
+def prose_problems(
+    prose: str, audience: Audience, internal: frozenset[str] | set[str] = frozenset(), customer_name: str = ""
+) -> list[str]:
     """Everything in the model's own words that states a number, date, amount or term, or leaks internals."""
     found: list[str] = []
-    if audience == "diary":  # the diary may cite source ids; their digits are ids, not claims
-        prose = SOURCE_ID.sub(" ", prose)
+    if audience == "email" and (ids := sorted(set(SOURCE_ID.findall(prose)))):
+        found.append("a source id in the prose: " + ", ".join(repr(i) for i in ids))
+    prose = without_name(SOURCE_ID.sub(" ", prose), customer_name)  # an id's digits are no claim; nor the name's
     numeric = sorted(
         {
             w.strip(".,;:!?()[]\"'")
@@ -135,7 +145,6 @@ def prose_problems(prose: str, audience: Audience, internal: frozenset[str] | se
         words(INTERNAL, "internal material (CRM, model or factor vocabulary)")
         words(SNAKE, "an internal identifier")
         words(MENTION, "a Slack mention or member id")
-        words(SOURCE_ID, "a source id")
         words(RAW_ID, "a raw vendor id")
         low = text.casefold()
         leaked = sorted(s for s in internal if len(s) >= 4 and s.casefold() in low)
@@ -274,7 +283,7 @@ def check(template: str, ctx: RenderContext, audience: Audience) -> tuple[Render
     """Render a template and name everything wrong with it (nothing wrong: the text may be stored)."""
     rendered = render(template, ctx, audience)
     problems = list(rendered.problems)
-    problems += prose_problems(prose_of(template, rendered.refs, ctx.customer_name), audience, internal_values(ctx))
+    problems += prose_problems(prose_of(template), audience, internal_values(ctx), ctx.customer_name)
     problems += claim_problems(template, rendered)
     problems += quote_problems(rendered)
     return rendered, problems

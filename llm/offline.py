@@ -42,13 +42,13 @@ LINES: dict[str, str | tuple[str, ...]] = {  # a tuple: the first whose facts th
     "{{fact:{sid}#active_users_now}}, a drop of {{fact:{sid}#change_pct}}.",
     "usage_grew": "Daily activity on your account grew from {{fact:{sid}#active_users_before}} to "
     "{{fact:{sid}#active_users_now}}, a rise of {{fact:{sid}#change_pct}}.",
-    "low_utilisation": "This week {{fact:{sid}#active_users}} on average used the {{fact:{sid}#licensed_seats}} "
-    "in your plan, {{fact:{sid}#utilisation_pct}} of what you pay for.",
-    "near_seat_limit": "This week {{fact:{sid}#active_users}} on average used the {{fact:{sid}#licensed_seats}} "
-    "in your plan, {{fact:{sid}#utilisation_pct}} of what it includes.",
+    "low_utilisation": "On an average day this week, {{fact:{sid}#active_users}} used the "
+    "{{fact:{sid}#licensed_seats}} in your plan: {{fact:{sid}#utilisation_pct}} of what you pay for.",
+    "near_seat_limit": "On an average day this week, {{fact:{sid}#active_users}} used the "
+    "{{fact:{sid}#licensed_seats}} in your plan: {{fact:{sid}#utilisation_pct}} of what it includes.",
     "error_spike": "Your team ran into {{fact:{sid}#errors_2d}} recently, {{fact:{sid}#spike_ratio}} the usual "
     "rate, and we are sorry for it.",
-    "champion_quiet": "We have not been in touch with {{fact:{sid}#contact}} for {{fact:{sid}#days_since_contact}}.",
+    "champion_quiet": "It has been {{fact:{sid}#days_since_contact}} since we last spoke with your team.",
     "champion_quiet_in_slack": "We have not heard from your team in our shared channel for {{fact:{sid}#days_quiet}}.",
     "champion_left": "We understand {{fact:{sid}#contact}} has moved on, and we want to keep things smooth.",
     "contact_left": "We understand {{fact:{sid}#contact}} has moved on, and we want to keep things smooth.",
