@@ -123,6 +123,7 @@ class EmailActivities:
             mid,
             sender_name=sender.sender_name,
             reply_to=sender.reply_to,
+            html_part=True,
         )
         msg["X-Renewals-Draft"] = inp.draft_id
 
@@ -177,10 +178,19 @@ class EmailActivities:
         )
 
     def _message(
-        self, to: str, subject: str, body: str, mid: str, *, sender_name: str = "", reply_to: str | None = None
+        self,
+        to: str,
+        subject: str,
+        body: str,
+        mid: str,
+        *,
+        sender_name: str = "",
+        reply_to: str | None = None,
+        html_part: bool = False,
     ) -> EmailMessage:
         """An RFC 5322 message: Date, Message-ID, From with the tenant's sender name, Reply-To, and the text as
-        text/plain plus a simple HTML part (everything escaped: the text is never markup)."""
+        text/plain; a customer's email also gets a simple HTML part (everything escaped: the text is never
+        markup). The weekly digest, read by the tenant's own people, stays plain text."""
         msg = EmailMessage()
         name, address = parseaddr(self.smtp.sender)
         user, _, domain = address.partition("@")
@@ -190,6 +200,8 @@ class EmailActivities:
         if reply_to:
             msg["Reply-To"] = reply_to
         msg.set_content(body)
+        if not html_part:
+            return msg
         paragraphs = "".join(
             "<p>" + html.escape(p).replace("\n", "<br>\n") + "</p>\n" for p in body.strip().split("\n\n")
         )
