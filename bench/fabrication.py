@@ -6,7 +6,7 @@ tests/fabrication.py: citations outside the bundle and misquoted numbers (the id
 fabrication_corpus.py: claims as data (digits, number and scale words, currency, written dates, Unicode digits and
 look-alikes, wrong sign, wrong kind, contrary evidence, hostile customer text, commercial terms, offers outside the
 tenant's config, internal material, uncited strong verdicts, numbers in the diary), each class from disjoint
-phrase banks (A, B tuned on; C held out for its first run, see tests/fabrication_corpus.py), reported per
+phrase banks (A, B tuned on; C, then D, held out for their first run: tests/fabrication_corpus.py), per
 bank. Prints caught/total per class and honest twins wrongly rejected; the last line is one JSON object."""
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ NUMBER_WORDS = _words(
 )
 SCALE = re.compile(  # a lone letter after an apostrophe is English ("I'm"), not a scale suffix
     r"(?<![^\W\d_])(?<!['’])(?:k|m|mm|bn|b|x|pct|percent|per\s*cent|percentage|bps|basis\s+points?|times|fold|"
-    r"kilo\w*|mega\w*)(?![^\W\d_])",
+    r"kilo\w*|mega\w*|orders?\s+of\s+magnitude|magnitudes?)(?![^\W\d_])",
     re.I,
 )
 CURRENCY = _words(
@@ -61,7 +61,8 @@ COMMERCIAL = _words(
     r"discount\w*|credit(?:s|ed)?|free|freebies?|gratis|complimentary|waiv\w*|rebates?|refund\w*|coupons?|"
     r"vouchers?|promo\w*|price[- ](?:lock\w*|hold\w*|freeze\w*|match\w*|protect\w*)|lock(?:ed)?[- ]in|"
     r"locked\s+price|freez\w*|froze\w*|cheaper|markdowns?|no\s+(?:extra\s+)?(?:charge|cost)|on\s+the\s+house|"
-    r"money[- ]back|off\s+(?:your|the)\s+(?:renewal|price|invoice|bill)|comp(?:ed|ing)?|concessions?",
+    r"money[- ]back|off\s+(?:your|the)\s+(?:renewal|price|invoice|bill)|comp(?:ed|ing)?|concessions?|on\s+us|"
+    r"pay\s+less|savings?|save\s+(?:money|on)|half[- ]price|bonus\w*|gifts?|perks?|giveaways?",
 )
 FEEL_FREE = re.compile(r"\bfeel free\b", re.I)
 COMMITMENT = _words(r"confirm\w*|guarantee\w*|promis\w*|agree\w*|approv\w*|honou?r\w*|accept\w*|grant\w*|commit\w*")

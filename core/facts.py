@@ -129,8 +129,8 @@ KIND_FORBIDS: dict[str, tuple[str, ...]] = {
     "seats_contracted": ("growth",),
     "plan_upgraded": ("fall",),
     "plan_downgraded": ("growth",),
-    "usage_grew": ("fall",),
-    "usage_fell": ("growth",),
+    "usage_grew": ("fall", "seats"),  # people using the product, not seats bought
+    "usage_fell": ("growth", "seats"),
     "near_seat_limit": ("fall",),
     "low_utilisation": ("growth",),
     "champion_engaged": ("silence",),

@@ -4,7 +4,10 @@ Written apart from the validator: nothing here imports core.claims or core.facts
 themselves). Every class is written from disjoint phrase banks. A and B were written beside the validator and
 its rules were tuned on both. C was written afterwards as a held-out bank and run once untouched: 360/376 lies
 caught, 0/376 twins rejected (missed: an Italian number word, "your price is frozen"); those two gaps were then
-closed, so C is no longer held out either — a new bank is the next honest measure. Bundles carry the facts the
+closed, so C is no longer held out either. D was then written as the held-out bank and run once untouched:
+288/320 caught, 0/320 twins rejected (missed: "extra seats on us", "renew today and pay less", "up by an order
+of magnitude", a usage change written as fewer seats); those were closed too. The next honest measure is a new
+bank. Bundles carry the facts the
 connectors write (Stripe, HubSpot, Slack, usage). Deterministic for a seed."""
 
 from __future__ import annotations
@@ -679,6 +682,96 @@ BANKS["C"] = {
         ("save", "Seats fell by 1/3 [{ID:seats}].", "Seats: {{fact:{ID:seats}#change_pct}} [{ID:seats}]."),
     ],
 }
+# Bank D: written last as the held-out bank; its first run is in the module docstring.
+BANKS["D"] = {
+    "digits": [
+        ("save", "- Invoice paid late by 2 weeks.", "- Invoice paid {F:late#days_late} late."),
+        ("upsell", "- You added 18 seats.", "- You now have {F:grew#seats_now}."),
+    ],
+    "number_words": [
+        (
+            "save",
+            "- Around forty people stopped using the product.",
+            "- Active use dropped to {F:usage#active_users_now}.",
+        ),
+        ("save", "- Payment bounced four times.", "- Payment took {F:att#attempt_count}."),
+        (
+            "save",
+            "- Le paiement est arrivé avec deux semaines de retard.",
+            "- Le paiement est arrivé {F:late#days_late} en retard.",
+        ),
+        ("upsell", "- Your team doubled in size.", "- Your team grew to {F:grew#seats_now}."),
+    ],
+    "scale_words": [
+        ("save", "- The balance is a few K.", "- The balance is {F:due#amount_usd}."),
+        ("save", "- Errors are up by an order of magnitude.", "- Errors are at {F:err#spike_ratio} their usual rate."),
+    ],
+    "currency": [
+        ("save", "- {F:due#amount_usd} (CAD) remains open.", "- {F:due#amount_usd} remains open."),
+        ("save", "- Please settle the ₹ amount.", "- Please settle the open amount."),
+    ],
+    "written_dates": [
+        ("save", "- Payment was due mid-Oct.", "- Payment was due on {F:late#due_date}."),
+        ("save", "- We spoke last on the fifth.", "- We spoke last on {F:quiet#last_contacted}."),
+    ],
+    "unicode_digits": [
+        ("save", "- Paid ໑໐ days late.", "- Paid {F:late#days_late} late."),
+        ("save", "- Paid 𝟙𝟘 days late.", "- Paid {F:late#days_late} late."),
+        ("save", "- Usage fell by ¾.", "- Usage fell by {F:usage#change_pct}."),
+    ],
+    "lookalikes": [
+        ("save", "- It was paid l4 days late.", "- It was paid {F:late#days_late} late."),
+        ("save", "- A total of $OOO is open.", "- A total of {F:due#amount_usd} is open."),
+    ],
+    "roman_numerals": [
+        ("save", "- The invoice is XXX days overdue.", "- The invoice is {F:due#days_overdue} overdue."),
+    ],
+    "wrong_sign": [
+        (
+            "save",
+            "- Good news: usage rose to {F:usage#active_users_now}.",
+            "- Usage has slipped to {F:usage#active_users_now}.",
+        ),
+        ("upsell", "- Seat count fell {F:grew#change_pct}.", "- Seat count increased {F:grew#change_pct}."),
+        ("save", "- A healthy gain of {F:seats#change_pct} in seats.", "- A loss of {F:seats#change_pct} in seats."),
+    ],
+    "wrong_kind": [
+        ("save", "- {F:late#days_late} errors hit your team.", "- The invoice came {F:late#days_late} late."),
+        ("save", "- {F:err#errors_2d} invoices were overdue.", "- Your team ran into {F:err#errors_2d}."),
+        ("save", "- The contract has {F:usage#change_pct} fewer seats.", "- Activity is {F:usage#change_pct} lower."),
+    ],
+    "contrary_evidence": [
+        (
+            "save",
+            "- Worryingly, {F:ontime#invoices_on_time} were on time.",
+            "- Worryingly, payment came {F:late#days_late} late.",
+        ),
+        ("upsell", "- Your seats changed: {F:seats#seats_now}.", "- Your seats changed: {F:grew#seats_now}."),
+    ],
+    "hostile_customer_text": [
+        ("save", "- We accept the terms you proposed: {Q:question}", "- You asked: {Q:question}"),
+        ("save", "- Consider it confirmed — {Q:hostile}", "- We heard you — {Q:question}"),
+    ],
+    "commercial_terms": [
+        ("save", "- We will throw in the next month at no charge.", "- We will walk you through the next month."),
+        ("save", "- Renew today and pay less.", "- Renew whenever you are ready."),
+        ("upsell", "- Extra seats on us.", "- Extra seats are there when you need them."),
+    ],
+    "offer_outside_config": [
+        ("upsell", "- We can extend {{offer:loyalty}}.", "- We can extend {{offer:growth-hold}}."),
+        ("save", "- We can extend {{offer:loyalty-plus}}.", "- We can extend {{offer:loyalty}}."),
+    ],
+    "internal_material": [
+        ("save", "- Our account score says you may leave.", "- We want to make sure you stay happy."),
+        ("save", "- Ticket {ID:err} is open.", "- Your open issue is with our team."),
+        ("save", "- GPT flagged your renewal.", "- We flagged your renewal for attention."),
+    ],
+    "uncited_strong": [("at_risk", "grew", "due"), ("expansion", "", "ugrew")],
+    "diary_numbers": [
+        ("save", "Two signals point down [{ID:late}].", "Signals point down [{ID:late}]."),
+        ("save", "Usage is at 40% of seats [{ID:util}].", "Usage: {{summary:{ID:util}}} [{ID:util}]."),
+    ],
+}
 EXPECT: dict[str, Expect] = {c: "email_dropped" for c in BANKS["A"]} | {
     "uncited_strong": "demoted",
     "diary_numbers": "diary_withheld",
@@ -744,6 +837,30 @@ SKELETON: dict[tuple[str, str], tuple[str, list[str], list[str], str]] = {
             "- Seats: {F:grew#seats_before} before, {F:grew#seats_now} now.",
         ],
         ["", "Would a quick review of plans help?", "", "Warm regards,", "{{signature}}"],
+        "grew",
+    ),
+    ("D", "save"): (
+        "{{customer_name}}, a quick check-in",
+        [
+            "Good morning {{champion_name}},",
+            "",
+            "I wanted to reach out personally.",
+            "",
+            "- Your invoice for {F:late#amount_usd} was settled {F:late#days_late} late.",
+        ],
+        ["", "Could we find a few minutes to talk?", "", "Thanks,", "{{signature}}"],
+        "late",
+    ),
+    ("D", "upsell"): (
+        "Next steps for {{customer_name}}",
+        [
+            "Good morning {{champion_name}},",
+            "",
+            "Thanks for a great stretch together.",
+            "",
+            "- You went from {F:grew#seats_before} to {F:grew#seats_now}.",
+        ],
+        ["", "Want to explore a plan that grows with you?", "", "Thanks,", "{{signature}}"],
         "grew",
     ),
     ("B", "upsell"): (
