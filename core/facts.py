@@ -8,6 +8,7 @@ a new connector fact is one line here, and no generator-specific phrase is speci
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -155,7 +156,7 @@ def customer_may_see(key: str, source_id: str) -> bool:
     )
 
 
-def is_testimony(source_id: str, facts: dict[str, object]) -> bool:
+def is_testimony(source_id: str, facts: Mapping[str, object]) -> bool:
     return source_id.startswith(TESTIMONY_PREFIXES) or any(k in facts for k in TESTIMONY_KEYS)
 
 

@@ -104,10 +104,12 @@ def _diary(
 
 
 def _email(ctx: CustomerContext, classification: str, candidates: list[EvidenceItem]) -> DraftEmail | None:
-    """A line for each of the (at most three) strongest items that point the verdict's way and can be told."""
+    """A line for each of the (at most three) strongest items that point the verdict's way and can be told. When
+    none can (the verdict rests on internal evidence such as a CRM stage), a short note that claims nothing,
+    anchored on what moved the verdict: the operator still gets a draft to send, edit or skip."""
     told = [(i, line) for i in candidates if (line := _line(i))][:3]
     lines = {i.source_id + i.kind: (i, line) for i, line in told}
-    if not lines:
+    if not candidates:
         return None
     greeting = "Hi {{champion_name}}," if champion(ctx.bundle) else "Hello {{customer_name}} team,"
     if classification == "expansion":
@@ -115,11 +117,17 @@ def _email(ctx: CustomerContext, classification: str, candidates: list[EvidenceI
         opening = (
             "Your team's use of the product has grown, and we would like to make sure your plan keeps up with "
             "you. Here is what we noticed:"
+            if lines
+            else "We would love to hear how your plans are shaping up, and to make sure your plan keeps up with you."
         )
         closing = "Would a short call this week to look at options that fit your growth be useful?"
     else:
         subject = "{{customer_name}}: can we help before your renewal?"
-        opening = "We want your renewal to be an easy decision, and a few things suggest we could be doing better:"
+        opening = (
+            "We want your renewal to be an easy decision, and a few things suggest we could be doing better:"
+            if lines
+            else "We want your renewal to be an easy decision, and we would like to hear how things are going."
+        )
         closing = "Could we find time to talk through what would make the next term work for you?"
     offer = next((o for o in ctx.offers if classification in o.verdicts), None)
     middle = [f"If it helps, we can offer {{{{offer:{offer.name}}}}}.", ""] if offer else []
@@ -129,8 +137,7 @@ def _email(ctx: CustomerContext, classification: str, candidates: list[EvidenceI
             "",
             opening,
             "",
-            *(f"- {line}" for _, line in lines.values()),
-            "",
+            *([f"- {line}" for _, line in lines.values()] + [""] if lines else []),
             *middle,
             closing,
             "",
@@ -138,8 +145,8 @@ def _email(ctx: CustomerContext, classification: str, candidates: list[EvidenceI
             "{{signature}}",
         ]
     )
-    anchors = list(dict.fromkeys(i.source_id for i, _ in lines.values()))
-    return DraftEmail(subject=subject, body=body, anchors=anchors)
+    anchored = [i for i, _ in lines.values()] or candidates[:1]
+    return DraftEmail(subject=subject, body=body, anchors=list(dict.fromkeys(i.source_id for i in anchored)))
 
 
 DEFAULT_THRESHOLDS = Thresholds()
