@@ -83,8 +83,10 @@ class ScanActivities:
         stripe_rps: float = 20.0,
         approval_queue: str = "renewals",
         connector_rps: dict[str, float] | None = None,
+        usage_slice: int = USAGE_SLICE,
     ) -> None:
         self.db = db
+        self.usage_slice = usage_slice
         self.client = client
         self.secret_key = secret_key
         self.chunk_size = chunk_size
@@ -293,8 +295,8 @@ class ScanActivities:
         if ref.scope == "briefing":  # its chunk already leaves out the customers whose usage was written
             done = 0
         error = None
-        for start in range(done, len(profiles), USAGE_SLICE):
-            part = profiles[start : start + USAGE_SLICE]
+        for start in range(done, len(profiles), self.usage_slice):
+            part = profiles[start : start + self.usage_slice]
             try:
                 found = await heartbeating(UsageConnector(source).gather(part, ref.run_date), start, items)
             except ApplicationError as e:
