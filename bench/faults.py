@@ -77,3 +77,29 @@ def malformed_copy(workspace: Path, dest: Path, as_of: dt.date) -> Malformed:
     (stripe / "invoices.json").write_text(json.dumps(invoices))
     (stripe / "subscriptions.json").write_text(json.dumps(subs))
     return Malformed(dest, victim, invoice["id"], itemless, sub["id"])
+
+
+async def activity_attempts(client: Any, workflow_id: str, activity: str) -> list[int]:
+    """The attempt number of each start of `activity` in a workflow's history: 1s only, when nothing was retried."""
+    from temporalio.api.enums.v1 import EventType
+
+    scheduled: dict[int, str] = {}
+    out = []
+    async for e in client.get_workflow_handle(workflow_id).fetch_history_events():
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            scheduled[e.event_id] = e.activity_task_scheduled_event_attributes.activity_type.name
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            attrs = e.activity_task_started_event_attributes
+            if scheduled.get(attrs.scheduled_event_id) == activity:
+                out.append(attrs.attempt)
+    return out
+
+
+async def count_events(client: Any, workflow_id: str, event: str) -> int:
+    """How many events of a type (e.g. "TIMER_STARTED", "ACTIVITY_TASK_CANCEL_REQUESTED") a workflow's history has."""
+    from temporalio.api.enums.v1 import EventType
+
+    wanted = EventType.Value(f"EVENT_TYPE_{event}")
+    return len(
+        [e async for e in client.get_workflow_handle(workflow_id).fetch_history_events() if e.event_type == wanted]
+    )

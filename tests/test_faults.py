@@ -13,13 +13,12 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import ActivityEnvironment
 
 from activities.scan import ScanActivities
 from api.scans import start_scan
-from bench.faults import Malformed, malformed_copy
+from bench.faults import Malformed, activity_attempts, count_events, malformed_copy
 from core.secrets import encrypt, new_key
 from db import tenants
 from db.pool import Database
@@ -45,20 +44,6 @@ def broken(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 async def scan(client: Client, tid: str) -> TenantScanResult:
     wid = await start_scan(client, tid, AS_OF)
     return await client.get_workflow_handle(wid, result_type=TenantScanResult).result()
-
-
-async def attempts(client: Client, workflow_id: str, activity: str) -> list[int]:
-    """The attempt number of each start of `activity` in the workflow's history."""
-    scheduled: dict[int, str] = {}
-    out = []
-    async for e in client.get_workflow_handle(workflow_id).fetch_history_events():
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            scheduled[e.event_id] = e.activity_task_scheduled_event_attributes.activity_type.name
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-            attrs = e.activity_task_started_event_attributes
-            if scheduled.get(attrs.scheduled_event_id) == activity:
-                out.append(attrs.attempt)
-    return out
 
 
 async def test_a_malformed_invoice_costs_only_its_customer_and_is_named(
@@ -91,7 +76,7 @@ async def test_a_malformed_invoice_costs_only_its_customer_and_is_named(
     assert run["status"] == "completed"
     assert any(bad.invoice_id in e and bad.invoice_customer in e for e in run["summary"]["gather_errors"])
     # one attempt: a record that does not fit is not a reason to retry anything
-    assert set(await attempts(client, f"scan-chunk/{tid}/{AS_OF}/0", "gather_stripe")) == {1}
+    assert set(await activity_attempts(client, f"scan-chunk/{tid}/{AS_OF}/0", "gather_stripe")) == {1}
 
 
 async def test_a_wrong_secret_key_fails_the_scan_at_once_saying_what_to_do(
@@ -106,7 +91,7 @@ async def test_a_wrong_secret_key_fails_the_scan_at_once_saying_what_to_do(
     with pytest.raises(WorkflowFailureError):
         await scan(client, tid)
     assert time.monotonic() - started < 20  # not eight attempts over two minutes
-    assert await attempts(client, f"tenant-scan/{tid}/{AS_OF}", "sync_customers") == [1]
+    assert await activity_attempts(client, f"tenant-scan/{tid}/{AS_OF}", "sync_customers") == [1]
     async with db.tenant(tid) as conn:
         run = await conn.fetchrow("select status, error from scan_runs where run_date = $1", AS_OF)
     assert run["status"] == "failed" and "Set RENEWALS_SECRET_KEY back to that key" in run["error"]
@@ -175,7 +160,7 @@ async def test_a_slow_product_database_heartbeats_and_keeps_its_usage(
     assert not [r["error"] for r in usage if r["error"] and "no rows" not in r["error"]]
     assert sum(len(r["items"]) for r in usage) > 0
     assert tuple(connector) == ("connected", None)
-    assert set(await attempts(client, f"scan-chunk/{tid}/{AS_OF}/0", "gather_usage")) == {1}
+    assert set(await activity_attempts(client, f"scan-chunk/{tid}/{AS_OF}/0", "gather_usage")) == {1}
 
 
 async def test_a_retried_usage_gather_resumes_from_its_heartbeat(
@@ -232,10 +217,7 @@ async def test_stripe_failing_cancels_the_other_sources(
     finally:
         sandbox.reset()
     assert time.monotonic() - started < 30  # the chunk did not wait for Slack
-    cancelled = []
-    async for e in client.get_workflow_handle(f"scan-chunk/{tid}/{AS_OF}/0").fetch_history_events():
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED:
-            cancelled.append(e.event_id)
+    cancelled = await count_events(client, f"scan-chunk/{tid}/{AS_OF}/0", "ACTIVITY_TASK_CANCEL_REQUESTED")
     assert cancelled, "the Slack gather was left running for a chunk that had failed"
 
 

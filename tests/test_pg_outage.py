@@ -7,21 +7,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 import pytest_asyncio
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from activities.email import SmtpConfig
+from activities.scan import ScanActivities
 from api.scans import start_scan
-from bench.faults import EmbeddedPostgres
+from bench.faults import EmbeddedPostgres, count_events
 from db.migrate import ensure_database, migrate
 from db.pool import Database, app_dsn
 from sandbox.server import SandboxHandle
+from schemas import queues
 from schemas.settings import Settings
 from schemas.workflow_io import TenantScanResult
 from tests.conftest import APP_PASSWORD, AS_OF, create_tenant, eventually
@@ -29,16 +30,6 @@ from workers.stack import SmtpSink
 from workers.worker import build_workers, running
 
 OUTAGE_SECONDS = 90  # longer than a model activity's six attempts (about a minute), which then failed the scan
-
-
-@pytest.fixture(scope="module")
-def slow_sandbox(workspace: Path) -> Iterator[SandboxHandle]:
-    """Stripe held to 5 requests/s, so the chunks are still gathering when the database goes."""
-    from sandbox.server import start_sandbox
-
-    handle = start_sandbox(workspace, rate_limits={"stripe": 5})
-    yield handle
-    handle.stop()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -54,7 +45,7 @@ async def test_postgres_down_mid_scan_then_back_and_the_scan_finishes_by_itself(
     own_pg: tuple[EmbeddedPostgres, str],
     client: Client,
     secret_key: str,
-    slow_sandbox: SandboxHandle,
+    sandbox: SandboxHandle,
     smtp: SmtpSink,
     tmp_path: Path,
 ) -> None:
@@ -66,10 +57,13 @@ async def test_postgres_down_mid_scan_then_back_and_the_scan_finishes_by_itself(
     )
     try:
         tid = await create_tenant(
-            owner, db, secret_key, stripe_key=slow_sandbox.keys["stripe"], stripe_base=slow_sandbox.stripe_api_base
+            owner, db, secret_key, stripe_key=sandbox.keys["stripe"], stripe_base=sandbox.stripe_api_base
         )
         await owner.close()
-        workers = build_workers(client, db, settings, secret_key, smtp=SmtpConfig(smtp.host, smtp.port, "r@test"))
+        # Stripe read at 5 customers a second: the chunks are still gathering when the database goes.
+        scan = ScanActivities(db, client, secret_key, chunk_size=10, stripe_rps=5, approval_queue=queues.MAIN)
+        smtp_config = SmtpConfig(smtp.host, smtp.port, "r@test")
+        workers = build_workers(client, db, settings, secret_key, smtp=smtp_config, scan=scan)
         async with running(workers):
             wid = await start_scan(client, tid, AS_OF)
 
@@ -101,9 +95,5 @@ async def test_postgres_down_mid_scan_then_back_and_the_scan_finishes_by_itself(
     assert all(r["n"] == 1 for r in per_customer)
     assert (run["status"], run["error"], run["summary"]["due"]) == ("completed", None, due)
     # the outage did fail part of the scan (past what retries cover), and the scan resumed it by itself
-    resumed = [
-        e
-        async for e in client.get_workflow_handle(wid).fetch_history_events()
-        if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
-    ]
+    resumed = await count_events(client, wid, "TIMER_STARTED")
     assert resumed, "nothing failed for good: the outage was too short to test the resume"
