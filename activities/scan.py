@@ -294,7 +294,7 @@ class ScanActivities:
         done, items = (int(details[0]), int(details[1])) if len(details) >= 2 else (0, 0)
         if ref.scope == "briefing":  # its chunk already leaves out the customers whose usage was written
             done = 0
-        error = None
+        error, state = None, "connected"
         for start in range(done, len(profiles), self.usage_slice):
             part = profiles[start : start + self.usage_slice]
             try:
@@ -303,7 +303,7 @@ class ScanActivities:
                 if not e.non_retryable:
                     await self._connector_failed(ref.tenant_id, "usage", e)
                     raise
-                error = e.message
+                error, state = e.message, connector_state(e)
                 rest = profiles[start:]
                 async with self.db.tenant(ref.tenant_id) as conn:
                     await scans.write_evidence(
@@ -315,7 +315,7 @@ class ScanActivities:
             items += sum(len(i) for i, _ in found.values())
             activity.heartbeat(start + len(part), items)
         async with self.db.tenant(ref.tenant_id) as conn:
-            await tenants.connector_error(conn, ref.tenant_id, "usage", error)
+            await tenants.connector_state(conn, ref.tenant_id, "usage", state, error)
         return GatherResult(
             source="usage", customers=len(profiles), items=items, errors=[f"usage: {error}"] if error else []
         )
@@ -336,7 +336,7 @@ class ScanActivities:
             profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no, ref.scope)
         if row is None or row["secret_ciphertext"] is None:
             return GatherResult(source=kind, customers=0, items=0)
-        error = None
+        error, state = None, "connected"
         try:
             connector = open_connector(
                 kind, decrypt(self.secret_key, row["secret_ciphertext"]), row["config"], self._pace(ref.tenant_id, kind)
@@ -346,11 +346,11 @@ class ScanActivities:
             if not e.non_retryable:
                 await self._connector_failed(ref.tenant_id, kind, e)
                 raise
-            error = e.message
+            error, state = e.message, connector_state(e)
             found = {p.customer_id: ([], error) for p in profiles}
         async with self.db.tenant(ref.tenant_id) as conn:
             await scans.write_evidence(conn, ref.tenant_id, ref.run_date, kind, found)
-            await tenants.connector_error(conn, ref.tenant_id, kind, error)
+            await tenants.connector_state(conn, ref.tenant_id, kind, state, error)
         problems = [f"{cid}: {err}" for cid, (_, err) in found.items() if err and not err.startswith("no ")]
         return GatherResult(
             source=kind,

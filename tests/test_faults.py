@@ -260,3 +260,26 @@ async def test_a_scan_that_could_not_record_its_end_is_reported_as_temporal_saw_
         "select count(*) from scan_runs where tenant_id = any($1) and status = 'running'", [done, stopped]
     )
     assert stored == 2  # reads are side-effect free
+
+
+async def test_a_chunk_that_ran_out_of_retries_in_an_outage_is_re_run_by_the_scan(
+    owner: asyncpg.Connection, db: Database, secret_key: str, client: Client, sandbox: SandboxHandle
+) -> None:
+    """Stripe answers 503 to all eight attempts of the chunk's gather (Retry-After: 1 s keeps the test short): the
+    chunk fails, and the tenant scan waits, re-runs it on the same IDs, and completes instead of failing."""
+    tid = await create_tenant(
+        owner, db, secret_key, stripe_key=sandbox.keys["stripe"], stripe_base=sandbox.stripe_api_base
+    )
+    async with db.tenant(tid) as conn:
+        await conn.execute("update tenant_settings set window_max_days = 40")  # one chunk
+    sandbox.add_fault("stripe", "/v1/invoices", status=503, times=8, retry_after=1)
+    try:
+        result = await scan(client, tid)
+    finally:
+        sandbox.reset()
+    async with db.tenant(tid) as conn:
+        judged = await conn.fetchval("select count(*) from classifications where run_date = $1", AS_OF)
+        run = await conn.fetchrow("select status, error from scan_runs where run_date = $1", AS_OF)
+    assert result.due == judged > 0 and tuple(run) == ("completed", None)
+    assert await count_events(client, f"tenant-scan/{tid}/{AS_OF}", "TIMER_STARTED") == 1  # waited once, re-ran
+    assert await activity_attempts(client, f"scan-chunk/{tid}/{AS_OF}/0", "gather_stripe") == [1]  # the re-run
