@@ -254,7 +254,7 @@ class ScanActivities:
                     await self._connector_failed(ref.tenant_id, "stripe", e)
                     raise
             # A subscription without items keeps its customer, and its bundle says what is unknown.
-            problem = p.billing.get("problem")
+            problem = str(p.billing["problem"]) if p.billing.get("problem") else None
             try:
                 found[p.customer_id] = (subscription_signals(p) + invoice_signals(invoices, ref.run_date), problem)
             except MalformedRecord as e:  # one invoice that does not fit costs this customer its invoice evidence

@@ -111,7 +111,7 @@ async def reconciled(temporal: Client | None, tenant_id: str, run: ScanRun) -> S
     return run.model_copy(update=update)
 
 
-def workflow_failure(e: WorkflowFailureError, status: WorkflowExecutionStatus) -> str:
+def workflow_failure(e: WorkflowFailureError, status: WorkflowExecutionStatus | None) -> str:
     if status == WorkflowExecutionStatus.TERMINATED:
         return "the scan's workflow was terminated"
     if status == WorkflowExecutionStatus.TIMED_OUT:

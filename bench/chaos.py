@@ -151,8 +151,8 @@ async def build_stack(work: Path, customers: int, short: bool, outage: float) ->
         data_converter=pydantic_data_converter,
         dev_server_log_level="error",
     )
-    # Stripe paced at 10/s: scans last long enough for a fault to land in the middle of one.
-    sandbox = start_sandbox(workspace, rate_limits={"stripe": 10})
+    # Stripe held to 40 requests/s (above the worker's own 20/s pace), as in the worker-crash test.
+    sandbox = start_sandbox(workspace, rate_limits={"stripe": 40})
     bad = malformed_copy(workspace, work / "ws-malformed", AS_OF)
     stack = ChaosStack(
         pg=pg,
