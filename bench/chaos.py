@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from temporalio.client import Client
@@ -182,6 +183,14 @@ async def close_stack(stack: ChaosStack) -> None:
     await stack._env.shutdown()  # type: ignore[attr-defined]
 
 
+def quiet_pool_refills(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """While PostgreSQL is down on purpose, asyncpg's pool keeps trying to refill itself in the background and
+    asyncio would print each failure's traceback; those are the fault, not news. Anything else is printed."""
+    if "_maintain_min_size" in repr(context.get("future") or context.get("task") or ""):
+        return
+    loop.default_exception_handler(context)
+
+
 def table(rows: list[Row]) -> str:
     cols = ["fault", "expected", "observed", "lost", "ok", "seconds"]
     cells = [[r.fault, r.expected, r.observed, str(r.lost), "yes" if r.ok else "NO", f"{r.seconds:.0f}"] for r in rows]
@@ -197,6 +206,7 @@ async def run(args: argparse.Namespace) -> int:
     registry = importlib.import_module("bench.chaos")
     chosen = [s for s in registry.SCENARIOS if not args.only or s.__name__ in args.only]
     work = Path(tempfile.mkdtemp(prefix="renewals-chaos-"))
+    asyncio.get_running_loop().set_exception_handler(quiet_pool_refills)
     stack = await build_stack(work, args.customers, args.short, args.outage)
     rows: list[Row] = []
     try:

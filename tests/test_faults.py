@@ -25,7 +25,7 @@ from db.pool import Database
 from sandbox.server import SandboxHandle
 from schemas.workflow_io import ChunkRef, TenantScanInput, TenantScanResult
 from tests import factories
-from tests.conftest import AS_OF, create_tenant, eventually, manifest_key
+from tests.conftest import AS_OF, create_tenant, eventually, manifest_key, record_history
 
 pytestmark = pytest.mark.usefixtures("workers")
 
@@ -219,6 +219,7 @@ async def test_stripe_failing_cancels_the_other_sources(
     assert time.monotonic() - started < 30  # the chunk did not wait for Slack
     cancelled = await count_events(client, f"scan-chunk/{tid}/{AS_OF}/0", "ACTIVITY_TASK_CANCEL_REQUESTED")
     assert cancelled, "the Slack gather was left running for a chunk that had failed"
+    await record_history(client, f"scan-chunk/{tid}/{AS_OF}/0", "scan_chunk_stripe_failed_sources_cancelled")
 
 
 async def test_a_scan_that_could_not_record_its_end_is_reported_as_temporal_saw_it(
@@ -282,4 +283,5 @@ async def test_a_chunk_that_ran_out_of_retries_in_an_outage_is_re_run_by_the_sca
         run = await conn.fetchrow("select status, error from scan_runs where run_date = $1", AS_OF)
     assert result.due == judged > 0 and tuple(run) == ("completed", None)
     assert await count_events(client, f"tenant-scan/{tid}/{AS_OF}", "TIMER_STARTED") == 1  # waited once, re-ran
+    await record_history(client, f"tenant-scan/{tid}/{AS_OF}", "tenant_scan_resumed_after_outage")
     assert await activity_attempts(client, f"scan-chunk/{tid}/{AS_OF}/0", "gather_stripe") == [1]  # the re-run
