@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 
-.PHONY: env demo test lint bench lock clean browser
+.PHONY: env demo test lint bench chaos lock clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ test: env browser lint
 
 bench: env
 	$(BIN)/python -m bench.scan --customers 1000
+
+# Production faults rerun against the real stack (not part of `make test`): a table of fault, expected, observed,
+# lost (must be 0), then the rows as JSON. `make chaos ARGS=--short` is the few-minute form for CI.
+chaos: env
+	$(BIN)/python -m bench.chaos $(ARGS)
 
 # Re-pin after changing dependencies in pyproject.toml.
 lock: | $(BIN)/python

@@ -12,13 +12,14 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import asyncpg
 from aiolimiter import AsyncLimiter
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
-from connectors.errors import CREDENTIALS_REJECTED
+from connectors.errors import connector_state
 from connectors.registry import OPTIONAL, REQUESTS_PER_SECOND, open_connector, pacer
 from connectors.stripe import (
     HISTORY_DAYS,
@@ -29,6 +30,7 @@ from connectors.stripe import (
     pick_subscription,
     subscription_signals,
 )
+from connectors.stripe_records import Subscription, read
 from connectors.usage import UsageConnector, UsageSource
 from core import routing
 from core.notify import notify
@@ -41,15 +43,20 @@ from schemas.evidence import CustomerProfile, EvidenceItem
 from schemas.workflow_io import ApprovalInput, BatchRef, ChunkRef, GatherResult, ScanPlan, TenantScanInput
 
 MAX_CHUNKS = 400  # keeps a tenant scan's own history small whatever the tenant's size
+USAGE_SLICE = 50  # customers per usage query: the progress a retried gather_usage resumes from
 T = TypeVar("T")
 
 
-async def heartbeating(work: Awaitable[T], every: float = 5.0) -> T:
-    """Await `work` while telling Temporal this worker is alive (the SDKs run in threads that cannot)."""
+async def heartbeating(work: Awaitable[T], *details: Any, every: float = 5.0) -> T:
+    """Await `work` while telling Temporal this worker is alive (the SDKs run in threads that cannot, and a slow
+    query never yields); `details` are the progress a retry resumes from."""
     task = asyncio.ensure_future(work)
-    while not task.done():
-        activity.heartbeat()
-        await asyncio.wait({task}, timeout=every)
+    try:
+        while not task.done():
+            activity.heartbeat(*details)
+            await asyncio.wait({task}, timeout=every)
+    finally:
+        task.cancel()  # the activity was cancelled (or timed out): stop the work with it
     return task.result()
 
 
@@ -76,8 +83,10 @@ class ScanActivities:
         stripe_rps: float = 20.0,
         approval_queue: str = "renewals",
         connector_rps: dict[str, float] | None = None,
+        usage_slice: int = USAGE_SLICE,
     ) -> None:
         self.db = db
+        self.usage_slice = usage_slice
         self.client = client
         self.secret_key = secret_key
         self.chunk_size = chunk_size
@@ -153,9 +162,20 @@ class ScanActivities:
         return StripeSource(decrypt(self.secret_key, row["secret_ciphertext"]), row["config"].get("api_base"))
 
     async def _connector_failed(self, tenant_id: str, kind: str, err: ApplicationError) -> None:
-        if err.type == CREDENTIALS_REJECTED or err.non_retryable:
+        """Every failed attempt leaves its mark on the connector (unreachable since…, rate limited, credentials
+        rejected), so GET /v1/connectors tells the truth during an outage, not only after it. Best effort: when
+        Postgres is what is down, the vendor's error is still the one raised."""
+        try:
             async with self.db.tenant(tenant_id) as conn:
-                await tenants.connector_error(conn, tenant_id, kind, err.message)
+                await tenants.connector_state(conn, tenant_id, kind, connector_state(err), err.message)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+            activity.logger.warning("connector %s: could not record its state: %s", kind, e)
+
+    async def _connector_reached(self, tenant_id: str, kind: str) -> None:
+        """A vendor call succeeded: a connector shown as failing is connected again (a note left by the customer
+        sync about malformed records stays)."""
+        async with self.db.tenant(tenant_id) as conn:
+            await tenants.connector_reached(conn, tenant_id, kind)
 
     @activity.defn
     async def sync_customers(self, inp: TenantScanInput) -> int:
@@ -165,13 +185,18 @@ class ScanActivities:
         source = await self._stripe(inp.tenant_id)
         try:
             subs: dict[str, list[dict[str, Any]]] = {}
+            bad: list[str] = []
             async for s in source.subscriptions():
-                subs.setdefault(str(s.get("customer")), []).append(s)
+                try:  # read at the edge: one broken subscription is named, and costs only its customer
+                    sub = read(Subscription, s)
+                    subs.setdefault(sub["customer"], []).append(sub)
+                except MalformedRecord as e:
+                    bad.append(str(e))
                 activity.heartbeat()  # 10,000 subscriptions are 100 paced pages: longer than a heartbeat timeout
-            rows, bad = [], []
+            rows = []
             async for c in source.customers():
                 try:
-                    rows.append(customer_row(c, pick_subscription(subs.get(c.get("id", ""), []))))
+                    rows.append(customer_row(c, pick_subscription(subs.get(str(c.get("id", "")), []))))
                 except MalformedRecord as e:
                     bad.append(str(e))
                 if len(rows) % 500 == 0:
@@ -181,11 +206,19 @@ class ScanActivities:
             raise
         async with self.db.tenant(inp.tenant_id) as conn:
             await scans.upsert_customers(conn, inp.tenant_id, rows)
-            await tenants.connector_error(
-                conn, inp.tenant_id, "stripe", f"{len(bad)} malformed record(s), first: {bad[0]}" if bad else None
-            )
+            note = f"{len(bad)} malformed record(s) not read, first: {bad[0]}" if bad else None
+            await tenants.connector_state(conn, inp.tenant_id, "stripe", "connected", note)
+            if bad:  # loud, in the audit log too: these customers are not monitored until their records are fixed
+                await tenants.audit(
+                    conn,
+                    inp.tenant_id,
+                    "scan",
+                    "stripe.malformed_records",
+                    inp.run_date.isoformat(),
+                    {"records": bad[:50]},
+                )
         if bad:
-            activity.logger.warning("stripe: %d malformed customer record(s) skipped, first: %s", len(bad), bad[0])
+            activity.logger.warning("stripe: %d malformed record(s) skipped, first: %s", len(bad), bad[0])
         return len(rows)
 
     @activity.defn
@@ -220,14 +253,20 @@ class ScanActivities:
                 except ApplicationError as e:
                     await self._connector_failed(ref.tenant_id, "stripe", e)
                     raise
+            # A subscription without items keeps its customer, and its bundle says what is unknown.
+            problem = str(p.billing["problem"]) if p.billing.get("problem") else None
             try:
-                found[p.customer_id] = (subscription_signals(p) + invoice_signals(invoices, ref.run_date), None)
-            except (MalformedRecord, ValueError) as e:
-                found[p.customer_id] = (subscription_signals(p), f"malformed record: {e}")
-                errors.append(f"{p.customer_id}: {e}")
+                found[p.customer_id] = (subscription_signals(p) + invoice_signals(invoices, ref.run_date), problem)
+            except MalformedRecord as e:  # one invoice that does not fit costs this customer its invoice evidence
+                problem = f"malformed record: {e}"
+                found[p.customer_id] = (subscription_signals(p), problem)
+            if problem:
+                errors.append(f"stripe: {problem}")
             activity.heartbeat(n)
         async with self.db.tenant(ref.tenant_id) as conn:
             await scans.write_evidence(conn, ref.tenant_id, ref.run_date, "stripe", found)
+        if profiles:
+            await self._connector_reached(ref.tenant_id, "stripe")
         return GatherResult(
             source="stripe", customers=len(profiles), items=sum(len(i) for i, _ in found.values()), errors=errors[:20]
         )
@@ -248,23 +287,37 @@ class ScanActivities:
                 if not await usage.any_pushed(conn):
                     return GatherResult(source="usage", customers=0, items=0)
             source = PushedUsage(self.db, ref.tenant_id)  # POST /v1/usage
-        ids = [p.customer_id for p in profiles]
-        try:
-            found = await UsageConnector(source).gather(profiles, ref.run_date)
-            error = None
-        except ApplicationError as e:
-            if not e.non_retryable:
-                raise
-            error = e.message
-            found = {cid: ([], error) for cid in ids}
+        # Slice by slice, each slice's evidence written before the next: a slow product database heartbeats while
+        # its query runs, and a retry resumes after the last slice written (the heartbeat details), not from the
+        # first customer.
+        details = activity.info().heartbeat_details
+        done, items = (int(details[0]), int(details[1])) if len(details) >= 2 else (0, 0)
+        if ref.scope == "briefing":  # its chunk already leaves out the customers whose usage was written
+            done = 0
+        error, state = None, "connected"
+        for start in range(done, len(profiles), self.usage_slice):
+            part = profiles[start : start + self.usage_slice]
+            try:
+                found = await heartbeating(UsageConnector(source).gather(part, ref.run_date), start, items)
+            except ApplicationError as e:
+                if not e.non_retryable:
+                    await self._connector_failed(ref.tenant_id, "usage", e)
+                    raise
+                error, state = e.message, connector_state(e)
+                rest = profiles[start:]
+                async with self.db.tenant(ref.tenant_id) as conn:
+                    await scans.write_evidence(
+                        conn, ref.tenant_id, ref.run_date, "usage", {p.customer_id: ([], error) for p in rest}
+                    )
+                break
+            async with self.db.tenant(ref.tenant_id) as conn:
+                await scans.write_evidence(conn, ref.tenant_id, ref.run_date, "usage", found)
+            items += sum(len(i) for i, _ in found.values())
+            activity.heartbeat(start + len(part), items)
         async with self.db.tenant(ref.tenant_id) as conn:
-            await scans.write_evidence(conn, ref.tenant_id, ref.run_date, "usage", found)
-            await tenants.connector_error(conn, ref.tenant_id, "usage", error)
+            await tenants.connector_state(conn, ref.tenant_id, "usage", state, error)
         return GatherResult(
-            source="usage",
-            customers=len(ids),
-            items=sum(len(i) for i, _ in found.values()),
-            errors=[f"usage: {error}"] if error else [],
+            source="usage", customers=len(profiles), items=items, errors=[f"usage: {error}"] if error else []
         )
 
     # ---- HubSpot, Salesforce, Slack ---------------------------------------------------------------------------
@@ -283,7 +336,7 @@ class ScanActivities:
             profiles = await scans.chunk_profiles(conn, ref.tenant_id, ref.run_date, ref.chunk_no, ref.scope)
         if row is None or row["secret_ciphertext"] is None:
             return GatherResult(source=kind, customers=0, items=0)
-        error = None
+        error, state = None, "connected"
         try:
             connector = open_connector(
                 kind, decrypt(self.secret_key, row["secret_ciphertext"]), row["config"], self._pace(ref.tenant_id, kind)
@@ -291,12 +344,13 @@ class ScanActivities:
             found = await heartbeating(connector.gather(profiles, ref.run_date))
         except ApplicationError as e:
             if not e.non_retryable:
+                await self._connector_failed(ref.tenant_id, kind, e)
                 raise
-            error = e.message
+            error, state = e.message, connector_state(e)
             found = {p.customer_id: ([], error) for p in profiles}
         async with self.db.tenant(ref.tenant_id) as conn:
             await scans.write_evidence(conn, ref.tenant_id, ref.run_date, kind, found)
-            await tenants.connector_error(conn, ref.tenant_id, kind, error)
+            await tenants.connector_state(conn, ref.tenant_id, kind, state, error)
         problems = [f"{cid}: {err}" for cid, (_, err) in found.items() if err and not err.startswith("no ")]
         return GatherResult(
             source=kind,

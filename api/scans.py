@@ -5,16 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import DbDep, OperatorDep, TemporalDep
 from api.errors import NotFound, Unauthorized, Unavailable, responses
 from db import runs
 from schemas import queues, search
-from schemas.workflow_io import TenantScanInput
+from schemas.workflow_io import TenantScanInput, TenantScanResult
 from workflows.scan import TenantScanWorkflow
 
 router = APIRouter(prefix="/v1/scans", tags=["scans"])
@@ -34,6 +35,11 @@ class ScanRun(BaseModel):
     error: str | None
     started_at: dt.datetime
     finished_at: dt.datetime | None
+    reconciled: bool = Field(
+        False,
+        description="the stored row said running, but the scan's workflow has closed (it could not record its end, "
+        "e.g. Postgres was down): status, error and finished_at are Temporal's",
+    )
 
 
 def scan_workflow_id(tenant_id: str, run_date: dt.date) -> str:
@@ -67,17 +73,72 @@ async def scan_now(op: OperatorDep, temporal: TemporalDep, run_date: dt.date | N
     return ScanStarted(workflow_id=wid, run_date=day, temporal_ui=f"/namespaces/{temporal.namespace}/workflows/{wid}")
 
 
+CLOSED_AS = {
+    WorkflowExecutionStatus.COMPLETED: "completed",
+    WorkflowExecutionStatus.FAILED: "failed",
+    WorkflowExecutionStatus.TERMINATED: "failed",
+    WorkflowExecutionStatus.TIMED_OUT: "failed",
+    WorkflowExecutionStatus.CANCELED: "failed",
+    WorkflowExecutionStatus.CONTINUED_AS_NEW: "failed",
+}
+
+
+async def reconciled(temporal: Client | None, tenant_id: str, run: ScanRun) -> ScanRun:
+    """A run stored as running is checked against its workflow: a scan that closed without recording it (its last
+    write failed) is reported as Temporal saw it. Computed on read, never written here: the worker writes."""
+    if run.status != "running" or temporal is None:
+        return run
+    handle = temporal.get_workflow_handle(scan_workflow_id(tenant_id, run.run_date), result_type=TenantScanResult)
+    try:
+        desc = await handle.describe()
+    except RPCError as e:
+        if e.status != RPCStatusCode.NOT_FOUND:
+            return run  # Temporal cannot answer now: the stored row is all we know
+        return run.model_copy(
+            update={"status": "failed", "reconciled": True, "error": "its workflow no longer exists in Temporal"}
+        )
+    status = CLOSED_AS.get(desc.status) if desc.status else None
+    if status is None:
+        return run
+    update: dict[str, Any] = {"status": status, "reconciled": True, "finished_at": desc.close_time}
+    try:
+        result = await handle.result(follow_runs=False)
+        update["summary"] = result.model_dump(mode="json")
+    except WorkflowFailureError as e:
+        update["error"] = workflow_failure(e, desc.status)
+    except RPCError:
+        pass
+    return run.model_copy(update=update)
+
+
+def workflow_failure(e: WorkflowFailureError, status: WorkflowExecutionStatus | None) -> str:
+    if status == WorkflowExecutionStatus.TERMINATED:
+        return "the scan's workflow was terminated"
+    if status == WorkflowExecutionStatus.TIMED_OUT:
+        return "the scan's workflow timed out"
+    return getattr(e.cause, "message", None) or str(e.cause or e)
+
+
+def maybe_temporal(request: Request) -> Client | None:
+    """Listing scans works without Temporal; with it, a run left "running" is reconciled."""
+    return request.app.state.temporal
+
+
 @router.get("", response_model=list[ScanRun], responses=responses(Unauthorized))
-async def list_scans(op: OperatorDep, db: DbDep) -> list[ScanRun]:
+async def list_scans(op: OperatorDep, db: DbDep, request: Request) -> list[ScanRun]:
     async with db.tenant(op.tenant_id) as conn:
         rows = await runs.recent(conn, 30)
-    return [ScanRun(**{k: r[k] for k in ScanRun.model_fields}) for r in rows]
+    temporal = maybe_temporal(request)
+    return [await reconciled(temporal, op.tenant_id, ScanRun(**{k: r[k] for k in _STORED})) for r in rows]
 
 
 @router.get("/{run_date}", response_model=ScanRun, responses=responses(Unauthorized, NotFound))
-async def get_scan(run_date: dt.date, op: OperatorDep, db: DbDep) -> ScanRun:
+async def get_scan(run_date: dt.date, op: OperatorDep, db: DbDep, request: Request) -> ScanRun:
     async with db.tenant(op.tenant_id) as conn:
         r = await runs.get(conn, run_date)
     if r is None:
         raise NotFound(f"no scan for {run_date}")
-    return ScanRun(**{k: r[k] for k in ScanRun.model_fields})
+    return await reconciled(maybe_temporal(request), op.tenant_id, ScanRun(**{k: r[k] for k in _STORED}))
+
+
+_STORED = [k for k in ScanRun.model_fields if k != "reconciled"]

@@ -45,7 +45,14 @@ def api_base_allowed(url: str, hosts: list[str]) -> bool:
 
 class ConnectorStatus(BaseModel):
     kind: str
-    status: str = Field(description="connected | error")
+    status: str = Field(description="connected | error (error whenever `state` is not connected)")
+    state: str = Field(
+        "connected",
+        description="what the last attempts saw: connected | unreachable | rate_limited | credentials_rejected | "
+        "rejected | error",
+    )
+    state_since: dt.datetime | None = Field(None, description="when the connector entered `state`")
+    summary: str = Field("connected", description='for people, e.g. "unreachable since 2026-12-03 09:51 UTC"')
     last_error: str | None
     api_base: str | None
     has_secret: bool = True
@@ -111,11 +118,20 @@ class TokenInfo(BaseModel):
     revoked_at: dt.datetime | None
 
 
+def state_summary(state: str, since: dt.datetime | None) -> str:
+    if state == "connected" or since is None:
+        return state.replace("_", " ")
+    return f"{state.replace('_', ' ')} since {since.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+
+
 def _status(r: Any) -> ConnectorStatus:
     checked = r["kind"] in CHECKED
     return ConnectorStatus(
         kind=r["kind"],
         status=r["status"],
+        state=r["state"],
+        state_since=r["state_since"],
+        summary=state_summary(r["state"], r["state_since"]),
         last_error=r["last_error"],
         api_base=r["config"].get("api_base") or r["config"].get("base_url"),
         has_secret=r["has_secret"],

@@ -45,3 +45,13 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(0.0, float(value)) if value else None
     except ValueError:
         return None
+
+
+def connector_state(err: ApplicationError) -> str:
+    """The connector's state after an attempt that failed with `err`: what GET /v1/connectors shows."""
+    return {
+        CREDENTIALS_REJECTED: "credentials_rejected",
+        RATE_LIMITED: "rate_limited",
+        VENDOR_UNAVAILABLE: "unreachable",
+        VENDOR_REJECTED: "rejected",
+    }.get(err.type or "", "error")

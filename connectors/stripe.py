@@ -13,26 +13,17 @@ from typing import Any
 import stripe
 
 from connectors.errors import classify_http, parse_retry_after
+from connectors.stripe_records import Customer, Invoice, MalformedRecord, Subscription, read
 from schemas.evidence import CustomerProfile, EvidenceItem, FactValue
+
+__all__ = ["MalformedRecord", "StripeSource", "customer_row", "invoice_signals", "pick_subscription"]
 
 LATE_GRACE_DAYS = 3
 HISTORY_DAYS = 180
 
 
-class MalformedRecord(ValueError):
-    """A Stripe object without a field the signals need; names the object."""
-
-
 def _day(ts: int | None) -> dt.date | None:
     return dt.datetime.fromtimestamp(ts, dt.UTC).date() if ts else None
-
-
-def _need(obj: dict[str, Any], *keys: str) -> None:
-    missing = [k for k in keys if k not in obj]
-    if missing:
-        raise MalformedRecord(
-            f"stripe {obj.get('object', 'object')} {obj.get('id', '?')} is missing {', '.join(missing)}"
-        )
 
 
 def _item_period_end(sub: dict[str, Any]) -> int | None:
@@ -45,12 +36,13 @@ def _item_period_end(sub: dict[str, Any]) -> int | None:
 
 
 def subscription_summary(sub: dict[str, Any]) -> dict[str, FactValue]:
-    """ARR, contract, renewal date and seats from a subscription in wire format."""
-    _need(sub, "id", "status", "items")
+    """ARR, contract, renewal date and seats from a subscription in wire format. One without `items` keeps its
+    customer monitored (the renewal date is on the subscription too) and says what is unknown, in `problem`."""
+    sub = read(Subscription, sub)
     arr_cents = 0
     quantity = 0
     interval = None
-    for item in sub["items"].get("data", []):
+    for item in (sub["items"] or {}).get("data", []):
         price = item.get("price") or item.get("plan") or {}
         recurring = price.get("recurring") or {
             "interval": price.get("interval"),
@@ -63,7 +55,12 @@ def subscription_summary(sub: dict[str, Any]) -> dict[str, FactValue]:
         quantity += qty
         arr_cents += _unit_amount(item) * qty * per_year // count
     end = _item_period_end(sub)
-    return {
+    problem = (
+        {"problem": f"stripe subscription {sub['id']} of {sub['customer']} has no items: its ARR and seats are unknown"}
+        if sub["items"] is None
+        else {}
+    )
+    return problem | {
         "subscription_id": sub["id"],
         "status": sub["status"],
         "arr_cents": arr_cents,
@@ -76,7 +73,7 @@ def subscription_summary(sub: dict[str, Any]) -> dict[str, FactValue]:
 
 
 def customer_row(customer: dict[str, Any], sub: dict[str, Any] | None) -> dict[str, Any]:
-    _need(customer, "id")
+    customer = read(Customer, customer)
     billing = subscription_summary(sub) if sub else {}
     renewal = billing.get("renewal_date")
     return {
@@ -101,11 +98,10 @@ def pick_subscription(subs: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def invoice_signals(invoices: list[dict[str, Any]], run_date: dt.date) -> list[EvidenceItem]:
-    """Late payments, failed attempts, open and uncollectible invoices, and seat or plan changes."""
+    """Late payments, failed attempts, open and uncollectible invoices, and seat or plan changes. Every invoice is
+    read at the edge first: one that does not fit raises MalformedRecord naming it (and costs its customer only)."""
     items: list[EvidenceItem] = []
-    for inv in invoices:
-        _need(inv, "id", "status", "created")
-    ordered = sorted(invoices, key=lambda i: i["created"])
+    ordered = sorted((read(Invoice, inv) for inv in invoices), key=lambda i: i["created"])
     on_time = 0
     for inv in ordered:
         sid = f"stripe:{inv['id']}"

@@ -9,13 +9,17 @@ def encrypt(key: str, secret: str) -> bytes:
     return Fernet(key.encode()).encrypt(secret.encode())
 
 
+class SecretKeyMismatch(ValueError):
+    """The stored secret was encrypted under another key: no retry can fix it (schemas.retry names it)."""
+
+
 def decrypt(key: str, token: bytes) -> str:
     try:
         return Fernet(key.encode()).decrypt(token).decode()
     except InvalidToken as e:
-        raise ValueError(
-            "connector secret cannot be decrypted: RENEWALS_SECRET_KEY differs from the key "
-            "it was stored with; reconnect the connector"
+        raise SecretKeyMismatch(
+            "connector secret cannot be decrypted: RENEWALS_SECRET_KEY differs from the key it was stored with. "
+            "Set RENEWALS_SECRET_KEY back to that key (and restart the worker), or reconnect the connector"
         ) from e
 
 

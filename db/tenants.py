@@ -67,7 +67,8 @@ async def put_connector(
         values ($1, $2, $3, $4, 'connected', null)
         on conflict (tenant_id, kind) do update
            set secret_ciphertext = excluded.secret_ciphertext, config = excluded.config,
-               status = 'connected', last_error = null, updated_at = now()""",
+               status = 'connected', state = 'connected', state_since = now(), last_error = null,
+               updated_at = now()""",
         tenant_id,
         kind,
         secret,
@@ -80,12 +81,34 @@ async def get_connector(conn: asyncpg.Connection, tenant_id: str, kind: str) -> 
 
 
 async def connector_error(conn: asyncpg.Connection, tenant_id: str, kind: str, error: str | None) -> None:
+    """A failure that holds (or a success, with error None): the connector's state follows it."""
+    await connector_state(conn, tenant_id, kind, "connected" if error is None else "error", error)
+
+
+async def connector_state(conn: asyncpg.Connection, tenant_id: str, kind: str, state: str, error: str | None) -> None:
+    """What the last attempt saw (connectors.errors.connector_state names it). `state_since` moves only when the
+    state changes, so an outage reads "unreachable since" its first failed attempt."""
     await conn.execute(
-        """update connectors set status = case when $3::text is null then 'connected' else 'error' end,
-                              last_error = $3, updated_at = now() where tenant_id = $1 and kind = $2""",
+        """update connectors set status = case when $3::text = 'connected' then 'connected' else 'error' end,
+                                 state_since = case when state = $3::text then state_since else now() end,
+                                 state = $3::text, last_error = $4, updated_at = now()
+                           where tenant_id = $1 and kind = $2""",
         tenant_id,
         kind,
+        state,
         error,
+    )
+
+
+async def connector_reached(conn: asyncpg.Connection, tenant_id: str, kind: str) -> None:
+    """A call to the vendor succeeded: a connector shown failing is connected again; one already connected keeps
+    its note (e.g. malformed records the customer sync skipped)."""
+    await conn.execute(
+        """update connectors set status = 'connected', state = 'connected', state_since = now(), last_error = null,
+                                 updated_at = now()
+                           where tenant_id = $1 and kind = $2 and state <> 'connected'""",
+        tenant_id,
+        kind,
     )
 
 
@@ -110,7 +133,7 @@ async def audit(
 async def list_connectors(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     """The transaction's tenant's connectors, without their secrets."""
     return await conn.fetch(
-        "select kind, status, last_error, config, updated_at, secret_ciphertext is not null "
+        "select kind, status, state, state_since, last_error, config, updated_at, secret_ciphertext is not null "
         "as has_secret from connectors order by kind"
     )
 

@@ -9,16 +9,24 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Awaitable
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, WorkflowAlreadyStartedError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    RetryState,
+    WorkflowAlreadyStartedError,
+)
 
 with workflow.unsafe.imports_passed_through():
     from activities.judge import JudgeActivities
     from activities.scan import ScanActivities
     from schemas import queues, search
+    from schemas.retry import PROGRAMMING_ERRORS
     from schemas.workflow_io import (
         BatchRef,
         BatchResult,
@@ -26,21 +34,30 @@ with workflow.unsafe.imports_passed_through():
         ChunkResult,
         DailyScanInput,
         DailyScanResult,
+        GatherResult,
         TenantScanInput,
         TenantScanResult,
         TiebreakInput,
     )
 
 # Timeouts are also how fast work held by a crashed worker is retried elsewhere: keep them near the real need.
+# Postgres is ours: an outage of it is ridden out (attempts until schedule_to_close, an hour), while a programming
+# error fails at once (PROGRAMMING_ERRORS) instead of being retried into the same TypeError.
 DB = {
     "start_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=10),
+    "schedule_to_close_timeout": timedelta(hours=1),
+    "retry_policy": RetryPolicy(
+        maximum_interval=timedelta(seconds=30), maximum_attempts=0, non_retryable_error_types=PROGRAMMING_ERRORS
+    ),
 }
 VENDOR = {
     "start_to_close_timeout": timedelta(minutes=15),
     "heartbeat_timeout": timedelta(seconds=20),
     "retry_policy": RetryPolicy(
-        initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1), maximum_attempts=8
+        initial_interval=timedelta(seconds=1),
+        maximum_interval=timedelta(minutes=1),
+        maximum_attempts=8,
+        non_retryable_error_types=PROGRAMMING_ERRORS,
     ),
 }
 # HubSpot, Salesforce, Slack: a chunk is paced under the vendor's limit (Slack: under one read a second), so
@@ -49,9 +66,17 @@ SOURCE = VENDOR | {"start_to_close_timeout": timedelta(hours=1)}
 MODEL = {
     "start_to_close_timeout": timedelta(seconds=90),  # the SDKs time out at 50 s
     "retry_policy": RetryPolicy(
-        initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=6
+        initial_interval=timedelta(seconds=2),
+        maximum_interval=timedelta(minutes=1),
+        maximum_attempts=6,
+        non_retryable_error_types=PROGRAMMING_ERRORS,
     ),
 }
+# A tenant scan whose chunks ran out of retries on something that comes back (Postgres or a vendor down for
+# minutes) waits and re-runs what failed, on the same date and IDs, about six hours in all before it gives up.
+RESUME_AFTER = [timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=5)] + [
+    timedelta(minutes=15)
+] * 23
 PARALLEL_CHUNKS = 4
 
 
@@ -60,6 +85,22 @@ def failure_message(err: BaseException) -> str:
     while isinstance(err, ActivityError | ChildWorkflowError) and err.cause is not None:
         err = err.cause
     return getattr(err, "message", None) or str(err)
+
+
+def is_transient(err: BaseException) -> bool:
+    """Retries ran out on something that may come back (an outage), rather than a refusal that will not change:
+    a non-retryable error (a rejected key, a programming error) anywhere in the failure's chain."""
+    cause: BaseException | None = err
+    while cause is not None:
+        if (
+            isinstance(cause, ActivityError | ChildWorkflowError)
+            and cause.retry_state == RetryState.NON_RETRYABLE_FAILURE
+        ):
+            return False
+        if isinstance(cause, ApplicationError) and (cause.non_retryable or cause.type in PROGRAMMING_ERRORS):
+            return False
+        cause = getattr(cause, "cause", None)
+    return True
 
 
 def _batch_id(kind: str, ref: BatchRef) -> str:
@@ -151,9 +192,12 @@ class ScanChunkWorkflow:
             usage = workflow.execute_activity_method(
                 ScanActivities.gather_usage, ref, summary=f"usage chunk {ref.chunk_no}", **VENDOR
             )
-            gathered, usage_result = await asyncio.gather(stripe, usage, return_exceptions=True)
-            if isinstance(gathered, BaseException):
-                raise gathered  # Stripe is the one required source
+            if workflow.patched("cancel-sources-when-stripe-fails"):
+                gathered, usage_result = await self._stripe_first(stripe, usage, optional)
+            else:
+                gathered, usage_result = await asyncio.gather(stripe, usage, return_exceptions=True)
+                if isinstance(gathered, BaseException):
+                    raise gathered  # Stripe is the one required source
             # Any other source that fails costs its evidence, not the chunk.
             errors = (
                 [f"usage: {failure_message(usage_result)}"]
@@ -186,6 +230,25 @@ class ScanChunkWorkflow:
             routes=dict(Counter(b.route for b in batches for _ in range(b.size))),
             gather_errors=gathered.errors + errors,
         )
+
+    @staticmethod
+    async def _stripe_first(
+        stripe: Awaitable[GatherResult], usage: Awaitable[GatherResult], optional: asyncio.Future[list[str]]
+    ) -> tuple[GatherResult, GatherResult | BaseException]:
+        """Stripe is the one required source: when it fails the chunk fails, and the other sources' activities are
+        cancelled rather than left running (and heartbeating) for a chunk that is gone."""
+        stripe_task, usage_task = asyncio.ensure_future(stripe), asyncio.ensure_future(usage)
+        try:
+            gathered = await stripe_task
+        except BaseException:
+            usage_task.cancel()
+            optional.cancel()
+            await asyncio.gather(usage_task, optional, return_exceptions=True)
+            raise
+        try:
+            return gathered, await usage_task
+        except ActivityError as e:
+            return gathered, e
 
     async def _optional_sources(self, ref: ChunkRef) -> list[str]:
         """HubSpot / Salesforce / Slack, each on its own queue. One that fails for good costs its evidence
@@ -220,17 +283,36 @@ class ScanChunkWorkflow:
 class TenantScanWorkflow:
     """One tenant, one run date. A failure is recorded where the operator looks (API and UI), then raised."""
 
+    def __init__(self) -> None:
+        self.done: dict[int, ChunkResult] = {}  # chunks finished, kept across resumes so they are not re-run
+        self.resumable = False
+
     @workflow.run
     async def run(self, inp: TenantScanInput) -> TenantScanResult:
+        # Scans recorded before resuming existed replay without it.
+        self.resumable = workflow.patched("scan-resumes-after-outage")
         await workflow.execute_activity_method(ScanActivities.begin_scan, inp, **DB)
-        try:
-            return await self._scan(inp)
-        except (ActivityError, ChildWorkflowError, ApplicationError) as e:
-            message = failure_message(e)
-            await workflow.execute_activity_method(ScanActivities.finish_scan, args=[inp, "failed", {}, message], **DB)
-            raise ApplicationError(
-                f"scan of {inp.tenant_id} for {inp.run_date}: {message}", type="ScanFailed", non_retryable=True
-            ) from e
+        for attempt in range(len(RESUME_AFTER) + 1):
+            try:
+                return await self._scan(inp)
+            except (ActivityError, ChildWorkflowError, ApplicationError) as e:
+                if not (self.resumable and attempt < len(RESUME_AFTER) and is_transient(e)):
+                    message = failure_message(e)
+                    await workflow.execute_activity_method(
+                        ScanActivities.finish_scan, args=[inp, "failed", {}, message], **DB
+                    )
+                    raise ApplicationError(
+                        f"scan of {inp.tenant_id} for {inp.run_date}: {message}", type="ScanFailed", non_retryable=True
+                    ) from e
+                workflow.logger.warning(
+                    "tenant %s: %s; resuming in %s (%d chunks already done)",
+                    inp.tenant_id,
+                    failure_message(e),
+                    RESUME_AFTER[attempt],
+                    len(self.done),
+                )
+                await workflow.sleep(RESUME_AFTER[attempt], summary=f"resume after: {failure_message(e)}"[:200])
+        raise ApplicationError("unreachable", non_retryable=True)  # the loop returns or raises
 
     async def _scan(self, inp: TenantScanInput) -> TenantScanResult:
         customers = await workflow.execute_activity_method(
@@ -242,25 +324,27 @@ class TenantScanWorkflow:
         )
         # A sliding window of chunks in flight: bounded load on the vendors, small pending-children count.
         window = asyncio.Semaphore(PARALLEL_CHUNKS)
-        results: list[ChunkResult] = []
 
         async def one(chunk_no: int) -> None:
             async with window:
-                results.append(
-                    await workflow.execute_child_workflow(
-                        ScanChunkWorkflow.run,
-                        ChunkRef(
-                            tenant_id=inp.tenant_id, run_date=inp.run_date, chunk_no=chunk_no, sources=plan.sources
-                        ),
-                        id=f"scan-chunk/{inp.tenant_id}/{inp.run_date.isoformat()}/{chunk_no}",
-                        static_summary=f"chunk {chunk_no}",
-                        search_attributes=search.attrs(
-                            (search.TENANT, inp.tenant_id), (search.RUN_DATE, inp.run_date.isoformat())
-                        ),
-                    )
+                self.done[chunk_no] = await workflow.execute_child_workflow(
+                    ScanChunkWorkflow.run,
+                    ChunkRef(tenant_id=inp.tenant_id, run_date=inp.run_date, chunk_no=chunk_no, sources=plan.sources),
+                    id=f"scan-chunk/{inp.tenant_id}/{inp.run_date.isoformat()}/{chunk_no}",
+                    static_summary=f"chunk {chunk_no}",
+                    search_attributes=search.attrs(
+                        (search.TENANT, inp.tenant_id), (search.RUN_DATE, inp.run_date.isoformat())
+                    ),
                 )
 
-        await asyncio.gather(*[one(c) for c in plan.chunks])
+        todo = [c for c in plan.chunks if c not in self.done]
+        if self.resumable:  # every chunk runs to its end before a failure is judged, so a resume re-runs only those
+            failures = [r for r in await asyncio.gather(*[one(c) for c in todo], return_exceptions=True) if r]
+            if failures:
+                raise failures[0]
+        else:
+            await asyncio.gather(*[one(c) for c in todo])
+        results = [self.done[c] for c in plan.chunks]
         routes: Counter[str] = Counter()
         for r in results:
             routes.update(r.routes)
