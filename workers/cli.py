@@ -40,7 +40,7 @@ async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from workers.schedules import ensure_schedules
+    from workers.schedules import ensure_for_database
     from workers.worker import build_workers, connect_temporal, running
 
     _, db = await _database(settings)
@@ -48,9 +48,7 @@ async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         settings.temporal_address, settings.temporal_namespace, settings.worker_metrics_bind
     )
     if not args.no_schedules:
-        from workers.schedules import active_tenant_zones
-
-        made = await ensure_schedules(client, await active_tenant_zones(db))
+        made = await ensure_for_database(client, db)
         say(f"schedules: {', '.join(made)}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

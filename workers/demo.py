@@ -21,7 +21,7 @@ from db import tenants
 from schemas.settings import Settings
 from schemas.workflow_io import ReportResult
 from workers import stack
-from workers.schedules import active_tenant_zones, ensure_schedules
+from workers.schedules import ensure_for_database
 from workers.worker import build_workers, connect_temporal, running
 
 TENANT = "demo"
@@ -132,7 +132,7 @@ async def _run(
     token = await _token(settings, db)
 
     client = await connect_temporal(cfg.address, cfg.namespace)
-    schedules = await ensure_schedules(client, await active_tenant_zones(db))  # the demo's and any you added
+    schedules = await ensure_for_database(client, db)  # the demo's and any you added
     say(f"[5/7] Schedules: {', '.join(schedules)}; worker and API starting")
     app = create_app(db, client, secret_key=stack.secret_key(settings))
     # No lifespan: the app is handed its database and client, and Ctrl-C should not print a cancelled lifespan.
