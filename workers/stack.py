@@ -188,16 +188,18 @@ def start_dev_server(
     )
     reclaim.record_dev_server(data_dir, proc.pid)  # at once: a kill from here on is reclaimed at the next start
     deadline = time.monotonic() + timeout
-    while not port_open(cfg.ip, cfg.port):
-        if proc.poll() is not None:
-            reclaim.forget_dev_server(data_dir)
-            raise RuntimeError(
-                f"the Temporal dev server exited with {proc.returncode}; see {data_dir / 'temporal.log'}"
-            )
-        if time.monotonic() > deadline:
-            stop_dev_server(proc, data_dir)
-            raise RuntimeError(f"the Temporal dev server did not open {cfg.address} within {timeout:.0f}s")
-        time.sleep(0.2)
+    try:
+        while not port_open(cfg.ip, cfg.port):
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"the Temporal dev server exited with {proc.returncode}; see {data_dir / 'temporal.log'}"
+                )
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the Temporal dev server did not open {cfg.address} within {timeout:.0f}s")
+            time.sleep(0.2)
+    except BaseException:  # Ctrl-C or SIGTERM while it starts included: nobody else would stop it
+        stop_dev_server(proc, data_dir)
+        raise
     return proc
 
 

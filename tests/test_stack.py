@@ -1,0 +1,173 @@
+"""The embedded stack as real processes: `renewals dev-server` / `renewals migrate` spawned on a temp data dir with
+ports of their own, then stopped with SIGTERM or killed with SIGKILL, and what the next start does about it.
+
+Issue #13 items 14-15: a second stack attached to the first one's Temporal server; SIGTERM left Temporal running;
+after a SIGKILL the embedded PostgreSQL was never stopped again."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from workers.stack import port_open
+
+RENEWALS = str(Path(sys.executable).parent / "renewals")
+START_S = 90.0  # the dev server's start on a loaded 2-core machine
+
+
+def free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def until(check: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:.0f}s: {what}")
+        time.sleep(0.1)
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def env(data_dir: Path) -> dict[str, str]:
+    """This machine's environment without any stack settings the test runner may carry."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("RENEWALS_") and k != "DATABASE_URL"}
+    return clean | {"RENEWALS_DATA_DIR": str(data_dir)}
+
+
+class Stack:
+    """`renewals dev-server` on its own data dir and four free ports."""
+
+    def __init__(self, data_dir: Path, ports: list[int]) -> None:
+        self.data_dir, self.port = data_dir, ports[0]
+        names = ("--temporal-port", "--temporal-ui-port", "--temporal-http-port", "--temporal-metrics-port")
+        self.flags = [x for name, port in zip(names, ports, strict=True) for x in (name, str(port))]
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, data_dir: Path | None = None) -> subprocess.Popen[bytes]:
+        where = data_dir or self.data_dir
+        proc = subprocess.Popen(
+            [RENEWALS, "dev-server", "--data-dir", str(where), *self.flags],
+            env=env(where),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        self.procs.append(proc)
+        return proc
+
+    def server_pid(self) -> int:
+        return int(json.loads((self.data_dir / "temporal.pid").read_text())["server"])
+
+    def started(self, proc: subprocess.Popen[bytes]) -> int:
+        """Wait until the command's dev server answers; its pid."""
+        until(
+            lambda: proc.poll() is not None or (port_open("127.0.0.1", self.port) and self.pid_recorded_by(proc)),
+            START_S,
+            "the dev server answers",
+        )
+        assert proc.poll() is None, proc.communicate()[0].decode()
+        return self.server_pid()
+
+    def pid_recorded_by(self, proc: subprocess.Popen[bytes]) -> bool:
+        try:
+            return json.loads((self.data_dir / "temporal.pid").read_text())["owner"] == proc.pid
+        except (FileNotFoundError, ValueError):
+            return False
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    s = Stack(tmp_path / "a", free_ports(4))
+    yield s
+    for proc in s.procs:  # a failed test still stops what it started
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    if (s.data_dir / "temporal.pid").exists() and not gone(s.server_pid()):
+        psutil.Process(s.server_pid()).kill()
+
+
+def test_sigterm_to_dev_server_stops_temporal_as_ctrl_c_does(stack: Stack) -> None:
+    proc = stack.start()
+    server = stack.started(proc)
+    proc.send_signal(signal.SIGTERM)
+    out = proc.communicate(timeout=30)[0].decode()
+    assert proc.returncode == 0, out
+    until(lambda: gone(server), 10, "the Temporal process is gone")
+    assert not port_open("127.0.0.1", stack.port) and not (stack.data_dir / "temporal.pid").exists()
+
+
+def test_a_dev_server_left_by_a_sigkill_is_reclaimed_and_another_stacks_is_refused(
+    stack: Stack, tmp_path: Path
+) -> None:
+    killed = stack.start()
+    orphan = stack.started(killed)
+    killed.send_signal(signal.SIGKILL)
+    killed.communicate(timeout=10)
+    assert not gone(orphan), "the dev server runs in its own session: it outlives a SIGKILL of its command"
+
+    # Another stack (its own data dir) on the same ports: refused, with what to do; the orphan is not its to stop.
+    other = stack.start(tmp_path / "b")
+    out = other.communicate(timeout=60)[0].decode()
+    assert other.returncode == 1 and "--use-existing-temporal" in out and "--temporal-port" in out, out
+    assert not gone(orphan)
+
+    # The same data dir again: the orphan is stopped and a server of its own started.
+    again = stack.start()
+    fresh = stack.started(again)
+    assert fresh != orphan and gone(orphan)
+    again.send_signal(signal.SIGTERM)
+    again.communicate(timeout=30)
+    assert again.returncode == 0
+    until(lambda: gone(fresh), 10, "the reclaiming run's server is gone after SIGTERM")
+
+
+def test_an_embedded_postgres_whose_holder_was_killed_is_stopped_by_the_next_run(tmp_path: Path) -> None:
+    data = tmp_path / "pg-stack"
+    holder = subprocess.Popen(  # a stack that started the embedded PostgreSQL, then is killed
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from workers.stack import start_embedded_postgres; "
+            "print(start_embedded_postgres(Path(sys.argv[1])), flush=True); time.sleep(600)",
+            str(data),
+        ],
+        env=env(data),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=Path(__file__).parent.parent,
+    )
+    try:
+        assert holder.stdout is not None and b"postgresql://" in holder.stdout.readline()
+        postmaster = int((data / "pg" / "postmaster.pid").read_text().split("\n", 1)[0])
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.communicate(timeout=10)
+    assert not gone(postmaster), "pg_ctl's server is a daemon: it outlives its holder"
+
+    run = subprocess.run([RENEWALS, "migrate"], env=env(data), capture_output=True, timeout=120)
+    assert run.returncode == 0, run.stdout.decode() + run.stderr.decode()
+    # It attached to the running server and, now its only living holder, stopped it at exit.
+    until(lambda: gone(postmaster), 20, "the stale embedded PostgreSQL is stopped")
