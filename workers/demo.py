@@ -62,10 +62,12 @@ async def _progress(db: object, run_date: dt.date) -> str:
     return "scan starting" if due is None else f"scan running: {done}/{due} customers classified, {drafts} drafts"
 
 
-async def _todays_scan(client: Client, today: dt.date) -> tuple[WorkflowHandle[Any, TenantScanResult], bool]:
+async def todays_scan(
+    client: Client, today: dt.date, tenant: str = TENANT
+) -> tuple[WorkflowHandle[Any, TenantScanResult], bool]:
     """Today's scan run to wait on, and whether it was already there: a restarted demo attaches to a run that
     completed or is running instead of scanning the day again; a failed or ended one is started afresh."""
-    wid = scan_workflow_id(TENANT, today)
+    wid = scan_workflow_id(tenant, today)
     try:
         found = await client.get_workflow_handle(wid).describe()
     except RPCError as e:
@@ -77,7 +79,7 @@ async def _todays_scan(client: Client, today: dt.date) -> tuple[WorkflowHandle[A
         WorkflowExecutionStatus.RUNNING,
     )
     if not attached:
-        await start_scan(client, TENANT, today)
+        await start_scan(client, tenant, today)
         found = await client.get_workflow_handle(wid).describe()
     assert found is not None
     return client.get_workflow_handle(wid, run_id=found.run_id, result_type=TenantScanResult), attached
@@ -85,7 +87,7 @@ async def _todays_scan(client: Client, today: dt.date) -> tuple[WorkflowHandle[A
 
 async def _wait_for_scan(client: Client, db: object, today: dt.date, stop: asyncio.Event) -> bool:
     """Print the scan's progress until its run ends (True) or Ctrl-C (False)."""
-    handle, attached = await _todays_scan(client, today)
+    handle, attached = await todays_scan(client, today)
     how = "Attached to today's scan" if attached else "Scanning now"
     say(f"[6/7] {how}: workflow {handle.id} (run {handle.run_id})")
     result = asyncio.ensure_future(handle.result())

@@ -94,13 +94,13 @@ class DevServerConfig:
 
     def with_ports(self, settings: Settings) -> DevServerConfig:
         """This file's ports, overridden by the settings (RENEWALS_TEMPORAL_*_PORT) or command-line flags."""
-        given = {
-            "port": settings.temporal_port,
-            "ui_port": settings.temporal_ui_port,
-            "http_port": settings.temporal_http_port,
-            "metrics_port": settings.temporal_metrics_port,
-        }
-        return dataclasses.replace(self, **{k: v for k, v in given.items() if v is not None})
+        return dataclasses.replace(
+            self,
+            port=settings.temporal_port or self.port,
+            ui_port=settings.temporal_ui_port or self.ui_port,
+            http_port=settings.temporal_http_port or self.http_port,
+            metrics_port=settings.temporal_metrics_port or self.metrics_port,
+        )
 
     def ports(self) -> dict[str, int]:
         """Each port by the flag that sets it, for errors that say what to change."""
