@@ -760,6 +760,31 @@ async def test_the_worker_tells_on_call_once_per_crossing_and_the_inbox_only_rea
     assert len(hook.received) == 2
 
 
+async def test_the_batch_that_crosses_the_rate_tells_on_call_as_it_is_recorded(
+    oncall: tuple[str, str, Webhook], db: Database, client: Client, api_url: str
+) -> None:
+    """The worker's other evaluation point: JudgeActivities.record_batch (the real activity, on the real database),
+    not only the scan's end. Its verdicts are already in (10 % demoted); the batch recorded next sees the crossing."""
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.judge import JudgeActivities
+    from db import scans
+    from schemas.workflow_io import BatchRef
+
+    tid, token, hook = oncall
+    await factories.verdicts(db, tid, 90, demoted=False)
+    await factories.verdicts(db, tid, 10, demoted=True, start=100)
+    day = dt.date(2026, 11, 15)
+    async with db.tenant(tid) as conn:
+        await scans.save_model_output(conn, tid, day, 0, "final", "offline", {"verdicts": []})
+    ref = BatchRef(tenant_id=tid, run_date=day, batch_no=0, route="TIER1", size=0)
+    for _ in range(2):  # a retried activity: still one crossing
+        await ActivityEnvironment().run(JudgeActivities(db, "unused").record_batch, ref)
+    assert len(hook.received) == 1 and "fabricating" in hook.received[0]["text"]
+    async with http(api_url, token) as h:
+        assert [a["kind"] for a in (await h.get("/v1/drafts")).json()["alerts"]] == ["validation_failure_rate"]
+
+
 async def test_the_first_scan_sets_the_route_mix_baseline_and_a_later_drift_is_told_once(
     oncall: tuple[str, str, Webhook], db: Database, client: Client, api_url: str
 ) -> None:
