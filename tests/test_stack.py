@@ -6,6 +6,7 @@ after a SIGKILL the embedded PostgreSQL was never stopped again."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -19,7 +20,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from workers.stack import port_open
+from workers.reclaim import DataDirInUse
+from workers.stack import DevServerConfig, port_open, start_dev_server
 
 RENEWALS = str(Path(sys.executable).parent / "renewals")
 START_S = 90.0  # the dev server's start on a loaded 2-core machine
@@ -61,7 +63,7 @@ class Stack:
     """`renewals dev-server` on its own data dir and four free ports."""
 
     def __init__(self, data_dir: Path, ports: list[int]) -> None:
-        self.data_dir, self.port = data_dir, ports[0]
+        self.data_dir, self.port, self.ports = data_dir, ports[0], ports
         names = ("--temporal-port", "--temporal-ui-port", "--temporal-http-port", "--temporal-metrics-port")
         self.flags = [x for name, port in zip(names, ports, strict=True) for x in (name, str(port))]
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -76,6 +78,10 @@ class Stack:
         )
         self.procs.append(proc)
         return proc
+
+    def config(self) -> DevServerConfig:
+        ports = dict(zip(("port", "ui_port", "http_port", "metrics_port"), self.ports, strict=True))
+        return dataclasses.replace(DevServerConfig.load(Path(__file__).parent.parent / "temporal-dev.yaml"), **ports)
 
     def server_pid(self) -> int:
         return int(json.loads((self.data_dir / "temporal.pid").read_text())["server"])
@@ -117,6 +123,16 @@ def test_sigterm_to_dev_server_stops_temporal_as_ctrl_c_does(stack: Stack) -> No
     assert proc.returncode == 0, out
     until(lambda: gone(server), 10, "the Temporal process is gone")
     assert not port_open("127.0.0.1", stack.port) and not (stack.data_dir / "temporal.pid").exists()
+
+
+def test_a_live_dev_server_of_the_same_data_dir_is_shared_only_when_asked(stack: Stack) -> None:
+    """`renewals dev-server` in one terminal, the demo in another on the same data dir: refused, unless it is told to
+    use the existing server (then it attaches and starts nothing)."""
+    server = stack.started(stack.start())
+    with pytest.raises(DataDirInUse, match="--data-dir"):
+        start_dev_server(stack.config(), stack.data_dir)
+    assert start_dev_server(stack.config(), stack.data_dir, use_existing=True) is None
+    assert not gone(server) and stack.server_pid() == server
 
 
 def test_a_dev_server_left_by_a_sigkill_is_reclaimed_and_another_stacks_is_refused(

@@ -167,8 +167,13 @@ def start_dev_server(
     is refused unless `use_existing`. One a killed run left on this data dir is stopped first (workers/reclaim.py)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     db_file = data_dir.resolve() / cfg.db_filename
-    if reclaim.reclaim_dev_server(data_dir, db_file) is not None:
-        wait_closed(cfg.ip, cfg.port)
+    try:
+        if reclaim.reclaim_dev_server(data_dir, db_file) is not None:
+            wait_closed(cfg.ip, cfg.port)
+    except reclaim.DataDirInUse:
+        if use_existing and port_open(cfg.ip, cfg.port):  # `renewals dev-server` in another terminal, on purpose
+            return None
+        raise
     if port_open(cfg.ip, cfg.port):
         if use_existing:
             log.info("a Temporal server already answers on %s; using it (--use-existing-temporal)", cfg.address)
