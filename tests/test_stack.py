@@ -177,7 +177,8 @@ def test_an_embedded_postgres_whose_holder_was_killed_is_stopped_by_the_next_run
     )
     try:
         assert holder.stdout is not None and b"postgresql://" in holder.stdout.readline()
-        postmaster = int((data / "pg" / "postmaster.pid").read_text().split("\n", 1)[0])
+        pidfile = (data / "pg" / "postmaster.pid").read_text()
+        postmaster = int(pidfile.split("\n", 1)[0])
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.communicate(timeout=10)
@@ -187,3 +188,16 @@ def test_an_embedded_postgres_whose_holder_was_killed_is_stopped_by_the_next_run
     assert run.returncode == 0, run.stdout.decode() + run.stderr.decode()
     # It attached to the running server and, now its only living holder, stopped it at exit.
     until(lambda: gone(postmaster), 20, "the stale embedded PostgreSQL is stopped")
+
+    # A postmaster.pid left by a server killed with the machine, whose pid now belongs to another process: taken
+    # for a running server, it was attached to (nothing answers on its socket), and that process killed at exit.
+    bystander = subprocess.Popen(["sleep", "600"])
+    try:
+        (data / "pg" / "postmaster.pid").write_text(f"{bystander.pid}\n" + pidfile.split("\n", 1)[1])
+        run = subprocess.run([RENEWALS, "migrate"], env=env(data), capture_output=True, timeout=120)
+        assert run.returncode == 0 and b"up to date" in run.stdout, run.stdout.decode() + run.stderr.decode()
+        assert bystander.poll() is None, "an unrelated process was killed as if it were PostgreSQL"
+        assert not (data / "pg" / "postmaster.pid").exists()  # and it stopped the server it started, at exit
+    finally:
+        bystander.kill()
+        bystander.wait()
