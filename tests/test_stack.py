@@ -9,10 +9,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -104,8 +106,17 @@ class Stack:
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    s = Stack(tmp_path / "a", free_ports(4))
+def scratch() -> Iterator[Path]:
+    """A directory of our own under /tmp rather than pytest's tmp_path: several test sessions share this machine,
+    and each one's pytest prunes all but the newest three session directories, whoever's they are."""
+    path = Path(tempfile.mkdtemp(prefix="renewals-stack-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def stack(scratch: Path) -> Iterator[Stack]:
+    s = Stack(scratch / "a", free_ports(4))
     yield s
     for proc in s.procs:  # a failed test still stops what it started
         if proc.poll() is None:
@@ -135,9 +146,7 @@ def test_a_live_dev_server_of_the_same_data_dir_is_shared_only_when_asked(stack:
     assert not gone(server) and stack.server_pid() == server
 
 
-def test_a_dev_server_left_by_a_sigkill_is_reclaimed_and_another_stacks_is_refused(
-    stack: Stack, tmp_path: Path
-) -> None:
+def test_a_dev_server_left_by_a_sigkill_is_reclaimed_and_another_stacks_is_refused(stack: Stack, scratch: Path) -> None:
     killed = stack.start()
     orphan = stack.started(killed)
     killed.send_signal(signal.SIGKILL)
@@ -145,7 +154,7 @@ def test_a_dev_server_left_by_a_sigkill_is_reclaimed_and_another_stacks_is_refus
     assert not gone(orphan), "the dev server runs in its own session: it outlives a SIGKILL of its command"
 
     # Another stack (its own data dir) on the same ports: refused, with what to do; the orphan is not its to stop.
-    other = stack.start(tmp_path / "b")
+    other = stack.start(scratch / "b")
     out = other.communicate(timeout=60)[0].decode()
     assert other.returncode == 1 and "--use-existing-temporal" in out and "--temporal-port" in out, out
     assert not gone(orphan)
@@ -160,8 +169,8 @@ def test_a_dev_server_left_by_a_sigkill_is_reclaimed_and_another_stacks_is_refus
     until(lambda: gone(fresh), 10, "the reclaiming run's server is gone after SIGTERM")
 
 
-def test_an_embedded_postgres_whose_holder_was_killed_is_stopped_by_the_next_run(tmp_path: Path) -> None:
-    data = tmp_path / "pg-stack"
+def test_an_embedded_postgres_whose_holder_was_killed_is_stopped_by_the_next_run(scratch: Path) -> None:
+    data = scratch / "pg-stack"
     holder = subprocess.Popen(  # a stack that started the embedded PostgreSQL, then is killed
         [
             sys.executable,
@@ -201,3 +210,41 @@ def test_an_embedded_postgres_whose_holder_was_killed_is_stopped_by_the_next_run
     finally:
         bystander.kill()
         bystander.wait()
+
+
+def test_sigterm_to_the_demo_stops_temporal_and_postgres(scratch: Path) -> None:
+    """The whole demo (no scan, a small workspace) on its own ports: SIGTERM once it is ready, and nothing it started
+    is left running."""
+    data = scratch / "demo"
+    temporal, ui, http, metrics, api, smtp = free_ports(6)
+    flags = {"temporal": temporal, "temporal-ui": ui, "temporal-http": http, "temporal-metrics": metrics}
+    flags |= {"api": api, "smtp": smtp}
+    proc = subprocess.Popen(
+        [RENEWALS, "demo", "--no-scan", "--customers", "20", "--data-dir", str(data)]
+        + [x for name, port in flags.items() for x in (f"--{name}-port", str(port))],
+        env=env(data),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert proc.stdout is not None
+    lines = []
+    try:
+        for raw in proc.stdout:  # the demo prints as it goes; "[7/7] Ready." once everything is up
+            lines.append(raw.decode())
+            if "[7/7] Ready." in lines[-1]:
+                break
+        assert "[7/7] Ready." in lines[-1], "".join(lines)
+        server = int(json.loads((data / "temporal.pid").read_text())["server"])
+        postmaster = int((data / "pg" / "postmaster.pid").read_text().split("\n", 1)[0])
+        assert port_open("127.0.0.1", api) and port_open("127.0.0.1", smtp)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)  # it prints a few lines after Ready: the pipe cannot fill up
+        rest = proc.stdout.read().decode()  # what the loop above had buffered, too
+        proc.stdout.close()
+    assert proc.returncode == 0, "".join(lines) + rest
+    until(lambda: gone(server) and gone(postmaster), 20, "the demo's Temporal and PostgreSQL are stopped")
+    assert not any(port_open("127.0.0.1", p) for p in (temporal, api, smtp))
+    printed = "".join(lines) + rest
+    assert "Operator token (role operator" in printed and "Admin token   (role admin" in printed

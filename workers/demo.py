@@ -227,6 +227,13 @@ async def _serve(
     async with running(build_workers(client, db, paced, stack.secret_key(settings))):
         api_task = asyncio.create_task(api.serve())
         try:
+            while not api.started:  # "Ready" means the API answers: wait for it to listen, or say why it cannot
+                if api_task.done():
+                    raise RuntimeError(
+                        f"the API could not listen on {settings.api_host}:{settings.api_port}: choose another "
+                        "with --api-port (or RENEWALS_API_PORT)"
+                    )
+                await asyncio.sleep(0.05)
             if scan and await _wait_for_scan(client, db, today, stop):
                 await _briefing(client, today)
             base = f"http://{settings.api_host}:{settings.api_port}"
