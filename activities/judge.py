@@ -13,6 +13,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import oncall
 from core import citations
 from core.cost import over_cap, split_cost
 from core.factors import breakdown
@@ -368,6 +369,11 @@ class JudgeActivities:
                 p.customer_id: p for p in await scans.batch_profiles(conn, ref.tenant_id, ref.run_date, ref.batch_no)
             }
             drafts = await scans.record_verdicts(conn, ref.tenant_id, ref.run_date, verdicts, profiles)
+        # On-call hears of a validation-failure crossing as the batch that caused it lands, not at the next page
+        # load. Its own transaction: the alert-state row lock is not held across the batch's writes.
+        async with self.db.tenant(ref.tenant_id) as conn:
+            notices = await oncall.evaluate(conn, ref.tenant_id)
+        await notices.send()
         return BatchResult(
             batch_no=ref.batch_no,
             route=ref.route,

@@ -19,6 +19,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
+from activities import oncall
 from connectors.errors import connector_state
 from connectors.registry import OPTIONAL, REQUESTS_PER_SECOND, open_connector, pacer
 from connectors.stripe import (
@@ -32,10 +33,10 @@ from connectors.stripe import (
 )
 from connectors.stripe_records import Subscription, read
 from connectors.usage import UsageConnector, UsageSource
+from core import alerts as alert_rules
 from core import routing
-from core.notify import notify
 from core.secrets import decrypt
-from db import alerts, drafts, scans, tenants, usage
+from db import drafts, runs, scans, tenants, usage
 from db.pool import Database
 from db.usage import PushedUsage
 from schemas import search
@@ -113,29 +114,19 @@ class ScanActivities:
 
     @activity.defn
     async def finish_scan(self, inp: TenantScanInput, status: str, summary: dict[str, Any], error: str | None) -> None:
-        routes = summary.get("routes") or {}
-        if routes:  # the realised route mix, recorded per run; outside the target bands it is an alert
-            tiers = [tier for tier, n in routes.items() for _ in range(n)]
-            summary = summary | {
-                "route_mix": {k: round(v, 3) for k, v in routing.mix(tiers).items()},
-                "route_mix_drift": routing.mix_drift(tiers),
-            }
+        """Record the run's end and evaluate on-call's alerts on it: the validation-failure rate, and the realised
+        route mix (a tenant's first completed run sets the baseline instead)."""
         async with self.db.tenant(inp.tenant_id) as conn:
+            first = not await runs.completed_before(conn, inp.run_date)
+            mix = alert_rules.route_mix(summary.get("routes") or {}, first_run=first)
+            if mix is not None:
+                summary = summary | {
+                    "route_mix": mix.mix,
+                    "route_mix_drift": mix.drift,
+                    "route_mix_baseline": mix.baseline,
+                }
             await scans.finish_run(conn, inp.tenant_id, inp.run_date, status, summary, error)
-            drift = summary.get("route_mix_drift") or []
-            newly = bool(routes) and await alerts.crossed(
-                conn, inp.tenant_id, "route_mix_drift", bool(drift), "; ".join(drift)
-            )
-            webhook = await conn.fetchval("select oncall_webhook from tenant_settings")
-            if drift:
-                await tenants.audit(
-                    conn,
-                    inp.tenant_id,
-                    "scan",
-                    "alert.route_mix_drift",
-                    inp.run_date.isoformat(),
-                    {"drift": drift, "mix": summary["route_mix"]},
-                )
+            notices = await oncall.evaluate(conn, inp.tenant_id, inp.run_date, mix)
             await tenants.audit(
                 conn,
                 inp.tenant_id,
@@ -144,8 +135,7 @@ class ScanActivities:
                 inp.run_date.isoformat(),
                 {"summary": summary, "error": error},
             )
-        if newly:  # after the commit: a webhook that hangs must not hold the transaction
-            await notify(webhook, f"[{inp.tenant_id}] route mix outside target on {inp.run_date}: {'; '.join(drift)}")
+        await notices.send()
 
     # ---- Stripe -----------------------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 from typing import Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, ValidationError
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ActivityError
@@ -17,7 +17,6 @@ from api.customers import DiaryEntry, diary_entry
 from api.deps import DbDep, OperatorDep, TemporalDep
 from api.errors import Conflict, NotFound, Unauthorized, Unavailable, Unprocessable, responses
 from core import citations
-from core.notify import notify
 from db import customers, drafts, scans
 from db import settings as tenant_settings
 from schemas.evidence import EvidenceItem
@@ -26,7 +25,6 @@ from schemas.workflow_io import DecisionResult, EditRequest, SendRequest, SkipRe
 from workflows.approval import ApprovalWorkflow
 
 router = APIRouter(prefix="/v1/drafts", tags=["drafts"])
-ALERT_RATE = alerts.ALERT_RATE
 # How long a request waits for its decision to complete in the workflow (the send includes the SMTP conversation).
 # Past it the operator gets a 503 and may press again: the update id is the same, so it is still applied once.
 DECISION_TIMEOUT_S = 30.0
@@ -137,7 +135,6 @@ def _cents(usd: float | None) -> int | None:
 async def list_drafts(
     op: OperatorDep,
     db: DbDep,
-    background: BackgroundTasks,
     status: Literal["pending", "sent", "skipped"] = "pending",
     classification: Literal["expansion", "standard", "at_risk", "likely_churn"] | None = None,
     severity: Literal["LOW", "MEDIUM", "HIGH"] | None = None,
@@ -158,14 +155,8 @@ async def list_drafts(
     async with db.tenant(op.tenant_id) as conn:
         rows = await drafts.list_drafts(conn, op.tenant_id, status, limit, offset, **filters)
         total = await drafts.count_drafts(conn, op.tenant_id, status, **filters)
-        reading = await alerts.read(conn, op.tenant_id)
-    for text in reading.to_notify:  # after the commit and after the response: a slow webhook delays nobody
-        background.add_task(notify, reading.webhook, text)
-    found: list[Alert] = []
-    if reading.validation_failure_rate > ALERT_RATE:
-        found.append(Alert(kind="validation_failure_rate", message=reading.banners[0]))
-    if reading.route_mix_drift:
-        found.append(Alert(kind="route_mix_drift", message=reading.banners[-1]))
+        reading = await alerts.read(conn)
+    found = [Alert(kind=kind, message=text) for kind, text in reading.banners.items()]  # type: ignore[arg-type]
     return DraftList(
         items=[DraftSummary(**_summary(r)) for r in rows],
         total=total,
@@ -174,7 +165,7 @@ async def list_drafts(
         validation_failure_rate_24h=round(reading.validation_failure_rate, 4),
         route_mix={k: round(v, 3) for k, v in reading.route_mix.items()},
         route_mix_drift=reading.route_mix_drift,
-        banner=" · ".join(reading.banners) or None,
+        banner=" · ".join(reading.banners.values()) or None,
         alerts=found,
     )
 

@@ -55,5 +55,9 @@ class Database:
     async def active_tenants(self) -> list[str]:
         return [r[0] for r in await self.pool.fetch("select * from app_active_tenants()")]
 
+    async def deactivated_tenants(self) -> list[str]:
+        """Tenants this database knows and has switched off (not those it has never heard of)."""
+        return [r[0] for r in await self.pool.fetch("select * from app_deactivated_tenants()")]
+
     async def close(self) -> None:
         await self.pool.close()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import asyncpg
 
@@ -23,3 +24,20 @@ async def latest_routes(conn: asyncpg.Connection) -> tuple[dt.date | None, list[
         return None, []
     rows = await conn.fetch("select route from scan_customers where run_date = $1 and route is not null", run_date)
     return run_date, [r["route"] for r in rows]
+
+
+async def latest_completed(conn: asyncpg.Connection) -> tuple[dt.date | None, dict[str, Any]]:
+    """The latest completed run's date and summary (its route mix as the scan's end recorded it)."""
+    row = await conn.fetchrow(
+        "select run_date, summary from scan_runs where status = 'completed' order by run_date desc limit 1"
+    )
+    return (row["run_date"], row["summary"] or {}) if row else (None, {})
+
+
+async def completed_before(conn: asyncpg.Connection, run_date: dt.date) -> bool:
+    """Whether the caller's tenant has a completed run earlier than run_date (else this one is its first)."""
+    return bool(
+        await conn.fetchval(
+            "select exists (select 1 from scan_runs where status = 'completed' and run_date < $1)", run_date
+        )
+    )

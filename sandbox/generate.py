@@ -18,6 +18,7 @@ import math
 import random
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,17 +33,31 @@ KEYS = {
 }
 BRIEFING_CHANNEL = {"id": "C0FDE000001", "name": "fde"}  # where the health briefing is posted (the default)
 
-# archetype: (share, expected verdict, expected health tier, note for expected.csv)
+# archetype: (share, expected verdict, expected health tier, note for expected.csv). Shares like a real book: most
+# accounts steady, about a quarter moving, so a first scan routes inside the target mix (60-80/15-35/2-10 %).
 ARCHETYPES: dict[str, tuple[float, str, str, str]] = {
-    "expansion": (0.18, "expansion", "hot", "seats and usage up, asks about a bigger plan, champion engaged"),
+    "expansion": (0.10, "expansion", "hot", "seats and usage up, asks about a bigger plan, champion engaged"),
     "past_due_but_expanding": (0.02, "expansion", "warm", "an open invoice, yet seats and usage grow"),
-    "steady": (0.33, "standard", "warm", "pays on time, usage flat, deal on track"),
+    "steady": (0.60, "standard", "warm", "pays on time, usage flat, deal on track"),
     "thin_new": (0.05, "standard", "warm", "signed weeks ago: too little data to judge"),
     "single_late_invoice": (0.04, "standard", "warm", "one invoice a week late, otherwise steady"),
     "stale_deal_happy_slack": (0.02, "standard", "warm", "renewal deal untouched for months, Slack is happy"),
     "champion_left_usage_grows": (0.02, "standard", "hot", "the champion left, but usage keeps growing"),
-    "at_risk": (0.21, "at_risk", "cold", "late invoices, usage down, stale deal, champion quiet"),
-    "likely_churn": (0.13, "likely_churn", "cold", "failed payments, cancel talk, champion gone or silent"),
+    "at_risk": (0.10, "at_risk", "cold", "late invoices, usage down, stale deal, champion quiet"),
+    "likely_churn": (0.05, "likely_churn", "cold", "failed payments, cancel talk, champion gone or silent"),
+}
+# The book the test suite deals: every story several times over in a 120-customer workspace (trouble is
+# over-represented on purpose, so each verdict and tier shows up). A demo on it would look like a bad quarter.
+STORY_RICH_SHARES = {
+    "expansion": 0.18,
+    "past_due_but_expanding": 0.02,
+    "steady": 0.33,
+    "thin_new": 0.05,
+    "single_late_invoice": 0.04,
+    "stale_deal_happy_slack": 0.02,
+    "champion_left_usage_grows": 0.02,
+    "at_risk": 0.21,
+    "likely_churn": 0.13,
 }
 WORDS_A = [
     "Acme",
@@ -166,13 +181,13 @@ class Story:
     stale_days: int  # days since the renewal deal last moved
 
 
-def _deck(rng: random.Random) -> list[tuple[str, bool, bool]]:
+def _deck(rng: random.Random, shares: Mapping[str, float]) -> list[tuple[str, bool, bool]]:
     """One shuffled block of 100 customers as (archetype, due, enterprise): exact archetype shares, 40% of
     each renewing 14-90 days out, and six enterprise accounts spread over the stories a demo must show, so
     even a small workspace has every story in the renewal window."""
     cards = []
     big = {"expansion": (1, 1), "steady": (1, 1), "at_risk": (1, 0), "likely_churn": (1, 0)}
-    for name, (share, *_) in ARCHETYPES.items():
+    for name, share in shares.items():
         n = round(share * 100)
         due = round(n * 0.4)
         in_window, outside = big.get(name, (0, 0))
@@ -754,8 +769,11 @@ def _usage(s: Story, cus: str, rng: random.Random, days: list[tuple[int, dt.date
     w.writerows(rows)
 
 
-def generate_workspace(out: Path, *, customers: int = 500, as_of: dt.date, seed: int = 7) -> Path:
-    """Write a workspace of `customers` customers as of `as_of`; the same seed writes the same bytes."""
+def generate_workspace(
+    out: Path, *, customers: int = 500, as_of: dt.date, seed: int = 7, shares: Mapping[str, float] | None = None
+) -> Path:
+    """Write a workspace of `customers` customers as of `as_of`; the same seed writes the same bytes. `shares`
+    (archetype -> share of each block of 100) replaces the realistic default, e.g. STORY_RICH_SHARES."""
     rng = random.Random(seed)
     compact = customers > 1000  # keep 10k-customer workspaces small; the usage connector reads 45 days
     days = [
@@ -801,7 +819,7 @@ def generate_workspace(out: Path, *, customers: int = 500, as_of: dt.date, seed:
         )
         deck: list[tuple[str, bool, bool]] = []
         for i in range(customers):
-            deck = deck or _deck(rng)
+            deck = deck or _deck(rng, shares or {name: a[0] for name, a in ARCHETYPES.items()})
             s = _story(i, deck.pop(), rng, as_of)
             cus = _id("cus_", seed, i)
             links = _crm(s, i, seed, cus, rng, as_of, acc)

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     app_db_password: str = PLACEHOLDER
 
     temporal_address: str = "127.0.0.1:7233"
+    # The dev server `renewals dev-server` and `renewals demo` start; unset: temporal-dev.yaml's. A second stack on
+    # one machine sets its own (the command-line flags of the same names win over these).
+    temporal_port: int | None = None  # also the default address (127.0.0.1:<port>) when the address is not set
+    temporal_ui_port: int | None = None
+    temporal_http_port: int | None = None
+    temporal_metrics_port: int | None = None
     temporal_namespace: str = "default"
     task_queue: str = "renewals"
 
@@ -64,6 +70,12 @@ class Settings(BaseSettings):
 
     def api_base_hosts(self) -> list[str] | None:
         return None if self.environment == "development" else [*VENDOR_DOMAINS, *self.connector_hosts]
+
+    @model_validator(mode="after")
+    def _address_follows_port(self) -> Settings:
+        if self.temporal_port is not None and "temporal_address" not in self.model_fields_set:
+            self.temporal_address = f"127.0.0.1:{self.temporal_port}"
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:

@@ -90,9 +90,12 @@ def settings(tmp_path_factory: pytest.TempPathFactory, owner_dsn: str, secret_ke
 
 @pytest.fixture(scope="session")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from sandbox.generate import generate_workspace
+    from sandbox.generate import STORY_RICH_SHARES, generate_workspace
 
-    return generate_workspace(tmp_path_factory.mktemp("workspace"), customers=120, as_of=AS_OF, seed=11)
+    # A book richer in trouble than a real one, so 120 customers hold every verdict, tier and held draft.
+    return generate_workspace(
+        tmp_path_factory.mktemp("workspace"), customers=120, as_of=AS_OF, seed=11, shares=STORY_RICH_SHARES
+    )
 
 
 @pytest.fixture(scope="session")

@@ -802,52 +802,98 @@ async def oncall(owner: asyncpg.Connection, db: Database, secret_key: str) -> As
     server.close()
 
 
-async def test_on_call_is_told_once_per_crossing_of_the_validation_rate(
-    oncall: tuple[str, str, Webhook], db: Database, api_url: str
+async def _worker_ends_a_run(db: Database, client: Client, tid: str, day: dt.date, routes: dict[str, int]) -> None:
+    """What the worker does at a scan's end (the real activity, on the real database): record it, evaluate on-call's
+    alerts, tell on-call of a crossing before returning."""
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.scan import ScanActivities
+    from schemas.workflow_io import TenantScanInput
+
+    acts, inp = ScanActivities(db, client, "unused"), TenantScanInput(tenant_id=tid, run_date=day)
+    await ActivityEnvironment().run(acts.begin_scan, inp)
+    await ActivityEnvironment().run(
+        acts.finish_scan, inp, "completed" if routes else "failed", {"routes": routes}, None
+    )
+
+
+async def test_the_worker_tells_on_call_once_per_crossing_and_the_inbox_only_reads(
+    oncall: tuple[str, str, Webhook], db: Database, client: Client, api_url: str
 ) -> None:
     tid, token, hook = oncall
-
-    async def told(n: int) -> bool:
-        return len(hook.received) == n
-
     async with http(api_url, token) as h:
         await factories.verdicts(db, tid, 90, demoted=False)
-        assert (await h.get("/v1/drafts")).json()["banner"] is None
         await factories.verdicts(db, tid, 10, demoted=True, start=100)  # 10 % demoted: over the 5 % line
+        # Nobody has evaluated it yet: the inbox shows the rate, but reading it neither raises the banner nor posts.
+        before = await asyncio.gather(*[h.get("/v1/drafts") for _ in range(5)])
+        assert {r.json()["banner"] for r in before} == {None}
+        assert before[0].json()["validation_failure_rate_24h"] == pytest.approx(0.10)
+        await _worker_ends_a_run(db, client, tid, dt.date(2026, 11, 10), {})  # notify awaits the receiver's answer
+        assert len(hook.received) == 1 and tid in hook.received[0]["text"] and "fabricating" in hook.received[0]["text"]
         first = (await h.get("/v1/drafts")).json()
-        assert first["validation_failure_rate_24h"] == pytest.approx(0.10)
-        assert first["banner"] and [a["kind"] for a in first["alerts"]] == ["validation_failure_rate"]
-        await eventually(lambda: told(1), timeout=10)
-        await asyncio.gather(*[h.get("/v1/drafts") for _ in range(5)])  # still over: nobody is told again
+        assert "10.0%" in first["banner"] and [a["kind"] for a in first["alerts"]] == ["validation_failure_rate"]
+        await asyncio.gather(*[h.get("/v1/drafts") for _ in range(5)])
+        await _worker_ends_a_run(db, client, tid, dt.date(2026, 11, 11), {})  # still over: nobody is told again
         await factories.verdicts(db, tid, 200, demoted=False, start=1000)  # diluted to 3.3 %: the alert clears
+        await _worker_ends_a_run(db, client, tid, dt.date(2026, 11, 12), {})
         assert (await h.get("/v1/drafts")).json()["banner"] is None
         await factories.verdicts(db, tid, 40, demoted=True, start=2000)  # back over: a new crossing
+        await _worker_ends_a_run(db, client, tid, dt.date(2026, 11, 13), {})
         await h.get("/v1/drafts")
-        await eventually(lambda: told(2), timeout=10)
-    await asyncio.sleep(0.3)
-    assert len(hook.received) == 2 and tid in hook.received[0]["text"] and "fabricating" in hook.received[0]["text"]
+        await _worker_ends_a_run(db, client, tid, dt.date(2026, 11, 14), {})  # a last evaluation, to order the count
+    assert len(hook.received) == 2
 
 
-async def test_route_mix_drift_shows_on_the_inbox_and_is_told_once(
-    oncall: tuple[str, str, Webhook], db: Database, api_url: str
+async def test_the_batch_that_crosses_the_rate_tells_on_call_as_it_is_recorded(
+    oncall: tuple[str, str, Webhook], db: Database, client: Client, api_url: str
+) -> None:
+    """The worker's other evaluation point: JudgeActivities.record_batch (the real activity, on the real database),
+    not only the scan's end. Its verdicts are already in (10 % demoted); the batch recorded next sees the crossing."""
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.judge import JudgeActivities
+    from db import scans
+    from schemas.workflow_io import BatchRef
+
+    tid, token, hook = oncall
+    await factories.verdicts(db, tid, 90, demoted=False)
+    await factories.verdicts(db, tid, 10, demoted=True, start=100)
+    day = dt.date(2026, 11, 15)
+    async with db.tenant(tid) as conn:
+        await scans.save_model_output(conn, tid, day, 0, "final", "offline", {"verdicts": []})
+    ref = BatchRef(tenant_id=tid, run_date=day, batch_no=0, route="TIER1", size=0)
+    for _ in range(2):  # a retried activity: still one crossing
+        await ActivityEnvironment().run(JudgeActivities(db, "unused").record_batch, ref)
+    assert len(hook.received) == 1 and "fabricating" in hook.received[0]["text"]
+    async with http(api_url, token) as h:
+        assert [a["kind"] for a in (await h.get("/v1/drafts")).json()["alerts"]] == ["validation_failure_rate"]
+
+
+async def test_the_first_scan_sets_the_route_mix_baseline_and_a_later_drift_is_told_once(
+    oncall: tuple[str, str, Webhook], db: Database, client: Client, api_url: str
 ) -> None:
     tid, token, hook = oncall
-
-    async def told(n: int) -> bool:
-        return len(hook.received) == n
-
+    inflated = {"TIER1": 42, "TIER2": 48, "TIER3": 10}  # a first scan: every account counts as having moved
     async with http(api_url, token) as h:
-        await factories.completed_run(db, tid, dt.date(2026, 11, 20), {"TIER1": 70, "TIER2": 25, "TIER3": 5})
+        await _worker_ends_a_run(db, client, tid, dt.date(2026, 11, 19), inflated)
+        baseline = (await h.get("/v1/drafts")).json()
+        assert baseline["route_mix"] == {"TIER1": 0.42, "TIER2": 0.48, "TIER3": 0.1}
+        assert baseline["route_mix_drift"] == [] and baseline["banner"] is None and hook.received == []
+        async with db.tenant(tid) as conn:
+            summary = await conn.fetchval("select summary from scan_runs where run_date = '2026-11-19'")
+        assert summary["route_mix_baseline"] is True and summary["route_mix_drift"] == []
+        await _worker_ends_a_run(db, client, tid, dt.date(2026, 11, 20), {"TIER1": 70, "TIER2": 25, "TIER3": 5})
         fine = (await h.get("/v1/drafts")).json()
         assert fine["route_mix_drift"] == [] and fine["banner"] is None
         assert fine["route_mix"] == {"TIER1": 0.7, "TIER2": 0.25, "TIER3": 0.05}
-        await factories.completed_run(db, tid, dt.date(2026, 11, 21), {"TIER1": 50, "TIER2": 30, "TIER3": 20})
+        for _ in range(2):  # the scan's end retried: still one crossing
+            await _worker_ends_a_run(db, client, tid, dt.date(2026, 11, 21), {"TIER1": 50, "TIER2": 30, "TIER3": 20})
         drifted = (await h.get("/v1/drafts")).json()
         assert drifted["route_mix_drift"] == ["TIER1 at 50% (target 60%-80%)", "TIER3 at 20% (target 2%-10%)"]
         assert "route mix" in drifted["banner"] and [a["kind"] for a in drifted["alerts"]] == ["route_mix_drift"]
         await h.get("/v1/drafts")
-        await eventually(lambda: told(1), timeout=10)
-    await asyncio.sleep(0.3)
+        await _worker_ends_a_run(db, client, tid, dt.date(2026, 11, 22), {"TIER1": 70, "TIER2": 25, "TIER3": 5})
+        assert (await h.get("/v1/drafts")).json()["banner"] is None
     assert len(hook.received) == 1 and "TIER3 at 20%" in hook.received[0]["text"]
 
 

@@ -22,7 +22,14 @@ from db.pool import Database
 from schemas.settings import Settings
 from schemas.workflow_io import ReportInput
 from tests.conftest import create_tenant, eventually, new_tenant_id
-from workers.schedules import DAILY_ID, active_tenant_zones, briefing_id, digest_id, ensure_schedules
+from workers.schedules import (
+    DAILY_ID,
+    active_tenant_zones,
+    briefing_id,
+    digest_id,
+    ensure_for_database,
+    ensure_schedules,
+)
 
 # One of these always has a date other than UTC's: Pago Pago's (UTC-11) until 11:00 UTC, Kiritimati's (UTC+14)
 # from 10:00 UTC.
@@ -68,7 +75,7 @@ async def test_a_worker_start_deletes_a_deactivated_tenants_reports_and_keeps_an
     leaving = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
     theirs = {t: [briefing_id(t), digest_id(t)] for t in (staying, leaving)}
     try:
-        await ensure_schedules(client, {staying: "UTC", leaving: "UTC"})
+        await ensure_schedules(client, {staying: "UTC", leaving: "UTC"}, set())
 
         async def listed() -> bool:  # the next start finds the Schedules through visibility, which lags creation
             return {s.id async for s in await client.list_schedules()} >= {*theirs[staying], *theirs[leaving]}
@@ -83,7 +90,7 @@ async def test_a_worker_start_deletes_a_deactivated_tenants_reports_and_keeps_an
         await client.get_schedule_handle(briefing_id(staying)).pause(note="no briefings in August")
         zones = await active_tenant_zones(db)
         assert zones[staying] == "Asia/Tokyo" and leaving not in zones
-        made = await ensure_schedules(client, {staying: zones[staying]})
+        made = await ensure_schedules(client, {staying: zones[staying]}, set(await db.deactivated_tenants()))
 
         assert made == [DAILY_ID, *theirs[staying]]
         assert all([await gone(client, sid) for sid in theirs[leaving]])
@@ -98,11 +105,33 @@ async def test_a_worker_start_deletes_a_deactivated_tenants_reports_and_keeps_an
         # Switched back on, the tenant is briefed again from the next start, not left paused.
         await owner.execute("update tenants set active = true where id = $1", leaving)
         zones = await active_tenant_zones(db)
-        await ensure_schedules(client, {t: zones[t] for t in (staying, leaving)})
+        await ensure_schedules(client, {t: zones[t] for t in (staying, leaving)}, set(await db.deactivated_tenants()))
         for sid in theirs[leaving]:
             assert not (await client.get_schedule_handle(sid).describe()).schedule.state.paused
     finally:
         for sid in (DAILY_ID, *theirs[staying], *theirs[leaving]):
+            with contextlib.suppress(RPCError):
+                await client.get_schedule_handle(sid).delete()
+
+
+async def test_a_worker_start_leaves_the_schedules_of_tenants_its_database_does_not_know(
+    db: Database, client: Client
+) -> None:
+    """A second stack on the same Temporal server: its tenant is not in this database, so it is not this
+    database's to delete (issue #13: a second demo deleted the first one's Schedules)."""
+    stranger = new_tenant_id("other-stack")
+    theirs = [briefing_id(stranger), digest_id(stranger)]
+    await ensure_schedules(client, {stranger: "UTC"}, set())  # what the other stack's worker made
+    try:
+
+        async def listed() -> bool:  # listed, so a start that went by the list (as one did) would have seen them
+            return {s.id async for s in await client.list_schedules()} >= set(theirs)
+
+        await eventually(listed)
+        await ensure_for_database(client, db)  # this stack's worker starts
+        assert not [sid for sid in theirs if await gone(client, sid)]
+    finally:
+        for sid in (DAILY_ID, *theirs):
             with contextlib.suppress(RPCError):
                 await client.get_schedule_handle(sid).delete()
 

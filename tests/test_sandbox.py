@@ -79,7 +79,8 @@ def test_the_sample_book_has_every_verdict_tier_and_a_realistic_mix(sample_ws: P
     verdicts = Counter(r["expected_verdict"] for r in rows)
     assert set(verdicts) == {"expansion", "standard", "at_risk", "likely_churn"}
     assert {r["expected_health_tier"] for r in rows} == {"hot", "warm", "cold"}
-    for label, share in (("expansion", 0.20), ("standard", 0.45), ("at_risk", 0.22), ("likely_churn", 0.13)):
+    # Most of a real book is steady; about a quarter moves (so a first scan routes inside the target mix).
+    for label, share in (("expansion", 0.12), ("standard", 0.73), ("at_risk", 0.10), ("likely_churn", 0.05)):
         assert abs(verdicts[label] / len(rows) - share) < 0.03, (label, verdicts)
     arr = [int(r["arr_usd"]) for r in rows]
     assert min(arr) >= 3_000 and max(arr) <= 400_000 and sum(a >= 50_000 for a in arr) >= 20

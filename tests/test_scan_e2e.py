@@ -66,6 +66,12 @@ async def test_a_scan_writes_one_verdict_and_one_diary_entry_per_due_customer(
         summary = await conn.fetchval("select summary from scan_runs where run_date = $1", AS_OF)
     assert sum(summary["routes"].values()) == result.due
     assert abs(sum(summary["route_mix"].values()) - 1.0) < 0.01 and "route_mix_drift" in summary
+    # The tenant's first run: every account counts as moved, so its mix is the baseline, never an alert. The worker
+    # evaluated on-call's alerts as the batches landed and at the end (the state rows exist; neither is on).
+    assert summary["route_mix_baseline"] is True and summary["route_mix_drift"] == []
+    async with db.tenant(tid) as conn:
+        states = dict(await conn.fetch("select kind, active from alert_state"))
+    assert states == {"validation_failure_rate": False, "route_mix_drift": False}
     async with db.tenant(tid) as conn:
         assert await conn.fetchval("select count(*) from audit_log where action = 'scan.completed'") == 1
     for v in verdicts:  # never a source that is not in the customer's own bundle
@@ -302,8 +308,13 @@ async def test_route_mix_drift_is_recorded_as_an_alert_and_the_scan_still_comple
     tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
     acts = ScanActivities(db, client, secret_key)
     inp = TenantScanInput(tenant_id=tid, run_date=AS_OF)
-    async with db.tenant(tid) as conn:
-        await conn.execute("insert into scan_runs (tenant_id, run_date) values ($1, $2)", tid, AS_OF)
+    async with db.tenant(tid) as conn:  # not its first run: that one would only set the baseline
+        await conn.execute(
+            """insert into scan_runs (tenant_id, run_date, status)
+                 values ($1, $2::date - 1, 'completed'), ($1, $2, 'running')""",
+            tid,
+            AS_OF,
+        )
     drifting = {"routes": {"TIER1": 5, "TIER2": 5}}
     for _ in range(2):
         await ActivityEnvironment().run(acts.finish_scan, inp, "completed", drifting, None)

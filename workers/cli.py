@@ -8,7 +8,9 @@ import datetime as dt
 import logging
 import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -40,7 +42,7 @@ async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from workers.schedules import ensure_schedules
+    from workers.schedules import ensure_for_database
     from workers.worker import build_workers, connect_temporal, running
 
     _, db = await _database(settings)
@@ -48,9 +50,7 @@ async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         settings.temporal_address, settings.temporal_namespace, settings.worker_metrics_bind
     )
     if not args.no_schedules:
-        from workers.schedules import active_tenant_zones
-
-        made = await ensure_schedules(client, await active_tenant_zones(db))
+        made = await ensure_for_database(client, db)
         say(f"schedules: {', '.join(made)}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -179,15 +179,76 @@ async def cmd_connect(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_dev_server(args: argparse.Namespace, settings: Settings) -> int:
-    cfg = stack.DevServerConfig.load(ROOT / "temporal-dev.yaml")
-    proc = stack.start_dev_server(cfg, settings.data_dir)
-    say(f"Temporal dev server on {cfg.address}, UI http://{cfg.ip}:{cfg.ui_port}")
-    if proc is not None:
-        try:
-            proc.wait()
-        except KeyboardInterrupt:
-            proc.terminate()
+    cfg = stack.DevServerConfig.load(ROOT / "temporal-dev.yaml").with_ports(settings)
+    # SIGTERM (systemd, docker stop, kill) is Ctrl-C here: the server this command started is stopped either way.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        proc = stack.start_dev_server(cfg, settings.data_dir)
+    except KeyboardInterrupt:
+        return 0
+    if proc is None:  # not reached: only use_existing returns None
+        return 0
+    say(f"Temporal dev server on {cfg.address}, UI http://{cfg.ip}:{cfg.ui_port} (pid {proc.pid}); Ctrl-C stops it")
+    try:
+        proc.wait()
+    except KeyboardInterrupt:
+        say("stopping the Temporal dev server…")
+    finally:
+        stack.stop_dev_server(proc, settings.data_dir)
     return 0
+
+
+def run_async(work: Coroutine[Any, Any, int]) -> int:
+    """asyncio.run, with SIGTERM handled as Ctrl-C is: the main task is cancelled, so every `finally` runs (the
+    demo stops its dev server, workers and API; atexit then stops the embedded PostgreSQL)."""
+
+    async def main() -> int:
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        return await work
+
+    try:
+        return asyncio.run(main())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        say("stopped")
+        return 0
+
+
+# The ports and data dir of the stack `demo` and `dev-server` start: each flag sets the setting of its name.
+STACK_FLAGS = (
+    "data_dir",
+    "temporal_port",
+    "temporal_ui_port",
+    "temporal_http_port",
+    "temporal_metrics_port",
+    "api_port",
+    "smtp_port",
+)
+
+
+def with_flags(args: argparse.Namespace) -> Settings:
+    """The settings, with the command's flags over the environment (a flag given wins over RENEWALS_*)."""
+    given = {f: getattr(args, f) for f in STACK_FLAGS if getattr(args, f, None) is not None}
+    return Settings(**given) if given else get_settings()
+
+
+def stack_flags(p: argparse.ArgumentParser, *, demo: bool) -> None:
+    p.add_argument("--data-dir", type=Path, help="state directory (default .renewals; RENEWALS_DATA_DIR)")
+    for name in ("temporal", "temporal-ui", "temporal-http", "temporal-metrics"):
+        p.add_argument(
+            f"--{name}-port",
+            type=int,
+            help=f"default: temporal-dev.yaml (RENEWALS_{name.upper().replace('-', '_')}_PORT)",
+        )
+    if demo:
+        p.add_argument("--api-port", type=int, help="default 8000 (RENEWALS_API_PORT)")
+        p.add_argument("--smtp-port", type=int, help="the SMTP sink's; default 1025 (RENEWALS_SMTP_PORT)")
+        p.add_argument(
+            "--use-existing-temporal",
+            action="store_true",
+            help="attach to a Temporal server already answering on the port (its Schedules and workflows are shared)",
+        )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -196,11 +257,12 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="start everything, seed a demo tenant, run a scan, stay up until Ctrl-C")
     d.add_argument("--customers", type=int, default=500)
     d.add_argument("--no-scan", action="store_true")
+    stack_flags(d, demo=True)
     w = sub.add_parser("worker", help="run the Temporal workers")
     w.add_argument("--no-schedules", action="store_true", help="do not create, update or delete the Schedules")
     sub.add_parser("api", help="run the REST API")
     sub.add_parser("migrate", help="apply database migrations")
-    sub.add_parser("dev-server", help="run the Temporal dev server from temporal-dev.yaml")
+    stack_flags(sub.add_parser("dev-server", help="run the Temporal dev server from temporal-dev.yaml"), demo=False)
     s = sub.add_parser("scan", help="scan a tenant now")
     s.add_argument("--tenant", required=True)
     s.add_argument("--date", help="YYYY-MM-DD (default: today, UTC)")
@@ -230,20 +292,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = get_settings()
+        settings = with_flags(args)
     except ValueError as e:
         say(f"configuration error: {e}")
         return 2
-    if args.command == "dev-server":
-        return cmd_dev_server(args, settings)
-    if args.command == "demo":
-        from workers.demo import run_demo
+    try:
+        if args.command == "dev-server":
+            return cmd_dev_server(args, settings)
+        if args.command == "demo":
+            from workers.demo import run_demo
 
-        try:
-            return asyncio.run(run_demo(settings, ROOT, customers=args.customers, scan=not args.no_scan))
-        except RuntimeError as e:
-            say(f"error: {e}")
-            return 1
+            return run_async(
+                run_demo(
+                    settings,
+                    ROOT,
+                    customers=args.customers,
+                    scan=not args.no_scan,
+                    use_existing=args.use_existing_temporal,
+                )
+            )
+    except RuntimeError as e:
+        say(f"error: {e}")
+        return 1
     handler = {
         "worker": cmd_worker,
         "api": cmd_api,

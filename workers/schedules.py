@@ -88,14 +88,19 @@ async def active_tenant_zones(db: Database) -> dict[str, str]:
     return zones
 
 
-async def ensure_schedules(client: Client, tenants: dict[str, str]) -> list[str]:
+async def ensure_for_database(client: Client, db: Database) -> list[str]:
+    """What a worker (or the demo) does at start: the Schedules of the tenants this database knows."""
+    return await ensure_schedules(client, await active_tenant_zones(db), set(await db.deactivated_tenants()))
+
+
+async def ensure_schedules(client: Client, tenants: dict[str, str], deactivated: set[str]) -> list[str]:
     """The daily scan, and each active tenant's (id -> time zone) briefing and digest: created, or updated. The
-    report Schedules of any tenant not given (deactivated, or gone) are deleted."""
+    report Schedules of the `deactivated` tenants (known to this database, switched off) are deleted."""
     wanted = {DAILY_ID: daily_schedule()}
     for tid, tz in tenants.items():
         wanted |= tenant_schedules(tid, tz)
     made = await apply_schedules(client, wanted)
-    await delete_reports_except(client, set(tenants))
+    await delete_reports_of(client, deactivated - set(tenants))
     return made
 
 
@@ -113,23 +118,24 @@ async def apply_schedules(client: Client, wanted: dict[str, Schedule]) -> list[s
     return list(wanted)
 
 
-async def delete_reports_except(client: Client, active: set[str]) -> list[str]:
-    """Delete the briefing and digest Schedules of every tenant not in `active`; the ids deleted.
+async def delete_reports_of(client: Client, deactivated: set[str]) -> list[str]:
+    """Delete the briefing and digest Schedules of the `deactivated` tenants; the ids deleted.
+
+    Only tenants this database knows as switched off: a Temporal server can be shared (a second stack, or a
+    namespace another deployment also uses), and a tenant this database has never heard of is someone else's.
 
     Deleted rather than paused: an operator could unpause a paused one and brief a tenant that was switched off,
     and, as updates keep the operator's pause, a reactivated tenant would stay paused. Both Schedules are derived
     from the tenant's row, so a reactivated tenant gets them back at the next worker start; the workflows they
     started keep their histories. (The daily scan needs nothing here: it only ever reads active tenants.)"""
     gone = []
-    async for listed in await client.list_schedules():
-        kind, _, tid = listed.id.partition("/")
-        if kind not in REPORT_KINDS or tid in active:
-            continue
+    for sid in sorted(f"{kind}/{tid}" for tid in deactivated for kind in REPORT_KINDS):
         try:
-            await client.get_schedule_handle(listed.id).delete()
-        except RPCError as e:  # NOT_FOUND: another worker starting at the same time deleted it first
+            await client.get_schedule_handle(sid).delete()
+        except RPCError as e:  # NOT_FOUND: never created, or another worker starting at the same time deleted it
             if e.status != RPCStatusCode.NOT_FOUND:
                 raise
-        log.warning("deleted Schedule %s: tenant %s is not active", listed.id, tid)
-        gone.append(listed.id)
+            continue
+        log.warning("deleted Schedule %s: tenant %s is deactivated", sid, sid.partition("/")[2])
+        gone.append(sid)
     return gone

