@@ -132,12 +132,13 @@ async def list_connectors(op: AdminDep, db: DbDep) -> list[ConnectorStatus]:
         return [_status(r) for r in await tenants.list_connectors(conn)]
 
 
-async def _check(kind: str, key: str, config: dict[str, Any]) -> None:
+async def _check(kind: str, key: str, config: dict[str, Any]) -> dict[str, Any]:
+    """Check the key; returns what the config should also keep (Slack: the tenant's own team id)."""
     try:
         if kind == "stripe":
             await StripeSource(key, config.get("api_base"), timeout=10).check()
-        else:
-            await registry.check(kind, key, config)
+            return {}
+        return await registry.check(kind, key, config)
     except ApplicationError as e:  # connectors.errors has already told credentials from an outage
         if e.type == VENDOR_UNAVAILABLE:
             raise Unavailable(f"{kind} could not be reached to check the key; nothing was stored: {e.message}") from e
@@ -183,7 +184,7 @@ async def connect(kind: Kind, body: ConnectBody, op: AdminDep, db: DbDep, reques
     if kind == "salesforce":
         config |= {k: v for k in ("champion_field", "left_field") if (v := getattr(body, k)) is not None}
     if kind in CHECKED:
-        await _check(kind, body.key, config)
+        config |= await _check(kind, body.key, config)
     async with db.tenant(op.tenant_id) as conn:
         await tenants.put_connector(conn, op.tenant_id, kind, encrypt(secret_key, body.key), config)
         await tenants.audit(

@@ -689,8 +689,8 @@ def _slack(
 ) -> tuple[str, list[dict[str, Any]]]:
     """A Slack Connect channel shared with the customer's workspace: the champion (a successor and a colleague
     where the champion left), the vendor's CSM posting too (about exports, seats, pricing: not the customer's
-    voice), threads, noise, and now and then a long channel. Messages carry `team`/`user_team`; a few older ones
-    do not, and only the poster's email domain tells the sides apart."""
+    voice), threads, noise, and now and then a long channel. Messages carry `team`/`user_team`; in a tenth of
+    channels most do not, and another message of the poster's or their email domain tells the sides apart."""
     channel = "C0" + _id("", "chan", seed, i, n=9).upper()
     team = "T0C" + _id("", "team", seed, i, n=8).upper()
     champ = "U0" + _id("", "user", seed, i, n=9).upper()
@@ -731,7 +731,7 @@ def _slack(
         )
     if "slack" in s.missing:  # connected, invited, and nobody has written yet
         return channel, []
-    tagless = rng.random() < 0.2  # an older channel whose messages lack the Slack Connect team fields
+    tagless = rng.random() < 0.1  # an older channel whose messages mostly lack the Slack Connect team fields
     msgs: list[dict[str, Any]] = []
 
     def post(who: str, bank: str, day: dt.date, k: int, hour: int) -> dict[str, Any]:

@@ -100,7 +100,8 @@ def salesforce(h: SandboxHandle, session_id: str | None = None, **kw: Any) -> Sa
 
 
 def slack(h: SandboxHandle, token: str | None = None, **kw: Any) -> SlackConnector:
-    return SlackConnector(SlackSource(token or h.keys["slack"], h.slack_base_url, **kw))
+    # own_team as PUT /v1/connectors/slack stores it from auth.test: a connected tenant's config has it
+    return SlackConnector(SlackSource(token or h.keys["slack"], h.slack_base_url, **kw), own_team="T0SANDBOX")
 
 
 def usage(h: SandboxHandle) -> UsageConnector:
@@ -134,7 +135,9 @@ async def test_a_chunk_of_60_costs_few_requests_and_only_the_broken_customer_fai
     print(f"\nrequests per customer (60-customer chunk): {per_customer}")
     assert per_customer["hubspot"] <= 6 / 60  # 2 association reads + deal and contact batch reads
     assert per_customer["salesforce"] <= 2 / 60  # one Opportunity and one Contact query
-    assert per_customer["slack"] == 1.0  # one conversations.history page per channel
+    # one conversations.history page per channel; a busy channel (4% of the sample's) takes a second page,
+    # and a poster none of whose messages carries a Slack Connect team stamp one users.info per gather
+    assert 1.0 <= per_customer["slack"] <= 1.15
 
 
 async def test_a_malformed_record_is_that_customers_error_naming_the_record(sandbox: SandboxHandle, ws: Path) -> None:
