@@ -480,6 +480,58 @@ def test_a_hubspot_champion_has_left_only_when_a_property_says_so(props: dict[st
     assert kinds == ({"champion_left"} if left else {"champion_engaged"})
 
 
+@pytest.mark.parametrize(
+    "props, gone",
+    [
+        ({"hs_email_hard_bounce_reason_enum": "UNKNOWN_USER"}, True),
+        (
+            {"hs_email_hard_bounce_reason": "550 5.1.1 <ana@acme.example>: Recipient address rejected: User unknown"},
+            True,
+        ),
+        ({"hs_email_hard_bounce_reason_enum": "MAILBOX_FULL", "hs_email_hard_bounce_reason": "552 5.2.2 full"}, False),
+        ({"hs_email_hard_bounce_reason_enum": "SPAM"}, False),
+        ({"hs_email_hard_bounce_reason_enum": "POLICY", "hs_email_hard_bounce_reason": "550 5.7.1 blocked"}, False),
+        ({}, False),
+    ],
+)
+def test_a_hubspot_champion_whose_mailbox_is_gone_has_left(props: dict[str, str], gone: bool) -> None:
+    # Most teams never tick a "left the company" box; the hard bounce HubSpot records says it for them.
+    items = contact_signals([_contact("1", "champion", hs_email_last_send_date="2026-11-01", **props)], AS_OF)
+    assert ({i.kind for i in items} == {"champion_left"}) is gone
+    if gone:
+        assert items[0].signal <= DECISIVE_SIGNAL and "bounce_reason" in items[0].facts
+
+
+@pytest.mark.parametrize(
+    "bounced, reason, gone",
+    [
+        ("2026-11-02T09:00:00.000+0000", "550 5.1.1 The email account that you tried to reach does not exist", True),
+        ("2026-11-02T09:00:00.000+0000", "552 5.2.2 Mailbox full", False),
+        (None, "550 5.1.1 User unknown", False),  # only a bounce with its date counts
+        (None, None, False),
+    ],
+)
+def test_a_salesforce_champion_whose_mail_bounces_for_good_has_left(
+    bounced: str | None, reason: str | None, gone: bool
+) -> None:
+    from connectors.salesforce import contact_signals as sf_contacts
+
+    seen = (AS_OF - dt.timedelta(days=5)).isoformat()
+    contact = {
+        "Id": "003A",
+        "AccountId": "001A",
+        "FirstName": "Ana",
+        "LastName": "Berg",
+        "Champion__c": True,
+        "Left_Company__c": False,
+        "LastActivityDate": seen,
+        "EmailBouncedDate": bounced,
+        "EmailBouncedReason": reason,
+    }
+    kinds = {i.kind for i in sf_contacts([contact], AS_OF)}
+    assert kinds == ({"champion_left"} if gone else {"champion_engaged"})
+
+
 def test_with_no_champion_marked_a_departed_contact_is_not_champion_loss() -> None:
     # No renewal_role anywhere (most HubSpot portals): every contact is read, but nobody is known to be the
     # champion, so one of them leaving is a mild signal, not an explicit statement that the customer leaves.
