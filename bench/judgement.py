@@ -44,7 +44,9 @@ AS_OF = dt.date(2026, 11, 22)
 
 def evidence_from_workspace(
     ws: Path, as_of: dt.date
-) -> tuple[dict[str, CustomerProfile], dict[str, list[EvidenceItem]]]:
+) -> tuple[dict[str, CustomerProfile], dict[str, list[EvidenceItem]], dict[str, set[str]]]:
+    """Profiles, Stripe and usage evidence, and the sources missing per customer (usage with no rows, as the
+    usage connector reports it)."""
     load = lambda rel: json.loads((ws / rel).read_text())  # noqa: E731
     subs: dict[str, list[dict]] = defaultdict(list)
     for s in load("stripe/subscriptions.json"):
@@ -63,7 +65,7 @@ def evidence_from_workspace(
                     for k, v in r.items()
                 }
             )
-    profiles, items = {}, {}
+    profiles, items, missing = {}, {}, defaultdict(set)
     for c in load("stripe/customers.json"):
         row = customer_row(c, pick_subscription(subs[c["id"]]))
         p = CustomerProfile(
@@ -84,10 +86,15 @@ def evidence_from_workspace(
                 + invoice_signals(invoices[p.customer_id], as_of)
                 + usage_signals(p.customer_id, usage[p.customer_id], as_of)
             )
-    return profiles, items
+            if not usage[p.customer_id]:
+                missing[p.customer_id].add("usage")
+    return profiles, items, missing
 
 
-def crm_and_slack(ws: Path, crm: str, profiles: list[CustomerProfile], as_of: dt.date) -> dict[str, list[EvidenceItem]]:
+def crm_and_slack(
+    ws: Path, crm: str, profiles: list[CustomerProfile], as_of: dt.date
+) -> tuple[dict[str, list[EvidenceItem]], dict[str, set[str]]]:
+    """CRM and Slack evidence through the real connectors, and per customer the sources that answered an error."""
     import asyncio
 
     from connectors.registry import open_connector
@@ -96,33 +103,39 @@ def crm_and_slack(ws: Path, crm: str, profiles: list[CustomerProfile], as_of: dt
     box = start_sandbox(ws)
     config = {
         "hubspot": {"api_base": box.hubspot_host},
-        "slack": {"api_base": box.slack_base_url},
+        "slack": {"api_base": box.slack_base_url, "team_id": "T0SANDBOX"},  # as connecting it stores
         "salesforce": {"api_base": box.salesforce_instance_url, "ca_file": box.ca_file},
     }
     out: dict[str, list[EvidenceItem]] = defaultdict(list)
+    errors: dict[str, set[str]] = defaultdict(set)
 
     async def gather() -> None:
         for kind in (crm, "slack"):
             connector = open_connector(kind, box.keys[kind], config[kind])
             for i in range(0, len(profiles), 100):
-                for cid, (items, _) in (await connector.gather(profiles[i : i + 100], as_of)).items():
+                for cid, (items, error) in (await connector.gather(profiles[i : i + 100], as_of)).items():
                     out[cid] += items
+                    if error:
+                        errors[cid].add(kind)
 
     try:
         asyncio.run(gather())
     finally:
         box.stop()
-    return out
+    return out, errors
 
 
 def judge_workspace(ws: Path, crm: str, as_of: dt.date) -> list[dict[str, object]]:
     """One row per paying customer: its truth beside the offline verdict (when due) and the briefing's tier."""
     expected = {r["customer_id"]: r for r in csv.DictReader(open(ws / "expected.csv"))}
-    profiles, items = evidence_from_workspace(ws, as_of)
+    profiles, items, missing = evidence_from_workspace(ws, as_of)
     base = dict(items)  # what the briefing gathers: billing and usage
     if crm != "none":
-        for cid, more in crm_and_slack(ws, crm, list(profiles.values()), as_of).items():
+        gathered, errors = crm_and_slack(ws, crm, list(profiles.values()), as_of)
+        for cid, more in gathered.items():
             items[cid] = items[cid] + more
+        for cid, sources in errors.items():
+            missing[cid] |= sources
     rows: list[dict[str, object]] = []
     for cid, p in profiles.items():
         truth = expected[cid]
@@ -134,8 +147,9 @@ def judge_workspace(ws: Path, crm: str, as_of: dt.date) -> list[dict[str, object
         }
         diary: list[EvidenceItem] = []
         if row["due"]:
-            bundle = EvidenceBundle(tenant_id="bench", customer_id=cid, run_date=as_of, items=items[cid])
-            b = breakdown(bundle.items, DEFAULT_WEIGHTS)
+            gaps = {source: "not read" for source in missing[cid]}
+            bundle = EvidenceBundle(tenant_id="bench", customer_id=cid, run_date=as_of, items=items[cid], missing=gaps)
+            b = breakdown(bundle.items, DEFAULT_WEIGHTS, missing=bundle.missing)
             v = verdict_for(CustomerContext(profile=p, bundle=bundle, breakdown=b))
             row.update(verdict=v.classification, abstained=v.abstain_reason is not None, reason=v.abstain_reason)
             if (d := diary_item(0, as_of, v.classification, v.severity, b.pushed_by)) is not None:

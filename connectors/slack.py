@@ -12,7 +12,8 @@ wire-format messages (connectors/slack_voice.py reads each message):
 - intent: cancelling, not renewing or letting the contract end; exporting the data; another vendor; the price
   (unless it is an ask to grow) -> support_sentiment negative, one item per message;
 - trouble: outages, slowness, errors, unanswered tickets -> support_sentiment negative;
-- unanswered questions: a customer question (not an ask to grow) with no thread reply after a day -> negative;
+- unanswered questions: a customer question (not an ask to grow) of the last 30 days with no thread reply after a
+  day -> negative (the latest three at most);
 - handover: the champion left, someone took over -> champion_status negative;
 - asks to grow: more seats / licences / users (a number next to them), a bigger plan -> usage_trend positive;
 - tone (VADER): the latest clearly positive message with no other reading -> mild support_sentiment
@@ -50,6 +51,9 @@ PAGE = 200
 MAX_PAGES = 10  # at most 2,000 messages per channel per scan
 QUIET_DAYS, VERY_QUIET_DAYS = 30, 60
 UNANSWERED_AFTER_DAYS = 1
+# Only recent questions, and the latest few: an old one was likely answered outside its thread, and a factor is
+# clamped at -1 anyway, so a busy channel's backlog adds nothing but noise to the evidence.
+UNANSWERED_WITHIN_DAYS, MAX_UNANSWERED = 30, 3
 AUTH_ERRORS = {
     "invalid_auth",
     "not_authed",
@@ -168,6 +172,7 @@ def channel_signals(
                     )
                 )
     warmest: tuple[float, dict[str, Any]] | None = None
+    unanswered = 0
     for m in theirs:
         text, day = str(m.get("text") or ""), _day(m["ts"])
         wants = intent(text)
@@ -179,8 +184,9 @@ def channel_signals(
         elif mood >= WARM and warmest is None:  # the latest warm word, as the freshest
             warmest = (mood, m)
         waiting = (run_date - day).days
-        if "?" in text and wants != "expansion" and not int(m.get("reply_count") or 0):
-            if waiting >= UNANSWERED_AFTER_DAYS:
+        if "?" in text and wants != "expansion" and not int(m.get("reply_count") or 0) and unanswered < MAX_UNANSWERED:
+            if UNANSWERED_AFTER_DAYS <= waiting <= UNANSWERED_WITHIN_DAYS:
+                unanswered += 1
                 quote = text if len(text) <= 160 else text[:157] + "..."
                 items.append(
                     EvidenceItem(

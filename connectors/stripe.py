@@ -72,6 +72,7 @@ def subscription_summary(sub: dict[str, Any]) -> dict[str, FactValue]:
         "contract": "annual" if interval == "year" else "monthly",
         "renewal_date": _day(end).isoformat() if end else None,
         "cancel_at_period_end": bool(sub.get("cancel_at_period_end")),
+        "started": _day(sub.get("created")).isoformat() if sub.get("created") else None,  # a new account is thin
     }
 
 
@@ -137,17 +138,7 @@ def invoice_signals(invoices: list[dict[str, Any]], run_date: dt.date) -> list[E
             else:
                 on_time += 1
         if attempts > 1:
-            items.append(
-                EvidenceItem(
-                    source_id=sid,
-                    kind="payment_attempts_failed",
-                    factor="payment_history",
-                    signal=-min(0.45, 0.15 * (attempts - 1)),
-                    summary=f"Invoice {inv['id']} needed {attempts} payment attempts",
-                    facts={"attempt_count": attempts, "failed_attempts": attempts - 1, "amount_usd": amount},
-                    observed_on=created,
-                )
-            )
+            items.append(retried_payment(inv, sid, attempts, amount, created, due, paid))
         if inv["status"] == "open" and due and due < run_date:
             overdue = (run_date - due).days
             items.append(
@@ -188,6 +179,40 @@ def invoice_signals(invoices: list[dict[str, Any]], run_date: dt.date) -> list[E
         )
     items += seat_signals(ordered)
     return items
+
+
+def retried_payment(
+    inv: dict[str, Any],
+    sid: str,
+    attempts: int,
+    amount: float,
+    created: dt.date | None,
+    due: dt.date | None,
+    paid: dt.date | None,
+) -> EvidenceItem:
+    """Failed payment attempts. A charge declined and then paid within the grace days (a card limit, a bank's
+    fraud check) is a hiccup, not payment trouble: kind payment_retried, a faint signal (issue #12)."""
+    facts = {"attempt_count": attempts, "failed_attempts": attempts - 1, "amount_usd": amount}
+    if inv["status"] == "paid" and paid and due and (paid - due).days <= LATE_GRACE_DAYS:
+        days = (paid - due).days
+        return EvidenceItem(
+            source_id=sid,
+            kind="payment_retried",
+            factor="payment_history",
+            signal=-0.05,
+            summary=f"Invoice {inv['id']} was paid on attempt {attempts}, {days} day(s) after it was due",
+            facts=facts | {"paid_days_after_due": days},
+            observed_on=paid,
+        )
+    return EvidenceItem(
+        source_id=sid,
+        kind="payment_attempts_failed",
+        factor="payment_history",
+        signal=-min(0.45, 0.15 * (attempts - 1)),
+        summary=f"Invoice {inv['id']} needed {attempts} payment attempts",
+        facts=facts,
+        observed_on=created,
+    )
 
 
 def _unit_amount(obj: dict[str, Any]) -> int:
@@ -247,7 +272,7 @@ def subscription_signals(profile: CustomerProfile) -> list[EvidenceItem]:
     if not b.get("subscription_id"):
         return []
     sid = f"stripe:{b['subscription_id']}"
-    facts = {k: b.get(k) for k in ("status", "arr_usd", "quantity", "contract", "renewal_date")}
+    facts = {k: b.get(k) for k in ("status", "arr_usd", "quantity", "contract", "renewal_date", "started")}
     items = [
         EvidenceItem(
             source_id=sid,

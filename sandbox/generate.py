@@ -765,7 +765,9 @@ def _slack(
     if not compact and rng.random() < 0.04:  # a busy channel: months of everyday chatter from both sides
         for k in range(rng.randint(150, 350)):
             day = as_of - dt.timedelta(days=rng.randint(s.quiet_days + 1, 119))
-            post(csm if k % 3 == 0 else champ, "vendor" if k % 3 == 0 else "neutral", day, 200 + k, 8 + k % 10)
+            msg = post(csm if k % 3 == 0 else champ, "vendor" if k % 3 == 0 else "neutral", day, 200 + k, 8 + k % 10)
+            if "?" in msg["text"]:  # a busy channel answers its questions, in the thread
+                msg.update(thread_ts=msg["ts"], reply_count=1, reply_users=[csm], reply_users_count=1)
     msgs = [m for m in msgs if _day_of(m["ts"]) >= s.created]
     msgs.sort(key=lambda m: ts_key(m["ts"]), reverse=True)
     return channel, msgs

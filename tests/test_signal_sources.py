@@ -23,7 +23,7 @@ def test_every_signal_names_an_object_in_its_customers_raw_data(seed: int, custo
 
     ws = generate_workspace(Path(tempfile.mkdtemp()) / "ws", customers=customers, as_of=AS_OF, seed=seed)
     run_date = AS_OF + dt.timedelta(days=days_later)
-    _, items = evidence_from_workspace(ws, run_date)
+    _, items, _ = evidence_from_workspace(ws, run_date)
     invoices = {i["id"]: i["customer"] for i in json.loads((ws / "stripe" / "invoices.json").read_text())}
     subs = {s["id"]: s["customer"] for s in json.loads((ws / "stripe" / "subscriptions.json").read_text())}
     assert sum(len(v) for v in items.values()) >= len(items) > 0  # every paying customer has its subscription
