@@ -21,7 +21,8 @@ from temporalio.exceptions import ApplicationError
 from connectors.hubspot import HubSpotConnector, HubSpotSource, contact_signals
 from connectors.salesforce import SalesforceConnector, SalesforceSource
 from connectors.slack import CANCEL_TALK, SlackConnector, SlackSource, channel_signals
-from connectors.usage import CsvUsageSource, UsageConnector, UsageSource
+from connectors.stripe import invoice_signals
+from connectors.usage import CsvUsageSource, UsageConnector, UsageSource, usage_signals
 from core.factors import DECISIVE_SIGNAL
 from sandbox.generate import generate_workspace
 from sandbox.server import SandboxHandle, start_sandbox
@@ -598,3 +599,58 @@ def test_slack_cancel_talk_means_cancelling_the_service(text: str, cancelling: b
     }
     kinds = {i.kind for i in channel_signals("C1", [msg], AS_OF)}
     assert ("cancel_talk" in kinds) is cancelling
+
+
+def _paid_invoice(
+    n: int, created: dt.date, due: dt.date, paid: dt.date, attempts: int = 1, send: bool = False
+) -> dict[str, Any]:
+    ts = lambda d: int(dt.datetime.combine(d, dt.time(12), dt.UTC).timestamp())  # noqa: E731
+    return {
+        "id": f"in_{n}",
+        "object": "invoice",
+        "status": "paid",
+        "created": ts(created),
+        "due_date": ts(due) if send else None,
+        "amount_due": 10_000,
+        "attempt_count": attempts,
+        "status_transitions": {"paid_at": ts(paid)},
+    }
+
+
+def test_a_charge_declined_and_paid_the_next_day_is_a_retry_not_failed_payments() -> None:
+    day = AS_OF - dt.timedelta(days=40)
+    kinds = {
+        i.kind: i.signal for i in invoice_signals([_paid_invoice(1, day, day, day + dt.timedelta(days=1), 2)], AS_OF)
+    }
+    assert kinds == {"payment_retried": -0.05}
+    later = {i.kind for i in invoice_signals([_paid_invoice(1, day, day, day + dt.timedelta(days=8), 3)], AS_OF)}
+    assert later == {"payment_attempts_failed", "invoice_paid_late"}
+
+
+def test_quarterly_invoices_paid_on_time_earn_on_time_credit() -> None:
+    # an annual contract invoiced each quarter has two invoices in the 180 days read
+    quarterly = [
+        _paid_invoice(n, d, d + dt.timedelta(days=30), d + dt.timedelta(days=25), send=True)
+        for n, d in enumerate((AS_OF - dt.timedelta(days=185), AS_OF - dt.timedelta(days=94)))
+    ]
+    assert "payments_on_time" in {i.kind for i in invoice_signals(quarterly, AS_OF)}
+    days = [AS_OF - dt.timedelta(days=30 * n + 3) for n in (1, 0)]
+    monthly = [_paid_invoice(n, d, d, d) for n, d in enumerate(days)]
+    assert "payments_on_time" not in {i.kind for i in invoice_signals(monthly, AS_OF)}  # two months is not a record
+
+
+def test_an_error_spike_needs_a_minimum_count() -> None:
+    rows = [
+        {
+            "date": AS_OF - dt.timedelta(days=d),
+            "active_users": 3,
+            "jobs_executed": 10,
+            "error_count": int(d == 20),
+            "licensed_seats": 5,
+        }
+        for d in range(1, 40)
+    ]
+    rows[0]["error_count"] = 1  # one error yesterday on a quiet month: "10x the error rate", and still one error
+    assert "error_spike" not in {i.kind for i in usage_signals("c", rows, AS_OF)}
+    rows[0]["error_count"] = rows[1]["error_count"] = 4
+    assert "error_spike" in {i.kind for i in usage_signals("c", rows, AS_OF)}
