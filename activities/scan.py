@@ -32,6 +32,7 @@ from connectors.stripe import (
 from connectors.usage import UsageConnector, UsageSource
 from core import routing
 from core.notify import notify
+from core.renewal import RenewalRule
 from core.secrets import decrypt
 from db import alerts, scans, tenants, usage
 from db.pool import Database
@@ -152,6 +153,12 @@ class ScanActivities:
             )
         return StripeSource(decrypt(self.secret_key, row["secret_ciphertext"]), row["config"].get("api_base"))
 
+    async def _renewal_rule(self, tenant_id: str) -> RenewalRule:
+        """Where the tenant's renewal dates come from (core/renewal), as its Stripe connector's config says."""
+        async with self.db.tenant(tenant_id) as conn:
+            row = await tenants.get_connector(conn, tenant_id, "stripe")
+        return RenewalRule.from_config(row["config"] if row else {})
+
     async def _connector_failed(self, tenant_id: str, kind: str, err: ApplicationError) -> None:
         if err.type == CREDENTIALS_REJECTED or err.non_retryable:
             async with self.db.tenant(tenant_id) as conn:
@@ -163,6 +170,7 @@ class ScanActivities:
         and of a briefing, so a deactivated tenant's runs stop here."""
         await require_active(self.db, inp.tenant_id)
         source = await self._stripe(inp.tenant_id)
+        rule = await self._renewal_rule(inp.tenant_id)
         try:
             subs: dict[str, list[dict[str, Any]]] = {}
             async for s in source.subscriptions():
@@ -171,7 +179,7 @@ class ScanActivities:
             rows, bad = [], []
             async for c in source.customers():
                 try:
-                    rows.append(customer_row(c, pick_subscription(subs.get(c.get("id", ""), []))))
+                    rows.append(customer_row(c, pick_subscription(subs.get(c.get("id", ""), [])), rule))
                 except MalformedRecord as e:
                     bad.append(str(e))
                 if len(rows) % 500 == 0:

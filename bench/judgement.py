@@ -31,6 +31,7 @@ from connectors.stripe import HISTORY_DAYS, customer_row, invoice_signals, pick_
 from connectors.usage import usage_signals
 from core.factors import DEFAULT_WEIGHTS, breakdown
 from core.health import assess, diary_item
+from core.renewal import RenewalRule, crm_renewal_dates, renewal_date
 from llm.base import CustomerContext
 from llm.offline import verdict_for
 from schemas.evidence import CustomerProfile, EvidenceBundle, EvidenceItem
@@ -40,6 +41,7 @@ TIERS = ("hot", "warm", "cold")
 HEALTHY = ("expansion", "standard")
 SPLITS = ("tuning", "held_out")
 AS_OF = dt.date(2026, 11, 22)
+RULE = RenewalRule()
 
 
 def evidence_from_workspace(
@@ -143,7 +145,10 @@ def judge_workspace(ws: Path, crm: str, as_of: dt.date) -> list[dict[str, object
         row: dict[str, object] = {
             **truth,
             "due": 14 <= (renews - as_of).days <= 90,
-            "read_renewal": p.renewal_date,
+            # what the customer sync stores (Stripe: the metadata key, else the period end), and with the CRM's
+            # renewal deal close date first, as core/renewal's default order puts it
+            "stripe_renewal": p.renewal_date,
+            "read_renewal": renewal_date(RULE, crm=crm_renewal_dates(items[cid]), period_end=p.renewal_date)[0],
         }
         diary: list[EvidenceItem] = []
         if row["due"]:
@@ -193,6 +198,9 @@ def figures(rows: list[dict[str, object]]) -> dict[str, object]:
         "renewal_date_right_monthly_billed_annual": pct(
             sum(str(r["read_renewal"]) == r["renewal_date"] for r in monthly), len(monthly)
         ),
+        "renewal_date_right_monthly_billed_annual_stripe_only": pct(
+            sum(str(r["stripe_renewal"]) == r["renewal_date"] for r in monthly), len(monthly)
+        ),
         "confusion": {t: {p: confusion[(t, p)] for p in LABELS} for t in LABELS},
         "tiers": {
             t: {p: sum(1 for r in rows if r["expected_health_tier"] == t and r["tier"] == p) for p in TIERS}
@@ -224,7 +232,9 @@ def show(split: str, f: dict[str, object]) -> None:
     print(f"tier agreement {f['tier_agreement']}%; healthy accounts read cold: {f['false_cold_healthy']}")
     print(f"false at-risk/churn verdicts on healthy accounts: {f['false_alarms_healthy']}")
     print(
-        f"renewal date read right on annual contracts billed monthly: {f['renewal_date_right_monthly_billed_annual']}%"
+        "renewal date read right on annual contracts billed monthly: "
+        f"{f['renewal_date_right_monthly_billed_annual']}% (CRM close date, then Stripe), "
+        f"{f['renewal_date_right_monthly_billed_annual_stripe_only']}% from Stripe alone (what the sync stores)"
     )
 
 

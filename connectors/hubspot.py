@@ -107,11 +107,16 @@ def crm_deal_signals(
     last_modified: dt.date | None,
     run_date: dt.date,
     stage_label: str | None = None,
+    close_date: dt.date | None = None,
 ) -> list[EvidenceItem]:
-    """The renewal deal: its stage, and how long since anyone touched it."""
+    """The renewal deal: its stage, and how long since anyone touched it. Its close date rides on every item
+    (a quiet, open deal still gets one item, signal 0, to carry it): the contract's renewal date, which core/renewal
+    trusts over Stripe's billing period end."""
     items: list[EvidenceItem] = []
     shown = stage_label or stage
     facts: dict[str, Any] = {"deal": name, "stage": shown}
+    if close_date:
+        facts["close_date"] = close_date.isoformat()
     if lost:
         items.append(
             EvidenceItem(
@@ -162,6 +167,18 @@ def crm_deal_signals(
                     observed_on=last_modified,
                 )
             )
+    if not items and close_date and not closed:
+        items.append(
+            EvidenceItem(
+                source_id=source_id,
+                kind="renewal_deal",
+                factor="champion_status",
+                signal=0.0,
+                summary=f"The renewal deal '{name}' is open in stage {shown}, closing {close_date.isoformat()}",
+                facts=facts,
+                observed_on=last_modified,
+            )
+        )
     return items
 
 
@@ -313,6 +330,7 @@ def deal_signals(deals: list[dict[str, Any]], run_date: dt.date) -> list[Evidenc
             closed=stage.startswith("closed"),
             last_modified=parse_when(p["hs_lastmodifieddate"]),
             run_date=run_date,
+            close_date=parse_when(p.get("closedate")),
         )
     for deal in deals:
         p = deal["properties"]

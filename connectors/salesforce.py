@@ -104,6 +104,7 @@ def opportunity_signals(
             closed=closed,
             last_modified=parse_when(o["LastModifiedDate"]),
             run_date=run_date,
+            close_date=parse_when(o.get("CloseDate")),
         )
     for o in opps:
         if _is_expansion(o) and not (o.get("IsClosed") or o["StageName"].startswith("Closed")):

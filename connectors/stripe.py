@@ -13,9 +13,11 @@ from typing import Any
 import stripe
 
 from connectors.errors import classify_http, parse_retry_after
+from core.renewal import RenewalRule, parse_date, renewal_date
 from schemas.evidence import CustomerProfile, EvidenceItem, FactValue
 
 LATE_GRACE_DAYS = 3
+DEFAULT_RULE = RenewalRule()
 HISTORY_DAYS = 180
 
 
@@ -76,9 +78,21 @@ def subscription_summary(sub: dict[str, Any]) -> dict[str, FactValue]:
     }
 
 
-def customer_row(customer: dict[str, Any], sub: dict[str, Any] | None) -> dict[str, Any]:
+def customer_row(
+    customer: dict[str, Any], sub: dict[str, Any] | None, rule: RenewalRule = DEFAULT_RULE
+) -> dict[str, Any]:
+    """The customer as the scan stores it. Its renewal date is the contract's where Stripe knows it (the
+    tenant's metadata key, core/renewal), else the billing period end; `billing` keeps both and which won."""
     _need(customer, "id")
     billing = subscription_summary(sub) if sub else {}
+    if billing:
+        period_end = billing["renewal_date"]
+        when, source = renewal_date(rule, metadata=(sub or {}).get("metadata"), period_end=parse_date(period_end))
+        billing |= {
+            "billing_period_end": period_end,
+            "renewal_date": when.isoformat() if when else None,
+            "renewal_source": source,
+        }
     renewal = billing.get("renewal_date")
     return {
         "id": customer["id"],

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from temporalio.exceptions import ApplicationError
 
-from connectors.hubspot import HubSpotConnector, HubSpotSource, contact_signals
+from connectors.hubspot import HubSpotConnector, HubSpotSource, contact_signals, deal_signals
 from connectors.salesforce import SalesforceConnector, SalesforceSource
 from connectors.slack import CANCEL_TALK, SlackConnector, SlackSource, channel_signals
 from connectors.stripe import invoice_signals
@@ -654,3 +654,42 @@ def test_an_error_spike_needs_a_minimum_count() -> None:
     assert "error_spike" not in {i.kind for i in usage_signals("c", rows, AS_OF)}
     rows[0]["error_count"] = rows[1]["error_count"] = 4
     assert "error_spike" in {i.kind for i in usage_signals("c", rows, AS_OF)}
+
+
+def test_a_monthly_billed_annual_contract_renews_on_its_contract_date_not_its_period_end() -> None:
+    from connectors.stripe import customer_row
+    from core.renewal import RenewalRule
+
+    end = int(dt.datetime.combine(AS_OF + dt.timedelta(days=9), dt.time(12), dt.UTC).timestamp())
+    price = {"unit_amount": 3000, "recurring": {"interval": "month", "interval_count": 1}}
+    sub = {
+        "id": "sub_1",
+        "status": "active",
+        "created": end - 400 * 86400,
+        "current_period_end": end,
+        "items": {"data": [{"quantity": 10, "price": price}]},
+        "metadata": {"contract": "annual", "contract_end_date": "2027-02-01"},
+    }
+    row = customer_row({"id": "cus_1"}, sub)
+    assert row["renewal_date"] == dt.date(2027, 2, 1) and row["billing"]["renewal_source"] == "stripe_metadata"
+    assert row["billing"]["billing_period_end"] == (AS_OF + dt.timedelta(days=9)).isoformat()
+    # a tenant that trusts only the billing period
+    only = customer_row({"id": "cus_1"}, sub, RenewalRule(order=("billing_period_end",)))
+    assert only["renewal_date"] == AS_OF + dt.timedelta(days=9)
+    # the CRM's renewal deal carries its close date, even when nothing about it is a signal
+    items = deal_signals(
+        [
+            {
+                "id": "9",
+                "properties": {
+                    "dealstage": "renewal_open",
+                    "dealname": "Renewal",
+                    "pipeline": "renewals",
+                    "closedate": "2027-02-01T09:00:00Z",
+                    "hs_lastmodifieddate": f"{AS_OF}T09:00:00Z",
+                },
+            }
+        ],
+        AS_OF,
+    )
+    assert [(i.kind, i.signal, i.facts["close_date"]) for i in items] == [("renewal_deal", 0.0, "2027-02-01")]

@@ -412,3 +412,26 @@ def test_a_subscription_weeks_old_is_thin_unless_something_decisive_is_said() ->
     assert abstain_reason(young, breakdown(young, DEFAULT_WEIGHTS), RUN + dt.timedelta(days=60)) is None
     leaving = [*young, kind_item("slack:C1:1.0", "cancel_talk", "support_sentiment", -0.7)]
     assert abstain_reason(leaving, breakdown(leaving, DEFAULT_WEIGHTS), RUN) is None
+
+
+# ---- renewal dates (issue #12: monthly billing on annual contracts) ----------------------------------------
+
+
+def test_the_renewal_date_comes_from_the_most_trusted_source_that_has_one() -> None:
+    from core.renewal import RenewalRule, renewal_date
+
+    crm, contract, period = dt.date(2027, 2, 1), dt.date(2027, 2, 2), dt.date(2026, 12, 5)
+    meta = {"contract_end_date": contract.isoformat()}
+    rule = RenewalRule()
+    assert renewal_date(rule, crm=crm, metadata=meta, period_end=period) == (crm, "crm")
+    assert renewal_date(rule, metadata=meta, period_end=period) == (contract, "stripe_metadata")
+    assert renewal_date(rule, period_end=period) == (period, "billing_period_end")
+    # the tenant names its own key (Unix seconds are read too) and its own order
+    own = RenewalRule.from_config(
+        {"renewal_metadata_key": "term_end", "renewal_date_order": ["stripe_metadata", "crm"]}
+    )
+    ts = str(int(dt.datetime.combine(contract, dt.time(12), dt.UTC).timestamp()))
+    assert renewal_date(own, crm=crm, metadata={"term_end": ts}, period_end=period) == (contract, "stripe_metadata")
+    assert renewal_date(own, period_end=period) == (None, None)  # the period end was left out of its order
+    with pytest.raises(ValueError, match="renewal_date_order"):
+        RenewalRule.from_config({"renewal_date_order": ["crm", "crm"]})
