@@ -75,7 +75,7 @@ RULES: dict[str, tuple[str, Factor, float, str]] = {
     "pricing": ("pricing_question", "support_sentiment", -0.2, "pushes back on the price"),
     "trouble": ("service_trouble", "support_sentiment", -0.35, "reports trouble"),
 }
-WARM, COLD = 0.45, -0.5  # VADER compound scores that make a message clearly positive or negative
+WARM, COLD = 0.42, -0.5  # VADER compound: clearly positive or negative (set on the tuning phrasings)
 
 
 def _day(ts: str) -> dt.date:
