@@ -248,9 +248,9 @@ def main(customers: int, seeds: list[int], crm: str) -> dict[str, object]:
         ws = generate_workspace(folder, customers=customers, as_of=AS_OF, seed=seed, missing_sources=True)
         rows += judge_workspace(ws, source, AS_OF)
         print(f"seed {seed}: {customers} customers, CRM {source}", flush=True)
-    out = {split: figures([r for r in rows if r["split"] == split]) for split in SPLITS}
+    out: dict[str, object] = {split: figures([r for r in rows if r["split"] == split]) for split in SPLITS}
     for split in SPLITS:
-        show(split, out[split])
+        show(split, figures([r for r in rows if r["split"] == split]))
     print(json.dumps(out))
     return out
 

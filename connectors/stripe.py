@@ -74,7 +74,7 @@ def subscription_summary(sub: dict[str, Any]) -> dict[str, FactValue]:
         "contract": "annual" if interval == "year" else "monthly",
         "renewal_date": _day(end).isoformat() if end else None,
         "cancel_at_period_end": bool(sub.get("cancel_at_period_end")),
-        "started": _day(sub.get("created")).isoformat() if sub.get("created") else None,  # a new account is thin
+        "started": started.isoformat() if (started := _day(sub.get("created"))) else None,  # a new account is thin
     }
 
 
@@ -214,7 +214,7 @@ def retried_payment(
 ) -> EvidenceItem:
     """Failed payment attempts. A charge declined and then paid within the grace days (a card limit, a bank's
     fraud check) is a hiccup, not payment trouble: kind payment_retried, a faint signal (issue #12)."""
-    facts = {"attempt_count": attempts, "failed_attempts": attempts - 1, "amount_usd": amount}
+    facts: dict[str, FactValue] = {"attempt_count": attempts, "failed_attempts": attempts - 1, "amount_usd": amount}
     if inv["status"] == "paid" and paid and due and (paid - due).days <= LATE_GRACE_DAYS:
         days = (paid - due).days
         return EvidenceItem(

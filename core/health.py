@@ -81,13 +81,9 @@ def settled(items: list[EvidenceItem]) -> bool:
     trouble = [i for i in items if i.kind in PAYMENT_TROUBLE]
     if not trouble or any(i.kind not in SETTLED for i in trouble) or len({i.source_id for i in trouble}) > 1:
         return False
-    late = [i for i in trouble if i.kind == "invoice_paid_late"]
-    return all(
-        int(i.facts["days_late"]) <= SETTLED_DAYS_LATE
-        if isinstance(i.facts.get("days_late"), int)
-        else i.signal > -0.2  # no day count to read: only the mildest lateness is settled
-        for i in late
-    )
+    late = [(i.facts.get("days_late"), i.signal) for i in trouble if i.kind == "invoice_paid_late"]
+    # without a day count to read, only the mildest lateness is settled
+    return all(days <= SETTLED_DAYS_LATE if isinstance(days, int) else signal > -0.2 for days, signal in late)
 
 
 def _first(items: list[EvidenceItem], kinds: set[str]) -> EvidenceItem | None:

@@ -382,9 +382,10 @@ def styled(text: str, split: Split, rng: random.Random, signer: str) -> str:
 
 def table() -> list[tuple[str, str, Tone | None, str, Split]]:
     """Every phrasing as (text, intent, tone, speaker, split): the table the Slack rules are tested on."""
+    halves: tuple[tuple[Split, str], ...] = (("tuning", "tuning"), ("held_out", "held_out"))
     return [
         (text, b.intent, b.tone, b.speaker, split)
         for b in BANKS.values()
-        for split, texts in (("tuning", b.tuning), ("held_out", b.held_out))
-        for text in texts
+        for split, half in halves
+        for text in getattr(b, half)
     ]
