@@ -241,7 +241,9 @@ def check_reading(row: HealthRow, items: list[EvidenceItem], rules: Health) -> t
     """The model's reading if it cites this account's own evidence and every number in its recommendation is
     in the cited item, and it does not clear an account with payment trouble; otherwise the rules' reading and
     why the model's was set aside. Urgency follows the account's evidence, as the ranking's rules say."""
-    if rules.urgency == 0 and row.tier != "cold":  # the ranking's first band is not the model's to empty
+    # The ranking's first band is not the model's to empty: payment trouble stays cold, or warm where the rules
+    # read it warm (billing trouble on a growing account), and keeps its place first in line.
+    if rules.urgency == 0 and row.tier not in ("cold", rules.tier):
         return rules, f"the model called it {row.tier}, but {rules.cites} shows payment trouble"
     if row.cites is None:
         if row.tier != "warm":
@@ -255,5 +257,5 @@ def check_reading(row: HealthRow, items: list[EvidenceItem], rules: Health) -> t
     if unverified:
         shown = ", ".join(f"{n:g}" for n in sorted(unverified))
         return rules, f"the model's recommendation has numbers not in {sid}: {shown}"
-    urgency = {"hot": 2, "warm": 3}.get(row.tier, 0 if rules.urgency == 0 else 1)
+    urgency = 0 if rules.urgency == 0 else {"hot": 2, "warm": 3}.get(row.tier, 1)
     return replace(rules, tier=row.tier, urgency=urgency, recommendation=row.recommendation, cites=sid), None
