@@ -139,7 +139,7 @@ class JudgeActivities:
             CustomerContext(
                 profile=p,
                 bundle=bundles[p.customer_id],
-                breakdown=breakdown(bundles[p.customer_id].items, weights),
+                breakdown=breakdown(bundles[p.customer_id].items, weights, missing=bundles[p.customer_id].missing),
                 previous=previous.get(p.customer_id, []),
                 offers=offers,
             )

@@ -35,6 +35,7 @@ from connectors.stripe_records import Subscription, read
 from connectors.usage import UsageConnector, UsageSource
 from core import alerts as alert_rules
 from core import routing
+from core.renewal import RenewalRule
 from core.secrets import decrypt
 from db import drafts, runs, scans, tenants, usage
 from db.pool import Database
@@ -151,6 +152,12 @@ class ScanActivities:
             )
         return StripeSource(decrypt(self.secret_key, row["secret_ciphertext"]), row["config"].get("api_base"))
 
+    async def _renewal_rule(self, tenant_id: str) -> RenewalRule:
+        """Where the tenant's renewal dates come from (core/renewal), as its Stripe connector's config says."""
+        async with self.db.tenant(tenant_id) as conn:
+            row = await tenants.get_connector(conn, tenant_id, "stripe")
+        return RenewalRule.from_config(row["config"] if row else {})
+
     async def _connector_failed(self, tenant_id: str, kind: str, err: ApplicationError) -> None:
         """Every failed attempt leaves its mark on the connector (unreachable since…, rate limited, credentials
         rejected), so GET /v1/connectors tells the truth during an outage, not only after it. Best effort: when
@@ -173,6 +180,7 @@ class ScanActivities:
         and of a briefing, so a deactivated tenant's runs stop here."""
         await require_active(self.db, inp.tenant_id)
         source = await self._stripe(inp.tenant_id)
+        rule = await self._renewal_rule(inp.tenant_id)
         try:
             subs: dict[str, list[dict[str, Any]]] = {}
             bad: list[str] = []
@@ -186,7 +194,7 @@ class ScanActivities:
             rows = []
             async for c in source.customers():
                 try:
-                    rows.append(customer_row(c, pick_subscription(subs.get(str(c.get("id", "")), []))))
+                    rows.append(customer_row(c, pick_subscription(subs.get(str(c.get("id", "")), [])), rule))
                 except MalformedRecord as e:
                     bad.append(str(e))
                 if len(rows) % 500 == 0:

@@ -17,6 +17,7 @@ from api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unavailable,
 from connectors import registry
 from connectors.errors import VENDOR_UNAVAILABLE
 from connectors.stripe import StripeSource
+from core.renewal import RenewalRule, RenewalSource
 from core.secrets import encrypt
 from db import tenants
 
@@ -89,6 +90,20 @@ class ConnectBody(BaseModel):
         description="salesforce only: the Contact checkbox that marks someone who left "
         '(default Left_Company__c; "" if your org has none)',
     )
+    renewal_metadata_key: str | None = Field(
+        None,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="stripe only: the subscription metadata key holding the contract's renewal date, for annual "
+        "contracts billed monthly (default contract_end_date)",
+    )
+    renewal_date_order: list[RenewalSource] | None = Field(
+        None,
+        min_length=1,
+        max_length=3,
+        description="stripe only: where renewal dates come from, most trusted first "
+        "(default crm, stripe_metadata, billing_period_end)",
+    )
     query: str | None = Field(
         None,
         max_length=5000,
@@ -148,12 +163,13 @@ async def list_connectors(op: AdminDep, db: DbDep) -> list[ConnectorStatus]:
         return [_status(r) for r in await tenants.list_connectors(conn)]
 
 
-async def _check(kind: str, key: str, config: dict[str, Any]) -> None:
+async def _check(kind: str, key: str, config: dict[str, Any]) -> dict[str, Any]:
+    """Check the key; returns what the config should also keep (Slack: the tenant's own team id)."""
     try:
         if kind == "stripe":
             await StripeSource(key, config.get("api_base"), timeout=10).check()
-        else:
-            await registry.check(kind, key, config)
+            return {}
+        return await registry.check(kind, key, config)
     except ApplicationError as e:  # connectors.errors has already told credentials from an outage
         if e.type == VENDOR_UNAVAILABLE:
             raise Unavailable(f"{kind} could not be reached to check the key; nothing was stored: {e.message}") from e
@@ -198,8 +214,14 @@ async def connect(kind: Kind, body: ConnectBody, op: AdminDep, db: DbDep, reques
     )
     if kind == "salesforce":
         config |= {k: v for k in ("champion_field", "left_field") if (v := getattr(body, k)) is not None}
+    if kind == "stripe":
+        config |= {k: v for k in ("renewal_metadata_key", "renewal_date_order") if (v := getattr(body, k)) is not None}
+        try:
+            RenewalRule.from_config(config)
+        except ValueError as e:
+            raise Unprocessable(f"{e}; nothing was stored") from e
     if kind in CHECKED:
-        await _check(kind, body.key, config)
+        config |= await _check(kind, body.key, config)
     async with db.tenant(op.tenant_id) as conn:
         await tenants.put_connector(conn, op.tenant_id, kind, encrypt(secret_key, body.key), config)
         await tenants.audit(

@@ -1,12 +1,20 @@
-"""How good is the offline model? Its verdicts on a sample workspace against the generator's expected verdicts.
+"""How good is the offline model? Its verdicts and health tiers on generated workspaces against the stories
+they were generated from, for the phrasings the Slack rules were tuned on and, apart, for the held-out ones.
 
-    python -m bench.judgement --customers 500 --seed 7
+    python -m bench.judgement                      # 3 workspaces of 1,000 customers (seeds 7, 8, 9)
+    python -m bench.judgement --customers 500 --seeds 7 --crm salesforce
 
-Evidence (Stripe and usage) is derived from the workspace files with the connectors' own signal functions,
-for the customers 14-90 days from renewal, exactly as a scan would select them; with `--crm hubspot` (the
-default) or `salesforce`, the CRM and Slack evidence comes through the real connectors from the workspace
-served by the sandbox. Prints a confusion matrix, accuracy, and the abstain rate on the archetypes built to be
-ambiguous. `--crm none` measures Stripe and usage alone.
+Each workspace leaves some sources empty, as real books do (`generate_workspace(missing_sources=True)`).
+Evidence (Stripe and usage) is derived from the workspace files with the connectors' own signal functions; the
+CRM (HubSpot for the first seed, Salesforce for the next, and so on, unless `--crm` names one) and Slack
+evidence comes through the real connectors from the workspace served by the sandbox. A customer is judged when
+its contract (the generator's truth, not the product's reading of it) renews 14-90 days out; whether the
+product reads that renewal date right is measured apart, on annual contracts billed monthly.
+
+Half of every workspace's customers (alternate ones) write their Slack messages from the held-out phrase banks
+and style of sandbox/phrases.py, never read while tuning the rules. Per split it prints the confusion matrix,
+accuracy per archetype, abstention on thin and contradictory accounts, health-tier agreement and false alarms on
+healthy accounts; its last line is all of it as one JSON object: {"tuning": {...}, "held_out": {...}}.
 """
 
 from __future__ import annotations
@@ -23,23 +31,24 @@ from connectors.stripe import HISTORY_DAYS, customer_row, invoice_signals, pick_
 from connectors.usage import usage_signals
 from core.factors import DEFAULT_WEIGHTS, breakdown
 from core.health import assess, diary_item
+from core.renewal import RenewalRule, crm_renewal_dates, renewal_date
 from llm.base import CustomerContext
 from llm.offline import verdict_for
 from schemas.evidence import CustomerProfile, EvidenceBundle, EvidenceItem
 
 LABELS = ["expansion", "standard", "at_risk", "likely_churn"]
-AMBIGUOUS = {
-    "thin_new",
-    "single_late_invoice",
-    "stale_deal_happy_slack",
-    "champion_left_usage_grows",
-    "past_due_but_expanding",
-}
+TIERS = ("hot", "warm", "cold")
+HEALTHY = ("expansion", "standard")
+SPLITS = ("tuning", "held_out")
+AS_OF = dt.date(2026, 11, 22)
+RULE = RenewalRule()
 
 
 def evidence_from_workspace(
     ws: Path, as_of: dt.date
-) -> tuple[dict[str, CustomerProfile], dict[str, list[EvidenceItem]]]:
+) -> tuple[dict[str, CustomerProfile], dict[str, list[EvidenceItem]], dict[str, set[str]]]:
+    """Profiles, Stripe and usage evidence, and the sources missing per customer (usage with no rows, as the
+    usage connector reports it)."""
     load = lambda rel: json.loads((ws / rel).read_text())  # noqa: E731
     subs: dict[str, list[dict]] = defaultdict(list)
     for s in load("stripe/subscriptions.json"):
@@ -58,7 +67,7 @@ def evidence_from_workspace(
                     for k, v in r.items()
                 }
             )
-    profiles, items = {}, {}
+    profiles, items, missing = {}, {}, defaultdict(set)
     for c in load("stripe/customers.json"):
         row = customer_row(c, pick_subscription(subs[c["id"]]))
         p = CustomerProfile(
@@ -79,10 +88,15 @@ def evidence_from_workspace(
                 + invoice_signals(invoices[p.customer_id], as_of)
                 + usage_signals(p.customer_id, usage[p.customer_id], as_of)
             )
-    return profiles, items
+            if not usage[p.customer_id]:
+                missing[p.customer_id].add("usage")
+    return profiles, items, missing
 
 
-def crm_and_slack(ws: Path, crm: str, profiles: list[CustomerProfile], as_of: dt.date) -> dict[str, list[EvidenceItem]]:
+def crm_and_slack(
+    ws: Path, crm: str, profiles: list[CustomerProfile], as_of: dt.date
+) -> tuple[dict[str, list[EvidenceItem]], dict[str, set[str]]]:
+    """CRM and Slack evidence through the real connectors, and per customer the sources that answered an error."""
     import asyncio
 
     from connectors.registry import open_connector
@@ -91,86 +105,162 @@ def crm_and_slack(ws: Path, crm: str, profiles: list[CustomerProfile], as_of: dt
     box = start_sandbox(ws)
     config = {
         "hubspot": {"api_base": box.hubspot_host},
-        "slack": {"api_base": box.slack_base_url},
+        "slack": {"api_base": box.slack_base_url, "team_id": "T0SANDBOX"},  # as connecting it stores
         "salesforce": {"api_base": box.salesforce_instance_url, "ca_file": box.ca_file},
     }
     out: dict[str, list[EvidenceItem]] = defaultdict(list)
+    errors: dict[str, set[str]] = defaultdict(set)
 
     async def gather() -> None:
         for kind in (crm, "slack"):
             connector = open_connector(kind, box.keys[kind], config[kind])
             for i in range(0, len(profiles), 100):
-                for cid, (items, _) in (await connector.gather(profiles[i : i + 100], as_of)).items():
+                for cid, (items, error) in (await connector.gather(profiles[i : i + 100], as_of)).items():
                     out[cid] += items
+                    if error:
+                        errors[cid].add(kind)
 
     try:
         asyncio.run(gather())
     finally:
         box.stop()
-    return out
+    return out, errors
 
 
-def main(customers: int, seed: int, crm: str) -> None:
-    from sandbox.generate import generate_workspace
-
-    as_of = dt.date(2026, 11, 22)
-    ws = generate_workspace(Path(tempfile.mkdtemp()) / "ws", customers=customers, as_of=as_of, seed=seed)
+def judge_workspace(ws: Path, crm: str, as_of: dt.date) -> list[dict[str, object]]:
+    """One row per paying customer: its truth beside the offline verdict (when due) and the briefing's tier."""
     expected = {r["customer_id"]: r for r in csv.DictReader(open(ws / "expected.csv"))}
-    profiles, items = evidence_from_workspace(ws, as_of)
-    base, everyone = dict(items), profiles  # what the briefing gathers: billing and usage
-    profiles = {cid: p for cid, p in profiles.items() if p.renewal_date and 14 <= (p.renewal_date - as_of).days <= 90}
+    profiles, items, missing = evidence_from_workspace(ws, as_of)
+    base = dict(items)  # what the briefing gathers: billing and usage
     if crm != "none":
-        for cid, more in crm_and_slack(ws, crm, list(profiles.values()), as_of).items():
+        gathered, errors = crm_and_slack(ws, crm, list(profiles.values()), as_of)
+        for cid, more in gathered.items():
             items[cid] = items[cid] + more
-    matrix: Counter[tuple[str, str]] = Counter()
-    abstained: Counter[str] = Counter()
-    ambiguous = 0
-    verdicts = {}
+        for cid, sources in errors.items():
+            missing[cid] |= sources
+    rows: list[dict[str, object]] = []
     for cid, p in profiles.items():
-        bundle = EvidenceBundle(tenant_id="bench", customer_id=cid, run_date=as_of, items=items[cid])
-        b = breakdown(bundle.items, DEFAULT_WEIGHTS)
-        v = verdict_for(CustomerContext(profile=p, bundle=bundle, breakdown=b))
-        verdicts[cid] = (v, b.pushed_by)
         truth = expected[cid]
-        matrix[(truth["expected_verdict"], v.classification)] += 1
-        if truth["archetype"] in AMBIGUOUS:
-            ambiguous += 1
-            abstained[truth["archetype"]] += v.abstain_reason is not None
-    n = sum(matrix.values())
-    right = sum(matrix[(label, label)] for label in LABELS)
-    sources = "Stripe and usage" + ("" if crm == "none" else f", {crm} and Slack")
-    print(f"{n} customers due (of {customers}), evidence from {sources}; rows: expected, columns: offline verdict")
+        renews = dt.date.fromisoformat(truth["renewal_date"])
+        row: dict[str, object] = {
+            **truth,
+            "due": 14 <= (renews - as_of).days <= 90,
+            # what the customer sync stores (Stripe: the metadata key, else the period end), and with the CRM's
+            # renewal deal close date first, as core/renewal's default order puts it
+            "stripe_renewal": p.renewal_date,
+            "read_renewal": renewal_date(RULE, crm=crm_renewal_dates(items[cid]), period_end=p.renewal_date)[0],
+        }
+        diary: list[EvidenceItem] = []
+        if row["due"]:
+            gaps = {source: "not read" for source in missing[cid]}
+            bundle = EvidenceBundle(tenant_id="bench", customer_id=cid, run_date=as_of, items=items[cid], missing=gaps)
+            b = breakdown(bundle.items, DEFAULT_WEIGHTS, missing=bundle.missing)
+            v = verdict_for(CustomerContext(profile=p, bundle=bundle, breakdown=b))
+            row.update(verdict=v.classification, abstained=v.abstain_reason is not None, reason=v.abstain_reason)
+            if (d := diary_item(0, as_of, v.classification, v.severity, b.pushed_by)) is not None:
+                diary = [d]
+        row["tier"] = assess(cid, p.name, p.arr_cents / 100, base[cid] + diary).tier
+        rows.append(row)
+    return rows
+
+
+def figures(rows: list[dict[str, object]]) -> dict[str, object]:
+    due = [r for r in rows if r["due"]]
+    clear = [r for r in due if not r["expected_abstain"]]
+    unsure = [r for r in due if r["expected_abstain"]]
+    per: dict[str, list[bool]] = defaultdict(list)
+    for r in due:  # a thin or contradictory story is read right when the model abstains on it
+        per[str(r["archetype"])].append(
+            bool(r["abstained"]) if r["expected_abstain"] else r["verdict"] == r["expected_verdict"]
+        )
+    confusion = Counter((str(r["expected_verdict"]), str(r["verdict"])) for r in clear)
+    monthly = [r for r in rows if r["contract"] == "annual" and r["billing_interval"] == "month"]
+    pct = lambda k, n: round(100 * k / n, 1) if n else None  # noqa: E731
+    return {
+        "due": len(due),
+        "clear_accuracy": pct(sum(r["verdict"] == r["expected_verdict"] for r in clear), len(clear)),
+        "per_archetype": {a: pct(sum(v), len(v)) for a, v in sorted(per.items())},
+        "per_archetype_n": {a: len(v) for a, v in sorted(per.items())},
+        "abstention_thin_contradictory": pct(sum(bool(r["abstained"]) for r in unsure), len(unsure)),
+        "abstention_by_kind": {
+            k: pct(
+                sum(bool(r["abstained"]) for r in unsure if r["expected_abstain"] == k),
+                sum(1 for r in unsure if r["expected_abstain"] == k),
+            )
+            for k in ("thin", "contradictory")
+        },
+        "abstained_on_clear": sum(bool(r["abstained"]) for r in clear),
+        "tier_agreement": pct(sum(r["tier"] == r["expected_health_tier"] for r in rows), len(rows)),
+        "false_alarms_healthy": sum(
+            r["verdict"] in ("at_risk", "likely_churn") for r in due if r["expected_verdict"] in HEALTHY
+        ),
+        "false_cold_healthy": sum(r["tier"] == "cold" for r in rows if r["expected_health_tier"] != "cold"),
+        "renewal_date_right_monthly_billed_annual": pct(
+            sum(str(r["read_renewal"]) == r["renewal_date"] for r in monthly), len(monthly)
+        ),
+        "renewal_date_right_monthly_billed_annual_stripe_only": pct(
+            sum(str(r["stripe_renewal"]) == r["renewal_date"] for r in monthly), len(monthly)
+        ),
+        "confusion": {t: {p: confusion[(t, p)] for p in LABELS} for t in LABELS},
+        "tiers": {
+            t: {p: sum(1 for r in rows if r["expected_health_tier"] == t and r["tier"] == p) for p in TIERS}
+            for t in TIERS
+        },
+    }
+
+
+def show(split: str, f: dict[str, object]) -> None:
+    print(f"\n== {split}: {f['due']} customers due ==")
+    print("verdicts on clear cases (rows expected, columns offline verdict):")
     print(f"{'':>14}" + "".join(f"{label:>14}" for label in LABELS))
+    confusion = f["confusion"]
+    assert isinstance(confusion, dict)
     for t in LABELS:
-        print(f"{t:>14}" + "".join(f"{matrix[(t, p)]:>14}" for p in LABELS))
-    print(f"accuracy {right / n:.1%}  ({right}/{n})")
-    alone = {cid: assess(cid, p.name, p.arr_cents / 100, base[cid]).tier for cid, p in everyone.items()}
-    diary = {
-        cid: [d]
-        for cid, (v, pushed_by) in verdicts.items()
-        if (d := diary_item(0, as_of, v.classification, v.severity, pushed_by)) is not None
-    }
-    read = {
-        cid: assess(cid, p.name, p.arr_cents / 100, base[cid] + diary.get(cid, [])).tier for cid, p in everyone.items()
-    }
-    for title, health in (("billing and usage alone", alone), ("+ the renewal scan's verdicts", read)):
-        tiers = Counter((expected[cid]["expected_health_tier"], t) for cid, t in health.items())
-        print(f"\nhealth tiers for all {len(health)} paying customers, {title} (rows expected, columns briefing):")
-        print(f"{'':>8}" + "".join(f"{t:>8}" for t in ("hot", "warm", "cold")))
-        for t in ("hot", "warm", "cold"):
-            print(f"{t:>8}" + "".join(f"{tiers[(t, p)]:>8}" for p in ("hot", "warm", "cold")))
-        agree = sum(tiers[(t, t)] for t in ("hot", "warm", "cold"))
-        print(f"briefing counts: {dict(Counter(health.values()))}; agreement {agree / len(health):.1%}")
+        print(f"{t:>14}" + "".join(f"{confusion[t][p]:>14}" for p in LABELS))
+    print(f"clear cases right: {f['clear_accuracy']}%   abstained on clear cases: {f['abstained_on_clear']}")
+    per, n = f["per_archetype"], f["per_archetype_n"]
+    assert isinstance(per, dict) and isinstance(n, dict)
+    print("per archetype: " + ", ".join(f"{a} {per[a]}% of {n[a]}" for a in per))
+    abstain = f"{f['abstention_thin_contradictory']}% {f['abstention_by_kind']}"
+    print(f"abstention on thin and contradictory accounts: {abstain}")
+    tiers = f["tiers"]
+    assert isinstance(tiers, dict)
+    print("health tiers, all paying customers (rows expected, columns briefing):")
+    print(f"{'':>8}" + "".join(f"{t:>8}" for t in TIERS))
+    for t in TIERS:
+        print(f"{t:>8}" + "".join(f"{tiers[t][p]:>8}" for p in TIERS))
+    print(f"tier agreement {f['tier_agreement']}%; healthy accounts read cold: {f['false_cold_healthy']}")
+    print(f"false at-risk/churn verdicts on healthy accounts: {f['false_alarms_healthy']}")
     print(
-        f"abstained on ambiguous archetypes: {sum(abstained.values())}/{ambiguous} "
-        f"({sum(abstained.values()) / max(1, ambiguous):.0%}) {dict(abstained)}"
+        "renewal date read right on annual contracts billed monthly: "
+        f"{f['renewal_date_right_monthly_billed_annual']}% (CRM close date, then Stripe), "
+        f"{f['renewal_date_right_monthly_billed_annual_stripe_only']}% from Stripe alone (what the sync stores)"
     )
+
+
+def main(customers: int, seeds: list[int], crm: str) -> dict[str, object]:
+    from sandbox.generate import STORY_RICH_SHARES, generate_workspace
+
+    rows: list[dict[str, object]] = []
+    for k, seed in enumerate(seeds):
+        source = crm if crm != "mixed" else ("hubspot", "salesforce")[k % 2]
+        folder = Path(tempfile.mkdtemp()) / "ws"
+        ws = generate_workspace(
+            folder, customers=customers, as_of=AS_OF, seed=seed, shares=STORY_RICH_SHARES, missing_sources=True
+        )
+        rows += judge_workspace(ws, source, AS_OF)
+        print(f"seed {seed}: {customers} customers, CRM {source}", flush=True)
+    out: dict[str, object] = {split: figures([r for r in rows if r["split"] == split]) for split in SPLITS}
+    for split in SPLITS:
+        show(split, figures([r for r in rows if r["split"] == split]))
+    print(json.dumps(out))
+    return out
 
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--customers", type=int, default=500)
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--crm", choices=["hubspot", "salesforce", "none"], default="hubspot")
+    p.add_argument("--customers", type=int, default=1000)
+    p.add_argument("--seeds", type=lambda v: [int(x) for x in v.split(",")], default=[7, 8, 9])
+    p.add_argument("--crm", choices=["mixed", "hubspot", "salesforce", "none"], default="mixed")
     a = p.parse_args()
-    main(a.customers, a.seed, a.crm)
+    main(a.customers, a.seeds, a.crm)

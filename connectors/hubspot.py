@@ -13,6 +13,9 @@ with the Salesforce connector, which reads the same facts from other fields):
 - champion left the company (left_company, or a custom lifecycle stage "former"; HubSpot's standard "other"
   stage says nothing about leaving): strong negative; with no champion marked, any contact who left: mild
   negative;
+- champion's email hard-bounced because the mailbox no longer exists (hs_email_hard_bounce_reason_enum
+  UNKNOWN_USER, or an SMTP 5.1.1-style reply; not a full mailbox, spam or policy block): the champion left, as
+  the custom field would say, for the many teams that do not keep that field up;
 - champion not contacted for >= 30 days (notes_last_contacted): negative; contacted within 14 days: mild positive.
 
 A company, deal or contact that is missing or lacks a needed field becomes that customer's error string
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -53,6 +57,9 @@ CONTACT_PROPERTIES = [
     "left_company",
     "notes_last_contacted",
     "hs_last_sales_activity_timestamp",
+    "hs_email_hard_bounce_reason_enum",
+    "hs_email_hard_bounce_reason",
+    "hs_email_last_send_date",
 ]
 LEFT_LIFECYCLE_STAGES = {"former"}  # not "other": a standard stage (partners, vendors), not a departure
 LOST_STAGES = {"closedlost"}
@@ -100,11 +107,16 @@ def crm_deal_signals(
     last_modified: dt.date | None,
     run_date: dt.date,
     stage_label: str | None = None,
+    close_date: dt.date | None = None,
 ) -> list[EvidenceItem]:
-    """The renewal deal: its stage, and how long since anyone touched it."""
+    """The renewal deal: its stage, and how long since anyone touched it. Its close date rides on every item
+    (a quiet, open deal still gets one item, signal 0, to carry it): the contract's renewal date, which core/renewal
+    trusts over Stripe's billing period end."""
     items: list[EvidenceItem] = []
     shown = stage_label or stage
     facts: dict[str, Any] = {"deal": name, "stage": shown}
+    if close_date:
+        facts["close_date"] = close_date.isoformat()
     if lost:
         items.append(
             EvidenceItem(
@@ -155,6 +167,18 @@ def crm_deal_signals(
                     observed_on=last_modified,
                 )
             )
+    if not items and close_date and not closed:
+        items.append(
+            EvidenceItem(
+                source_id=source_id,
+                kind="renewal_deal",
+                factor="champion_status",
+                signal=0.0,
+                summary=f"The renewal deal '{name}' is open in stage {shown}, closing {close_date.isoformat()}",
+                facts=facts,
+                observed_on=last_modified,
+            )
+        )
     return items
 
 
@@ -173,24 +197,55 @@ def crm_expansion_signal(
     )
 
 
+# A hard bounce says the person is gone when the mailbox itself no longer exists; a full mailbox, a spam or
+# policy block or a timeout says nothing about who works there.
+GONE_BOUNCE_ENUMS = {"UNKNOWN_USER", "INVALID_RECIPIENT", "MAILBOX_NOT_FOUND", "RECIPIENT_REJECTED"}
+GONE_BOUNCE_TEXT = re.compile(
+    r"\b5\.1\.[0-3]\b|user\s+unknown|unknown\s+user|no\s+such\s+(?:user|mailbox|recipient)|does\s+not\s+exist|"
+    r"address\s+rejected|mailbox\s+(?:not\s+found|unavailable)|recipient\s+(?:not\s+found|rejected|unknown)|"
+    r"account\s+(?:has\s+been\s+)?disabled",
+    re.I,
+)
+
+
+def bounce_says_gone(reason_enum: Any = None, reason: Any = None) -> bool:
+    """Whether an email bounce says the mailbox no longer exists (HubSpot's reason enum, or the SMTP reply that
+    HubSpot and Salesforce keep as text)."""
+    if str(reason_enum or "").strip().upper() in GONE_BOUNCE_ENUMS:
+        return True
+    return not reason_enum and bool(GONE_BOUNCE_TEXT.search(str(reason or "")))
+
+
 def crm_contact_signals(
-    source_id: str, *, name: str, left: bool, last_contact: dt.date | None, run_date: dt.date, role: str = "champion"
+    source_id: str,
+    *,
+    name: str,
+    left: bool,
+    last_contact: dt.date | None,
+    run_date: dt.date,
+    role: str = "champion",
+    bounced: str | None = None,
+    bounced_on: dt.date | None = None,
 ) -> list[EvidenceItem]:
-    """The champion: gone, quiet, or engaged. A contact not marked champion (`role` "contact",
-    "economic_buyer", ..., read because no champion is marked) who left is a mild negative, not champion loss:
-    it is no statement that the customer is leaving, and one former employee among many contacts would
-    otherwise decide likely-churn."""
-    if left:
+    """The champion: gone, quiet, or engaged. Gone is the CRM's departed marker, or `bounced` (the bounce reply)
+    when their mailbox no longer exists. A contact not marked champion (`role` "contact", "economic_buyer", ...,
+    read because no champion is marked) who left is a mild negative, not champion loss: it is no statement that
+    the customer is leaving, and one former employee among many contacts would otherwise decide likely-churn."""
+    if left or bounced:
         champion = role.endswith("champion")
+        how = "has left the company" if left else f"is gone: their email hard-bounced ({bounced})"
+        facts: dict[str, Any] = {"contact": name, "left_company": left}
+        if bounced:
+            facts |= {"bounce_reason": bounced} | ({"bounced_on": bounced_on.isoformat()} if bounced_on else {})
         return [
             EvidenceItem(
                 source_id=source_id,
                 kind="champion_left" if champion else "contact_left",
                 factor="champion_status",
                 signal=-0.8 if champion else -0.3,
-                summary=f"The {role.replace('_', ' ')} {name} has left the company",
-                facts={"contact": name, "left_company": True},
-                observed_on=last_contact,
+                summary=f"The {role.replace('_', ' ')} {name} {how}",
+                facts=facts,
+                observed_on=bounced_on if bounced and not left else last_contact,
             )
         ]
     if last_contact is None:
@@ -275,6 +330,7 @@ def deal_signals(deals: list[dict[str, Any]], run_date: dt.date) -> list[Evidenc
             closed=stage.startswith("closed"),
             last_modified=parse_when(p["hs_lastmodifieddate"]),
             run_date=run_date,
+            close_date=parse_when(p.get("closedate")),
         )
     for deal in deals:
         p = deal["properties"]
@@ -314,6 +370,7 @@ def contact_signals(contacts: list[dict[str, Any]], run_date: dt.date) -> list[E
     for c in marked or contacts:
         p = c["properties"]
         last = parse_when(p.get("notes_last_contacted") or p.get("hs_last_sales_activity_timestamp"))
+        gone = bounce_says_gone(p.get("hs_email_hard_bounce_reason_enum"), p.get("hs_email_hard_bounce_reason"))
         items += crm_contact_signals(
             f"hubspot:contact:{c['id']}",
             name=_contact_name(c),
@@ -321,6 +378,10 @@ def contact_signals(contacts: list[dict[str, Any]], run_date: dt.date) -> list[E
             last_contact=last,
             run_date=run_date,
             role=p.get("renewal_role") or "contact",
+            bounced=str(p.get("hs_email_hard_bounce_reason_enum") or p.get("hs_email_hard_bounce_reason"))
+            if gone
+            else None,
+            bounced_on=parse_when(p.get("hs_email_last_send_date")) if gone else None,
         )
     return items
 

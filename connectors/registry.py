@@ -6,7 +6,8 @@ Stripe and usage have their own activities (Stripe also hydrates the customer li
 Config keys, all optional except where said:
 - `api_base`: the vendor's base URL, to point at a sandbox or a proxy (Salesforce: the instance URL, required);
 - `ca_file`: a CA bundle to trust (a proxy or sandbox with a private CA; Salesforce only speaks https);
-- `at_risk_stages`: Salesforce opportunity stages that mean a renewal in trouble.
+- `at_risk_stages`: Salesforce opportunity stages that mean a renewal in trouble;
+- `team_id`: Slack, the tenant's own workspace, stored from auth.test when it is connected.
 """
 
 from __future__ import annotations
@@ -92,18 +93,22 @@ def open_connector(
         return HubSpotConnector(source)
     if isinstance(source, SalesforceSource):
         return SalesforceConnector(source, frozenset(config.get("at_risk_stages") or ()), *salesforce_fields(config))
-    return SlackConnector(source)
+    return SlackConnector(source, own_team=config.get("team_id"))
 
 
-async def check(kind: str, key: str, config: dict[str, Any]) -> None:
-    """One cheap authenticated read; raises the connector's ApplicationError when the vendor refuses."""
+async def check(kind: str, key: str, config: dict[str, Any]) -> dict[str, Any]:
+    """One cheap authenticated read; raises the connector's ApplicationError when the vendor refuses. Returns
+    what the read taught that the config should keep: Slack's `team_id`, the tenant's own workspace, which tells
+    its people from the customer's in a shared channel."""
     source = open_source(kind, key, config)
     if isinstance(source, SlackSource):
-        await source.check()
-    elif isinstance(source, SalesforceSource):
+        team = await source.team_id()
+        return {"team_id": team} if team else {}
+    if isinstance(source, SalesforceSource):
         await asyncio.to_thread(source.check, contact_fields(*salesforce_fields(config)))
     else:
         await asyncio.to_thread(source.check)
+    return {}
 
 
 def salesforce_fields(config: dict[str, Any]) -> tuple[str | None, str | None]:

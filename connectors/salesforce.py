@@ -5,13 +5,15 @@ which `query_all_iter` follows through `nextRecordsUrl`):
 
     SELECT Id, AccountId, Name, Type, StageName, IsClosed, CloseDate, LastModifiedDate, Amount
       FROM Opportunity WHERE AccountId IN (...)
-    SELECT Id, AccountId, FirstName, LastName, Champion__c, Left_Company__c, LastActivityDate
+    SELECT Id, AccountId, FirstName, LastName, LastActivityDate, EmailBouncedDate, EmailBouncedReason,
+           Champion__c, Left_Company__c
       FROM Contact WHERE AccountId IN (...)
 
 Values are escaped with `format_soql`. The rules are the HubSpot connector's (`crm_deal_signals`,
 `crm_contact_signals`): a lost or stale renewal opportunity, an open expansion, a champion who left or has gone
 quiet. `Champion__c` and `Left_Company__c` are custom fields the tenant maps; with no contact marked as champion,
-every contact of the account is read as one.
+every contact of the account is read as one. The standard `EmailBouncedDate` / `EmailBouncedReason` also say a
+champion is gone when the reason is a mailbox that no longer exists (`bounce_says_gone`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from connectors.errors import classify_http, parse_retry_after
 from connectors.hubspot import (
     MalformedRecord,
     Result,
+    bounce_says_gone,
     crm_contact_signals,
     crm_deal_signals,
     crm_expansion_signal,
@@ -52,7 +55,7 @@ CHAMPION_FIELD, LEFT_FIELD = "Champion__c", "Left_Company__c"
 
 def contact_fields(champion_field: str | None, left_field: str | None) -> str:
     return ", ".join(
-        ["Id", "AccountId", "FirstName", "LastName", "LastActivityDate"]
+        ["Id", "AccountId", "FirstName", "LastName", "LastActivityDate", "EmailBouncedDate", "EmailBouncedReason"]
         + [f for f in (champion_field, left_field) if f]
     )
 
@@ -101,6 +104,7 @@ def opportunity_signals(
             closed=closed,
             last_modified=parse_when(o["LastModifiedDate"]),
             run_date=run_date,
+            close_date=parse_when(o.get("CloseDate")),
         )
     for o in opps:
         if _is_expansion(o) and not (o.get("IsClosed") or o["StageName"].startswith("Closed")):
@@ -128,6 +132,7 @@ def contact_signals(
     items: list[EvidenceItem] = []
     for c in champions or contacts:
         name = " ".join(x for x in (c.get("FirstName"), c.get("LastName")) if x) or c["Id"]
+        gone = bool(c.get("EmailBouncedDate")) and bounce_says_gone(reason=c.get("EmailBouncedReason"))
         items += crm_contact_signals(
             f"salesforce:contact:{c['Id']}",
             name=name,
@@ -135,6 +140,8 @@ def contact_signals(
             last_contact=parse_when(c.get("LastActivityDate")),
             run_date=run_date,
             role="champion" if champions else "contact",
+            bounced=str(c.get("EmailBouncedReason")) if gone else None,
+            bounced_on=parse_when(c.get("EmailBouncedDate")) if gone else None,
         )
     return items
 

@@ -1,18 +1,23 @@
 """Slack: the customer's shared channel, read with conversations.history (cursor pagination, newest first).
 
-One conversations.history call per customer per 200 messages of the look-back window (`LOOKBACK_DAYS`); no
-other method is called. Rules are pure functions over the wire-format messages, with offline keyword rules:
+One conversations.history call per customer per 200 messages of the look-back window (`LOOKBACK_DAYS`), one
+auth.test per gather when the connector's config lacks the tenant's own team id (stored at connect time), and
+users.info only for a poster whose messages lack the Slack Connect team stamp. Rules are pure functions over the
+wire-format messages (connectors/slack_voice.py reads each message):
 
-- champion quiet: the champion (the channel's `champion_user` if the workspace sets one, else the most frequent
-  human poster) has not written for >= 30 days -> champion_status negative (>= 60 days: more so);
-- churn talk: export, cancelling the service or not renewing (not cancelling a meeting, call or invite),
-  competitor / evaluating / switching, pricing (unless it is expansion talk) -> support_sentiment negative,
-  one item per message;
-- trouble: outage, down, slow, not answered, bug -> support_sentiment negative;
-- unanswered questions: a question with no thread reply after a day -> support_sentiment negative;
-- handover: "taking over from X, who left the company" -> champion_status negative;
-- expansion talk: seats, higher limits, enterprise plan, roll out to another team -> usage_trend positive;
-- thanks -> mild support_sentiment positive (at most one item).
+- only the customer's side counts: a message stamped with the tenant's own team (`user_team`/`team`), or from a
+  user of that team or of another email domain than the customer's, is the vendor talking;
+- champion quiet: the champion (the channel's `champion_user` if the workspace sets one, else the customer's
+  most frequent poster) has not written for >= 30 days -> champion_status negative (>= 60 days: more so);
+- intent: cancelling, not renewing or letting the contract end; exporting the data; another vendor; the price
+  (unless it is an ask to grow) -> support_sentiment negative, one item per message;
+- trouble: outages, slowness, errors, unanswered tickets -> support_sentiment negative;
+- unanswered questions: a customer question (not an ask to grow) of the last 30 days with no thread reply after a
+  day -> negative (the latest three at most);
+- handover: the champion left, someone took over -> champion_status negative;
+- asks to grow: more seats / licences / users (a number next to them), a bigger plan -> usage_trend positive;
+- tone (VADER): the latest clearly positive message with no other reading -> mild support_sentiment
+  positive (at most one item); a clearly negative one -> support_sentiment negative.
 
 Slack reports API errors as HTTP 200 with {"ok": false, "error": ...}: invalid_auth / not_authed /
 account_inactive / token_revoked are credentials rejected (non-retryable), ratelimited (HTTP 429) is retryable
@@ -34,6 +39,8 @@ from temporalio.exceptions import ApplicationError
 
 from connectors.errors import classify_http, parse_retry_after
 from connectors.hubspot import MalformedRecord, Result
+from connectors.slack_voice import CANCEL_TALK as CANCEL_TALK  # re-exported: tests and callers know it here
+from connectors.slack_voice import intent, side, tone
 from core.blocks import escape
 from schemas.evidence import CustomerProfile, EvidenceItem, Factor
 
@@ -44,6 +51,9 @@ PAGE = 200
 MAX_PAGES = 10  # at most 2,000 messages per channel per scan
 QUIET_DAYS, VERY_QUIET_DAYS = 30, 60
 UNANSWERED_AFTER_DAYS = 1
+# Only recent questions, and the latest few: an old one was likely answered outside its thread, and a factor is
+# clamped at -1 anyway, so a busy channel's backlog adds nothing but noise to the evidence.
+UNANSWERED_WITHIN_DAYS, MAX_UNANSWERED = 30, 3
 AUTH_ERRORS = {
     "invalid_auth",
     "not_authed",
@@ -55,90 +65,17 @@ AUTH_ERRORS = {
 }
 CUSTOMER_ERRORS = {"channel_not_found", "not_in_channel", "is_archived"}
 
-# Cancel talk is about the service: cancelling the subscription, contract or plan, cancelling at renewal,
-# not renewing. Cancelling a meeting, call or invite is ordinary work, so a meeting word within the next five
-# words (or "late"/"last-minute" before "cancellation") rules an occurrence out; a bare "cancel" counts only
-# after a statement of intent ("we plan to cancel.", "how do we cancel?"), not in "can we cancel tomorrow's
-# sync?".
-_MEETING = (
-    r"(?:meeting|sync|call|invite|invitation|demo|session|stand-?up|check-?in|catch-?up|appointment|"
-    r"webinar|workshop|training|kick-?off|qbr|huddle|1:1|one-on-one|interview|event|lunch)s?"
-)
-_NO_MEETING_NEXT = rf"(?!(?:\s+[\w'’:-]+){{0,4}}?\s+{_MEETING}\b)"
-_CANCEL = r"cancel(?:s|l?ed|l?ing)?"
-_SERVICE = (
-    r"(?:subscriptions?|contracts?|accounts?|plans?|licen[cs]es?|seats?|renewal|services?|workspace|"
-    r"membership|term|agreement)"
-)
-_INTENT = (
-    r"(?:plan|plans|planning|going|want|wants|decided|decide|need|needs|have|intend|intending|"
-    r"considering|thinking\ about|looking|like|we['’]ll|we\ will|we\ are|we['’]re|"
-    r"how\ (?:do|can|would|should)\ (?:we|i)|how\ to)"
-)
-_STOPS = r"(?:at|before|after|when|once|if|by|now|soon)"
-_NOT_RENEWING = r"(?:be|going|planning|plan|intend|intending|looking|want|wanting|able|to)"
-CANCEL_TALK = re.compile(
-    rf"""
-    # how cancellation works; the cancellation policy
-    (?<!late\ )(?<!minute\ )\bcancell?ations?\b {_NO_MEETING_NEXT}
-    # cancel our subscription; cancel at renewal; cancel at the end of the term
-  | \b{_CANCEL}\b {_NO_MEETING_NEXT} (?:\s+[\w'’:-]+){{0,5}}? \s+{_SERVICE}\b
-    # the subscription was cancelled; we plan to cancel
-  | \b{_SERVICE}\s+(?:(?:is|was|will|be|been|has|have|got|being|getting|to)\s+){{0,3}}
-      {_CANCEL}\b {_NO_MEETING_NEXT}
-    # we want to cancel. how do we cancel? we'll cancel before ...
-  | \b{_INTENT}\s+(?:to\s+)?{_CANCEL}\b (?=\s*(?:[.?!,;]|$)|\s+{_STOPS}\b)
-    # not renewing; won't renew; decided not to renew
-  | (?:\bnot|n['’]t|\bnever|\bno\s+plans?\s+to|\bagainst)\s+(?:{_NOT_RENEWING}\s+){{0,3}}renew(?:ing)?\b
-""",
-    re.I | re.X,
-)
-
-# (kind, factor, signal, pattern, description). Checked in order; expansion talk wins over a pricing mention.
-RULES: list[tuple[str, Factor, float, re.Pattern[str], str]] = [
-    (
-        "champion_handover",
-        "champion_status",
-        -0.5,
-        re.compile(r"\b(left the company|taking over from|no longer with (us|the company))\b", re.I),
-        "says the previous owner has left",
-    ),
-    (
-        "expansion_talk",
-        "usage_trend",
-        0.35,
-        re.compile(
-            r"\b(add(ing)? (more )?seats|more seats|extra seats|higher limits?|enterprise plan|"
-            r"upgrade|roll(ing)? (this |it )?out to|quota)\b",
-            re.I,
-        ),
-        "asks about growing",
-    ),
-    ("export_request", "support_sentiment", -0.5, re.compile(r"\bexport(ing)?\b", re.I), "asks about exporting data"),
-    ("cancel_talk", "support_sentiment", -0.7, CANCEL_TALK, "talks of cancelling or not renewing"),
-    (
-        "competitor_talk",
-        "support_sentiment",
-        -0.6,
-        re.compile(r"\b(competitor\w*|evaluating|alternatives?|switch(ing)? to)\b", re.I),
-        "mentions a competitor",
-    ),
-    (
-        "pricing_question",
-        "support_sentiment",
-        -0.2,
-        re.compile(r"\b(pricing|price|discount)\b", re.I),
-        "asks about pricing",
-    ),
-    (
-        "service_trouble",
-        "support_sentiment",
-        -0.35,
-        re.compile(r"\b(outage|is down|went down|slow|hasn't answered|has not answered|no answer|broken|bug)\b", re.I),
-        "reports trouble",
-    ),
-]
-THANKS = re.compile(r"\b(thanks|thank you|love[sd]?|great)\b", re.I)
+# (kind, factor, signal, description) for each intent slack_voice reads.
+RULES: dict[str, tuple[str, Factor, float, str]] = {
+    "handover": ("champion_handover", "champion_status", -0.5, "says the previous owner has left"),
+    "expansion": ("expansion_talk", "usage_trend", 0.35, "asks about growing"),
+    "export": ("export_request", "support_sentiment", -0.5, "asks about exporting data"),
+    "cancel": ("cancel_talk", "support_sentiment", -0.7, "talks of cancelling or not renewing"),
+    "competitor": ("competitor_talk", "support_sentiment", -0.6, "mentions another vendor"),
+    "pricing": ("pricing_question", "support_sentiment", -0.2, "pushes back on the price"),
+    "trouble": ("service_trouble", "support_sentiment", -0.35, "reports trouble"),
+}
+WARM, COLD = 0.42, -0.5  # VADER compound: clearly positive or negative (set on the tuning phrasings)
 
 
 def _day(ts: str) -> dt.date:
@@ -161,6 +98,19 @@ def _human(m: dict[str, Any]) -> bool:
     return bool(m.get("user")) and not m.get("bot_id") and m.get("subtype") in (None, "thread_broadcast")
 
 
+Users = dict[str, dict[str, Any]]
+
+
+def customer_side(
+    messages: list[dict[str, Any]], own_team: str | None, users: Users | None, customer_domain: str | None
+) -> list[dict[str, Any]]:
+    """The human messages the customer's side wrote."""
+    users = users or {}
+    return [
+        m for m in messages if _human(m) and side(m, own_team, users.get(str(m["user"])), customer_domain) == "customer"
+    ]
+
+
 def find_champion(messages: list[dict[str, Any]], channel_info: dict[str, Any] | None = None) -> str | None:
     if channel_info and channel_info.get("champion_user"):
         return str(channel_info["champion_user"])
@@ -172,22 +122,42 @@ def find_champion(messages: list[dict[str, Any]], channel_info: dict[str, Any] |
     return next(m["user"] for m in messages if _human(m) and counts[m["user"]] == top)
 
 
+def _said(m: dict[str, Any], channel: str, kind: str, factor: Factor, signal: float, what: str) -> EvidenceItem:
+    text, day = str(m.get("text") or ""), _day(m["ts"])
+    quote = text if len(text) <= 160 else text[:157] + "..."
+    return EvidenceItem(
+        source_id=f"slack:{channel}:{m['ts']}",
+        kind=kind,
+        factor=factor,
+        signal=signal,
+        summary=f'<@{m["user"]}> {what} on {day}: "{quote}"',
+        facts={"user": m["user"], "text": quote},
+        observed_on=day,
+    )
+
+
 def channel_signals(
     channel: str,
     messages: list[dict[str, Any]],
     run_date: dt.date,
     champion: str | None = None,
     channel_info: dict[str, Any] | None = None,
+    own_team: str | None = None,
+    users: Users | None = None,
+    customer_domain: str | None = None,
 ) -> list[EvidenceItem]:
-    """Signals from one channel's top-level messages (newest first, as conversations.history returns them)."""
+    """Signals from one channel's top-level messages (newest first, as conversations.history returns them), the
+    customer's side only: `own_team` is the tenant's Slack team id, `users` the posters' users.info records
+    (for messages without a team stamp), `customer_domain` the customer's email domain."""
     msgs = [_check(m, channel) for m in messages]
     msgs = [m for m in msgs if _day(m["ts"]) <= run_date]
+    theirs = customer_side(msgs, own_team, users, customer_domain)
     items: list[EvidenceItem] = []
-    champ = champion or find_champion(msgs, channel_info)
+    champ = champion or find_champion(theirs, channel_info)
     if champ:
-        theirs = [m for m in msgs if m.get("user") == champ]
-        if theirs:
-            last = theirs[0]
+        said = [m for m in msgs if m.get("user") == champ]
+        if said:
+            last = said[0]
             quiet = (run_date - _day(last["ts"])).days
             if quiet >= QUIET_DAYS:
                 items.append(
@@ -201,53 +171,36 @@ def channel_signals(
                         observed_on=_day(last["ts"]),
                     )
                 )
-    thanked = False
-    for m in msgs:
-        if not _human(m):
-            continue
-        text, sid, day = str(m.get("text") or ""), f"slack:{channel}:{m['ts']}", _day(m["ts"])
-        quote = text if len(text) <= 160 else text[:157] + "..."
-        for kind, factor, signal, pattern, what in RULES:
-            if pattern.search(text):
-                items.append(
-                    EvidenceItem(
-                        source_id=sid,
-                        kind=kind,
-                        factor=factor,
-                        signal=signal,
-                        summary=f'<@{m["user"]}> {what} on {day}: "{quote}"',
-                        facts={"user": m["user"], "text": quote},
-                        observed_on=day,
-                    )
-                )
-                break
-        else:
-            if not thanked and THANKS.search(text):
-                thanked = True
-                items.append(
-                    EvidenceItem(
-                        source_id=sid,
-                        kind="thanks",
-                        factor="support_sentiment",
-                        signal=0.15,
-                        summary=f'<@{m["user"]}> thanked the team on {day}: "{quote}"',
-                        facts={"user": m["user"], "text": quote},
-                        observed_on=day,
-                    )
-                )
+    warmest: tuple[float, dict[str, Any]] | None = None
+    unanswered = 0
+    for m in theirs:
+        text, day = str(m.get("text") or ""), _day(m["ts"])
+        wants = intent(text)
+        mood = tone(text)
+        if wants is not None:
+            items.append(_said(m, channel, *RULES[wants]))
+        elif mood <= COLD:
+            items.append(_said(m, channel, "negative_tone", "support_sentiment", -0.2, "sounds unhappy"))
+        elif mood >= WARM and warmest is None:  # the latest warm word, as the freshest
+            warmest = (mood, m)
         waiting = (run_date - day).days
-        if "?" in text and not int(m.get("reply_count") or 0) and waiting >= UNANSWERED_AFTER_DAYS:
-            items.append(
-                EvidenceItem(
-                    source_id=sid,
-                    kind="question_unanswered",
-                    factor="support_sentiment",
-                    signal=-0.4 if waiting >= 7 else -0.2,
-                    summary=f'A question from <@{m["user"]}> has had no reply for {waiting} days: "{quote}"',
-                    facts={"user": m["user"], "days_waiting": waiting, "text": quote},
-                    observed_on=day,
+        if "?" in text and wants != "expansion" and not int(m.get("reply_count") or 0) and unanswered < MAX_UNANSWERED:
+            if UNANSWERED_AFTER_DAYS <= waiting <= UNANSWERED_WITHIN_DAYS:
+                unanswered += 1
+                quote = text if len(text) <= 160 else text[:157] + "..."
+                items.append(
+                    EvidenceItem(
+                        source_id=f"slack:{channel}:{m['ts']}",
+                        kind="question_unanswered",
+                        factor="support_sentiment",
+                        signal=-0.4 if waiting >= 7 else -0.2,
+                        summary=f'A question from <@{m["user"]}> has had no reply for {waiting} days: "{quote}"',
+                        facts={"user": m["user"], "days_waiting": waiting, "text": quote},
+                        observed_on=day,
+                    )
                 )
-            )
+    if warmest is not None:
+        items.append(_said(warmest[1], channel, "thanks", "support_sentiment", 0.15, "spoke warmly of the product"))
     return items
 
 
@@ -314,10 +267,33 @@ class SlackSource:
         return out
 
     async def check(self) -> None:
+        await self.team_id()
+
+    async def team_id(self) -> str | None:
+        """The tenant's own Slack team (auth.test): messages stamped with it are the vendor's side."""
+        if self.pace:
+            await self.pace()
         try:
-            await self.client.auth_test()
+            resp = await self.client.auth_test()
         except SlackApiError as e:
             raise slack_error(e) or classify_http("slack", 400, str(e)) from e
+        except Exception as e:  # aiohttp connection errors, timeouts
+            raise classify_http("slack", None, f"{type(e).__name__}: {e}") from e
+        return str(resp.get("team_id") or "") or None
+
+    async def user(self, user_id: str) -> dict[str, Any]:
+        """users.info, for a poster whose messages carry no team stamp; {} when Slack does not know the user."""
+        if self.pace:
+            await self.pace()
+        try:
+            resp = await self.client.users_info(user=user_id)
+        except SlackApiError as e:
+            if e.response.get("error") in ("user_not_found", "users_not_found"):
+                return {}
+            raise
+        except Exception as e:  # aiohttp connection errors, timeouts
+            raise classify_http("slack", None, f"{type(e).__name__}: {e}") from e
+        return dict(resp.get("user") or {})
 
     # ---- posting the reports, once ------------------------------------------------------------------------------
 
@@ -399,15 +375,33 @@ class SlackSource:
         return str(resp["ts"])
 
 
-class SlackConnector:
-    """`await SlackConnector(source).gather(customers, run_date)` -> {customer_id: (evidence, error or None)}."""
+def _domain(email: str | None) -> str | None:
+    return email.rpartition("@")[2].lower() if email and "@" in email else None
 
-    def __init__(self, source: SlackSource, lookback_days: int = LOOKBACK_DAYS) -> None:
-        self.source, self.lookback = source, lookback_days
+
+class SlackConnector:
+    """`await SlackConnector(source).gather(customers, run_date)` -> {customer_id: (evidence, error or None)}.
+    `own_team` is the tenant's Slack team id as auth.test answered when it was connected; asked once per gather
+    when the stored config predates it."""
+
+    def __init__(self, source: SlackSource, lookback_days: int = LOOKBACK_DAYS, own_team: str | None = None) -> None:
+        self.source, self.lookback, self.own_team = source, lookback_days, own_team
+        self.users: Users = {}
+
+    async def _unstamped_users(self, messages: list[dict[str, Any]]) -> None:
+        """users.info, once per gather, for each poster none of whose messages here carries a team stamp (one
+        stamped message tells the poster's team for all of theirs)."""
+        stamped = {m.get("user") for m in messages if m.get("user_team") or m.get("team")}
+        for m in messages:
+            uid = str(m.get("user") or "")
+            if uid and uid not in self.users and uid not in stamped and _human(m):
+                self.users[uid] = await self.source.user(uid)
 
     async def gather(self, customers: list[CustomerProfile], run_date: dt.date) -> Result:
         out: Result = {}
         oldest = run_date - dt.timedelta(days=self.lookback)
+        if self.own_team is None and customers:
+            self.own_team = await self.source.team_id()
         for c in customers:  # sequential: Slack's Tier 3 allows ~50 calls a minute, so parallelism buys nothing
             channel = c.links.get(LINK)
             if not channel:
@@ -415,7 +409,16 @@ class SlackConnector:
                 continue
             try:
                 messages = await self.source.history(channel, oldest)
-                out[c.customer_id] = (channel_signals(channel, messages, run_date), None)
+                await self._unstamped_users(messages)
+                items = channel_signals(
+                    channel,
+                    messages,
+                    run_date,
+                    own_team=self.own_team,
+                    users=self.users,
+                    customer_domain=_domain(c.email),
+                )
+                out[c.customer_id] = (items, None)
             except SlackApiError as e:
                 err = slack_error(e)
                 if err is not None:

@@ -14,11 +14,13 @@ import stripe
 
 from connectors.errors import classify_http, parse_retry_after
 from connectors.stripe_records import Customer, Invoice, MalformedRecord, Subscription, read
+from core.renewal import RenewalRule, parse_date, renewal_date
 from schemas.evidence import CustomerProfile, EvidenceItem, FactValue
 
 __all__ = ["MalformedRecord", "StripeSource", "customer_row", "invoice_signals", "pick_subscription"]
 
 LATE_GRACE_DAYS = 3
+DEFAULT_RULE = RenewalRule()
 HISTORY_DAYS = 180
 
 
@@ -69,12 +71,25 @@ def subscription_summary(sub: dict[str, Any]) -> dict[str, FactValue]:
         "contract": "annual" if interval == "year" else "monthly",
         "renewal_date": _day(end).isoformat() if end else None,
         "cancel_at_period_end": bool(sub.get("cancel_at_period_end")),
+        "started": started.isoformat() if (started := _day(sub.get("created"))) else None,  # a new account is thin
     }
 
 
-def customer_row(customer: dict[str, Any], sub: dict[str, Any] | None) -> dict[str, Any]:
+def customer_row(
+    customer: dict[str, Any], sub: dict[str, Any] | None, rule: RenewalRule = DEFAULT_RULE
+) -> dict[str, Any]:
+    """The customer as the scan stores it. Its renewal date is the contract's where Stripe knows it (the
+    tenant's metadata key, core/renewal), else the billing period end; `billing` keeps both and which won."""
     customer = read(Customer, customer)
     billing = subscription_summary(sub) if sub else {}
+    if billing:
+        period_end = billing["renewal_date"]
+        when, source = renewal_date(rule, metadata=(sub or {}).get("metadata"), period_end=parse_date(period_end))
+        billing |= {
+            "billing_period_end": period_end,
+            "renewal_date": when.isoformat() if when else None,
+            "renewal_source": source,
+        }
     renewal = billing.get("renewal_date")
     return {
         "id": customer["id"],
@@ -133,17 +148,7 @@ def invoice_signals(invoices: list[dict[str, Any]], run_date: dt.date) -> list[E
             else:
                 on_time += 1
         if attempts > 1:
-            items.append(
-                EvidenceItem(
-                    source_id=sid,
-                    kind="payment_attempts_failed",
-                    factor="payment_history",
-                    signal=-min(0.45, 0.15 * (attempts - 1)),
-                    summary=f"Invoice {inv['id']} needed {attempts} payment attempts",
-                    facts={"attempt_count": attempts, "failed_attempts": attempts - 1, "amount_usd": amount},
-                    observed_on=created,
-                )
-            )
+            items.append(retried_payment(inv, sid, attempts, amount, created, due, paid))
         if inv["status"] == "open" and due and due < run_date:
             overdue = (run_date - due).days
             items.append(
@@ -169,7 +174,7 @@ def invoice_signals(invoices: list[dict[str, Any]], run_date: dt.date) -> list[E
                     observed_on=created,
                 )
             )
-    if on_time >= 3 and not any(i.signal < 0 for i in items):
+    if on_time >= on_time_needed(ordered) and not any(i.signal < 0 for i in items):
         last = ordered[-1]
         items.append(
             EvidenceItem(
@@ -184,6 +189,48 @@ def invoice_signals(invoices: list[dict[str, Any]], run_date: dt.date) -> list[E
         )
     items += seat_signals(ordered)
     return items
+
+
+def on_time_needed(ordered: list[dict[str, Any]]) -> int:
+    """Invoices paid on time that earn credit: three, or two when they come a quarter apart (annual contracts
+    invoiced each quarter have only two in the 180 days read), so quarterly payers can earn it too."""
+    days = [inv["created"] for inv in ordered if inv.get("status") not in ("void", "draft")]
+    quarterly = len(days) >= 2 and min(b - a for a, b in zip(days, days[1:], strict=False)) >= 80 * 86400
+    return 2 if quarterly else 3
+
+
+def retried_payment(
+    inv: dict[str, Any],
+    sid: str,
+    attempts: int,
+    amount: float,
+    created: dt.date | None,
+    due: dt.date | None,
+    paid: dt.date | None,
+) -> EvidenceItem:
+    """Failed payment attempts. A charge declined and then paid within the grace days (a card limit, a bank's
+    fraud check) is a hiccup, not payment trouble: kind payment_retried, a faint signal (issue #12)."""
+    facts: dict[str, FactValue] = {"attempt_count": attempts, "failed_attempts": attempts - 1, "amount_usd": amount}
+    if inv["status"] == "paid" and paid and due and (paid - due).days <= LATE_GRACE_DAYS:
+        days = (paid - due).days
+        return EvidenceItem(
+            source_id=sid,
+            kind="payment_retried",
+            factor="payment_history",
+            signal=-0.05,
+            summary=f"Invoice {inv['id']} was paid on attempt {attempts}, {days} day(s) after it was due",
+            facts=facts | {"paid_days_after_due": days},
+            observed_on=paid,
+        )
+    return EvidenceItem(
+        source_id=sid,
+        kind="payment_attempts_failed",
+        factor="payment_history",
+        signal=-min(0.45, 0.15 * (attempts - 1)),
+        summary=f"Invoice {inv['id']} needed {attempts} payment attempts",
+        facts=facts,
+        observed_on=created,
+    )
 
 
 def _unit_amount(obj: dict[str, Any]) -> int:
@@ -243,7 +290,7 @@ def subscription_signals(profile: CustomerProfile) -> list[EvidenceItem]:
     if not b.get("subscription_id"):
         return []
     sid = f"stripe:{b['subscription_id']}"
-    facts = {k: b.get(k) for k in ("status", "arr_usd", "quantity", "contract", "renewal_date")}
+    facts = {k: b.get(k) for k in ("status", "arr_usd", "quantity", "contract", "renewal_date", "started")}
     items = [
         EvidenceItem(
             source_id=sid,

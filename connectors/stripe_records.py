@@ -79,6 +79,7 @@ class Subscription(_Wire):
     cancel_at_period_end: bool | None = None
     current_period_end: int | None = None
     items: SubscriptionItems | None = None  # None is read, not dropped: see stripe.subscription_summary
+    metadata: dict[str, str] | None = None  # the contract's renewal date may live here (core/renewal)
 
 
 class Customer(_Wire):

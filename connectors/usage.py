@@ -13,7 +13,8 @@ Tenants without database access push the same rows to `POST /v1/usage` (db/usage
 For the sandbox and the demo, `load_usage_csv` / `CsvUsageSource` read the workspace's usage/daily_metrics.csv
 (same columns) instead. `UsageConnector(source).gather(customers, run_date)` is the per-chunk entry point.
 
-Trend rules are pure functions: 7- and 30-day change of active users, seat utilisation, error spikes.
+Trend rules are pure functions: 7- and 30-day change of active users, seat utilisation, error spikes (the last two
+days' error rate at 3x the 30-day one, and at least 5 errors).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ HISTORY_DAYS = 45
 MOVE = 0.20  # a 20 % change in active users is a signal (PostHog's Vitally setup uses 20 %)
 LOW_UTILISATION, HIGH_UTILISATION = 0.40, 0.90
 SPIKE = 3.0  # the last two days' error rate at 3x the 30-day baseline
+MIN_SPIKE_ERRORS = 5  # and at least this many errors: one error on a quiet baseline is not a "3.9x spike"
 
 
 def _window(rows: list[dict[str, Any]], run_date: dt.date, start: int, end: int) -> list[dict[str, Any]]:
@@ -103,7 +105,8 @@ def usage_signals(customer_id: str, rows: list[dict[str, Any]], run_date: dt.dat
     base = _window(rows, run_date, 30, 2)
     recent = _window(rows, run_date, 2, 0)
     rate = lambda rs: sum(r["error_count"] for r in rs) / max(1, sum(r["jobs_executed"] for r in rs))  # noqa: E731
-    if base and recent and rate(base) > 0 and rate(recent) >= SPIKE * rate(base):
+    spiked = sum(r["error_count"] for r in recent) >= MIN_SPIKE_ERRORS
+    if base and recent and spiked and rate(base) > 0 and rate(recent) >= SPIKE * rate(base):
         errors = sum(r["error_count"] for r in recent)
         items.append(
             EvidenceItem(

@@ -5,7 +5,8 @@ Pure functions, no I/O. Scores live in [-1, 1]: below zero pulls toward churn, a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import datetime as dt
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from schemas.evidence import FACTORS, EvidenceItem, Factor
@@ -59,6 +60,31 @@ def factor_scores(items: Iterable[EvidenceItem]) -> dict[Factor, tuple[float, li
 
 DECISIVE_SIGNAL = -0.7  # an explicit statement of leaving: cancel at period end, cancel talk, deal lost, champion gone
 CRM_AND_SLACK = ("hubspot:", "salesforce:", "slack:")
+# The customer saying, in words or deeds, that it is on its way out: asking to take its data, naming another
+# vendor, talking of cancelling; the champion gone; the renewal lost or set to cancel.
+LEAVING = {
+    "cancel_talk",
+    "export_request",
+    "competitor_talk",
+    "champion_left",
+    "champion_handover",
+    "renewal_deal_lost",
+    "cancel_at_period_end",
+}
+# ... and of growing: asking for more, an open expansion deal.
+GROWING = {"expansion_talk", "expansion_deal_open"}
+# The source each factor is mainly read from (others only add to it now and then: an expansion deal to
+# usage_trend, an error spike to support_sentiment): a factor with no evidence whose main source is missing is
+# uninformed.
+FACTOR_SOURCES: dict[Factor, frozenset[str]] = {
+    "payment_history": frozenset({"stripe"}),
+    "usage_trend": frozenset({"usage"}),
+    "champion_status": frozenset({"hubspot", "salesforce"}),
+    "support_sentiment": frozenset({"slack"}),
+}
+MIN_INFORMED_WEIGHT = 0.5  # below this, too little is known to scale up: the total stays as summed
+NEW_ACCOUNT_DAYS = 60  # a subscription younger than this has too little history to judge
+STRONG_GROWTH = 0.5  # usage_trend at or above this is growth worth weighing against a departure
 
 
 def churn_is_explicit(items: Iterable[EvidenceItem], b: FactorBreakdown) -> bool:
@@ -70,7 +96,21 @@ def churn_is_explicit(items: Iterable[EvidenceItem], b: FactorBreakdown) -> bool
     support_sentiment, so billing and usage alone can inform three factors, and a fresh trouble must never
     soften a verdict."""
     read_crm_or_slack = any(sid.startswith(CRM_AND_SLACK) for r in b.factors for sid in r.evidence)
-    return not read_crm_or_slack or any(i.signal <= DECISIVE_SIGNAL for i in items)
+    return not read_crm_or_slack or any(i.signal <= DECISIVE_SIGNAL or i.kind in LEAVING for i in items)
+
+
+def growth_is_explicit(items: Iterable[EvidenceItem], b: FactorBreakdown) -> bool:
+    """Expansion despite a total held back by billing: the customer asks to grow (or an expansion deal is open),
+    usage grows strongly, and nothing says it is leaving. An open invoice on such an account is a purchase order
+    in flight (bench.judgement: the past_due_but_expanding story), not a reason to call it standard."""
+    items = list(items)
+    usage = next(r.score for r in b.factors if r.factor == "usage_trend")
+    return (
+        b.total >= 0
+        and usage >= STRONG_GROWTH
+        and any(i.kind in GROWING for i in items)
+        and not any(i.kind in LEAVING or i.signal <= DECISIVE_SIGNAL for i in items)
+    )
 
 
 def classify_total(total: float, t: Thresholds, explicit: bool = True) -> Classification:
@@ -95,15 +135,27 @@ def severity_for(classification: Classification, arr_cents: int, t: Thresholds) 
 
 
 def breakdown(
-    items: Iterable[EvidenceItem], weights: Mapping[Factor, float], t: Thresholds = Thresholds()
+    items: Iterable[EvidenceItem],
+    weights: Mapping[Factor, float],
+    t: Thresholds = Thresholds(),
+    missing: Collection[str] = (),
 ) -> FactorBreakdown:
+    """The factor math. `missing` names the sources that could not be read (the bundle's): a factor with no
+    evidence whose main source was not read is uninformed, and the total is judged against the weight of
+    the informed factors, so an account with no usage data is not held short of a threshold by a zero it never
+    earned (down to MIN_INFORMED_WEIGHT; below it, nothing is scaled)."""
     items = list(items)
     scores = factor_scores(items)
     rows = [
         FactorScore(factor=f, score=round(s, 4), weight=weights[f], contribution=round(s * weights[f], 4), evidence=ids)
         for f, (s, ids) in scores.items()
     ]
-    total = round(sum(r.contribution for r in rows), 4)
+    spoken = {i.factor for i in items}
+    gone = set(missing)
+    uninformed = [r.factor for r in rows if r.factor not in spoken and FACTOR_SOURCES[r.factor] & gone]
+    informed = round(sum(r.weight for r in rows if r.factor not in uninformed), 4)
+    scale = informed if MIN_INFORMED_WEIGHT <= informed < 1.0 else 1.0
+    total = round(max(-1.0, min(1.0, sum(r.contribution for r in rows) / scale)), 4)
     verdict = classify_total(total, t)  # at_risk and likely_churn are pushed by the same factor
     pushed_by: Factor | None = None
     if verdict == "expansion":
@@ -112,19 +164,74 @@ def breakdown(
     elif verdict in ("at_risk", "likely_churn"):
         low = min(rows, key=lambda r: r.contribution)
         pushed_by = low.factor if low.contribution < 0 else None
-    return FactorBreakdown(factors=rows, total=total, thresholds=t.as_dict(), pushed_by=pushed_by)
+    return FactorBreakdown(
+        factors=rows,
+        total=total,
+        thresholds=t.as_dict(),
+        pushed_by=pushed_by,
+        informed_weight=scale,
+        uninformed=uninformed if scale < 1.0 else [],
+    )
 
 
-def abstain_reason(items: list[EvidenceItem], b: FactorBreakdown) -> str | None:
-    """Thin or contradictory evidence: say so instead of guessing."""
+def _started(items: list[EvidenceItem]) -> dt.date | None:
+    for i in items:
+        if i.kind == "subscription" and isinstance(i.facts.get("started"), str):
+            return dt.date.fromisoformat(str(i.facts["started"]))
+    return None
+
+
+def _name(i: EvidenceItem) -> str:
+    return f"{i.kind.replace('_', ' ')} [{i.source_id}]"
+
+
+def abstain_reason(items: list[EvidenceItem], b: FactorBreakdown, run_date: dt.date | None = None) -> str | None:
+    """Thin or contradictory evidence: say so instead of guessing (the operator decides).
+
+    Thin: fewer than two factors and two signals, or a subscription younger than NEW_ACCOUNT_DAYS with nothing
+    decisive. Contradictory: a sign of leaving (the champion gone, cancel talk, an export or another vendor
+    named) while usage grows strongly, and neither side overwhelms the other; both sides are named. Payment
+    trouble on a growing account is not a contradiction: it is judged by the total (and growth_is_explicit)."""
     informed = [r for r in b.factors if r.evidence]
+    decisive = [i for i in items if i.signal <= DECISIVE_SIGNAL or i.kind in LEAVING]
     if len(informed) < 2 and sum(1 for i in items if i.signal != 0) < 2:
         return f"thin_evidence: {len(informed)} factor(s) informed by the evidence; too little to judge"
-    strong_pos = [r for r in b.factors if r.score >= 0.6]
-    strong_neg = [r for r in b.factors if r.score <= -0.6]
-    if strong_pos and strong_neg and abs(b.total) < 0.35:
+    started = _started(items)
+    if run_date and started and (run_date - started).days < NEW_ACCOUNT_DAYS and not decisive:
+        return f"thin_evidence: the subscription started {(run_date - started).days} days ago; too little history"
+    usage = next(r for r in b.factors if r.factor == "usage_trend")
+    if decisive and usage.score >= STRONG_GROWTH and abs(b.total) < 0.5:
+        growth = sorted((i for i in items if i.factor == "usage_trend" and i.signal > 0), key=lambda i: -i.signal)
+        leaving = sorted(decisive, key=lambda i: i.signal)
         return (
-            f"contradictory_evidence: {strong_pos[0].factor} says growth ({strong_pos[0].score:+.2f}) "
-            f"while {strong_neg[0].factor} says risk ({strong_neg[0].score:+.2f})"
+            f"contradictory_evidence: {', '.join(_name(i) for i in leaving[:2])} say(s) the customer may leave "
+            f"while usage_trend says growth ({usage.score:+.2f}: {', '.join(_name(i) for i in growth[:2])})"
         )
     return None
+
+
+def judge(
+    items: list[EvidenceItem], b: FactorBreakdown, t: Thresholds, run_date: dt.date | None = None
+) -> tuple[Classification, str | None]:
+    """The offline verdict from the factor math: the classification and, when it abstains, why."""
+    abstain = abstain_reason(items, b, run_date)
+    if abstain:
+        return "standard", abstain
+    leaving = {i.kind for i in items if i.kind in LEAVING or i.signal <= DECISIVE_SIGNAL}
+    # A total carried across the likely-churn line only by leaving out an unread source needs a sign of leaving.
+    explicit = churn_is_explicit(items, b) and (b.informed_weight == 1.0 or bool(leaving))
+    verdict = classify_total(b.total, t, explicit)
+    if verdict == "at_risk" and len(leaving) >= 2:  # two different signs of leaving: the champion gone and the
+        verdict = "likely_churn"  # renewal lost, an export asked for and another vendor named, ...
+    if verdict == "standard" and growth_is_explicit(items, b):
+        verdict = "expansion"
+    if verdict == "expansion" and not growth_is_shown(items):
+        verdict = "standard"
+    return verdict, None
+
+
+def growth_is_shown(items: Iterable[EvidenceItem]) -> bool:
+    """Expansion needs a deed as well as words: usage or seats growing, a plan upgrade, seats near the limit, or
+    an open expansion deal. Talk alone (one Slack message read as an ask to grow) does not make a steady account
+    an expansion (bench.judgement, held-out split: steady accounts read as expansion on a single message)."""
+    return any(i.signal > 0 and i.factor == "usage_trend" and not i.source_id.startswith("slack:") for i in items)

@@ -2,7 +2,8 @@
 a ranking by urgency, a one-line recommendation that cites its signal, and the Slack Block Kit message.
 
 Tiers follow published practice (Gainsight-style bands, PostHog's Vitally rules): payment trouble or falling
-usage or an error spike is cold; growth with clean payments is hot; the rest is warm.
+usage or an error spike is cold; growth with clean payments is hot; the rest is warm. One invoice paid a few
+days late after a retry is settled, not trouble; an error spike needs at least five errors (connectors/usage.py).
 """
 
 from __future__ import annotations
@@ -68,6 +69,23 @@ def diary_item(
     )
 
 
+SETTLED = {"invoice_paid_late", "payment_attempts_failed"}  # trouble with an invoice that was paid after all
+SETTLED_DAYS_LATE = 10
+
+
+def settled(items: list[EvidenceItem]) -> bool:
+    """One invoice's trouble, since paid at most SETTLED_DAYS_LATE days late (a retried charge, a slow AP run),
+    and no other payment trouble: a blip on a healthy account, not a cold one (issue #12: a payment retried and
+    paid the next day was tiered cold). Stripe reads a charge paid within its grace days as payment_retried,
+    which is not payment trouble at all."""
+    trouble = [i for i in items if i.kind in PAYMENT_TROUBLE]
+    if not trouble or any(i.kind not in SETTLED for i in trouble) or len({i.source_id for i in trouble}) > 1:
+        return False
+    late = [(i.facts.get("days_late"), i.signal) for i in trouble if i.kind == "invoice_paid_late"]
+    # without a day count to read, only the mildest lateness is settled
+    return all(days <= SETTLED_DAYS_LATE if isinstance(days, int) else signal > -0.2 for days, signal in late)
+
+
 def _first(items: list[EvidenceItem], kinds: set[str]) -> EvidenceItem | None:
     hits = [i for i in items if i.kind in kinds]
     return min(hits, key=lambda i: (i.signal, i.source_id)) if hits else None
@@ -84,8 +102,17 @@ def assess(customer_id: str, name: str, arr_usd: float, items: list[EvidenceItem
         key=lambda i: (i.kind not in RENEWAL_GROWTH, i.signal, i.source_id),
         default=None,
     )
-    if pay is not None and (pay.kind != "invoice_paid_late" or pay.signal <= -0.2):
-        return Health(customer_id, name, arr_usd, "cold", 0, f"Call about billing: {pay.summary}", pay.source_id)
+    if pay is not None and not settled(items):
+        # Billing trouble on an account that grows and shows no decline (a PO in flight) is mixed, not cold: warm,
+        # and still first in line for the billing call.
+        growing = (
+            fall is None
+            and err is None
+            and risk is None
+            and any(i.kind in GROWTH - RENEWAL_GROWTH and i.signal >= 0.3 for i in items)
+        )
+        tier: Tier = "warm" if growing else "cold"
+        return Health(customer_id, name, arr_usd, tier, 0, f"Call about billing: {pay.summary}", pay.source_id)
     if fall is not None or err is not None:
         sig = err if fall is None or (err is not None and err.signal <= fall.signal) else fall
         action = "Investigate the error spike" if sig.kind in ERRORS else "Send a check-in email"
@@ -214,7 +241,9 @@ def check_reading(row: HealthRow, items: list[EvidenceItem], rules: Health) -> t
     """The model's reading if it cites this account's own evidence and every number in its recommendation is
     in the cited item, and it does not clear an account with payment trouble; otherwise the rules' reading and
     why the model's was set aside. Urgency follows the account's evidence, as the ranking's rules say."""
-    if rules.urgency == 0 and row.tier != "cold":  # the ranking's first band is not the model's to empty
+    # The ranking's first band is not the model's to empty: payment trouble stays cold, or warm where the rules
+    # read it warm (billing trouble on a growing account), and keeps its place first in line.
+    if rules.urgency == 0 and row.tier not in ("cold", rules.tier):
         return rules, f"the model called it {row.tier}, but {rules.cites} shows payment trouble"
     if row.cites is None:
         if row.tier != "warm":
@@ -228,5 +257,5 @@ def check_reading(row: HealthRow, items: list[EvidenceItem], rules: Health) -> t
     if unverified:
         shown = ", ".join(f"{n:g}" for n in sorted(unverified))
         return rules, f"the model's recommendation has numbers not in {sid}: {shown}"
-    urgency = {"hot": 2, "warm": 3}.get(row.tier, 0 if rules.urgency == 0 else 1)
+    urgency = 0 if rules.urgency == 0 else {"hot": 2, "warm": 3}.get(row.tier, 1)
     return replace(rules, tier=row.tier, urgency=urgency, recommendation=row.recommendation, cites=sid), None

@@ -7,7 +7,7 @@ writes what every model writes: prose with references (core/render.py), never a 
 from __future__ import annotations
 
 from core.claims import unquotable
-from core.factors import DEFAULT_WEIGHTS, Thresholds, abstain_reason, churn_is_explicit, classify_total, severity_for
+from core.factors import DEFAULT_WEIGHTS, Thresholds, judge, severity_for
 from core.render import champion, parse
 from llm.base import CustomerContext, ModelAnswer
 from schemas.evidence import EvidenceItem
@@ -155,8 +155,7 @@ DEFAULT_THRESHOLDS = Thresholds()
 def verdict_for(ctx: CustomerContext, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> VerdictRow:
     b = ctx.breakdown
     items = ctx.bundle.items
-    abstain = abstain_reason(items, b)
-    classification = "standard" if abstain else classify_total(b.total, thresholds, churn_is_explicit(items, b))
+    classification, abstain = judge(items, b, thresholds, ctx.bundle.run_date)
     severity = severity_for(classification, ctx.profile.arr_cents, thresholds)
     negative = classification in ("at_risk", "likely_churn")
     reasons = _strongest(items, negative=negative) if classification != "standard" else []

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sandbox.phrases import BANKS, Split, styled
 from sandbox.workspace import ts_key
 
 KEYS = {
@@ -42,20 +43,26 @@ ARCHETYPES: dict[str, tuple[float, str, str, str]] = {
     "thin_new": (0.05, "standard", "warm", "signed weeks ago: too little data to judge"),
     "single_late_invoice": (0.04, "standard", "warm", "one invoice a week late, otherwise steady"),
     "stale_deal_happy_slack": (0.02, "standard", "warm", "renewal deal untouched for months, Slack is happy"),
-    "champion_left_usage_grows": (0.02, "standard", "hot", "the champion left, but usage keeps growing"),
+    "champion_left_usage_grows": (
+        0.02,
+        "standard",
+        "hot",
+        "contradictory: the champion left, yet usage grows and a colleague praises the product",
+    ),
     "at_risk": (0.10, "at_risk", "cold", "late invoices, usage down, stale deal, champion quiet"),
     "likely_churn": (0.05, "likely_churn", "cold", "failed payments, cancel talk, champion gone or silent"),
 }
-# The book the test suite deals: every story several times over in a 120-customer workspace (trouble is
-# over-represented on purpose, so each verdict and tier shows up). A demo on it would look like a bad quarter.
+# The book the test suite and bench.judgement deal: every story several times over in a 120-customer workspace
+# (trouble is over-represented on purpose, so each verdict and tier shows up). A demo on it would look like a bad
+# quarter.
 STORY_RICH_SHARES = {
     "expansion": 0.18,
     "past_due_but_expanding": 0.02,
-    "steady": 0.33,
+    "steady": 0.31,
     "thin_new": 0.05,
     "single_late_invoice": 0.04,
     "stale_deal_happy_slack": 0.02,
-    "champion_left_usage_grows": 0.02,
+    "champion_left_usage_grows": 0.04,
     "at_risk": 0.21,
     "likely_churn": 0.13,
 }
@@ -102,35 +109,25 @@ WORDS_B = [
 FIRST = ["Ana", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jon", "Kira", "Luis", "Maya", "Nils"]
 LAST = ["Okafor", "Schmidt", "Tanaka", "Rossi", "Novak", "Silva", "Berg", "Khan", "Moreau", "Lund", "Reyes", "Park"]
 CSMS = [("U0CSMAMARA", "Amara Obi"), ("U0CSMTOMAS", "Tomas Wright"), ("U0CSMPRIYA", "Priya Nair")]
-SLACK_LINES = {
-    "happy": [
-        "Thanks, that fixed it!",
-        "The team loves the new dashboard.",
-        "Great session today, thank you.",
-        "Quick one: where do I change the report timezone?",
-    ],
-    "growth": [
-        "We're rolling this out to the EMEA team next month - can we add seats?",
-        "Is there a plan with higher limits? We're close to our agent quota.",
-        "Could you send pricing for the Enterprise plan?",
-    ],
-    "trouble": [
-        "We had another outage this morning, this is the third time this month.",
-        "Support hasn't answered our ticket from last week.",
-        "Reports have been slow all week.",
-    ],
-    "churn": [
-        "How do we export all of our data?",
-        "We are evaluating CompetitorCo for next year.",
-        "Please confirm how cancellation works at the end of the term.",
-    ],
-    "onboarding": ["Getting started - is there a guide for the admin setup?", "First workflows are live, thanks!"],
-    "late": ["Sorry about the invoice, it got stuck in our AP system. Paid now."],
-    "handover": ["Hi all, I'm taking over from {champion}, who left the company last month."],
-    "po": ["Finance is still sorting out the PO for the last invoice, but we want the extra seats now."],
+# What each story says in its shared channel: (the phrase banks of its latest messages, of the older ones).
+MOODS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "expansion": (("expansion", "praise"), ("praise", "neutral")),
+    "past_due_but_expanding": (("po", "expansion"), ("praise", "neutral")),
+    "steady": (("praise", "neutral"), ("praise", "neutral")),
+    "thin_new": (("neutral",), ("neutral",)),
+    "single_late_invoice": (("late",), ("praise", "neutral")),
+    "stale_deal_happy_slack": (("praise",), ("praise", "neutral")),
+    "champion_left_usage_grows": (("handover",), ("praise", "neutral")),
+    "at_risk": (("trouble", "pricing"), ("neutral",)),
+    "likely_churn": (("cancel", "export", "competitor"), ("trouble", "neutral")),
 }
+# Which stories the judgement should abstain on, and why: too little evidence, or strong evidence both ways.
+ABSTAIN = {"thin_new": "thin", "champion_left_usage_grows": "contradictory"}
+VENDOR_TEAM = "T0SANDBOX"  # the tenant's own Slack workspace, as auth.test answers it
+# A departed champion's mail bounces for good; a full mailbox is a soft problem, not a departure.
+GONE_BOUNCE = (("UNKNOWN_USER", "550 5.1.1 The email account that you tried to reach does not exist"),)
+FULL_BOUNCE = (("MAILBOX_FULL", "552 5.2.2 Mailbox full"),)
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-CSM_REPLIES = ["Thanks for flagging, I'm on it.", "Let me set up a call this week.", "Details by email now."]
 SF_STAGES = {
     "closedlost": "Closed Lost",
     "closedwon": "Closed Won",
@@ -179,6 +176,34 @@ class Story:
     champion_left: bool
     quiet_days: int  # days since the champion was last in touch
     stale_days: int  # days since the renewal deal last moved
+    split: Split = "tuning"  # which phrase banks its Slack channel draws from (bench.judgement grades each apart)
+    billed_monthly: bool = False  # an annual contract charged each month: Stripe's period end is not the renewal
+    contract_end_key: bool = True  # the subscription's metadata names the contract end (contract_end_date)
+    missing: frozenset[str] = frozenset()  # sources with nothing to read: "slack", "crm", "usage"
+    left_flagged: bool = True  # a departed champion is marked in the CRM's custom field (not every team does)
+    bounce: tuple[str, str] | None = None  # the champion's last email bounce: (HubSpot reason enum, SMTP reply)
+    retry_paid: bool = False  # one charge failed once and was paid the next day: a healthy account's hiccup
+    stray_errors: bool = False  # one or two errors in the last two days on a quiet baseline: not a spike
+
+
+def _realism(s: Story, i: int, r: random.Random, missing_sources: bool) -> Story:
+    """What real books have and the stories alone lack: a held-out half, monthly billing on annual contracts,
+    sources with nothing in them, departures only a bounce records, and harmless billing and error blips."""
+    healthy = s.archetype not in ("at_risk", "likely_churn", "past_due_but_expanding")
+    gaps = {src for src, rate in (("slack", 0.15), ("crm", 0.1), ("usage", 0.1)) if r.random() < rate}
+    if s.archetype in ABSTAIN:  # the story itself must stay readable: thin by design, or both ways
+        gaps.clear()
+    s.split = "held_out" if i % 2 else "tuning"
+    s.billed_monthly = s.annual and r.random() < 0.4
+    s.contract_end_key = r.random() < 0.75
+    s.missing = frozenset(gaps) if missing_sources else frozenset()
+    s.left_flagged = not s.champion_left or r.random() < 0.5
+    s.bounce = GONE_BOUNCE[0] if s.champion_left and r.random() < 0.85 else None
+    if not s.champion_left and r.random() < 0.04:
+        s.bounce = FULL_BOUNCE[0]
+    s.retry_paid = healthy and r.random() < 0.12
+    s.stray_errors = healthy and r.random() < 0.1
+    return s
 
 
 def _deck(rng: random.Random, shares: Mapping[str, float]) -> list[tuple[str, bool, bool]]:
@@ -211,7 +236,7 @@ def _story(i: int, card: tuple[str, bool, bool], rng: random.Random, as_of: dt.d
     change = {
         "expansion": rng.uniform(0.25, 0.6),
         "past_due_but_expanding": rng.uniform(0.3, 0.5),
-        "champion_left_usage_grows": rng.uniform(0.0, 0.08),
+        "champion_left_usage_grows": rng.uniform(0.2, 0.4),
         "at_risk": -rng.uniform(0.12, 0.3),
         "likely_churn": -rng.uniform(0.3, 0.5),
     }.get(arch, 0.0)
@@ -308,8 +333,12 @@ def _subscription(
 
 def _stripe(s: Story, cus: str, rng: random.Random, as_of: dt.date) -> tuple[list[dict], list[dict]]:
     """The live subscription (sometimes beside an older canceled one) and about six months of invoices."""
-    price, arch, sub_id = _price(s.unit_month_usd, s.annual), s.archetype, _id("sub_", cus)
-    start = s.renewal - dt.timedelta(days=365 if s.annual else 30)
+    yearly = s.annual and not s.billed_monthly  # priced and invoiced by the year (each quarter), or by the month
+    price, arch, sub_id = _price(s.unit_month_usd, yearly), s.archetype, _id("sub_", cus)
+    end = s.renewal
+    if s.billed_monthly:  # the billing period is this month's; the contract still ends on its renewal date
+        end = as_of + dt.timedelta(days=(s.renewal - as_of).days % 30 or 30)
+    start = end - dt.timedelta(days=365 if yearly else 30)
     contract = "annual" if s.annual else "monthly"
     trial = arch == "thin_new" and rng.random() < 0.3
     troubled = arch in ("likely_churn", "past_due_but_expanding") and rng.random() < 0.5
@@ -319,17 +348,19 @@ def _stripe(s: Story, cus: str, rng: random.Random, as_of: dt.date) -> tuple[lis
         price,
         s.seats_now,
         start,
-        s.renewal,
+        end,
         s.created,
         "trialing" if trial else "past_due" if troubled else "active",
         contract,
-        trial_end=_ts(s.renewal) if trial else None,
+        trial_end=_ts(end) if trial else None,
     )
+    if s.annual and s.contract_end_key:  # how billing teams record the contract term Stripe does not know
+        sub["metadata"]["contract_end_date"] = s.renewal.isoformat()
     sub["cancel_at_period_end"] = arch == "likely_churn" and rng.random() < 0.6
     subs = [sub]
     if arch == "expansion" and rng.random() < 0.15:  # moved up from a cheaper plan: the old one is canceled
         ended = start - dt.timedelta(days=rng.randint(20, 90))
-        cheaper = _price(max(10, s.unit_month_usd // 2), s.annual)
+        cheaper = _price(max(10, s.unit_month_usd // 2), yearly)
         subs.append(
             _subscription(
                 _id("sub_", cus, "old"),
@@ -347,22 +378,24 @@ def _stripe(s: Story, cus: str, rng: random.Random, as_of: dt.date) -> tuple[lis
         )
     if trial:
         return subs, []
-    # Monthly contracts are charged each month. Annual contracts are priced per seat-year and invoiced each
-    # quarter (send_invoice, net 30), so seat true-ups and late payers show within the connector's 180 days.
-    step = 91 if s.annual else 30
+    # Monthly contracts, and annual ones billed monthly, are charged each month. Other annual contracts are
+    # priced per seat-year and invoiced each quarter (send_invoice, net 30), so seat true-ups and late payers
+    # show within the connector's 180 days.
+    step = 91 if yearly else 30
     dates = [
         d
-        for d in (as_of - dt.timedelta(days=step * k + 3) for k in range(2 if s.annual else 6, -1, -1))
+        for d in (as_of - dt.timedelta(days=step * k + 3) for k in range(2 if yearly else 6, -1, -1))
         if d >= s.created
     ]
     invoices = []
+    retried = rng.randrange(max(1, len(dates) - 1)) if s.retry_paid and not yearly else -1
     late_budget = {"single_late_invoice": 1, "at_risk": 2, "likely_churn": 3}.get(arch, 0)
     for n, day in enumerate(dates):
         qty = round(s.seats_start + (s.seats_now - s.seats_start) * n / max(1, len(dates) - 1))
-        amount = qty * s.unit_month_usd * 100 * (3 if s.annual else 1)
-        send, last = s.annual, n == len(dates) - 1
+        amount = qty * s.unit_month_usd * 100 * (3 if yearly else 1)
+        send, last = yearly, n == len(dates) - 1
         due = day + dt.timedelta(days=30) if send else day
-        late, attempts, state = 0, 1, "paid"
+        late, attempts, state = (1, 2, "paid") if n == retried else (0, 1, "paid")  # declined once, paid next day
         if late_budget and rng.random() < 0.6 and not (last and arch == "single_late_invoice"):
             late = rng.randint(5, 10) if arch == "single_late_invoice" else rng.randint(8, 45)
             late_budget -= 1
@@ -390,10 +423,10 @@ def _stripe(s: Story, cus: str, rng: random.Random, as_of: dt.date) -> tuple[lis
                 dates[-1],
                 0,
                 None,
-                s.annual,
+                yearly,
             )
         )
-    if invoices and not s.annual and rng.random() < 0.1:  # next month's invoice, not yet finalized
+    if invoices and not yearly and rng.random() < 0.1:  # next month's invoice, not yet finalized
         invoices.append(
             _invoice(
                 _id("in_", cus, "draft"),
@@ -501,6 +534,8 @@ def _crm(
                 as_of - dt.timedelta(days=rng.randint(1, 10)),
             )
         )
+    if "crm" in s.missing:  # a company record nobody keeps up: no deals, no contacts
+        deals = []
     company, acct = str(2_140_000_000 + i), "001" + _id("", "acct", seed, i, n=15)
     acc["hubspot/companies.json"].append(
         {
@@ -602,10 +637,25 @@ def _crm(
                 as_of - dt.timedelta(days=rng.randint(0, 15)),
             )
         )
+    if "crm" in s.missing:
+        people = []
     for k, ((first, last), title, role, left, seen) in enumerate(people):
         contact, sf_contact = str(51_000_000_000 + 3 * i + k), "003" + _id("", "con", seed, i, k, n=15)
         contact_ids.append(contact)
         email = f"{first.lower()}.{last.lower()}@{s.domain}"
+        bounce = s.bounce if role == "champion" else None
+        bounced_on = min(as_of - dt.timedelta(days=1), seen + dt.timedelta(days=rng.randint(3, 20))) if bounce else None
+        hard_bounce = (
+            {
+                "hs_email_hard_bounce_reason_enum": bounce[0],
+                "hs_email_hard_bounce_reason": bounce[1],
+                "hs_email_bounce": "1",
+                "hs_email_last_send_date": _iso(bounced_on),
+            }
+            if bounce and bounced_on
+            else {}
+        )
+        flagged = left and s.left_flagged  # the custom field is kept up by some teams only
         acc["hubspot/contacts.json"].append(
             {
                 "id": contact,
@@ -616,7 +666,8 @@ def _crm(
                     "jobtitle": title,
                     "lifecyclestage": "other" if left else "customer",
                     "renewal_role": role,
-                    "left_company": "true" if left else "false",
+                    "left_company": "true" if flagged else "false",
+                    **hard_bounce,
                     "notes_last_contacted": _iso(seen),
                     "hs_last_sales_activity_timestamp": _iso(seen),
                     "createdate": created,
@@ -638,8 +689,10 @@ def _crm(
                 Email=email,
                 Title=title,
                 Champion__c=role in ("champion", "new_champion"),
-                Left_Company__c=left,
+                Left_Company__c=flagged,
                 LastActivityDate=seen.isoformat(),
+                EmailBouncedDate=f"{bounced_on}T09:00:00.000+0000" if bounced_on else None,
+                EmailBouncedReason=bounce[1] if bounce else None,
             )
         )
     acc["hubspot/associations.json"]["companies_to_deals"][company] = deal_ids
@@ -650,8 +703,12 @@ def _crm(
 def _slack(
     s: Story, i: int, seed: int, rng: random.Random, as_of: dt.date, compact: bool, acc: dict[str, Any]
 ) -> tuple[str, list[dict[str, Any]]]:
-    """A shared channel with the customer's champion (and successor); CSMs reply in threads."""
+    """A Slack Connect channel shared with the customer's workspace: the champion (a successor and a colleague
+    where the champion left), the vendor's CSM posting too (about exports, seats, pricing: not the customer's
+    voice), threads, noise, and now and then a long channel. Messages carry `team`/`user_team`; in a tenth of
+    channels most do not, and another message of the poster's or their email domain tells the sides apart."""
     channel = "C0" + _id("", "chan", seed, i, n=9).upper()
+    team = "T0C" + _id("", "team", seed, i, n=8).upper()
     champ = "U0" + _id("", "user", seed, i, n=9).upper()
     csm, when = CSMS[i % 3][0], _ts(s.created)
     acc["slack/channels.json"].append(
@@ -668,57 +725,80 @@ def _slack(
             "topic": {"value": f"{s.name} <> us", "creator": csm, "last_set": when},
             "purpose": {"value": "Shared support channel", "creator": csm, "last_set": when},
             "num_members": 4,
+            "context_team_id": VENDOR_TEAM,
+            "connected_team_ids": [VENDOR_TEAM, team],
         }
     )
     first, last = s.champion
     email = f"{first.lower()}.{last.lower()}@{s.domain}"
     acc["slack/users.json"].append(
-        _user(champ, f"{first} {last}", email, "Head of Operations", deleted=s.champion_left)
+        _user(champ, f"{first} {last}", email, "Head of Operations", deleted=s.champion_left, team=team)
     )
-    mood = {
-        "expansion": "growth",
-        "past_due_but_expanding": "po",
-        "at_risk": "trouble",
-        "likely_churn": "churn",
-        "thin_new": "onboarding",
-        "single_late_invoice": "late",
-    }.get(s.archetype, "happy")
-    speaker = champ
-    if s.champion_left:  # a successor speaks now; the champion's own messages are old
+    latest, older = MOODS[s.archetype]
+    speaker = colleague = champ
+    if s.champion_left:  # a successor speaks now, a colleague praises the product; the champion's words are old
         speaker = "U0" + _id("", "user2", seed, i, n=9).upper()
-        acc["slack/users.json"].append(_user(speaker, f"New Owner {i}", f"owner{i}@{s.domain}", "Operations Manager"))
-        mood = "handover" if s.archetype == "champion_left_usage_grows" else mood
+        colleague = "U0" + _id("", "user3", seed, i, n=9).upper()
+        acc["slack/users.json"].append(
+            _user(speaker, f"New Owner {i}", f"owner{i}@{s.domain}", "Operations Manager", team=team)
+        )
+        acc["slack/users.json"].append(
+            _user(colleague, f"Colleague {i}", f"colleague{i}@{s.domain}", "Analyst", team=team)
+        )
+    if "slack" in s.missing:  # connected, invited, and nobody has written yet
+        return channel, []
+    tagless = rng.random() < 0.1  # an older channel whose messages mostly lack the Slack Connect team fields
     msgs: list[dict[str, Any]] = []
-    last_day = as_of - dt.timedelta(days=s.quiet_days)
-    for k in range(rng.randint(2, 3) if compact else rng.randint(3, 8)):
-        day = last_day - dt.timedelta(days=k * rng.randint(2, 9))
-        text = rng.choice(SLACK_LINES[mood] if k < 2 else SLACK_LINES["happy"])
-        text = text.format(champion=f"{first} {last}")
-        sec, suffix = _ts(day, 9 + k % 8), f"{i % 1000:03d}{k:03d}"
-        who, ts = speaker if k < 2 else champ, f"{sec}.{suffix}"
-        msg: dict[str, Any] = {"type": "message", "user": who, "text": text, "ts": ts}
-        if "?" in text or mood in ("trouble", "churn"):  # questions and complaints get a CSM thread reply
-            reply = f"{sec + 1800}.{suffix}"
-            msg.update(thread_ts=ts, reply_count=1, reply_users=[csm], reply_users_count=1, latest_reply=reply)
-            msgs.append(
-                {
-                    "type": "message",
-                    "user": csm,
-                    "text": rng.choice(CSM_REPLIES),
-                    "ts": reply,
-                    "thread_ts": ts,
-                    "parent_user_id": who,
-                }
-            )
+
+    def post(who: str, bank: str, day: dt.date, k: int, hour: int) -> dict[str, Any]:
+        side = VENDOR_TEAM if who.startswith("U0CSM") else team
+        text = BANKS[bank].pick(s.split, rng).format(champion=f"{first} {last}")
+        text = styled(text, s.split, rng, signer=first if who == champ else "Ops")
+        sec = _ts(day, hour)
+        msg: dict[str, Any] = {"type": "message", "user": who, "text": text, "ts": f"{sec}.{i % 1000:03d}{k:03d}"}
+        if not (tagless and rng.random() < 0.6):
+            msg.update(team=side, user_team=side)
         msgs.append(msg)
+        return msg
+
+    last_day = as_of - dt.timedelta(days=s.quiet_days)
+    n = rng.randint(2, 3) if compact else rng.randint(3, 8)
+    for k in range(n):
+        day = last_day - dt.timedelta(days=k * rng.randint(2, 9))
+        bank = rng.choice(latest if k < 2 else older)
+        who = speaker if k < 2 else champ
+        if s.archetype == "champion_left_usage_grows" and k == 1:
+            who, bank = colleague, "praise"
+        msg = post(who, bank, day, k, 9 + k % 8)
+        if "?" in msg["text"] or bank in ("trouble", "cancel", "export", "competitor", "pricing"):
+            reply = f"{int(float(msg['ts'])) + 1800}.{i % 1000:03d}{k:03d}"  # the CSM answers in the thread
+            msg.update(thread_ts=msg["ts"], reply_count=1, reply_users=[csm], reply_users_count=1, latest_reply=reply)
+            text = styled(BANKS["vendor"].pick(s.split, rng), s.split, rng, signer="CSM")
+            msgs.append({"type": "message", "user": csm, "text": text, "ts": reply, "thread_ts": msg["ts"]})
+            msgs[-1].update({} if tagless else {"team": VENDOR_TEAM, "user_team": VENDOR_TEAM})
+    for k in range(rng.randint(0 if compact else 1, 3)):  # the CSM's own top-level posts, some recent
+        post(csm, "vendor", as_of - dt.timedelta(days=rng.randint(1, 60)), 100 + k, 15)
+    if not compact and rng.random() < 0.04:  # a busy channel: months of everyday chatter from both sides
+        for k in range(rng.randint(150, 350)):
+            day = as_of - dt.timedelta(days=rng.randint(s.quiet_days + 1, 119))
+            msg = post(csm if k % 3 == 0 else champ, "vendor" if k % 3 == 0 else "neutral", day, 200 + k, 8 + k % 10)
+            if "?" in msg["text"]:  # a busy channel answers its questions, in the thread
+                msg.update(thread_ts=msg["ts"], reply_count=1, reply_users=[csm], reply_users_count=1)
+    msgs = [m for m in msgs if _day_of(m["ts"]) >= s.created]
     msgs.sort(key=lambda m: ts_key(m["ts"]), reverse=True)
     return channel, msgs
 
 
-def _user(uid: str, real: str, email: str, title: str, deleted: bool = False) -> dict[str, Any]:
+def _day_of(ts: str) -> dt.date:
+    return dt.datetime.fromtimestamp(float(ts), dt.UTC).date()
+
+
+def _user(
+    uid: str, real: str, email: str, title: str, deleted: bool = False, team: str = VENDOR_TEAM
+) -> dict[str, Any]:
     return {
         "id": uid,
-        "team_id": "T0SANDBOX",
+        "team_id": team,
         "name": email.split("@")[0],
         "real_name": real,
         "deleted": deleted,
@@ -730,7 +810,10 @@ def _user(uid: str, real: str, email: str, title: str, deleted: bool = False) ->
 
 
 def _usage(s: Story, cus: str, rng: random.Random, days: list[tuple[int, dt.date, str]], w: Any) -> None:
-    """Daily product metrics: the story's trend over the last 30 days; an error spike for some in trouble."""
+    """Daily product metrics: the story's trend over the last 30 days; an error spike for some in trouble, a
+    stray error or two on a quiet baseline for some healthy accounts; nothing at all where usage is missing."""
+    if "usage" in s.missing:
+        return
     trend = {
         "expansion": 0.45,
         "past_due_but_expanding": 0.35,
@@ -751,6 +834,8 @@ def _usage(s: Story, cus: str, rng: random.Random, days: list[tuple[int, dt.date
         users = max(0, round(base_users * moved * (0.92 + 0.16 * r())))
         hot = spike and d <= 2
         errors = round(users * (0.01 + 0.04 * r())) + (users * 2 if hot else 0)
+        if s.stray_errors:  # almost no errors for a month, then one or two
+            errors = int(r() < (0.6 if d <= 2 else 0.08))
         seats = s.seats_now if d <= 30 else round(s.seats_start + growth * (span - d) / span)
         rows.append(
             (
@@ -770,11 +855,20 @@ def _usage(s: Story, cus: str, rng: random.Random, days: list[tuple[int, dt.date
 
 
 def generate_workspace(
-    out: Path, *, customers: int = 500, as_of: dt.date, seed: int = 7, shares: Mapping[str, float] | None = None
+    out: Path,
+    *,
+    customers: int = 500,
+    as_of: dt.date,
+    seed: int = 7,
+    shares: Mapping[str, float] | None = None,
+    missing_sources: bool = False,
 ) -> Path:
     """Write a workspace of `customers` customers as of `as_of`; the same seed writes the same bytes. `shares`
-    (archetype -> share of each block of 100) replaces the realistic default, e.g. STORY_RICH_SHARES."""
+    (archetype -> share of each block of 100) replaces the realistic default, e.g. STORY_RICH_SHARES. With
+    `missing_sources`, some customers have nothing in Slack (15%), the CRM (10%) or usage (10%), as in a real
+    book (bench.judgement); without, every source has something, as the demo and the scan tests need."""
     rng = random.Random(seed)
+    extra = random.Random(f"realism-{seed}")
     compact = customers > 1000  # keep 10k-customer workspaces small; the usage connector reads 45 days
     days = [
         (d, as_of - dt.timedelta(days=d), (as_of - dt.timedelta(days=d)).isoformat())
@@ -820,7 +914,7 @@ def generate_workspace(
         deck: list[tuple[str, bool, bool]] = []
         for i in range(customers):
             deck = deck or _deck(rng, shares or {name: a[0] for name, a in ARCHETYPES.items()})
-            s = _story(i, deck.pop(), rng, as_of)
+            s = _realism(_story(i, deck.pop(), rng, as_of), i, extra, missing_sources)
             cus = _id("cus_", seed, i)
             links = _crm(s, i, seed, cus, rng, as_of, acc)
             channel, histories[channel] = _slack(s, i, seed, rng, as_of, compact, acc)
@@ -856,6 +950,10 @@ def generate_workspace(
                     "annual" if s.annual else "monthly",
                     s.renewal.isoformat(),
                     ARCHETYPES[s.archetype][3],
+                    s.split,
+                    ABSTAIN.get(s.archetype, ""),
+                    "month" if s.billed_monthly or not s.annual else "year",
+                    " ".join(sorted(s.missing)),
                 ]
             )
     for rel, obj in acc.items():
@@ -875,6 +973,10 @@ def generate_workspace(
                 "contract",
                 "renewal_date",
                 "notes",
+                "split",
+                "expected_abstain",
+                "billing_interval",
+                "missing_sources",
             ]
         )
         w.writerows(expected)
@@ -900,9 +1002,10 @@ if __name__ == "__main__":
     p.add_argument("--customers", type=int, default=500)
     p.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.datetime.now(dt.UTC).date())
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--missing-sources", action="store_true", help="leave some sources empty, as real books do")
     a = p.parse_args()
     t0 = time.perf_counter()
     print(
-        generate_workspace(a.out, customers=a.customers, as_of=a.as_of, seed=a.seed),
+        generate_workspace(a.out, customers=a.customers, as_of=a.as_of, seed=a.seed, missing_sources=a.missing_sources),
         f"({a.customers} customers in {time.perf_counter() - t0:.1f}s)",
     )

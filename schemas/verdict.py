@@ -31,6 +31,11 @@ class FactorBreakdown(BaseModel):
     total: float
     thresholds: dict[str, float]
     pushed_by: Factor | None  # the factor whose contribution carried the total across the threshold
+    # The weight of the factors some evidence could speak to: a factor whose every source is missing (and which
+    # has no evidence) is left out, and the total is the sum of contributions over this weight. Stored verdicts
+    # from before it was kept read as 1.0, every factor informed.
+    informed_weight: float = Field(default=1.0, gt=0.0, le=1.0)
+    uninformed: list[Factor] = Field(default_factory=list)
 
 
 class DraftEmail(BaseModel):

@@ -18,10 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from temporalio.exceptions import ApplicationError
 
-from connectors.hubspot import HubSpotConnector, HubSpotSource, contact_signals
+from connectors.hubspot import HubSpotConnector, HubSpotSource, contact_signals, deal_signals
 from connectors.salesforce import SalesforceConnector, SalesforceSource
 from connectors.slack import CANCEL_TALK, SlackConnector, SlackSource, channel_signals
-from connectors.usage import CsvUsageSource, UsageConnector, UsageSource
+from connectors.stripe import invoice_signals
+from connectors.usage import CsvUsageSource, UsageConnector, UsageSource, usage_signals
 from core.factors import DECISIVE_SIGNAL
 from sandbox.generate import generate_workspace
 from sandbox.server import SandboxHandle, start_sandbox
@@ -100,7 +101,8 @@ def salesforce(h: SandboxHandle, session_id: str | None = None, **kw: Any) -> Sa
 
 
 def slack(h: SandboxHandle, token: str | None = None, **kw: Any) -> SlackConnector:
-    return SlackConnector(SlackSource(token or h.keys["slack"], h.slack_base_url, **kw))
+    # own_team as PUT /v1/connectors/slack stores it from auth.test: a connected tenant's config has it
+    return SlackConnector(SlackSource(token or h.keys["slack"], h.slack_base_url, **kw), own_team="T0SANDBOX")
 
 
 def usage(h: SandboxHandle) -> UsageConnector:
@@ -134,7 +136,9 @@ async def test_a_chunk_of_60_costs_few_requests_and_only_the_broken_customer_fai
     print(f"\nrequests per customer (60-customer chunk): {per_customer}")
     assert per_customer["hubspot"] <= 6 / 60  # 2 association reads + deal and contact batch reads
     assert per_customer["salesforce"] <= 2 / 60  # one Opportunity and one Contact query
-    assert per_customer["slack"] == 1.0  # one conversations.history page per channel
+    # one conversations.history page per channel; a busy channel (4% of the sample's) takes a second page,
+    # and a poster none of whose messages carries a Slack Connect team stamp one users.info per gather
+    assert 1.0 <= per_customer["slack"] <= 1.15
 
 
 async def test_a_malformed_record_is_that_customers_error_naming_the_record(sandbox: SandboxHandle, ws: Path) -> None:
@@ -477,6 +481,58 @@ def test_a_hubspot_champion_has_left_only_when_a_property_says_so(props: dict[st
     assert kinds == ({"champion_left"} if left else {"champion_engaged"})
 
 
+@pytest.mark.parametrize(
+    "props, gone",
+    [
+        ({"hs_email_hard_bounce_reason_enum": "UNKNOWN_USER"}, True),
+        (
+            {"hs_email_hard_bounce_reason": "550 5.1.1 <ana@acme.example>: Recipient address rejected: User unknown"},
+            True,
+        ),
+        ({"hs_email_hard_bounce_reason_enum": "MAILBOX_FULL", "hs_email_hard_bounce_reason": "552 5.2.2 full"}, False),
+        ({"hs_email_hard_bounce_reason_enum": "SPAM"}, False),
+        ({"hs_email_hard_bounce_reason_enum": "POLICY", "hs_email_hard_bounce_reason": "550 5.7.1 blocked"}, False),
+        ({}, False),
+    ],
+)
+def test_a_hubspot_champion_whose_mailbox_is_gone_has_left(props: dict[str, str], gone: bool) -> None:
+    # Most teams never tick a "left the company" box; the hard bounce HubSpot records says it for them.
+    items = contact_signals([_contact("1", "champion", hs_email_last_send_date="2026-11-01", **props)], AS_OF)
+    assert ({i.kind for i in items} == {"champion_left"}) is gone
+    if gone:
+        assert items[0].signal <= DECISIVE_SIGNAL and "bounce_reason" in items[0].facts
+
+
+@pytest.mark.parametrize(
+    "bounced, reason, gone",
+    [
+        ("2026-11-02T09:00:00.000+0000", "550 5.1.1 The email account that you tried to reach does not exist", True),
+        ("2026-11-02T09:00:00.000+0000", "552 5.2.2 Mailbox full", False),
+        (None, "550 5.1.1 User unknown", False),  # only a bounce with its date counts
+        (None, None, False),
+    ],
+)
+def test_a_salesforce_champion_whose_mail_bounces_for_good_has_left(
+    bounced: str | None, reason: str | None, gone: bool
+) -> None:
+    from connectors.salesforce import contact_signals as sf_contacts
+
+    seen = (AS_OF - dt.timedelta(days=5)).isoformat()
+    contact = {
+        "Id": "003A",
+        "AccountId": "001A",
+        "FirstName": "Ana",
+        "LastName": "Berg",
+        "Champion__c": True,
+        "Left_Company__c": False,
+        "LastActivityDate": seen,
+        "EmailBouncedDate": bounced,
+        "EmailBouncedReason": reason,
+    }
+    kinds = {i.kind for i in sf_contacts([contact], AS_OF)}
+    assert kinds == ({"champion_left"} if gone else {"champion_engaged"})
+
+
 def test_with_no_champion_marked_a_departed_contact_is_not_champion_loss() -> None:
     # No renewal_role anywhere (most HubSpot portals): every contact is read, but nobody is known to be the
     # champion, so one of them leaving is a mild signal, not an explicit statement that the customer leaves.
@@ -543,3 +599,97 @@ def test_slack_cancel_talk_means_cancelling_the_service(text: str, cancelling: b
     }
     kinds = {i.kind for i in channel_signals("C1", [msg], AS_OF)}
     assert ("cancel_talk" in kinds) is cancelling
+
+
+def _paid_invoice(
+    n: int, created: dt.date, due: dt.date, paid: dt.date, attempts: int = 1, send: bool = False
+) -> dict[str, Any]:
+    ts = lambda d: int(dt.datetime.combine(d, dt.time(12), dt.UTC).timestamp())  # noqa: E731
+    return {
+        "id": f"in_{n}",
+        "object": "invoice",
+        "status": "paid",
+        "created": ts(created),
+        "due_date": ts(due) if send else None,
+        "amount_due": 10_000,
+        "attempt_count": attempts,
+        "status_transitions": {"paid_at": ts(paid)},
+    }
+
+
+def test_a_charge_declined_and_paid_the_next_day_is_a_retry_not_failed_payments() -> None:
+    day = AS_OF - dt.timedelta(days=40)
+    kinds = {
+        i.kind: i.signal for i in invoice_signals([_paid_invoice(1, day, day, day + dt.timedelta(days=1), 2)], AS_OF)
+    }
+    assert kinds == {"payment_retried": -0.05}
+    later = {i.kind for i in invoice_signals([_paid_invoice(1, day, day, day + dt.timedelta(days=8), 3)], AS_OF)}
+    assert later == {"payment_attempts_failed", "invoice_paid_late"}
+
+
+def test_quarterly_invoices_paid_on_time_earn_on_time_credit() -> None:
+    # an annual contract invoiced each quarter has two invoices in the 180 days read
+    quarterly = [
+        _paid_invoice(n, d, d + dt.timedelta(days=30), d + dt.timedelta(days=25), send=True)
+        for n, d in enumerate((AS_OF - dt.timedelta(days=185), AS_OF - dt.timedelta(days=94)))
+    ]
+    assert "payments_on_time" in {i.kind for i in invoice_signals(quarterly, AS_OF)}
+    days = [AS_OF - dt.timedelta(days=30 * n + 3) for n in (1, 0)]
+    monthly = [_paid_invoice(n, d, d, d) for n, d in enumerate(days)]
+    assert "payments_on_time" not in {i.kind for i in invoice_signals(monthly, AS_OF)}  # two months is not a record
+
+
+def test_an_error_spike_needs_a_minimum_count() -> None:
+    rows = [
+        {
+            "date": AS_OF - dt.timedelta(days=d),
+            "active_users": 3,
+            "jobs_executed": 10,
+            "error_count": int(d == 20),
+            "licensed_seats": 5,
+        }
+        for d in range(1, 40)
+    ]
+    rows[0]["error_count"] = 1  # one error yesterday on a quiet month: "10x the error rate", and still one error
+    assert "error_spike" not in {i.kind for i in usage_signals("c", rows, AS_OF)}
+    rows[0]["error_count"] = rows[1]["error_count"] = 4
+    assert "error_spike" in {i.kind for i in usage_signals("c", rows, AS_OF)}
+
+
+def test_a_monthly_billed_annual_contract_renews_on_its_contract_date_not_its_period_end() -> None:
+    from connectors.stripe import customer_row
+    from core.renewal import RenewalRule
+
+    end = int(dt.datetime.combine(AS_OF + dt.timedelta(days=9), dt.time(12), dt.UTC).timestamp())
+    price = {"unit_amount": 3000, "recurring": {"interval": "month", "interval_count": 1}}
+    sub = {
+        "id": "sub_1",
+        "status": "active",
+        "created": end - 400 * 86400,
+        "current_period_end": end,
+        "items": {"data": [{"quantity": 10, "price": price}]},
+        "metadata": {"contract": "annual", "contract_end_date": "2027-02-01"},
+    }
+    row = customer_row({"id": "cus_1"}, sub)
+    assert row["renewal_date"] == dt.date(2027, 2, 1) and row["billing"]["renewal_source"] == "stripe_metadata"
+    assert row["billing"]["billing_period_end"] == (AS_OF + dt.timedelta(days=9)).isoformat()
+    # a tenant that trusts only the billing period
+    only = customer_row({"id": "cus_1"}, sub, RenewalRule(order=("billing_period_end",)))
+    assert only["renewal_date"] == AS_OF + dt.timedelta(days=9)
+    # the CRM's renewal deal carries its close date, even when nothing about it is a signal
+    items = deal_signals(
+        [
+            {
+                "id": "9",
+                "properties": {
+                    "dealstage": "renewal_open",
+                    "dealname": "Renewal",
+                    "pipeline": "renewals",
+                    "closedate": "2027-02-01T09:00:00Z",
+                    "hs_lastmodifieddate": f"{AS_OF}T09:00:00Z",
+                },
+            }
+        ],
+        AS_OF,
+    )
+    assert [(i.kind, i.signal, i.facts["close_date"]) for i in items] == [("renewal_deal", 0.0, "2027-02-01")]

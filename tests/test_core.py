@@ -350,3 +350,129 @@ def test_one_crm_or_slack_source_is_enough_to_need_an_explicit_one(crm_or_slack:
     b = breakdown(troubles, DEFAULT_WEIGHTS)
     assert b.total <= Thresholds().likely_churn and sum(1 for r in b.factors if r.evidence) == 2
     assert classify_total(b.total, Thresholds(), churn_is_explicit(troubles, b)) == "at_risk"
+
+
+# ---- issue #12: missing sources, contradiction, explicit growth, thin accounts ------------------------------
+
+
+def kind_item(sid: str, kind: str, factor: str, signal: float, **facts: object) -> EvidenceItem:
+    return item(sid, factor, signal, **facts).model_copy(update={"kind": kind})
+
+
+def test_a_factor_whose_sources_are_all_missing_is_left_out_of_the_total_and_the_breakdown_says_so() -> None:
+    troubles = [
+        kind_item("stripe:in_1", "invoice_past_due", "payment_history", -0.8),
+        kind_item("hubspot:contact:1", "champion_left", "champion_status", -0.8),
+        kind_item("slack:C1:1.0", "cancel_talk", "support_sentiment", -0.7),
+    ]
+    read_all = breakdown(troubles, DEFAULT_WEIGHTS)
+    no_usage = breakdown(troubles, DEFAULT_WEIGHTS, missing={"usage"})
+    assert (read_all.informed_weight, read_all.uninformed) == (1.0, [])
+    assert (no_usage.informed_weight, no_usage.uninformed) == (0.7, ["usage_trend"])
+    # judged against the 0.70 of weight that evidence could speak to: across the likely-churn line, not short of it
+    assert read_all.total > Thresholds().likely_churn >= no_usage.total
+    assert no_usage.total == pytest.approx(read_all.total / 0.7, abs=1e-3)
+    # a missing source whose factor still has evidence (an expansion deal informs usage_trend) leaves it informed
+    deal = kind_item("hubspot:deal:2", "expansion_deal_open", "usage_trend", 0.4)
+    assert breakdown([*troubles, deal], DEFAULT_WEIGHTS, missing={"usage"}).informed_weight == 1.0
+    # stored breakdowns from before the field read as fully informed
+    old = read_all.model_dump(mode="json")
+    del old["informed_weight"], old["uninformed"]
+    assert type(read_all).model_validate(old).informed_weight == 1.0
+
+
+def test_a_departed_champion_on_a_growing_account_abstains_naming_both_sides() -> None:
+    items = [
+        kind_item("hubspot:contact:1", "champion_left", "champion_status", -0.8),
+        kind_item("usage:cus_1:active_users:30d", "usage_grew", "usage_trend", 0.35),
+        kind_item("stripe:in_1", "seats_grew", "usage_trend", 0.45),
+        kind_item("stripe:in_2", "payments_on_time", "payment_history", 0.3),
+        kind_item("slack:C1:2.0", "thanks", "support_sentiment", 0.15),
+    ]
+    out = verdict_for(ctx(bundle(*items)))
+    assert out.classification == "standard" and out.recommended_action == "internal_alert"
+    reason = out.abstain_reason or ""
+    assert reason.startswith("contradictory_evidence") and "hubspot:contact:1" in reason and "usage_trend" in reason
+    # the same account with nobody gone is not contradictory
+    assert verdict_for(ctx(bundle(*items[1:]))).abstain_reason is None
+
+
+def test_an_open_invoice_on_an_account_asking_to_grow_is_expansion_not_a_contradiction() -> None:
+    items = [
+        kind_item("stripe:in_1", "invoice_past_due", "payment_history", -0.4),
+        kind_item("stripe:in_1", "payment_attempts_failed", "payment_history", -0.45),
+        kind_item("stripe:in_2", "seats_grew", "usage_trend", 0.5),
+        kind_item("usage:cus_1:active_users:30d", "usage_grew", "usage_trend", 0.3),
+        kind_item("slack:C1:1.0", "expansion_talk", "usage_trend", 0.35),
+        kind_item("hubspot:contact:1", "champion_engaged", "champion_status", 0.2),
+    ]
+    out = verdict_for(ctx(bundle(*items)))
+    assert (out.classification, out.abstain_reason) == ("expansion", None)
+
+
+def test_talk_alone_does_not_make_an_expansion() -> None:
+    steady = [
+        kind_item("stripe:in_1", "payments_on_time", "payment_history", 0.3),
+        kind_item("hubspot:contact:1", "champion_engaged", "champion_status", 0.2),
+        kind_item("slack:C1:1.0", "expansion_talk", "usage_trend", 0.35),
+        kind_item("slack:C1:2.0", "expansion_talk", "usage_trend", 0.35),
+    ]
+    assert breakdown(steady, DEFAULT_WEIGHTS).total >= Thresholds().expansion
+    assert verdict_for(ctx(bundle(*steady))).classification == "standard"
+    grown = [*steady, kind_item("stripe:in_2", "seats_grew", "usage_trend", 0.3)]
+    assert verdict_for(ctx(bundle(*grown))).classification == "expansion"
+
+
+@pytest.mark.parametrize("kind", ["export_request", "competitor_talk"])
+def test_asking_for_the_data_or_naming_another_vendor_is_an_explicit_sign_of_leaving(kind: str) -> None:
+    troubles = [
+        kind_item(f"{src}{n}", "test", factor, signal)
+        for src, factor, signal in (
+            ("stripe:in_", "payment_history", -0.5),
+            ("usage:cus_1:", "usage_trend", -0.5),
+            ("hubspot:deal:", "champion_status", -0.4),
+            ("slack:C1:", "support_sentiment", -0.4),
+        )
+        for n in (1, 2)
+    ]
+    assert verdict_for(ctx(bundle(*troubles))).classification == "at_risk"
+    said = kind_item("slack:C1:9.0", kind, "support_sentiment", -0.5)
+    assert verdict_for(ctx(bundle(*troubles, said))).classification == "likely_churn"
+
+
+def test_a_subscription_weeks_old_is_thin_unless_something_decisive_is_said() -> None:
+    sub = kind_item(
+        "stripe:sub_1", "subscription", "payment_history", 0.0, started=(RUN - dt.timedelta(days=30)).isoformat()
+    )
+    young = [
+        sub,
+        kind_item("hubspot:contact:1", "champion_engaged", "champion_status", 0.2),
+        kind_item("stripe:in_1", "payment_attempts_failed", "payment_history", -0.15),
+    ]
+    assert (abstain_reason(young, breakdown(young, DEFAULT_WEIGHTS), RUN) or "").startswith("thin_evidence")
+    assert abstain_reason(young, breakdown(young, DEFAULT_WEIGHTS), RUN + dt.timedelta(days=60)) is None
+    leaving = [*young, kind_item("slack:C1:1.0", "cancel_talk", "support_sentiment", -0.7)]
+    assert abstain_reason(leaving, breakdown(leaving, DEFAULT_WEIGHTS), RUN) is None
+
+
+# ---- renewal dates (issue #12: monthly billing on annual contracts) ----------------------------------------
+
+
+def test_the_renewal_date_comes_from_the_most_trusted_source_that_has_one() -> None:
+    from core.renewal import RenewalRule, renewal_date
+
+    crm, contract, period = dt.date(2027, 2, 1), dt.date(2027, 2, 2), dt.date(2026, 12, 5)
+    meta = {"contract_end_date": contract.isoformat()}
+    rule = RenewalRule()
+    assert renewal_date(rule, crm=crm, metadata=meta, period_end=period) == (crm, "crm")
+    assert renewal_date(rule, metadata=meta, period_end=period) == (contract, "stripe_metadata")
+    assert renewal_date(rule, period_end=period) == (period, "billing_period_end")
+    # the tenant names its own key (Unix seconds are read too) and its own order
+    own = RenewalRule.from_config(
+        {"renewal_metadata_key": "term_end", "renewal_date_order": ["stripe_metadata", "crm"]}
+    )
+    ts = str(int(dt.datetime.combine(contract, dt.time(12), dt.UTC).timestamp()))
+    assert renewal_date(own, crm=crm, metadata={"term_end": ts}, period_end=period) == (contract, "stripe_metadata")
+    assert renewal_date(own, period_end=period) == (None, None)  # the period end was left out of its order
+    with pytest.raises(ValueError, match="renewal_date_order"):
+        RenewalRule.from_config({"renewal_date_order": ["crm", "crm"]})

@@ -147,3 +147,29 @@ def test_a_model_reading_is_kept_only_when_its_citation_and_numbers_check_out() 
         assess("c", "C", 1, quiet),
     )
     assert cold.urgency == 1  # declining usage, no payment trouble: the second band
+
+
+def late(days: int, sid: str = "stripe:in_1") -> EvidenceItem:
+    signal = -0.35 if days >= 30 else -0.2 if days >= 7 else -0.1
+    return item("invoice_paid_late", signal, sid).model_copy(update={"facts": {"days_late": days}})
+
+
+def test_one_invoice_retried_and_paid_soon_after_is_not_cold() -> None:
+    # issue #12: a payment retried once and paid the next day was tiered cold
+    retried = item("payment_retried", -0.05)
+    assert assess("c", "C", 1, [retried, item("payments_on_time", 0.3)]).tier == "warm"
+    # declined three times and paid eight days late, once: settled, a blip
+    once = [item("payment_attempts_failed", -0.45), late(8)]
+    assert assess("c", "C", 1, once).tier == "warm"
+    # the same on two invoices, or a month late, or still open: payment trouble
+    assert assess("c", "C", 1, [*once, late(9, "stripe:in_2")]).tier == "cold"
+    assert assess("c", "C", 1, [item("payment_attempts_failed", -0.45), late(31)]).tier == "cold"
+    assert assess("c", "C", 1, [item("payment_attempts_failed", -0.45), item("invoice_past_due", -0.4)]).tier == "cold"
+
+
+def test_billing_trouble_on_a_growing_account_is_warm_and_still_first_in_line() -> None:
+    growing = [item("invoice_past_due", -0.4), item("seats_grew", 0.45, "stripe:sub_1", "usage_trend")]
+    h = assess("c", "C", 1, growing)
+    assert (h.tier, h.urgency, h.cites) == ("warm", 0, "stripe:in_1")
+    falling = [*growing, item("usage_fell", -0.4, "usage:c:active_users:30d", "usage_trend")]
+    assert assess("c", "C", 1, falling).tier == "cold"
