@@ -77,6 +77,7 @@ FIELDS: dict[str, Field] = {
     "quantity": Field("seats", forbid=_NOT_SEATS),
     "contract": Field("label", forbid=("attempts",)),
     "renewal_date": Field("date", forbid=("attempts", "late")),
+    "started": Field("date", forbid=("attempts", "late")),  # when the subscription began: a new account is thin
     # CRM (HubSpot, Salesforce): deal names, stages, pipeline figures and staleness are the vendor's own business.
     "deal": Field("label", customer=False),
     "stage": Field("label", customer=False),

@@ -22,7 +22,8 @@ RUN = dt.date(2026, 11, 22)
 
 
 def written_fact_keys(path: Path) -> set[str]:
-    """Every facts key a module writes: `facts={...}` arguments, `facts = {...}` and `{k: ... for k in (...)}`."""
+    """Every facts key a module writes: `facts={...}` arguments, `facts = {...}` (annotated too) and
+    `{k: ... for k in (...)}`."""
     keys: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         value = None
@@ -30,6 +31,8 @@ def written_fact_keys(path: Path) -> set[str]:
             value = node.value
         elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "facts" for t in node.targets):
             value = node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "facts":
+            value = node.value  # `facts: dict[str, FactValue] = {...}`
         if isinstance(value, ast.Dict):
             keys |= {k.value for k in value.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)}
         elif isinstance(value, ast.DictComp):

@@ -664,6 +664,7 @@ def test_a_monthly_billed_annual_contract_renews_on_its_contract_date_not_its_pe
     price = {"unit_amount": 3000, "recurring": {"interval": "month", "interval_count": 1}}
     sub = {
         "id": "sub_1",
+        "customer": "cus_1",
         "status": "active",
         "created": end - 400 * 86400,
         "current_period_end": end,
