@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 
 from temporalio import workflow
@@ -16,8 +17,6 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.judge import JudgeActivities
-    from activities.scan import ScanActivities
     from schemas import queues, search
     from schemas.workflow_io import (
         BatchRef,
@@ -26,32 +25,35 @@ with workflow.unsafe.imports_passed_through():
         ChunkResult,
         DailyScanInput,
         DailyScanResult,
+        GatherResult,
         TenantScanInput,
         TenantScanResult,
         TiebreakInput,
     )
+    from workflows.activity_refs import JudgeActivities, ScanActivities
+    from workflows.options import ActivityOptions
 
 # Timeouts are also how fast work held by a crashed worker is retried elsewhere: keep them near the real need.
-DB = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=10),
-}
-VENDOR = {
-    "start_to_close_timeout": timedelta(minutes=15),
-    "heartbeat_timeout": timedelta(seconds=20),
-    "retry_policy": RetryPolicy(
+DB = ActivityOptions(
+    start_to_close_timeout=timedelta(seconds=30),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=10),
+)
+VENDOR = ActivityOptions(
+    start_to_close_timeout=timedelta(minutes=15),
+    heartbeat_timeout=timedelta(seconds=20),
+    retry_policy=RetryPolicy(
         initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1), maximum_attempts=8
     ),
-}
+)
 # HubSpot, Salesforce, Slack: a chunk is paced under the vendor's limit (Slack: under one read a second), so
 # it may take many minutes; the heartbeat, not the start-to-close, notices a dead worker.
-SOURCE = VENDOR | {"start_to_close_timeout": timedelta(hours=1)}
-MODEL = {
-    "start_to_close_timeout": timedelta(seconds=90),  # the SDKs time out at 50 s
-    "retry_policy": RetryPolicy(
+SOURCE = replace(VENDOR, start_to_close_timeout=timedelta(hours=1))
+MODEL = ActivityOptions(
+    start_to_close_timeout=timedelta(seconds=90),  # the SDKs time out at 50 s
+    retry_policy=RetryPolicy(
         initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=6
     ),
-}
+)
 PARALLEL_CHUNKS = 4
 
 
@@ -72,11 +74,8 @@ class TiebreakerWorkflow:
 
     @workflow.run
     async def run(self, inp: TiebreakInput) -> str:
-        return await workflow.execute_activity_method(
-            JudgeActivities.tiebreak_row,
-            args=[inp.batch, inp.customer_id],
-            summary=f"tiebreak {inp.customer_id}",
-            **MODEL,
+        return await MODEL.run(
+            JudgeActivities.tiebreak_row, inp.batch, inp.customer_id, summary=f"tiebreak {inp.customer_id}"
         )
 
 
@@ -86,9 +85,7 @@ class SupervisorReviewWorkflow:
 
     @workflow.run
     async def run(self, ref: BatchRef) -> int:
-        disputed = await workflow.execute_activity_method(
-            JudgeActivities.supervise_batch, ref, summary="supervisor reads the batch", **MODEL
-        )
+        disputed = await MODEL.run(JudgeActivities.supervise_batch, ref, summary="supervisor reads the batch")
         await asyncio.gather(
             *[
                 workflow.execute_child_workflow(
@@ -100,7 +97,7 @@ class SupervisorReviewWorkflow:
                 for cid in disputed
             ]
         )
-        return await workflow.execute_activity_method(JudgeActivities.resolve_batch, ref, summary="two of three", **DB)
+        return await DB.run(JudgeActivities.resolve_batch, ref, summary="two of three")
 
 
 @workflow.defn
@@ -108,12 +105,11 @@ class ClassifyBatchWorkflow:
     @workflow.run
     async def run(self, ref: BatchRef) -> BatchResult:
         workflow.upsert_search_attributes([search.ROUTE.value_set(ref.route)])
-        await workflow.execute_activity_method(
+        await MODEL.run(
             JudgeActivities.classify_batch,
             ref,
             task_queue=queues.MAIN,
             summary=f"{ref.route} model on {ref.size} customers",
-            **MODEL,
         )
         # Batches recorded before the TIER3 review existed replay without it.
         if ref.route == "TIER3" and workflow.patched("tier3-supervisor-review"):
@@ -123,13 +119,10 @@ class ClassifyBatchWorkflow:
                 id=_batch_id("supervisor", ref),
                 static_summary=f"TIER3 review of batch {ref.batch_no}",
             )
-        result = await workflow.execute_activity_method(JudgeActivities.record_batch, ref, summary="record", **DB)
+        result = await DB.run(JudgeActivities.record_batch, ref, summary="record")
         if result.drafts:
-            await workflow.execute_activity_method(
-                ScanActivities.start_approvals,
-                args=[ref, result.drafts],
-                summary=f"start {len(result.drafts)} approvals",
-                **DB,
+            await DB.run(
+                ScanActivities.start_approvals, ref, result.drafts, summary=f"start {len(result.drafts)} approvals"
             )
         return result
 
@@ -138,19 +131,15 @@ class ClassifyBatchWorkflow:
 class ScanChunkWorkflow:
     @workflow.run
     async def run(self, ref: ChunkRef) -> ChunkResult:
-        stripe = workflow.execute_activity_method(
-            ScanActivities.gather_stripe,
-            ref,
-            task_queue=queues.STRIPE,
-            summary=f"stripe chunk {ref.chunk_no}",
-            **VENDOR,
+        stripe = VENDOR.run(
+            ScanActivities.gather_stripe, ref, task_queue=queues.STRIPE, summary=f"stripe chunk {ref.chunk_no}"
         )
         errors: list[str] = []
         optional = asyncio.ensure_future(self._optional_sources(ref))  # alongside Stripe, on their own queues
+        gathered: GatherResult | BaseException
+        usage_result: GatherResult | BaseException
         if workflow.patched("usage-connector"):
-            usage = workflow.execute_activity_method(
-                ScanActivities.gather_usage, ref, summary=f"usage chunk {ref.chunk_no}", **VENDOR
-            )
+            usage = VENDOR.run(ScanActivities.gather_usage, ref, summary=f"usage chunk {ref.chunk_no}")
             gathered, usage_result = await asyncio.gather(stripe, usage, return_exceptions=True)
             if isinstance(gathered, BaseException):
                 raise gathered  # Stripe is the one required source
@@ -163,7 +152,7 @@ class ScanChunkWorkflow:
         else:
             gathered = await stripe
         errors += await optional
-        batches = await workflow.execute_activity_method(ScanActivities.route_chunk, ref, **DB)
+        batches = await DB.run(ScanActivities.route_chunk, ref)
         results: list[BatchResult] = await asyncio.gather(
             *[
                 workflow.execute_child_workflow(
@@ -194,12 +183,12 @@ class ScanChunkWorkflow:
             return []
         results = await asyncio.gather(
             *[
-                workflow.execute_activity_method(
+                SOURCE.run(
                     ScanActivities.gather_source,
-                    args=[ref, kind],
+                    ref,
+                    kind,
                     task_queue=queues.CONNECTORS[kind],
                     summary=f"{kind} chunk {ref.chunk_no}",
-                    **SOURCE,
                 )
                 for kind in ref.sources
             ],
@@ -209,7 +198,7 @@ class ScanChunkWorkflow:
         for kind, r in zip(ref.sources, results, strict=True):
             if isinstance(r, BaseException):
                 message = f"{kind}: {failure_message(r)}"
-                await workflow.execute_activity_method(ScanActivities.mark_missing, args=[ref, kind, message], **DB)
+                await DB.run(ScanActivities.mark_missing, ref, kind, message)
                 errors.append(message)
             else:
                 errors += [e if e.startswith(kind) else f"{kind}: {e}" for e in r.errors]
@@ -222,21 +211,21 @@ class TenantScanWorkflow:
 
     @workflow.run
     async def run(self, inp: TenantScanInput) -> TenantScanResult:
-        await workflow.execute_activity_method(ScanActivities.begin_scan, inp, **DB)
+        await DB.run(ScanActivities.begin_scan, inp)
         try:
             return await self._scan(inp)
         except (ActivityError, ChildWorkflowError, ApplicationError) as e:
             message = failure_message(e)
-            await workflow.execute_activity_method(ScanActivities.finish_scan, args=[inp, "failed", {}, message], **DB)
+            await DB.run(ScanActivities.finish_scan, inp, "failed", {}, message)
             raise ApplicationError(
                 f"scan of {inp.tenant_id} for {inp.run_date}: {message}", type="ScanFailed", non_retryable=True
             ) from e
 
     async def _scan(self, inp: TenantScanInput) -> TenantScanResult:
-        customers = await workflow.execute_activity_method(
-            ScanActivities.sync_customers, inp, task_queue=queues.STRIPE, summary="sync customers", **VENDOR
+        customers = await VENDOR.run(
+            ScanActivities.sync_customers, inp, task_queue=queues.STRIPE, summary="sync customers"
         )
-        plan = await workflow.execute_activity_method(ScanActivities.select_due, inp, **DB)
+        plan = await DB.run(ScanActivities.select_due, inp)
         workflow.logger.info(
             "tenant %s: %d customers, %d due, %d chunks", inp.tenant_id, customers, plan.due, len(plan.chunks)
         )
@@ -273,9 +262,7 @@ class TenantScanWorkflow:
             routes=dict(routes),
             gather_errors=[e for r in results for e in r.gather_errors][:50],
         )
-        await workflow.execute_activity_method(
-            ScanActivities.finish_scan, args=[inp, "completed", result.model_dump(mode="json"), None], **DB
-        )
+        await DB.run(ScanActivities.finish_scan, inp, "completed", result.model_dump(mode="json"), None)
         return result
 
 
@@ -287,7 +274,7 @@ class DailyScanWorkflow:
     async def run(self, inp: DailyScanInput) -> DailyScanResult:
         scheduled = workflow.info().typed_search_attributes.get(search.SCHEDULED_START)
         run_date = inp.run_date or (scheduled or workflow.now()).date()
-        tenant_ids = await workflow.execute_activity_method(ScanActivities.list_active_tenants, **DB)
+        tenant_ids = await DB.run(ScanActivities.list_active_tenants)
         outcomes: dict[str, str] = {}
 
         async def one(tenant_id: str) -> None:
