@@ -18,6 +18,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
+from activities.notify import notify
 from connectors.errors import CREDENTIALS_REJECTED
 from connectors.registry import OPTIONAL, REQUESTS_PER_SECOND, open_connector, pacer
 from connectors.stripe import (
@@ -31,7 +32,6 @@ from connectors.stripe import (
 )
 from connectors.usage import UsageConnector, UsageSource
 from core import routing
-from core.notify import notify
 from core.secrets import decrypt
 from db import alerts, scans, tenants, usage
 from db.pool import Database

@@ -12,11 +12,11 @@ from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateR
 from temporalio.exceptions import ActivityError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.notify import notify
 from api import alerts
 from api.customers import DiaryEntry, diary_entry
 from api.deps import DbDep, OperatorDep, TemporalDep
 from api.errors import Conflict, NotFound, Unauthorized, Unavailable, Unprocessable, responses
-from core.notify import notify
 from db import customers, drafts, scans
 from schemas.evidence import EvidenceItem
 from schemas.verdict import FactorBreakdown

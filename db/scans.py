@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from llm.base import PreviousEntry
+from schemas.diary import PreviousEntry
 from schemas.evidence import CustomerProfile, EvidenceBundle, EvidenceItem
 from schemas.verdict import Route, Verdict
 from schemas.workflow_io import ScanPlan

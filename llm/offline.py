@@ -6,11 +6,12 @@ It is the embedded default (the system runs with no API key) and the fallback wh
 from __future__ import annotations
 
 from core.factors import DEFAULT_WEIGHTS, Thresholds, abstain_reason, churn_is_explicit, classify_total, severity_for
+from core.model_spec import OFFLINE_NAME
 from llm.base import CustomerContext, ModelAnswer
 from schemas.evidence import EvidenceItem
 from schemas.verdict import BatchVerdicts, DraftEmail, VerdictRow
 
-NAME = "offline-factors-v1"
+NAME = OFFLINE_NAME
 _LABEL = {"expansion": "expansion", "standard": "standard", "at_risk": "at risk", "likely_churn": "likely churn"}
 
 

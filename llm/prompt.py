@@ -15,7 +15,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from pydantic import BaseModel, ValidationError
 from temporalio.exceptions import ApplicationError
 
-from connectors.errors import classify_http, parse_retry_after
+from core.vendor_errors import classify_http, parse_retry_after
 from llm.base import CustomerContext, ModelAnswer
 from schemas.verdict import BatchVerdicts
 
@@ -130,7 +130,7 @@ def build_prompt(batch: Sequence[CustomerContext], *, include_schema: bool = Fal
 
 def count_tokens(text: str, model: str = "") -> int:
     """Tokens in `text` by LiteLLM's counter: the model's own tokenizer where it has one, else tiktoken."""
-    from llm.litellm import load_litellm  # imported late: litellm takes seconds to import
+    from llm.litellm_table import load_litellm  # imported late: litellm takes seconds to import
 
     return int(load_litellm().token_counter(model=model, text=text))
 

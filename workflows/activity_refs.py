@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from temporalio import activity
 
+from schemas.connectors import ConnectorCheck
 from schemas.workflow_io import (
     BatchRef,
     BatchResult,
@@ -122,10 +123,18 @@ class EmailActivities(Protocol):
     async def apply_skip(self, inp: SkipInput) -> DecisionResult: ...
 
 
+class ConnectorActivities(Protocol):
+    """activities.connectors.ConnectorActivities"""
+
+    @activity.defn
+    async def check_connector(self, inp: ConnectorCheck) -> dict[str, Any]: ...
+
+
 # Which real class each mirror stands for, for the drift test (a string, so this module imports none of them).
 MIRRORS = {
     ScanActivities: "activities.scan.ScanActivities",
     JudgeActivities: "activities.judge.JudgeActivities",
     ReportActivities: "activities.reports.ReportActivities",
     EmailActivities: "activities.email.EmailActivities",
+    ConnectorActivities: "activities.connectors.ConnectorActivities",
 }
