@@ -14,7 +14,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core.citations import email_problems
-from db import drafts, reports, scans, tenants
+from db import customers, drafts, reports, scans, tenants
+from db import settings as tenant_settings
 from db.pool import Database
 from schemas.verdict import DraftEmail
 from schemas.workflow_io import DecisionResult, EditInput, ReportRef, SendEmailInput, SkipInput
@@ -125,7 +126,7 @@ class EmailActivities:
         """The weekly digest to the tenant's digest recipients, once, through the same claim-then-send path as
         a draft. Returns what happened, for the workflow's result."""
         async with self.db.tenant(ref.tenant_id) as conn:
-            to = list(await conn.fetchval("select digest_recipients from tenant_settings") or [])
+            to = await tenant_settings.digest_recipients(conn)
             row = await reports.get(conn, ref.kind, ref.day)
             if row is None:
                 raise ApplicationError(f"no {ref.kind} stored for {ref.day}", type="ReportMissing", non_retryable=True)
@@ -204,9 +205,7 @@ class EmailActivities:
             bundle = (await scans.load_bundles(conn, inp.tenant_id, draft["run_date"], [draft["customer_id"]]))[
                 draft["customer_id"]
             ]
-            name = await conn.fetchval(
-                "select name from customers where tenant_id = $1 and id = $2", inp.tenant_id, draft["customer_id"]
-            )
+            name = await customers.name(conn, inp.tenant_id, draft["customer_id"])
             email = DraftEmail(subject=inp.subject, body=inp.body, anchors=list(draft["anchors"]))
             problems = email_problems(email, bundle, name or "")
             if problems:

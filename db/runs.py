@@ -23,3 +23,11 @@ async def latest_routes(conn: asyncpg.Connection) -> tuple[dt.date | None, list[
         return None, []
     rows = await conn.fetch("select route from scan_customers where run_date = $1 and route is not null", run_date)
     return run_date, [r["route"] for r in rows]
+
+
+async def progress(conn: asyncpg.Connection, run_date: dt.date) -> tuple[asyncpg.Record | None, int, int]:
+    """A run's row (status, due_count, error), the customers classified so far and the drafts made."""
+    run = await conn.fetchrow("select status, due_count, error from scan_runs where run_date = $1", run_date)
+    done = await conn.fetchval("select count(*) from classifications where run_date = $1", run_date)
+    drafts = await conn.fetchval("select count(*) from drafts where run_date = $1", run_date)
+    return run, int(done), int(drafts)

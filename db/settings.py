@@ -48,3 +48,13 @@ async def update(
 async def oncall_webhook(conn: asyncpg.Connection) -> str | None:
     """The transaction's tenant's on-call webhook, if one is set."""
     return await conn.fetchval("select oncall_webhook from tenant_settings")
+
+
+async def slack_channel(conn: asyncpg.Connection) -> str:
+    """The transaction's tenant's report channel."""
+    return str(await conn.fetchval("select slack_channel from tenant_settings"))
+
+
+async def digest_recipients(conn: asyncpg.Connection) -> list[str]:
+    """Who the transaction's tenant mails the weekly digest to."""
+    return list(await conn.fetchval("select digest_recipients from tenant_settings") or [])

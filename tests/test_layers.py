@@ -4,10 +4,12 @@ stack. (import-linter checks the import graph statically; these check what actua
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import json
 import pkgutil
+import re
 import subprocess
 import sys
 import typing
@@ -20,6 +22,19 @@ import workflows
 from workflows.activity_refs import MIRRORS
 
 ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = (
+    "workflows",
+    "activities",
+    "workers",
+    "api",
+    "schemas",
+    "core",
+    "db",
+    "connectors",
+    "llm",
+    "sandbox",
+    "bench",
+)
 # What a workflow module must never load, directly or through anything it imports.
 HEAVY = [
     "stripe",
@@ -108,3 +123,48 @@ def test_the_probe_would_see_a_heavy_import() -> None:
     probe = "import sys, activities.scan; print('asyncpg' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+# Our SQL is lowercase (SOQL, which connectors/salesforce.py speaks, is not ours and is uppercase).
+SQL = re.compile(r"\bselect\b[\s\S]+?\bfrom\b|\binsert\s+into\b|\bupdate\s+\w+\s+set\b|\bdelete\s+from\b")
+# The sandbox stands in for a tenant's product database (not ours); the benchmarks seed and count rows directly,
+# as the tests' factories do. Neither ships in the product.
+SQL_ELSEWHERE_OK = ("sandbox/", "bench/")
+
+
+def sql_strings(path: Path) -> list[str]:
+    """The string literals in a module that read as SQL statements, docstrings aside."""
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        f"{path.relative_to(ROOT)}:{node.lineno}: {node.value.strip()[:60]!r}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+        and SQL.search(node.value)
+    ]
+
+
+def test_sql_lives_only_in_db() -> None:
+    """db/ is the one home of SQL: a query anywhere else is a query nobody reviews with its table's others."""
+    product = [p for p in ROOT.glob("*/**/*.py") if p.parts[len(ROOT.parts)] in PACKAGES]
+    found = [
+        hit
+        for p in product
+        if not str(p.relative_to(ROOT)).startswith(("db/", *SQL_ELSEWHERE_OK))
+        for hit in sql_strings(p)
+    ]
+    assert found == []
+
+
+def test_the_sql_check_sees_sql() -> None:
+    assert sql_strings(ROOT / "db" / "customers.py")
+    assert SQL.search("update drafts set status = $2") and not SQL.search("SELECT Id FROM Contact")

@@ -17,7 +17,7 @@ from api.app import create_app
 from api.reports import start_report
 from api.scans import start_scan
 from core.secrets import encrypt
-from db import tenants
+from db import runs, tenants
 from schemas.settings import Settings
 from schemas.workflow_io import ReportResult
 from workers import stack
@@ -45,9 +45,7 @@ async def _token(settings: Settings, db: object) -> str:
 
 async def _progress(db: object, run_date: dt.date) -> tuple[str, str]:
     async with db.tenant(TENANT) as conn:  # type: ignore[attr-defined]
-        run = await conn.fetchrow("select status, due_count, error from scan_runs where run_date = $1", run_date)
-        done = await conn.fetchval("select count(*) from classifications where run_date = $1", run_date)
-        drafts = await conn.fetchval("select count(*) from drafts where run_date = $1", run_date)
+        run, done, drafts = await runs.progress(conn, run_date)
     if run is None:
         return "starting", "scan starting"
     return run["status"], (
