@@ -28,12 +28,13 @@ browser:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 		echo "chromium not installed: the inbox page test will skip (apt-get install chromium)"; }
 
-# The house's rules a machine can check: lint, format and the layers (import-linter's contracts in pyproject.toml,
-# one per rule in the README's map). A broken rule is a red build, not a review comment.
+# The house's rules a machine can check: lint, format, the layers (import-linter's contracts in pyproject.toml, one
+# per rule in the README's map) and mypy --strict where it is clean. A broken rule is a red build, not a review comment.
 lint: env
 	$(BIN)/ruff check --quiet .
 	$(BIN)/ruff format --check --quiet .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy workflows core schemas
 
 test: env browser lint
 	$(BIN)/python -m pytest -q

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from schemas.verdict import Route, Severity
 
-TARGET_MIX = {"TIER1": (0.60, 0.80), "TIER2": (0.15, 0.35), "TIER3": (0.02, 0.10)}
+TARGET_MIX: dict[Route, tuple[float, float]] = {"TIER1": (0.60, 0.80), "TIER2": (0.15, 0.35), "TIER3": (0.02, 0.10)}
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def batches(routed: Sequence[tuple[str, Route]], size: int = 10) -> list[tuple[R
     return out
 
 
-def mix(routes: Iterable[Route]) -> dict[str, float]:
+def mix(routes: Iterable[Route]) -> dict[Route, float]:
     counts = Counter(routes)
     n = sum(counts.values()) or 1
     return {r: counts.get(r, 0) / n for r in TARGET_MIX}

@@ -10,7 +10,7 @@ import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 from temporalio.exceptions import ApplicationError
@@ -65,9 +65,11 @@ class Completion(Generic[T]):
     output_tokens: int
 
 
+@runtime_checkable
 class StructuredModel(Protocol):
     """What every vendor adapter offers beyond `Model`: one prompt in, one schema-validated answer out. The
-    supervisor and the tiebreaker of TIER3 are asked through it."""
+    supervisor and the tiebreaker of TIER3 are asked through it; `isinstance(model, StructuredModel)` tells an
+    adapter from the offline model (which has no `ask`)."""
 
     name: str
 
