@@ -17,7 +17,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from schemas import queues, search
+    from schemas import ids, queues, search
     from schemas.workflow_io import (
         BatchRef,
         BatchResult,
@@ -64,10 +64,6 @@ def failure_message(err: BaseException) -> str:
     return getattr(err, "message", None) or str(err)
 
 
-def _batch_id(kind: str, ref: BatchRef) -> str:
-    return f"{kind}/{ref.tenant_id}/{ref.run_date.isoformat()}/{ref.batch_no}"
-
-
 @workflow.defn
 class TiebreakerWorkflow:
     """A third vendor on one customer the worker and the supervisor disagree about."""
@@ -91,7 +87,7 @@ class SupervisorReviewWorkflow:
                 workflow.execute_child_workflow(
                     TiebreakerWorkflow.run,
                     TiebreakInput(batch=ref, customer_id=cid),
-                    id=_batch_id("tiebreak", ref) + f"/{cid}",
+                    id=ids.tiebreak(ref.tenant_id, ref.run_date, ref.batch_no, cid),
                     static_summary=f"tiebreak {cid}",
                 )
                 for cid in disputed
@@ -116,7 +112,7 @@ class ClassifyBatchWorkflow:
             await workflow.execute_child_workflow(
                 SupervisorReviewWorkflow.run,
                 ref,
-                id=_batch_id("supervisor", ref),
+                id=ids.supervisor_review(ref.tenant_id, ref.run_date, ref.batch_no),
                 static_summary=f"TIER3 review of batch {ref.batch_no}",
             )
         result = await DB.run(JudgeActivities.record_batch, ref, summary="record")
@@ -158,7 +154,7 @@ class ScanChunkWorkflow:
                 workflow.execute_child_workflow(
                     ClassifyBatchWorkflow.run,
                     b,
-                    id=f"classify/{ref.tenant_id}/{ref.run_date.isoformat()}/{b.batch_no}",
+                    id=ids.classify_batch(ref.tenant_id, ref.run_date, b.batch_no),
                     static_summary=f"{b.route}: {b.size} customers",
                     search_attributes=search.attrs(
                         (search.TENANT, ref.tenant_id), (search.RUN_DATE, ref.run_date.isoformat())
@@ -241,7 +237,7 @@ class TenantScanWorkflow:
                         ChunkRef(
                             tenant_id=inp.tenant_id, run_date=inp.run_date, chunk_no=chunk_no, sources=plan.sources
                         ),
-                        id=f"scan-chunk/{inp.tenant_id}/{inp.run_date.isoformat()}/{chunk_no}",
+                        id=ids.scan_chunk(inp.tenant_id, inp.run_date, chunk_no),
                         static_summary=f"chunk {chunk_no}",
                         search_attributes=search.attrs(
                             (search.TENANT, inp.tenant_id), (search.RUN_DATE, inp.run_date.isoformat())
@@ -282,7 +278,7 @@ class DailyScanWorkflow:
                 r = await workflow.execute_child_workflow(
                     TenantScanWorkflow.run,
                     TenantScanInput(tenant_id=tenant_id, run_date=run_date),
-                    id=f"tenant-scan/{tenant_id}/{run_date.isoformat()}",
+                    id=ids.tenant_scan(tenant_id, run_date),
                     static_summary=f"scan {tenant_id}",
                     search_attributes=search.attrs((search.TENANT, tenant_id), (search.RUN_DATE, run_date.isoformat())),
                 )
