@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 
-.PHONY: env demo test lint bench lock clean browser
+.PHONY: env demo test test-fast lint bench lock clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ lint: env
 
 test: env browser lint
 	$(BIN)/python -m pytest -q
+
+# Pure logic and the database only (tests using the dev server, workers, sandbox, SMTP sink, API or vendor fakes
+# are marked `stack` by tests/conftest.py): under a minute, for the edit-test loop. CI runs `make test`.
+test-fast: env
+	$(BIN)/python -m pytest -q -m "not stack"
 
 bench: env
 	$(BIN)/python -m bench.scan --customers 1000

@@ -27,7 +27,7 @@ from db.pool import Database
 from sandbox.server import SandboxHandle
 from schemas.workflow_io import ApprovalInput
 from tests import factories
-from tests.conftest import create_tenant, eventually, record_history
+from tests.conftest import create_tenant, eventually, holds, record_history
 from workers.stack import SmtpSink
 
 pytestmark = pytest.mark.usefixtures("workers")
@@ -754,7 +754,7 @@ async def test_on_call_is_told_once_per_crossing_of_the_validation_rate(
         await factories.verdicts(db, tid, 40, demoted=True, start=2000)  # back over: a new crossing
         await h.get("/v1/drafts")
         await eventually(lambda: told(2), timeout=10)
-    await asyncio.sleep(0.3)
+    await holds(lambda: told(2))  # and no third
     assert len(hook.received) == 2 and tid in hook.received[0]["text"] and "fabricating" in hook.received[0]["text"]
 
 
@@ -777,7 +777,7 @@ async def test_route_mix_drift_shows_on_the_inbox_and_is_told_once(
         assert "route mix" in drifted["banner"] and [a["kind"] for a in drifted["alerts"]] == ["route_mix_drift"]
         await h.get("/v1/drafts")
         await eventually(lambda: told(1), timeout=10)
-    await asyncio.sleep(0.3)
+    await holds(lambda: told(1))  # and no second
     assert len(hook.received) == 1 and "TIER3 at 20%" in hook.received[0]["text"]
 
 
