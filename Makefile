@@ -13,13 +13,14 @@ $(BIN)/python:
 # Installs exactly what requirements.lock pins; re-runs only when the lock or pyproject changes.
 $(VENV)/.synced: requirements.lock pyproject.toml | $(BIN)/python
 	$(UV) pip sync --quiet --python $(BIN)/python requirements.lock
-	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e '.[dev]'
 	touch $@
 
 env: $(VENV)/.synced
 
+# From the checkout (python -m puts it on the path): the demo's sandbox is not part of the installed package.
 demo: env
-	$(BIN)/renewals demo
+	$(BIN)/python -m workers.cli demo
 
 # The inbox page test drives Debian's chromium (browser downloads do not work here). As root (CI) it is installed
 # once from the package registry; elsewhere install it yourself, or that one test skips and says why.

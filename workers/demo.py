@@ -74,10 +74,16 @@ async def run_demo(settings: Settings, root: Path, *, customers: int, scan: bool
 async def _run(
     settings: Settings, data: Path, today: dt.date, cfg: stack.DevServerConfig, *, customers: int, scan: bool
 ) -> int:
-    from sandbox.generate import generate_workspace
-    from sandbox.product_db import QUERY as USAGE_QUERY
-    from sandbox.product_db import load_usage
-    from sandbox.server import start_sandbox
+    try:
+        from sandbox.generate import generate_workspace
+        from sandbox.product_db import QUERY as USAGE_QUERY
+        from sandbox.product_db import load_usage
+        from sandbox.server import start_sandbox
+    except ImportError as e:  # an installed wheel: the sandbox stays in the source tree
+        raise SystemExit(
+            "the demo runs from a checkout of the source (its vendor sandbox is not in the installed package): "
+            "`make demo` there"
+        ) from e
 
     say(
         "[2/7] PostgreSQL "
