@@ -115,7 +115,8 @@ def main(customers: int, seed: int, crm: str) -> None:
 
     as_of = dt.date(2026, 11, 22)
     ws = generate_workspace(Path(tempfile.mkdtemp()) / "ws", customers=customers, as_of=as_of, seed=seed)
-    expected = {r["customer_id"]: r for r in csv.DictReader(open(ws / "expected.csv"))}
+    with open(ws / "expected.csv") as f:
+        expected = {r["customer_id"]: r for r in csv.DictReader(f)}
     profiles, items = evidence_from_workspace(ws, as_of)
     base, everyone = dict(items), profiles  # what the briefing gathers: billing and usage
     profiles = {cid: p for cid, p in profiles.items() if p.renewal_date and 14 <= (p.renewal_date - as_of).days <= 90}

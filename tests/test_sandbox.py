@@ -74,7 +74,8 @@ def test_the_generator_is_deterministic(tmp_path: Path) -> None:
 
 
 def test_the_sample_book_has_every_verdict_tier_and_a_realistic_mix(sample_ws: Path) -> None:
-    rows = list(csv.DictReader(open(sample_ws / "expected.csv")))
+    with open(sample_ws / "expected.csv") as f:
+        rows = list(csv.DictReader(f))
     assert len(rows) == len(load(sample_ws, "stripe/customers.json")) >= 500
     verdicts = Counter(r["expected_verdict"] for r in rows)
     assert set(verdicts) == {"expansion", "standard", "at_risk", "likely_churn"}
