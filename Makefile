@@ -51,6 +51,7 @@ bench: env
 # Re-pin after changing dependencies in pyproject.toml.
 lock: | $(BIN)/python
 	$(UV) pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements.lock
+	$(UV) pip compile --quiet --python-version 3.11 pyproject.toml -o requirements-prod.lock
 
 clean:
 	rm -rf $(VENV) .renewals
