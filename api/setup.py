@@ -152,20 +152,24 @@ async def _check(temporal: Client, check: ConnectorCheck) -> dict[str, Any]:
     except RPCError as e:
         raise Unavailable(f"Temporal could not be reached to check the {kind} key; nothing was stored: {e}") from e
     except WorkflowFailureError as failure:
-        e = innermost(failure)
-        if not isinstance(e, ApplicationError):  # timed out: no worker picked the check up
+        err = innermost(failure)
+        if not isinstance(err, ApplicationError):  # timed out: no worker picked the check up
             raise Unavailable(
                 f"no worker answered to check the {kind} key within {CHECK_TIMEOUT.seconds} s (is `renewals worker` "
                 f"running?); nothing was stored"
             ) from failure
         # connectors.errors has already told credentials from an outage
-        if e.type == VENDOR_UNAVAILABLE:
-            raise Unavailable(f"{kind} could not be reached to check the key; nothing was stored: {e.message}") from e
-        if e.type == "ConnectorMisconfigured":
-            raise Unprocessable(f"{e.message} Nothing was stored.") from e
-        if e.type == CHECK_FAILED:  # e.g. an unreachable api_base: the admin needs to read what happened
-            raise Unprocessable(f"the key could not be checked against {kind}, nothing was stored: {e.message}") from e
-        raise Unprocessable(f"{kind} refused the key, nothing was stored: {e.message}") from e
+        if err.type == VENDOR_UNAVAILABLE:
+            raise Unavailable(
+                f"{kind} could not be reached to check the key; nothing was stored: {err.message}"
+            ) from err
+        if err.type == "ConnectorMisconfigured":
+            raise Unprocessable(f"{err.message} Nothing was stored.") from err
+        if err.type == CHECK_FAILED:  # e.g. an unreachable api_base: the admin needs to read what happened
+            raise Unprocessable(
+                f"the key could not be checked against {kind}, nothing was stored: {err.message}"
+            ) from err
+        raise Unprocessable(f"{kind} refused the key, nothing was stored: {err.message}") from err
 
 
 def innermost(err: BaseException) -> BaseException:

@@ -50,18 +50,17 @@ def batches(routed: Sequence[tuple[str, Route]], size: int = 10) -> list[tuple[R
     return out
 
 
-def mix(routes: Iterable[Route]) -> dict[Route, float]:
-    counts = Counter(routes)
+def mix(routes: Iterable[Route]) -> dict[str, float]:
+    counts: Counter[str] = Counter(routes)
     n = sum(counts.values()) or 1
-    return {r: counts.get(r, 0) / n for r in TARGET_MIX}
+    return {r: counts[r] / n for r in TARGET_MIX}
 
 
 def mix_drift(routes: Iterable[Route]) -> list[str]:
     """Tiers whose share falls outside the target band: an alert for on-call, not an error."""
     return [
         f"{r} at {share:.0%} (target {lo:.0%}-{hi:.0%})"
-        for r, share in mix(routes).items()
-        for lo, hi in [TARGET_MIX[r]]
+        for (r, share), (lo, hi) in zip(mix(routes).items(), TARGET_MIX.values(), strict=True)
         if not lo <= share <= hi
     ]
 

@@ -14,5 +14,5 @@ class ConnectorCheck(BaseModel):
     kind: str
     # The key encrypted with the deployment's secret key, as it is stored: it passes through the workflow's
     # history, which must never hold a plain credential.
-    secret: str
+    secret: bytes
     config: dict[str, Any]
