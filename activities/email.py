@@ -142,7 +142,7 @@ class EmailActivities:
         """The weekly digest to the tenant's digest recipients, once, through the same claim-then-send path as
         a draft. Returns what happened, for the workflow's result."""
         async with self.db.tenant(ref.tenant_id) as conn:
-            to = list(await conn.fetchval("select digest_recipients from tenant_settings") or [])
+            to = await tenant_settings.digest_recipients(conn)
             row = await reports.get(conn, ref.kind, ref.day)
             if row is None:
                 raise ApplicationError(f"no {ref.kind} stored for {ref.day}", type="ReportMissing", non_retryable=True)

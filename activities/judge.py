@@ -26,6 +26,7 @@ from llm.base import CustomerContext, Model
 from llm.offline import NAME as OFFLINE_NAME
 from llm.offline import verdict_for
 from llm.pricing import UnknownModelPrice, price_usd
+from llm.prompt import StructuredModel
 from llm.supervisor import (
     RowFlag,
     SupervisorReview,
@@ -247,9 +248,9 @@ class JudgeActivities:
             flags: list[RowFlag] = []
             notes: list[str] = [f"{c}: cost cap reached, not sent to the supervisor" for c in sorted(capped)]
             drift = None
-            if contexts and spec != registry.OFFLINE and hasattr(model, "ask"):
+            if contexts and spec != registry.OFFLINE and isinstance(model, StructuredModel):
                 system, user = supervisor_prompt(contexts, worker)
-                done = await model.ask(system, user, SupervisorReview)  # type: ignore[attr-defined]
+                done = await model.ask(system, user, SupervisorReview)
                 review: SupervisorReview = done.value
                 flags, notes = credible_flags(review, contexts)
                 drift = review.drift_reason if review.systematic_drift else None
@@ -293,9 +294,9 @@ class JudgeActivities:
         spec, model = await self.model_for(ref.tenant_id, "TIEBREAKER")
         out: dict[str, Any] = {"model": spec, "classification": "none"}
         capped, _, _ = await self._capped(ref, [customer_id])
-        if not capped and spec != registry.OFFLINE and hasattr(model, "ask"):
+        if not capped and spec != registry.OFFLINE and isinstance(model, StructuredModel):
             system, user = tiebreaker_prompt(ctx, worker[customer_id], flag)
-            done = await model.ask(system, user, BatchVerdicts)  # type: ignore[attr-defined]
+            done = await model.ask(system, user, BatchVerdicts)
             row = next((r for r in done.value.rows if r.customer_id == customer_id), None)
             if row is not None:
                 row, notes, _ = checked(row, ctx, ref.route, await self._email_settings(ref.tenant_id))

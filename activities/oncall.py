@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from activities.notify import notify
 from core import alerts as rules
-from core.notify import notify
 from db import alerts, drafts, tenants
 from db import settings as tenant_settings
 

@@ -18,9 +18,11 @@ from activities.scan import require_active
 from connectors.slack import SlackSource
 from core import digest, health
 from core.secrets import decrypt
-from db import reports, scans, tenants
+from db import customers, reports, scans, tenants
+from db import settings as tenant_settings
 from db.pool import Database
 from llm import registry
+from llm.prompt import StructuredModel
 from schemas.evidence import EvidenceBundle, EvidenceItem
 from schemas.verdict import SOURCE_VALIDATION_FAILED
 from schemas.workflow_io import BriefingCounts, ChunkRef, ReportRef, ScanPlan
@@ -99,7 +101,7 @@ class ReportActivities:
             )
         over, _, _ = await capped(self.db, ref.tenant_id, ids)
         todo = [p for p in profiles if p.customer_id not in done and p.customer_id not in over]
-        if spec == registry.OFFLINE or not hasattr(model, "ask"):
+        if spec == registry.OFFLINE or not isinstance(model, StructuredModel):
             return 0
         set_aside = 0
         for i in range(0, len(todo), MODEL_BATCH):
@@ -148,10 +150,7 @@ class ReportActivities:
             ids = await reports.briefing_ids(conn, ref.tenant_id, ref.day)
             bundles = await scans.load_bundles(conn, ref.tenant_id, ref.day, ids)
             evidence = await with_diary(conn, ref.day, bundles)
-            names = {
-                r["id"]: (r["name"], r["arr_cents"])
-                for r in await conn.fetch("select id, name, arr_cents from customers where id = any($1::text[])", ids)
-            }
+            names = await customers.names_and_arr(conn, ids)
             read = await reports.model_readings(conn, ref.day, ids)  # the tenant's model, where it answered
             assessed = [
                 (
@@ -171,7 +170,7 @@ class ReportActivities:
             summary = health.summary([h for h, _ in assessed] + by_model)
             summary["read_by_model"] = len(by_model)
             summary["missing_sources"] = sorted({s for b in bundles.values() for s in b.missing})
-            channel = await conn.fetchval("select slack_channel from tenant_settings")
+            channel = await tenant_settings.slack_channel(conn)
             day = ref.day.isoformat()
             await reports.save(
                 conn,
@@ -194,7 +193,7 @@ class ReportActivities:
             current, held = await _week(conn, start, ref.day)
             before, _ = await _week(conn, start - dt.timedelta(days=7), start)
             summary = digest.digest(ref.day, current, {r.customer_id: r for r in before}, held)
-            channel = await conn.fetchval("select slack_channel from tenant_settings")
+            channel = await tenant_settings.slack_channel(conn)
             await reports.save(
                 conn,
                 ref.tenant_id,

@@ -37,7 +37,7 @@ from core import alerts as alert_rules
 from core import routing
 from core.renewal import RenewalRule
 from core.secrets import decrypt
-from db import drafts, runs, scans, tenants, usage
+from db import customers, drafts, runs, scans, tenants, usage
 from db.pool import Database
 from db.usage import PushedUsage
 from schemas import search
@@ -107,7 +107,7 @@ class ScanActivities:
     @activity.defn
     async def begin_scan(self, inp: TenantScanInput) -> None:
         async with self.db.tenant(inp.tenant_id) as conn:
-            if not await conn.fetchval("select exists (select 1 from tenants where id = $1)", inp.tenant_id):
+            if not await tenants.exists(conn, inp.tenant_id):
                 raise ApplicationError(
                     f"tenant {inp.tenant_id} does not exist", type="UnknownTenant", non_retryable=True
                 )
@@ -222,7 +222,7 @@ class ScanActivities:
     @activity.defn
     async def select_due(self, inp: TenantScanInput) -> ScanPlan:
         async with self.db.tenant(inp.tenant_id) as conn:
-            due = await conn.fetchval("select count(*) from customers where tenant_id = $1", inp.tenant_id)
+            due = await customers.count(conn, inp.tenant_id)
             chunk = max(self.chunk_size, math.ceil(due / MAX_CHUNKS))
             plan = await scans.freeze_due(conn, inp.tenant_id, inp.run_date, chunk)
             connected = {r["kind"] for r in await tenants.list_connectors(conn) if r["has_secret"]}
@@ -410,17 +410,7 @@ class ScanActivities:
         """Start one ApprovalWorkflow per draft. Deterministic ids make a retry a no-op; starting them here
         rather than as children keeps the batch's history small and clear of the pending-children limit."""
         async with self.db.tenant(ref.tenant_id) as conn:
-            rows = await conn.fetch(
-                """select d.id, d.customer_id, d.workflow_id, c.classification, c.route,
-                                              cu.arr_cents, c.severity, c.needs_review, d.quotes_customer,
-                                              coalesce(jsonb_array_length(c.factors->'notes'), 0) > 0 as has_notes
-                                         from drafts d join classifications c on c.tenant_id = d.tenant_id
-                                          and c.customer_id = d.customer_id and c.run_date = d.run_date
-                                         join customers cu on cu.tenant_id = d.tenant_id and cu.id = d.customer_id
-                                        where d.tenant_id = $1 and d.id = any($2::text[])""",
-                ref.tenant_id,
-                draft_ids,
-            )
+            rows = await drafts.to_approve(conn, ref.tenant_id, draft_ids)
             auto_send = (await tenants.get_settings(conn, ref.tenant_id))["auto_send"]
             failure_rate = await drafts.validation_failure_rate(conn)
         started = 0

@@ -69,10 +69,6 @@ async def handle_api_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-class Problem(dict[str, Any]):
-    """For `responses=`: the documented shape of every error."""
-
-
 PROBLEM_SCHEMA = {
     "content": {
         "application/problem+json": {

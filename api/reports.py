@@ -15,7 +15,7 @@ from api.errors import Conflict, NotFound, Unauthorized, Unavailable, responses
 from core.clock import UnknownTimeZone, local_day
 from db import reports, tenants
 from db.pool import Database
-from schemas import queues, search
+from schemas import ids, queues, search
 from schemas.workflow_io import ReportInput
 from workflows.reports import HealthBriefingWorkflow, WeeklyDigestWorkflow
 
@@ -47,8 +47,7 @@ class ReportStarted(BaseModel):
     day: dt.date
 
 
-def report_workflow_id(tenant_id: str, kind: str, day: dt.date) -> str:
-    return f"{kind}/{tenant_id}/{day.isoformat()}/by-hand"
+report_workflow_id = ids.report_by_hand
 
 
 async def start_report(temporal: Any, tenant_id: str, kind: str, day: dt.date) -> str:

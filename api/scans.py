@@ -14,7 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import DbDep, OperatorDep, TemporalDep
 from api.errors import NotFound, Unauthorized, Unavailable, responses
 from db import runs
-from schemas import queues, search
+from schemas import ids, queues, search
 from schemas.workflow_io import TenantScanInput, TenantScanResult
 from workflows.scan import TenantScanWorkflow
 
@@ -42,8 +42,7 @@ class ScanRun(BaseModel):
     )
 
 
-def scan_workflow_id(tenant_id: str, run_date: dt.date) -> str:
-    return f"tenant-scan/{tenant_id}/{run_date.isoformat()}"
+scan_workflow_id = ids.tenant_scan
 
 
 async def start_scan(temporal: Any, tenant_id: str, run_date: dt.date) -> str:

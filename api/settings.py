@@ -13,9 +13,9 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from api.deps import AdminDep, DbDep, OperatorDep
 from api.errors import Forbidden, Unauthorized, Unprocessable, responses
 from core.factors import check_weights
+from core.model_spec import parse_spec
 from db import settings as tenant_settings
 from db import tenants
-from llm.registry import parse_spec
 from schemas.evidence import FACTORS
 from schemas.offers import EmailSettings
 

@@ -4,26 +4,31 @@ see each connector's status and last error, and manage API tokens."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 from urllib3.util import parse_url
 
-from api.deps import AdminDep, DbDep
+from api.deps import AdminDep, DbDep, TemporalDep
 from api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unavailable, Unprocessable, responses
-from connectors import registry
-from connectors.errors import VENDOR_UNAVAILABLE
-from connectors.stripe import StripeSource
 from core.renewal import RenewalRule, RenewalSource
 from core.secrets import encrypt
+from core.vendor_errors import VENDOR_UNAVAILABLE
 from db import tenants
+from schemas import ids, queues
+from schemas.connectors import CHECK_FAILED, ConnectorCheck
+from workflows.connectors import CheckConnectorWorkflow
 
 router = APIRouter(prefix="/v1", tags=["setup"])
 Kind = Literal["stripe", "hubspot", "salesforce", "slack", "usage", "anthropic", "openai", "google", "litellm"]
 CHECKED = {"stripe", "hubspot", "salesforce", "slack"}  # one read before storing; the rest by their first use
+CHECK_TIMEOUT = dt.timedelta(seconds=45)  # the activity's own 30 s, plus a worker's time to pick it up
 NOT_CHECKED_NOTE = (
     "stored encrypted but not checked yet: validation for {kind} comes later; its first scan "
     "will show any error here (status and last_error)"
@@ -163,21 +168,47 @@ async def list_connectors(op: AdminDep, db: DbDep) -> list[ConnectorStatus]:
         return [_status(r) for r in await tenants.list_connectors(conn)]
 
 
-async def _check(kind: str, key: str, config: dict[str, Any]) -> dict[str, Any]:
-    """Check the key; returns what the config should also keep (Slack: the tenant's own team id)."""
+async def _check(temporal: Client, check: ConnectorCheck) -> dict[str, Any]:
+    """The worker makes the read (CheckConnectorWorkflow): this process loads no vendor SDK. What the config
+    should also keep, or the refusal as a problem."""
+    kind = check.kind
     try:
-        if kind == "stripe":
-            await StripeSource(key, config.get("api_base"), timeout=10).check()
-            return {}
-        return await registry.check(kind, key, config)
-    except ApplicationError as e:  # connectors.errors has already told credentials from an outage
-        if e.type == VENDOR_UNAVAILABLE:
-            raise Unavailable(f"{kind} could not be reached to check the key; nothing was stored: {e.message}") from e
-        if e.type == "ConnectorMisconfigured":
-            raise Unprocessable(f"{e.message} Nothing was stored.") from e
-        raise Unprocessable(f"{kind} refused the key, nothing was stored: {e.message}") from e
-    except Exception as e:  # noqa: BLE001 - e.g. an unreachable api_base: the admin needs to read what happened
-        raise Unprocessable(f"the key could not be checked against {kind}, nothing was stored: {e}") from e
+        return await temporal.execute_workflow(
+            CheckConnectorWorkflow.run,
+            check,
+            id=ids.connector_check(check.tenant_id, kind, uuid.uuid4().hex),
+            task_queue=queues.MAIN,
+            execution_timeout=CHECK_TIMEOUT,
+        )
+    except RPCError as e:
+        raise Unavailable(f"Temporal could not be reached to check the {kind} key; nothing was stored: {e}") from e
+    except WorkflowFailureError as failure:
+        err = innermost(failure)
+        if not isinstance(err, ApplicationError):  # timed out: no worker picked the check up
+            raise Unavailable(
+                f"no worker answered to check the {kind} key within {CHECK_TIMEOUT.seconds} s (is `renewals worker` "
+                f"running?); nothing was stored"
+            ) from failure
+        # connectors.errors has already told credentials from an outage
+        if err.type == VENDOR_UNAVAILABLE:
+            raise Unavailable(
+                f"{kind} could not be reached to check the key; nothing was stored: {err.message}"
+            ) from err
+        if err.type == "ConnectorMisconfigured":
+            raise Unprocessable(f"{err.message} Nothing was stored.") from err
+        if err.type == CHECK_FAILED:  # e.g. an unreachable api_base: the admin needs to read what happened
+            raise Unprocessable(
+                f"the key could not be checked against {kind}, nothing was stored: {err.message}"
+            ) from err
+        raise Unprocessable(f"{kind} refused the key, nothing was stored: {err.message}") from err
+
+
+def innermost(err: BaseException) -> BaseException:
+    """The workflow's failure → the activity's failure → the ApplicationError the activity raised (not the SDK
+    error it was raised from)."""
+    while not isinstance(err, ApplicationError) and isinstance(cause := getattr(err, "cause", None), BaseException):
+        err = cause
+    return err
 
 
 @router.put(
@@ -185,7 +216,9 @@ async def _check(kind: str, key: str, config: dict[str, Any]) -> dict[str, Any]:
     response_model=ConnectorStatus,
     responses=responses(Unauthorized, Forbidden, Unprocessable, Unavailable),
 )
-async def connect(kind: Kind, body: ConnectBody, op: AdminDep, db: DbDep, request: Request) -> ConnectorStatus:
+async def connect(
+    kind: Kind, body: ConnectBody, op: AdminDep, db: DbDep, temporal: TemporalDep, request: Request
+) -> ConnectorStatus:
     """Store a source's key, encrypted. Stripe, HubSpot, Salesforce and Slack keys are checked with one read
     before they are stored (422 when the vendor refuses them, 503 when it cannot be reached); usage DSNs and
     model vendors are stored as given, and the response says so (`checked: false`)."""
@@ -220,10 +253,13 @@ async def connect(kind: Kind, body: ConnectBody, op: AdminDep, db: DbDep, reques
             RenewalRule.from_config(config)
         except ValueError as e:
             raise Unprocessable(f"{e}; nothing was stored") from e
+    secret = encrypt(secret_key, body.key)
     if kind in CHECKED:
-        config |= await _check(kind, body.key, config)
+        config |= await _check(
+            temporal, ConnectorCheck(tenant_id=op.tenant_id, kind=kind, secret=secret, config=config)
+        )
     async with db.tenant(op.tenant_id) as conn:
-        await tenants.put_connector(conn, op.tenant_id, kind, encrypt(secret_key, body.key), config)
+        await tenants.put_connector(conn, op.tenant_id, kind, secret, config)
         await tenants.audit(
             conn,
             op.tenant_id,

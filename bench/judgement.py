@@ -129,7 +129,8 @@ def crm_and_slack(
 
 def judge_workspace(ws: Path, crm: str, as_of: dt.date) -> list[dict[str, object]]:
     """One row per paying customer: its truth beside the offline verdict (when due) and the briefing's tier."""
-    expected = {r["customer_id"]: r for r in csv.DictReader(open(ws / "expected.csv"))}
+    with open(ws / "expected.csv") as f:
+        expected = {r["customer_id"]: r for r in csv.DictReader(f)}
     profiles, items, missing = evidence_from_workspace(ws, as_of)
     base = dict(items)  # what the briefing gathers: billing and usage
     if crm != "none":

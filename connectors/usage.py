@@ -31,19 +31,8 @@ import asyncpg
 from temporalio.exceptions import ApplicationError
 
 from schemas.evidence import CustomerProfile, EvidenceItem
+from schemas.usage import COLUMNS
 
-COLUMNS = (
-    "customer_id",
-    "date",
-    "active_users",
-    "logins",
-    "messages_sent",
-    "agents_run",
-    "jobs_executed",
-    "error_count",
-    "p95_latency_ms",
-    "licensed_seats",
-)
 HISTORY_DAYS = 45
 MOVE = 0.20  # a 20 % change in active users is a signal (PostHog's Vitally setup uses 20 %)
 LOW_UTILISATION, HIGH_UTILISATION = 0.40, 0.90

@@ -60,7 +60,7 @@ def diary_item(
     return EvidenceItem(
         source_id=f"diary:{entry_id}",
         kind=f"renewal_{classification}",
-        factor=pushed_by if pushed_by in FACTORS else "support_sentiment",  # type: ignore[arg-type]
+        factor=pushed_by if pushed_by in FACTORS else "support_sentiment",
         signal=RENEWAL_SIGNAL[classification],
         observed_on=run_date,
         summary=f"the renewal scan of {run_date.isoformat()} read it "
@@ -114,7 +114,7 @@ def assess(customer_id: str, name: str, arr_usd: float, items: list[EvidenceItem
         tier: Tier = "warm" if growing else "cold"
         return Health(customer_id, name, arr_usd, tier, 0, f"Call about billing: {pay.summary}", pay.source_id)
     if fall is not None or err is not None:
-        sig = err if fall is None or (err is not None and err.signal <= fall.signal) else fall
+        sig = min((s for s in (err, fall) if s is not None), key=lambda s: s.signal)  # the error on a tie
         action = "Investigate the error spike" if sig.kind in ERRORS else "Send a check-in email"
         return Health(customer_id, name, arr_usd, "cold", 1, f"{action}: {sig.summary}", sig.source_id)
     if risk is not None:

@@ -30,7 +30,7 @@ class RenewalRule:
         unknown = [s for s in order if s not in SOURCES]
         if unknown or len(set(order)) != len(order):
             raise ValueError(f"renewal_date_order must name some of {', '.join(SOURCES)}, once each: {list(order)}")
-        return cls(order, str(config.get("renewal_metadata_key") or DEFAULT_METADATA_KEY))  # type: ignore[arg-type]
+        return cls(order, str(config.get("renewal_metadata_key") or DEFAULT_METADATA_KEY))
 
 
 def parse_date(value: Any) -> dt.date | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from schemas.verdict import Route, Severity
 
 BANNER_RATE = 0.05  # above this share of the last 24 h's verdicts demoted, the tenant's inbox shows a banner
-TARGET_MIX = {"TIER1": (0.60, 0.80), "TIER2": (0.15, 0.35), "TIER3": (0.02, 0.10)}
+TARGET_MIX: dict[Route, tuple[float, float]] = {"TIER1": (0.60, 0.80), "TIER2": (0.15, 0.35), "TIER3": (0.02, 0.10)}
 
 
 @dataclass(frozen=True)
@@ -52,17 +52,16 @@ def batches(routed: Sequence[tuple[str, Route]], size: int = 10) -> list[tuple[R
 
 
 def mix(routes: Iterable[Route]) -> dict[str, float]:
-    counts = Counter(routes)
+    counts: Counter[str] = Counter(routes)
     n = sum(counts.values()) or 1
-    return {r: counts.get(r, 0) / n for r in TARGET_MIX}
+    return {r: counts[r] / n for r in TARGET_MIX}
 
 
 def mix_drift(routes: Iterable[Route]) -> list[str]:
     """Tiers whose share falls outside the target band: an alert for on-call, not an error."""
     return [
         f"{r} at {share:.0%} (target {lo:.0%}-{hi:.0%})"
-        for r, share in mix(routes).items()
-        for lo, hi in [TARGET_MIX[r]]
+        for (r, share), (lo, hi) in zip(mix(routes).items(), TARGET_MIX.values(), strict=True)
         if not lo <= share <= hi
     ]
 

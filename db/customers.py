@@ -55,3 +55,18 @@ async def diary(
         offset,
         before,
     )
+
+
+async def count(conn: asyncpg.Connection, tenant_id: str) -> int:
+    return int(await conn.fetchval("select count(*) from customers where tenant_id = $1", tenant_id))
+
+
+async def name(conn: asyncpg.Connection, tenant_id: str, customer_id: str) -> str | None:
+    value = await conn.fetchval("select name from customers where tenant_id = $1 and id = $2", tenant_id, customer_id)
+    return str(value) if value is not None else None
+
+
+async def names_and_arr(conn: asyncpg.Connection, ids: list[str]) -> dict[str, tuple[str, int]]:
+    """customer id → (name, ARR in cents)."""
+    rows = await conn.fetch("select id, name, arr_cents from customers where id = any($1::text[])", ids)
+    return {r["id"]: (r["name"], r["arr_cents"]) for r in rows}

@@ -179,3 +179,23 @@ async def sent_record(conn: asyncpg.Connection, draft_id: str) -> asyncpg.Record
 
 def as_dict(r: asyncpg.Record) -> dict[str, Any]:
     return dict(r.items())
+
+
+async def to_approve(conn: asyncpg.Connection, tenant_id: str, draft_ids: list[str]) -> list[asyncpg.Record]:
+    """What starting each draft's approval needs: its workflow id, and what decides auto-send (the verdict, its
+    severity and review flag, its notes, whether it quotes the customer, the ARR)."""
+    return list(
+        await conn.fetch(
+            """
+            select d.id, d.customer_id, d.workflow_id, c.classification, c.route, cu.arr_cents, c.severity,
+                   c.needs_review, d.quotes_customer,
+                   coalesce(jsonb_array_length(c.factors->'notes'), 0) > 0 as has_notes
+              from drafts d
+              join classifications c on c.tenant_id = d.tenant_id and c.customer_id = d.customer_id
+                                    and c.run_date = d.run_date
+              join customers cu on cu.tenant_id = d.tenant_id and cu.id = d.customer_id
+             where d.tenant_id = $1 and d.id = any($2::text[])""",
+            tenant_id,
+            draft_ids,
+        )
+    )

@@ -41,3 +41,11 @@ async def completed_before(conn: asyncpg.Connection, run_date: dt.date) -> bool:
             "select exists (select 1 from scan_runs where status = 'completed' and run_date < $1)", run_date
         )
     )
+
+
+async def progress(conn: asyncpg.Connection, run_date: dt.date) -> tuple[asyncpg.Record | None, int, int]:
+    """A run's row (status, due_count, error), the customers classified so far and the drafts made."""
+    run = await conn.fetchrow("select status, due_count, error from scan_runs where run_date = $1", run_date)
+    done = await conn.fetchval("select count(*) from classifications where run_date = $1", run_date)
+    drafts = await conn.fetchval("select count(*) from drafts where run_date = $1", run_date)
+    return run, int(done), int(drafts)

@@ -11,7 +11,8 @@ from typing import Any
 
 import asyncpg
 
-from llm.base import PreviousEntry
+from schemas import ids
+from schemas.diary import PreviousEntry
 from schemas.evidence import CustomerProfile, EvidenceBundle, EvidenceItem
 from schemas.verdict import Route, Verdict
 from schemas.workflow_io import ScanPlan
@@ -21,8 +22,7 @@ def draft_id(tenant_id: str, customer_id: str, run_date: dt.date) -> str:
     return f"{tenant_id}:{customer_id}:{run_date.isoformat()}"
 
 
-def approval_workflow_id(tenant_id: str, customer_id: str, run_date: dt.date) -> str:
-    return f"approval/{tenant_id}/{customer_id}/{run_date.isoformat()}"
+approval_workflow_id = ids.approval  # stored with each draft
 
 
 async def upsert_customers(conn: asyncpg.Connection, tenant_id: str, rows: list[dict[str, Any]]) -> int:

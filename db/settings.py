@@ -71,3 +71,13 @@ async def update_email(conn: asyncpg.Connection, tenant_id: str, email: EmailSet
         email.signature,
         [o.model_dump() for o in email.offers],
     )
+
+
+async def slack_channel(conn: asyncpg.Connection) -> str:
+    """The transaction's tenant's report channel."""
+    return str(await conn.fetchval("select slack_channel from tenant_settings"))
+
+
+async def digest_recipients(conn: asyncpg.Connection) -> list[str]:
+    """Who the transaction's tenant mails the weekly digest to."""
+    return list(await conn.fetchval("select digest_recipients from tenant_settings") or [])

@@ -166,3 +166,7 @@ async def is_active(conn: asyncpg.Connection, tenant_id: str) -> bool:
 async def timezone(conn: asyncpg.Connection, tenant_id: str) -> str | None:
     """The tenant's IANA time zone; None for an unknown tenant."""
     return await conn.fetchval("select timezone from tenants where id = $1", tenant_id)
+
+
+async def exists(conn: asyncpg.Connection, tenant_id: str) -> bool:
+    return bool(await conn.fetchval("select exists (select 1 from tenants where id = $1)", tenant_id))

@@ -8,8 +8,8 @@ from typing import Any
 
 import asyncpg
 
-from connectors.usage import COLUMNS
 from db.pool import Database
+from schemas.usage import COLUMNS
 
 METRICS = COLUMNS[2:]
 

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from schemas.diary import PreviousEntry  # noqa: F401 - a model reads it; its home is schemas (db returns it)
 from schemas.evidence import CustomerProfile, EvidenceBundle
 from schemas.offers import Offer
-from schemas.verdict import BatchVerdicts, Classification, FactorBreakdown, Severity
-
-
-class PreviousEntry(BaseModel):
-    run_date: dt.date
-    classification: Classification
-    severity: Severity
-    paragraph: str
+from schemas.verdict import BatchVerdicts, FactorBreakdown
 
 
 class CustomerContext(BaseModel):

@@ -1,15 +1,15 @@
 """Any other model through LiteLLM (bring your own key): OpenAI-style json_schema response format.
 
-Also the one place litellm is imported, so its offline price table is chosen before anything reads it.
+litellm itself is imported through llm/litellm_table.py, so its offline price table is chosen before anything
+reads it.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from types import ModuleType
 
 from llm.base import CustomerContext, ModelAnswer
+from llm.litellm_table import load_litellm
 from llm.openai import response_format
 from llm.prompt import (
     Completion,
@@ -22,17 +22,6 @@ from llm.prompt import (
 )
 
 VENDOR = "litellm"
-
-
-def load_litellm() -> ModuleType:
-    """litellm, imported on first use: the import takes seconds, and by default it fetches its price table
-    from GitHub. The table shipped with the pinned version is used instead, so prices are reproducible and a
-    worker with no internet does not stall (an operator can still set LITELLM_LOCAL_MODEL_COST_MAP=False)."""
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    import litellm
-
-    litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banners in worker logs
-    return litellm
 
 
 def _vendor_message(e: Exception) -> str:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from core.claims import unquotable
 from core.factors import DEFAULT_WEIGHTS, Thresholds, judge, severity_for
+from core.model_spec import OFFLINE_NAME
 from core.render import champion, parse
 from llm.base import CustomerContext, ModelAnswer
 from schemas.evidence import EvidenceItem
 from schemas.verdict import BatchVerdicts, DraftEmail, VerdictRow
 
-NAME = "offline-factors-v1"
+NAME = OFFLINE_NAME
 _LABEL = {"expansion": "expansion", "standard": "standard", "at_risk": "at risk", "likely_churn": "likely churn"}
 # One customer-ready sentence per evidence kind: prose plus references ({sid} is the item's source id). A kind
 # not here (CRM deal stages, internal pipeline) is never a line of an email; it stays in the diary.

@@ -6,8 +6,8 @@ explicitly."""
 
 from __future__ import annotations
 
-from llm.litellm import load_litellm
-from llm.registry import OFFLINE, parse_spec
+from core.model_spec import OFFLINE, parse_spec
+from llm.litellm_table import load_litellm
 
 
 class UnknownModelPrice(ValueError):

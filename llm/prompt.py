@@ -10,15 +10,15 @@ import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 from temporalio.exceptions import ApplicationError
 
-from connectors.errors import classify_http, parse_retry_after
 from core import facts
 from core.claims import unquotable
 from core.render import champion
+from core.vendor_errors import classify_http, parse_retry_after
 from llm.base import CustomerContext, ModelAnswer
 from schemas.verdict import BatchVerdicts
 
@@ -84,9 +84,11 @@ class Completion(Generic[T]):
     output_tokens: int
 
 
+@runtime_checkable
 class StructuredModel(Protocol):
     """What every vendor adapter offers beyond `Model`: one prompt in, one schema-validated answer out. The
-    supervisor and the tiebreaker of TIER3 are asked through it."""
+    supervisor and the tiebreaker of TIER3 are asked through it; `isinstance(model, StructuredModel)` tells an
+    adapter from the offline model (which has no `ask`)."""
 
     name: str
 
@@ -163,7 +165,7 @@ def build_prompt(batch: Sequence[CustomerContext], *, include_schema: bool = Fal
 
 def count_tokens(text: str, model: str = "") -> int:
     """Tokens in `text` by LiteLLM's counter: the model's own tokenizer where it has one, else tiktoken."""
-    from llm.litellm import load_litellm  # imported late: litellm takes seconds to import
+    from llm.litellm_table import load_litellm  # imported late: litellm takes seconds to import
 
     return int(load_litellm().token_counter(model=model, text=text))
 

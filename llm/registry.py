@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from core.model_spec import OFFLINE, VENDORS, parse_spec
 from llm.base import Model
-from llm.offline import NAME as OFFLINE_NAME
 from llm.offline import OfflineModel
 
-OFFLINE = "offline"
-VENDORS = ("anthropic", "openai", "google", "litellm")
+__all__ = ["OFFLINE", "VENDORS", "get_model", "key_for", "parse_spec"]
 
 # The defaults by role. TIER3 crosses vendors on purpose, so one vendor's blind spot is not checked by itself.
 TIER1 = "anthropic:claude-haiku-4-5"  # quiet accounts: fast and cheap
@@ -22,22 +21,6 @@ TIER3_WORKER = TIER2  # the highest stakes start from the same worker...
 SUPERVISOR = "openai:gpt-5"  # ...read again as a batch by a second vendor
 TIEBREAKER = "google:gemini-2.5-pro"  # ...and a third decides a row the first two disagree on
 WORKER_BY_ROUTE = {"TIER1": TIER1, "TIER2": TIER2, "TIER3": TIER3_WORKER}
-
-
-def parse_spec(spec: str) -> tuple[str, str]:
-    """("anthropic", "claude-haiku-4-5") from "anthropic:claude-haiku-4-5"; ("offline", "") for the offline
-    model."""
-    spec = spec.strip()
-    if spec in (OFFLINE, OFFLINE_NAME):
-        return OFFLINE, ""
-    vendor, sep, model = spec.partition(":")
-    if not sep or not model or vendor not in VENDORS:
-        raise ValueError(
-            f"model spec {spec!r} is not 'offline' or '<vendor>:<model>' with vendor one of "
-            f"{', '.join(VENDORS)} (e.g. 'anthropic:claude-haiku-4-5', "
-            f"'litellm:mistral/mistral-small')"
-        )
-    return vendor, model
 
 
 def key_for(vendor: str, model: str, keys: Mapping[str, str]) -> str | None:

@@ -12,17 +12,22 @@ OfferVerdict = Literal["expansion", "at_risk", "likely_churn"]
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
+OfferRoute = Literal["TIER1", "TIER2", "TIER3"]
+ALL_ROUTES: tuple[OfferRoute, ...] = ("TIER1", "TIER2", "TIER3")
+SAVE_VERDICTS: tuple[OfferVerdict, ...] = ("at_risk", "likely_churn")
+
+
 class Offer(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$", description="what a draft writes: {{offer:<name>}}")
     kind: OfferKind
     maximum: float = Field(
         gt=0, le=1_000_000, description="discount: percent; credit: USD; price_hold and term: months"
     )
-    routes: list[Literal["TIER1", "TIER2", "TIER3"]] = Field(
-        default_factory=lambda: ["TIER1", "TIER2", "TIER3"], description="routes whose drafts may use it"
+    routes: list[OfferRoute] = Field(
+        default_factory=lambda: list(ALL_ROUTES), description="routes whose drafts may use it"
     )
     verdicts: list[OfferVerdict] = Field(
-        default_factory=lambda: ["at_risk", "likely_churn"], description="verdicts whose drafts may use it"
+        default_factory=lambda: list(SAVE_VERDICTS), description="verdicts whose drafts may use it"
     )
 
 

@@ -41,7 +41,6 @@ class Settings(BaseSettings):
     temporal_http_port: int | None = None
     temporal_metrics_port: int | None = None
     temporal_namespace: str = "default"
-    task_queue: str = "renewals"
 
     # Fernet key for connector secrets at rest. In development one is generated under data_dir.
     secret_key: str | None = None
@@ -60,7 +59,8 @@ class Settings(BaseSettings):
     # Scan shape. chunk_size customers share one ScanChunkWorkflow and one gather call per connector.
     chunk_size: int = 200
     batch_size: int = 10
-    max_parallel_chunks: int = 4
+    # (How many chunks run at once is workflows.scan.PARALLEL_CHUNKS: the workflow decides it, so changing it is a
+    # workflow change, replay-tested, not a setting.)
     # Requests per second per tenant and vendor, e.g. RENEWALS_CONNECTOR_RPS='{"slack": 0.3}' for a Slack app
     # on a lower tier. Unset vendors keep connectors.registry.REQUESTS_PER_SECOND (under the documented limits).
     connector_rps: dict[str, float] = Field(default_factory=dict)

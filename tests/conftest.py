@@ -25,6 +25,34 @@ from schemas import search
 from schemas.settings import Settings
 from workers.stack import SmtpSink, start_embedded_postgres, temporal_binary
 
+# Fixtures that start servers beyond PostgreSQL (here and in the modules: the vendor sandbox, the model vendors'
+# fakes, localstripe). A test using any of them is marked `stack`, so `make test-fast` (-m "not stack") runs the
+# pure logic and the database alone; nobody has to remember to mark a test.
+STACK_FIXTURES = {
+    "temporal",
+    "client",
+    "workers",
+    "sandbox",
+    "smtp",
+    "api_url",
+    "sbx",
+    "box",
+    "fake",
+    "localstripe_url",
+}
+# Modules that run Temporal's own machinery without a fixture: the replayer, and sandboxes started in the test.
+STACK_MODULES = {"test_replay", "test_sandbox"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if (
+            STACK_FIXTURES & set(getattr(item, "fixturenames", ()))
+            or item.module.__name__.split(".")[-1] in STACK_MODULES
+        ):  # type: ignore[attr-defined]
+            item.add_marker(pytest.mark.stack)
+
+
 AS_OF = dt.date(2026, 11, 22)  # the sample workspace's "today"; scans in tests run on this date
 APP_PASSWORD = "test-app-password"
 
@@ -145,6 +173,15 @@ async def eventually(check, timeout: float = 30.0, interval: float = 0.2):  # ty
             return value
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last value {value!r})")
+        await asyncio.sleep(interval)
+
+
+async def holds(check, during: float = 0.5, interval: float = 0.05) -> None:  # type: ignore[no-untyped-def]
+    """Assert that an async check stays truthy for `during` seconds: for "nothing more arrives" (a second
+    webhook call, a second email), which no event can signal. Fails at the first falsy reading."""
+    deadline = asyncio.get_running_loop().time() + during
+    while asyncio.get_running_loop().time() < deadline:
+        assert await check(), f"condition stopped holding within {during}s"
         await asyncio.sleep(interval)
 
 

@@ -27,7 +27,7 @@ from db.pool import Database
 from sandbox.server import SandboxHandle
 from schemas.workflow_io import ApprovalInput
 from tests import factories
-from tests.conftest import create_tenant, eventually
+from tests.conftest import create_tenant, eventually, record_history
 from workers.stack import SmtpSink
 
 pytestmark = pytest.mark.usefixtures("workers")
@@ -554,7 +554,7 @@ def closed_port() -> int:
 
 
 async def test_a_stripe_key_is_checked_with_one_read_before_it_is_stored(
-    world: World, api_url: str, db: Database, fake_stripe: tuple[str, FakeStripe]
+    world: World, api_url: str, db: Database, client: Client, fake_stripe: tuple[str, FakeStripe]
 ) -> None:
     base, fake = fake_stripe
     async with http(api_url, world.tokens["b.admin"]) as admin:
@@ -571,6 +571,20 @@ async def test_a_stripe_key_is_checked_with_one_read_before_it_is_stored(
         listed = await admin.get("/v1/connectors")
         assert [c["kind"] for c in listed.json()] == ["stripe"] and FakeStripe.GOOD not in listed.text
     assert fake.calls == 2
+
+    # The worker made the reads (the API loads no vendor SDK); the key crossed Temporal encrypted.
+    async def checks() -> list[Any]:  # visibility lags the runs a little
+        query = "WorkflowType = 'CheckConnectorWorkflow' and TaskQueue = 'renewals'"
+        found = [w async for w in client.list_workflows(query) if w.id.startswith(f"connector-check/{world.b}/")]
+        return found if len(found) == 3 else []
+
+    ours = await eventually(checks)
+    assert sorted(w.status.name for w in ours) == ["COMPLETED", "FAILED", "FAILED"]
+    for w in ours:
+        history = await client.get_workflow_handle(w.id, run_id=w.run_id).fetch_history()
+        assert FakeStripe.GOOD not in history.to_json()
+    completed = next(w for w in ours if w.status.name == "COMPLETED")
+    await record_history(client, completed.id, "check_connector_completed")
     async with db.tenant(world.b) as conn:  # stored encrypted, never in the clear
         sealed = await conn.fetchval("select secret_ciphertext from connectors where kind = 'stripe'")
         await tenants.connector_error(conn, world.b, "stripe", "connector stripe: credentials rejected (401)")

@@ -12,10 +12,10 @@ import pytest
 
 from core import citations
 from core.factors import DEFAULT_WEIGHTS, breakdown
-from llm import fakes
 from llm.base import CustomerContext
 from llm.offline import verdict_for
 from llm.registry import get_model
+from sandbox import llm_fakes as fakes
 from schemas.evidence import CustomerProfile, EvidenceBundle, EvidenceItem
 from schemas.offers import EmailSettings, Offer
 from schemas.verdict import VerdictRow

@@ -15,12 +15,12 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from core.citations import validate_row
-from llm import fakes
 from llm.offline import verdict_for
 from llm.pricing import UnknownModelPrice, price_usd
 from llm.prompt import ModelAnswerError, StructuredModel, build_prompt, count_tokens, parse_answer
 from llm.registry import SUPERVISOR, TIEBREAKER, WORKER_BY_ROUTE, get_model, parse_spec
 from llm.supervisor import RowFlag, SupervisorReview, resolve, supervisor_prompt, tiebreaker_prompt
+from sandbox import llm_fakes as fakes
 from schemas.verdict import BatchVerdicts, VerdictRow
 from tests import fabrication_corpus
 from tests.fabrication import customer
@@ -283,8 +283,7 @@ async def test_every_adapter_is_named_by_its_spec_and_can_be_asked_for_any_schem
     for spec in SPECS.values():
         keys = {"anthropic": "k", "openai": "k", "google": "k", "mistral": "k"}
         model = get_model(spec, keys=keys, base_urls={})
-        asker: StructuredModel = model  # type: ignore[assignment]
-        assert asker.name == spec and callable(asker.ask)
+        assert isinstance(model, StructuredModel) and model.name == spec
         await model.aclose()  # type: ignore[attr-defined]
 
 

@@ -19,6 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from core.clock import local_day
 from db import tenants
 from db.pool import Database
+from schemas import ids
 from schemas.settings import Settings
 from schemas.workflow_io import ReportInput
 from tests.conftest import create_tenant, eventually, new_tenant_id
@@ -151,7 +152,10 @@ async def test_a_briefing_run_by_hand_is_about_the_tenants_today_and_a_digest_ab
         utc_after = dt.datetime.now(dt.UTC).date()
         given = (await h.post("/v1/reports/briefing/run", params={"day": "2026-11-23"})).json()
     try:
-        assert briefing == {"workflow_id": f"briefing/{tid}/{local_today}/by-hand", "day": local_today.isoformat()}
+        assert briefing == {
+            "workflow_id": ids.report_by_hand(tid, "briefing", local_today),
+            "day": local_today.isoformat(),
+        }
         assert await started_day(client, briefing["workflow_id"]) == local_today
         assert dt.date.fromisoformat(digest["day"]) in {utc_before, utc_after}
         assert await started_day(client, digest["workflow_id"]) == dt.date.fromisoformat(digest["day"])

@@ -21,6 +21,7 @@ from db import tenants
 from db.pool import Database
 from sandbox.generate import BRIEFING_CHANNEL
 from sandbox.server import SandboxHandle
+from schemas import ids
 from schemas.workflow_io import ReportResult
 from tests.conftest import AS_OF, create_tenant, eventually, manifest_key, record_history
 from workers.stack import SmtpSink
@@ -91,7 +92,7 @@ async def test_the_briefing_covers_every_paying_customer_and_posts_once(
     sandbox.add_fault("slack", "/chat.postMessage", status=429, times=1, retry_after=1)  # waited out
     result = await report(client, tid, "briefing")
     assert result.counts is not None and result.slack_ts
-    await record_history(client, f"briefing/{tid}/{AS_OF}/by-hand", "health_briefing_completed")
+    await record_history(client, ids.report_by_hand(tid, "briefing", AS_OF), "health_briefing_completed")
     async with db.tenant(tid) as conn:
         paying = await conn.fetchval(
             "select count(*) from customers where status in ('active', 'past_due', 'trialing') and arr_cents > 0"
@@ -202,7 +203,9 @@ async def test_a_channel_that_does_not_exist_fails_clearly_and_keeps_the_briefin
     assert row["slack_ts"] is None and "not found" in row["post_error"] and row["summary"]["accounts"] > 0
     assert len(sandbox.posted_messages()) == before
     # Non-retryable: one attempt, not ten.
-    history = [e async for e in client.get_workflow_handle(f"briefing/{tid}/{AS_OF}/by-hand").fetch_history_events()]
+    history = [
+        e async for e in client.get_workflow_handle(ids.report_by_hand(tid, "briefing", AS_OF)).fetch_history_events()
+    ]
     assert (
         sum(
             1
@@ -290,7 +293,7 @@ async def test_the_weekly_digest_sums_arr_in_motion_and_is_mailed_and_posted_onc
     mails, slack = len(smtp.messages), len(sandbox.posted_messages())
 
     result = await report(client, tid, "digest", MONDAY)
-    await record_history(client, f"digest/{tid}/{MONDAY}/by-hand", "weekly_digest_completed")
+    await record_history(client, ids.report_by_hand(tid, "digest", MONDAY), "weekly_digest_completed")
     assert result.accounts_read == len(rows) and result.emailed == "emailed to owner@tenant.example"
     async with db.tenant(tid) as conn:
         summary = await conn.fetchval("select summary from reports where kind = 'digest'")
@@ -519,9 +522,9 @@ async def test_the_tenants_health_model_reads_the_accounts_and_an_invented_citat
     client: Client,
 ) -> None:
     # The model vendor cannot be reached from here: a local server speaking Anthropic's wire format answers the
-    # official SDK (llm/fakes.py). Its first answer cites a source no account has.
+    # official SDK (sandbox/llm_fakes.py). Its first answer cites a source no account has.
     from activities.reports import MODEL_BATCH, ReportActivities
-    from llm.fakes import INVENTED_CITATION, start_fake_llm
+    from sandbox.llm_fakes import INVENTED_CITATION, start_fake_llm
     from schemas.workflow_io import ChunkRef
 
     spec = "anthropic:claude-haiku-4-5"
@@ -534,7 +537,7 @@ async def test_the_tenants_health_model_reads_the_accounts_and_an_invented_citat
             )
             await conn.execute("update tenant_settings set models = $1", {"HEALTH": spec})
         result = await report(client, tid, "briefing")
-        await record_history(client, f"briefing/{tid}/{AS_OF}/by-hand", "health_briefing_with_model_completed")
+        await record_history(client, ids.report_by_hand(tid, "briefing", AS_OF), "health_briefing_with_model_completed")
         # A retry of a chunk (after a timeout, say) asks the model about none of the accounts it already
         # answered for, kept or set aside: nothing is paid twice.
         asked = len(fake.requests)

@@ -15,6 +15,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from api.scans import start_scan
 from db import tenants
 from db.pool import Database
+from schemas import ids
 from schemas.workflow_io import DailyScanInput, TenantScanResult
 from tests.conftest import AS_OF, create_tenant, manifest_key, record_history
 from workers.stack import SmtpSink
@@ -90,9 +91,9 @@ async def test_drafts_wait_for_an_operator_and_cite_only_their_bundle(
             for r in await conn.fetch("select customer_id, items from evidence where run_date = $1", AS_OF)
         }
     assert len(drafts) == result.drafts
-    await record_history(client, f"tenant-scan/{tid}/{AS_OF}", "tenant_scan_completed")
-    await record_history(client, f"scan-chunk/{tid}/{AS_OF}/0", "scan_chunk_completed")
-    await record_history(client, f"classify/{tid}/{AS_OF}/0", "classify_batch_completed")
+    await record_history(client, ids.tenant_scan(tid, AS_OF), "tenant_scan_completed")
+    await record_history(client, ids.scan_chunk(tid, AS_OF, 0), "scan_chunk_completed")
+    await record_history(client, ids.classify_batch(tid, AS_OF, 0), "classify_batch_completed")
     await record_history(client, drafts[0]["workflow_id"], "approval_waiting")
     for d in drafts:
         assert d["status"] == "pending"
@@ -215,7 +216,7 @@ async def test_a_wrong_stripe_key_fails_that_tenant_clearly_and_the_others_go_on
     )
     result = await handle.result()
     await record_history(client, handle.id, "daily_scan_completed")
-    await record_history(client, f"tenant-scan/{bad}/{AS_OF}", "tenant_scan_failed")
+    await record_history(client, ids.tenant_scan(bad, AS_OF), "tenant_scan_failed")
     assert result.tenants[good].startswith("completed")
     assert "credentials rejected" in result.tenants[bad]
 

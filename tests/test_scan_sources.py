@@ -23,6 +23,7 @@ from db import scans, tenants
 from db import settings as tenant_settings
 from db.pool import Database
 from sandbox.server import SandboxHandle
+from schemas import ids
 from schemas.workflow_io import TenantScanResult
 from tests.conftest import AS_OF, create_tenant, manifest_key, record_history
 
@@ -112,7 +113,7 @@ async def test_hubspot_and_slack_evidence_reaches_the_verdicts_after_a_429(
     )
     sandbox.add_fault("slack", "/conversations.history", status=429, times=2, retry_after=1)
     result = await scan(client, tid)
-    await record_history(client, f"scan-chunk/{tid}/{AS_OF}/0", "scan_chunk_with_crm_and_slack_completed")
+    await record_history(client, ids.scan_chunk(tid, AS_OF, 0), "scan_chunk_with_crm_and_slack_completed")
     by_source = await evidence_by_source(db, tid)
     assert len(by_source["hubspot"]) == len(by_source["slack"]) == len(by_source["stripe"]) == result.due
     crm_ids = {i["source_id"] for r in by_source["hubspot"] for i in r["items"]}

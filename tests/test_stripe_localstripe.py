@@ -26,7 +26,12 @@ def localstripe_url() -> Iterator[str]:
     exe = Path(sys.executable).parent / "localstripe"
     proc = subprocess.Popen([str(exe), "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
-    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+
+    def listening() -> bool:
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", port)) == 0
+
+    while not listening():
         if time.monotonic() > deadline or proc.poll() is not None:
             proc.kill()
             pytest.fail("localstripe did not start")

@@ -15,7 +15,8 @@ from temporalio.client import Client
 from core.secrets import encrypt
 from db import scans, tenants
 from db.pool import Database
-from llm.fakes import FakeLLM, start_fake_llm
+from sandbox.llm_fakes import FakeLLM, start_fake_llm
+from schemas import ids as ids_
 from schemas.evidence import EvidenceItem
 from schemas.workflow_io import BatchRef, BatchResult
 from tests.conftest import create_tenant, record_history
@@ -97,7 +98,7 @@ async def run_batch(client: Client, ref: BatchRef) -> BatchResult:
     return await client.execute_workflow(
         ClassifyBatchWorkflow.run,
         ref,
-        id=f"classify/{ref.tenant_id}/{RUN}/0",
+        id=ids_.classify_batch(ref.tenant_id, RUN, 0),
         task_queue="renewals",
         result_type=BatchResult,
     )
@@ -142,9 +143,9 @@ async def test_two_of_three_decide_and_the_audit_log_keeps_all_three(
     fakes["google"].push(tiebreak(ids[0], "likely_churn"))
     result = await run_batch(client, ref)
     assert result.classified == len(ids)
-    await record_history(client, f"classify/{tid}/{RUN}/0", "classify_batch_tier3_completed")
-    await record_history(client, f"supervisor/{tid}/{RUN}/0", "supervisor_review_completed")
-    await record_history(client, f"tiebreak/{tid}/{RUN}/0/{ids[0]}", "tiebreaker_completed")
+    await record_history(client, ids_.classify_batch(tid, RUN, 0), "classify_batch_tier3_completed")
+    await record_history(client, ids_.supervisor_review(tid, RUN, 0), "supervisor_review_completed")
+    await record_history(client, ids_.tiebreak(tid, RUN, 0, ids[0]), "tiebreaker_completed")
     async with db.tenant(tid) as conn:
         rows = {r["customer_id"]: r for r in await conn.fetch("select * from classifications")}
         audit = await conn.fetchrow("select detail from audit_log where action = 'verdict.disputed'")

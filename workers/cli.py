@@ -149,7 +149,7 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     _, db = await _database(settings)
     async with db.tenant(args.tenant) as conn:
-        if not await conn.fetchval("select exists (select 1 from tenants where id = $1)", args.tenant):
+        if not await tenants.exists(conn, args.tenant):
             say(f"no tenant {args.tenant}: create it first with `renewals tenant create {args.tenant}`")
             return 2
         token = await tenants.create_token(conn, args.tenant, args.role, args.name)

@@ -19,7 +19,7 @@ from api.app import create_app
 from api.reports import start_report
 from api.scans import scan_workflow_id, start_scan
 from core.secrets import encrypt
-from db import tenants
+from db import runs, tenants
 from db.pool import Database
 from schemas.settings import Settings
 from schemas.workflow_io import ReportResult, TenantScanResult
@@ -56,10 +56,10 @@ async def _progress(db: object, run_date: dt.date) -> str:
     """What the scan has written so far. Only a line to print: whether the run finished comes from its workflow,
     as a re-run of a date finds the first run's row already saying "completed"."""
     async with db.tenant(TENANT) as conn:  # type: ignore[attr-defined]
-        due = await conn.fetchval("select due_count from scan_runs where run_date = $1", run_date)
-        done = await conn.fetchval("select count(*) from classifications where run_date = $1", run_date)
-        drafts = await conn.fetchval("select count(*) from drafts where run_date = $1", run_date)
-    return "scan starting" if due is None else f"scan running: {done}/{due} customers classified, {drafts} drafts"
+        run, done, drafts = await runs.progress(conn, run_date)
+    if run is None:
+        return "scan starting"
+    return f"scan running: {done}/{run['due_count']} customers classified, {drafts} drafts"
 
 
 async def todays_scan(
@@ -133,8 +133,14 @@ async def run_demo(settings: Settings, root: Path, *, customers: int, scan: bool
 async def _run(
     settings: Settings, data: Path, today: dt.date, cfg: stack.DevServerConfig, *, customers: int, scan: bool
 ) -> int:
-    from sandbox.generate import generate_workspace
-    from sandbox.server import start_sandbox
+    try:
+        from sandbox.generate import generate_workspace
+        from sandbox.server import start_sandbox
+    except ImportError as e:  # an installed wheel: the sandbox stays in the source tree
+        raise SystemExit(
+            "the demo runs from a checkout of the source (its vendor sandbox is not in the installed package): "
+            "`make demo` there"
+        ) from e
 
     say(
         "[2/7] PostgreSQL "

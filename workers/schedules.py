@@ -21,13 +21,13 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from db.pool import Database
 from db.tenants import timezone as tenant_zone
-from schemas import queues, search
+from schemas import ids, queues, search
 from schemas.workflow_io import DailyScanInput, ReportInput
 from workflows.reports import HealthBriefingWorkflow, WeeklyDigestWorkflow
 from workflows.scan import DailyScanWorkflow
 
-DAILY_ID = "renewals-daily"
-REPORT_KINDS = ("health-briefing", "weekly-digest")  # a tenant's report Schedule is <kind>/<tenant id>
+DAILY_ID = ids.DAILY_SCHEDULE
+REPORT_KINDS = ids.REPORT_SCHEDULES
 log = logging.getLogger(__name__)
 
 
@@ -42,12 +42,8 @@ def daily_schedule() -> Schedule:
     )
 
 
-def briefing_id(tenant_id: str) -> str:
-    return f"health-briefing/{tenant_id}"
-
-
-def digest_id(tenant_id: str) -> str:
-    return f"weekly-digest/{tenant_id}"
+briefing_id = ids.briefing_schedule
+digest_id = ids.digest_schedule
 
 
 def tenant_schedules(tenant_id: str, timezone: str) -> dict[str, Schedule]:

@@ -10,6 +10,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
+from activities.connectors import ConnectorActivities
 from activities.email import EmailActivities, SmtpConfig
 from activities.judge import JudgeActivities
 from activities.reports import ReportActivities
@@ -18,6 +19,7 @@ from db.pool import Database
 from schemas import queues
 from schemas.settings import Settings
 from workflows.approval import ApprovalWorkflow
+from workflows.connectors import CheckConnectorWorkflow
 from workflows.reports import HealthBriefingWorkflow, WeeklyDigestWorkflow
 from workflows.scan import (
     ClassifyBatchWorkflow,
@@ -38,6 +40,7 @@ WORKFLOWS = [
     ApprovalWorkflow,
     HealthBriefingWorkflow,
     WeeklyDigestWorkflow,
+    CheckConnectorWorkflow,
 ]
 
 
@@ -114,6 +117,7 @@ def build_workers(
                 report.compose_briefing,
                 report.compose_digest,
                 report.post_report,
+                ConnectorActivities(secret_key).check_connector,
             ],
             max_concurrent_activities=50,
         ),

@@ -12,7 +12,6 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.email import EmailActivities
     from schemas import queues, search
     from schemas.workflow_io import (
         ApprovalInput,
@@ -24,15 +23,17 @@ with workflow.unsafe.imports_passed_through():
         SkipInput,
         SkipRequest,
     )
+    from workflows.activity_refs import EmailActivities
+    from workflows.options import ActivityOptions
 
-SEND = {
-    "task_queue": queues.EMAIL,
-    "start_to_close_timeout": timedelta(minutes=1),
-    "retry_policy": RetryPolicy(
+SEND = ActivityOptions(
+    task_queue=queues.EMAIL,
+    start_to_close_timeout=timedelta(minutes=1),
+    retry_policy=RetryPolicy(
         initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5), maximum_attempts=20
     ),
-}
-DB = {"start_to_close_timeout": timedelta(minutes=1), "retry_policy": RetryPolicy(maximum_attempts=10)}
+)
+DB = ActivityOptions(start_to_close_timeout=timedelta(minutes=1), retry_policy=RetryPolicy(maximum_attempts=10))
 
 
 @workflow.defn
@@ -47,7 +48,7 @@ class ApprovalWorkflow:
     @workflow.run
     async def run(self, inp: ApprovalInput) -> str:
         if inp.auto_send and workflow.patched("auto-send"):
-            await self.send(SendRequest(operator="auto-send"))
+            await self._send(SendRequest(operator="auto-send"))
         await workflow.wait_condition(lambda: self.status in ("sent", "skipped"))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status
@@ -58,15 +59,18 @@ class ApprovalWorkflow:
 
     @workflow.update
     async def send(self, req: SendRequest) -> DecisionResult:
+        return await self._send(req)
+
+    async def _send(self, req: SendRequest) -> DecisionResult:
+        # The update's body, callable from run: an update handler's decorated type is not a plain method's.
         if self.status == "sent" and self.result is not None:
             return self.result.model_copy(update={"outcome": "already_sent"})
         self.status = "sending"
         try:
-            self.result = await workflow.execute_activity_method(
+            self.result = await SEND.run(
                 EmailActivities.send_email,
                 SendEmailInput(tenant_id=self.inp.tenant_id, draft_id=self.inp.draft_id, operator=req.operator),
                 summary=f"send {self.inp.draft_id}",
-                **SEND,
             )
         except BaseException:
             self.status = "pending"  # the operator may try again; the ledger keeps it to one email
@@ -84,7 +88,7 @@ class ApprovalWorkflow:
 
     @workflow.update
     async def edit(self, req: EditRequest) -> DecisionResult:
-        return await workflow.execute_activity_method(
+        return await DB.run(
             EmailActivities.apply_edit,
             EditInput(
                 tenant_id=self.inp.tenant_id,
@@ -94,7 +98,6 @@ class ApprovalWorkflow:
                 body=req.body,
             ),
             summary="validate and store the edit",
-            **DB,
         )
 
     @edit.validator
@@ -104,13 +107,12 @@ class ApprovalWorkflow:
 
     @workflow.update
     async def skip(self, req: SkipRequest) -> DecisionResult:
-        self.result = await workflow.execute_activity_method(
+        self.result = await DB.run(
             EmailActivities.apply_skip,
             SkipInput(
                 tenant_id=self.inp.tenant_id, draft_id=self.inp.draft_id, operator=req.operator, reason=req.reason
             ),
             summary="skip",
-            **DB,
         )
         self.status = "skipped"
         workflow.upsert_search_attributes([search.DRAFT_STATUS.value_set("skipped")])

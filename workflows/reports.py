@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from dataclasses import replace
 from datetime import timedelta
 
 from temporalio import workflow
@@ -17,32 +18,31 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.email import EmailActivities
-    from activities.reports import ReportActivities
-    from activities.scan import ScanActivities
     from core.clock import UnknownTimeZone, local_day
     from schemas import queues, search
-    from schemas.workflow_io import ChunkRef, ReportInput, ReportRef, ReportResult, TenantScanInput
+    from schemas.workflow_io import ChunkRef, GatherResult, ReportInput, ReportRef, ReportResult, TenantScanInput
+    from workflows.activity_refs import EmailActivities, ReportActivities, ScanActivities
+    from workflows.options import ActivityOptions
     from workflows.scan import DB, MODEL, PARALLEL_CHUNKS, VENDOR, failure_message
 
 # On the main queue: one chat.postMessage a day needs none of the history reads' pace, and must not wait behind
 # them for a connector-slack slot (a 06:00 UTC scan's reads fill them as 07:00 in London comes round).
-POST = {
-    "start_to_close_timeout": timedelta(minutes=2),
-    "retry_policy": RetryPolicy(
+POST = ActivityOptions(
+    start_to_close_timeout=timedelta(minutes=2),
+    retry_policy=RetryPolicy(
         initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2), maximum_attempts=10
     ),
-}
+)
 # The HEALTH model reads a chunk of up to 500 accounts, 20 per call, one call after another: minutes, not the
 # 90 seconds of a verdict batch. The heartbeat after each call notices a dead worker.
-READ = MODEL | {"start_to_close_timeout": timedelta(minutes=30), "heartbeat_timeout": timedelta(minutes=3)}
-MAIL = {
-    "task_queue": queues.EMAIL,
-    "start_to_close_timeout": timedelta(minutes=1),
-    "retry_policy": RetryPolicy(
+READ = replace(MODEL, start_to_close_timeout=timedelta(minutes=30), heartbeat_timeout=timedelta(minutes=3))
+MAIL = ActivityOptions(
+    task_queue=queues.EMAIL,
+    start_to_close_timeout=timedelta(minutes=1),
+    retry_policy=RetryPolicy(
         initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5), maximum_attempts=20
     ),
-}
+)
 
 
 def report_day(inp: ReportInput) -> dt.date:
@@ -66,30 +66,28 @@ class HealthBriefingWorkflow:
     async def run(self, inp: ReportInput) -> ReportResult:
         day = report_day(inp)
         ref = ReportRef(tenant_id=inp.tenant_id, kind="briefing", day=day)
-        await workflow.execute_activity_method(
+        await VENDOR.run(
             ScanActivities.sync_customers,
             TenantScanInput(tenant_id=inp.tenant_id, run_date=day),
             task_queue=queues.STRIPE,
             summary="sync customers",
-            **VENDOR,
         )
-        plan = await workflow.execute_activity_method(ReportActivities.plan_briefing, ref, **DB)
+        plan = await DB.run(ReportActivities.plan_briefing, ref)
         window = asyncio.Semaphore(PARALLEL_CHUNKS)
 
         async def gather(chunk_no: int) -> None:
             chunk = ChunkRef(tenant_id=inp.tenant_id, run_date=day, chunk_no=chunk_no, scope="briefing")
+            stripe: GatherResult | BaseException
+            usage: GatherResult | BaseException
             async with window:
                 stripe, usage = await asyncio.gather(
-                    workflow.execute_activity_method(
+                    VENDOR.run(
                         ScanActivities.gather_stripe,
                         chunk,
                         task_queue=queues.STRIPE,
                         summary=f"stripe chunk {chunk_no}",
-                        **VENDOR,
                     ),
-                    workflow.execute_activity_method(
-                        ScanActivities.gather_usage, chunk, summary=f"usage chunk {chunk_no}", **VENDOR
-                    ),
+                    VENDOR.run(ScanActivities.gather_usage, chunk, summary=f"usage chunk {chunk_no}"),
                     return_exceptions=True,
                 )
             if isinstance(stripe, BaseException):
@@ -98,21 +96,15 @@ class HealthBriefingWorkflow:
                 workflow.logger.warning("usage chunk %d: %s", chunk_no, failure_message(usage))
             if "model" in plan.sources:  # the tenant's HEALTH model; where it fails, the rules score
                 try:
-                    await workflow.execute_activity_method(
-                        ReportActivities.read_health, chunk, summary=f"model reads chunk {chunk_no}", **READ
-                    )
+                    await READ.run(ReportActivities.read_health, chunk, summary=f"model reads chunk {chunk_no}")
                 except ActivityError as e:
                     workflow.logger.warning("health model, chunk %d: %s", chunk_no, failure_message(e))
 
         await asyncio.gather(*[gather(n) for n in plan.chunks])
-        counts = await workflow.execute_activity_method(
-            ReportActivities.compose_briefing, ref, summary=f"tier {plan.due} accounts", **DB
-        )
+        counts = await DB.run(ReportActivities.compose_briefing, ref, summary=f"tier {plan.due} accounts")
         workflow.upsert_search_attributes([search.RUN_DATE.value_set(day.isoformat())])
         try:
-            ts = await workflow.execute_activity_method(
-                ReportActivities.post_report, ref, summary="post to Slack", **POST
-            )
+            ts = await POST.run(ReportActivities.post_report, ref, summary="post to Slack")
         except ActivityError as e:
             raise ApplicationError(
                 f"briefing for {day} stored but not posted: {failure_message(e)}",
@@ -128,12 +120,10 @@ class WeeklyDigestWorkflow:
     async def run(self, inp: ReportInput) -> ReportResult:
         day = report_day(inp)
         ref = ReportRef(tenant_id=inp.tenant_id, kind="digest", day=day)
-        read = await workflow.execute_activity_method(
-            ReportActivities.compose_digest, ref, summary="read the week's verdicts", **DB
-        )
+        read = await DB.run(ReportActivities.compose_digest, ref, summary="read the week's verdicts")
         emailed, ts = await asyncio.gather(
-            workflow.execute_activity_method(EmailActivities.email_report, ref, summary="email", **MAIL),
-            workflow.execute_activity_method(ReportActivities.post_report, ref, summary="post to Slack", **POST),
+            MAIL.run(EmailActivities.email_report, ref, summary="email"),
+            POST.run(ReportActivities.post_report, ref, summary="post to Slack"),
             return_exceptions=True,
         )
         failed = [

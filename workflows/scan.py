@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Awaitable
+from dataclasses import replace
 from datetime import timedelta
 
 from temporalio import workflow
@@ -23,9 +24,7 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from activities.judge import JudgeActivities
-    from activities.scan import ScanActivities
-    from schemas import queues, search
+    from schemas import ids, queues, search
     from schemas.retry import PROGRAMMING_ERRORS
     from schemas.workflow_io import (
         BatchRef,
@@ -39,39 +38,41 @@ with workflow.unsafe.imports_passed_through():
         TenantScanResult,
         TiebreakInput,
     )
+    from workflows.activity_refs import JudgeActivities, ScanActivities
+    from workflows.options import ActivityOptions
 
 # Timeouts are also how fast work held by a crashed worker is retried elsewhere: keep them near the real need.
 # Postgres is ours: an outage of it is ridden out (attempts until schedule_to_close, an hour), while a programming
 # error fails at once (PROGRAMMING_ERRORS) instead of being retried into the same TypeError.
-DB = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    "schedule_to_close_timeout": timedelta(hours=1),
-    "retry_policy": RetryPolicy(
+DB = ActivityOptions(
+    start_to_close_timeout=timedelta(seconds=30),
+    schedule_to_close_timeout=timedelta(hours=1),
+    retry_policy=RetryPolicy(
         maximum_interval=timedelta(seconds=30), maximum_attempts=0, non_retryable_error_types=PROGRAMMING_ERRORS
     ),
-}
-VENDOR = {
-    "start_to_close_timeout": timedelta(minutes=15),
-    "heartbeat_timeout": timedelta(seconds=20),
-    "retry_policy": RetryPolicy(
+)
+VENDOR = ActivityOptions(
+    start_to_close_timeout=timedelta(minutes=15),
+    heartbeat_timeout=timedelta(seconds=20),
+    retry_policy=RetryPolicy(
         initial_interval=timedelta(seconds=1),
         maximum_interval=timedelta(minutes=1),
         maximum_attempts=8,
         non_retryable_error_types=PROGRAMMING_ERRORS,
     ),
-}
+)
 # HubSpot, Salesforce, Slack: a chunk is paced under the vendor's limit (Slack: under one read a second), so
 # it may take many minutes; the heartbeat, not the start-to-close, notices a dead worker.
-SOURCE = VENDOR | {"start_to_close_timeout": timedelta(hours=1)}
-MODEL = {
-    "start_to_close_timeout": timedelta(seconds=90),  # the SDKs time out at 50 s
-    "retry_policy": RetryPolicy(
+SOURCE = replace(VENDOR, start_to_close_timeout=timedelta(hours=1))
+MODEL = ActivityOptions(
+    start_to_close_timeout=timedelta(seconds=90),  # the SDKs time out at 50 s
+    retry_policy=RetryPolicy(
         initial_interval=timedelta(seconds=2),
         maximum_interval=timedelta(minutes=1),
         maximum_attempts=6,
         non_retryable_error_types=PROGRAMMING_ERRORS,
     ),
-}
+)
 # A tenant scan whose chunks ran out of retries on something that comes back (Postgres or a vendor down for
 # minutes) waits and re-runs what failed, on the same date and IDs, about six hours in all before it gives up.
 RESUME_AFTER = [timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=5)] + [
@@ -103,21 +104,14 @@ def is_transient(err: BaseException) -> bool:
     return True
 
 
-def _batch_id(kind: str, ref: BatchRef) -> str:
-    return f"{kind}/{ref.tenant_id}/{ref.run_date.isoformat()}/{ref.batch_no}"
-
-
 @workflow.defn
 class TiebreakerWorkflow:
     """A third vendor on one customer the worker and the supervisor disagree about."""
 
     @workflow.run
     async def run(self, inp: TiebreakInput) -> str:
-        return await workflow.execute_activity_method(
-            JudgeActivities.tiebreak_row,
-            args=[inp.batch, inp.customer_id],
-            summary=f"tiebreak {inp.customer_id}",
-            **MODEL,
+        return await MODEL.run(
+            JudgeActivities.tiebreak_row, inp.batch, inp.customer_id, summary=f"tiebreak {inp.customer_id}"
         )
 
 
@@ -127,21 +121,19 @@ class SupervisorReviewWorkflow:
 
     @workflow.run
     async def run(self, ref: BatchRef) -> int:
-        disputed = await workflow.execute_activity_method(
-            JudgeActivities.supervise_batch, ref, summary="supervisor reads the batch", **MODEL
-        )
+        disputed = await MODEL.run(JudgeActivities.supervise_batch, ref, summary="supervisor reads the batch")
         await asyncio.gather(
             *[
                 workflow.execute_child_workflow(
                     TiebreakerWorkflow.run,
                     TiebreakInput(batch=ref, customer_id=cid),
-                    id=_batch_id("tiebreak", ref) + f"/{cid}",
+                    id=ids.tiebreak(ref.tenant_id, ref.run_date, ref.batch_no, cid),
                     static_summary=f"tiebreak {cid}",
                 )
                 for cid in disputed
             ]
         )
-        return await workflow.execute_activity_method(JudgeActivities.resolve_batch, ref, summary="two of three", **DB)
+        return await DB.run(JudgeActivities.resolve_batch, ref, summary="two of three")
 
 
 @workflow.defn
@@ -149,28 +141,24 @@ class ClassifyBatchWorkflow:
     @workflow.run
     async def run(self, ref: BatchRef) -> BatchResult:
         workflow.upsert_search_attributes([search.ROUTE.value_set(ref.route)])
-        await workflow.execute_activity_method(
+        await MODEL.run(
             JudgeActivities.classify_batch,
             ref,
             task_queue=queues.MAIN,
             summary=f"{ref.route} model on {ref.size} customers",
-            **MODEL,
         )
         # Batches recorded before the TIER3 review existed replay without it.
         if ref.route == "TIER3" and workflow.patched("tier3-supervisor-review"):
             await workflow.execute_child_workflow(
                 SupervisorReviewWorkflow.run,
                 ref,
-                id=_batch_id("supervisor", ref),
+                id=ids.supervisor_review(ref.tenant_id, ref.run_date, ref.batch_no),
                 static_summary=f"TIER3 review of batch {ref.batch_no}",
             )
-        result = await workflow.execute_activity_method(JudgeActivities.record_batch, ref, summary="record", **DB)
+        result = await DB.run(JudgeActivities.record_batch, ref, summary="record")
         if result.drafts:
-            await workflow.execute_activity_method(
-                ScanActivities.start_approvals,
-                args=[ref, result.drafts],
-                summary=f"start {len(result.drafts)} approvals",
-                **DB,
+            await DB.run(
+                ScanActivities.start_approvals, ref, result.drafts, summary=f"start {len(result.drafts)} approvals"
             )
         return result
 
@@ -179,19 +167,15 @@ class ClassifyBatchWorkflow:
 class ScanChunkWorkflow:
     @workflow.run
     async def run(self, ref: ChunkRef) -> ChunkResult:
-        stripe = workflow.execute_activity_method(
-            ScanActivities.gather_stripe,
-            ref,
-            task_queue=queues.STRIPE,
-            summary=f"stripe chunk {ref.chunk_no}",
-            **VENDOR,
+        stripe = VENDOR.run(
+            ScanActivities.gather_stripe, ref, task_queue=queues.STRIPE, summary=f"stripe chunk {ref.chunk_no}"
         )
         errors: list[str] = []
         optional = asyncio.ensure_future(self._optional_sources(ref))  # alongside Stripe, on their own queues
+        gathered: GatherResult | BaseException
+        usage_result: GatherResult | BaseException
         if workflow.patched("usage-connector"):
-            usage = workflow.execute_activity_method(
-                ScanActivities.gather_usage, ref, summary=f"usage chunk {ref.chunk_no}", **VENDOR
-            )
+            usage = VENDOR.run(ScanActivities.gather_usage, ref, summary=f"usage chunk {ref.chunk_no}")
             if workflow.patched("cancel-sources-when-stripe-fails"):
                 gathered, usage_result = await self._stripe_first(stripe, usage, optional)
             else:
@@ -207,13 +191,13 @@ class ScanChunkWorkflow:
         else:
             gathered = await stripe
         errors += await optional
-        batches = await workflow.execute_activity_method(ScanActivities.route_chunk, ref, **DB)
+        batches = await DB.run(ScanActivities.route_chunk, ref)
         results: list[BatchResult] = await asyncio.gather(
             *[
                 workflow.execute_child_workflow(
                     ClassifyBatchWorkflow.run,
                     b,
-                    id=f"classify/{ref.tenant_id}/{ref.run_date.isoformat()}/{b.batch_no}",
+                    id=ids.classify_batch(ref.tenant_id, ref.run_date, b.batch_no),
                     static_summary=f"{b.route}: {b.size} customers",
                     search_attributes=search.attrs(
                         (search.TENANT, ref.tenant_id), (search.RUN_DATE, ref.run_date.isoformat())
@@ -257,12 +241,12 @@ class ScanChunkWorkflow:
             return []
         results = await asyncio.gather(
             *[
-                workflow.execute_activity_method(
+                SOURCE.run(
                     ScanActivities.gather_source,
-                    args=[ref, kind],
+                    ref,
+                    kind,
                     task_queue=queues.CONNECTORS[kind],
                     summary=f"{kind} chunk {ref.chunk_no}",
-                    **SOURCE,
                 )
                 for kind in ref.sources
             ],
@@ -272,7 +256,7 @@ class ScanChunkWorkflow:
         for kind, r in zip(ref.sources, results, strict=True):
             if isinstance(r, BaseException):
                 message = f"{kind}: {failure_message(r)}"
-                await workflow.execute_activity_method(ScanActivities.mark_missing, args=[ref, kind, message], **DB)
+                await DB.run(ScanActivities.mark_missing, ref, kind, message)
                 errors.append(message)
             else:
                 errors += [e if e.startswith(kind) else f"{kind}: {e}" for e in r.errors]
@@ -291,16 +275,14 @@ class TenantScanWorkflow:
     async def run(self, inp: TenantScanInput) -> TenantScanResult:
         # Scans recorded before resuming existed replay without it.
         self.resumable = workflow.patched("scan-resumes-after-outage")
-        await workflow.execute_activity_method(ScanActivities.begin_scan, inp, **DB)
+        await DB.run(ScanActivities.begin_scan, inp)
         for attempt in range(len(RESUME_AFTER) + 1):
             try:
                 return await self._scan(inp)
             except (ActivityError, ChildWorkflowError, ApplicationError) as e:
                 if not (self.resumable and attempt < len(RESUME_AFTER) and is_transient(e)):
                     message = failure_message(e)
-                    await workflow.execute_activity_method(
-                        ScanActivities.finish_scan, args=[inp, "failed", {}, message], **DB
-                    )
+                    await DB.run(ScanActivities.finish_scan, inp, "failed", {}, message)
                     raise ApplicationError(
                         f"scan of {inp.tenant_id} for {inp.run_date}: {message}", type="ScanFailed", non_retryable=True
                     ) from e
@@ -315,10 +297,10 @@ class TenantScanWorkflow:
         raise ApplicationError("unreachable", non_retryable=True)  # the loop returns or raises
 
     async def _scan(self, inp: TenantScanInput) -> TenantScanResult:
-        customers = await workflow.execute_activity_method(
-            ScanActivities.sync_customers, inp, task_queue=queues.STRIPE, summary="sync customers", **VENDOR
+        customers = await VENDOR.run(
+            ScanActivities.sync_customers, inp, task_queue=queues.STRIPE, summary="sync customers"
         )
-        plan = await workflow.execute_activity_method(ScanActivities.select_due, inp, **DB)
+        plan = await DB.run(ScanActivities.select_due, inp)
         workflow.logger.info(
             "tenant %s: %d customers, %d due, %d chunks", inp.tenant_id, customers, plan.due, len(plan.chunks)
         )
@@ -330,7 +312,7 @@ class TenantScanWorkflow:
                 self.done[chunk_no] = await workflow.execute_child_workflow(
                     ScanChunkWorkflow.run,
                     ChunkRef(tenant_id=inp.tenant_id, run_date=inp.run_date, chunk_no=chunk_no, sources=plan.sources),
-                    id=f"scan-chunk/{inp.tenant_id}/{inp.run_date.isoformat()}/{chunk_no}",
+                    id=ids.scan_chunk(inp.tenant_id, inp.run_date, chunk_no),
                     static_summary=f"chunk {chunk_no}",
                     search_attributes=search.attrs(
                         (search.TENANT, inp.tenant_id), (search.RUN_DATE, inp.run_date.isoformat())
@@ -357,9 +339,7 @@ class TenantScanWorkflow:
             routes=dict(routes),
             gather_errors=[e for r in results for e in r.gather_errors][:50],
         )
-        await workflow.execute_activity_method(
-            ScanActivities.finish_scan, args=[inp, "completed", result.model_dump(mode="json"), None], **DB
-        )
+        await DB.run(ScanActivities.finish_scan, inp, "completed", result.model_dump(mode="json"), None)
         return result
 
 
@@ -371,7 +351,7 @@ class DailyScanWorkflow:
     async def run(self, inp: DailyScanInput) -> DailyScanResult:
         scheduled = workflow.info().typed_search_attributes.get(search.SCHEDULED_START)
         run_date = inp.run_date or (scheduled or workflow.now()).date()
-        tenant_ids = await workflow.execute_activity_method(ScanActivities.list_active_tenants, **DB)
+        tenant_ids = await DB.run(ScanActivities.list_active_tenants)
         outcomes: dict[str, str] = {}
 
         async def one(tenant_id: str) -> None:
@@ -379,7 +359,7 @@ class DailyScanWorkflow:
                 r = await workflow.execute_child_workflow(
                     TenantScanWorkflow.run,
                     TenantScanInput(tenant_id=tenant_id, run_date=run_date),
-                    id=f"tenant-scan/{tenant_id}/{run_date.isoformat()}",
+                    id=ids.tenant_scan(tenant_id, run_date),
                     static_summary=f"scan {tenant_id}",
                     search_attributes=search.attrs((search.TENANT, tenant_id), (search.RUN_DATE, run_date.isoformat())),
                 )

@@ -1,4 +1,5 @@
-"""Telling on-call: one JSON POST to the tenant's webhook (a Slack incoming webhook or any receiver)."""
+"""Telling on-call: one JSON POST to the tenant's webhook (a Slack incoming webhook or any receiver). An HTTP call,
+so it lives at the edge (here), not in core/, which does no I/O; the alert texts are made by their callers."""
 
 from __future__ import annotations
 
