@@ -53,6 +53,9 @@ class TenantSettings(BaseModel):
     oncall_webhook: str | None = Field(
         None, max_length=500, pattern=r"^https?://\S+$", description="told once each time an alert threshold is crossed"
     )
+    undo_window_seconds: int = Field(
+        10, ge=0, le=300, description="after Send, how long the send can be undone before it is delivered; 0: off"
+    )
     models: dict[Role, str] = Field(
         default_factory=dict,
         description="role -> model spec such as "
@@ -85,6 +88,7 @@ async def _read(conn: asyncpg.Connection, tenant_id: str) -> TenantSettings:
         slack_channel=row["slack_channel"],
         models=row["models"],
         oncall_webhook=row["oncall_webhook"],
+        undo_window_seconds=row["undo_window_seconds"],
     )
 
 
@@ -117,6 +121,7 @@ async def put_settings(body: TenantSettings, op: AdminDep, db: DbDep) -> TenantS
             slack_channel=body.slack_channel,
             models=body.models,
             oncall_webhook=body.oncall_webhook,
+            undo_window_seconds=body.undo_window_seconds,
         )
         after = await _read(conn, op.tenant_id)
         now = after.model_dump()
