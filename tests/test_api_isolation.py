@@ -75,6 +75,8 @@ def probes(p: Pair) -> dict[tuple[str, str], list[tuple[str, dict[str, object] |
         ("POST", "/v1/drafts/{draft_id}/send"): [(f"/v1/drafts/{d.id}/send", None)],
         ("POST", "/v1/drafts/{draft_id}/edit"): [(f"/v1/drafts/{d.id}/edit", {"subject": d.subject, "body": d.body})],
         ("POST", "/v1/drafts/{draft_id}/skip"): [(f"/v1/drafts/{d.id}/skip", {"reason": "not yours"})],
+        ("POST", "/v1/drafts/{draft_id}/undo"): [(f"/v1/drafts/{d.id}/undo", None)],
+        ("POST", "/v1/drafts/{draft_id}/resolve"): [(f"/v1/drafts/{d.id}/resolve", {"outcome": "delivered"})],
         ("GET", "/v1/customers/{customer_id}/diary"): [(f"/v1/customers/{d.customer_id}/diary", None)],
         ("GET", "/v1/scans/{run_date}"): [(f"/v1/scans/{RUN_A.isoformat()}", None)],
         ("DELETE", "/v1/tokens/{name}"): [(f"/v1/tokens/{p.a_token_name}", None)],
