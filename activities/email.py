@@ -129,6 +129,18 @@ class EmailActivities:
                     non_retryable=True,
                 )
             existing, previous = await drafts.claim_send(conn, inp.tenant_id, inp.draft_id, mid, attempt)
+            if inp.record_decision and existing is None and activity.info().attempt == 1:  # once, with its first claim
+                await drafts.set_state(
+                    conn, inp.draft_id, "sending", operator=inp.operator, content_version=inp.content_version
+                )
+                await tenants.audit(
+                    conn,
+                    inp.tenant_id,
+                    inp.operator,
+                    "draft.send_requested",
+                    inp.draft_id,
+                    {"status": "sending", "content_version": inp.content_version},
+                )
         if existing == "sent":
             return DecisionResult(draft_id=inp.draft_id, outcome="already_sent", message_id=mid)
         if existing == "sending":

@@ -130,7 +130,8 @@ async def list_drafts(
     }
     async with db.tenant(op.tenant_id) as conn:
         rows = await drafts.list_drafts(conn, op.tenant_id, status, limit, offset, **filters)
-        total = await drafts.count_drafts(conn, op.tenant_id, status, **filters)
+        # One query for the page and its total; a page past the end has no row to carry it.
+        total = rows[0]["total"] if rows else await drafts.count_drafts(conn, op.tenant_id, status, **filters)
         reading = await alerts.read(conn, op.tenant_id)
     for text in reading.to_notify:  # after the commit and after the response: a slow webhook delays nobody
         background.add_task(notify, reading.webhook, text)

@@ -154,7 +154,8 @@ async def list_drafts(
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
         f"""
-        select d.*, c.classification, c.severity, c.route, cu.name as customer_name, cu.arr_cents {_INBOX}
+        select d.*, c.classification, c.severity, c.route, cu.name as customer_name, cu.arr_cents,
+               count(*) over () as total {_INBOX}
          order by c.severity = 'HIGH' desc, cu.arr_cents desc, d.id limit $8 offset $9""",
         tenant_id,
         status,
@@ -179,7 +180,8 @@ async def count_drafts(
     min_arr_cents: int | None = None,
     max_arr_cents: int | None = None,
 ) -> int:
-    """How many drafts `list_drafts` would page through with the same filters."""
+    """How many drafts `list_drafts` would page through with the same filters (each of its rows carries this as
+    `total`; ask here only for a page past the end)."""
     return await conn.fetchval(
         f"select count(*) {_INBOX}", tenant_id, status, classification, severity, route, min_arr_cents, max_arr_cents
     )

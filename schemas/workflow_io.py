@@ -139,6 +139,7 @@ class SendEmailInput(BaseModel):
     draft_id: str
     operator: str
     content_version: str | None = None  # refuse to deliver anything else
+    record_decision: bool = False  # also write the draft's "sending" and audit the decision (no undo window)
 
 
 class DeliveryState(BaseModel):

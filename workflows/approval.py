@@ -114,7 +114,9 @@ class ApprovalWorkflow:
         decision, round_ = self.decision, self.round
         if decision is None:  # status "sending" always comes with its decision
             return
-        if not self.recorded:
+        # Without an undo window the delivery itself records the decision, in its claim's transaction: one
+        # activity and one workflow task less per send.
+        if not self.recorded and decision.undo_until is not None:
             async with self.lock:
                 if self.round != round_:
                     return  # undone while waiting for the lock
@@ -139,6 +141,7 @@ class ApprovalWorkflow:
                     draft_id=self.inp.draft_id,
                     operator=self.operator,
                     content_version=decision.content_version,
+                    record_decision=not self.recorded,
                 ),
                 task_queue=queues.EMAIL,
                 start_to_close_timeout=timedelta(minutes=1),
