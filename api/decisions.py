@@ -246,13 +246,13 @@ async def edit(draft_id: str, body: EditBody, op: OperatorDep, db: DbDep, tempor
 @router.post("/{draft_id}/skip", response_model=DecisionResult, responses=DECISION_ERRORS)
 async def skip(draft_id: str, body: SkipBody, op: OperatorDep, db: DbDep, temporal: TemporalDep) -> DecisionResult:
     """Skip the draft, with the reason (kept in the audit log). A skipped draft can never be sent."""
-    d = await load(db, op.tenant_id, draft_id)
-    return await decide(
-        temporal,
-        db,
-        op.tenant_id,
-        d,
-        ApprovalWorkflow.skip,
-        SkipRequest(operator=op.name, reason=body.reason),
-        f"skip-{draft_id}",
-    )
+    return await skip_draft(temporal, db, op.tenant_id, op.name, draft_id, body.reason)
+
+
+async def skip_draft(
+    temporal: Client, db: Database, tenant_id: str, operator: str, draft_id: str, reason: str
+) -> DecisionResult:
+    """The one way a skip is decided (the page, the API, Slack)."""
+    d = await load(db, tenant_id, draft_id)
+    req = SkipRequest(operator=operator, reason=reason)
+    return await decide(temporal, db, tenant_id, d, ApprovalWorkflow.skip, req, f"skip-{draft_id}")
