@@ -47,9 +47,9 @@ class SendBody(BaseModel):
     and sent as one decision; a refusal (422) names the problems and sends nothing. `content_version` is the
     version the operator was looking at: if the draft has changed since, the send is refused (409)."""
 
-    subject: str | None = Field(None, min_length=1, max_length=200, pattern=NO_NUL)
-    body: str | None = Field(None, min_length=1, max_length=5000, pattern=NO_NUL)
-    content_version: str | None = Field(None, max_length=64, pattern=r"^[0-9a-f]+$")
+    subject: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
+    body: str | None = Field(default=None, min_length=1, max_length=5000, pattern=NO_NUL)
+    content_version: str | None = Field(default=None, max_length=64, pattern=r"^[0-9a-f]+$")
 
 
 class SkipBody(BaseModel):

@@ -96,8 +96,8 @@ class ApprovalInput(BaseModel):
 class SendRequest(BaseModel):
     operator: str
     # Set when the operator sends unsaved changes: they are validated like an edit and sent as one decision.
-    subject: str | None = Field(None, min_length=1, max_length=200)
-    body: str | None = Field(None, min_length=1, max_length=5000)
+    subject: str | None = Field(default=None, min_length=1, max_length=200)
+    body: str | None = Field(default=None, min_length=1, max_length=5000)
     content_version: str | None = None  # the version the operator saw; another one in the workflow refuses the send
     undo_window_s: int = 0  # the tenant's setting, read by the API when the decision is made
 

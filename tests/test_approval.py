@@ -262,3 +262,28 @@ async def test_an_edit_waits_for_a_send_in_progress_and_is_then_refused(
         else:  # the edit landed between the API's read and the send: refused as changed, nothing decided
             assert edit.status_code == 200
         await h.post(f"/v1/drafts/{d.id}/undo")
+
+
+async def test_expected_refusals_are_one_quiet_line(
+    owner: asyncpg.Connection,
+    db: Database,
+    secret_key: str,
+    client: Client,
+    api_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A refused decision on a live workflow (undo with nothing to undo, a skip of a draft being sent) is an
+    expected answer: a 409 and one log line, never a traceback in the worker or the API."""
+    tid = await tenant_with_window(owner, db, secret_key, 30)
+    d = await factories.waiting_draft(db, client, tid)
+    token = await factories.token(db, tid, "operator", "ana")
+    caplog.set_level("INFO")
+    async with http(api_url, token) as h:
+        assert (await h.post(f"/v1/drafts/{d.id}/undo")).status_code == 409
+        assert (await h.post(f"/v1/drafts/{d.id}/send")).status_code == 200
+        assert (await h.post(f"/v1/drafts/{d.id}/skip", json={"reason": "x"})).status_code == 409
+        assert (await h.post(f"/v1/drafts/{d.id}/undo")).status_code == 200
+    assert not [r for r in caplog.records if r.exc_info or r.levelname in ("WARNING", "ERROR")], [
+        r.getMessage() for r in caplog.records if r.exc_info or r.levelname in ("WARNING", "ERROR")
+    ]
+    assert len([r for r in caplog.records if "refused" in r.getMessage()]) == 2
