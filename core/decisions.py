@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-# A draft's states, in the order a send moves through them. An undone send goes back to pending.
+# The states a draft can be sent (or edited, or skipped) from: nothing of it has gone out. An undone send is pending.
 SENDABLE = ("pending", "delivery_failed")
-STATUSES = ("pending", "sending", "sent", "skipped", "delivery_failed", "delivery_uncertain")
 
 
 def content_version(subject: str, body: str) -> str:
