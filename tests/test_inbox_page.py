@@ -8,6 +8,8 @@ the queue. A screenshot is kept in tests/artifacts/ (gitignored) for a person to
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import asyncpg
 import pytest
@@ -134,8 +136,21 @@ async def test_send_what_you_see_undo_and_close_from_the_keyboard(
         await page.locator(".item").nth(1).wait_for()
         assert "Paste your operator token" not in await page.locator("#detail").inner_text()
 
+        # Insertable references come from another part of the product (the draft's `references`); here they are
+        # added to the first draft's JSON on its way to the page, to show the select and Insert work with them.
+        async def with_references(route: Any) -> None:
+            response = await route.fetch()
+            draft = await response.json()
+            draft["references"] = [{"token": "[[ref:1]]", "label": "Invoice", "rendered": "paid 21 days late"}]
+            await route.fulfill(response=response, json=draft)
+
+        await page.route(f"**/v1/drafts/{quote(first.id)}", with_references)
         await page.locator("body").press("j")  # the first draft of the queue (HIGH, largest)
         await page.wait_for_function(f"document.querySelector('#detail').textContent.includes('{first.customer_id}')")
+        assert "paid 21 days late" in await page.locator("#ref").inner_text()
+        await page.click("#insert")
+        assert "[[ref:1]]" in await page.locator("#body").input_value()
+        await page.unroute(f"**/v1/drafts/{quote(first.id)}")
         await page.locator("body").press("e")
         assert await page.evaluate("document.activeElement.id") == "body"
         await page.fill("#body", first.body + "\nWe also counted 9876 failed logins.")
