@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import html
+import logging
 import smtplib
+import uuid
 from collections.abc import Awaitable, Callable
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -17,17 +18,18 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from core import citations
+from core.decisions import DELIVERY_UNCERTAIN, content_version, failed_note, message_id
 from db import drafts, reports, scans, tenants
 from db import settings as tenant_settings
 from db.pool import Database
 from schemas.verdict import DraftEmail
-from schemas.workflow_io import DecisionResult, EditInput, ReportRef, SendEmailInput, SkipInput
+from schemas.workflow_io import DecisionResult, DeliveryState, EditInput, ReportRef, SendEmailInput, SkipInput
 
-DELIVERY_UNCERTAIN = "DeliveryUncertain"
 TYPED_NUMBERS = (
     "numbers, amounts and dates are inserted as references, e.g. {{fact:<source id>#days_late}} (the draft's "
     "`references` list them), never typed"
 )
+log = logging.getLogger(__name__)
 
 
 class SmtpConfig:
@@ -45,10 +47,6 @@ class SmtpConfig:
         self.username, self.password, self.starttls, self.timeout = username, password, starttls, timeout
 
 
-def message_id(draft_id: str) -> str:
-    return f"<{hashlib.sha256(draft_id.encode()).hexdigest()[:32]}@renewal-manager>"
-
-
 def uncertain(what: str, mid: str) -> ApplicationError:
     return ApplicationError(
         f"delivery of {what} is uncertain: an attempt stopped mid-conversation with the SMTP "
@@ -63,21 +61,32 @@ class Uncertain(Exception):
     """The message went out and the line dropped before the server's answer."""
 
 
+class ClaimLost(Exception):
+    """Another attempt took this send's claim over while this one stalled before DATA: it must not send."""
+
+
 class _Smtp(smtplib.SMTP):
     """Knows whether the message itself went out: before DATA nothing was delivered; after it, only the
     server's answer says whether it was."""
 
     data_sent = False
+    before_data: Callable[[], bool] | None = None
 
     def data(self, msg: Any) -> tuple[int, bytes]:
+        if self.before_data is not None and not self.before_data():
+            raise ClaimLost("another attempt took the send over before this one reached DATA")
         self.data_sent = True
         return super().data(msg)
 
 
-def _deliver(cfg: SmtpConfig, msg: EmailMessage) -> dict[str, tuple[int, bytes]]:
+def _deliver(
+    cfg: SmtpConfig, msg: EmailMessage, before_data: Callable[[], bool] | None = None
+) -> dict[str, tuple[int, bytes]]:
     """Deliver, returning the recipients the server refused while accepting the message for the others. A server
-    that answers (any code) has said what happened; a line lost once DATA began leaves it unknown (Uncertain)."""
+    that answers (any code) has said what happened; a line lost once DATA began leaves it unknown (Uncertain).
+    `before_data` is asked just before the message is handed over; False stops it (ClaimLost)."""
     smtp = _Smtp(cfg.host, cfg.port, timeout=cfg.timeout)
+    smtp.before_data = before_data
     try:
         if cfg.starttls:
             smtp.starttls()
@@ -103,19 +112,44 @@ class EmailActivities:
 
     @activity.defn
     async def send_email(self, inp: SendEmailInput) -> DecisionResult:
-        """One draft, one email. The claim row is committed before the SMTP conversation: a retry that finds
-        it sent answers already_sent; one that finds it mid-send refuses to guess and tells the operator."""
+        """One draft, one email. The claim row is committed before the SMTP conversation, and the moment DATA
+        begins is committed before DATA: a retry that finds it sent answers already_sent; one that finds an
+        attempt that never reached DATA takes over (nothing went out); one that finds DATA begun refuses to guess
+        and tells the operator (delivery uncertain)."""
         mid = message_id(inp.draft_id)
+        attempt = uuid.uuid4().hex
         async with self.db.tenant(inp.tenant_id) as conn:
             draft = await drafts.get_draft(conn, inp.draft_id)
             if draft is None:
                 raise ApplicationError(f"draft {inp.draft_id} not found", type="DraftNotFound", non_retryable=True)
             sender = await tenant_settings.email_settings(conn)
-            existing = await drafts.claim_send(conn, inp.tenant_id, inp.draft_id, mid)
+            version = content_version(draft["subject"], draft["body"])
+            if inp.content_version is not None and version != inp.content_version:
+                raise ApplicationError(
+                    f"draft {inp.draft_id} changed after the send was decided (version {inp.content_version}, "
+                    f"now {version}); nothing was sent",
+                    type="ContentChanged",
+                    non_retryable=True,
+                )
+            existing, previous = await drafts.claim_send(conn, inp.tenant_id, inp.draft_id, mid, attempt)
+            if inp.record_decision and existing is None and activity.info().attempt == 1:  # once, with its first claim
+                await drafts.set_state(
+                    conn, inp.draft_id, "sending", operator=inp.operator, content_version=inp.content_version
+                )
+                await tenants.audit(
+                    conn,
+                    inp.tenant_id,
+                    inp.operator,
+                    "draft.send_requested",
+                    inp.draft_id,
+                    {"status": "sending", "content_version": inp.content_version},
+                )
         if existing == "sent":
             return DecisionResult(draft_id=inp.draft_id, outcome="already_sent", message_id=mid)
         if existing == "sending":
             raise uncertain(f"draft {inp.draft_id}", mid)
+        if previous == "sending":
+            log.info("draft %s: the previous attempt never reached DATA, so nothing went out; sending", inp.draft_id)
         msg = self._message(
             draft["to_email"],
             draft["subject"],
@@ -129,13 +163,75 @@ class EmailActivities:
 
         async def release(error: str) -> None:
             async with self.db.tenant(inp.tenant_id) as conn:
-                await drafts.release_send(conn, inp.draft_id, error)
+                await drafts.release_send(conn, inp.draft_id, error, attempt)
 
-        await self._deliver(msg, release)  # one recipient: refused means nothing was sent, and raises
+        async def start_data() -> bool:
+            async with self.db.tenant(inp.tenant_id) as conn:
+                return await drafts.start_data(conn, inp.draft_id, attempt)
+
+        loop = asyncio.get_running_loop()
+
+        def before_data() -> bool:  # called from the SMTP thread: the write happens on the activity's loop
+            return asyncio.run_coroutine_threadsafe(start_data(), loop).result(timeout=30)
+
+        try:
+            await self._deliver(msg, release, before_data)  # one recipient: refused means nothing was sent, and raises
+        except ClaimLost as e:
+            raise ApplicationError(str(e), type="ClaimLost", non_retryable=True) from e
         async with self.db.tenant(inp.tenant_id) as conn:
             await drafts.mark_sent(conn, inp.draft_id, inp.operator, "250 accepted")
-            await tenants.audit(conn, inp.tenant_id, inp.operator, "draft.sent", inp.draft_id, {"message_id": mid})
-        return DecisionResult(draft_id=inp.draft_id, outcome="sent", message_id=mid)
+            await tenants.audit(
+                conn,
+                inp.tenant_id,
+                inp.operator,
+                "draft.sent",
+                inp.draft_id,
+                {"message_id": mid, "content_version": version},
+            )
+        return DecisionResult(
+            draft_id=inp.draft_id, outcome="sent", message_id=mid, content_version=version, status="sent"
+        )
+
+    @activity.defn
+    async def record_delivery(self, inp: DeliveryState) -> str:
+        """The draft's delivery state as the workflow decided it, with the operator's decision audited; returns the
+        state written. Settling an uncertain delivery also settles the email ledger: delivered marks it sent, send
+        again frees the claim. An "uncertain" delivery whose last attempt never reached DATA is written as failed:
+        nothing could have gone out, and Send may be pressed again."""
+        status, note = inp.status, inp.note
+        async with self.db.tenant(inp.tenant_id) as conn:
+            if status == "delivery_uncertain":
+                ledger = await drafts.sent_record(conn, inp.draft_id)
+                if (
+                    ledger is not None
+                    and ledger["status"] in ("sending", "failed")
+                    and ledger["data_started_at"] is None
+                ):
+                    await drafts.release_send(conn, inp.draft_id, "no attempt reached DATA")
+                    status = "delivery_failed"
+                    note = failed_note("the mail server never got as far as the message (no attempt reached DATA)")
+            if inp.resolution == "delivered":
+                await drafts.mark_sent(conn, inp.draft_id, inp.operator, "confirmed delivered by an operator")
+            else:
+                if inp.resolution == "send_again":
+                    await drafts.release_send(conn, inp.draft_id, "an operator found it was not delivered")
+                await drafts.set_state(
+                    conn,
+                    inp.draft_id,
+                    status,
+                    operator=inp.operator,
+                    content_version=inp.content_version,
+                    undo_until=inp.undo_until,
+                    note=note,
+                )
+            if inp.action:
+                detail: dict[str, Any] = {"status": status, "content_version": inp.content_version}
+                if inp.resolution:
+                    detail["resolution"] = inp.resolution
+                await tenants.audit(conn, inp.tenant_id, inp.operator, inp.action, inp.draft_id, detail)
+        if status != inp.status:
+            log.info("draft %s: %s", inp.draft_id, note)
+        return status
 
     @activity.defn
     async def email_report(self, ref: ReportRef) -> str:
@@ -208,12 +304,17 @@ class EmailActivities:
         msg.add_alternative(f"<!doctype html>\n<html><body>\n{paragraphs}</body></html>\n", subtype="html")
         return msg
 
-    async def _deliver(self, msg: EmailMessage, release: Callable[[str], Awaitable[None]]) -> list[str]:
+    async def _deliver(
+        self,
+        msg: EmailMessage,
+        release: Callable[[str], Awaitable[None]],
+        before_data: Callable[[], bool] | None = None,
+    ) -> list[str]:
         """Deliver, or release the claim when the server said no (nothing was delivered, a retry may try again).
         A line lost after the message was sent leaves the claim held: delivery is uncertain, never repeated.
         Returns the recipients refused while the others got it."""
         try:
-            refused = await asyncio.to_thread(_deliver, self.smtp, msg)
+            refused = await asyncio.to_thread(_deliver, self.smtp, msg, before_data)
         except Uncertain as e:
             raise uncertain(f"message {msg['Message-ID']}", msg["Message-ID"]) from e
         except OSError as e:  # nothing was delivered: release the claim

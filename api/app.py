@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
-from api import customers, drafts, inbox, metrics, reports, scans, settings, setup, usage
+from api import customers, decisions, drafts, inbox, metrics, reports, scans, settings, setup, slack, usage
 from api.errors import ApiError, handle_api_error, problem
 from db.pool import Database
 
@@ -102,6 +102,8 @@ def create_app(
         return {"status": "ok"}
 
     app.include_router(drafts.router)
+    app.include_router(decisions.router)
+    app.include_router(slack.router)
     app.include_router(scans.router)
     app.include_router(reports.router)
     app.include_router(usage.router)

@@ -1,33 +1,26 @@
-"""The inbox: drafts waiting for an operator, and the decisions that reach their ApprovalWorkflow."""
+"""The inbox: drafts waiting for an operator, with their evidence and delivery state (decisions: api/decisions.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
+import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, ValidationError
-from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.exceptions import ActivityError
-from temporalio.service import RPCError, RPCStatusCode
 
 from api import alerts
 from api.customers import DiaryEntry, diary_entry
-from api.deps import DbDep, OperatorDep, TemporalDep
-from api.errors import Conflict, NotFound, Unauthorized, Unavailable, Unprocessable, responses
+from api.deps import DbDep, OperatorDep
+from api.errors import NotFound, Unauthorized, responses
 from core import citations
+from core.decisions import content_version
 from db import customers, drafts, scans
 from db import settings as tenant_settings
 from schemas.evidence import EvidenceItem
 from schemas.verdict import FactorBreakdown
-from schemas.workflow_io import DecisionResult, EditRequest, SendRequest, SkipRequest
-from workflows.approval import ApprovalWorkflow
 
 router = APIRouter(prefix="/v1/drafts", tags=["drafts"])
-# How long a request waits for its decision to complete in the workflow (the send includes the SMTP conversation).
-# Past it the operator gets a 503 and may press again: the update id is the same, so it is still applied once.
-DECISION_TIMEOUT_S = 30.0
+Status = Literal["pending", "sending", "sent", "skipped", "delivery_failed", "delivery_uncertain"]
 
 
 class DraftSummary(BaseModel):
@@ -41,7 +34,13 @@ class DraftSummary(BaseModel):
     route: str
     arr_usd: float
     subject: str
-    status: str
+    status: Status = Field(
+        description="pending → sending (decided; undoable until undo_until) → sent, or delivery_failed (nothing went "
+        "out: Send again or Skip) or delivery_uncertain (see delivery_note; POST .../resolve)"
+    )
+    content_version: str = Field(description="names this subject and body; a send may name the version it saw")
+    undo_until: dt.datetime | None = Field(None, description="while sending: the send can be undone until then")
+    delivery_note: str | None = Field(None, description="what to do about a failed or uncertain delivery")
 
 
 class Alert(BaseModel):
@@ -98,19 +97,6 @@ class DraftDetail(DraftSummary):
     diary: list[DiaryEntry] = Field(description="newest first, at most five runs")
 
 
-# These travel through the workflow to Postgres, which cannot store NUL: refuse it here, not ten retries later.
-NO_NUL = r"^[^\x00]*$"
-
-
-class EditBody(BaseModel):
-    subject: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
-    body: str = Field(min_length=1, max_length=5000, pattern=NO_NUL)
-
-
-class SkipBody(BaseModel):
-    reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
-
-
 def _summary(r: Any) -> dict[str, Any]:
     return {
         "id": r["id"],
@@ -124,6 +110,9 @@ def _summary(r: Any) -> dict[str, Any]:
         "arr_usd": r["arr_cents"] / 100,
         "subject": r["subject"],
         "status": r["status"],
+        "content_version": content_version(r["subject"], r["body"]),
+        "undo_until": r["undo_until"],
+        "delivery_note": r["delivery_note"],
     }
 
 
@@ -135,7 +124,7 @@ def _cents(usd: float | None) -> int | None:
 async def list_drafts(
     op: OperatorDep,
     db: DbDep,
-    status: Literal["pending", "sent", "skipped"] = "pending",
+    status: Status = "pending",
     classification: Literal["expansion", "standard", "at_risk", "likely_churn"] | None = None,
     severity: Literal["LOW", "MEDIUM", "HIGH"] | None = None,
     route: Literal["TIER1", "TIER2", "TIER3"] | None = None,
@@ -154,7 +143,8 @@ async def list_drafts(
     }
     async with db.tenant(op.tenant_id) as conn:
         rows = await drafts.list_drafts(conn, op.tenant_id, status, limit, offset, **filters)
-        total = await drafts.count_drafts(conn, op.tenant_id, status, **filters)
+        total = rows[0]["total"] if rows else await drafts.count_drafts(conn, op.tenant_id, status, **filters)
+        reading = await alerts.read(conn, op.tenant_id)
         reading = await alerts.read(conn)
     found = [Alert(kind=kind, message=text) for kind, text in reading.banners.items()]  # type: ignore[arg-type]
     return DraftList(
@@ -207,106 +197,4 @@ async def get_draft(draft_id: str, op: OperatorDep, db: DbDep) -> DraftDetail:
         diary_entry=next((e for e in entries if e.run_date == run), None),
         previous_diary_entry=next((e for e in entries if e.run_date < run), None),
         diary=entries,
-    )
-
-
-async def _decide(
-    db: DbDep, temporal: Client, op: OperatorDep, draft_id: str, update: Any, arg: BaseModel, update_id: str
-) -> DecisionResult:
-    async with db.tenant(op.tenant_id) as conn:
-        row = await drafts.get_draft(conn, draft_id)
-        retry_after = await drafts.failed_send_claimed_at(conn, draft_id) if update is ApprovalWorkflow.send else None
-    if row is None:
-        raise NotFound(f"draft {draft_id} not found")
-    if retry_after is not None:
-        # The last send failed before the SMTP server accepted anything. Its update is finished (failed), and an
-        # update id answers with its first outcome forever, so a new press needs a new id: one per failed claim,
-        # still shared by every click that sees the same failure.
-        update_id = f"{update_id}-retry-{int(retry_after.timestamp() * 1_000_000)}"
-    handle = temporal.get_workflow_handle(row["workflow_id"])
-    try:
-        async with asyncio.timeout(DECISION_TIMEOUT_S):
-            return await handle.execute_update(update, arg, id=update_id, result_type=DecisionResult)
-    except WorkflowUpdateFailedError as e:
-        cause = e.cause
-        while isinstance(cause, ActivityError) and cause.cause is not None:  # the activity's own error
-            cause = cause.cause
-        message = getattr(cause, "message", None) or str(cause)
-        details = list(getattr(cause, "details", ()) or ())
-        if getattr(cause, "type", None) == "EditRejected":
-            raise Unprocessable(message, problems=details[0] if details else []) from e
-        raise Conflict(message) from e
-    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as e:
-        raise Unavailable(
-            f"the decision on draft {draft_id} did not complete within {DECISION_TIMEOUT_S:.0f}s; "
-            "it may still complete. Look again, or press again: the same decision is applied once"
-        ) from e
-    except RPCError as e:
-        if e.status == RPCStatusCode.NOT_FOUND:
-            return await _workflow_gone(db, op, draft_id, row["workflow_id"], update, e)
-        raise Unavailable(f"Temporal did not answer: {e.message}") from e
-
-
-async def _workflow_gone(
-    db: DbDep, op: OperatorDep, draft_id: str, workflow_id: str, update: Any, e: Exception
-) -> DecisionResult:
-    """The workflow is not running: it finished after a decision, or was terminated, or never started.
-    Say what the ledger says, never a 500."""
-    async with db.tenant(op.tenant_id) as conn:
-        row = await drafts.get_draft(conn, draft_id)
-        sent = await drafts.sent_record(conn, draft_id)
-    status = row["status"] if row else "gone"
-    if status == "sent" and update is ApprovalWorkflow.send:
-        return DecisionResult(
-            draft_id=draft_id, outcome="already_sent", message_id=sent["message_id"] if sent else None
-        )
-    if status == "pending":
-        raise Conflict(
-            f"draft {draft_id} is pending but its approval workflow {workflow_id} is not running "
-            "(terminated, or never started); an engineer can look it up in the Temporal UI"
-        ) from e
-    raise Conflict(f"draft {draft_id} is {status}; its approval workflow is no longer running") from e
-
-
-DECISION_ERRORS = responses(Unauthorized, NotFound, Conflict, Unprocessable, Unavailable)
-
-
-@router.post("/{draft_id}/send", response_model=DecisionResult, responses=DECISION_ERRORS)
-async def send(draft_id: str, op: OperatorDep, db: DbDep, temporal: TemporalDep) -> DecisionResult:
-    """Send the draft. The update id is the draft's own, so a double click sends once (and answers
-    `already_sent` to the later click)."""
-    return await _decide(
-        db, temporal, op, draft_id, ApprovalWorkflow.send, SendRequest(operator=op.name), f"send-{draft_id}"
-    )
-
-
-@router.post("/{draft_id}/edit", response_model=DecisionResult, responses=DECISION_ERRORS)
-async def edit(draft_id: str, body: EditBody, op: OperatorDep, db: DbDep, temporal: TemporalDep) -> DecisionResult:
-    """Replace the subject and body with a template: prose plus references (the draft's `references` list what may
-    be inserted). It is rendered and checked as a model's draft is: no number, date, amount or commercial term
-    typed in the prose, every reference agreeing with the words around it; otherwise 422 with `problems` naming
-    each failure."""
-    digest = hashlib.sha256(f"{body.subject}\0{body.body}".encode()).hexdigest()[:16]
-    return await _decide(
-        db,
-        temporal,
-        op,
-        draft_id,
-        ApprovalWorkflow.edit,
-        EditRequest(operator=op.name, subject=body.subject, body=body.body),
-        f"edit-{draft_id}-{digest}",
-    )
-
-
-@router.post("/{draft_id}/skip", response_model=DecisionResult, responses=DECISION_ERRORS)
-async def skip(draft_id: str, body: SkipBody, op: OperatorDep, db: DbDep, temporal: TemporalDep) -> DecisionResult:
-    """Skip the draft, with the reason (kept in the audit log). A skipped draft can never be sent."""
-    return await _decide(
-        db,
-        temporal,
-        op,
-        draft_id,
-        ApprovalWorkflow.skip,
-        SkipRequest(operator=op.name, reason=body.reason),
-        f"skip-{draft_id}",
     )

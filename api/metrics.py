@@ -40,6 +40,15 @@ async def metrics(request: Request) -> Response:
     )
     conn_err = Gauge("renewals_connector_errors", "Connectors in error", ["tenant", "kind"], registry=registry)
     spend = Gauge("renewals_model_spend_usd_24h", "Model spend over the last 24 h", ["tenant"], registry=registry)
+    states = Gauge(
+        "renewals_drafts",
+        "Drafts not yet settled, by state: pending, sending, delivery_failed, delivery_uncertain (the last needs an "
+        "operator's resolve)",
+        ["tenant", "status"],
+        registry=registry,
+    )
+    for r in await metrics_db.draft_states(request.app.state.db.pool):
+        states.labels(r["tenant_id"], r["status"]).set(r["drafts"])
     for r in await metrics_db.per_tenant(request.app.state.db.pool):
         t = r["tenant_id"]
         waiting.labels(t).set(r["drafts_waiting"])

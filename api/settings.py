@@ -55,6 +55,9 @@ class TenantSettings(EmailSettings):
     oncall_webhook: str | None = Field(
         None, max_length=500, pattern=r"^https?://\S+$", description="told once each time an alert threshold is crossed"
     )
+    undo_window_seconds: int = Field(
+        10, ge=0, le=300, description="after Send, how long the send can be undone before it is delivered; 0: off"
+    )
     models: dict[Role, str] = Field(
         default_factory=dict,
         description="role -> model spec such as "
@@ -94,6 +97,7 @@ async def _read(conn: asyncpg.Connection, tenant_id: str) -> TenantSettings:
         models=row["models"],
         oncall_webhook=row["oncall_webhook"],
         **(await tenant_settings.email_settings(conn)).model_dump(),
+        undo_window_seconds=row["undo_window_seconds"],
     )
 
 
@@ -126,6 +130,7 @@ async def put_settings(body: TenantSettings, op: AdminDep, db: DbDep) -> TenantS
             slack_channel=body.slack_channel,
             models=body.models,
             oncall_webhook=body.oncall_webhook,
+            undo_window_seconds=body.undo_window_seconds,
         )
         await tenant_settings.update_email(conn, op.tenant_id, EmailSettings.model_validate(body.model_dump()))
         after = await _read(conn, op.tenant_id)

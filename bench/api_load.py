@@ -1,6 +1,8 @@
 """API load: N concurrent operators list the inbox and send drafts over HTTP on loopback, against `renewals api`
 and `renewals worker` each in its own process (as deployed), the Temporal dev server, an embedded PostgreSQL and an
-SMTP sink. A send's latency includes the Workflow Update round-trip, the send_email activity and the SMTP conversation.
+SMTP sink. A send's latency is the decision's: the Workflow Update round-trip until the workflow accepted it.
+Delivery is measured apart, with the tenant's undo window at 0: from the accepted answer to the SMTP sink
+receiving the message (`delivered_p99_ms`).
 
 The drafts are written straight into Postgres (a customer, its evidence, a verdict, a diary entry and a draft each)
 and each gets its real ApprovalWorkflow, so the figures measure the operator surface, not a scan.
@@ -152,6 +154,16 @@ async def main(operators: int, n_drafts: int, rounds: int) -> None:
         dev_server_log_level="error",
     )
     smtp = SmtpSink().start()
+    received: dict[str, float] = {}
+
+    class Timed(list):  # type: ignore[type-arg]
+        """The sink's message list, noting when each draft's email arrived (the sink runs in its own thread)."""
+
+        def append(self, msg: object) -> None:
+            received.setdefault(msg["X-Renewals-Draft"], time.perf_counter())  # type: ignore[index]
+            super().append(msg)
+
+    smtp.messages = Timed()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -173,6 +185,8 @@ async def main(operators: int, n_drafts: int, rounds: int) -> None:
         await wait_for_health(base, procs[1])
         conn = await asyncpg.connect(owner)
         await tenants.create_tenant(conn, tenant, "Bench")
+        # The undo window off: each send is delivered as soon as it is accepted, so delivery can be timed.
+        await conn.execute("update tenant_settings set undo_window_seconds = 0 where tenant_id = $1", tenant)
         t0 = time.perf_counter()
         rows = await seed(db, tenant, n_drafts)
         await conn.execute("analyze")  # what autovacuum does after a scan's bulk writes; the plans depend on it
@@ -209,6 +223,7 @@ async def main(operators: int, n_drafts: int, rounds: int) -> None:
             token = await tenants.create_token(c, tenant, "operator", "load")
         lists: list[float] = []
         sends: list[float] = []
+        accepted: dict[str, float] = {}
         failures: list[str] = []
         queue = asyncio.Queue[str]()
         for did, _, _ in rows:
@@ -227,6 +242,7 @@ async def main(operators: int, n_drafts: int, rounds: int) -> None:
                 t = time.perf_counter()
                 r = await http.post(f"/v1/drafts/{did}/send")
                 sends.append(time.perf_counter() - t)
+                accepted[did] = time.perf_counter()
                 if r.status_code != 200:
                     failures.append(f"send {r.status_code}: {r.text[:200]}")
 
@@ -239,6 +255,11 @@ async def main(operators: int, n_drafts: int, rounds: int) -> None:
             t0 = time.perf_counter()
             await asyncio.gather(*[operator(http) for _ in range(operators)])
             wall = time.perf_counter() - t0
+        deadline = time.perf_counter() + 300
+        # The sink appends from its own thread; polling is the simplest bridge to this loop.
+        while len(set(accepted) & set(received)) < len(accepted) and time.perf_counter() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+        delivered = [received[d] - accepted[d] for d in accepted if d in received]
         print(
             json.dumps(
                 {
@@ -254,6 +275,9 @@ async def main(operators: int, n_drafts: int, rounds: int) -> None:
                     "list_p99_ms": pct(lists, 99),
                     "send_p50_ms": pct(sends, 50),
                     "send_p99_ms": pct(sends, 99),
+                    "delivered": len(delivered),
+                    "delivered_p50_ms": pct(delivered, 50),
+                    "delivered_p99_ms": pct(delivered, 99),
                 },
                 indent=2,
             )

@@ -12,27 +12,55 @@ async def get_draft(conn: asyncpg.Connection, draft_id: str) -> asyncpg.Record |
     return await conn.fetchrow("select * from drafts where id = $1", draft_id)
 
 
-async def claim_send(conn: asyncpg.Connection, tenant_id: str, draft_id: str, message_id: str) -> str | None:
-    """Claim the one send a draft gets. Returns None when claimed now, else the existing status."""
+async def claim_send(
+    conn: asyncpg.Connection, tenant_id: str, draft_id: str, message_id: str, attempt: str | None = None
+) -> tuple[str | None, str | None]:
+    """Claim the one send a draft gets for this attempt. Returns (None, previous) when claimed now — previous is
+    'sending' when an earlier attempt held the claim but never reached DATA (it was killed or stalled: nothing
+    went out, so this one takes over) — else (the existing status, None)."""
+    previous = await conn.fetchval("select status from sent_emails where draft_id = $1", draft_id)
     claimed = await conn.fetchval(
         """
-        insert into sent_emails (draft_id, tenant_id, message_id, status) values ($1, $2, $3, 'sending')
-        on conflict (draft_id) do update set status = 'sending', claimed_at = now()
+        insert into sent_emails (draft_id, tenant_id, message_id, status, attempt)
+        values ($1, $2, $3, 'sending', $4)
+        on conflict (draft_id) do update set status = 'sending', claimed_at = now(), attempt = excluded.attempt,
+                                             data_started_at = null
             where sent_emails.status = 'failed'
+               or (sent_emails.status = 'sending' and sent_emails.data_started_at is null and $4::text is not null)
         returning true""",
         draft_id,
         tenant_id,
         message_id,
+        attempt,
     )
     if claimed:
-        return None
-    return await conn.fetchval("select status from sent_emails where draft_id = $1", draft_id)
+        return None, previous
+    return await conn.fetchval("select status from sent_emails where draft_id = $1", draft_id), None
 
 
-async def release_send(conn: asyncpg.Connection, draft_id: str, error: str) -> None:
-    """The SMTP server refused before accepting the message: nothing went out, so a retry may send."""
+async def start_data(conn: asyncpg.Connection, draft_id: str, attempt: str) -> bool:
+    """Record, before DATA, that this attempt is handing the message over. False: another attempt took the claim
+    over, and this one must not send."""
+    return bool(
+        await conn.fetchval(
+            """update sent_emails set data_started_at = now()
+                where draft_id = $1 and attempt = $2 and status = 'sending' and data_started_at is null
+            returning true""",
+            draft_id,
+            attempt,
+        )
+    )
+
+
+async def release_send(conn: asyncpg.Connection, draft_id: str, error: str, attempt: str | None = None) -> None:
+    """The SMTP server refused before accepting the message: nothing went out, so a retry may send. Given an
+    attempt, only while that attempt still holds the claim (a stalled one must not free its successor's)."""
     await conn.execute(
-        "update sent_emails set status = 'failed', smtp_response = $2 where draft_id = $1", draft_id, error[:500]
+        """update sent_emails set status = 'failed', smtp_response = $2
+            where draft_id = $1 and ($3::text is null or attempt = $3)""",
+        draft_id,
+        error[:500],
+        attempt,
     )
 
 
@@ -43,8 +71,38 @@ async def mark_sent(conn: asyncpg.Connection, draft_id: str, operator: str, resp
         response[:500],
     )
     await conn.execute(
-        "update drafts set status = 'sent', decided_by = $2, decided_at = now(), updated_at = now() where id = $1",
+        """update drafts set status = 'sent', decided_by = $2, decided_at = now(), updated_at = now(),
+                             undo_until = null, delivery_note = null where id = $1""",
         draft_id,
+        operator,
+    )
+
+
+async def set_state(
+    conn: asyncpg.Connection,
+    draft_id: str,
+    status: str,
+    *,
+    operator: str,
+    content_version: str | None = None,
+    undo_until: dt.datetime | None = None,
+    note: str | None = None,
+) -> None:
+    """A delivery state the workflow decided. A send decision stamps its version and start; a return to a state
+    that can be sent again (undone, failed) opens a new send round, so the next Send is a new decision."""
+    await conn.execute(
+        """
+        update drafts set status = $2, delivery_note = $5, undo_until = $4, updated_at = now(),
+               content_version = coalesce($3, content_version),
+               send_requested_at = case when $2 = 'sending' then now() else send_requested_at end,
+               decided_by = case when $2 = 'sending' then $6 else decided_by end,
+               send_round = send_round + case when $2 in ('pending', 'delivery_failed') then 1 else 0 end
+         where id = $1 and status <> 'skipped' and (status <> 'sent' or $2 = 'sent')""",
+        draft_id,
+        status,
+        content_version,
+        undo_until,
+        note,
         operator,
     )
 
@@ -52,7 +110,7 @@ async def mark_sent(conn: asyncpg.Connection, draft_id: str, operator: str, resp
 async def mark_skipped(conn: asyncpg.Connection, draft_id: str, operator: str, reason: str) -> None:
     await conn.execute(
         """update drafts set status = 'skipped', decided_by = $2, decided_at = now(), skip_reason = $3,
-                          updated_at = now() where id = $1 and status = 'pending'""",
+                          updated_at = now() where id = $1 and status in ('pending', 'delivery_failed')""",
         draft_id,
         operator,
         reason,
@@ -73,7 +131,7 @@ async def update_content(
     await conn.execute(
         """update drafts set subject = $2, body = $3, anchors = $4, template_subject = $5, template_body = $6,
                              quotes_customer = $7, updated_at = now()
-                          where id = $1 and status = 'pending'""",
+                          where id = $1 and status in ('pending', 'delivery_failed')""",
         draft_id,
         subject,
         body,
@@ -110,7 +168,8 @@ async def list_drafts(
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
         f"""
-        select d.*, c.classification, c.severity, c.route, cu.name as customer_name, cu.arr_cents {_INBOX}
+        select d.*, c.classification, c.severity, c.route, cu.name as customer_name, cu.arr_cents,
+               count(*) over () as total {_INBOX}
          order by c.severity = 'HIGH' desc, cu.arr_cents desc, d.id limit $8 offset $9""",
         tenant_id,
         status,
@@ -135,7 +194,8 @@ async def count_drafts(
     min_arr_cents: int | None = None,
     max_arr_cents: int | None = None,
 ) -> int:
-    """How many drafts `list_drafts` would page through with the same filters."""
+    """How many drafts `list_drafts` would page through with the same filters (each of its rows carries this as
+    `total`; ask here only for a page past the end)."""
     return await conn.fetchval(
         f"select count(*) {_INBOX}", tenant_id, status, classification, severity, route, min_arr_cents, max_arr_cents
     )
@@ -173,7 +233,8 @@ async def failed_send_claimed_at(conn: asyncpg.Connection, draft_id: str) -> dt.
 async def sent_record(conn: asyncpg.Connection, draft_id: str) -> asyncpg.Record | None:
     """The draft's row in the email ledger (status, message id), if a send was ever claimed."""
     return await conn.fetchrow(
-        "select status, message_id, claimed_at, sent_at from sent_emails where draft_id = $1", draft_id
+        "select status, message_id, claimed_at, sent_at, data_started_at from sent_emails where draft_id = $1",
+        draft_id,
     )
 
 
@@ -198,4 +259,17 @@ async def to_approve(conn: asyncpg.Connection, tenant_id: str, draft_ids: list[s
             tenant_id,
             draft_ids,
         )
+    )
+
+
+async def decision_context(conn: asyncpg.Connection, draft_id: str) -> asyncpg.Record | None:
+    """What a decision needs, in one round trip: the draft, its send round, a failed send's claim time (nothing
+    went out, so a new press is a new decision) and the tenant's undo window."""
+    return await conn.fetchrow(
+        """
+        select d.id, d.workflow_id, d.status, d.subject, d.body, d.send_round,
+               (select e.claimed_at from sent_emails e where e.draft_id = d.id and e.status = 'failed') failed_at,
+               (select s.undo_window_seconds from tenant_settings s where s.tenant_id = d.tenant_id) undo_window
+          from drafts d where d.id = $1""",
+        draft_id,
     )

@@ -24,6 +24,7 @@ async def update(
     slack_channel: str,
     models: dict[str, Any],
     oncall_webhook: str | None,
+    undo_window_seconds: int = 10,
 ) -> None:
     """The database checks again what the API checked: the weights' sum and the window's order."""
     await conn.execute(
@@ -31,7 +32,7 @@ async def update(
         update tenant_settings set w_payment_history = $2, w_usage_trend = $3, w_champion_status = $4,
                w_support_sentiment = $5, auto_send = $6, window_min_days = $7, window_max_days = $8,
                daily_cost_cap_usd = $9, digest_recipients = $10, slack_channel = $11, models = $12,
-               oncall_webhook = $13, updated_at = now()
+               oncall_webhook = $13, undo_window_seconds = $14, updated_at = now()
          where tenant_id = $1""",
         tenant_id,
         *(weights[f] for f in FACTORS),
@@ -43,6 +44,7 @@ async def update(
         slack_channel,
         models,
         oncall_webhook,
+        undo_window_seconds,
     )
 
 

@@ -95,6 +95,11 @@ class ApprovalInput(BaseModel):
 
 class SendRequest(BaseModel):
     operator: str
+    # Set when the operator sends unsaved changes: they are validated like an edit and sent as one decision.
+    subject: str | None = Field(default=None, min_length=1, max_length=200)
+    body: str | None = Field(default=None, min_length=1, max_length=5000)
+    content_version: str | None = None  # the version the operator saw; another one in the workflow refuses the send
+    undo_window_s: int = 0  # the tenant's setting, read by the API when the decision is made
 
 
 class EditRequest(BaseModel):
@@ -108,19 +113,47 @@ class SkipRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
-Outcome = Literal["sent", "already_sent", "edited", "skipped"]
+class UndoRequest(BaseModel):
+    operator: str
+
+
+class ResolveRequest(BaseModel):
+    operator: str
+    outcome: Literal["delivered", "send_again"]
+
+
+Outcome = Literal["sent", "already_sent", "edited", "unchanged", "skipped", "sending", "undone", "resolved"]
 
 
 class DecisionResult(BaseModel):
     draft_id: str
     outcome: Outcome
     message_id: str | None = None
+    content_version: str | None = None  # what a send decided on
+    undo_until: dt.datetime | None = None  # a send can be taken back until then
+    status: str | None = None  # the draft's state after the decision
 
 
 class SendEmailInput(BaseModel):
     tenant_id: str
     draft_id: str
     operator: str
+    content_version: str | None = None  # refuse to deliver anything else
+    record_decision: bool = False  # also write the draft's "sending" and audit the decision (no undo window)
+
+
+class DeliveryState(BaseModel):
+    """A change of the draft's delivery state, written by the workflow through an activity."""
+
+    tenant_id: str
+    draft_id: str
+    operator: str
+    status: Literal["pending", "sending", "sent", "delivery_failed", "delivery_uncertain"]
+    content_version: str | None = None
+    undo_until: dt.datetime | None = None
+    note: str | None = None  # what to do, for a failed or uncertain delivery
+    action: str | None = None  # the audit log's action, when this change is an operator's decision
+    resolution: Literal["delivered", "send_again"] | None = None  # an operator settled an uncertain delivery
 
 
 class EditInput(BaseModel):

@@ -56,6 +56,8 @@ async def world(owner: asyncpg.Connection, db: Database, secret_key: str, client
         dict(classification="at_risk", severity="HIGH", route="TIER3", arr_cents=60_000_00),
         dict(classification="expansion", severity="LOW", route="TIER1", arr_cents=9_000_00),
     ]
+    async with db.tenant(a) as conn:  # sends deliver at once here; tests/test_approval.py covers the undo window
+        await conn.execute("update tenant_settings set undo_window_seconds = 0")
     drafts = [await factories.waiting_draft(db, client, a, **s) for s in shapes]
     await factories.waiting_draft(db, client, b)
     return World(a=a, b=b, tokens=toks, drafts=drafts)
@@ -216,9 +218,10 @@ async def test_a_double_send_sends_one_email_and_skip_after_send_is_409(
     async with http(api_url, world.tokens["a.operator"]) as h:
         clicks = await asyncio.gather(*[h.post(f"/v1/drafts/{d.id}/send") for _ in range(3)])
         assert all(r.status_code == 200 for r in clicks), [r.text for r in clicks]
-        assert {r.json()["outcome"] for r in clicks} <= {"sent", "already_sent"}
-        later = await h.post(f"/v1/drafts/{d.id}/send")  # the workflow may have finished by now
-        assert later.status_code == 200 and later.json()["outcome"] in ("sent", "already_sent")
+        assert {r.json()["outcome"] for r in clicks} == {"sending"}  # one decision, accepted
+        assert await client.get_workflow_handle(d.workflow_id).result() == "sent"
+        later = await h.post(f"/v1/drafts/{d.id}/send")  # the same decision's id: its first answer, or the ledger's
+        assert later.status_code == 200 and later.json()["outcome"] in ("sending", "already_sent")
         assert later.json()["message_id"] == clicks[0].json()["message_id"]
         assert is_problem(await h.post(f"/v1/drafts/{d.id}/skip", json={"reason": "too late"}), 409, "conflict")
         edit = await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": "s", "body": "b"})
@@ -227,7 +230,7 @@ async def test_a_double_send_sends_one_email_and_skip_after_send_is_409(
     assert len([m for m in smtp.messages if m["X-Renewals-Draft"] == d.id]) == 1
     async with db.tenant(world.a) as conn:
         actions = [r["action"] for r in await conn.fetch("select action from audit_log where subject = $1", d.id)]
-    assert actions == ["draft.sent"]
+    assert actions == ["draft.send_requested", "draft.sent"]
 
 
 async def test_send_after_the_workflow_finished_answers_with_the_one_send(
@@ -236,12 +239,12 @@ async def test_send_after_the_workflow_finished_answers_with_the_one_send(
     d = await factories.waiting_draft(db, client, world.a)
     async with http(api_url, world.tokens["a.operator"]) as h:
         first = await h.post(f"/v1/drafts/{d.id}/send")
-        assert first.json()["outcome"] == "sent"
+        assert first.json()["outcome"] == "sending"
         assert await client.get_workflow_handle(d.workflow_id).result() == "sent"  # the workflow is over
         again = await h.post(f"/v1/drafts/{d.id}/send")
     # The same update id: Temporal answers with the first send's outcome even though the workflow has closed (and
     # should it not know the update any more, the API reads the email ledger and answers already_sent).
-    assert (again.status_code, again.json()["outcome"]) in ((200, "sent"), (200, "already_sent")), again.text
+    assert (again.status_code, again.json()["outcome"]) in ((200, "sending"), (200, "already_sent")), again.text
     assert again.json()["message_id"] == first.json()["message_id"]
     assert len([m for m in smtp.messages if m["X-Renewals-Draft"] == d.id]) == 1
 
@@ -308,7 +311,8 @@ async def test_a_send_that_failed_before_delivery_can_be_pressed_again(
         )
     async with http(api_url, world.tokens["a.operator"]) as h:
         r = await h.post(f"/v1/drafts/{d.id}/send")
-    assert (r.status_code, r.json()["outcome"]) == (200, "sent"), r.text
+    assert (r.status_code, r.json()["outcome"]) == (200, "sending"), r.text
+    assert await client.get_workflow_handle(d.workflow_id).result() == "sent"
     assert len([m for m in smtp.messages if m["X-Renewals-Draft"] == d.id]) == 1
 
 

@@ -16,7 +16,7 @@ import pytest_asyncio
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from api.app import create_app
-from db import reports, tenants
+from db import reports, slack, tenants
 from db.pool import APP_ROLE, Database
 from tests import factories
 from tests.conftest import create_tenant
@@ -45,6 +45,7 @@ async def pair(owner: asyncpg.Connection, db: Database, secret_key: str, client:
     await factories.completed_run(db, a, RUN_A, {"TIER1": 7, "TIER2": 2, "TIER3": 1})
     async with db.tenant(a) as conn:
         await tenants.audit(conn, a, "test", "probe.a_only", draft.id, {"secret": "a-only-detail"})
+        await slack.map_user(conn, a, "UAONLY1", "a-night-shift")
         await reports.save(
             conn,
             a,
@@ -75,17 +76,26 @@ def probes(p: Pair) -> dict[tuple[str, str], list[tuple[str, dict[str, object] |
         ("POST", "/v1/drafts/{draft_id}/send"): [(f"/v1/drafts/{d.id}/send", None)],
         ("POST", "/v1/drafts/{draft_id}/edit"): [(f"/v1/drafts/{d.id}/edit", {"subject": d.subject, "body": d.body})],
         ("POST", "/v1/drafts/{draft_id}/skip"): [(f"/v1/drafts/{d.id}/skip", {"reason": "not yours"})],
+        ("POST", "/v1/drafts/{draft_id}/undo"): [(f"/v1/drafts/{d.id}/undo", None)],
+        ("POST", "/v1/drafts/{draft_id}/resolve"): [(f"/v1/drafts/{d.id}/resolve", {"outcome": "delivered"})],
         ("GET", "/v1/customers/{customer_id}/diary"): [(f"/v1/customers/{d.customer_id}/diary", None)],
         ("GET", "/v1/scans/{run_date}"): [(f"/v1/scans/{RUN_A.isoformat()}", None)],
         ("DELETE", "/v1/tokens/{name}"): [(f"/v1/tokens/{p.a_token_name}", None)],
         ("GET", "/v1/reports/{kind}/{day}"): [(f"/v1/reports/briefing/{RUN_A.isoformat()}", None)],
+        ("DELETE", "/v1/slack/operators/{slack_user_id}"): [("/v1/slack/operators/UAONLY1", None)],
     }
 
 
 # PUT /v1/connectors/{kind} takes a connector kind, not an ID: it only ever writes the caller's own tenant's row,
 # which test_a_connector_put_writes_only_the_callers_tenant checks. POST /v1/reports/{kind}/run starts a report
 # for the caller's own tenant, whose id comes from the token.
-NOT_AN_ID = {("PUT", "/v1/connectors/{kind}"), ("POST", "/v1/reports/{kind}/run")}
+# POST /v1/slack/interactivity/{tenant_id} is Slack's: no token, its authority is the signature made with that
+# tenant's signing secret (tests/test_slack_approvals.py refuses forged ones).
+NOT_AN_ID = {
+    ("PUT", "/v1/connectors/{kind}"),
+    ("POST", "/v1/reports/{kind}/run"),
+    ("POST", "/v1/slack/interactivity/{tenant_id}"),
+}
 
 
 async def test_every_route_with_an_id_is_probed(pair: Pair, db: Database) -> None:

@@ -1,11 +1,15 @@
 """The inbox page in headless Chromium (Debian's, driven by Playwright; no browser is ever downloaded): an operator
 pastes a token, opens a draft with its evidence and this run's diary beside the previous one, sees an edit with an
-invented number refused with the reason, skips one draft and sends another — one email arrives. A screenshot is
-kept in tests/artifacts/ (gitignored) for a person to look at."""
+invented number refused with the reason, skips one draft and sends another — one email arrives. Then, from the
+keyboard: Send with unsaved changes sends what is on screen (or is refused, naming the problem, sending nothing),
+a send shows sending → sent with Undo during the window and closes, Undo puts a draft back, and a bad token clears
+the queue. A screenshot is kept in tests/artifacts/ (gitignored) for a person to look at."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import asyncpg
 import pytest
@@ -43,6 +47,8 @@ async def test_an_operator_works_the_queue_from_the_inbox_page(
     from playwright.async_api import async_playwright
 
     tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    async with db.tenant(tid) as conn:  # this walk-through does not wait out an undo window (the next test does)
+        await conn.execute("update tenant_settings set undo_window_seconds = 0")
     big = await factories.waiting_draft(
         db, client, tid, classification="likely_churn", severity="HIGH", route="TIER3", arr_cents=90_000_00
     )
@@ -106,3 +112,85 @@ async def test_an_operator_works_the_queue_from_the_inbox_page(
     async with db.tenant(tid) as conn:
         states = {r["id"]: r["status"] for r in await conn.fetch("select id, status from drafts")}
     assert states == {big.id: "sent", small.id: "skipped"}
+
+
+async def test_send_what_you_see_undo_and_close_from_the_keyboard(
+    owner: asyncpg.Connection, db: Database, secret_key: str, client: Client, api_url: str, smtp: SmtpSink
+) -> None:
+    from playwright.async_api import async_playwright
+
+    tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    async with db.tenant(tid) as conn:
+        await conn.execute("update tenant_settings set undo_window_seconds = 4")
+    first = await factories.waiting_draft(db, client, tid, severity="HIGH", arr_cents=70_000_00)
+    second = await factories.waiting_draft(db, client, tid, arr_cents=10_000_00)
+    token = await factories.token(db, tid, "operator", "browser")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = await browser.new_page(viewport={"width": 1400, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await page.goto(f"{api_url}/app/renewal_hunter/inbox")
+        await page.fill("#token", token)
+        await page.click("#load")
+        await page.locator(".item").nth(1).wait_for()
+        assert "Paste your operator token" not in await page.locator("#detail").inner_text()
+
+        # Insertable references come from another part of the product (the draft's `references`); here they are
+        # added to the first draft's JSON on its way to the page, to show the select and Insert work with them.
+        async def with_references(route: Any) -> None:
+            response = await route.fetch()
+            draft = await response.json()
+            draft["references"] = [{"token": "[[ref:1]]", "label": "Invoice", "rendered": "paid 21 days late"}]
+            await route.fulfill(response=response, json=draft)
+
+        await page.route(f"**/v1/drafts/{quote(first.id)}", with_references)
+        await page.locator("body").press("j")  # the first draft of the queue (HIGH, largest)
+        await page.wait_for_function(f"document.querySelector('#detail').textContent.includes('{first.customer_id}')")
+        assert "paid 21 days late" in await page.locator("#ref").inner_text()
+        await page.click("#insert")
+        assert "[[ref:1]]" in await page.locator("#body").input_value()
+        await page.unroute(f"**/v1/drafts/{quote(first.id)}")
+        await page.locator("body").press("e")
+        assert await page.evaluate("document.activeElement.id") == "body"
+        await page.fill("#body", first.body + "\nWe also counted 9876 failed logins.")
+        await page.locator("#body").press("Escape")
+        await page.locator("body").press("s")  # unsaved and wrong: refused, naming the problem, nothing sent
+        await page.locator("#status li").first.wait_for()
+        assert "9876" in await page.locator("#status li").first.inner_text()
+        assert (await page.locator("#status").inner_text()).count("9876") == 1  # the error is shown once
+
+        await page.fill("#body", first.body.replace("Hello,", "Hi there,"))
+        await page.click("#send")  # unsaved and right: saved and sent as one decision
+        await page.locator("#undo").wait_for(state="visible")
+        assert "undo within" in await page.locator("#status").inner_text()
+        await page.locator("#closed").wait_for(timeout=30_000)  # sending → sent, and the draft closes
+        assert (await page.locator("#closed").inner_text()).strip() == "Sent."
+        await page.wait_for_function("document.querySelectorAll('.item').length === 1")
+
+        await page.locator("body").press("j")
+        await page.wait_for_function(f"document.querySelector('#detail').textContent.includes('{second.customer_id}')")
+        await page.locator("body").press("s")
+        await page.locator("#undo").wait_for(state="visible")
+        await page.click("#undo")
+        await page.locator("#closed").wait_for()
+        assert "Undone" in await page.locator("#closed").inner_text()
+        await page.wait_for_function("document.querySelectorAll('.item').length === 1")  # back in the queue
+
+        await page.fill("#token", "rm_not_a_token")
+        await page.click("#load")
+        await page.locator("#error").wait_for()
+        assert await page.locator(".item").count() == 0  # a bad token clears the queue
+        assert (await page.locator("body").inner_text()).count("Could not load the inbox") == 1
+        await browser.close()
+    assert errors == []
+
+    async def one_email() -> bool:
+        return len([m for m in smtp.messages if m["X-Renewals-Draft"] == first.id]) == 1
+
+    await eventually(one_email, timeout=10)
+    assert "Hi there," in [m for m in smtp.messages if m["X-Renewals-Draft"] == first.id][0].get_payload()
+    async with db.tenant(tid) as conn:
+        states = {r["id"]: r["status"] for r in await conn.fetch("select id, status from drafts")}
+    assert states == {first.id: "sent", second.id: "pending"}
+    assert not [m for m in smtp.messages if m["X-Renewals-Draft"] == second.id]

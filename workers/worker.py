@@ -112,6 +112,7 @@ def build_workers(
                 judge.record_batch,
                 email.apply_edit,
                 email.apply_skip,
+                email.record_delivery,
                 report.plan_briefing,
                 report.read_health,
                 report.compose_briefing,

@@ -20,6 +20,7 @@ from schemas.workflow_io import (
     BriefingCounts,
     ChunkRef,
     DecisionResult,
+    DeliveryState,
     EditInput,
     GatherResult,
     ReportRef,
@@ -121,6 +122,9 @@ class EmailActivities(Protocol):
 
     @activity.defn
     async def apply_skip(self, inp: SkipInput) -> DecisionResult: ...
+
+    @activity.defn
+    async def record_delivery(self, inp: DeliveryState) -> str: ...
 
 
 class ConnectorActivities(Protocol):
