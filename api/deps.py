@@ -36,7 +36,8 @@ async def get_operator(request: Request, db: Annotated[Database, Depends(get_db)
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send `Authorization: Bearer <token>`; create one with `renewals token create`")
-    row = await tenants.lookup_token(db.pool, token.strip())
+    async with db.connection() as conn:
+        row = await tenants.lookup_token(conn, token.strip())
     if row is None:
         raise Unauthorized("this token is unknown, expired or revoked")
     return Operator(tenant_id=row["tenant_id"], role=row["role"], name=row["name"])

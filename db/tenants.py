@@ -43,7 +43,7 @@ async def create_token(
     return token
 
 
-async def lookup_token(pool: asyncpg.Pool, token: str) -> asyncpg.Record | None:
+async def lookup_token(pool: asyncpg.Pool | asyncpg.Connection, token: str) -> asyncpg.Record | None:
     return await pool.fetchrow("select * from app_token_lookup($1)", hash_token(token))
 
 
