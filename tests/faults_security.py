@@ -215,3 +215,47 @@ async def postgres_hung(tmp: Path, temporal: Client | None) -> Fault:
     )
     data = {"timings": timings, "ready": ready, "checks": body.get("checks"), "recovered": recovered}
     return Fault("PostgreSQL hung (SIGSTOP)", f"503 within {ANSWER_WITHIN:g} s, recovers", observed, 0, data)
+
+
+async def _raw_post(url: str, path: str, headers: dict[str, str], chunks: int, chunk: bytes) -> tuple[int, int, str]:
+    """POST a chunked body of up to `chunks` x `chunk` over a raw socket, reading the answer while sending; stop
+    sending once an answer arrives. (status, bytes of body sent by then, response text)."""
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    writer.write(f"POST {path} HTTP/1.1\r\nHost: {host}\r\n{head}\r\n".encode())
+    answer = asyncio.create_task(reader.read(65536))
+    sent = 0
+    try:
+        for _ in range(chunks):
+            if answer.done():
+                break
+            writer.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            await writer.drain()
+            sent += len(chunk)
+        raw = await asyncio.wait_for(answer, 10)
+    except (ConnectionError, TimeoutError):
+        raw = await asyncio.wait_for(answer, 10) if not answer.cancelled() else b""
+    finally:
+        writer.close()
+    text = raw.decode(errors="replace")
+    return int(text.split(" ", 2)[1]) if text.startswith("HTTP/") else 0, sent, text
+
+
+async def oversized_bodies(url: str) -> Fault:
+    """Item 2: a 200 MB body with no token. Declared (Content-Length) it is refused before a byte of it is read;
+    streamed (chunked) it is refused as soon as it passes the cap, with 413 problem details, not 401."""
+    status_cl, _, _ = await _raw_post(url, "/v1/usage", {"Content-Length": str(200 * 2**20)}, 0, b"")
+    status, sent, text = await _raw_post(
+        url, "/v1/tokens", {"Transfer-Encoding": "chunked", "Content-Type": "application/json"}, 3200, b" " * 65536
+    )
+    observed = (
+        f"declared 200 MB: {status_cl} after 0 bytes; streamed: {status} after {sent / 2**20:.1f} MB of 200 MB sent"
+    )
+    data = {
+        "declared_status": status_cl,
+        "streamed_status": status,
+        "streamed_sent": sent,
+        "problem": "application/problem+json" in text,
+    }
+    return Fault("200 MB request body, no token", "413 before reading it, never 401", observed, 0, data)

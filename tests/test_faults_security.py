@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from tests.faults_security import ANSWER_WITHIN, postgres_hung, postgres_stopped
+from tests.faults_security import ANSWER_WITHIN, oversized_bodies, postgres_hung, postgres_stopped
 
 
 @pytest.fixture
@@ -41,3 +41,12 @@ async def test_postgres_hung_answers_503_within_bound_and_recovers(pg_dir: Path,
     assert all(status == 503 and took < ANSWER_WITHIN for status, took in row.data["timings"]), row
     assert row.data["ready"] == 503 and row.data["checks"]["postgres"].startswith("down"), row
     assert row.data["recovered"], row
+
+
+async def test_oversized_bodies_are_refused_before_they_are_read(api_url: str) -> None:
+    row = await oversized_bodies(api_url)
+    assert row.data["declared_status"] == 413, row
+    assert row.data["streamed_status"] == 413 and row.data["problem"], row
+    # The default cap is 1 MB: the answer came while the client was still sending, long before 200 MB (what was
+    # sent by then includes what loopback socket buffers took in, a few MB).
+    assert row.data["streamed_sent"] < 20 * 2**20, row

@@ -26,10 +26,14 @@ def say(msg: str) -> None:
     print(msg, flush=True)
 
 
-async def _database(settings: Settings) -> tuple[str, Database]:
+async def _database(settings: Settings, *, command_timeout: float | None = None) -> tuple[str, Database]:
     owner = await stack.owner_dsn(settings)
     await migrate(owner, settings.app_db_password)
-    return owner, await Database.connect(app_dsn(owner, settings.app_db_password))
+    return owner, await Database.connect(
+        app_dsn(owner, settings.app_db_password),
+        acquire_timeout=settings.db_acquire_timeout,
+        command_timeout=command_timeout or settings.worker_db_command_timeout,
+    )
 
 
 async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -67,19 +71,35 @@ async def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.metrics import metrics_app
+    from schemas.settings import split_bind
     from workers.worker import connect_temporal
 
     async def connect() -> tuple[Database, object]:
-        _, db = await _database(settings)
+        _, db = await _database(settings, command_timeout=settings.db_command_timeout)
         return db, await connect_temporal(settings.temporal_address, settings.temporal_namespace)
 
     app = create_app(
         connect=connect,
         secret_key=stack.secret_key(settings),  # type: ignore[arg-type]
+        metrics_token=settings.metrics_token,
         api_base_hosts=settings.api_base_hosts(),
+        max_body_bytes=settings.max_body_bytes,
+        usage_max_body_bytes=settings.usage_max_body_bytes,
+        serve_metrics=settings.metrics_bind is None,
     )
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="info"))
-    await server.serve()
+    servers = [uvicorn.Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="info"))]
+    if settings.metrics_bind:
+        host, port = split_bind(settings.metrics_bind)
+        servers.append(uvicorn.Server(uvicorn.Config(metrics_app(app), host=host, port=port, log_level="warning")))
+        say(f"/metrics on http://{settings.metrics_bind}/metrics only")
+
+    async def serve(server: uvicorn.Server) -> None:
+        await server.serve()
+        for other in servers:  # only one of them receives Ctrl-C: one stopping stops both
+            other.should_exit = True
+
+    await asyncio.gather(*(serve(s) for s in servers))
     return 0
 
 
