@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from pydantic import AfterValidator
 from temporalio.client import Client
 
 from api.errors import Forbidden, Unauthorized, Unavailable
+from core.clock import check_day, check_time
 from db import tenants
 from db.pool import Database
 
@@ -53,3 +56,6 @@ DbDep = Annotated[Database, Depends(get_db)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 OperatorDep = Annotated[Operator, Depends(get_operator)]
 AdminDep = Annotated[Operator, Depends(get_admin)]
+# A date or time a person gives: 422 outside core.clock's window around today, with the window stated.
+Day = Annotated[dt.date, AfterValidator(check_day)]
+Moment = Annotated[dt.datetime, AfterValidator(check_time)]

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from temporalio.exceptions import ApplicationError
-from urllib3.util import parse_url
 
 from api.deps import AdminDep, DbDep
 from api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unavailable, Unprocessable, responses
 from connectors import registry
 from connectors.errors import VENDOR_UNAVAILABLE
 from connectors.stripe import StripeSource
+from core.egress import url_allowed as api_base_allowed
 from core.secrets import encrypt
 from db import tenants
 
@@ -27,20 +26,6 @@ NOT_CHECKED_NOTE = (
     "stored encrypted but not checked yet: validation for {kind} comes later; its first scan "
     "will show any error here (status and last_error)"
 )
-
-
-def api_base_allowed(url: str, hosts: list[str]) -> bool:
-    """https on one of `hosts` (or a subdomain), as both Python and urllib3 (what the SDKs use) read the URL; no
-    user info or backslashes, on which parsers disagree about the host."""
-    if "\\" in url or "@" in url:
-        return False
-    parts, seen_by_sdk = urlsplit(url), parse_url(url)
-    host = (parts.hostname or "").lower()
-    return (
-        parts.scheme == "https"
-        and host == (seen_by_sdk.host or "").lower()
-        and any(host == h or host.endswith("." + h) for h in hosts)
-    )
 
 
 class ConnectorStatus(BaseModel):

@@ -17,10 +17,13 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from api.app import create_app
+from core.clock import check_day
 from db.pool import Database
 from schemas.settings import Settings
 from tests import factories
 from tests.conftest import APP_PASSWORD, create_tenant
+from tests.faults_security import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -146,3 +149,78 @@ async def test_renewals_api_serves_metrics_behind_its_token_or_only_on_the_local
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+# ---- item 4: the on-call webhook --------------------------------------------------------------------------------
+
+
+async def test_outside_development_the_oncall_webhook_follows_the_api_base_rules(
+    owner: asyncpg.Connection, db: Database, client: Client, secret_key: str
+) -> None:
+    hosts = Settings(
+        environment="production",
+        secret_key=secret_key,
+        app_db_password="pw",
+        metrics_token="m",
+        connector_hosts=["alerts.example.net"],
+    ).api_base_hosts()
+    tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    admin = {"Authorization": f"Bearer {await factories.token(db, tid, 'admin')}"}
+    server, task, url = await serve(create_app(db, client, secret_key=secret_key, api_base_hosts=hosts))
+    try:
+        async with httpx.AsyncClient(base_url=url, headers=admin, timeout=10) as http:
+            current = (await http.get("/v1/settings")).json()
+            for bad in (
+                "http://hooks.slack.com/services/x",  # not https
+                "https://169.254.169.254/latest/meta-data",  # the cloud metadata service
+                "https://127.0.0.1:8000/v1/drafts",
+                "https://10.0.0.5/hook",
+                "https://hooks.slack.com.evil.example/x",
+                "https://x@hooks.slack.com/x",
+                "https://127.0.0.1:8080\\@hooks.slack.com",
+            ):
+                r = await http.put("/v1/settings", json=current | {"oncall_webhook": bad})
+                assert r.status_code == 422 and "oncall_webhook must be https" in r.json()["detail"], (bad, r.text)
+            assert (await http.get("/v1/settings")).json()["oncall_webhook"] == current["oncall_webhook"]
+            for good in ("https://hooks.slack.com/services/T0/B0/x", "https://alerts.example.net/renewals"):
+                r = await http.put("/v1/settings", json=current | {"oncall_webhook": good})
+                assert r.status_code == 200 and r.json()["oncall_webhook"] == good, r.text
+    finally:
+        server.should_exit = True
+        await task
+
+
+# ---- item 5: dates ----------------------------------------------------------------------------------------------
+
+
+def test_the_date_window_is_today_minus_400_to_today_plus_1() -> None:
+    today = dt.date(2026, 12, 3)
+    assert check_day(today - dt.timedelta(days=400), today) and check_day(today + dt.timedelta(days=1), today)
+    for day in (today - dt.timedelta(days=401), today + dt.timedelta(days=2), dt.date(1970, 1, 1)):
+        with pytest.raises(ValueError, match=r"outside the accepted window 2025-10-29 \.\. 2026-12-04"):
+            check_day(day, today)
+
+
+async def test_dates_outside_the_window_are_refused_with_the_window_stated(
+    owner: asyncpg.Connection, db: Database, secret_key: str, api_url: str, client: Client
+) -> None:
+    tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    admin = {"Authorization": f"Bearer {await factories.token(db, tid, 'admin')}"}
+    async with httpx.AsyncClient(base_url=api_url, headers=admin, timeout=10) as http:
+        for method, path, params in (
+            ("POST", "/v1/scans", {"run_date": "0"}),  # read as 1970-01-01 before
+            ("POST", "/v1/scans", {"run_date": "1602-01-01"}),
+            ("POST", "/v1/scans", {"run_date": "6850-01-01"}),
+            ("GET", "/v1/scans/1970-01-01", {}),
+            ("POST", "/v1/reports/digest/run", {"day": "6850-01-01"}),
+            ("POST", "/v1/reports/briefing/run", {"day": "0"}),
+            ("GET", "/v1/reports/briefing/1602-01-01", {}),
+            ("GET", "/v1/audit", {"since": "0"}),
+        ):
+            r = await http.request(method, path, params=params)
+            assert r.status_code == 422 and "outside the accepted window" in r.text, (path, params, r.text)
+    for wid in (f"tenant-scan/{tid}/1970-01-01", f"tenant-scan/{tid}/6850-01-01", f"digest/{tid}/6850-01-01/by-hand"):
+        assert not [w async for w in client.list_workflows(f"WorkflowId = '{wid}'")], wid
+    cli = renewals(os.environ.copy(), "scan", "--tenant", tid, "--date", "1602-01-01")
+    out, _ = cli.communicate(timeout=60)
+    assert cli.returncode == 2 and b"outside the accepted window" in out, out

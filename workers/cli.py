@@ -12,6 +12,7 @@ from pathlib import Path
 
 import asyncpg
 
+from core.clock import check_day
 from core.secrets import encrypt
 from db import tenants
 from db.migrate import migrate
@@ -108,7 +109,7 @@ async def cmd_scan(args: argparse.Namespace, settings: Settings) -> int:
     from workers.worker import connect_temporal
 
     client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
-    day = dt.date.fromisoformat(args.date) if args.date else dt.datetime.now(dt.UTC).date()
+    day = args.date or dt.datetime.now(dt.UTC).date()
     wid = await start_scan(client, args.tenant, day)
     say(f"scan started: {wid}")
     if args.wait:
@@ -145,7 +146,7 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from workers.worker import connect_temporal
 
     if args.date:
-        day = dt.date.fromisoformat(args.date)
+        day = args.date
     else:
         _, db = await _database(settings)
         try:
@@ -210,6 +211,14 @@ def cmd_dev_server(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def day_arg(text: str) -> dt.date:
+    """--date: an ISO date within core.clock's window around today; argparse prints the reason and exits 2."""
+    try:
+        return check_day(dt.date.fromisoformat(text))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="renewals", description="Renewal Manager")
     sub = p.add_subparsers(dest="command", required=True)
@@ -223,12 +232,14 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("dev-server", help="run the Temporal dev server from temporal-dev.yaml")
     s = sub.add_parser("scan", help="scan a tenant now")
     s.add_argument("--tenant", required=True)
-    s.add_argument("--date", help="YYYY-MM-DD (default: today, UTC)")
+    s.add_argument("--date", type=day_arg, help="YYYY-MM-DD (default: today, UTC)")
     s.add_argument("--wait", action="store_true")
     r = sub.add_parser("report", help="compose and post a health briefing or weekly digest now")
     r.add_argument("kind", choices=["briefing", "digest"])
     r.add_argument("--tenant", required=True)
-    r.add_argument("--date", help="YYYY-MM-DD (default: today in the tenant's time zone; a digest's, UTC)")
+    r.add_argument(
+        "--date", type=day_arg, help="YYYY-MM-DD (default: today in the tenant's time zone; a digest's, UTC)"
+    )
     r.add_argument("--wait", action="store_true")
     t = sub.add_parser("tenant", help="tenants").add_subparsers(dest="action", required=True).add_parser("create")
     t.add_argument("id")
