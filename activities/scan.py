@@ -18,6 +18,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
+from connectors.dsn import server_identity
 from connectors.errors import CREDENTIALS_REJECTED
 from connectors.registry import OPTIONAL, REQUESTS_PER_SECOND, open_connector, pacer
 from connectors.stripe import (
@@ -29,7 +30,7 @@ from connectors.stripe import (
     pick_subscription,
     subscription_signals,
 )
-from connectors.usage import UsageConnector, UsageSource
+from connectors.usage import UsageConnector, UsageFailure, UsageSource
 from core import routing
 from core.notify import notify
 from core.secrets import decrypt
@@ -76,8 +77,11 @@ class ScanActivities:
         stripe_rps: float = 20.0,
         approval_queue: str = "renewals",
         connector_rps: dict[str, float] | None = None,
+        connector_hosts: list[str] | None = None,
     ) -> None:
         self.db = db
+        self.connector_hosts = connector_hosts  # production's allow-list for the usage DSN; None in development
+        self._own_identity: str | None = None
         self.client = client
         self.secret_key = secret_key
         self.chunk_size = chunk_size
@@ -241,7 +245,11 @@ class ScanActivities:
         profiles = await self._chunk(ref, "usage")
         if row is not None and row["secret_ciphertext"] is not None:
             source: UsageSource | PushedUsage = UsageSource(
-                decrypt(self.secret_key, row["secret_ciphertext"]), row["config"]["query"]
+                decrypt(self.secret_key, row["secret_ciphertext"]),
+                row["config"]["query"],
+                own_dsn=self.db.dsn,
+                own_identity=await self._identity(),
+                hosts=self.connector_hosts,
             )
         else:
             async with self.db.tenant(ref.tenant_id) as conn:
@@ -253,6 +261,8 @@ class ScanActivities:
             found = await UsageConnector(source).gather(profiles, ref.run_date)
             error = None
         except ApplicationError as e:
+            if isinstance(e, UsageFailure):
+                await self._keep_for_admins(ref.tenant_id, e)
             if not e.non_retryable:
                 raise
             error = e.message
@@ -266,6 +276,20 @@ class ScanActivities:
             items=sum(len(i) for i, _ in found.values()),
             errors=[f"usage: {error}"] if error else [],
         )
+
+    async def _identity(self) -> str:
+        """The product's own server, as it describes itself: a usage DSN that reaches it is refused."""
+        if self._own_identity is None:
+            async with self.db.connection() as conn:
+                self._own_identity = await server_identity(conn)
+        return self._own_identity
+
+    async def _keep_for_admins(self, tenant_id: str, e: UsageFailure) -> None:
+        """The database's own words, in the audit log under the reference the operators see instead."""
+        async with self.db.tenant(tenant_id) as conn:
+            await tenants.audit(
+                conn, tenant_id, "worker", "connector.error", e.reference, {"kind": "usage", "error": e.driver_text}
+            )
 
     # ---- HubSpot, Salesforce, Slack ---------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ see each connector's status and last error, and manage API tokens."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any, Literal
 
@@ -13,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from api.deps import AdminDep, DbDep
 from api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unavailable, Unprocessable, responses
 from connectors import registry
+from connectors.dsn import DsnRefused, check_dsn
 from connectors.errors import VENDOR_UNAVAILABLE
 from connectors.stripe import StripeSource
 from core.egress import url_allowed as api_base_allowed
@@ -156,6 +158,11 @@ async def connect(kind: Kind, body: ConnectBody, op: AdminDep, db: DbDep, reques
         )
     if kind == "usage" and not body.query:
         raise Unprocessable("the usage connector needs `query`: the SQL returning daily metrics per customer")
+    if kind == "usage":
+        try:  # a DSN at the product's own server would read every tenant's data through the usage query
+            await asyncio.to_thread(check_dsn, body.key, getattr(db, "dsn", None), hosts)
+        except DsnRefused as e:
+            raise Unprocessable(f"the usage DSN is refused: {e}; nothing was stored or contacted") from e
     config = (
         {"query": body.query}
         if kind == "usage"
@@ -180,6 +187,28 @@ async def connect(kind: Kind, body: ConnectBody, op: AdminDep, db: DbDep, reques
             {"api_base": body.api_base, "checked": kind in CHECKED},
         )
         return next(_status(r) for r in await tenants.list_connectors(conn) if r["kind"] == kind)
+
+
+class ConnectorError(BaseModel):
+    reference: str
+    kind: str
+    at: dt.datetime
+    error: str = Field(description="the source's own words, e.g. the product database's error text")
+
+
+@router.get(
+    "/connectors/errors/{reference}",
+    response_model=ConnectorError,
+    responses=responses(Unauthorized, Forbidden, NotFound),
+)
+async def connector_error(reference: str, op: AdminDep, db: DbDep) -> ConnectorError:
+    """Admins only: what a source said when it failed, kept under the reference that connectors and scans show
+    instead (it can quote data from wherever the source points, so operators never see it)."""
+    async with db.tenant(op.tenant_id) as conn:
+        row = await tenants.connector_error_detail(conn, reference)
+    if row is None:
+        raise NotFound(f"no connector error {reference}")
+    return ConnectorError(reference=reference, kind=row["detail"]["kind"], at=row["at"], error=row["detail"]["error"])
 
 
 @router.post(

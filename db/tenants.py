@@ -107,6 +107,14 @@ async def audit(
     )
 
 
+async def connector_error_detail(conn: asyncpg.Connection, reference: str) -> asyncpg.Record | None:
+    """The transaction's tenant's kept connector error (activities/scan.py writes it to the audit log)."""
+    return await conn.fetchrow(
+        "select at, detail from audit_log where action = 'connector.error' and subject = $1 order by id limit 1",
+        reference,
+    )
+
+
 async def list_connectors(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     """The transaction's tenant's connectors, without their secrets."""
     return await conn.fetch(

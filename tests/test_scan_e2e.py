@@ -250,7 +250,7 @@ async def test_auto_send_sends_opted_routes_only_and_never_enterprise_or_churn(
 
 async def test_usage_from_the_tenants_product_database_joins_the_evidence(
     owner: asyncpg.Connection,
-    owner_dsn: str,
+    product_pg: str,
     db: Database,
     secret_key: str,
     sandbox: object,
@@ -260,7 +260,7 @@ async def test_usage_from_the_tenants_product_database_joins_the_evidence(
     from core.secrets import encrypt
     from sandbox.product_db import QUERY, load_usage
 
-    product = await load_usage(owner_dsn, workspace, "product_test")
+    product = await load_usage(product_pg, workspace, "product_test")
     tid = await create_tenant(
         owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"), stripe_base=sandbox.stripe_api_base
     )  # type: ignore[attr-defined]
