@@ -27,6 +27,7 @@ import uvicorn
 from temporalio.client import Client
 
 from api.app import create_app
+from core.secrets import new_key
 from db import tenants
 from db.migrate import ensure_database, migrate
 from db.pool import Database, app_dsn
@@ -70,9 +71,9 @@ async def serve(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
 
 
 @asynccontextmanager
-async def separate_stack(tmp: Path, temporal: Client | None) -> AsyncIterator[Stack]:
+async def separate_stack(tmp: Path, temporal: Client | None, **app: Any) -> AsyncIterator[Stack]:
     """A PostgreSQL of its own (migrated, one tenant, an admin token) behind the real API on a loopback port, with
-    the pool's default timeouts, as `renewals api` runs it."""
+    the pool's default timeouts, as `renewals api` runs it; `app` goes to create_app (e.g. api_base_hosts)."""
     server_dsn = await asyncio.to_thread(start_embedded_postgres, tmp)
     owner = await ensure_database(server_dsn, f"faults_{uuid.uuid4().hex[:8]}")
     await migrate(owner, APP_PASSWORD)
@@ -85,7 +86,7 @@ async def separate_stack(tmp: Path, temporal: Client | None) -> AsyncIterator[St
         await conn.close()
     async with db.tenant(tid) as c:
         token = await tenants.create_token(c, tid, "admin", "faults")
-    server, task, url = await serve(create_app(db, temporal))
+    server, task, url = await serve(create_app(db, temporal, **app))
     try:
         yield Stack(url, token, (tmp / "pg").resolve(), db)
     finally:
@@ -259,3 +260,48 @@ async def oversized_bodies(url: str) -> Fault:
         "problem": "application/problem+json" in text,
     }
     return Fault("200 MB request body, no token", "413 before reading it, never 401", observed, 0, data)
+
+
+PRODUCTION_HOSTS = ["stripe.com", "hubapi.com", "salesforce.com", "slack.com", "alerts.example.net"]
+
+
+async def security_rows(tmp: Path, temporal: Client | None) -> list[Fault]:
+    """Items 1, 3, 4 and 5 on one stack of their own, with production's allow-list (`lost` counts what got
+    through that should not have)."""
+    rows = []
+    app = {"api_base_hosts": PRODUCTION_HOSTS, "metrics_token": "scrape", "secret_key": new_key()}
+    async with separate_stack(tmp, temporal, **app) as stack:
+        async with httpx.AsyncClient(base_url=stack.url, headers=_auth(stack.token), timeout=30) as http:
+            own = stack.db.dsn or ""
+            attack = (
+                "select subject::int::text as customer_id from drafts where $1::text[] is not null and $2::date > now()"
+            )
+            statuses = [
+                (await http.put("/v1/connectors/usage", json={"key": dsn, "query": attack})).status_code
+                for dsn in (own, "postgresql://r:pw@10.0.0.5:5432/p", "postgresql://r@/p?host=/var/run/postgresql")
+            ]
+            rows.append(
+                Fault(
+                    "usage DSN at the product's own PostgreSQL / off the allow-list",
+                    "422 at connect time",
+                    f"PUT /v1/connectors/usage: {statuses}",
+                    sum(s != 422 for s in statuses),
+                )
+            )
+            async with httpx.AsyncClient(base_url=stack.url, timeout=10) as anonymous:
+                metrics = (await anonymous.get("/metrics")).status_code
+            rows.append(Fault("/metrics without the scrape token", "401", str(metrics), int(metrics != 401)))
+            current = (await http.get("/v1/settings")).json()
+            hooks = ["http://hooks.slack.com/x", "https://169.254.169.254/latest", "https://10.0.0.5/hook"]
+            statuses = [
+                (await http.put("/v1/settings", json=current | {"oncall_webhook": h})).status_code for h in hooks
+            ]
+            rows.append(
+                Fault("on-call webhook off the allow-list", "422", str(statuses), sum(s != 422 for s in statuses))
+            )
+            dates = [
+                (await http.post("/v1/scans", params={"run_date": d})).status_code
+                for d in ("0", "1602-01-01", "6850-01-01")
+            ] + [(await http.post("/v1/reports/digest/run", params={"day": "6850-01-01"})).status_code]
+            rows.append(Fault("dates far from today (0, 1602, 6850)", "422", str(dates), sum(s != 422 for s in dates)))
+    return rows

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from tests.faults_security import ANSWER_WITHIN, oversized_bodies, postgres_hung, postgres_stopped
+from tests.faults_security import ANSWER_WITHIN, oversized_bodies, postgres_hung, postgres_stopped, security_rows
 
 
 @pytest.fixture
@@ -50,3 +50,8 @@ async def test_oversized_bodies_are_refused_before_they_are_read(api_url: str) -
     # The default cap is 1 MB: the answer came while the client was still sending, long before 200 MB (what was
     # sent by then includes what loopback socket buffers took in, a few MB).
     assert row.data["streamed_sent"] < 20 * 2**20, row
+
+
+async def test_the_security_rows_the_chaos_table_reuses_lose_nothing(pg_dir: Path, client: Client) -> None:
+    rows = await security_rows(pg_dir, client)
+    assert len(rows) == 4 and all(r.lost == 0 for r in rows), rows

@@ -288,7 +288,11 @@ async def test_usage_from_the_tenants_product_database_joins_the_evidence(
     async with db.tenant(broken) as conn:
         missing = await conn.fetchval("select error from evidence where source = 'usage' limit 1")
         diary = await conn.fetchval("select paragraph from diary_entries limit 1")
-    assert "no_such_table" in missing and "Missing sources: usage" in diary
+        # The database's own words stay with the admins, under the reference the bundle names (issue 13).
+        reference = missing.split("reference ", 1)[1].split(";", 1)[0]
+        kept = await tenants.connector_error_detail(conn, reference)
+    assert "no_such_table" not in missing and "Missing sources: usage" in diary
+    assert kept is not None and "no_such_table" in kept["detail"]["error"]
 
 
 async def test_route_mix_drift_is_recorded_as_an_alert_and_the_scan_still_completes(
