@@ -8,7 +8,7 @@ import hmac
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
-from api.errors import ApiError, Unauthorized, handle_api_error
+from api.errors import ApiError, Unauthorized, Unavailable, handle_api_error
 from db import metrics as metrics_db
 
 router = APIRouter(tags=["metrics"])
@@ -40,6 +40,8 @@ async def metrics(request: Request) -> Response:
     )
     conn_err = Gauge("renewals_connector_errors", "Connectors in error", ["tenant", "kind"], registry=registry)
     spend = Gauge("renewals_model_spend_usd_24h", "Model spend over the last 24 h", ["tenant"], registry=registry)
+    if request.app.state.db is None:
+        raise Unavailable("the API has not connected to PostgreSQL yet")
     async with request.app.state.db.connection() as conn:
         rows = await metrics_db.per_tenant(conn)
     for r in rows:

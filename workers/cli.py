@@ -76,9 +76,13 @@ async def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     from schemas.settings import split_bind
     from workers.worker import connect_temporal
 
+    connected = asyncio.Event()
+
     async def connect() -> tuple[Database, object]:
         _, db = await _database(settings, command_timeout=settings.db_command_timeout)
-        return db, await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+        client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+        connected.set()
+        return db, client
 
     app = create_app(
         connect=connect,
@@ -90,17 +94,24 @@ async def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
         serve_metrics=settings.metrics_bind is None,
     )
     servers = [uvicorn.Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="info"))]
-    if settings.metrics_bind:
-        host, port = split_bind(settings.metrics_bind)
-        servers.append(uvicorn.Server(uvicorn.Config(metrics_app(app), host=host, port=port, log_level="warning")))
-        say(f"/metrics on http://{settings.metrics_bind}/metrics only")
 
     async def serve(server: uvicorn.Server) -> None:
         await server.serve()
         for other in servers:  # only one of them receives Ctrl-C: one stopping stops both
             other.should_exit = True
 
-    await asyncio.gather(*(serve(s) for s in servers))
+    api = asyncio.create_task(serve(servers[0]))
+    if settings.metrics_bind:
+        # Only once the API has connected to PostgreSQL: the metrics app reads the API's database handle.
+        ready = asyncio.create_task(connected.wait())
+        await asyncio.wait([api, ready], return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        host, port = split_bind(settings.metrics_bind)
+        servers.append(uvicorn.Server(uvicorn.Config(metrics_app(app), host=host, port=port, log_level="warning")))
+        if not api.done():
+            say(f"/metrics on http://{settings.metrics_bind}/metrics only")
+            await serve(servers[1])
+    await api
     return 0
 
 
