@@ -20,6 +20,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from activities import oncall
+from connectors.dsn import server_identity
 from connectors.errors import connector_state
 from connectors.registry import OPTIONAL, REQUESTS_PER_SECOND, open_connector, pacer
 from connectors.stripe import (
@@ -32,7 +33,7 @@ from connectors.stripe import (
     subscription_signals,
 )
 from connectors.stripe_records import Subscription, read
-from connectors.usage import UsageConnector, UsageSource
+from connectors.usage import UsageConnector, UsageFailure, UsageSource
 from core import alerts as alert_rules
 from core import routing
 from core.renewal import RenewalRule
@@ -86,9 +87,12 @@ class ScanActivities:
         approval_queue: str = "renewals",
         connector_rps: dict[str, float] | None = None,
         usage_slice: int = USAGE_SLICE,
+        connector_hosts: list[str] | None = None,
     ) -> None:
         self.db = db
         self.usage_slice = usage_slice
+        self.connector_hosts = connector_hosts  # production's allow-list for the usage DSN; None in development
+        self._own_identity: str | None = None
         self.client = client
         self.secret_key = secret_key
         self.chunk_size = chunk_size
@@ -278,7 +282,11 @@ class ScanActivities:
         profiles = await self._chunk(ref, "usage")
         if row is not None and row["secret_ciphertext"] is not None:
             source: UsageSource | PushedUsage = UsageSource(
-                decrypt(self.secret_key, row["secret_ciphertext"]), row["config"]["query"]
+                decrypt(self.secret_key, row["secret_ciphertext"]),
+                row["config"]["query"],
+                own_dsn=self.db.dsn,
+                own_identity=await self._identity(),
+                hosts=self.connector_hosts,
             )
         else:
             async with self.db.tenant(ref.tenant_id) as conn:
@@ -298,6 +306,8 @@ class ScanActivities:
             try:
                 found = await heartbeating(UsageConnector(source).gather(part, ref.run_date), start, items)
             except ApplicationError as e:
+                if isinstance(e, UsageFailure):  # the driver's words go to the admins, never to the operators
+                    await self._keep_for_admins(ref.tenant_id, e)
                 if not e.non_retryable:
                     await self._connector_failed(ref.tenant_id, "usage", e)
                     raise
@@ -317,6 +327,20 @@ class ScanActivities:
         return GatherResult(
             source="usage", customers=len(profiles), items=items, errors=[f"usage: {error}"] if error else []
         )
+
+    async def _identity(self) -> str:
+        """The product's own server, as it describes itself: a usage DSN that reaches it is refused."""
+        if self._own_identity is None:
+            async with self.db.connection() as conn:
+                self._own_identity = await server_identity(conn)
+        return self._own_identity
+
+    async def _keep_for_admins(self, tenant_id: str, e: UsageFailure) -> None:
+        """The database's own words, in the audit log under the reference the operators see instead."""
+        async with self.db.tenant(tenant_id) as conn:
+            await tenants.audit(
+                conn, tenant_id, "worker", "connector.error", e.reference, {"kind": "usage", "error": e.driver_text}
+            )
 
     # ---- HubSpot, Salesforce, Slack ---------------------------------------------------------------------------
 

@@ -14,8 +14,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
-from api import customers, decisions, drafts, inbox, metrics, reports, scans, settings, setup, slack, usage
-from api.errors import ApiError, handle_api_error, problem
+from api import customers, decisions, drafts, inbox, metrics, ready, reports, scans, settings, setup, slack, usage
+from api.errors import DATABASE_DOWN, ApiError, handle_api_error, handle_database_down, problem
+from api.limits import MAX_BODY_BYTES, USAGE_MAX_BODY_BYTES, BodyLimit
 from db.pool import Database
 
 log = logging.getLogger("renewals.api")
@@ -28,12 +29,17 @@ def create_app(
     secret_key: str | None = None,
     metrics_token: str | None = None,
     api_base_hosts: list[str] | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    usage_max_body_bytes: int = USAGE_MAX_BODY_BYTES,
+    serve_metrics: bool = True,
 ) -> FastAPI:
     """Pass a ready database and client (tests, the demo), or `connect` to make them at start-up.
 
     `secret_key` is the Fernet key connector secrets are sealed with; without it the connectors API answers 503.
     `metrics_token`, when set, is the Bearer token /metrics asks of its scraper (it names every tenant).
-    `api_base_hosts`, when set, are the domains a connector's api_base may name (https only); None allows any."""
+    `api_base_hosts`, when set, are the domains a connector's api_base may name (https only); None allows any.
+    `max_body_bytes` caps every request body (413), `usage_max_body_bytes` POST /v1/usage's.
+    `serve_metrics=False` leaves /metrics to `api.metrics.metrics_app` on a port of its own."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,6 +87,9 @@ def create_app(
             request,
         )
 
+    for down in DATABASE_DOWN:
+        app.add_exception_handler(down, handle_database_down)
+
     for exc_type in (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError):
         app.add_exception_handler(exc_type, unstorable)
 
@@ -99,6 +108,7 @@ def create_app(
 
     @app.get("/v1/health", tags=["health"])
     async def health() -> dict[str, str]:
+        """Liveness only: the process answers. Whether it can serve is /v1/ready."""
         return {"status": "ok"}
 
     app.include_router(drafts.router)
@@ -110,6 +120,10 @@ def create_app(
     app.include_router(settings.router)
     app.include_router(customers.router)
     app.include_router(setup.router)
-    app.include_router(metrics.router)
+    if serve_metrics:
+        app.include_router(metrics.router)
     app.include_router(inbox.router)
+    app.include_router(ready.router)
+    # Added last, so outermost: the cap applies before request ids, routing, body parsing and auth.
+    app.add_middleware(BodyLimit, default=max_body_bytes, per_route={("POST", "/v1/usage"): usage_max_body_bytes})
     return app

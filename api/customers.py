@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from api.deps import AdminDep, DbDep, OperatorDep
+from api.deps import AdminDep, DbDep, Moment, OperatorDep
 from api.errors import Forbidden, NotFound, Unauthorized, Unprocessable, responses
 from db import audit, customers
 
@@ -142,7 +142,7 @@ async def export_audit(
     op: AdminDep,
     db: DbDep,
     format: Literal["jsonl", "csv"] = "jsonl",
-    since: Annotated[dt.datetime | None, Query(description="only entries at or after this time")] = None,
+    since: Annotated[Moment | None, Query(description="only entries at or after this time")] = None,
 ) -> StreamingResponse:
     """The tenant's append-only audit log, oldest first, as JSON lines or CSV (the `detail` column as JSON).
     Streamed from a cursor in the tenant's transaction, so a long log is never held in memory."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from pydantic import AfterValidator
 from temporalio.client import Client
 
 from api.errors import Forbidden, Unauthorized, Unavailable
+from core.clock import check_day, check_time
 from db import tenants
 from db.pool import Database
 
@@ -36,7 +39,8 @@ async def get_operator(request: Request, db: Annotated[Database, Depends(get_db)
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send `Authorization: Bearer <token>`; create one with `renewals token create`")
-    row = await tenants.lookup_token(db.pool, token.strip())
+    async with db.connection() as conn:
+        row = await tenants.lookup_token(conn, token.strip())
     if row is None:
         raise Unauthorized("this token is unknown, expired or revoked")
     return Operator(tenant_id=row["tenant_id"], role=row["role"], name=row["name"])
@@ -52,3 +56,6 @@ DbDep = Annotated[Database, Depends(get_db)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 OperatorDep = Annotated[Operator, Depends(get_operator)]
 AdminDep = Annotated[Operator, Depends(get_admin)]
+# A date or time a person gives: 422 outside core.clock's window around today, with the window stated.
+Day = Annotated[dt.date, AfterValidator(check_day)]
+Moment = Annotated[dt.datetime, AfterValidator(check_time)]

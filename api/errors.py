@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import asyncpg
 from fastapi import Request
 from fastapi.responses import JSONResponse
+
+log = logging.getLogger("renewals.api")
 
 
 class ApiError(Exception):
@@ -45,8 +49,12 @@ class Unprocessable(ApiError):
     status, type, title = 422, "validation-failed", "The request failed validation"
 
 
+RETRY_AFTER = "5"  # seconds: what a 503 asks clients to wait; the pool's timeouts are of that order
+
+
 class Unavailable(ApiError):
     status, type, title = 503, "unavailable", "A backing service is unavailable"
+    headers = {"Retry-After": RETRY_AFTER}
 
 
 def problem(status: int, type_: str, title: str, detail: str, request: Request, **extra: Any) -> JSONResponse:
@@ -66,6 +74,26 @@ async def handle_api_error(request: Request, exc: Exception) -> JSONResponse:
         raise exc
     response = problem(exc.status, exc.type, exc.title, exc.detail, request, **exc.extra)
     response.headers.update(exc.headers)
+    return response
+
+
+# What a stopped or hung PostgreSQL raises: refused or dropped connections, the pool's acquire and command timeouts,
+# a server shutting down or starting. Answered as 503 with Retry-After, never as a 500.
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    TimeoutError,
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
+
+
+async def handle_database_down(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("%s %s: the database is unavailable: %r", request.method, request.url.path, exc)
+    response = problem(
+        503, Unavailable.type, Unavailable.title, "the database is not answering; retry shortly", request
+    )
+    response.headers["Retry-After"] = RETRY_AFTER
     return response
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
-from api.errors import Unauthorized
+from api.errors import ApiError, Unauthorized, Unavailable, handle_api_error
 from db import metrics as metrics_db
 
 router = APIRouter(tags=["metrics"])
@@ -40,6 +40,11 @@ async def metrics(request: Request) -> Response:
     )
     conn_err = Gauge("renewals_connector_errors", "Connectors in error", ["tenant", "kind"], registry=registry)
     spend = Gauge("renewals_model_spend_usd_24h", "Model spend over the last 24 h", ["tenant"], registry=registry)
+    if request.app.state.db is None:
+        raise Unavailable("the API has not connected to PostgreSQL yet")
+    async with request.app.state.db.connection() as conn:
+        rows = await metrics_db.per_tenant(conn)
+        state_rows = await metrics_db.draft_states(conn)
     states = Gauge(
         "renewals_drafts",
         "Drafts not yet settled, by state: pending, sending, delivery_failed, delivery_uncertain (the last needs an "
@@ -47,9 +52,9 @@ async def metrics(request: Request) -> Response:
         ["tenant", "status"],
         registry=registry,
     )
-    for r in await metrics_db.draft_states(request.app.state.db.pool):
+    for r in state_rows:
         states.labels(r["tenant_id"], r["status"]).set(r["drafts"])
-    for r in await metrics_db.per_tenant(request.app.state.db.pool):
+    for r in rows:
         t = r["tenant_id"]
         waiting.labels(t).set(r["drafts_waiting"])
         latency.labels(t).set(r["approval_p50_seconds"] or 0)
@@ -60,3 +65,13 @@ async def metrics(request: Request) -> Response:
         for kind in r["connectors_in_error"] or []:
             conn_err.labels(t, kind).set(1)
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def metrics_app(main: FastAPI) -> FastAPI:
+    """/metrics alone, for RENEWALS_METRICS_BIND: a local port the scraper reaches and the public does not. It
+    shares the main app's state (its database, once the main app has started, and the token if one is set)."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.state = main.state
+    app.add_exception_handler(ApiError, handle_api_error)
+    app.include_router(router)
+    return app

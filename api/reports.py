@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from api.deps import DbDep, OperatorDep, TemporalDep
+from api.deps import Day, DbDep, OperatorDep, TemporalDep
 from api.errors import Conflict, NotFound, Unauthorized, Unavailable, responses
 from core.clock import UnknownTimeZone, local_day
 from db import reports, tenants
@@ -97,7 +97,7 @@ async def list_reports(
 
 @router.get("/{kind}/{day}", response_model=Report, responses=responses(Unauthorized, NotFound))
 async def get_report(
-    kind: Kind, day: dt.date, op: OperatorDep, db: DbDep, tier: Literal["hot", "warm", "cold"] | None = None
+    kind: Kind, day: Day, op: OperatorDep, db: DbDep, tier: Literal["hot", "warm", "cold"] | None = None
 ) -> Report:
     """One report as stored and posted; a briefing also lists every account's tier (filter with `tier`)."""
     async with db.tenant(op.tenant_id) as conn:
@@ -133,7 +133,7 @@ async def get_report(
     responses=responses(Unauthorized, Conflict, Unavailable),
 )
 async def run_report(
-    kind: Kind, op: OperatorDep, db: DbDep, temporal: TemporalDep, day: dt.date | None = None
+    kind: Kind, op: OperatorDep, db: DbDep, temporal: TemporalDep, day: Day | None = None
 ) -> ReportStarted:
     """Compose (and post) a report now, for `day` (default: today in the tenant's time zone for a briefing, in UTC
     for a digest, as their Schedules count days)."""

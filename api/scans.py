@@ -11,7 +11,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import DbDep, OperatorDep, TemporalDep
+from api.deps import Day, DbDep, OperatorDep, TemporalDep
 from api.errors import NotFound, Unauthorized, Unavailable, responses
 from db import runs
 from schemas import ids, queues, search
@@ -62,7 +62,7 @@ async def start_scan(temporal: Any, tenant_id: str, run_date: dt.date) -> str:
 
 
 @router.post("", response_model=ScanStarted, status_code=202, responses=responses(Unauthorized, Unavailable))
-async def scan_now(op: OperatorDep, temporal: TemporalDep, run_date: dt.date | None = None) -> ScanStarted:
+async def scan_now(op: OperatorDep, temporal: TemporalDep, run_date: Day | None = None) -> ScanStarted:
     """Scan now: starts (or joins) the tenant's scan for the date, under the scheduled run's own workflow id."""
     day = run_date or dt.datetime.now(dt.UTC).date()
     try:
@@ -132,7 +132,7 @@ async def list_scans(op: OperatorDep, db: DbDep, request: Request) -> list[ScanR
 
 
 @router.get("/{run_date}", response_model=ScanRun, responses=responses(Unauthorized, NotFound))
-async def get_scan(run_date: dt.date, op: OperatorDep, db: DbDep, request: Request) -> ScanRun:
+async def get_scan(run_date: Day, op: OperatorDep, db: DbDep, request: Request) -> ScanRun:
     async with db.tenant(op.tenant_id) as conn:
         r = await runs.get(conn, run_date)
     if r is None:

@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import asyncpg
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from api.deps import AdminDep, DbDep, OperatorDep
 from api.errors import Forbidden, Unauthorized, Unprocessable, responses
+from core.egress import url_allowed
 from core.factors import check_weights
 from core.model_spec import parse_spec
 from db import settings as tenant_settings
@@ -109,9 +110,16 @@ async def get_settings(op: OperatorDep, db: DbDep) -> TenantSettings:
 
 
 @router.put("", response_model=TenantSettings, responses=responses(Unauthorized, Forbidden, Unprocessable))
-async def put_settings(body: TenantSettings, op: AdminDep, db: DbDep) -> TenantSettings:
-    """Replace the settings (admins). Weights must each be in [0, 1] and sum to 1.0, else 422. Every change is
-    written to the audit log with its before and after."""
+async def put_settings(body: TenantSettings, op: AdminDep, db: DbDep, request: Request) -> TenantSettings:
+    """Replace the settings (admins). Weights must each be in [0, 1] and sum to 1.0, else 422. Outside
+    development the on-call webhook must be https on a vendor's domain or one in RENEWALS_CONNECTOR_HOSTS, as a
+    connector's api_base. Every change is written to the audit log with its before and after."""
+    hosts = getattr(request.app.state, "api_base_hosts", None)
+    if body.oncall_webhook and hosts is not None and not url_allowed(body.oncall_webhook, hosts):
+        raise Unprocessable(
+            f"oncall_webhook must be https on one of {', '.join(hosts)} (RENEWALS_CONNECTOR_HOSTS adds your "
+            "alerting service's host); nothing was stored"
+        )
     try:
         weights = check_weights(body.weights.model_dump())
     except ValueError as e:

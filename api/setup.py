@@ -3,20 +3,21 @@ see each connector's status and last error, and manage API tokens."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
-from urllib3.util import parse_url
 
 from api.deps import AdminDep, DbDep, TemporalDep
 from api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unavailable, Unprocessable, responses
+from connectors.dsn import DsnRefused, check_dsn
+from core.egress import url_allowed as api_base_allowed
 from core.renewal import RenewalRule, RenewalSource
 from core.secrets import encrypt
 from core.vendor_errors import VENDOR_UNAVAILABLE
@@ -33,20 +34,6 @@ NOT_CHECKED_NOTE = (
     "stored encrypted but not checked yet: validation for {kind} comes later; its first scan "
     "will show any error here (status and last_error)"
 )
-
-
-def api_base_allowed(url: str, hosts: list[str]) -> bool:
-    """https on one of `hosts` (or a subdomain), as both Python and urllib3 (what the SDKs use) read the URL; no
-    user info or backslashes, on which parsers disagree about the host."""
-    if "\\" in url or "@" in url:
-        return False
-    parts, seen_by_sdk = urlsplit(url), parse_url(url)
-    host = (parts.hostname or "").lower()
-    return (
-        parts.scheme == "https"
-        and host == (seen_by_sdk.host or "").lower()
-        and any(host == h or host.endswith("." + h) for h in hosts)
-    )
 
 
 class ConnectorStatus(BaseModel):
@@ -236,6 +223,11 @@ async def connect(
         )
     if kind == "usage" and not body.query:
         raise Unprocessable("the usage connector needs `query`: the SQL returning daily metrics per customer")
+    if kind == "usage":
+        try:  # a DSN at the product's own server would read every tenant's data through the usage query
+            await asyncio.to_thread(check_dsn, body.key, getattr(db, "dsn", None), hosts)
+        except DsnRefused as e:
+            raise Unprocessable(f"the usage DSN is refused: {e}; nothing was stored or contacted") from e
     config = (
         {"query": body.query}
         if kind == "usage"
@@ -269,6 +261,28 @@ async def connect(
             {"api_base": body.api_base, "checked": kind in CHECKED},
         )
         return next(_status(r) for r in await tenants.list_connectors(conn) if r["kind"] == kind)
+
+
+class ConnectorError(BaseModel):
+    reference: str
+    kind: str
+    at: dt.datetime
+    error: str = Field(description="the source's own words, e.g. the product database's error text")
+
+
+@router.get(
+    "/connectors/errors/{reference}",
+    response_model=ConnectorError,
+    responses=responses(Unauthorized, Forbidden, NotFound),
+)
+async def connector_error(reference: str, op: AdminDep, db: DbDep) -> ConnectorError:
+    """Admins only: what a source said when it failed, kept under the reference that connectors and scans show
+    instead (it can quote data from wherever the source points, so operators never see it)."""
+    async with db.tenant(op.tenant_id) as conn:
+        row = await tenants.connector_error_detail(conn, reference)
+    if row is None:
+        raise NotFound(f"no connector error {reference}")
+    return ConnectorError(reference=reference, kind=row["detail"]["kind"], at=row["at"], error=row["detail"]["error"])
 
 
 @router.post(

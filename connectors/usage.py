@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
+import secrets
 from collections import defaultdict
 from pathlib import Path
 from statistics import mean
@@ -30,6 +31,7 @@ from typing import Any
 import asyncpg
 from temporalio.exceptions import ApplicationError
 
+from connectors.dsn import DsnRefused, check_dsn, is_same_server
 from schemas.evidence import CustomerProfile, EvidenceItem
 from schemas.usage import COLUMNS
 
@@ -118,29 +120,81 @@ def check_row(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-class UsageSource:
-    """The tenant's product database, read-only, through the query the tenant wrote."""
+class UsageFailure(ApplicationError):
+    """A failure of the tenant's database whose own words (`driver_text`) must not reach operators: they can carry
+    data from wherever the DSN points. The message is fixed and names a reference; the activity keeps the driver's
+    text for the tenant's admins under it (GET /v1/connectors/errors/{reference}). `driver_text` is an attribute,
+    not a detail, so it never enters a workflow history either."""
 
-    def __init__(self, dsn: str, query: str, timeout: float = 30.0) -> None:
+    def __init__(self, what: str, driver_text: str, *, type: str, non_retryable: bool) -> None:
+        self.reference = f"usage-{secrets.token_hex(6)}"
+        self.driver_text = driver_text
+        super().__init__(
+            f"connector usage: {what} (reference {self.reference}; an admin can read the database's own message "
+            f"with GET /v1/connectors/errors/{self.reference})",
+            type=type,
+            non_retryable=non_retryable,
+        )
+
+
+class UsageSource:
+    """The tenant's product database, read-only, through the query the tenant wrote.
+
+    Its own connection, never the pool's: no app.tenant_id, no codecs, and server settings that are the
+    connector's (the DSN may set none). The query runs in a read-only transaction under `statement_timeout`. The
+    DSN is checked (connectors.dsn) before connecting, and the server's identity after, against the product's own
+    (`own_dsn`, `own_identity`; `hosts` is the production allow-list, None in development)."""
+
+    def __init__(
+        self,
+        dsn: str,
+        query: str,
+        timeout: float = 30.0,
+        *,
+        own_dsn: str | None = None,
+        own_identity: str | None = None,
+        hosts: list[str] | None = None,
+    ) -> None:
         self.dsn, self.query, self.timeout = dsn, query, timeout
+        self.own_dsn, self.own_identity, self.hosts = own_dsn, own_identity, hosts
 
     async def fetch(self, customer_ids: list[str], since: dt.date) -> dict[str, list[dict[str, Any]]]:
         try:
-            conn = await asyncpg.connect(
-                self.dsn, timeout=self.timeout, server_settings={"default_transaction_read_only": "on"}
-            )
-        except (OSError, asyncpg.PostgresError) as e:
-            retryable = not isinstance(e, asyncpg.InvalidAuthorizationSpecificationError | asyncpg.InvalidPasswordError)
+            check_dsn(self.dsn, self.own_dsn, self.hosts)
+        except DsnRefused as e:
             raise ApplicationError(
-                f"connector usage: cannot connect to the product database: {e}",
-                type="VendorUnavailable" if retryable else "CredentialsRejected",
-                non_retryable=not retryable,
+                f"connector usage: {e}; reconnect it with PUT /v1/connectors/usage",
+                type="ConnectorMisconfigured",
+                non_retryable=True,
+            ) from e
+        session = {
+            "default_transaction_read_only": "on",
+            "statement_timeout": str(int(self.timeout * 1000)),
+            "application_name": "renewals-usage",
+        }
+        try:
+            conn = await asyncpg.connect(self.dsn, timeout=self.timeout, server_settings=session)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+            rejected = isinstance(e, asyncpg.InvalidAuthorizationSpecificationError | asyncpg.InvalidPasswordError)
+            raise UsageFailure(
+                "cannot connect to the product database",
+                f"{type(e).__name__}: {e}",
+                type="CredentialsRejected" if rejected else "VendorUnavailable",
+                non_retryable=rejected,
             ) from e
         try:
-            rows = await conn.fetch(self.query, customer_ids, since, timeout=self.timeout)
-        except asyncpg.PostgresError as e:
-            raise ApplicationError(
-                f"connector usage: the usage query failed: {e}", type="UsageQueryFailed", non_retryable=True
+            if await is_same_server(conn, self.own_identity):
+                raise ApplicationError(
+                    "connector usage: the DSN reaches the product's own PostgreSQL server, which a usage query may "
+                    "never read; reconnect it with PUT /v1/connectors/usage",
+                    type="ConnectorMisconfigured",
+                    non_retryable=True,
+                )
+            async with conn.transaction(readonly=True):
+                rows = await conn.fetch(self.query, customer_ids, since, timeout=self.timeout)
+        except (TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+            raise UsageFailure(
+                "the usage query failed", f"{type(e).__name__}: {e}", type="UsageQueryFailed", non_retryable=True
             ) from e
         finally:
             await conn.close()

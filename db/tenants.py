@@ -43,7 +43,7 @@ async def create_token(
     return token
 
 
-async def lookup_token(pool: asyncpg.Pool, token: str) -> asyncpg.Record | None:
+async def lookup_token(pool: asyncpg.Pool | asyncpg.Connection, token: str) -> asyncpg.Record | None:
     return await pool.fetchrow("select * from app_token_lookup($1)", hash_token(token))
 
 
@@ -127,6 +127,14 @@ async def audit(
         action,
         subject,
         detail or {},
+    )
+
+
+async def connector_error_detail(conn: asyncpg.Connection, reference: str) -> asyncpg.Record | None:
+    """The transaction's tenant's kept connector error (activities/scan.py writes it to the audit log)."""
+    return await conn.fetchrow(
+        "select at, detail from audit_log where action = 'connector.error' and subject = $1 order by id limit 1",
+        reference,
     )
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER = "change-me"
@@ -48,6 +49,18 @@ class Settings(BaseSettings):
     worker_metrics_bind: str | None = None  # e.g. 0.0.0.0:9464: the worker's Temporal SDK metrics
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # /metrics names every tenant. With a token the scraper sends `Authorization: Bearer <token>`; with a bind
+    # (e.g. 127.0.0.1:9100) it is served there only, not on the API's port. Production needs one or the other.
+    metrics_token: str | None = None
+    metrics_bind: str | None = None
+    # Request bodies past these are refused (413) before anything reads them; POST /v1/usage carries up to 10,000
+    # rows (3.7 MB of compact JSON at the widest values, 5.1 MB indented), so it has a cap of its own.
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    usage_max_body_bytes: int = Field(8_388_608, ge=1024)
+    # Seconds. A stopped or hung PostgreSQL must cost a request seconds (then 503), not minutes.
+    db_acquire_timeout: float = Field(5.0, gt=0)
+    db_command_timeout: float = Field(5.0, gt=0)  # the API's statements; the worker's are longer
+    worker_db_command_timeout: float = Field(60.0, gt=0)
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
@@ -67,6 +80,13 @@ class Settings(BaseSettings):
     # Outside development a connector's api_base must be https on a vendor's domain or one listed here (a proxy),
     # so a tenant admin cannot make the API probe the internal network. Development allows any (the sandbox).
     connector_hosts: list[str] = Field(default_factory=list)
+
+    @field_validator("metrics_bind")
+    @classmethod
+    def _bind(cls, bind: str | None) -> str | None:
+        if bind is not None:
+            split_bind(bind)
+        return bind
 
     def api_base_hosts(self) -> list[str] | None:
         return None if self.environment == "development" else [*VENDOR_DOMAINS, *self.connector_hosts]
@@ -88,7 +108,35 @@ class Settings(BaseSettings):
                 )
             if self.app_db_password == PLACEHOLDER:
                 raise ValueError("RENEWALS_APP_DB_PASSWORD must be set outside development")
+            if not self.metrics_token and not is_loopback_bind(self.metrics_bind):
+                raise ValueError(
+                    "/metrics names every tenant: outside development set RENEWALS_METRICS_TOKEN (the scraper's "
+                    "Bearer token) or serve it on a local port only, e.g. RENEWALS_METRICS_BIND=127.0.0.1:9100"
+                )
         return self
+
+
+def split_bind(bind: str) -> tuple[str, int]:
+    """'127.0.0.1:9100' or '[::1]:9100' -> (host, port)."""
+    host, _, port = bind.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"{bind!r} is not host:port")
+    return host.strip("[]"), int(port)
+
+
+def is_loopback_bind(bind: str | None) -> bool:
+    if not bind:
+        return False
+    host, _ = split_bind(bind)
+    return host == "localhost" or (_is_ip(host) and ipaddress.ip_address(host).is_loopback)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 @lru_cache

@@ -62,6 +62,13 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> str:
     return start_embedded_postgres(tmp_path_factory.mktemp("pg"))
 
 
+@pytest.fixture(scope="session")
+def product_pg(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A second server, standing in for a tenant's product database: the usage connector refuses the product's
+    own server (issue 13), so the sample usage is loaded here (sandbox.product_db.load_usage)."""
+    return start_embedded_postgres(tmp_path_factory.mktemp("product-pg"))
+
+
 @pytest_asyncio.fixture(scope="session")
 async def owner_dsn(pg_server: str) -> str:
     dsn = await ensure_database(pg_server, f"renewals_test_{uuid.uuid4().hex[:8]}")

@@ -639,7 +639,11 @@ async def test_outside_development_an_api_base_must_be_a_vendors_https_host(
     from schemas.settings import Settings
 
     hosts = Settings(
-        environment="production", secret_key=secret_key, app_db_password="pw", connector_hosts=["proxy.example.net"]
+        environment="production",
+        secret_key=secret_key,
+        app_db_password="pw",
+        metrics_token="m",
+        connector_hosts=["proxy.example.net"],
     ).api_base_hosts()
     assert hosts is not None and Settings().api_base_hosts() is None  # development: the sandbox is allowed
     assert api_base_allowed("https://acme.my.salesforce.com", hosts) and api_base_allowed(

@@ -24,6 +24,7 @@ from workers.stack import SmtpSink
 
 pytestmark = pytest.mark.usefixtures("workers")
 RUN_A = dt.date(2026, 11, 18)  # a scan run only tenant A has
+A_ERROR_REFERENCE = "usage-a0a0a0a0a0a0"  # a usage connector error only tenant A has
 
 
 @dataclass
@@ -46,6 +47,9 @@ async def pair(owner: asyncpg.Connection, db: Database, secret_key: str, client:
     async with db.tenant(a) as conn:
         await tenants.audit(conn, a, "test", "probe.a_only", draft.id, {"secret": "a-only-detail"})
         await slack.map_user(conn, a, "UAONLY1", "a-night-shift")
+        await tenants.audit(
+            conn, a, "worker", "connector.error", A_ERROR_REFERENCE, {"kind": "usage", "error": "a-only driver text"}
+        )
         await reports.save(
             conn,
             a,
@@ -83,6 +87,7 @@ def probes(p: Pair) -> dict[tuple[str, str], list[tuple[str, dict[str, object] |
         ("DELETE", "/v1/tokens/{name}"): [(f"/v1/tokens/{p.a_token_name}", None)],
         ("GET", "/v1/reports/{kind}/{day}"): [(f"/v1/reports/briefing/{RUN_A.isoformat()}", None)],
         ("DELETE", "/v1/slack/operators/{slack_user_id}"): [("/v1/slack/operators/UAONLY1", None)],
+        ("GET", "/v1/connectors/errors/{reference}"): [(f"/v1/connectors/errors/{A_ERROR_REFERENCE}", None)],
     }
 
 
@@ -129,7 +134,15 @@ async def test_another_tenants_ids_answer_404_and_change_nothing(
 
 
 async def test_lists_and_exports_never_carry_another_tenants_rows(pair: Pair, api_url: str) -> None:
-    a_marks = [pair.a, pair.draft.id, pair.draft.customer_id, "a-only-detail", pair.a_token_name, "rk_a_secret_key"]
+    a_marks = [
+        pair.a,
+        pair.draft.id,
+        pair.draft.customer_id,
+        "a-only-detail",
+        pair.a_token_name,
+        "rk_a_secret_key",
+        "a-only driver text",
+    ]
     async with httpx.AsyncClient(
         base_url=api_url, timeout=60, headers={"Authorization": f"Bearer {pair.b_admin}"}
     ) as hb:

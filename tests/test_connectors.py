@@ -328,10 +328,10 @@ async def test_a_vendor_that_is_down_is_retryable(sandbox: SandboxHandle, vendor
 # ---- usage through a real read-only database connection --------------------------------------------------------
 
 
-async def test_usage_from_the_product_database_matches_the_csv(pg_server: str, sandbox: SandboxHandle) -> None:
+async def test_usage_from_the_product_database_matches_the_csv(product_pg: str, sandbox: SandboxHandle) -> None:
     from sandbox.product_db import QUERY, load_usage
 
-    dsn = await load_usage(pg_server, sandbox.workspace, name="product_connectors_test")
+    dsn = await load_usage(product_pg, sandbox.workspace, name="product_connectors_test")
     customers = profiles(sandbox.workspace)
     from_db = await UsageConnector(UsageSource(dsn, QUERY)).gather(customers, AS_OF)
     assert from_db == await usage(sandbox).gather(customers, AS_OF)

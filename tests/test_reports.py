@@ -41,10 +41,10 @@ def posts(sandbox: SandboxHandle, since: int) -> list[dict]:  # type: ignore[typ
 
 
 @pytest.fixture(scope="module")
-async def product_db(owner_dsn: str, workspace: Path) -> str:
+async def product_db(product_pg: str, workspace: Path) -> str:
     from sandbox.product_db import load_usage
 
-    return await load_usage(owner_dsn, workspace, "product_reports")
+    return await load_usage(product_pg, workspace, "product_reports")
 
 
 async def reporting_tenant(

@@ -258,7 +258,7 @@ async def test_auto_send_sends_opted_routes_only_and_never_enterprise_or_churn(
 
 async def test_usage_from_the_tenants_product_database_joins_the_evidence(
     owner: asyncpg.Connection,
-    owner_dsn: str,
+    product_pg: str,
     db: Database,
     secret_key: str,
     sandbox: object,
@@ -268,7 +268,7 @@ async def test_usage_from_the_tenants_product_database_joins_the_evidence(
     from core.secrets import encrypt
     from sandbox.product_db import QUERY, load_usage
 
-    product = await load_usage(owner_dsn, workspace, "product_test")
+    product = await load_usage(product_pg, workspace, "product_test")
     tid = await create_tenant(
         owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"), stripe_base=sandbox.stripe_api_base
     )  # type: ignore[attr-defined]
@@ -296,7 +296,11 @@ async def test_usage_from_the_tenants_product_database_joins_the_evidence(
     async with db.tenant(broken) as conn:
         missing = await conn.fetchval("select error from evidence where source = 'usage' limit 1")
         diary = await conn.fetchval("select paragraph from diary_entries limit 1")
-    assert "no_such_table" in missing and "Missing sources: usage" in diary
+        # The database's own words stay with the admins, under the reference the bundle names (issue 13).
+        reference = missing.split("reference ", 1)[1].split(";", 1)[0]
+        kept = await tenants.connector_error_detail(conn, reference)
+    assert "no_such_table" not in missing and "Missing sources: usage" in diary
+    assert kept is not None and "no_such_table" in kept["detail"]["error"]
 
 
 async def test_route_mix_drift_is_recorded_as_an_alert_and_the_scan_still_completes(

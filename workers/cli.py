@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from core.clock import check_day
 from core.secrets import encrypt
 from db import tenants
 from db.migrate import migrate
@@ -28,10 +29,14 @@ def say(msg: str) -> None:
     print(msg, flush=True)
 
 
-async def _database(settings: Settings) -> tuple[str, Database]:
+async def _database(settings: Settings, *, command_timeout: float | None = None) -> tuple[str, Database]:
     owner = await stack.owner_dsn(settings)
     await migrate(owner, settings.app_db_password)
-    return owner, await Database.connect(app_dsn(owner, settings.app_db_password))
+    return owner, await Database.connect(
+        app_dsn(owner, settings.app_db_password),
+        acquire_timeout=settings.db_acquire_timeout,
+        command_timeout=command_timeout or settings.worker_db_command_timeout,
+    )
 
 
 async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -67,19 +72,46 @@ async def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.metrics import metrics_app
+    from schemas.settings import split_bind
     from workers.worker import connect_temporal
 
+    connected = asyncio.Event()
+
     async def connect() -> tuple[Database, object]:
-        _, db = await _database(settings)
-        return db, await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+        _, db = await _database(settings, command_timeout=settings.db_command_timeout)
+        client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+        connected.set()
+        return db, client
 
     app = create_app(
         connect=connect,
         secret_key=stack.secret_key(settings),  # type: ignore[arg-type]
+        metrics_token=settings.metrics_token,
         api_base_hosts=settings.api_base_hosts(),
+        max_body_bytes=settings.max_body_bytes,
+        usage_max_body_bytes=settings.usage_max_body_bytes,
+        serve_metrics=settings.metrics_bind is None,
     )
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="info"))
-    await server.serve()
+    servers = [uvicorn.Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="info"))]
+
+    async def serve(server: uvicorn.Server) -> None:
+        await server.serve()
+        for other in servers:  # only one of them receives Ctrl-C: one stopping stops both
+            other.should_exit = True
+
+    api = asyncio.create_task(serve(servers[0]))
+    if settings.metrics_bind:
+        # Only once the API has connected to PostgreSQL: the metrics app reads the API's database handle.
+        ready = asyncio.create_task(connected.wait())
+        await asyncio.wait([api, ready], return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        host, port = split_bind(settings.metrics_bind)
+        servers.append(uvicorn.Server(uvicorn.Config(metrics_app(app), host=host, port=port, log_level="warning")))
+        if not api.done():
+            say(f"/metrics on http://{settings.metrics_bind}/metrics only")
+            await serve(servers[1])
+    await api
     return 0
 
 
@@ -88,7 +120,7 @@ async def cmd_scan(args: argparse.Namespace, settings: Settings) -> int:
     from workers.worker import connect_temporal
 
     client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
-    day = dt.date.fromisoformat(args.date) if args.date else dt.datetime.now(dt.UTC).date()
+    day = args.date or dt.datetime.now(dt.UTC).date()
     wid = await start_scan(client, args.tenant, day)
     say(f"scan started: {wid}")
     if args.wait:
@@ -125,7 +157,7 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from workers.worker import connect_temporal
 
     if args.date:
-        day = dt.date.fromisoformat(args.date)
+        day = args.date
     else:
         _, db = await _database(settings)
         try:
@@ -251,6 +283,14 @@ def stack_flags(p: argparse.ArgumentParser, *, demo: bool) -> None:
         )
 
 
+def day_arg(text: str) -> dt.date:
+    """--date: an ISO date within core.clock's window around today; argparse prints the reason and exits 2."""
+    try:
+        return check_day(dt.date.fromisoformat(text))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="renewals", description="Renewal Manager")
     sub = p.add_subparsers(dest="command", required=True)
@@ -265,12 +305,14 @@ def parser() -> argparse.ArgumentParser:
     stack_flags(sub.add_parser("dev-server", help="run the Temporal dev server from temporal-dev.yaml"), demo=False)
     s = sub.add_parser("scan", help="scan a tenant now")
     s.add_argument("--tenant", required=True)
-    s.add_argument("--date", help="YYYY-MM-DD (default: today, UTC)")
+    s.add_argument("--date", type=day_arg, help="YYYY-MM-DD (default: today, UTC)")
     s.add_argument("--wait", action="store_true")
     r = sub.add_parser("report", help="compose and post a health briefing or weekly digest now")
     r.add_argument("kind", choices=["briefing", "digest"])
     r.add_argument("--tenant", required=True)
-    r.add_argument("--date", help="YYYY-MM-DD (default: today in the tenant's time zone; a digest's, UTC)")
+    r.add_argument(
+        "--date", type=day_arg, help="YYYY-MM-DD (default: today in the tenant's time zone; a digest's, UTC)"
+    )
     r.add_argument("--wait", action="store_true")
     t = sub.add_parser("tenant", help="tenants").add_subparsers(dest="action", required=True).add_parser("create")
     t.add_argument("id")

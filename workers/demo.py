@@ -196,7 +196,9 @@ async def _serve(
         await tenants.create_tenant(conn, TENANT, "Demo SaaS Inc.")
     finally:
         await conn.close()
-    product = await load_usage(owner, workspace)
+    # A server of its own, as a tenant's product database is: the usage connector refuses the product's own.
+    product_server = await asyncio.to_thread(stack.start_embedded_postgres, data / "product")
+    product = await load_usage(product_server, workspace)
     async with db.tenant(TENANT) as tconn:
         await tenants.put_connector(
             tconn,

@@ -76,6 +76,7 @@ def build_workers(
         batch_size=settings.batch_size,
         approval_queue=queues.MAIN,
         connector_rps=settings.connector_rps,
+        connector_hosts=settings.api_base_hosts(),
     )
     judge = JudgeActivities(db, secret_key)
     report = ReportActivities(db, secret_key)
