@@ -138,7 +138,7 @@ async def test_renewals_api_serves_metrics_behind_its_token_or_only_on_the_local
         assert ok.status_code == 200 and "renewals_drafts_waiting" in ok.text
     finally:
         proc.terminate()
-        proc.wait(30)
+        proc.communicate(timeout=30)  # waits, and closes its pipes
 
     bind = f"127.0.0.1:{free_port()}"
     proc = renewals(env | {"RENEWALS_METRICS_BIND": bind}, "api")
@@ -148,7 +148,7 @@ async def test_renewals_api_serves_metrics_behind_its_token_or_only_on_the_local
         assert (await answers(f"{api}/v1/health")).status_code == 200
     finally:
         proc.terminate()
-        proc.wait(30)
+        proc.communicate(timeout=30)  # waits, and closes its pipes
 
 
 # ---- item 4: the on-call webhook --------------------------------------------------------------------------------
