@@ -144,7 +144,6 @@ async def list_drafts(
     async with db.tenant(op.tenant_id) as conn:
         rows = await drafts.list_drafts(conn, op.tenant_id, status, limit, offset, **filters)
         total = rows[0]["total"] if rows else await drafts.count_drafts(conn, op.tenant_id, status, **filters)
-        reading = await alerts.read(conn, op.tenant_id)
         reading = await alerts.read(conn)
     found = [Alert(kind=kind, message=text) for kind, text in reading.banners.items()]  # type: ignore[arg-type]
     return DraftList(
