@@ -381,7 +381,10 @@ class EmailActivities:
             await tenants.audit(
                 conn, inp.tenant_id, inp.operator, "draft.edited", inp.draft_id, {"subject": shown.subject}
             )
-        return DecisionResult(draft_id=inp.draft_id, outcome="edited")
+        # The version names what the customer will get, the rendering: the page shows it, the delivery checks it.
+        return DecisionResult(
+            draft_id=inp.draft_id, outcome="edited", content_version=content_version(shown.subject, shown.body)
+        )
 
     @activity.defn
     async def apply_skip(self, inp: SkipInput) -> DecisionResult:

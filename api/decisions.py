@@ -69,8 +69,10 @@ class Draft:
     id: str
     workflow_id: str
     status: str
-    subject: str
+    subject: str  # what the customer receives
     body: str
+    template_subject: str  # what was written (prose and references): what an edit replaces
+    template_body: str
     send_round: int
     failed_at: Any
     undo_window: int
@@ -227,7 +229,10 @@ async def edit(draft_id: str, body: EditBody, op: OperatorDep, db: DbDep, tempor
     items, every cited source in the customer's bundle; otherwise 422 with `problems` listing each failure.
     An edit that changes nothing says so (`outcome: unchanged`) and writes nothing."""
     d = await load(db, op.tenant_id, draft_id)
-    if (body.subject, body.body) == (d.subject, d.body) and d.status in ("pending", "delivery_failed"):
+    if (body.subject, body.body) == (d.template_subject, d.template_body) and d.status in (
+        "pending",
+        "delivery_failed",
+    ):
         return DecisionResult(
             draft_id=d.id, outcome="unchanged", content_version=content_version(d.subject, d.body), status=d.status
         )

@@ -268,6 +268,8 @@ async def decision_context(conn: asyncpg.Connection, draft_id: str) -> asyncpg.R
     return await conn.fetchrow(
         """
         select d.id, d.workflow_id, d.status, d.subject, d.body, d.send_round,
+               coalesce(d.template_subject, d.subject) template_subject,
+               coalesce(d.template_body, d.body) template_body,
                (select e.claimed_at from sent_emails e where e.draft_id = d.id and e.status = 'failed') failed_at,
                (select s.undo_window_seconds from tenant_settings s where s.tenant_id = d.tenant_id) undo_window
           from drafts d where d.id = $1""",

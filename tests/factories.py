@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
+from email.message import Message
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
@@ -249,3 +250,12 @@ async def completed_run(db: Database, tenant_id: str, run_date: dt.date, routes:
                                   values ($1, $2, $3, 0, $4)""",
             [(tenant_id, run_date, f"cus_r{route}{i}", route) for route, n in routes.items() for i in range(n)],
         )
+
+
+def plain_text(msg: Message) -> str:
+    """The text/plain part of an email as the SMTP sink received it (a customer's email also has an HTML part)."""
+    for part in msg.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            return payload.decode(part.get_content_charset() or "utf-8") if isinstance(payload, bytes) else ""
+    return ""

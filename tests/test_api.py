@@ -13,6 +13,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from email.message import Message
 from typing import Any
 
 import asyncpg
@@ -415,10 +416,14 @@ async def test_the_sent_email_carries_the_tenants_sender_offer_and_both_parts(
             refused = await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": d.subject, "body": typed})
             assert any("commercial term" in p for p in refused.json()["problems"]), refused.text
             assert (await h.post(f"/v1/drafts/{d.id}/send")).status_code == 200
+
+        async def delivered() -> Message | None:  # after the tenant's undo window, with its settings of then
+            return next((m for m in smtp.messages if m["X-Renewals-Draft"] == d.id), None)
+
+        msg = await eventually(delivered, timeout=60)
     finally:
         async with http(api_url, world.tokens["b.admin"]) as admin:
             assert (await admin.put("/v1/settings", json=current)).status_code == 200
-    msg = next(m for m in smtp.messages if m["X-Renewals-Draft"] == d.id)
     assert msg["Date"] and msg["Message-ID"] and msg["To"] == d.to_email
     assert msg["From"].startswith("Sam Reyes <") and msg["Reply-To"] == "sam@vendor.example"
     parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in msg.walk() if not p.is_multipart()}

@@ -39,7 +39,7 @@ def http(api_url: str, token: str) -> httpx.AsyncClient:
 
 
 def emails_of(smtp: SmtpSink, draft_id: str) -> list[str]:
-    return [m.get_payload() for m in smtp.messages if m["X-Renewals-Draft"] == draft_id]
+    return [factories.plain_text(m) for m in smtp.messages if m["X-Renewals-Draft"] == draft_id]
 
 
 async def status_is(h: httpx.AsyncClient, draft_id: str, status: str) -> dict | None:  # type: ignore[type-arg]
@@ -131,20 +131,23 @@ async def test_send_with_unsaved_changes_validates_and_sends_them_as_one_decisio
     d = await factories.waiting_draft(db, client, tid)
     token = await factories.token(db, tid, "operator", "ana")
     async with http(api_url, token) as h:
-        same = await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": d.subject, "body": d.body})
+        same = await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": d.subject, "body": d.template_body})
         assert (same.status_code, same.json()["outcome"]) == (200, "unchanged"), same.text
         invented = await h.post(
-            f"/v1/drafts/{d.id}/send", json={"subject": d.subject, "body": d.body + "\nAlso 9876 errors."}
+            f"/v1/drafts/{d.id}/send", json={"subject": d.subject, "body": d.template_body + "\nAlso 9876 errors."}
         )
         assert invented.status_code == 422 and invented.json()["problems"], invented.text
         assert (await h.get(f"/v1/drafts/{d.id}")).json()["status"] == "pending"
         stale = await h.post(f"/v1/drafts/{d.id}/send", json={"content_version": "0123456789ab"})
         assert stale.status_code == 409 and "changed since you opened it" in stale.json()["detail"]
 
-        body = d.body.replace("Hello,", "Hi Dana,")
+        # The page edits the template (prose and references); what is sent is its rendering.
+        body = d.template_body.replace("Hello {{customer_name}} team,", "Hi Dana,")
         sent = await h.post(f"/v1/drafts/{d.id}/send", json={"subject": "Before your renewal", "body": body})
         assert (sent.status_code, sent.json()["outcome"]) == (200, "sending"), sent.text
-        assert sent.json()["content_version"] == content_version("Before your renewal", body)
+        shown = (await h.get(f"/v1/drafts/{d.id}")).json()
+        assert shown["template_body"] == body and "Hi Dana," in shown["body"] and "{{" not in shown["body"]
+        assert sent.json()["content_version"] == content_version(shown["subject"], shown["body"])
         assert sent.json()["undo_until"] is None  # the window is off for this tenant
         await eventually(lambda: status_is(h, d.id, "sent"))
     [payload] = emails_of(smtp, d.id)
@@ -247,7 +250,7 @@ async def test_an_edit_waits_for_a_send_in_progress_and_is_then_refused(
     tid = await tenant_with_window(owner, db, secret_key, 5)
     d = await factories.waiting_draft(db, client, tid)
     token = await factories.token(db, tid, "operator", "ana")
-    body = d.body.replace("Hello,", "Good morning,")
+    body = d.template_body.replace("Hello {{customer_name}} team,", "Good morning,")  # an edit is a template
     async with http(api_url, token) as h:
         edit, send = await asyncio.gather(
             h.post(f"/v1/drafts/{d.id}/edit", json={"subject": d.subject, "body": body}),
@@ -255,7 +258,9 @@ async def test_an_edit_waits_for_a_send_in_progress_and_is_then_refused(
         )
         assert send.status_code in (200, 409), send.text
         if send.status_code == 200 and edit.status_code == 200:  # the edit came first: the send names its version
-            assert send.json()["content_version"] == content_version(d.subject, body)
+            shown = (await h.get(f"/v1/drafts/{d.id}")).json()
+            assert "Good morning," in shown["body"]
+            assert send.json()["content_version"] == content_version(shown["subject"], shown["body"])
         elif send.status_code == 200:  # the send came first: the edit is refused, the version is the original
             assert edit.status_code == 409, edit.text
             assert send.json()["content_version"] == content_version(d.subject, d.body)

@@ -132,7 +132,7 @@ async def test_a_vendor_down_shows_on_the_connector_during_and_clears_after(
 
 async def test_a_slow_product_database_heartbeats_and_keeps_its_usage(
     owner: asyncpg.Connection,
-    owner_dsn: str,
+    product_pg: str,
     db: Database,
     secret_key: str,
     client: Client,
@@ -143,7 +143,7 @@ async def test_a_slow_product_database_heartbeats_and_keeps_its_usage(
     out and the usage evidence was lost after eight of them."""
     from sandbox.product_db import QUERY, load_usage
 
-    product = await load_usage(owner_dsn, workspace, "product_slow")
+    product = await load_usage(product_pg, workspace, "product_slow")
     slow = QUERY.replace("from daily_metrics", "from daily_metrics, (select pg_sleep(21)) as slow_database")
     tid = await create_tenant(
         owner, db, secret_key, stripe_key=manifest_key(workspace, "stripe"), stripe_base=sandbox.stripe_api_base
@@ -164,13 +164,13 @@ async def test_a_slow_product_database_heartbeats_and_keeps_its_usage(
 
 
 async def test_a_retried_usage_gather_resumes_from_its_heartbeat(
-    owner: asyncpg.Connection, owner_dsn: str, db: Database, secret_key: str, client: Client, sandbox: SandboxHandle
+    owner: asyncpg.Connection, product_pg: str, db: Database, secret_key: str, client: Client, sandbox: SandboxHandle
 ) -> None:
     """An attempt that heartbeated "30 customers done" is resumed by the next one from the 31st: the first 30 are
     not read again."""
     from sandbox.product_db import QUERY, load_usage
 
-    product = await load_usage(owner_dsn, sandbox.workspace, "product_resume")
+    product = await load_usage(product_pg, sandbox.workspace, "product_resume")
     tid = await create_tenant(
         owner, db, secret_key, stripe_key=sandbox.keys["stripe"], stripe_base=sandbox.stripe_api_base
     )

@@ -220,7 +220,8 @@ def test_sigterm_to_the_demo_stops_temporal_and_postgres(scratch: Path) -> None:
     flags = {"temporal": temporal, "temporal-ui": ui, "temporal-http": http, "temporal-metrics": metrics}
     flags |= {"api": api, "smtp": smtp}
     proc = subprocess.Popen(
-        [RENEWALS, "demo", "--no-scan", "--customers", "20", "--data-dir", str(data)]
+        # As `make demo` runs it: from the checkout, whose sandbox is not in the installed package.
+        [sys.executable, "-m", "workers.cli", "demo", "--no-scan", "--customers", "20", "--data-dir", str(data)]
         + [x for name, port in flags.items() for x in (f"--{name}-port", str(port))],
         env=env(data),
         stdout=subprocess.PIPE,

@@ -351,8 +351,8 @@ class ApprovalWorkflow:
             start_to_close_timeout=timedelta(minutes=1),
             retry_policy=DB_RETRY,
         )
-        if self.v2():
-            self.version = content_version(req.subject, req.body)
+        if self.v2():  # the rendering's version, as the delivery will compute it (a template edit renders anew)
+            self.version = result.content_version or content_version(req.subject, req.body)
         return result
 
     @edit.validator
