@@ -13,12 +13,14 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import oncall
+from activities import oncall, overrides
 from core import citations
 from core.cost import over_cap, split_cost
 from core.factors import breakdown
+from core.overrides import prompt_note
 from core.secrets import decrypt
 from db import ledger, scans, tenants
+from db import overrides as override_rows
 from db import settings as tenant_settings
 from db.pool import Database
 from llm import registry
@@ -103,6 +105,10 @@ def checked(
     return row, notes, rendered
 
 
+def override_note(r: Any) -> str | None:
+    return prompt_note(r["verdict"], r["reason"], r["set_by"], r["expires_on"]) if r is not None else None
+
+
 async def capped(db: Database, tenant_id: str, customers: list[str]) -> tuple[set[str], dict[str, float], float]:
     """The customers at the tenant's daily cost cap, what each has spent today, and the cap."""
     async with db.tenant(tenant_id) as conn:
@@ -135,6 +141,7 @@ class JudgeActivities:
             previous = await scans.previous_entries(conn, ref.tenant_id, ref.run_date, ids)
             weights = tenants.weights_of(await tenants.get_settings(conn, ref.tenant_id))
             email = await tenant_settings.email_settings(conn)
+            held = await override_rows.open_for(conn, ids)
         offers = [o for o in email.offers if ref.route in o.routes]
         return [
             CustomerContext(
@@ -143,6 +150,7 @@ class JudgeActivities:
                 breakdown=breakdown(bundles[p.customer_id].items, weights, missing=bundles[p.customer_id].missing),
                 previous=previous.get(p.customer_id, []),
                 offers=offers,
+                override_note=override_note(held.get(p.customer_id)),
             )
             for p in profiles
         ]
@@ -369,7 +377,10 @@ class JudgeActivities:
             profiles = {
                 p.customer_id: p for p in await scans.batch_profiles(conn, ref.tenant_id, ref.run_date, ref.batch_no)
             }
+            # What changed (a diary clause) and the operator overrides: lapsed, or deciding the drafts (issue 18).
+            verdicts, lapsed = await overrides.before_record(conn, ref.tenant_id, ref.run_date, verdicts)
             drafts = await scans.record_verdicts(conn, ref.tenant_id, ref.run_date, verdicts, profiles)
+        await lapsed.send()  # to the operators who set them, on the on-call webhook, after the commit
         # On-call hears of a validation-failure crossing as the batch that caused it lands, not at the next page
         # load. Its own transaction: the alert-state row lock is not held across the batch's writes.
         async with self.db.tenant(ref.tenant_id) as conn:

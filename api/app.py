@@ -14,7 +14,21 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
-from api import customers, decisions, drafts, inbox, metrics, ready, reports, scans, settings, setup, slack, usage
+from api import (
+    customers,
+    decisions,
+    drafts,
+    inbox,
+    metrics,
+    overrides,
+    ready,
+    reports,
+    scans,
+    settings,
+    setup,
+    slack,
+    usage,
+)
 from api.errors import DATABASE_DOWN, ApiError, handle_api_error, handle_database_down, problem
 from api.limits import MAX_BODY_BYTES, USAGE_MAX_BODY_BYTES, BodyLimit
 from db.pool import Database
@@ -119,6 +133,7 @@ def create_app(
     app.include_router(usage.router)
     app.include_router(settings.router)
     app.include_router(customers.router)
+    app.include_router(overrides.router)
     app.include_router(setup.router)
     if serve_metrics:
         app.include_router(metrics.router)

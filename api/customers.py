@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import AdminDep, DbDep, Moment, OperatorDep
 from api.errors import Forbidden, NotFound, Unauthorized, Unprocessable, responses
-from db import audit, customers
+from db import audit, customers, overrides
 
 router = APIRouter(prefix="/v1", tags=["customers"])
 AUDIT_COLUMNS = ("id", "at", "actor", "action", "subject", "detail")
@@ -43,6 +43,8 @@ class DiaryEntry(BaseModel):
     classification: str | None
     severity: str | None
     route: str | None = None
+    kind: str = Field("run", description="run: the scan's paragraph; override.set|cleared|lapsed: an operator line")
+    actor: str | None = Field(None, description="for an operator line: who")
 
 
 def diary_entry(r: Any) -> DiaryEntry:
@@ -111,7 +113,31 @@ async def diary(
         if not await customers.exists(conn, customer_id):
             raise NotFound(f"customer {customer_id} not found")
         rows = await customers.diary(conn, customer_id, limit, offset)
-    return [diary_entry(r) for r in rows]
+        lines = await overrides.notes(conn, customer_id)
+    return with_notes([diary_entry(r) for r in rows], lines, complete=len(rows) < limit, first_page=offset == 0)
+
+
+def with_notes(entries: list[DiaryEntry], lines: list[Any], *, complete: bool, first_page: bool) -> list[DiaryEntry]:
+    """The diary's operator lines (overrides set, cleared, lapsed) among a page of run paragraphs, newest first:
+    those dated within the page's span (the first page also takes the newer ones, the last page the older)."""
+    if not entries and not first_page:
+        return entries
+    newest = entries[0].run_date if entries and not first_page else "9999"
+    oldest = entries[-1].run_date if entries and not complete else ""
+    notes = [
+        DiaryEntry(
+            run_date=r["at"].date().isoformat(),
+            paragraph=r["paragraph"],
+            cited_source_ids=[],
+            classification=None,
+            severity=None,
+            kind=r["kind"],
+            actor=r["actor"],
+        )
+        for r in lines
+    ]
+    shown = [n for n in notes if oldest <= n.run_date <= newest]
+    return sorted(entries + shown, key=lambda e: (e.run_date, e.kind != "run"), reverse=True)
 
 
 def _record(r: Any) -> dict[str, Any]:

@@ -20,6 +20,8 @@ class CustomerContext(BaseModel):
     breakdown: FactorBreakdown
     previous: list[PreviousEntry] = Field(default_factory=list)  # newest first
     offers: list[Offer] = Field(default_factory=list)  # the tenant's offers this customer's route may use
+    # An operator's override holding now, as a sentence: context for the model, never a source it may cite.
+    override_note: str | None = None
 
 
 class ModelAnswer(BaseModel):

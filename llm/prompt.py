@@ -125,6 +125,7 @@ def context_payload(ctx: CustomerContext) -> dict[str, Any]:
             "previous_entries": [e.model_dump(mode="json") for e in ctx.previous[:PREVIOUS_SHOWN]],
             "champion_known": champion(b) is not None,
             "offers": [o.model_dump(mode="json") for o in ctx.offers],
+            "operator_override": ctx.override_note,  # context only: it has no source id, so it cannot be cited
         }
     )
     return payload

@@ -1,0 +1,73 @@
+"""What the operator reads beside a batch's verdicts as they are recorded, in record_batch's transaction: the
+diary's what-changed clause, and the operator overrides — lapsed on their date or on a new strong signal, and,
+while they hold, deciding the drafts. The scan's own verdict is recorded unchanged beside the override."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import asyncpg
+
+from activities.oncall import Notices
+from core import changes as change_rules
+from core import overrides as rules
+from db import changes, overrides, scans, tenants
+from db import settings as tenant_settings
+from schemas.verdict import Verdict
+
+ACTOR = "scan"
+
+
+async def lapse(conn: asyncpg.Connection, tenant_id: str, r: Any, why: str, run_date: dt.date, out: Notices) -> None:
+    """End an override, write it to the diary and the audit log, and queue the note to the operator who set it."""
+    if await overrides.end(conn, r["id"], ACTOR, why, notified=True) is None:
+        return
+    detail = {
+        "override_id": r["id"],
+        "verdict": r["verdict"],
+        "reason": r["reason"],
+        "why": why,
+        "run_date": run_date.isoformat(),
+        "set_by": r["set_by"],
+        "notified": "oncall_webhook",
+    }
+    text = rules.paragraph("lapsed", r["verdict"], r["reason"], r["expires_on"], r["set_by"], why)
+    await overrides.note(conn, tenant_id, r["customer_id"], "override.lapsed", ACTOR, text, detail)
+    await tenants.audit(conn, tenant_id, ACTOR, "override.lapsed", r["customer_id"], detail)
+    out.texts.append(f"[{tenant_id}] for {r['set_by']}: your override on {r['customer_id']} lapsed. {text}")
+
+
+async def before_record(
+    conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, verdicts: list[Verdict]
+) -> tuple[list[Verdict], Notices]:
+    """The verdicts as they are to be recorded, and the lapse notes to send once the transaction commits."""
+    out = Notices()
+    for r in await overrides.due_to_lapse(conn, run_date):  # the tenant's, scanned today or not
+        await lapse(conn, tenant_id, r, "expired", run_date, out)
+    ids = [v.customer_id for v in verdicts]
+    bundles = await scans.load_bundles(conn, tenant_id, run_date, ids)
+    previous = await changes.previous_runs(conn, run_date, ids)
+    holding = await overrides.open_for(conn, ids)
+    recorded: list[Verdict] = []
+    for v in verdicts:
+        items = bundles[v.customer_id].items
+        run = change_rules.Run(run_date, v.classification, v.severity, items, v.breakdown)
+        clause = change_rules.changes(run, previous.get(v.customer_id)).summary
+        update: dict[str, Any] = {"rendered_diary": f"{v.rendered_diary or v.diary} {clause}"}
+        o = holding.get(v.customer_id)
+        if o is not None and (why := rules.lapse_reason(o["expires_on"], o["known_signals"], items, run_date)):
+            await lapse(conn, tenant_id, o, why, run_date, out)
+            o = None
+        if o is not None:
+            kind = "upsell" if v.classification == "expansion" else "save"
+            note = rules.paragraph("holds", o["verdict"], o["reason"], o["expires_on"], o["set_by"])
+            if v.email is not None and not rules.allows_draft(o["verdict"], kind):
+                update["email"], update["rendered_email"] = None, None
+                note += " The model's draft was withheld."
+            update["notes"] = [*v.notes, note]
+            update["rendered_diary"] += f" {note}"
+        recorded.append(v.model_copy(update=update))
+    if out.texts:
+        out.webhook = await tenant_settings.oncall_webhook(conn)
+    return recorded, out

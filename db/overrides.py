@@ -1,0 +1,120 @@
+"""Operator overrides and the diary's operator lines (diary_notes). All SQL for them lives here; every function
+runs in the caller's tenant transaction (RLS)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import asyncpg
+
+from schemas.evidence import EvidenceItem
+
+COLUMNS = "id, customer_id, verdict, reason, expires_on, set_by, set_at, known_signals, ended_at, ended_by, end_reason"
+
+
+async def open_for(conn: asyncpg.Connection, customer_ids: list[str]) -> dict[str, asyncpg.Record]:
+    rows = await conn.fetch(
+        f"select {COLUMNS} from overrides where ended_at is null and customer_id = any($1::text[])", customer_ids
+    )
+    return {r["customer_id"]: r for r in rows}
+
+
+async def history(conn: asyncpg.Connection, customer_id: str, limit: int = 20) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"select {COLUMNS} from overrides where customer_id = $1 order by set_at desc, id desc limit $2",
+        customer_id,
+        limit,
+    )
+
+
+async def latest_items(conn: asyncpg.Connection, customer_id: str) -> list[EvidenceItem]:
+    """The customer's evidence of its latest gathered run: what an override set now has already weighed."""
+    rows = await conn.fetch(
+        """select items from evidence where customer_id = $1
+                                    and run_date = (select max(run_date) from evidence where customer_id = $1)""",
+        customer_id,
+    )
+    return [EvidenceItem.model_validate(i) for r in rows for i in r["items"]]
+
+
+async def end(
+    conn: asyncpg.Connection, override_id: int, by: str, reason: str, notified: bool = False
+) -> asyncpg.Record | None:
+    """End an open override; None when it had already ended (a retry, a race with the scan)."""
+    return await conn.fetchrow(
+        f"""update overrides set ended_at = now(), ended_by = $2, end_reason = $3, notified = $4
+             where id = $1 and ended_at is null returning {COLUMNS}""",
+        override_id,
+        by,
+        reason,
+        notified,
+    )
+
+
+async def create(
+    conn: asyncpg.Connection,
+    tenant_id: str,
+    customer_id: str,
+    verdict: str,
+    reason: str,
+    expires_on: dt.date,
+    set_by: str,
+    known_signals: list[str],
+) -> asyncpg.Record:
+    return await conn.fetchrow(
+        f"""insert into overrides (tenant_id, customer_id, verdict, reason, expires_on, set_by, known_signals)
+            values ($1, $2, $3, $4, $5, $6, $7) returning {COLUMNS}""",
+        tenant_id,
+        customer_id,
+        verdict,
+        reason,
+        expires_on,
+        set_by,
+        known_signals,
+    )
+
+
+async def due_to_lapse(conn: asyncpg.Connection, today: dt.date) -> list[asyncpg.Record]:
+    return await conn.fetch(f"select {COLUMNS} from overrides where ended_at is null and expires_on <= $1", today)
+
+
+async def note(
+    conn: asyncpg.Connection,
+    tenant_id: str,
+    customer_id: str,
+    kind: str,
+    actor: str,
+    paragraph: str,
+    detail: dict[str, Any],
+) -> None:
+    await conn.execute(
+        """insert into diary_notes (tenant_id, customer_id, kind, actor, paragraph, detail)
+                          values ($1, $2, $3, $4, $5, $6)""",
+        tenant_id,
+        customer_id,
+        kind,
+        actor,
+        paragraph,
+        detail,
+    )
+
+
+async def notes(conn: asyncpg.Connection, customer_id: str, limit: int = 100) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """select id, at, kind, actor, paragraph, detail from diary_notes
+            where customer_id = $1 order by id desc limit $2""",
+        customer_id,
+        limit,
+    )
+
+
+async def open_in_week(conn: asyncpg.Connection, since: dt.date, until: dt.date) -> list[asyncpg.Record]:
+    """Every override that held at some point in [since, until): the digest's disagreement list."""
+    return await conn.fetch(
+        f"""select {COLUMNS} from overrides
+             where set_at < $2 and (ended_at is null or ended_at >= $1) and expires_on > $1
+             order by customer_id, set_at desc""",
+        since,
+        until,
+    )
