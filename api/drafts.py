@@ -12,10 +12,12 @@ from api import alerts
 from api.customers import DiaryEntry, diary_entry
 from api.deps import DbDep, OperatorDep
 from api.errors import NotFound, Unauthorized, responses
+from api.overrides import OverrideState, beside_draft
 from core import citations
 from core.decisions import content_version
 from db import customers, drafts, scans
 from db import settings as tenant_settings
+from schemas.changes import RunChanges
 from schemas.evidence import EvidenceItem
 from schemas.verdict import FactorBreakdown
 
@@ -95,6 +97,8 @@ class DraftDetail(DraftSummary):
     diary_entry: DiaryEntry | None = Field(description="this run's paragraph")
     previous_diary_entry: DiaryEntry | None = Field(description="the run before's, to read side by side")
     diary: list[DiaryEntry] = Field(description="newest first, at most five runs")
+    changes: RunChanges | None = Field(None, description="this run against the customer's run before it")
+    override: OverrideState | None = Field(None, description="the operator's override beside the scan's verdict")
 
 
 def _summary(r: Any) -> dict[str, Any]:
@@ -178,6 +182,7 @@ async def get_draft(draft_id: str, op: OperatorDep, db: DbDep) -> DraftDetail:
         ]
         entries = [diary_entry(r) for r in await customers.diary(conn, row["customer_id"], limit=5)]
         settings = await tenant_settings.email_settings(conn)
+        changed, override = await beside_draft(conn, row["customer_id"], row["run_date"])
     run = row["run_date"].isoformat()
     ctx = citations.context(bundle, row["customer_name"], row["classification"], settings=settings, route=row["route"])
     return DraftDetail(
@@ -196,4 +201,6 @@ async def get_draft(draft_id: str, op: OperatorDep, db: DbDep) -> DraftDetail:
         diary_entry=next((e for e in entries if e.run_date == run), None),
         previous_diary_entry=next((e for e in entries if e.run_date < run), None),
         diary=entries,
+        changes=changed,
+        override=override,
     )

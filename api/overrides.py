@@ -66,6 +66,13 @@ async def _state(conn: Any, customer_id: str) -> OverrideState:
     )
 
 
+async def beside_draft(conn: Any, customer_id: str, run_date: dt.date) -> tuple[RunChanges | None, OverrideState]:
+    """What a draft's detail shows of issue 18: its run against the run before, and the customer's override."""
+    runs = await changes.runs(conn, customer_id, run_date, SHOWN)
+    run = next((c for c in change_rules.history(runs) if c.run_date == run_date), None)
+    return run, await _state(conn, customer_id)
+
+
 @router.get("/{customer_id}/changes", response_model=list[RunChanges], responses=responses(Unauthorized, NotFound))
 async def get_changes(
     customer_id: str,

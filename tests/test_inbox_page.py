@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 from temporalio.client import Client
 
+from core.factors import DEFAULT_WEIGHTS, breakdown
 from db.pool import Database
 from tests import factories
 from tests.conftest import create_tenant, eventually
@@ -194,3 +195,58 @@ async def test_send_what_you_see_undo_and_close_from_the_keyboard(
         states = {r["id"]: r["status"] for r in await conn.fetch("select id, status from drafts")}
     assert states == {first.id: "sent", second.id: "pending"}
     assert not [m for m in smtp.messages if m["X-Renewals-Draft"] == second.id]
+
+
+async def test_the_draft_shows_what_changed_and_an_override_is_set_and_cleared_from_the_page(
+    owner: asyncpg.Connection, db: Database, secret_key: str, client: Client, api_url: str
+) -> None:
+    """Issue 18 on the page: this run against the previous one, and an override set (a blank reason refused) and
+    cleared beside the scan's own verdict; both written to the audit log."""
+    from playwright.async_api import async_playwright
+
+    tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    d = await factories.waiting_draft(db, client, tid, classification="likely_churn", severity="HIGH")
+    async with db.tenant(tid) as conn:  # the previous run had no evidence, so its math was all zeros
+        await conn.execute(
+            "update classifications set factors = $1 where run_date = $2",
+            breakdown([], DEFAULT_WEIGHTS).model_dump(mode="json") | {"notes": []},
+            factories.PREVIOUS_RUN,
+        )
+    token = await factories.token(db, tid, "operator", "browser")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = await browser.new_page(viewport={"width": 1400, "height": 1200})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await page.goto(f"{api_url}/app/renewal_hunter/inbox")
+        await page.fill("#token", token)
+        await page.click("#load")
+        await page.locator(".item").first.click()
+        await page.locator("#changes-since").wait_for()
+        since = await page.locator("#changes-since").inner_text()
+        assert f"Since {factories.PREVIOUS_RUN.isoformat()} (was standard LOW)" in since
+        assert await page.locator(".change-added code").all_inner_texts() == sorted(d.evidence_ids)
+        moved = await page.locator("#issue18 table").inner_text()  # the factors that moved, from zero
+        assert "payment_history" in moved and "usage_trend" in moved
+        assert "No override holds" in await page.locator("#override-now").inner_text()
+
+        await page.select_option("#ov-verdict", "at_risk")
+        await page.click("#ov-set")  # no reason: refused, nothing set
+        await page.wait_for_function("document.querySelector('#ov-status').textContent.includes('Not saved')")
+        await page.fill("#ov-reason", "renewal already verbally agreed")
+        await page.click("#ov-set")
+        await page.wait_for_function("document.querySelector('#override-now').textContent.includes('by browser')")
+        now = await page.locator("#override-now").inner_text()
+        assert "at_risk" in now and "renewal already verbally agreed" in now
+        side = await page.locator("#override-side").inner_text()
+        assert "likely_churn" in side and "disagrees" in side  # both verdicts, side by side
+        await page.screenshot(path=str(ARTIFACTS / "inbox-override.png"), full_page=True)
+        await page.click("#ov-clear")
+        await page.wait_for_function("document.querySelector('#override-now').textContent.includes('No override')")
+        await browser.close()
+    assert errors == []
+    async with db.tenant(tid) as conn:
+        logged = await conn.fetch("select actor, action from audit_log where action like 'override.%' order by id")
+        lines = await conn.fetch("select kind from diary_notes where customer_id = $1 order by id", d.customer_id)
+    assert [(r["actor"], r["action"]) for r in logged] == [("browser", "override.set"), ("browser", "override.cleared")]
+    assert [r["kind"] for r in lines] == ["override.set", "override.cleared"]
