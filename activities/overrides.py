@@ -4,19 +4,22 @@ while they hold, deciding the drafts. The scan's own verdict is recorded unchang
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
 from activities.oncall import Notices
 from core import changes as change_rules
+from core import disagreement
 from core import overrides as rules
 from db import changes, overrides, scans, tenants
 from db import settings as tenant_settings
 from schemas.verdict import Verdict
 
 ACTOR = "scan"
+R = TypeVar("R")
 
 
 async def lapse(conn: asyncpg.Connection, tenant_id: str, r: Any, why: str, run_date: dt.date, out: Notices) -> None:
@@ -71,3 +74,61 @@ async def before_record(
     if out.texts:
         out.webhook = await tenant_settings.oncall_webhook(conn)
     return recorded, out
+
+
+async def week_disagreements(conn: asyncpg.Connection, since: dt.date, until: dt.date) -> list[dict[str, object]]:
+    """The weekly digest's list: overrides that held in the week against the scan's verdict, and skipped drafts
+    whose reason says the verdict was wrong."""
+    held, skipped = await overrides.disagreement_candidates(conn, since, until)
+    found = [
+        disagreement.Disagreement(
+            r["customer_id"],
+            r["name"],
+            r["arr_cents"] / 100,
+            "override",
+            r["set_by"],
+            rules.classification(r["verdict"]),
+            r["classification"],
+            r["reason"],
+            r["run_date"].isoformat(),
+        )
+        for r in held
+        if disagreement.override_disagrees(r["verdict"], r["classification"])
+    ]
+    found += [
+        disagreement.Disagreement(
+            r["customer_id"],
+            r["name"],
+            r["arr_cents"] / 100,
+            "skip",
+            r["decided_by"] or "?",
+            r["kind"],
+            r["classification"],
+            r["skip_reason"] or "",
+            r["run_date"].isoformat(),
+        )
+        for r in skipped
+        if disagreement.skip_disagrees(r["skip_reason"], r["kind"])
+    ]
+    return disagreement.listed(found)
+
+
+async def as_overridden(conn: asyncpg.Connection, day: dt.date, readings: list[R]) -> list[R]:
+    """Readings (anything with customer_id and classification) as reports use them: while an override holds, its
+    verdict decides."""
+    holding = await overrides.holding_on(conn, day, [r.customer_id for r in readings])  # type: ignore[attr-defined]
+    return [
+        dataclasses.replace(r, classification=holding[r.customer_id])  # type: ignore[attr-defined,type-var]
+        if r.customer_id in holding  # type: ignore[attr-defined]
+        else r
+        for r in readings
+    ]
+
+
+async def briefing_movers(conn: asyncpg.Connection, day: dt.date, names: dict[str, str]) -> list[dict[str, object]]:
+    """The daily briefing's top movers: today's scanned accounts that moved most since their previous run."""
+    ids = list(names)
+    today, previous = await changes.runs_on(conn, day, ids), await changes.previous_runs(conn, day, ids)
+    return change_rules.top_movers(
+        {cid: (names[cid], change_rules.changes(run, previous.get(cid))) for cid, run in today.items()}
+    )

@@ -13,12 +13,14 @@ import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import overrides
 from activities.judge import JudgeActivities, capped, charge
 from activities.scan import require_active
 from connectors.slack import SlackSource
-from core import digest, health
+from core import changes, digest, disagreement, health
 from core.secrets import decrypt
 from db import customers, reports, scans, tenants
+from db import overrides as override_rows
 from db import settings as tenant_settings
 from db.pool import Database
 from llm import registry
@@ -66,8 +68,10 @@ async def with_diary(
     """Each account's evidence for the briefing: the day's billing and usage, and the renewal scan's latest
     verdict where there is one (from its diary). Without a scan, the briefing reads the evidence alone."""
     items = {cid: list(b.items) for cid, b in bundles.items()}
+    held = await override_rows.holding_on(conn, day, list(bundles))  # while an override holds, it decides
     for r in await reports.latest_verdicts(conn, day, list(bundles), health.DIARY_DAYS):
-        item = health.diary_item(r["diary_id"], r["run_date"], r["classification"], r["severity"], r["pushed_by"])
+        verdict = held.get(r["customer_id"], r["classification"])
+        item = health.diary_item(r["diary_id"], r["run_date"], verdict, r["severity"], r["pushed_by"])
         if item is not None:
             items[r["customer_id"]].append(item)
     return items
@@ -170,6 +174,7 @@ class ReportActivities:
             summary = health.summary([h for h, _ in assessed] + by_model)
             summary["read_by_model"] = len(by_model)
             summary["missing_sources"] = sorted({s for b in bundles.values() for s in b.missing})
+            summary["movers"] = await overrides.briefing_movers(conn, ref.day, {c: names[c][0] for c in ids})
             channel = await tenant_settings.slack_channel(conn)
             day = ref.day.isoformat()
             await reports.save(
@@ -178,8 +183,8 @@ class ReportActivities:
                 "briefing",
                 ref.day,
                 summary,
-                health.briefing_text(ref.tenant_id, day, summary),
-                health.briefing_blocks(ref.tenant_id, day, summary),
+                health.briefing_text(ref.tenant_id, day, summary) + changes.movers_text(summary["movers"]),
+                health.briefing_blocks(ref.tenant_id, day, summary) + changes.movers_blocks(summary["movers"]),
                 channel,
             )
         return BriefingCounts(**summary["counts"], accounts=len(ids))
@@ -192,7 +197,12 @@ class ReportActivities:
         async with self.db.tenant(ref.tenant_id) as conn:
             current, held = await _week(conn, start, ref.day)
             before, _ = await _week(conn, start - dt.timedelta(days=7), start)
+            # Issue 18: an override holding at the week's end decides the account's reading; disagreements listed.
+            last = ref.day - dt.timedelta(days=1)
+            current = await overrides.as_overridden(conn, last, current)
+            before = await overrides.as_overridden(conn, start - dt.timedelta(days=1), before)
             summary = digest.digest(ref.day, current, {r.customer_id: r for r in before}, held)
+            summary["disagreements"] = await overrides.week_disagreements(conn, start, ref.day)
             channel = await tenant_settings.slack_channel(conn)
             await reports.save(
                 conn,
@@ -200,8 +210,8 @@ class ReportActivities:
                 "digest",
                 ref.day,
                 summary,
-                digest.render_text(summary),
-                digest.render_blocks(summary),
+                digest.render_text(summary) + disagreement.render_text(summary),
+                digest.render_blocks(summary) + disagreement.render_blocks(summary),
                 channel,
             )
         return len(current)

@@ -9,9 +9,11 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
 from api.errors import ApiError, Unauthorized, Unavailable, handle_api_error
+from core.disagreement import sql_pattern
 from db import metrics as metrics_db
 
 router = APIRouter(tags=["metrics"])
+AGREEMENT_DAYS = 30
 
 
 @router.get("/metrics", include_in_schema=False)
@@ -45,6 +47,7 @@ async def metrics(request: Request) -> Response:
     async with request.app.state.db.connection() as conn:
         rows = await metrics_db.per_tenant(conn)
         state_rows = await metrics_db.draft_states(conn)
+        agreement_rows = await metrics_db.agreement(conn, sql_pattern("save"), sql_pattern("upsell"), AGREEMENT_DAYS)
     states = Gauge(
         "renewals_drafts",
         "Drafts not yet settled, by state: pending, sending, delivery_failed, delivery_uncertain (the last needs an "
@@ -52,6 +55,16 @@ async def metrics(request: Request) -> Response:
         ["tenant", "status"],
         registry=registry,
     )
+    agreement = Gauge(
+        "renewals_operator_agreement",
+        f"Share of the last {AGREEMENT_DAYS} days' operator decisions (drafts sent or skipped, overrides set) that "
+        "agree with the model's verdict, by route: whether the models help",
+        ["tenant", "route", "source"],
+        registry=registry,
+    )
+    for r in agreement_rows:
+        if r["judged"]:
+            agreement.labels(r["tenant_id"], r["route"], r["source"]).set(r["agreed"] / r["judged"])
     for r in state_rows:
         states.labels(r["tenant_id"], r["status"]).set(r["drafts"])
     for r in rows:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from core import facts, render
+from core.blocks import escape, section
 from schemas.changes import EvidenceChange, FactMove, FactorMove, PreviousVerdict, RunChanges
 from schemas.evidence import EvidenceItem, FactValue
 from schemas.verdict import FactorBreakdown
@@ -150,3 +151,31 @@ def movement(c: RunChanges) -> float:
     if c.previous is None:
         return 0.0
     return abs(c.total_delta) + (1.0 if c.previous.classification != c.classification else 0.0)
+
+
+def top_movers(named: dict[str, tuple[str, RunChanges]], top: int = 5) -> list[dict[str, object]]:
+    """The briefing's top movers: customer id -> (name, its run's changes), the largest movement first."""
+    moved = [(movement(c), cid, name, c) for cid, (name, c) in named.items() if movement(c) > 0]
+    moved.sort(key=lambda m: (-m[0], m[1]))
+    return [
+        {"customer_id": cid, "name": name, "classification": c.classification, "summary": c.summary}
+        for _, cid, name, c in moved[:top]
+    ]
+
+
+def movers_text(movers: list[dict[str, object]]) -> str:
+    if not movers:
+        return ""
+    return (
+        "\n".join(["", "Top movers since their previous run:"] + [f"  - {m['name']}: {m['summary']}" for m in movers])
+        + "\n"
+    )
+
+
+def movers_blocks(movers: list[dict[str, object]]) -> list[dict[str, object]]:
+    if not movers:
+        return []
+    lines = "\n".join(
+        f"• *{escape(str(m['name']))}* ({m['classification']}): {escape(str(m['summary']))}" for m in movers
+    )
+    return [section(f"*Top movers since their previous run*\n{lines}")]

@@ -100,3 +100,30 @@ async def previous_runs(conn: asyncpg.Connection, run_date: dt.date, customer_id
         )
         for r in rows
     }
+
+
+async def runs_on(conn: asyncpg.Connection, day: dt.date, customer_ids: list[str]) -> dict[str, Run]:
+    """The customers' runs of `day` (verdict, math, evidence): the briefing's top movers compare them."""
+    rows = await conn.fetch(
+        """select customer_id, run_date, classification, severity, factors from classifications
+            where run_date = $1 and customer_id = any($2::text[])""",
+        day,
+        customer_ids,
+    )
+    items: dict[str, list[EvidenceItem]] = defaultdict(list)
+    for e in await conn.fetch(
+        "select customer_id, items from evidence where run_date = $1 and customer_id = any($2::text[])",
+        day,
+        [r["customer_id"] for r in rows],
+    ):
+        items[e["customer_id"]].extend(EvidenceItem.model_validate(i) for i in e["items"])
+    return {
+        r["customer_id"]: Run(
+            run_date=day,
+            classification=r["classification"],
+            severity=r["severity"],
+            items=items[r["customer_id"]],
+            breakdown=_math(r["factors"]),
+        )
+        for r in rows
+    }

@@ -15,3 +15,9 @@ async def draft_states(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     """Drafts per tenant and state, the decided-but-not-done ones included: sending, delivery_failed and
     delivery_uncertain (see db/migrations/0020_send_decision.sql)."""
     return await conn.fetch("select * from app_draft_states()")
+
+
+async def agreement(conn: asyncpg.Connection, save: str, upsell: str, days: int) -> list[asyncpg.Record]:
+    """Decided drafts and overrides per tenant, route and source, and how many agreed with the model's verdict
+    (see db/migrations/0032_agreement.sql)."""
+    return await conn.fetch("select * from app_agreement($1, $2, $3)", save, upsell, days)

@@ -109,12 +109,47 @@ async def notes(conn: asyncpg.Connection, customer_id: str, limit: int = 100) ->
     )
 
 
-async def open_in_week(conn: asyncpg.Connection, since: dt.date, until: dt.date) -> list[asyncpg.Record]:
-    """Every override that held at some point in [since, until): the digest's disagreement list."""
-    return await conn.fetch(
-        f"""select {COLUMNS} from overrides
-             where set_at < $2 and (ended_at is null or ended_at >= $1) and expires_on > $1
-             order by customer_id, set_at desc""",
+async def disagreement_candidates(
+    conn: asyncpg.Connection, since: dt.date, until: dt.date
+) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
+    """The week [since, until)'s overrides that held at some point, each beside the scan's latest verdict before
+    `until`, and its skipped drafts with their reasons and verdicts: core.disagreement picks the disagreements."""
+    held = await conn.fetch(
+        """
+        select o.customer_id, cu.name, cu.arr_cents, o.verdict, o.reason, o.set_by, o.expires_on, o.ended_at,
+               c.classification, c.run_date
+          from overrides o
+          join customers cu on cu.tenant_id = o.tenant_id and cu.id = o.customer_id
+          join lateral (select k.classification, k.run_date from classifications k
+                         where k.tenant_id = o.tenant_id and k.customer_id = o.customer_id and k.run_date < $2
+                         order by k.run_date desc limit 1) c on true
+         where o.set_at < $2 and (o.ended_at is null or o.ended_at >= $1) and o.expires_on > $1
+         order by o.customer_id, o.set_at desc""",
         since,
         until,
     )
+    skipped = await conn.fetch(
+        """
+        select d.customer_id, cu.name, cu.arr_cents, d.kind, d.skip_reason, d.decided_by, d.run_date, c.classification
+          from drafts d
+          join customers cu on cu.tenant_id = d.tenant_id and cu.id = d.customer_id
+          join classifications c on c.tenant_id = d.tenant_id and c.customer_id = d.customer_id
+                                and c.run_date = d.run_date
+         where d.status = 'skipped' and d.decided_at >= $1 and d.decided_at < $2
+         order by d.customer_id""",
+        since,
+        until,
+    )
+    return held, skipped
+
+
+async def holding_on(conn: asyncpg.Connection, day: dt.date, customer_ids: list[str]) -> dict[str, str]:
+    """customer id -> the classification its override stands for, for the overrides holding on `day`."""
+    rows = await conn.fetch(
+        """select customer_id, verdict from overrides
+            where customer_id = any($1::text[]) and set_at::date <= $2 and expires_on > $2
+              and (ended_at is null or ended_at::date > $2)""",
+        customer_ids,
+        day,
+    )
+    return {r["customer_id"]: ("standard" if r["verdict"] == "hold_standard" else r["verdict"]) for r in rows}
