@@ -56,8 +56,9 @@ async def before_record(
     for v in verdicts:
         items = bundles[v.customer_id].items
         run = change_rules.Run(run_date, v.classification, v.severity, items, v.breakdown)
-        clause = change_rules.changes(run, previous.get(v.customer_id)).summary
-        update: dict[str, Any] = {"rendered_diary": f"{v.rendered_diary or v.diary} {clause}"}
+        before = previous.get(v.customer_id)
+        clause = f" {change_rules.changes(run, before).summary}" if before else ""  # a first run: nothing changed
+        update: dict[str, Any] = {"rendered_diary": f"{v.rendered_diary or v.diary}{clause}"}
         o = holding.get(v.customer_id)
         if o is not None and (why := rules.lapse_reason(o["expires_on"], o["known_signals"], items, run_date)):
             await lapse(conn, tenant_id, o, why, run_date, out)
