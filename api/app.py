@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
 from api import customers, decisions, drafts, inbox, metrics, ready, reports, scans, settings, setup, slack, usage
+from api import profiles as weight_profiles
 from api.errors import DATABASE_DOWN, ApiError, handle_api_error, handle_database_down, problem
 from api.limits import MAX_BODY_BYTES, USAGE_MAX_BODY_BYTES, BodyLimit
 from db.pool import Database
@@ -118,6 +119,7 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(usage.router)
     app.include_router(settings.router)
+    app.include_router(weight_profiles.router)
     app.include_router(customers.router)
     app.include_router(setup.router)
     if serve_metrics:
