@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 from activities.judge import JudgeActivities, capped, charge
 from activities.scan import require_active
 from connectors.slack import SlackSource
-from core import digest, health
+from core import digest, health, ownership
 from core.secrets import decrypt
 from db import customers, reports, scans, tenants
 from db import settings as tenant_settings
@@ -179,7 +179,7 @@ class ReportActivities:
                 ref.day,
                 summary,
                 health.briefing_text(ref.tenant_id, day, summary),
-                health.briefing_blocks(ref.tenant_id, day, summary),
+                health.briefing_blocks(ref.tenant_id, day, summary) + ownership.claim_blocks(ref.day, summary),
                 channel,
             )
         return BriefingCounts(**summary["counts"], accounts=len(ids))

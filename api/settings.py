@@ -16,6 +16,7 @@ from core.egress import url_allowed
 from core.factors import check_weights
 from core.freshness import DEFAULT_LIMITS, limits_of
 from core.model_spec import parse_spec
+from db import claims as briefing_claims
 from db import profiles as weight_versions
 from db import settings as tenant_settings
 from db import tenants
@@ -66,6 +67,13 @@ class TenantSettings(EmailSettings):
         description="per source, days after which its evidence is stale (a verdict resting mainly on stale "
         "evidence abstains); a source left out keeps its default",
     )
+    claim_escalate_minutes: int | None = Field(
+        240,
+        ge=1,
+        le=1440,
+        description="a cold account of the daily briefing nobody claimed (Slack's Mine button) this long after the "
+        "post is escalated to the on-call webhook; null: never",
+    )
     models: dict[Role, str] = Field(
         default_factory=dict,
         description="role -> model spec such as "
@@ -107,6 +115,7 @@ async def _read(conn: asyncpg.Connection, tenant_id: str) -> TenantSettings:
         **(await tenant_settings.email_settings(conn)).model_dump(),
         undo_window_seconds=row["undo_window_seconds"],
         freshness_days=limits_of(row["freshness_days"]),
+        claim_escalate_minutes=row["claim_escalate_minutes"],
     )
 
 
@@ -151,6 +160,7 @@ async def put_settings(body: TenantSettings, op: AdminDep, db: DbDep, request: R
         )
         await tenant_settings.update_email(conn, op.tenant_id, EmailSettings.model_validate(body.model_dump()))
         await weight_versions.set_freshness_days(conn, op.tenant_id, body.freshness_days)
+        await briefing_claims.set_escalate_after(conn, op.tenant_id, body.claim_escalate_minutes)
         after = await _read(conn, op.tenant_id)
         now = after.model_dump()
         changed = {k: {"from": v, "to": now[k]} for k, v in before.items() if now[k] != v}
