@@ -27,7 +27,7 @@ class ClaimActivities:
             row = await reports.get(conn, "briefing", ref.day)
         if minutes is None or row is None or row["posted_at"] is None or not ownership.claimable(row["summary"]):
             return None
-        due = row["posted_at"] + dt.timedelta(minutes=minutes)
+        due: dt.datetime = row["posted_at"] + dt.timedelta(minutes=minutes)
         return max(0.0, (due - dt.datetime.now(dt.UTC)).total_seconds())
 
     @activity.defn

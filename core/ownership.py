@@ -24,7 +24,7 @@ def claim_value(day: dt.date, customer_id: str) -> str:
 def parse_claim(value: str) -> tuple[dt.date, str]:
     """The day and customer a button names; ValueError when it names none."""
     day, sep, customer_id = value.partition("|")
-    if not sep or not customer_id:
+    if not sep or not customer_id or "\x00" in customer_id:
         raise ValueError(f"not a claim: {value!r}")
     return dt.date.fromisoformat(day), customer_id
 

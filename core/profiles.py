@@ -8,6 +8,7 @@ Pure: models and functions, no I/O. The versions themselves are rows in weight_v
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -25,7 +26,9 @@ class SegmentRules(BaseModel):
     arr_max_usd: float | None = Field(None, ge=0, description="exclusive")
     age_min_days: int | None = Field(None, ge=0)
     age_max_days: int | None = Field(None, ge=0, description="exclusive")
-    plans: list[str] | None = Field(None, min_length=1, max_length=50)
+    plans: list[Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00]+$")]] | None = Field(
+        None, min_length=1, max_length=50
+    )
 
 
 class ProfileThresholds(BaseModel):
@@ -45,7 +48,7 @@ class WeightProfile(BaseModel):
     @field_validator("weights")
     @classmethod
     def _weights(cls, w: dict[Factor, float]) -> dict[Factor, float]:
-        return check_weights(w)
+        return check_weights({str(k): v for k, v in w.items()})
 
     @model_validator(mode="after")
     def _ordered(self) -> WeightProfile:

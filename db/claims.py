@@ -29,10 +29,6 @@ async def claim(
     return owner
 
 
-async def claims(conn: asyncpg.Connection, day: dt.date) -> list[asyncpg.Record]:
-    return await conn.fetch("select * from briefing_claims where day = $1 order by customer_id", day)
-
-
 async def escalate_after(conn: asyncpg.Connection) -> int | None:
     """The transaction's tenant's minutes before an unclaimed cold account escalates; None: never."""
     minutes: int | None = await conn.fetchval("select claim_escalate_minutes from tenant_settings")

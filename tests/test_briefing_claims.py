@@ -17,7 +17,7 @@ from db.pool import Database
 from schemas import ids
 from schemas.workflow_io import ReportRef
 from tests import factories
-from tests.conftest import create_tenant
+from tests.conftest import create_tenant, record_history
 from tests.test_api import Webhook
 from tests.test_slack_approvals import signed
 from workflows.claims import BriefingEscalationWorkflow
@@ -118,6 +118,7 @@ async def test_mine_claims_once_and_the_unclaimed_escalate_once(
             BriefingEscalationWorkflow.run, ref, id=ids.briefing_escalation(tid, DAY), task_queue="renewals"
         )
         assert escalated == 1
+        await record_history(client, ids.briefing_escalation(tid, DAY), "briefing_escalation_completed")
         assert len(hook.received) == 1
         text = hook.received[0]["text"]
         assert "Beta ($40,000)" in text and "Acme" not in text and "unclaimed after 60 minutes" in text
