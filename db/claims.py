@@ -29,6 +29,14 @@ async def claim(
     return owner
 
 
+async def for_day(conn: asyncpg.Connection, day: dt.date) -> list[asyncpg.Record]:
+    """The day's claimed or escalated accounts."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "select * from briefing_claims where day = $1 order by customer_id", day
+    )
+    return rows
+
+
 async def escalate_after(conn: asyncpg.Connection) -> int | None:
     """The transaction's tenant's minutes before an unclaimed cold account escalates; None: never."""
     minutes: int | None = await conn.fetchval("select claim_escalate_minutes from tenant_settings")

@@ -126,6 +126,11 @@ async def test_mine_claims_once_and_the_unclaimed_escalate_once(
             BriefingEscalationWorkflow.run, ref, id=f"{ids.briefing_escalation(tid, DAY)}/again", task_queue="renewals"
         )
         assert again == 0 and len(hook.received) == 1  # once per account, whatever runs again
+        async with httpx.AsyncClient(base_url=api_url, timeout=60) as h:
+            shown = (await h.get(f"/v1/reports/briefing/{DAY}", headers={"Authorization": f"Bearer {admin}"})).json()
+        assert {c["customer_id"]: c["claimed_by"] for c in shown["claims"]} == {acme: "ana", beta: None}
+        escalated_shown = {c["customer_id"]: c["escalated_at"] is not None for c in shown["claims"]}
+        assert escalated_shown == {acme: False, beta: True}
     finally:
         server.close()
     async with db.tenant(tid) as conn:

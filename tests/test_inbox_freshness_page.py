@@ -4,6 +4,7 @@ profile and version judged it (both read from the verdict's breakdown)."""
 from __future__ import annotations
 
 import asyncpg
+import httpx
 import pytest
 from temporalio.client import Client
 
@@ -35,6 +36,10 @@ async def test_the_draft_detail_flags_stale_evidence_and_names_the_profile(
             d.run_date,
         )
     token = await factories.token(db, tid, "operator", "browser")
+    async with httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {token}"}) as h:
+        detail = (await h.get(f"/v1/drafts/{d.id}")).json()
+    assert {e["source_id"]: e.get("stale") for e in detail["evidence"]} == {stale: True, fresh: None}
+    assert (detail["factors"]["profile"], detail["factors"]["weights_version"]) == ("enterprise", 2)
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         page = await browser.new_page(viewport={"width": 1400, "height": 900})
