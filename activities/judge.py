@@ -14,13 +14,15 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import oncall, overrides
-from core import citations
+from core import citations, freshness
 from core.cost import over_cap, split_cost
 from core.factors import breakdown
 from core.overrides import prompt_note
+from core.profiles import WeightVersion, weighting, weights_cited
 from core.secrets import decrypt
 from db import ledger, scans, tenants
 from db import overrides as override_rows
+from db import profiles as weight_versions
 from db import settings as tenant_settings
 from db.pool import Database
 from llm import registry
@@ -37,8 +39,9 @@ from llm.supervisor import (
     supervisor_prompt,
     tiebreaker_prompt,
 )
+from schemas.evidence import CustomerProfile, EvidenceBundle
 from schemas.offers import EmailSettings
-from schemas.verdict import BatchVerdicts, Verdict, VerdictRow
+from schemas.verdict import BatchVerdicts, FactorBreakdown, Verdict, VerdictRow
 from schemas.workflow_io import BatchRef, BatchResult
 
 DEFAULT_SPECS = {
@@ -87,6 +90,16 @@ async def charge(
         )
 
 
+def judged_by(bundle: EvidenceBundle, version: WeightVersion, customer: CustomerProfile) -> FactorBreakdown:
+    """The factor math with the weights and thresholds of the customer's segment profile, saying which profile
+    and weights version judged it, and which evidence is stale."""
+    name, weights, thresholds = weighting(version, customer, bundle.run_date)
+    b = breakdown(bundle.items, weights, thresholds, missing=bundle.missing)
+    return b.model_copy(
+        update={"stale": freshness.stale_ids(bundle.items), "profile": name, "weights_version": version.version}
+    )
+
+
 def checked(
     row: VerdictRow, ctx: CustomerContext, route: str, settings: EmailSettings
 ) -> tuple[VerdictRow, list[str], dict[str, Any]]:
@@ -95,11 +108,15 @@ def checked(
     row, notes = citations.validate_row(
         row, ctx.bundle, ctx.profile.name, settings=settings, route=route, breakdown=ctx.breakdown
     )
+    stale = freshness.stale_reason(ctx.bundle.items, ctx.breakdown, ctx.bundle.run_date)
+    if stale and row.abstain_reason is None:  # a vendor model that judged anyway: held like the offline model
+        row = freshness.abstain_row(row, stale)
+        notes.append(f"{row.customer_id}: {stale}; the model's verdict is held for the operator")
     rc = citations.context(
         ctx.bundle, ctx.profile.name, row.classification, settings=settings, route=route, breakdown=ctx.breakdown
     )
     rendered = {
-        "rendered_diary": citations.render_diary(row.diary, rc),
+        "rendered_diary": citations.render_diary(row.diary, rc) + weights_cited(ctx.breakdown),
         "rendered_email": citations.render_email(row.email, rc) if row.email else None,
     }
     return row, notes, rendered
@@ -139,15 +156,16 @@ class JudgeActivities:
             ids = [p.customer_id for p in profiles]
             bundles = await scans.load_bundles(conn, ref.tenant_id, ref.run_date, ids)
             previous = await scans.previous_entries(conn, ref.tenant_id, ref.run_date, ids)
-            weights = tenants.weights_of(await tenants.get_settings(conn, ref.tenant_id))
+            version = await weight_versions.current(conn, ref.tenant_id)
+            limits = freshness.limits_of(await weight_versions.freshness_days(conn, ref.tenant_id))
             email = await tenant_settings.email_settings(conn)
             held = await override_rows.open_for(conn, ids)
         offers = [o for o in email.offers if ref.route in o.routes]
         return [
             CustomerContext(
                 profile=p,
-                bundle=bundles[p.customer_id],
-                breakdown=breakdown(bundles[p.customer_id].items, weights, missing=bundles[p.customer_id].missing),
+                bundle=(bundle := freshness.mark(bundles[p.customer_id], limits)),
+                breakdown=judged_by(bundle, version, p),
                 previous=previous.get(p.customer_id, []),
                 offers=offers,
                 override_note=override_note(held.get(p.customer_id)),

@@ -17,7 +17,7 @@ from activities import overrides
 from activities.judge import JudgeActivities, capped, charge
 from activities.scan import require_active
 from connectors.slack import SlackSource
-from core import changes, digest, disagreement, health
+from core import changes, digest, disagreement, health, ownership
 from core.secrets import decrypt
 from db import customers, reports, scans, tenants
 from db import overrides as override_rows
@@ -184,7 +184,9 @@ class ReportActivities:
                 ref.day,
                 summary,
                 health.briefing_text(ref.tenant_id, day, summary) + changes.movers_text(summary["movers"]),
-                health.briefing_blocks(ref.tenant_id, day, summary) + changes.movers_blocks(summary["movers"]),
+                health.briefing_blocks(ref.tenant_id, day, summary)
+                + changes.movers_blocks(summary["movers"])
+                + ownership.claim_blocks(ref.day, summary),
                 channel,
             )
         return BriefingCounts(**summary["counts"], accounts=len(ids))

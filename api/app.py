@@ -29,6 +29,7 @@ from api import (
     slack,
     usage,
 )
+from api import profiles as weight_profiles
 from api.errors import DATABASE_DOWN, ApiError, handle_api_error, handle_database_down, problem
 from api.limits import MAX_BODY_BYTES, USAGE_MAX_BODY_BYTES, BodyLimit
 from db.pool import Database
@@ -132,6 +133,7 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(usage.router)
     app.include_router(settings.router)
+    app.include_router(weight_profiles.router)
     app.include_router(customers.router)
     app.include_router(overrides.router)
     app.include_router(setup.router)

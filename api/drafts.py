@@ -170,6 +170,12 @@ def _factors(raw: Any) -> Factors | None:
         return None
 
 
+def stale_marked(items: list[EvidenceItem], factors: Factors | None) -> list[EvidenceItem]:
+    """The evidence as the verdict saw it: the items past their source's freshness limit marked stale."""
+    stale = set(factors.stale) if factors else set()
+    return [i.model_copy(update={"stale": True}) if i.source_id in stale else i for i in items]
+
+
 @router.get("/{draft_id}", response_model=DraftDetail, responses=responses(Unauthorized, NotFound))
 async def get_draft(draft_id: str, op: OperatorDep, db: DbDep) -> DraftDetail:
     """A draft with its evidence, the factor math of its verdict, and this run's diary beside the previous one."""
@@ -194,9 +200,9 @@ async def get_draft(draft_id: str, op: OperatorDep, db: DbDep) -> DraftDetail:
         quotes_customer=row["quotes_customer"],
         references=[Reference(**r) for r in citations.references(list(row["anchors"]), ctx)],
         anchors=list(row["anchors"]),
-        evidence=bundle.items,
+        evidence=stale_marked(bundle.items, factors := _factors(row["factors"])),
         missing_sources=bundle.missing,
-        factors=_factors(row["factors"]),
+        factors=factors,
         abstain_reason=row["abstain_reason"],
         diary_entry=next((e for e in entries if e.run_date == run), None),
         previous_diary_entry=next((e for e in entries if e.run_date < run), None),

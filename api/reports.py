@@ -13,6 +13,7 @@ from temporalio.service import RPCError
 from api.deps import Day, DbDep, OperatorDep, TemporalDep
 from api.errors import Conflict, NotFound, Unauthorized, Unavailable, responses
 from core.clock import UnknownTimeZone, local_day
+from db import claims as briefing_claims
 from db import reports, tenants
 from db.pool import Database
 from schemas import ids, queues, search
@@ -34,11 +35,21 @@ class ReportInfo(BaseModel):
     email_to: list[str] | None
 
 
+class Claim(BaseModel):
+    customer_id: str
+    claimed_by: str | None = Field(description="the operator whose Slack user pressed Mine first")
+    claimed_at: dt.datetime | None
+    escalated_at: dt.datetime | None = Field(description="when on-call was told it was still unclaimed")
+
+
 class Report(ReportInfo):
     text: str
     blocks: list[dict[str, Any]]
     accounts: list[dict[str, Any]] = Field(
         default_factory=list, description="briefing only: every paying account, most urgent first"
+    )
+    claims: list[Claim] = Field(
+        default_factory=list, description="briefing only: the cold accounts claimed with Mine, or escalated unclaimed"
     )
 
 
@@ -123,7 +134,11 @@ async def get_report(
             if kind == "briefing"
             else []
         )
-    return Report(**_info(row), text=row["text"], blocks=row["blocks"], accounts=accounts)
+        claimed = [
+            Claim(**{k: c[k] for k in ("customer_id", "claimed_by", "claimed_at", "escalated_at")})
+            for c in (await briefing_claims.for_day(conn, day) if kind == "briefing" else [])
+        ]
+    return Report(**_info(row), text=row["text"], blocks=row["blocks"], accounts=accounts, claims=claimed)
 
 
 @router.post(

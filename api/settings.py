@@ -14,10 +14,13 @@ from api.deps import AdminDep, DbDep, OperatorDep
 from api.errors import Forbidden, Unauthorized, Unprocessable, responses
 from core.egress import url_allowed
 from core.factors import check_weights
+from core.freshness import DEFAULT_LIMITS, limits_of
 from core.model_spec import parse_spec
+from db import claims as briefing_claims
+from db import profiles as weight_versions
 from db import settings as tenant_settings
 from db import tenants
-from schemas.evidence import FACTORS
+from schemas.evidence import FACTORS, Source
 from schemas.offers import EmailSettings
 
 router = APIRouter(prefix="/v1/settings", tags=["settings"])
@@ -59,6 +62,18 @@ class TenantSettings(EmailSettings):
     undo_window_seconds: int = Field(
         10, ge=0, le=300, description="after Send, how long the send can be undone before it is delivered; 0: off"
     )
+    freshness_days: dict[Source, Annotated[int, Field(ge=1, le=3650)]] = Field(
+        default_factory=lambda: dict(DEFAULT_LIMITS),
+        description="per source, days after which its evidence is stale (a verdict resting mainly on stale "
+        "evidence abstains); a source left out keeps its default",
+    )
+    claim_escalate_minutes: int | None = Field(
+        240,
+        ge=1,
+        le=1440,
+        description="a cold account of the daily briefing nobody claimed (Slack's Mine button) this long after the "
+        "post is escalated to the on-call webhook; null: never",
+    )
     models: dict[Role, str] = Field(
         default_factory=dict,
         description="role -> model spec such as "
@@ -99,6 +114,8 @@ async def _read(conn: asyncpg.Connection, tenant_id: str) -> TenantSettings:
         oncall_webhook=row["oncall_webhook"],
         **(await tenant_settings.email_settings(conn)).model_dump(),
         undo_window_seconds=row["undo_window_seconds"],
+        freshness_days=limits_of(row["freshness_days"]),
+        claim_escalate_minutes=row["claim_escalate_minutes"],
     )
 
 
@@ -126,6 +143,7 @@ async def put_settings(body: TenantSettings, op: AdminDep, db: DbDep, request: R
         raise Unprocessable(str(e)) from e
     async with db.tenant(op.tenant_id) as conn:
         before = (await _read(conn, op.tenant_id)).model_dump()
+        await weight_versions.acting_as(conn, op.name)  # a weight change is a new version, by this operator
         await tenant_settings.update(
             conn,
             op.tenant_id,
@@ -141,6 +159,8 @@ async def put_settings(body: TenantSettings, op: AdminDep, db: DbDep, request: R
             undo_window_seconds=body.undo_window_seconds,
         )
         await tenant_settings.update_email(conn, op.tenant_id, EmailSettings.model_validate(body.model_dump()))
+        await weight_versions.set_freshness_days(conn, op.tenant_id, body.freshness_days)
+        await briefing_claims.set_escalate_after(conn, op.tenant_id, body.claim_escalate_minutes)
         after = await _read(conn, op.tenant_id)
         now = after.model_dump()
         changed = {k: {"from": v, "to": now[k]} for k, v in before.items() if now[k] != v}

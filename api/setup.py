@@ -18,9 +18,11 @@ from api.deps import AdminDep, DbDep, TemporalDep
 from api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unavailable, Unprocessable, responses
 from connectors.dsn import DsnRefused, check_dsn
 from core.egress import url_allowed as api_base_allowed
+from core.freshness import limits_of
 from core.renewal import RenewalRule, RenewalSource
 from core.secrets import encrypt
 from core.vendor_errors import VENDOR_UNAVAILABLE
+from db import profiles as weight_versions
 from db import tenants
 from schemas import ids, queues
 from schemas.connectors import CHECK_FAILED, ConnectorCheck
@@ -52,6 +54,12 @@ class ConnectorStatus(BaseModel):
     checked: bool = Field(False, description="whether the key was validated with a read call when it was stored")
     note: str | None = None
     updated_at: dt.datetime
+    newest_data_on: dt.date | None = Field(
+        None,
+        description="the newest evidence time read from this source in the last 60 days of scans (invoice created "
+        "or paid, message ts, CRM record modified, usage day); None: none yet",
+    )
+    freshness_days: int | None = Field(None, description="evidence older than this is stale (GET /v1/settings)")
 
 
 class ConnectBody(BaseModel):
@@ -152,7 +160,14 @@ def _status(r: Any) -> ConnectorStatus:
 async def list_connectors(op: AdminDep, db: DbDep) -> list[ConnectorStatus]:
     """Each connector's status and last error. Never the secret."""
     async with db.tenant(op.tenant_id) as conn:
-        return [_status(r) for r in await tenants.list_connectors(conn)]
+        newest = await weight_versions.newest_evidence(conn, op.tenant_id)
+        limits = limits_of(await weight_versions.freshness_days(conn, op.tenant_id))
+        return [
+            _status(r).model_copy(
+                update={"newest_data_on": newest.get(r["kind"]), "freshness_days": limits.get(r["kind"])}
+            )
+            for r in await tenants.list_connectors(conn)
+        ]
 
 
 async def _check(temporal: Client, check: ConnectorCheck) -> dict[str, Any]:

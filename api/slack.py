@@ -16,9 +16,11 @@ from slack_sdk.signature import SignatureVerifier
 from api.decisions import NO_NUL, send_draft, skip_draft
 from api.deps import AdminDep, DbDep, TemporalDep
 from api.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unavailable, responses
+from core.ownership import claimed_text, is_claim, parse_claim
 from core.review import SEND, SKIP
 from core.secrets import decrypt, encrypt
-from db import slack, tenants
+from db import claims, customers, slack, tenants
+from db.pool import Database
 
 router = APIRouter(prefix="/v1/slack", tags=["slack"])
 
@@ -103,6 +105,8 @@ async def interactivity(tenant_id: str, request: Request, db: DbDep, temporal: T
             await tenants.audit(conn, tenant_id, f"slack:{user}", "slack.refused", draft_id, {"action": action_id})
     if operator is None:
         raise Forbidden(f"Slack user {user} is not mapped to an operator with a live token; ask an admin")
+    if is_claim(action_id):
+        return await claim_account(db, tenant_id, operator, user, str(action.get("value", "")))
     if action_id == SEND:
         result = await send_draft(temporal, db, tenant_id, operator, draft_id)
     elif action_id == SKIP:
@@ -110,3 +114,22 @@ async def interactivity(tenant_id: str, request: Request, db: DbDep, temporal: T
     else:
         return {"response_type": "ephemeral", "text": "nothing to do"}  # e.g. Open in inbox, a plain link
     return {"response_type": "ephemeral", "text": f"{result.outcome.replace('_', ' ')} by {operator}"}
+
+
+async def claim_account(db: Database, tenant_id: str, operator: str, user: str, value: str) -> dict[str, Any]:
+    """A briefing's "Mine": the first claim of the day's cold account wins, and is audited; a later one is told
+    whose it is."""
+    try:
+        day, customer_id = parse_claim(value)
+    except ValueError as e:
+        raise BadRequest(str(e)) from e
+    async with db.tenant(tenant_id) as conn:
+        name = await customers.name(conn, tenant_id, customer_id)
+        if name is None:
+            raise NotFound(f"no customer {customer_id}")
+        owner = await claims.claim(conn, tenant_id, day, customer_id, operator, user)
+        if owner == operator:
+            await tenants.audit(
+                conn, tenant_id, operator, "briefing.claimed", customer_id, {"day": day.isoformat(), "slack_user": user}
+            )
+    return {"response_type": "ephemeral", "text": claimed_text(name, operator, owner)}

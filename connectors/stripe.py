@@ -44,8 +44,10 @@ def subscription_summary(sub: dict[str, Any]) -> dict[str, FactValue]:
     arr_cents = 0
     quantity = 0
     interval = None
+    plan = None  # the first item's price, as the tenant names it: what a weight profile's `plans` rule matches
     for item in (sub["items"] or {}).get("data", []):
         price = item.get("price") or item.get("plan") or {}
+        plan = plan or price.get("lookup_key") or price.get("nickname") or price.get("id")
         recurring = price.get("recurring") or {
             "interval": price.get("interval"),
             "interval_count": price.get("interval_count", 1),
@@ -69,6 +71,7 @@ def subscription_summary(sub: dict[str, Any]) -> dict[str, FactValue]:
         "arr_usd": round(arr_cents / 100, 2),
         "quantity": quantity,
         "contract": "annual" if interval == "year" else "monthly",
+        "plan": plan,
         "renewal_date": _day(end).isoformat() if end else None,
         "cancel_at_period_end": bool(sub.get("cancel_at_period_end")),
         "started": started.isoformat() if (started := _day(sub.get("created"))) else None,  # a new account is thin

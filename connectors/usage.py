@@ -57,6 +57,8 @@ def _change(now: list[dict[str, Any]], before: list[dict[str, Any]]) -> tuple[fl
 
 def usage_signals(customer_id: str, rows: list[dict[str, Any]], run_date: dt.date) -> list[EvidenceItem]:
     items: list[EvidenceItem] = []
+    # The evidence time is the newest usage day read (core/freshness.py): a feed that stopped shows as stale.
+    newest = max((r["date"] for r in rows if r["date"] <= run_date), default=run_date)
     last7 = _window(rows, run_date, 7, 0)
     for span, before in (("30d", _window(rows, run_date, 37, 30)), ("7d", _window(rows, run_date, 14, 7))):
         change = _change(last7, before)
@@ -73,7 +75,7 @@ def usage_signals(customer_id: str, rows: list[dict[str, Any]], run_date: dt.dat
                 summary=f"Daily active users averaged {now:g} over the last 7 days against {then:g} "
                 f"{'30' if span == '30d' else '7'} days earlier ({pct:+d}%)",
                 facts={"active_users_now": now, "active_users_before": then, "change_pct": pct},
-                observed_on=run_date,
+                observed_on=newest,
             )
         )
     seats = max((r["licensed_seats"] or 0 for r in last7), default=0)
@@ -90,7 +92,7 @@ def usage_signals(customer_id: str, rows: list[dict[str, Any]], run_date: dt.dat
                     signal=-0.2 if share < LOW_UTILISATION else 0.3,
                     summary=f"{users:g} of {seats} licensed seats active on average this week ({pct}%)",
                     facts={"active_users": users, "licensed_seats": seats, "utilisation_pct": pct},
-                    observed_on=run_date,
+                    observed_on=newest,
                 )
             )
     base = _window(rows, run_date, 30, 2)
@@ -107,7 +109,7 @@ def usage_signals(customer_id: str, rows: list[dict[str, Any]], run_date: dt.dat
                 signal=-0.3,
                 summary=f"{errors} errors in the last 2 days, {rate(recent) / rate(base):.1f}x the 30-day error rate",
                 facts={"errors_2d": errors, "spike_ratio": round(rate(recent) / rate(base), 1)},
-                observed_on=run_date,
+                observed_on=newest,
             )
         )
     return items

@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
+from core.freshness import stale_reason
 from schemas.evidence import FACTORS, EvidenceItem, Factor
 from schemas.verdict import Classification, FactorBreakdown, FactorScore, Severity
 
@@ -214,7 +215,7 @@ def judge(
     items: list[EvidenceItem], b: FactorBreakdown, t: Thresholds, run_date: dt.date | None = None
 ) -> tuple[Classification, str | None]:
     """The offline verdict from the factor math: the classification and, when it abstains, why."""
-    abstain = abstain_reason(items, b, run_date)
+    abstain = abstain_reason(items, b, run_date) or (stale_reason(items, b, run_date) if run_date else None)
     if abstain:
         return "standard", abstain
     leaving = {i.kind for i in items if i.kind in LEAVING or i.signal <= DECISIVE_SIGNAL}

@@ -151,10 +151,14 @@ def _email(ctx: CustomerContext, classification: str, candidates: list[EvidenceI
 
 
 DEFAULT_THRESHOLDS = Thresholds()
+THRESHOLD_KEYS = tuple(DEFAULT_THRESHOLDS.as_dict())
 
 
-def verdict_for(ctx: CustomerContext, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> VerdictRow:
+def verdict_for(ctx: CustomerContext, thresholds: Thresholds | None = None) -> VerdictRow:
+    """The verdict by the factor math, against the thresholds the breakdown was judged by (the customer's weight
+    profile's, core/profiles.py) unless others are given."""
     b = ctx.breakdown
+    thresholds = thresholds or Thresholds(**{k: v for k, v in b.thresholds.items() if k in THRESHOLD_KEYS})
     items = ctx.bundle.items
     classification, abstain = judge(items, b, thresholds, ctx.bundle.run_date)
     severity = severity_for(classification, ctx.profile.arr_cents, thresholds)

@@ -24,6 +24,9 @@ class EvidenceItem(BaseModel):
     summary: str
     facts: dict[str, FactValue] = Field(default_factory=dict)
     observed_on: dt.date | None = None
+    # Set (True) on the judge's copy of the bundle when observed_on is older than its source's freshness limit
+    # (core/freshness.py); never stored with the gathered evidence, which stays as the connector read it.
+    stale: bool | None = None
 
 
 class EvidenceBundle(BaseModel):

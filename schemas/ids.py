@@ -39,6 +39,11 @@ def report_by_hand(tenant_id: str, kind: str, day: dt.date) -> str:
     return f"{kind}/{tenant_id}/{day.isoformat()}/by-hand"
 
 
+def briefing_escalation(tenant_id: str, day: dt.date) -> str:
+    """One per briefing day: a second run of the day's briefing finds the first's and starts none."""
+    return f"briefing-escalation/{tenant_id}/{day.isoformat()}"
+
+
 REPORT_SCHEDULES = ("health-briefing", "weekly-digest")  # a tenant's report Schedule is <kind>/<tenant id>
 
 

@@ -36,6 +36,11 @@ class FactorBreakdown(BaseModel):
     # from before it was kept read as 1.0, every factor informed.
     informed_weight: float = Field(default=1.0, gt=0.0, le=1.0)
     uninformed: list[Factor] = Field(default_factory=list)
+    # Source ids of evidence older than its source's freshness limit (core/freshness.py), and which weight profile
+    # (and which version of the tenant's weights) judged it (core/profiles.py). Older rows: none, unknown.
+    stale: list[str] = Field(default_factory=list)
+    profile: str | None = None
+    weights_version: int | None = None
 
 
 class DraftEmail(BaseModel):

@@ -13,7 +13,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 
 from api.reports import start_report
 from core.secrets import encrypt
@@ -93,6 +93,10 @@ async def test_the_briefing_covers_every_paying_customer_and_posts_once(
     result = await report(client, tid, "briefing")
     assert result.counts is not None and result.slack_ts
     await record_history(client, ids.report_by_hand(tid, "briefing", AS_OF), "health_briefing_completed")
+    # The posted briefing started the wait for claims on its cold accounts: a workflow of its own, left running.
+    waiting = await client.get_workflow_handle(ids.briefing_escalation(tid, AS_OF)).describe()
+    assert waiting.status in (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.COMPLETED)
+    await record_history(client, ids.report_by_hand(tid, "briefing", AS_OF), "health_briefing_escalation_started")
     async with db.tenant(tid) as conn:
         paying = await conn.fetchval(
             "select count(*) from customers where status in ('active', 'past_due', 'trialing') and arr_cents > 0"

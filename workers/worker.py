@@ -10,6 +10,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
+from activities.claims import ClaimActivities
 from activities.connectors import ConnectorActivities
 from activities.email import EmailActivities, SmtpConfig
 from activities.judge import JudgeActivities
@@ -19,6 +20,7 @@ from db.pool import Database
 from schemas import queues
 from schemas.settings import Settings
 from workflows.approval import ApprovalWorkflow
+from workflows.claims import BriefingEscalationWorkflow
 from workflows.connectors import CheckConnectorWorkflow
 from workflows.reports import HealthBriefingWorkflow, WeeklyDigestWorkflow
 from workflows.scan import (
@@ -41,6 +43,7 @@ WORKFLOWS = [
     HealthBriefingWorkflow,
     WeeklyDigestWorkflow,
     CheckConnectorWorkflow,
+    BriefingEscalationWorkflow,
 ]
 
 
@@ -80,6 +83,7 @@ def build_workers(
     )
     judge = JudgeActivities(db, secret_key)
     report = ReportActivities(db, secret_key)
+    claims = ClaimActivities(db)
     email = EmailActivities(
         db,
         smtp
@@ -120,6 +124,8 @@ def build_workers(
                 report.compose_digest,
                 report.post_report,
                 ConnectorActivities(secret_key).check_connector,
+                claims.claim_window,
+                claims.escalate_unclaimed,
             ],
             max_concurrent_activities=50,
         ),

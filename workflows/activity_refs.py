@@ -108,6 +108,16 @@ class ReportActivities(Protocol):
     async def post_report(self, ref: ReportRef) -> str | None: ...
 
 
+class ClaimActivities(Protocol):
+    """activities.claims.ClaimActivities"""
+
+    @activity.defn
+    async def claim_window(self, ref: ReportRef) -> float | None: ...
+
+    @activity.defn
+    async def escalate_unclaimed(self, ref: ReportRef) -> int: ...
+
+
 class EmailActivities(Protocol):
     """activities.email.EmailActivities"""
 
@@ -141,4 +151,5 @@ MIRRORS = {
     ReportActivities: "activities.reports.ReportActivities",
     EmailActivities: "activities.email.EmailActivities",
     ConnectorActivities: "activities.connectors.ConnectorActivities",
+    ClaimActivities: "activities.claims.ClaimActivities",
 }

@@ -14,14 +14,16 @@ from dataclasses import replace
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from core.clock import UnknownTimeZone, local_day
-    from schemas import queues, search
+    from schemas import ids, queues, search
     from schemas.workflow_io import ChunkRef, GatherResult, ReportInput, ReportRef, ReportResult, TenantScanInput
     from workflows.activity_refs import EmailActivities, ReportActivities, ScanActivities
+    from workflows.claims import BriefingEscalationWorkflow
     from workflows.options import ActivityOptions
     from workflows.scan import DB, MODEL, PARALLEL_CHUNKS, VENDOR, failure_message
 
@@ -43,6 +45,24 @@ MAIL = ActivityOptions(
         initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5), maximum_attempts=20
     ),
 )
+
+
+CLAIM_ESCALATION = "briefing-claim-escalation"  # posted briefings start BriefingEscalationWorkflow
+
+
+async def start_escalation(ref: ReportRef) -> None:
+    """The claim window's wait runs in its own workflow, left running when the briefing closes. A second run of
+    the day (by hand after the Schedule's) finds it started: one escalation per briefing day."""
+    try:
+        await workflow.start_child_workflow(
+            BriefingEscalationWorkflow.run,
+            ref,
+            id=ids.briefing_escalation(ref.tenant_id, ref.day),
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        pass
 
 
 def report_day(inp: ReportInput) -> dt.date:
@@ -111,6 +131,8 @@ class HealthBriefingWorkflow:
                 type="BriefingNotPosted",
                 non_retryable=True,
             ) from e
+        if ts and workflow.patched(CLAIM_ESCALATION):
+            await start_escalation(ref)
         return ReportResult(tenant_id=inp.tenant_id, kind="briefing", day=day, counts=counts, slack_ts=ts)
 
 
