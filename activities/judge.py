@@ -15,9 +15,11 @@ from temporalio.exceptions import ApplicationError
 
 from activities import oncall
 from core import citations
+from core.carry import carried_verdict, fingerprint, may_carry
 from core.cost import over_cap, split_cost
 from core.factors import breakdown
 from core.secrets import decrypt
+from db import carry as carry_db
 from db import ledger, scans, tenants
 from db import settings as tenant_settings
 from db.pool import Database
@@ -168,10 +170,13 @@ class JudgeActivities:
         ids = [c.profile.customer_id for c in contexts]
         capped, spent, cap = await self._capped(ref, ids)
         spec, model = await self.model_for(ref.tenant_id, ref.route)
-        live = [c for c in contexts if c.profile.customer_id not in capped]
+        name = model.name if spec == registry.OFFLINE else spec
+        prints = {c.profile.customer_id: fingerprint(c.profile, c.bundle, c.breakdown, c.offers) for c in contexts}
+        carried = await self._carried(ref, contexts, prints, name)
+        capped -= carried.keys()  # a carried verdict costs nothing: the cap does not turn it into an offline one
+        live = [c for c in contexts if c.profile.customer_id not in capped and c.profile.customer_id not in carried]
         rows: dict[str, VerdictRow] = {}
         notes: dict[str, list[str]] = {c: [] for c in ids}
-        name = model.name if spec == registry.OFFLINE else spec
         if live and spec != registry.OFFLINE:
             try:
                 answer = await model.classify(live)
@@ -199,6 +204,9 @@ class JudgeActivities:
         email_settings = await self._email_settings(ref.tenant_id)
         for ctx in contexts:
             cid = ctx.profile.customer_id
+            if cid in carried:
+                verdicts.append(carried[cid])
+                continue
             row = rows.get(cid)
             used = name
             if row is None:
@@ -214,12 +222,30 @@ class JudgeActivities:
                     route=ref.route,
                     model=used,
                     notes=notes[cid] + demoted,
+                    fingerprint=prints[cid],
                 )
             )
         # Below TIER3 the worker's reading is final. Both in one transaction: a crash between them would leave a
         # batch whose retry returns early with nothing to record.
         await self._save(ref, ["worker"] if ref.route == "TIER3" else ["worker", "final"], name, verdicts)
         return sum(1 for v in verdicts if v.notes)
+
+    async def _carried(
+        self, ref: BatchRef, contexts: list[CustomerContext], prints: dict[str, str], model: str
+    ) -> dict[str, Verdict]:
+        """The customers whose evidence is unchanged since a recent enough reading by this model: their verdicts,
+        carried forward without a model call (core.carry)."""
+        ids = [c.profile.customer_id for c in contexts]
+        async with self.db.tenant(ref.tenant_id) as conn:
+            days = (await carry_db.cost_settings(conn))[0]
+            last = await carry_db.last_verdicts(conn, ref.tenant_id, ref.run_date, ids) if days > 0 else {}
+        return {
+            c.profile.customer_id: carried_verdict(
+                last[c.profile.customer_id], prints[c.profile.customer_id], c.bundle, c.breakdown, ref.route
+            )
+            for c in contexts
+            if may_carry(last.get(c.profile.customer_id), prints[c.profile.customer_id], ref.run_date, days, model)
+        }
 
     async def _save(self, ref: BatchRef, stages: list[str], model: str, verdicts: list[Verdict]) -> None:
         out = {"verdicts": [v.model_dump(mode="json") for v in verdicts]}
@@ -242,8 +268,10 @@ class JudgeActivities:
             ]
             contexts = await self._contexts(ref)
             capped, _, _ = await self._capped(ref, [c.profile.customer_id for c in contexts])
-            contexts = [c for c in contexts if c.profile.customer_id not in capped]  # the cap covers every call
-            worker = [v for v in worker if v.customer_id not in capped]
+            # The cap covers every call; a verdict carried forward unchanged has no new reading to review.
+            skip = capped | {v.customer_id for v in worker if v.carried_from is not None}
+            contexts = [c for c in contexts if c.profile.customer_id not in skip]
+            worker = [v for v in worker if v.customer_id not in skip]
             spec, model = await self.model_for(ref.tenant_id, "SUPERVISOR")
             flags: list[RowFlag] = []
             notes: list[str] = [f"{c}: cost cap reached, not sent to the supervisor" for c in sorted(capped)]
@@ -262,7 +290,7 @@ class JudgeActivities:
                     done.input_tokens,
                     done.output_tokens,
                 )
-            else:
+            elif contexts:
                 notes.append("no supervisor model configured (or no key for it): the worker's rows stand")
             saved = {"model": spec, "flags": [f.model_dump(mode="json") for f in flags], "notes": notes, "drift": drift}
             async with self.db.tenant(ref.tenant_id) as conn:
@@ -323,6 +351,9 @@ class JudgeActivities:
         final: list[Verdict] = []
         audits: list[tuple[str, dict[str, Any]]] = []
         for v in worker:
+            if v.carried_from is not None:  # carried forward, not reviewed: recorded as it is
+                final.append(v)
+                continue
             flag = flags.get(v.customer_id)
             tb = await self._load(ref, f"tiebreaker:{v.customer_id}") if flag else None
             tb_row = VerdictRow.model_validate(tb["row"]) if tb and tb.get("row") else None
