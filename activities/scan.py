@@ -129,8 +129,10 @@ class ScanActivities:
             if mix is not None:
                 summary = summary | {
                     "route_mix": mix.mix,
+                    "route_mix_target": {r: list(band) for r, band in routing.TARGET_MIX.items()},
                     "route_mix_drift": mix.drift,
                     "route_mix_baseline": mix.baseline,
+                    "carried_forward": await carry_db.carried_count(conn, inp.tenant_id, inp.run_date),
                 }
             await scans.finish_run(conn, inp.tenant_id, inp.run_date, status, summary, error)
             notices = await oncall.evaluate(conn, inp.tenant_id, inp.run_date, mix)

@@ -15,6 +15,7 @@ from api.errors import Forbidden, Unauthorized, Unprocessable, responses
 from core.egress import url_allowed
 from core.factors import check_weights
 from core.model_spec import parse_spec
+from db import carry as carry_db
 from db import settings as tenant_settings
 from db import tenants
 from schemas.evidence import FACTORS
@@ -59,6 +60,22 @@ class TenantSettings(EmailSettings):
     undo_window_seconds: int = Field(
         10, ge=0, le=300, description="after Send, how long the send can be undone before it is delivered; 0: off"
     )
+    carry_forward_days: int = Field(
+        7,
+        ge=0,
+        le=30,
+        description="an account whose evidence is unchanged since a model read it fewer than this many days ago keeps "
+        "that verdict without a model call (no new draft); 0: every account is read every day",
+    )
+    tier3_arr_usd: int = Field(
+        50_000, ge=0, description="accounts at or above this ARR route to TIER3 (worker, supervisor, tiebreaker)"
+    )
+    strong_signal: float = Field(
+        0.4,
+        gt=0,
+        le=1,
+        description="the 'moved' rule: a new evidence item with |signal| at or above this routes the account to TIER2",
+    )
     models: dict[Role, str] = Field(
         default_factory=dict,
         description="role -> model spec such as "
@@ -99,6 +116,9 @@ async def _read(conn: asyncpg.Connection, tenant_id: str) -> TenantSettings:
         oncall_webhook=row["oncall_webhook"],
         **(await tenant_settings.email_settings(conn)).model_dump(),
         undo_window_seconds=row["undo_window_seconds"],
+        carry_forward_days=row["carry_forward_days"],
+        tier3_arr_usd=row["tier3_arr_usd"],
+        strong_signal=float(row["strong_signal"]),
     )
 
 
@@ -141,6 +161,9 @@ async def put_settings(body: TenantSettings, op: AdminDep, db: DbDep, request: R
             undo_window_seconds=body.undo_window_seconds,
         )
         await tenant_settings.update_email(conn, op.tenant_id, EmailSettings.model_validate(body.model_dump()))
+        await carry_db.update_cost_settings(
+            conn, op.tenant_id, body.carry_forward_days, body.tier3_arr_usd, body.strong_signal
+        )
         after = await _read(conn, op.tenant_id)
         now = after.model_dump()
         changed = {k: {"from": v, "to": now[k]} for k, v in before.items() if now[k] != v}

@@ -70,3 +70,14 @@ async def thresholds(conn: asyncpg.Connection) -> RoutingThresholds:
     """The transaction's tenant's routing thresholds: its TIER3 line and its "moved" rule."""
     _, tier3_arr_usd, strong_signal = await cost_settings(conn)
     return RoutingThresholds(tier3_arr_cents=tier3_arr_usd * 100, strong_signal=strong_signal)
+
+
+async def carried_count(conn: asyncpg.Connection, tenant_id: str, run_date: dt.date) -> int:
+    """How many of a run's verdicts were carried forward without a model call."""
+    return int(
+        await conn.fetchval(
+            "select count(*) from classifications where tenant_id = $1 and run_date = $2 and carried_from is not null",
+            tenant_id,
+            run_date,
+        )
+    )

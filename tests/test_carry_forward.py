@@ -8,16 +8,20 @@ import uuid
 from collections.abc import Iterator
 
 import asyncpg
+import httpx
 import pytest
 from temporalio.client import Client
 
+from core import routing
 from core.secrets import encrypt
+from db import carry as carry_db
 from db import scans, tenants
 from db.pool import Database
 from sandbox.llm_fakes import FakeLLM, start_fake_llm
 from schemas import ids as ids_
 from schemas.evidence import EvidenceItem
 from schemas.workflow_io import BatchRef, BatchResult
+from tests import factories
 from tests.conftest import create_tenant
 from workflows.scan import ClassifyBatchWorkflow
 
@@ -187,3 +191,28 @@ async def test_a_carried_tier3_account_is_not_sent_to_the_supervisor(
             "select customer_id from classifications where carried_from is not null order by customer_id"
         )
     assert {r["customer_id"] for r in carried} == set(ids[:2])
+
+
+async def test_the_tier3_line_the_moved_rule_and_carry_days_are_tenant_settings(
+    owner: asyncpg.Connection, db: Database, secret_key: str, api_url: str
+) -> None:
+    tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    admin = await factories.token(db, tid, "admin", "admin-cost")
+    async with httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {admin}"}) as h:
+        current = (await h.get("/v1/settings")).json()
+        assert (current["tier3_arr_usd"], current["strong_signal"], current["carry_forward_days"]) == (50_000, 0.4, 7)
+        for bad in ({"strong_signal": 0}, {"carry_forward_days": 31}, {"tier3_arr_usd": -1}):
+            assert (await h.put("/v1/settings", json=current | bad)).status_code == 422, bad
+        mine = current | {"tier3_arr_usd": 20_000, "strong_signal": 0.7, "carry_forward_days": 3}
+        r = await h.put("/v1/settings", json=mine)
+        assert r.status_code == 200 and (await h.get("/v1/settings")).json() == mine, r.text
+    async with db.tenant(tid) as conn:
+        t = await carry_db.thresholds(conn)
+        audit = await conn.fetchval("select detail from audit_log where action = 'settings.changed'")
+    assert audit["tier3_arr_usd"] == {"from": 50_000, "to": 20_000}
+    quiet = routing.RouteFeatures(
+        arr_cents=25_000_00, last_severity=None, severity_before_last=None, new_strong_signals=0
+    )
+    assert routing.route_customer(quiet) == "TIER1" and routing.route_customer(quiet, t) == "TIER3"
+    signals = [("stripe:in_1", -0.5)]
+    assert routing.count_new_strong(signals, set()) == 1 and routing.count_new_strong(signals, set(), t) == 0
