@@ -63,12 +63,16 @@ async def charge(
     customers: list[str],
     tin: int,
     tout: int,
+    *,
+    cache: tuple[int, int] = (0, 0),
+    batched: bool = False,
 ) -> None:
-    """One model call into the ledger, its price shared across the customers it served."""
+    """One model call into the ledger, its price shared across the customers it served. `cache` is its (written,
+    read) prompt-cache tokens, priced at the table's cache rates; `batched` a call through a vendor batch API."""
     if spec == registry.OFFLINE or not customers:
         return
     try:
-        cost = price_usd(spec, tin, tout)
+        cost = price_usd(spec, tin, tout, cache_write=cache[0], cache_read=cache[1], batched=batched)
     except UnknownModelPrice:
         activity.logger.warning("no list price for %s; ledger records tokens at $0", spec)
         cost = 0.0
@@ -84,6 +88,8 @@ async def charge(
             tier,
             spec,
             {c: (tin // n, tout // n, shares[c]) for c in customers},
+            cache=cache,
+            batched=batched,
         )
 
 
@@ -153,8 +159,29 @@ class JudgeActivities:
         async with self.db.tenant(tenant_id) as conn:
             return await tenant_settings.email_settings(conn)
 
-    async def _charge(self, ref: BatchRef, stage: str, spec: str, customers: list[str], tin: int, tout: int) -> None:
-        await charge(self.db, ref.tenant_id, ref.run_date, ref.batch_no, stage, ref.route, spec, customers, tin, tout)
+    async def _charge(
+        self,
+        ref: BatchRef,
+        stage: str,
+        spec: str,
+        customers: list[str],
+        tin: int,
+        tout: int,
+        cache: tuple[int, int] = (0, 0),
+    ) -> None:
+        await charge(
+            self.db,
+            ref.tenant_id,
+            ref.run_date,
+            ref.batch_no,
+            stage,
+            ref.route,
+            spec,
+            customers,
+            tin,
+            tout,
+            cache=cache,
+        )
 
     async def _capped(self, ref: BatchRef, customers: list[str]) -> tuple[set[str], dict[str, float], float]:
         return await capped(self.db, ref.tenant_id, customers)
@@ -188,6 +215,7 @@ class JudgeActivities:
                     [c.profile.customer_id for c in live],
                     answer.input_tokens,
                     answer.output_tokens,
+                    (answer.cache_write_tokens, answer.cache_read_tokens),
                 )
             except ApplicationError as e:
                 if e.non_retryable or activity.info().attempt < FALLBACK_AFTER_ATTEMPTS:
@@ -289,6 +317,7 @@ class JudgeActivities:
                     [c.profile.customer_id for c in contexts],
                     done.input_tokens,
                     done.output_tokens,
+                    (done.cache_write_tokens, done.cache_read_tokens),
                 )
             elif contexts:
                 notes.append("no supervisor model configured (or no key for it): the worker's rows stand")
@@ -334,7 +363,15 @@ class JudgeActivities:
                     "row": row.model_dump(mode="json"),
                     "notes": notes,
                 }
-            await self._charge(ref, stage, spec, [customer_id], done.input_tokens, done.output_tokens)
+            await self._charge(
+                ref,
+                stage,
+                spec,
+                [customer_id],
+                done.input_tokens,
+                done.output_tokens,
+                (done.cache_write_tokens, done.cache_read_tokens),
+            )
         async with self.db.tenant(ref.tenant_id) as conn:
             await scans.save_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, stage, spec, out)
         return str(out["classification"])

@@ -46,7 +46,9 @@ class AnthropicModel:
             msg = await self._client.messages.create(
                 model=self.model,
                 max_tokens=self.max_tokens,
-                system=system,
+                # The breakpoint caches the tools and the instructions (Anthropic's order: tools, system,
+                # messages); the customers come after it. See llm/cache.py.
+                system=[{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}],
                 messages=[{"role": "user", "content": user}],
                 tools=[
                     {
@@ -63,7 +65,10 @@ class AnthropicModel:
             ) from e
         except anthropic.APIConnectionError as e:  # timeouts included: retryable, no status
             raise vendor_error(VENDOR, None, e.message) from e
-        tin, tout = msg.usage.input_tokens, msg.usage.output_tokens
+        # Anthropic's input_tokens leaves out what the cache wrote and read; ours counts every prompt token.
+        written = msg.usage.cache_creation_input_tokens or 0
+        read = msg.usage.cache_read_input_tokens or 0
+        tin, tout = msg.usage.input_tokens + written + read, msg.usage.output_tokens
         if msg.stop_reason == "refusal":
             raise invalid_answer(self.name, "the model refused to answer", tin, tout)
         if msg.stop_reason in ("max_tokens", "model_context_window_exceeded"):
@@ -76,7 +81,7 @@ class AnthropicModel:
                 value = parse_as(schema, "".join(b.text for b in msg.content if b.type == "text"))
         except ModelAnswerError as e:
             raise invalid_answer(self.name, str(e), tin, tout) from e
-        return Completion(value, tin, tout)
+        return Completion(value, tin, tout, cache_write_tokens=written, cache_read_tokens=read)
 
     async def classify(self, batch: list[CustomerContext]) -> ModelAnswer:
         return await classify_with(self, batch)

@@ -57,6 +57,10 @@ class FakeLLM:
     retry_after: int = 7
     script: deque[Step] = field(default_factory=deque)
     requests: list[dict[str, Any]] = field(default_factory=list)  # path, headers and JSON body of every call
+    # Prompt caching as the vendors do it (llm/cache.py): a prefix of at least this many tokens is written on first
+    # sight (Anthropic: only when marked with cache_control) and read after.
+    cache_min_tokens: int = 1024
+    cached: set[str] = field(default_factory=set)
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -69,6 +73,27 @@ class FakeLLM:
         with self._lock:
             self.requests.append(request)
             return self.script.popleft() if self.script else GOOD
+
+    def cache_usage(self, vendor: str, body: dict[str, Any]) -> tuple[int, int]:
+        """(written, read) prompt-cache tokens for a request: its stable prefix (the schema and the instructions)
+        when long enough, and for Anthropic only when the request marks it."""
+        system, _, schema, _ = read_request(vendor, body)
+        if vendor == "anthropic" and not any(
+            isinstance(b, dict) and b.get("cache_control") for b in body.get("system") or []
+        ):
+            return 0, 0
+        prefix = json.dumps(schema, sort_keys=True) + system
+        tokens = _tokens(prefix)
+        if tokens < self.cache_min_tokens:
+            return 0, 0
+        with self._lock:
+            seen = prefix in self.cached
+            self.cached.add(prefix)
+        if vendor == "openai":  # cached in 128-token steps, and never reported as written
+            return 0, (tokens - tokens % 128) if seen else 0
+        if vendor == "google":  # implicit caching: reads only
+            return 0, tokens if seen else 0
+        return (0, tokens) if seen else (tokens, 0)
 
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:
@@ -206,9 +231,12 @@ def answer(
     tin: int,
     tool: str = "",
     payload: dict[str, Any] | None = None,
+    cache: tuple[int, int] = (0, 0),
 ) -> dict[str, Any]:
-    """A 200 response body. `kind` is good, malformed, truncated or refusal; `text` the answer's JSON text."""
+    """A 200 response body. `kind` is good, malformed, truncated or refusal; `text` the answer's JSON text;
+    `cache` the (written, read) prompt-cache tokens among the `tin` prompt tokens, reported the vendor's way."""
     tout = _tokens(text or "")
+    written, read = cache
     if vendor == "anthropic":
         stop = {GOOD: "tool_use", MALFORMED: "end_turn", TRUNCATED: "max_tokens", REFUSAL: "refusal"}[kind]
         if kind == GOOD:
@@ -227,10 +255,18 @@ def answer(
             "content": content,
             "stop_reason": stop,
             "stop_sequence": None,
-            "usage": {"input_tokens": tin, "output_tokens": tout},
+            # Anthropic's input_tokens are the ones after the last cache breakpoint.
+            "usage": {
+                "input_tokens": tin - written - read,
+                "output_tokens": tout,
+                "cache_creation_input_tokens": written,
+                "cache_read_input_tokens": read,
+            },
         }
     if vendor == "google":
         usage = {"promptTokenCount": tin, "candidatesTokenCount": tout, "totalTokenCount": tin + tout}
+        if read:
+            usage["cachedContentTokenCount"] = read
         if kind == REFUSAL:
             return {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": usage, "modelVersion": model}
         reason = {GOOD: "STOP", MALFORMED: "STOP", TRUNCATED: "MAX_TOKENS"}[kind]
@@ -252,7 +288,12 @@ def answer(
                 "finish_reason": "length" if kind == TRUNCATED else "stop",
             }
         ],
-        "usage": {"prompt_tokens": tin, "completion_tokens": tout, "total_tokens": tin + tout},
+        "usage": {
+            "prompt_tokens": tin,
+            "completion_tokens": tout,
+            "total_tokens": tin + tout,
+            "prompt_tokens_details": {"cached_tokens": read},
+        },
     }
 
 
@@ -310,10 +351,11 @@ def error(vendor: str, kind: str, retry_after: int) -> JSONResponse:
 
 def respond(fake: FakeLLM, vendor: str, model: str, step: Step, body: dict[str, Any]) -> JSONResponse:
     system, user, schema, tool = read_request(vendor, body)
-    tin = _tokens(system + user)
+    cache = fake.cache_usage(vendor, body)
+    tin = max(_tokens(system + user), sum(cache))
     if isinstance(step, BaseModel | dict):
         payload = step.model_dump(mode="json") if isinstance(step, BaseModel) else step
-        return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload))
+        return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload, cache))
     if step in (RATE_LIMITED, OVERLOADED, UNAUTHORIZED, BAD_KEY):
         return error(vendor, step, fake.retry_after)
     if step == MALFORMED:  # an unquoted value and a trailing comma: not JSON at all
@@ -324,20 +366,20 @@ def respond(fake: FakeLLM, vendor: str, model: str, step: Step, body: dict[str, 
     if step == SCHEMA_VIOLATION:  # well-formed JSON, wrong shape: a model ignoring the schema
         ids = [c.profile.customer_id for c in contexts_from_prompt(user)] or ["cus_unknown"]
         payload = {"rows": [{"customer_id": ids[0], "classification": "maybe", "severity": "SEVERE"}]}
-        return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload))
+        return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload, cache))
     if step == INVENTED_CITATION:
         payload = health_payload(user, invent=True)
-        return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload))
+        return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload, cache))
     if step in (LITERAL_NUMBERS, QUOTED_COMMITMENT):
         payload = lying_payload(user, step)
-        return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload))
+        return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload, cache))
     if step not in (GOOD, TRUNCATED):
         raise ValueError(f"unknown fake step {step!r}")
     payload = good_payload(user, schema)
     text = json.dumps(payload)
     if step == TRUNCATED:  # cut mid-answer, as when the output token limit is hit
         return JSONResponse(answer(vendor, model, TRUNCATED, text[: len(text) // 2], tin, tool))
-    return JSONResponse(answer(vendor, model, GOOD, text, tin, tool, payload))
+    return JSONResponse(answer(vendor, model, GOOD, text, tin, tool, payload, cache))
 
 
 def build_app(fake: FakeLLM) -> FastAPI:

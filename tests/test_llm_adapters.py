@@ -330,3 +330,47 @@ def test_resolve_refuses_readings_of_different_customers() -> None:
     flag = RowFlag(customer_id="cus_2", classification="at_risk", severity="HIGH", reason="x")
     with pytest.raises(ValueError):
         resolve(reading("worker", "standard", "LOW"), flag, None)
+
+
+async def test_the_stable_prefix_is_cached_the_vendors_way_and_reported_back() -> None:
+    """Two calls with the same instructions and schema: the second reads the prefix from the vendor's cache, and
+    the adapter reports it as the vendor does (Anthropic writes first, marked by cache_control; OpenAI and Gemini
+    cache automatically and only report reads). LiteLLM-routed models are not cached here."""
+    for vendor in ("anthropic", "openai", "google"):
+        fake = fakes.start_fake_llm(vendor)
+        try:
+            async with adapter(fake, fakes.GOOD, fakes.GOOD) as model:
+                first = await model.classify(BATCH)
+                second = await model.classify(BATCH[:2])
+        finally:
+            fake.stop()
+        assert second.cache_read_tokens > 1000 and second.cache_write_tokens == 0, vendor
+        assert first.cache_read_tokens == 0 and first.input_tokens > second.cache_read_tokens, vendor
+        assert first.cache_write_tokens == (second.cache_read_tokens if vendor == "anthropic" else 0), vendor
+        sent = fake.requests[0]["body"]
+        if vendor == "anthropic":
+            assert sent["system"][0]["cache_control"] == {"type": "ephemeral"}
+        elif vendor == "openai":
+            assert sent["prompt_cache_key"] == "renewals-v1"
+        # The customers come after the prefix: the two prompts share it byte for byte.
+        assert fake.requests[0]["body"] != fake.requests[1]["body"]
+        assert fakes.read_request(vendor, sent)[0] == fakes.read_request(vendor, fake.requests[1]["body"])[0]
+
+
+def test_cache_writes_and_reads_and_batches_are_priced_from_the_table() -> None:
+    from llm.litellm_table import load_litellm
+
+    table = load_litellm().model_cost["claude-sonnet-4-6"]
+    full = price_usd("anthropic:claude-sonnet-4-6", 10_000, 0)
+    read = price_usd("anthropic:claude-sonnet-4-6", 10_000, 0, cache_read=4_000)
+    written = price_usd("anthropic:claude-sonnet-4-6", 10_000, 0, cache_write=4_000)
+    assert read == pytest.approx(6_000 * table["input_cost_per_token"] + 4_000 * table["cache_read_input_token_cost"])
+    assert written == pytest.approx(
+        6_000 * table["input_cost_per_token"] + 4_000 * table["cache_creation_input_token_cost"]
+    )
+    assert read < full < written
+    assert price_usd("openai:gpt-5", 10_000, 1_000, batched=True) == pytest.approx(
+        price_usd("openai:gpt-5", 10_000, 1_000) / 2
+    )
+    with pytest.raises(ValueError, match="part of the input"):
+        price_usd("openai:gpt-5", 100, 0, cache_read=200)
