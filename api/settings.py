@@ -76,6 +76,13 @@ class TenantSettings(EmailSettings):
         le=1,
         description="the 'moved' rule: a new evidence item with |signal| at or above this routes the account to TIER2",
     )
+    batch_wait_seconds: int = Field(
+        14_400,
+        ge=0,
+        le=86_400,
+        description="how long the scan's model calls may wait in a vendor's batch API (half price) before they are "
+        "cancelled and made synchronously; 0: always synchronous",
+    )
     models: dict[Role, str] = Field(
         default_factory=dict,
         description="role -> model spec such as "
@@ -119,6 +126,7 @@ async def _read(conn: asyncpg.Connection, tenant_id: str) -> TenantSettings:
         carry_forward_days=row["carry_forward_days"],
         tier3_arr_usd=row["tier3_arr_usd"],
         strong_signal=float(row["strong_signal"]),
+        batch_wait_seconds=row["batch_wait_seconds"],
     )
 
 
@@ -164,6 +172,7 @@ async def put_settings(body: TenantSettings, op: AdminDep, db: DbDep, request: R
         await carry_db.update_cost_settings(
             conn, op.tenant_id, body.carry_forward_days, body.tier3_arr_usd, body.strong_signal
         )
+        await carry_db.update_batch_wait(conn, op.tenant_id, body.batch_wait_seconds)
         after = await _read(conn, op.tenant_id)
         now = after.model_dump()
         changed = {k: {"from": v, "to": now[k]} for k, v in before.items() if now[k] != v}

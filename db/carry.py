@@ -81,3 +81,16 @@ async def carried_count(conn: asyncpg.Connection, tenant_id: str, run_date: dt.d
             run_date,
         )
     )
+
+
+async def batch_wait_seconds(conn: asyncpg.Connection) -> int:
+    """The transaction's tenant's longest wait on a vendor batch (0: batches off)."""
+    return int(await conn.fetchval("select batch_wait_seconds from tenant_settings") or 0)
+
+
+async def update_batch_wait(conn: asyncpg.Connection, tenant_id: str, seconds: int) -> None:
+    await conn.execute(
+        "update tenant_settings set batch_wait_seconds = $2, updated_at = now() where tenant_id = $1",
+        tenant_id,
+        seconds,
+    )

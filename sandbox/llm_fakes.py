@@ -25,7 +25,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from llm.base import CustomerContext, PreviousEntry
@@ -44,6 +44,12 @@ SLOW = "slow"  # a good answer after SLOW_SECONDS: longer than a test's client t
 LITERAL_NUMBERS = "literal_numbers"  # the good answer with every fact typed out as a number, as models used to
 QUOTED_COMMITMENT = "quoted_commitment"  # the good answer agreeing to what a customer's message asked
 SLOW_SECONDS = 3.0
+# Message Batches (Anthropic's batch API): how the next batch submitted behaves.
+BATCH_ENDED = "batch_ended"  # every request answered, ended by the first poll
+BATCH_SLOW = "batch_slow"  # still in progress for two polls, then ended
+BATCH_STUCK = "batch_stuck"  # never ends by itself (a deadline must give up on it and cancel it)
+BATCH_EXPIRED = "batch_expired"  # ended with every request expired, as after 24 hours
+BATCH_PARTIAL = "batch_partial"  # ended; the first request errored, the rest answered
 Step = str | dict[str, Any] | BaseModel
 VENDORS = ("anthropic", "openai", "google", "litellm")
 _RUN_DATE = re.compile(r"Run date: (\d{4}-\d{2}-\d{2})")
@@ -61,6 +67,8 @@ class FakeLLM:
     # sight (Anthropic: only when marked with cache_control) and read after.
     cache_min_tokens: int = 1024
     cached: set[str] = field(default_factory=set)
+    batch_script: deque[str] = field(default_factory=deque)
+    batches: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> status, polls left, results
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -382,8 +390,81 @@ def respond(fake: FakeLLM, vendor: str, model: str, step: Step, body: dict[str, 
     return JSONResponse(answer(vendor, model, GOOD, text, tin, tool, payload, cache))
 
 
+def _batch_object(fake: FakeLLM, bid: str) -> dict[str, Any]:
+    b = fake.batches[bid]
+    ended = b["status"] == "ended"
+    kinds = [r["result"]["type"] for r in b["results"]]
+    counts = {k: kinds.count(k) if ended else 0 for k in ("succeeded", "errored", "canceled", "expired")}
+    return {
+        "id": bid,
+        "type": "message_batch",
+        "processing_status": b["status"],
+        "request_counts": counts | {"processing": 0 if ended else len(kinds)},
+        "created_at": "2026-11-22T06:00:00Z",
+        "expires_at": "2026-11-23T06:00:00Z",
+        "ended_at": "2026-11-22T06:10:00Z" if ended else None,
+        "cancel_initiated_at": b.get("canceled_at"),
+        "archived_at": None,
+        "results_url": f"{fake.root}/v1/messages/batches/{bid}/results" if ended else None,
+    }
+
+
+def _batch_results(fake: FakeLLM, step: str, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for i, r in enumerate(requests):
+        if step == BATCH_EXPIRED:
+            result: dict[str, Any] = {"type": "expired"}
+        elif step == BATCH_PARTIAL and i == 0:
+            error = {"type": "invalid_request_error", "message": "prompt is too long"}
+            result = {"type": "errored", "error": {"type": "error", "error": error}}
+        else:
+            message = json.loads(bytes(respond(fake, "anthropic", r["params"]["model"], GOOD, r["params"]).body))
+            result = {"type": "succeeded", "message": message}
+        out.append({"custom_id": r["custom_id"], "result": result})
+    return out
+
+
+def add_batch_routes(app: FastAPI, fake: FakeLLM) -> None:
+    """Anthropic's Message Batches: create, retrieve, results (JSON Lines at results_url), cancel."""
+
+    @app.post("/v1/messages/batches")
+    async def create(request: Request) -> JSONResponse:
+        body = await request.json()
+        with fake._lock:
+            fake.requests.append({"path": request.url.path, "headers": dict(request.headers), "body": body})
+            step = fake.batch_script.popleft() if fake.batch_script else BATCH_ENDED
+            bid = f"msgbatch_fake{len(fake.batches) + 1:04d}"
+        polls = {BATCH_SLOW: 2, BATCH_STUCK: 10**9}.get(step, 0)
+        results = _batch_results(fake, step, body["requests"])
+        fake.batches[bid] = {"status": "in_progress", "polls": polls, "results": results}
+        return JSONResponse(_batch_object(fake, bid))
+
+    @app.get("/v1/messages/batches/{bid}")
+    async def retrieve(bid: str) -> JSONResponse:
+        b = fake.batches[bid]
+        if b["status"] == "in_progress":
+            if b["polls"] <= 0:
+                b["status"] = "ended"
+            b["polls"] -= 1
+        return JSONResponse(_batch_object(fake, bid))
+
+    @app.get("/v1/messages/batches/{bid}/results")
+    async def results(bid: str) -> Response:
+        lines = "\n".join(json.dumps(r) for r in fake.batches[bid]["results"])
+        return Response(lines + "\n", media_type="application/binary")
+
+    @app.post("/v1/messages/batches/{bid}/cancel")
+    async def cancel(bid: str) -> JSONResponse:
+        b = fake.batches[bid]
+        if b["status"] == "in_progress":
+            b.update(status="ended", canceled_at="2026-11-22T09:00:00Z")
+            b["results"] = [{"custom_id": r["custom_id"], "result": {"type": "canceled"}} for r in b["results"]]
+        return JSONResponse(_batch_object(fake, bid))
+
+
 def build_app(fake: FakeLLM) -> FastAPI:
     app = FastAPI(openapi_url=None)
+    add_batch_routes(app, fake)
 
     async def handle(vendor: str, model: str, request: Request) -> JSONResponse:
         body = await request.json()

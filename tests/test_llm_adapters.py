@@ -374,3 +374,42 @@ def test_cache_writes_and_reads_and_batches_are_priced_from_the_table() -> None:
     )
     with pytest.raises(ValueError, match="part of the input"):
         price_usd("openai:gpt-5", 100, 0, cache_read=200)
+
+
+async def test_anthropic_message_batches_through_the_sdk_create_poll_results_expiry_partial_failure() -> None:
+    fake = fakes.start_fake_llm("anthropic")
+    fake.batch_script.extend([fakes.BATCH_SLOW, fakes.BATCH_EXPIRED, fakes.BATCH_PARTIAL, fakes.BATCH_STUCK])
+    requests = {f"row-{i}": build_prompt([c]) for i, c in enumerate(BATCH)}
+    try:
+        async with adapter(fake) as model:
+            slow = await model.submit_batch(requests, BatchVerdicts)
+            assert [await model.batch_ended(slow) for _ in range(4)] == [False, False, True, True]
+            done = await model.batch_results(slow, BatchVerdicts)
+            assert set(done) == set(requests)
+            for i, c in enumerate(BATCH):
+                answer = done[f"row-{i}"]
+                assert not isinstance(answer, str) and answer.value.rows == [verdict_for(c)] and answer.input_tokens
+            expired = await model.submit_batch(requests, BatchVerdicts)
+            assert await model.batch_ended(expired)
+            assert set((await model.batch_results(expired, BatchVerdicts)).values()) == {"expired"}
+            partial = await model.submit_batch(requests, BatchVerdicts)
+            assert await model.batch_ended(partial)
+            mixed = await model.batch_results(partial, BatchVerdicts)
+            assert mixed["row-0"] == "errored: prompt is too long" and not isinstance(mixed["row-1"], str)
+            stuck = await model.submit_batch(requests, BatchVerdicts)
+            assert not await model.batch_ended(stuck)
+            await model.cancel_batch(stuck)
+            assert await model.batch_ended(stuck)
+            assert set((await model.batch_results(stuck, BatchVerdicts)).values()) == {"canceled"}
+        sent = fake.requests[0]["body"]["requests"]
+        assert [r["custom_id"] for r in sent] == list(requests)
+        assert "cache_control" not in str(sent)  # batch requests are not cache-marked (see submit_batch)
+        # Priced at the table's batch rates: half the synchronous price.
+        first = done["row-0"]
+        assert not isinstance(first, str)
+        spec = SPECS["anthropic"]
+        assert price_usd(spec, first.input_tokens, first.output_tokens, batched=True) == pytest.approx(
+            price_usd(spec, first.input_tokens, first.output_tokens) / 2
+        )
+    finally:
+        fake.stop()

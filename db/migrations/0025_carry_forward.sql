@@ -8,4 +8,7 @@ alter table classifications add column fingerprint text,
 alter table tenant_settings
     add column carry_forward_days int not null default 7 check (carry_forward_days between 0 and 30),
     add column tier3_arr_usd int not null default 50000 check (tier3_arr_usd >= 0),
-    add column strong_signal numeric(4,3) not null default 0.4 check (strong_signal > 0 and strong_signal <= 1);
+    add column strong_signal numeric(4,3) not null default 0.4 check (strong_signal > 0 and strong_signal <= 1),
+    -- How long a worker call may wait in a vendor's batch API (half price) before it is cancelled and made
+    -- synchronously; 0: always synchronous.
+    add column batch_wait_seconds int not null default 14400 check (batch_wait_seconds between 0 and 86400);
