@@ -14,6 +14,7 @@ from temporalio.client import Client
 from db.pool import Database
 from sandbox.llm_fakes import BATCH_EXPIRED, BATCH_SLOW, BATCH_STUCK, FakeLLM, start_fake_llm
 from schemas import ids as ids_
+from tests.conftest import record_history
 from tests.test_carry_forward import DAY1, book, scan_day
 
 pytestmark = pytest.mark.usefixtures("workers")
@@ -54,6 +55,7 @@ async def test_the_worker_call_goes_through_a_message_batch_waited_on_with_timer
     events = [e async for e in handle.fetch_history_events()]
     timers = [e for e in events if e.HasField("timer_started_event_attributes")]
     assert len(timers) == 2  # waited twice with a durable timer, no worker held meanwhile
+    await record_history(client, ids_.classify_batch(tid, DAY1, 0), "classify_batch_model_batch_completed")
 
 
 @pytest.mark.parametrize("how", [BATCH_STUCK, BATCH_EXPIRED])
