@@ -34,7 +34,9 @@ def paths(fake: FakeLLM) -> list[str]:
 
 async def ledger(db: Database, tid: str) -> list[asyncpg.Record]:
     async with db.tenant(tid) as conn:
-        return await conn.fetch("select customer_id, batched, cost_usd, model from model_calls order by customer_id")
+        return await conn.fetch(
+            "select customer_id, batched, cost_usd, model, cache_write_tokens from model_calls order by customer_id"
+        )
 
 
 async def test_the_worker_call_goes_through_a_message_batch_waited_on_with_timers_at_half_price(
@@ -75,6 +77,7 @@ async def test_a_batch_past_the_deadline_or_expired_is_read_synchronously(
         assert batch.get("canceled_at")  # the stuck batch was cancelled, not left to run (and bill)
     rows = await ledger(db, tid)
     assert len(rows) == 3 and not any(r["batched"] for r in rows)  # priced as the synchronous call it was
+    assert all(r["cache_write_tokens"] > 0 for r in rows)  # the synchronous call marked its prefix for caching
     async with db.tenant(tid) as conn:
         models = {r["model"] for r in await conn.fetch("select model from classifications")}
     assert models == {"anthropic:claude-haiku-4-5"}
