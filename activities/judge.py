@@ -8,6 +8,7 @@ Model answers are kept per stage in model_outputs, so a retried activity never p
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from temporalio import activity
@@ -15,11 +16,13 @@ from temporalio.exceptions import ApplicationError
 
 from activities import oncall, overrides
 from core import citations, freshness
+from core.carry import carried_verdict, fingerprint, may_carry
 from core.cost import over_cap, split_cost
 from core.factors import breakdown
 from core.overrides import prompt_note
 from core.profiles import WeightVersion, weighting, weights_cited
 from core.secrets import decrypt
+from db import carry as carry_db
 from db import ledger, scans, tenants
 from db import overrides as override_rows
 from db import profiles as weight_versions
@@ -27,10 +30,11 @@ from db import settings as tenant_settings
 from db.pool import Database
 from llm import registry
 from llm.base import CustomerContext, Model
+from llm.batch import BatchModel, poll_seconds, uses_batch_api
 from llm.offline import NAME as OFFLINE_NAME
 from llm.offline import verdict_for
 from llm.pricing import UnknownModelPrice, price_usd
-from llm.prompt import StructuredModel
+from llm.prompt import StructuredModel, build_prompt
 from llm.supervisor import (
     RowFlag,
     SupervisorReview,
@@ -42,7 +46,7 @@ from llm.supervisor import (
 from schemas.evidence import CustomerProfile, EvidenceBundle
 from schemas.offers import EmailSettings
 from schemas.verdict import BatchVerdicts, FactorBreakdown, Verdict, VerdictRow
-from schemas.workflow_io import BatchRef, BatchResult
+from schemas.workflow_io import BatchRef, BatchResult, ModelBatch
 
 DEFAULT_SPECS = {
     "TIER1": registry.TIER1,
@@ -66,12 +70,16 @@ async def charge(
     customers: list[str],
     tin: int,
     tout: int,
+    *,
+    cache: tuple[int, int] = (0, 0),
+    batched: bool = False,
 ) -> None:
-    """One model call into the ledger, its price shared across the customers it served."""
+    """One model call into the ledger, its price shared across the customers it served. `cache` is its (written,
+    read) prompt-cache tokens, priced at the table's cache rates; `batched` a call through a vendor batch API."""
     if spec == registry.OFFLINE or not customers:
         return
     try:
-        cost = price_usd(spec, tin, tout)
+        cost = price_usd(spec, tin, tout, cache_write=cache[0], cache_read=cache[1], batched=batched)
     except UnknownModelPrice:
         activity.logger.warning("no list price for %s; ledger records tokens at $0", spec)
         cost = 0.0
@@ -87,6 +95,8 @@ async def charge(
             tier,
             spec,
             {c: (tin // n, tout // n, shares[c]) for c in customers},
+            cache=cache,
+            batched=batched,
         )
 
 
@@ -134,6 +144,24 @@ async def capped(db: Database, tenant_id: str, customers: list[str]) -> tuple[se
     return over_cap(spent, cap, customers), spent, cap
 
 
+def request_id(ref: BatchRef) -> str:
+    """The custom_id of a batch's request: one request per ClassifyBatchWorkflow, its ten customers sharing it."""
+    return f"{ref.run_date.isoformat()}-{ref.batch_no}"
+
+
+@dataclass
+class Plan:
+    contexts: list[CustomerContext]
+    spec: str
+    model: Model
+    name: str  # what verdicts record as their model
+    prints: dict[str, str]  # customer -> evidence fingerprint
+    carried: dict[str, Verdict]
+    capped: set[str]
+    live: list[CustomerContext]  # neither carried nor capped: the customers a model reads
+    notes: dict[str, list[str]]
+
+
 class JudgeActivities:
     def __init__(self, db: Database, secret_key: str) -> None:
         self.db = db
@@ -177,59 +205,163 @@ class JudgeActivities:
         async with self.db.tenant(tenant_id) as conn:
             return await tenant_settings.email_settings(conn)
 
-    async def _charge(self, ref: BatchRef, stage: str, spec: str, customers: list[str], tin: int, tout: int) -> None:
-        await charge(self.db, ref.tenant_id, ref.run_date, ref.batch_no, stage, ref.route, spec, customers, tin, tout)
+    async def _charge(
+        self,
+        ref: BatchRef,
+        stage: str,
+        spec: str,
+        customers: list[str],
+        tin: int,
+        tout: int,
+        cache: tuple[int, int] = (0, 0),
+        batched: bool = False,
+    ) -> None:
+        await charge(
+            self.db,
+            ref.tenant_id,
+            ref.run_date,
+            ref.batch_no,
+            stage,
+            ref.route,
+            spec,
+            customers,
+            tin,
+            tout,
+            cache=cache,
+            batched=batched,
+        )
 
     async def _capped(self, ref: BatchRef, customers: list[str]) -> tuple[set[str], dict[str, float], float]:
         return await capped(self.db, ref.tenant_id, customers)
 
-    @activity.defn
-    async def classify_batch(self, ref: BatchRef) -> int:
-        """The route's worker model on the batch. Returns how many rows validation demoted."""
-        async with self.db.tenant(ref.tenant_id) as conn:
-            done = await scans.load_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, "worker")
-        if done is not None:
-            return sum(1 for v in done["verdicts"] if v["notes"])
+    async def _plan(self, ref: BatchRef) -> Plan:
+        """What a batch's worker call needs: the contexts, who is capped, who is carried forward, who is live."""
         contexts = await self._contexts(ref)
         ids = [c.profile.customer_id for c in contexts]
         capped, spent, cap = await self._capped(ref, ids)
         spec, model = await self.model_for(ref.tenant_id, ref.route)
-        live = [c for c in contexts if c.profile.customer_id not in capped]
-        rows: dict[str, VerdictRow] = {}
-        notes: dict[str, list[str]] = {c: [] for c in ids}
         name = model.name if spec == registry.OFFLINE else spec
-        if live and spec != registry.OFFLINE:
-            try:
-                answer = await model.classify(live)
-                rows = {r.customer_id: r for r in answer.verdicts.rows}
-                await self._charge(
-                    ref,
-                    "worker",
-                    spec,
-                    [c.profile.customer_id for c in live],
-                    answer.input_tokens,
-                    answer.output_tokens,
-                )
-            except ApplicationError as e:
-                if e.non_retryable or activity.info().attempt < FALLBACK_AFTER_ATTEMPTS:
-                    raise
-                for c in live:
-                    notes[c.profile.customer_id].append(
-                        f"{spec} failed {activity.info().attempt} times ({e.message}); offline verdict used"
-                    )
+        prints = {c.profile.customer_id: fingerprint(c.profile, c.bundle, c.breakdown, c.offers) for c in contexts}
+        carried = await self._carried(ref, contexts, prints, name)
+        capped -= carried.keys()  # a carried verdict costs nothing: the cap does not turn it into an offline one
+        live = [c for c in contexts if c.profile.customer_id not in capped and c.profile.customer_id not in carried]
+        notes: dict[str, list[str]] = {c: [] for c in ids}
         for c in capped:
             notes[c].append(
                 f"cost cap reached: ${spent.get(c, 0.0):.4f} of ${cap:.4f} today; finished by the offline model"
             )
+        return Plan(contexts, spec, model, name, prints, carried, capped, live, notes)
+
+    async def _worker_done(self, ref: BatchRef) -> dict[str, Any] | None:
+        async with self.db.tenant(ref.tenant_id) as conn:
+            return await scans.load_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, "worker")
+
+    @activity.defn
+    async def classify_batch(self, ref: BatchRef) -> int:
+        """The route's worker model on the batch. Returns how many rows validation demoted."""
+        if (done := await self._worker_done(ref)) is not None:
+            return sum(1 for v in done["verdicts"] if v["notes"])
+        plan = await self._plan(ref)
+        return await self._finish(ref, plan, await self._read_now(ref, plan))
+
+    # ---- the worker call through a vendor batch API (llm/batch.py) --------------------------------------------
+
+    @activity.defn
+    async def submit_model_batch(self, ref: BatchRef) -> ModelBatch:
+        """The live customers' prompt, submitted to the route model's batch API; no batch (read synchronously by
+        classify_batch) when the model has none, the tenant turned batches off, or nobody is live."""
+        if await self._worker_done(ref) is not None:
+            return ModelBatch()
+        async with self.db.tenant(ref.tenant_id) as conn:
+            wait = await carry_db.batch_wait_seconds(conn)
+        submitted = await self._load(ref, "worker-batch")
+        if submitted is None:
+            plan = await self._plan(ref)  # capped and carried customers are not live: they never enter a batch
+            if wait <= 0 or not plan.live or not uses_batch_api(plan.spec) or not isinstance(plan.model, BatchModel):
+                return ModelBatch()
+            batch_id = await plan.model.submit_batch({request_id(ref): build_prompt(plan.live)}, BatchVerdicts)
+            submitted = {"id": batch_id, "customers": [c.profile.customer_id for c in plan.live]}
+            async with self.db.tenant(ref.tenant_id) as conn:
+                await scans.save_model_output(
+                    conn, ref.tenant_id, ref.run_date, ref.batch_no, "worker-batch", plan.spec, submitted
+                )
+        return ModelBatch(batch_id=submitted["id"], wait_seconds=wait, poll_seconds=poll_seconds(wait))
+
+    @activity.defn
+    async def poll_model_batch(self, ref: BatchRef, batch_id: str) -> bool:
+        model = (await self.model_for(ref.tenant_id, ref.route))[1]
+        return isinstance(model, BatchModel) and await model.batch_ended(batch_id)
+
+    @activity.defn
+    async def collect_model_batch(self, ref: BatchRef, batch_id: str, ended: bool) -> int:
+        """The batch's answer priced at batch rates; a batch not ended by the deadline is cancelled, and then, or
+        for a request the batch errored or let expire, the same prompt is sent synchronously."""
+        if (done := await self._worker_done(ref)) is not None:
+            return sum(1 for v in done["verdicts"] if v["notes"])
+        plan = await self._plan(ref)
+        if not isinstance(plan.model, BatchModel):  # the tenant changed models meanwhile
+            return await self._finish(ref, plan, await self._read_now(ref, plan))
+        if ended:
+            answer = (await plan.model.batch_results(batch_id, BatchVerdicts)).get(request_id(ref), "missing")
+        else:
+            await plan.model.cancel_batch(batch_id)
+            answer = "not ended by the tenant's batch_wait_seconds: cancelled"
+        if isinstance(answer, str):
+            activity.logger.warning("batch %s of %s: %s; reading synchronously", batch_id, ref.batch_no, answer)
+            return await self._finish(ref, plan, await self._read_now(ref, plan))
+        live = {c.profile.customer_id for c in plan.live}
+        await self._charge(
+            ref,
+            "worker",
+            plan.spec,
+            sorted(live),
+            answer.input_tokens,
+            answer.output_tokens,
+            (answer.cache_write_tokens, answer.cache_read_tokens),
+            batched=True,
+        )
+        return await self._finish(ref, plan, {r.customer_id: r for r in answer.value.rows if r.customer_id in live})
+
+    async def _read_now(self, ref: BatchRef, plan: Plan) -> dict[str, VerdictRow]:
+        """The live customers read by a synchronous call; after repeated failures the offline model finishes."""
+        if not plan.live or plan.spec == registry.OFFLINE:
+            return {}
+        try:
+            answer = await plan.model.classify(plan.live)
+        except ApplicationError as e:
+            if e.non_retryable or activity.info().attempt < FALLBACK_AFTER_ATTEMPTS:
+                raise
+            for c in plan.live:
+                plan.notes[c.profile.customer_id].append(
+                    f"{plan.spec} failed {activity.info().attempt} times ({e.message}); offline verdict used"
+                )
+            return {}
+        await self._charge(
+            ref,
+            "worker",
+            plan.spec,
+            [c.profile.customer_id for c in plan.live],
+            answer.input_tokens,
+            answer.output_tokens,
+            (answer.cache_write_tokens, answer.cache_read_tokens),
+        )
+        return {r.customer_id: r for r in answer.verdicts.rows}
+
+    async def _finish(self, ref: BatchRef, plan: Plan, rows: dict[str, VerdictRow]) -> int:
+        """Every customer's verdict from the rows read (carried, capped and missing ones filled), saved."""
         verdicts: list[Verdict] = []
         email_settings = await self._email_settings(ref.tenant_id)
-        for ctx in contexts:
+        notes = plan.notes
+        for ctx in plan.contexts:
             cid = ctx.profile.customer_id
+            if cid in plan.carried:
+                verdicts.append(plan.carried[cid])
+                continue
             row = rows.get(cid)
-            used = name
+            used = plan.name
             if row is None:
-                if live and cid not in capped and spec != registry.OFFLINE and not notes[cid]:
-                    notes[cid].append(f"{spec} returned no row for this customer; offline verdict used")
+                if plan.live and cid not in plan.capped and plan.spec != registry.OFFLINE and not notes[cid]:
+                    notes[cid].append(f"{plan.spec} returned no row for this customer; offline verdict used")
                 row, used = verdict_for(ctx), OFFLINE_NAME
             row, demoted, rendered = checked(row, ctx, ref.route, email_settings)
             verdicts.append(
@@ -240,12 +372,30 @@ class JudgeActivities:
                     route=ref.route,
                     model=used,
                     notes=notes[cid] + demoted,
+                    fingerprint=plan.prints[cid],
                 )
             )
         # Below TIER3 the worker's reading is final. Both in one transaction: a crash between them would leave a
         # batch whose retry returns early with nothing to record.
-        await self._save(ref, ["worker"] if ref.route == "TIER3" else ["worker", "final"], name, verdicts)
+        await self._save(ref, ["worker"] if ref.route == "TIER3" else ["worker", "final"], plan.name, verdicts)
         return sum(1 for v in verdicts if v.notes)
+
+    async def _carried(
+        self, ref: BatchRef, contexts: list[CustomerContext], prints: dict[str, str], model: str
+    ) -> dict[str, Verdict]:
+        """The customers whose evidence is unchanged since a recent enough reading by this model: their verdicts,
+        carried forward without a model call (core.carry)."""
+        ids = [c.profile.customer_id for c in contexts]
+        async with self.db.tenant(ref.tenant_id) as conn:
+            days = (await carry_db.cost_settings(conn))[0]
+            last = await carry_db.last_verdicts(conn, ref.tenant_id, ref.run_date, ids) if days > 0 else {}
+        return {
+            c.profile.customer_id: carried_verdict(
+                last[c.profile.customer_id], prints[c.profile.customer_id], c.bundle, c.breakdown, ref.route
+            )
+            for c in contexts
+            if may_carry(last.get(c.profile.customer_id), prints[c.profile.customer_id], ref.run_date, days, model)
+        }
 
     async def _save(self, ref: BatchRef, stages: list[str], model: str, verdicts: list[Verdict]) -> None:
         out = {"verdicts": [v.model_dump(mode="json") for v in verdicts]}
@@ -268,8 +418,10 @@ class JudgeActivities:
             ]
             contexts = await self._contexts(ref)
             capped, _, _ = await self._capped(ref, [c.profile.customer_id for c in contexts])
-            contexts = [c for c in contexts if c.profile.customer_id not in capped]  # the cap covers every call
-            worker = [v for v in worker if v.customer_id not in capped]
+            # The cap covers every call; a verdict carried forward unchanged has no new reading to review.
+            skip = capped | {v.customer_id for v in worker if v.carried_from is not None}
+            contexts = [c for c in contexts if c.profile.customer_id not in skip]
+            worker = [v for v in worker if v.customer_id not in skip]
             spec, model = await self.model_for(ref.tenant_id, "SUPERVISOR")
             flags: list[RowFlag] = []
             notes: list[str] = [f"{c}: cost cap reached, not sent to the supervisor" for c in sorted(capped)]
@@ -287,8 +439,9 @@ class JudgeActivities:
                     [c.profile.customer_id for c in contexts],
                     done.input_tokens,
                     done.output_tokens,
+                    (done.cache_write_tokens, done.cache_read_tokens),
                 )
-            else:
+            elif contexts:
                 notes.append("no supervisor model configured (or no key for it): the worker's rows stand")
             saved = {"model": spec, "flags": [f.model_dump(mode="json") for f in flags], "notes": notes, "drift": drift}
             async with self.db.tenant(ref.tenant_id) as conn:
@@ -332,7 +485,15 @@ class JudgeActivities:
                     "row": row.model_dump(mode="json"),
                     "notes": notes,
                 }
-            await self._charge(ref, stage, spec, [customer_id], done.input_tokens, done.output_tokens)
+            await self._charge(
+                ref,
+                stage,
+                spec,
+                [customer_id],
+                done.input_tokens,
+                done.output_tokens,
+                (done.cache_write_tokens, done.cache_read_tokens),
+            )
         async with self.db.tenant(ref.tenant_id) as conn:
             await scans.save_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, stage, spec, out)
         return str(out["classification"])
@@ -349,6 +510,9 @@ class JudgeActivities:
         final: list[Verdict] = []
         audits: list[tuple[str, dict[str, Any]]] = []
         for v in worker:
+            if v.carried_from is not None:  # carried forward, not reviewed: recorded as it is
+                final.append(v)
+                continue
             flag = flags.get(v.customer_id)
             tb = await self._load(ref, f"tiebreaker:{v.customer_id}") if flag else None
             tb_row = VerdictRow.model_validate(tb["row"]) if tb and tb.get("row") else None

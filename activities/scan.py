@@ -20,6 +20,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from activities import oncall
+from activities.carry import likely_carried
 from connectors.dsn import server_identity
 from connectors.errors import connector_state
 from connectors.registry import OPTIONAL, REQUESTS_PER_SECOND, open_connector, pacer
@@ -38,6 +39,7 @@ from core import alerts as alert_rules
 from core import routing
 from core.renewal import RenewalRule
 from core.secrets import decrypt
+from db import carry as carry_db
 from db import customers, drafts, runs, scans, tenants, usage
 from db.pool import Database
 from db.usage import PushedUsage
@@ -127,8 +129,10 @@ class ScanActivities:
             if mix is not None:
                 summary = summary | {
                     "route_mix": mix.mix,
+                    "route_mix_target": {r: list(band) for r, band in routing.TARGET_MIX.items()},
                     "route_mix_drift": mix.drift,
                     "route_mix_baseline": mix.baseline,
+                    "carried_forward": await carry_db.carried_count(conn, inp.tenant_id, inp.run_date),
                 }
             await scans.finish_run(conn, inp.tenant_id, inp.run_date, status, summary, error)
             notices = await oncall.evaluate(conn, inp.tenant_id, inp.run_date, mix)
@@ -400,6 +404,7 @@ class ScanActivities:
             bundles = await scans.load_bundles(conn, ref.tenant_id, ref.run_date, ids)
             seen = await scans.previous_evidence_ids(conn, ref.tenant_id, ref.run_date, ids)
             previous = await scans.previous_entries(conn, ref.tenant_id, ref.run_date, ids)
+            thresholds = await carry_db.thresholds(conn)
             routed = []
             for p in profiles:
                 prev = previous.get(p.customer_id, [])
@@ -408,13 +413,16 @@ class ScanActivities:
                     last_severity=prev[0].severity if prev else None,
                     severity_before_last=prev[1].severity if len(prev) > 1 else None,
                     new_strong_signals=routing.count_new_strong(
-                        ((i.source_id, i.signal) for i in bundles[p.customer_id].items), seen.get(p.customer_id, set())
+                        ((i.source_id, i.signal) for i in bundles[p.customer_id].items),
+                        seen.get(p.customer_id, set()),
+                        thresholds,
                     ),
                 )
-                routed.append((p.customer_id, routing.route_customer(features)))
+                routed.append((p.customer_id, routing.route_customer(features, thresholds)))
+            unchanged = await likely_carried(conn, ref.tenant_id, ref.run_date, profiles, bundles, routed)
             # Batch numbers are unique within the run: chunk_no * 1000 + position.
             refs, assignments = [], []
-            for i, (route, members) in enumerate(routing.batches(routed, self.batch_size)):
+            for i, (route, members) in enumerate(routing.batches(routed, self.batch_size, unchanged)):
                 batch_no = ref.chunk_no * 1000 + i
                 refs.append(
                     BatchRef(

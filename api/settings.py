@@ -16,6 +16,7 @@ from core.egress import url_allowed
 from core.factors import check_weights
 from core.freshness import DEFAULT_LIMITS, limits_of
 from core.model_spec import parse_spec
+from db import carry as carry_db
 from db import claims as briefing_claims
 from db import profiles as weight_versions
 from db import settings as tenant_settings
@@ -74,6 +75,29 @@ class TenantSettings(EmailSettings):
         description="a cold account of the daily briefing nobody claimed (Slack's Mine button) this long after the "
         "post is escalated to the on-call webhook; null: never",
     )
+    carry_forward_days: int = Field(
+        7,
+        ge=0,
+        le=30,
+        description="an account whose evidence is unchanged since a model read it fewer than this many days ago keeps "
+        "that verdict without a model call (no new draft); 0: every account is read every day",
+    )
+    tier3_arr_usd: int = Field(
+        50_000, ge=0, description="accounts at or above this ARR route to TIER3 (worker, supervisor, tiebreaker)"
+    )
+    strong_signal: float = Field(
+        0.4,
+        gt=0,
+        le=1,
+        description="the 'moved' rule: a new evidence item with |signal| at or above this routes the account to TIER2",
+    )
+    batch_wait_seconds: int = Field(
+        14_400,
+        ge=0,
+        le=86_400,
+        description="how long the scan's model calls may wait in a vendor's batch API (half price) before they are "
+        "cancelled and made synchronously; 0: always synchronous",
+    )
     models: dict[Role, str] = Field(
         default_factory=dict,
         description="role -> model spec such as "
@@ -116,6 +140,10 @@ async def _read(conn: asyncpg.Connection, tenant_id: str) -> TenantSettings:
         undo_window_seconds=row["undo_window_seconds"],
         freshness_days=limits_of(row["freshness_days"]),
         claim_escalate_minutes=row["claim_escalate_minutes"],
+        carry_forward_days=row["carry_forward_days"],
+        tier3_arr_usd=row["tier3_arr_usd"],
+        strong_signal=float(row["strong_signal"]),
+        batch_wait_seconds=row["batch_wait_seconds"],
     )
 
 
@@ -161,6 +189,10 @@ async def put_settings(body: TenantSettings, op: AdminDep, db: DbDep, request: R
         await tenant_settings.update_email(conn, op.tenant_id, EmailSettings.model_validate(body.model_dump()))
         await weight_versions.set_freshness_days(conn, op.tenant_id, body.freshness_days)
         await briefing_claims.set_escalate_after(conn, op.tenant_id, body.claim_escalate_minutes)
+        await carry_db.update_cost_settings(
+            conn, op.tenant_id, body.carry_forward_days, body.tier3_arr_usd, body.strong_signal
+        )
+        await carry_db.update_batch_wait(conn, op.tenant_id, body.batch_wait_seconds)
         after = await _read(conn, op.tenant_id)
         now = after.model_dump()
         changed = {k: {"from": v, "to": now[k]} for k, v in before.items() if now[k] != v}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from schemas.verdict import Route, Severity
@@ -42,12 +42,17 @@ def count_new_strong(
     return sum(1 for sid, s in signals if abs(s) >= t.strong_signal and sid not in previous_ids)
 
 
-def batches(routed: Sequence[tuple[str, Route]], size: int = 10) -> list[tuple[Route, list[str]]]:
-    """Route-homogeneous batches of at most `size`, in a stable order."""
+def batches(
+    routed: Sequence[tuple[str, Route]], size: int = 10, apart: Collection[str] = frozenset()
+) -> list[tuple[Route, list[str]]]:
+    """Route-homogeneous batches of at most `size`, in a stable order. Customers in `apart` (those expected to be
+    carried forward without a model call) are batched among themselves, so the ones the model reads fill whole
+    batches: ten customers per call share the prompt's fixed part, two would pay it five times over."""
     out: list[tuple[Route, list[str]]] = []
     for route in ("TIER1", "TIER2", "TIER3"):
-        ids = sorted(cid for cid, r in routed if r == route)
-        out.extend((route, ids[i : i + size]) for i in range(0, len(ids), size))
+        for group in (False, True):
+            ids = sorted(cid for cid, r in routed if r == route and (cid in apart) == group)
+            out.extend((route, ids[i : i + size]) for i in range(0, len(ids), size))
     return out
 
 

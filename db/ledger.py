@@ -31,15 +31,34 @@ async def record_calls(
     tier: str,
     model: str,
     shares: dict[str, tuple[int, int, float]],
+    *,
+    cache: tuple[int, int] = (0, 0),
+    batched: bool = False,
 ) -> None:
-    """One row per customer served by a call: its share of the tokens and of the price. Once per stage."""
+    """One row per customer served by a call: its share of the tokens and of the price. Once per stage. `cache`
+    is the call's (written, read) prompt-cache tokens, shared like the rest."""
+    n = max(len(shares), 1)
     await conn.executemany(
         """
         insert into model_calls (tenant_id, customer_id, run_date, batch_no, stage, tier, model, input_tokens,
-                                 output_tokens, cost_usd)
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) on conflict do nothing""",
+                                 output_tokens, cost_usd, cache_write_tokens, cache_read_tokens, batched)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) on conflict do nothing""",
         [
-            (tenant_id, cid, run_date, batch_no, stage, tier, model, tin, tout, cost)
+            (
+                tenant_id,
+                cid,
+                run_date,
+                batch_no,
+                stage,
+                tier,
+                model,
+                tin,
+                tout,
+                cost,
+                cache[0] // n,
+                cache[1] // n,
+                batched,
+            )
             for cid, (tin, tout, cost) in shares.items()
         ],
     )

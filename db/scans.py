@@ -353,8 +353,8 @@ async def record_verdicts(
             """
             insert into classifications (tenant_id, customer_id, run_date, classification, severity, score, factors,
                                          cited_source_ids, recommended_action, abstain_reason, route, model,
-                                         needs_review)
-            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) on conflict do nothing
+                                         needs_review, fingerprint, carried_from)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) on conflict do nothing
             returning true""",
             tenant_id,
             v.customer_id,
@@ -369,6 +369,8 @@ async def record_verdicts(
             v.route,
             v.model,
             v.needs_review,
+            v.fingerprint,
+            v.carried_from,
         )
         if new:
             await conn.execute(

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import anthropic
+from anthropic.types import Message
 from pydantic import BaseModel
+from temporalio.exceptions import ApplicationError
 
 from llm.base import CustomerContext, ModelAnswer
 from llm.prompt import (
@@ -20,6 +25,12 @@ from llm.prompt import (
 )
 
 VENDOR = "anthropic"
+
+
+def _status_error(e: anthropic.APIStatusError) -> ApplicationError:
+    return vendor_error(
+        VENDOR, e.status_code, getattr(e, "api_message", None) or e.message, retry_after_of(e.response.headers)
+    )
 
 
 def tool_name(schema: type[BaseModel]) -> str:
@@ -40,30 +51,43 @@ class AnthropicModel:
             api_key=api_key, base_url=base_url, timeout=check_timeout(timeout), max_retries=0
         )
 
-    async def ask(self, system: str, user: str, schema: type[T]) -> Completion[T]:
+    def _params(self, system: str, user: str, schema: type[BaseModel], *, cache: bool = True) -> dict[str, Any]:
         tool = tool_name(schema)
+        block: dict[str, Any] = {"type": "text", "text": system}
+        if cache:
+            # The breakpoint caches the tools and the instructions (Anthropic's order: tools, system, messages);
+            # the customers come after it. See llm/cache.py.
+            block["cache_control"] = {"type": "ephemeral"}
+        return {
+            "model": self.model,
+            "max_tokens": self.max_tokens,
+            "system": [block],
+            "messages": [{"role": "user", "content": user}],
+            "tools": [
+                {
+                    "name": tool,
+                    "description": f"Record the answer as {schema.__name__}.",
+                    "input_schema": schema.model_json_schema(),
+                }
+            ],
+            "tool_choice": {"type": "tool", "name": tool},
+        }
+
+    async def ask(self, system: str, user: str, schema: type[T]) -> Completion[T]:
         try:
-            msg = await self._client.messages.create(
-                model=self.model,
-                max_tokens=self.max_tokens,
-                system=system,
-                messages=[{"role": "user", "content": user}],
-                tools=[
-                    {
-                        "name": tool,
-                        "description": f"Record the answer as {schema.__name__}.",
-                        "input_schema": schema.model_json_schema(),
-                    }
-                ],
-                tool_choice={"type": "tool", "name": tool},
-            )
+            msg = await self._client.messages.create(**self._params(system, user, schema))
         except anthropic.APIStatusError as e:
-            raise vendor_error(
-                VENDOR, e.status_code, getattr(e, "api_message", None) or e.message, retry_after_of(e.response.headers)
-            ) from e
+            raise _status_error(e) from e
         except anthropic.APIConnectionError as e:  # timeouts included: retryable, no status
             raise vendor_error(VENDOR, None, e.message) from e
-        tin, tout = msg.usage.input_tokens, msg.usage.output_tokens
+        return self._completion(msg, schema)
+
+    def _completion(self, msg: Message, schema: type[T]) -> Completion[T]:
+        tool = tool_name(schema)
+        # Anthropic's input_tokens leaves out what the cache wrote and read; ours counts every prompt token.
+        written = msg.usage.cache_creation_input_tokens or 0
+        read = msg.usage.cache_read_input_tokens or 0
+        tin, tout = msg.usage.input_tokens + written + read, msg.usage.output_tokens
         if msg.stop_reason == "refusal":
             raise invalid_answer(self.name, "the model refused to answer", tin, tout)
         if msg.stop_reason in ("max_tokens", "model_context_window_exceeded"):
@@ -76,7 +100,60 @@ class AnthropicModel:
                 value = parse_as(schema, "".join(b.text for b in msg.content if b.type == "text"))
         except ModelAnswerError as e:
             raise invalid_answer(self.name, str(e), tin, tout) from e
-        return Completion(value, tin, tout)
+        return Completion(value, tin, tout, cache_write_tokens=written, cache_read_tokens=read)
+
+    # ---- Message Batches (llm/batch.py) --------------------------------------------------------------------
+
+    async def submit_batch(self, requests: Mapping[str, tuple[str, str]], schema: type[BaseModel]) -> str:
+        """One Message Batch of custom_id -> (system, user). Batch requests carry no cache marker: within a batch
+        a cache hit is best-effort, while every write would be billed at 1.25x."""
+        try:
+            batch = await self._client.messages.batches.create(
+                requests=[
+                    {"custom_id": cid, "params": self._params(system, user, schema, cache=False)}  # type: ignore[typeddict-item]
+                    for cid, (system, user) in requests.items()
+                ]
+            )
+        except anthropic.APIStatusError as e:
+            raise _status_error(e) from e
+        except anthropic.APIConnectionError as e:
+            raise vendor_error(VENDOR, None, e.message) from e
+        return batch.id
+
+    async def batch_ended(self, batch_id: str) -> bool:
+        try:
+            return (await self._client.messages.batches.retrieve(batch_id)).processing_status == "ended"
+        except anthropic.APIStatusError as e:
+            raise _status_error(e) from e
+        except anthropic.APIConnectionError as e:
+            raise vendor_error(VENDOR, None, e.message) from e
+
+    async def batch_results(self, batch_id: str, schema: type[T]) -> dict[str, Completion[T] | str]:
+        """custom_id -> the answer, or why there is none (errored, expired, canceled, invalid)."""
+        out: dict[str, Completion[T] | str] = {}
+        try:
+            async for item in await self._client.messages.batches.results(batch_id):
+                result = item.result
+                if result.type != "succeeded":
+                    detail = getattr(getattr(getattr(result, "error", None), "error", None), "message", "")
+                    out[item.custom_id] = f"{result.type}{': ' + detail if detail else ''}"
+                    continue
+                try:
+                    out[item.custom_id] = self._completion(result.message, schema)
+                except ApplicationError as e:
+                    out[item.custom_id] = f"invalid: {e.message}"
+        except anthropic.APIStatusError as e:
+            raise _status_error(e) from e
+        except anthropic.APIConnectionError as e:
+            raise vendor_error(VENDOR, None, e.message) from e
+        return out
+
+    async def cancel_batch(self, batch_id: str) -> None:
+        try:
+            await self._client.messages.batches.cancel(batch_id)
+        except anthropic.APIStatusError as e:
+            if e.status_code not in (404, 409):  # gone or already ended: nothing to cancel
+                raise _status_error(e) from e
 
     async def classify(self, batch: list[CustomerContext]) -> ModelAnswer:
         return await classify_with(self, batch)

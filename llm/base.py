@@ -27,8 +27,10 @@ class CustomerContext(BaseModel):
 class ModelAnswer(BaseModel):
     verdicts: BatchVerdicts
     model: str
-    input_tokens: int = 0
+    input_tokens: int = 0  # every prompt token, the cached ones included
     output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
 
 
 class Model(Protocol):

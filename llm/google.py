@@ -84,6 +84,8 @@ class GoogleModel:
             raise vendor_error(VENDOR, None, repr(e)) from e
         usage = resp.usage_metadata
         tin = (usage.prompt_token_count or 0) if usage else 0
+        # Implicit caching (llm/cache.py): promptTokenCount includes the tokens read from the cache.
+        cached = (usage.cached_content_token_count or 0) if usage else 0
         # Thinking tokens are billed as output, so they count as output here.
         tout = ((usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)) if usage else 0
         feedback = resp.prompt_feedback
@@ -101,7 +103,7 @@ class GoogleModel:
             value = parse_as(schema, resp.text)
         except ModelAnswerError as e:
             raise invalid_answer(self.name, str(e), tin, tout) from e
-        return Completion(value, tin, tout)
+        return Completion(value, tin, tout, cache_read_tokens=cached)
 
     async def classify(self, batch: list[CustomerContext]) -> ModelAnswer:
         return await classify_with(self, batch)

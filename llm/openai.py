@@ -6,6 +6,7 @@ import openai
 from pydantic import BaseModel
 
 from llm.base import CustomerContext, ModelAnswer
+from llm.cache import PROMPT_CACHE_KEY
 from llm.prompt import (
     Completion,
     T,
@@ -53,6 +54,7 @@ class OpenAIModel:
                 max_completion_tokens=self.max_tokens,
                 messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
                 response_format=response_format(schema),
+                prompt_cache_key=PROMPT_CACHE_KEY,  # automatic prefix caching: see llm/cache.py
             )
         except openai.APIStatusError as e:
             raise vendor_error(VENDOR, e.status_code, error_message(e), retry_after_of(e.response.headers)) from e
@@ -60,8 +62,10 @@ class OpenAIModel:
             raise vendor_error(VENDOR, None, e.message) from e
         tin = resp.usage.prompt_tokens if resp.usage else 0
         tout = resp.usage.completion_tokens if resp.usage else 0
+        details = resp.usage.prompt_tokens_details if resp.usage else None
+        cached = (details.cached_tokens or 0) if details else 0
         refusal = resp.choices[0].message.refusal if resp.choices else None
-        return chat_completion_answer(self.name, schema, resp.choices, refusal, tin, tout)
+        return chat_completion_answer(self.name, schema, resp.choices, refusal, tin, tout, cached)
 
     async def classify(self, batch: list[CustomerContext]) -> ModelAnswer:
         return await classify_with(self, batch)

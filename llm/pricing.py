@@ -6,6 +6,8 @@ explicitly."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from core.model_spec import OFFLINE, parse_spec
 from llm.litellm_table import load_litellm
 
@@ -29,11 +31,25 @@ def table_keys(spec: str) -> list[str]:
 
 
 def price_usd(
-    model_spec: str, input_tokens: int, output_tokens: int, *, per_million: tuple[float, float] | None = None
+    model_spec: str,
+    input_tokens: int,
+    output_tokens: int,
+    *,
+    per_million: tuple[float, float] | None = None,
+    cache_write: int = 0,
+    cache_read: int = 0,
+    batched: bool = False,
 ) -> float:
-    """USD for one call: input and output tokens at the model's list price. The offline model is free."""
-    if input_tokens < 0 or output_tokens < 0:
-        raise ValueError(f"token counts cannot be negative: {input_tokens}, {output_tokens}")
+    """USD for one call, at the model's list price. `input_tokens` counts every prompt token, cached ones
+    included (as OpenAI and Gemini report it); `cache_write` and `cache_read` of them are priced at the table's
+    cache_creation_input_token_cost and cache_read_input_token_cost, and `batched` at its *_batches prices (a
+    vendor batch API, half price). The offline model is free."""
+    if min(input_tokens, output_tokens, cache_write, cache_read) < 0:
+        raise ValueError(
+            f"token counts cannot be negative: {input_tokens}, {output_tokens}, {cache_write}, {cache_read}"
+        )
+    if cache_write + cache_read > input_tokens:
+        raise ValueError(f"cached tokens ({cache_write} + {cache_read}) are part of the input ({input_tokens})")
     if per_million is not None:
         return (input_tokens * per_million[0] + output_tokens * per_million[1]) / 1_000_000
     if parse_spec(model_spec)[0] == OFFLINE:
@@ -41,14 +57,38 @@ def price_usd(
     litellm = load_litellm()
     for key in table_keys(model_spec):
         if key in litellm.model_cost:
+            if batched:
+                return _batch_price(litellm, key, input_tokens, output_tokens, cache_write, cache_read)
             # cost_per_token rather than a plain multiplication: it knows the tiered prices some models charge
-            # above a context length.
-            cin, cout = litellm.cost_per_token(model=key, prompt_tokens=input_tokens, completion_tokens=output_tokens)
+            # above a context length, and the cache rates.
+            cin, cout = litellm.cost_per_token(
+                model=key,
+                prompt_tokens=input_tokens,
+                completion_tokens=output_tokens,
+                cache_creation_input_tokens=cache_write,
+                cache_read_input_tokens=cache_read,
+            )
             return float(cin) + float(cout)
     raise UnknownModelPrice(
         f"no list price for {model_spec} (looked up {', '.join(table_keys(model_spec))});"
         f" pass per_million=(input, output) USD per million tokens"
     )
+
+
+def _batch_price(litellm: Any, key: str, tin: int, tout: int, cache_write: int, cache_read: int) -> float:
+    from litellm.cost_calculator import batch_cost_calculator
+    from litellm.types.utils import PromptTokensDetailsWrapper, Usage
+
+    usage = Usage(
+        prompt_tokens=tin,
+        completion_tokens=tout,
+        total_tokens=tin + tout,
+        prompt_tokens_details=PromptTokensDetailsWrapper(cached_tokens=cache_read, cache_creation_tokens=cache_write),
+        cache_read_input_tokens=cache_read,
+        cache_creation_input_tokens=cache_write,
+    )
+    cin, cout = batch_cost_calculator(usage, key)
+    return float(cin) + float(cout)
 
 
 def list_price_per_million(model_spec: str) -> tuple[float, float]:

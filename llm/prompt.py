@@ -81,8 +81,10 @@ class Completion(Generic[T]):
     """A validated structured answer and what it cost, as the vendor reported it."""
 
     value: T
-    input_tokens: int
+    input_tokens: int  # every prompt token, the cached ones included
     output_tokens: int
+    cache_write_tokens: int = 0  # of input_tokens, written to the vendor's prompt cache
+    cache_read_tokens: int = 0  # of input_tokens, read from it
 
 
 @runtime_checkable
@@ -237,7 +239,12 @@ async def classify_with(model: StructuredModel, batch: Sequence[CustomerContext]
     except ModelAnswerError as e:
         raise invalid_answer(model.name, str(e), done.input_tokens, done.output_tokens) from e
     return ModelAnswer(
-        verdicts=done.value, model=model.name, input_tokens=done.input_tokens, output_tokens=done.output_tokens
+        verdicts=done.value,
+        model=model.name,
+        input_tokens=done.input_tokens,
+        output_tokens=done.output_tokens,
+        cache_write_tokens=done.cache_write_tokens,
+        cache_read_tokens=done.cache_read_tokens,
     )
 
 
@@ -279,7 +286,13 @@ def retry_after_of(headers: Mapping[str, str] | None) -> float | None:
 
 
 def chat_completion_answer(
-    model: str, schema: type[T], choices: Sequence[Any], refusal: str | None, input_tokens: int, output_tokens: int
+    model: str,
+    schema: type[T],
+    choices: Sequence[Any],
+    refusal: str | None,
+    input_tokens: int,
+    output_tokens: int,
+    cache_read_tokens: int = 0,
 ) -> Completion[T]:
     """The answer of an OpenAI-style chat completion (OpenAI itself, and LiteLLM for everyone else): refused,
     truncated or unparseable answers become ModelAnswerInvalid, the tokens they cost still reported."""
@@ -291,6 +304,7 @@ def chat_completion_answer(
     if choice.finish_reason == "length":
         raise invalid_answer(model, "the answer is truncated (finish_reason length)", input_tokens, output_tokens)
     try:
-        return Completion(parse_as(schema, choice.message.content), input_tokens, output_tokens)
+        value = parse_as(schema, choice.message.content)
+        return Completion(value, input_tokens, output_tokens, cache_read_tokens=cache_read_tokens)
     except ModelAnswerError as e:
         raise invalid_answer(model, str(e), input_tokens, output_tokens) from e

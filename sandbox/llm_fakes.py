@@ -25,7 +25,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from llm.base import CustomerContext, PreviousEntry
@@ -44,6 +44,12 @@ SLOW = "slow"  # a good answer after SLOW_SECONDS: longer than a test's client t
 LITERAL_NUMBERS = "literal_numbers"  # the good answer with every fact typed out as a number, as models used to
 QUOTED_COMMITMENT = "quoted_commitment"  # the good answer agreeing to what a customer's message asked
 SLOW_SECONDS = 3.0
+# Message Batches (Anthropic's batch API): how the next batch submitted behaves.
+BATCH_ENDED = "batch_ended"  # every request answered, ended by the first poll
+BATCH_SLOW = "batch_slow"  # still in progress for two polls, then ended
+BATCH_STUCK = "batch_stuck"  # never ends by itself (a deadline must give up on it and cancel it)
+BATCH_EXPIRED = "batch_expired"  # ended with every request expired, as after 24 hours
+BATCH_PARTIAL = "batch_partial"  # ended; the first request errored, the rest answered
 Step = str | dict[str, Any] | BaseModel
 VENDORS = ("anthropic", "openai", "google", "litellm")
 _RUN_DATE = re.compile(r"Run date: (\d{4}-\d{2}-\d{2})")
@@ -57,6 +63,12 @@ class FakeLLM:
     retry_after: int = 7
     script: deque[Step] = field(default_factory=deque)
     requests: list[dict[str, Any]] = field(default_factory=list)  # path, headers and JSON body of every call
+    # Prompt caching as the vendors do it (llm/cache.py): a prefix of at least this many tokens is written on first
+    # sight (Anthropic: only when marked with cache_control) and read after.
+    cache_min_tokens: int = 1024
+    cached: set[str] = field(default_factory=set)
+    batch_script: deque[str] = field(default_factory=deque)
+    batches: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> status, polls left, results
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -69,6 +81,27 @@ class FakeLLM:
         with self._lock:
             self.requests.append(request)
             return self.script.popleft() if self.script else GOOD
+
+    def cache_usage(self, vendor: str, body: dict[str, Any]) -> tuple[int, int]:
+        """(written, read) prompt-cache tokens for a request: its stable prefix (the schema and the instructions)
+        when long enough, and for Anthropic only when the request marks it."""
+        system, _, schema, _ = read_request(vendor, body)
+        if vendor == "anthropic" and not any(
+            isinstance(b, dict) and b.get("cache_control") for b in body.get("system") or []
+        ):
+            return 0, 0
+        prefix = json.dumps(schema, sort_keys=True) + system
+        tokens = _tokens(prefix)
+        if tokens < self.cache_min_tokens:
+            return 0, 0
+        with self._lock:
+            seen = prefix in self.cached
+            self.cached.add(prefix)
+        if vendor == "openai":  # cached in 128-token steps, and never reported as written
+            return 0, (tokens - tokens % 128) if seen else 0
+        if vendor == "google":  # implicit caching: reads only
+            return 0, tokens if seen else 0
+        return (0, tokens) if seen else (tokens, 0)
 
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:
@@ -206,9 +239,12 @@ def answer(
     tin: int,
     tool: str = "",
     payload: dict[str, Any] | None = None,
+    cache: tuple[int, int] = (0, 0),
 ) -> dict[str, Any]:
-    """A 200 response body. `kind` is good, malformed, truncated or refusal; `text` the answer's JSON text."""
+    """A 200 response body. `kind` is good, malformed, truncated or refusal; `text` the answer's JSON text;
+    `cache` the (written, read) prompt-cache tokens among the `tin` prompt tokens, reported the vendor's way."""
     tout = _tokens(text or "")
+    written, read = cache
     if vendor == "anthropic":
         stop = {GOOD: "tool_use", MALFORMED: "end_turn", TRUNCATED: "max_tokens", REFUSAL: "refusal"}[kind]
         if kind == GOOD:
@@ -227,10 +263,18 @@ def answer(
             "content": content,
             "stop_reason": stop,
             "stop_sequence": None,
-            "usage": {"input_tokens": tin, "output_tokens": tout},
+            # Anthropic's input_tokens are the ones after the last cache breakpoint.
+            "usage": {
+                "input_tokens": tin - written - read,
+                "output_tokens": tout,
+                "cache_creation_input_tokens": written,
+                "cache_read_input_tokens": read,
+            },
         }
     if vendor == "google":
         usage = {"promptTokenCount": tin, "candidatesTokenCount": tout, "totalTokenCount": tin + tout}
+        if read:
+            usage["cachedContentTokenCount"] = read
         if kind == REFUSAL:
             return {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": usage, "modelVersion": model}
         reason = {GOOD: "STOP", MALFORMED: "STOP", TRUNCATED: "MAX_TOKENS"}[kind]
@@ -252,7 +296,12 @@ def answer(
                 "finish_reason": "length" if kind == TRUNCATED else "stop",
             }
         ],
-        "usage": {"prompt_tokens": tin, "completion_tokens": tout, "total_tokens": tin + tout},
+        "usage": {
+            "prompt_tokens": tin,
+            "completion_tokens": tout,
+            "total_tokens": tin + tout,
+            "prompt_tokens_details": {"cached_tokens": read},
+        },
     }
 
 
@@ -310,10 +359,11 @@ def error(vendor: str, kind: str, retry_after: int) -> JSONResponse:
 
 def respond(fake: FakeLLM, vendor: str, model: str, step: Step, body: dict[str, Any]) -> JSONResponse:
     system, user, schema, tool = read_request(vendor, body)
-    tin = _tokens(system + user)
+    cache = fake.cache_usage(vendor, body)
+    tin = max(_tokens(system + user), sum(cache))
     if isinstance(step, BaseModel | dict):
         payload = step.model_dump(mode="json") if isinstance(step, BaseModel) else step
-        return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload))
+        return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload, cache))
     if step in (RATE_LIMITED, OVERLOADED, UNAUTHORIZED, BAD_KEY):
         return error(vendor, step, fake.retry_after)
     if step == MALFORMED:  # an unquoted value and a trailing comma: not JSON at all
@@ -324,24 +374,97 @@ def respond(fake: FakeLLM, vendor: str, model: str, step: Step, body: dict[str, 
     if step == SCHEMA_VIOLATION:  # well-formed JSON, wrong shape: a model ignoring the schema
         ids = [c.profile.customer_id for c in contexts_from_prompt(user)] or ["cus_unknown"]
         payload = {"rows": [{"customer_id": ids[0], "classification": "maybe", "severity": "SEVERE"}]}
-        return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload))
+        return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload, cache))
     if step == INVENTED_CITATION:
         payload = health_payload(user, invent=True)
-        return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload))
+        return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload, cache))
     if step in (LITERAL_NUMBERS, QUOTED_COMMITMENT):
         payload = lying_payload(user, step)
-        return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload))
+        return JSONResponse(answer(vendor, model, GOOD, json.dumps(payload), tin, tool, payload, cache))
     if step not in (GOOD, TRUNCATED):
         raise ValueError(f"unknown fake step {step!r}")
     payload = good_payload(user, schema)
     text = json.dumps(payload)
     if step == TRUNCATED:  # cut mid-answer, as when the output token limit is hit
         return JSONResponse(answer(vendor, model, TRUNCATED, text[: len(text) // 2], tin, tool))
-    return JSONResponse(answer(vendor, model, GOOD, text, tin, tool, payload))
+    return JSONResponse(answer(vendor, model, GOOD, text, tin, tool, payload, cache))
+
+
+def _batch_object(fake: FakeLLM, bid: str) -> dict[str, Any]:
+    b = fake.batches[bid]
+    ended = b["status"] == "ended"
+    kinds = [r["result"]["type"] for r in b["results"]]
+    counts = {k: kinds.count(k) if ended else 0 for k in ("succeeded", "errored", "canceled", "expired")}
+    return {
+        "id": bid,
+        "type": "message_batch",
+        "processing_status": b["status"],
+        "request_counts": counts | {"processing": 0 if ended else len(kinds)},
+        "created_at": "2026-11-22T06:00:00Z",
+        "expires_at": "2026-11-23T06:00:00Z",
+        "ended_at": "2026-11-22T06:10:00Z" if ended else None,
+        "cancel_initiated_at": b.get("canceled_at"),
+        "archived_at": None,
+        "results_url": f"{fake.root}/v1/messages/batches/{bid}/results" if ended else None,
+    }
+
+
+def _batch_results(fake: FakeLLM, step: str, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for i, r in enumerate(requests):
+        if step == BATCH_EXPIRED:
+            result: dict[str, Any] = {"type": "expired"}
+        elif step == BATCH_PARTIAL and i == 0:
+            error = {"type": "invalid_request_error", "message": "prompt is too long"}
+            result = {"type": "errored", "error": {"type": "error", "error": error}}
+        else:
+            message = json.loads(bytes(respond(fake, "anthropic", r["params"]["model"], GOOD, r["params"]).body))
+            result = {"type": "succeeded", "message": message}
+        out.append({"custom_id": r["custom_id"], "result": result})
+    return out
+
+
+def add_batch_routes(app: FastAPI, fake: FakeLLM) -> None:
+    """Anthropic's Message Batches: create, retrieve, results (JSON Lines at results_url), cancel."""
+
+    @app.post("/v1/messages/batches")
+    async def create(request: Request) -> JSONResponse:
+        body = await request.json()
+        with fake._lock:
+            fake.requests.append({"path": request.url.path, "headers": dict(request.headers), "body": body})
+            step = fake.batch_script.popleft() if fake.batch_script else BATCH_ENDED
+            bid = f"msgbatch_fake{len(fake.batches) + 1:04d}"
+        polls = {BATCH_SLOW: 2, BATCH_STUCK: 10**9}.get(step, 0)
+        results = _batch_results(fake, step, body["requests"])
+        fake.batches[bid] = {"status": "in_progress", "polls": polls, "results": results}
+        return JSONResponse(_batch_object(fake, bid))
+
+    @app.get("/v1/messages/batches/{bid}")
+    async def retrieve(bid: str) -> JSONResponse:
+        b = fake.batches[bid]
+        if b["status"] == "in_progress":
+            if b["polls"] <= 0:
+                b["status"] = "ended"
+            b["polls"] -= 1
+        return JSONResponse(_batch_object(fake, bid))
+
+    @app.get("/v1/messages/batches/{bid}/results")
+    async def results(bid: str) -> Response:
+        lines = "\n".join(json.dumps(r) for r in fake.batches[bid]["results"])
+        return Response(lines + "\n", media_type="application/binary")
+
+    @app.post("/v1/messages/batches/{bid}/cancel")
+    async def cancel(bid: str) -> JSONResponse:
+        b = fake.batches[bid]
+        if b["status"] == "in_progress":
+            b.update(status="ended", canceled_at="2026-11-22T09:00:00Z")
+            b["results"] = [{"custom_id": r["custom_id"], "result": {"type": "canceled"}} for r in b["results"]]
+        return JSONResponse(_batch_object(fake, bid))
 
 
 def build_app(fake: FakeLLM) -> FastAPI:
     app = FastAPI(openapi_url=None)
+    add_batch_routes(app, fake)
 
     async def handle(vendor: str, model: str, request: Request) -> JSONResponse:
         body = await request.json()

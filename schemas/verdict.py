@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -88,3 +89,7 @@ class Verdict(VerdictRow):
     # Rendered from `diary` and `email` (templates) once validated; None on rows recorded before templates.
     rendered_diary: str | None = None
     rendered_email: RenderedEmail | None = None
+    # The evidence this verdict read (core.carry.fingerprint), and for a verdict carried forward without a model
+    # call, the run date of the model reading it repeats.
+    fingerprint: str | None = None
+    carried_from: dt.date | None = None

@@ -203,3 +203,11 @@ class ReportResult(BaseModel):
     accounts_read: int | None = None
     slack_ts: str | None = None
     emailed: str | None = None
+
+
+class ModelBatch(BaseModel):
+    """A worker call submitted to a vendor's batch API (llm/batch.py); no batch_id: read synchronously instead."""
+
+    batch_id: str | None = None
+    wait_seconds: int = 0
+    poll_seconds: int = 60

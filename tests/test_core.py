@@ -476,3 +476,37 @@ def test_the_renewal_date_comes_from_the_most_trusted_source_that_has_one() -> N
     assert renewal_date(own, period_end=period) == (None, None)  # the period end was left out of its order
     with pytest.raises(ValueError, match="renewal_date_order"):
         RenewalRule.from_config({"renewal_date_order": ["crm", "crm"]})
+
+
+def test_the_evidence_fingerprint_ignores_order_dates_and_prose_but_not_facts() -> None:
+    import datetime as dt
+
+    from core.carry import LastVerdict, fingerprint, may_carry
+    from schemas.evidence import CustomerProfile, EvidenceBundle, EvidenceItem
+    from schemas.verdict import FactorBreakdown
+
+    def item(n: int, late: int, summary: str = "paid late") -> EvidenceItem:
+        facts = {"days_late": late}
+        return EvidenceItem(
+            source_id=f"stripe:in_{n}", kind="k", factor="payment_history", signal=-0.3, summary=summary, facts=facts
+        )
+
+    profile = CustomerProfile(
+        tenant_id="t", customer_id="c", name="C", email=None, arr_cents=1, contract=None, renewal_date=None
+    )
+    math = FactorBreakdown(factors=[], total=0.0, thresholds={}, pushed_by=None)
+    day = dt.date(2026, 11, 2)
+
+    def fp(items: list[EvidenceItem], run: dt.date = day) -> str:
+        return fingerprint(profile, EvidenceBundle(tenant_id="t", customer_id="c", run_date=run, items=items), math)
+
+    base = fp([item(1, 9), item(2, 3)])
+    assert base == fp([item(2, 3), item(1, 9, "reworded")], day + dt.timedelta(days=3))
+    assert base != fp([item(1, 10), item(2, 3)]) and base != fp([item(1, 9)])  # a changed fact, a source gone
+    last = LastVerdict(day, "at_risk", "HIGH", [], "internal_alert", None, False, "m", base, None, 41)
+    assert may_carry(last, base, day + dt.timedelta(days=6), 7, "m")
+    assert not may_carry(last, base, day + dt.timedelta(days=7), 7, "m")  # the N-day limit
+    assert not may_carry(last, base, day + dt.timedelta(days=1), 7, "other")  # another model now
+    assert not may_carry(last, base, day + dt.timedelta(days=1), 0, "m")  # off
+    carried = LastVerdict(day + dt.timedelta(days=5), "at_risk", "HIGH", [], "x", None, False, "m", base, day, 42)
+    assert not may_carry(carried, base, day + dt.timedelta(days=7), 7, "m")  # counted from the reading itself

@@ -330,3 +330,86 @@ def test_resolve_refuses_readings_of_different_customers() -> None:
     flag = RowFlag(customer_id="cus_2", classification="at_risk", severity="HIGH", reason="x")
     with pytest.raises(ValueError):
         resolve(reading("worker", "standard", "LOW"), flag, None)
+
+
+async def test_the_stable_prefix_is_cached_the_vendors_way_and_reported_back() -> None:
+    """Two calls with the same instructions and schema: the second reads the prefix from the vendor's cache, and
+    the adapter reports it as the vendor does (Anthropic writes first, marked by cache_control; OpenAI and Gemini
+    cache automatically and only report reads). LiteLLM-routed models are not cached here."""
+    for vendor in ("anthropic", "openai", "google"):
+        fake = fakes.start_fake_llm(vendor)
+        try:
+            async with adapter(fake, fakes.GOOD, fakes.GOOD) as model:
+                first = await model.classify(BATCH)
+                second = await model.classify(BATCH[:2])
+        finally:
+            fake.stop()
+        assert second.cache_read_tokens > 1000 and second.cache_write_tokens == 0, vendor
+        assert first.cache_read_tokens == 0 and first.input_tokens > second.cache_read_tokens, vendor
+        assert first.cache_write_tokens == (second.cache_read_tokens if vendor == "anthropic" else 0), vendor
+        sent = fake.requests[0]["body"]
+        if vendor == "anthropic":
+            assert sent["system"][0]["cache_control"] == {"type": "ephemeral"}
+        elif vendor == "openai":
+            assert sent["prompt_cache_key"] == "renewals-v1"
+        # The customers come after the prefix: the two prompts share it byte for byte.
+        assert fake.requests[0]["body"] != fake.requests[1]["body"]
+        assert fakes.read_request(vendor, sent)[0] == fakes.read_request(vendor, fake.requests[1]["body"])[0]
+
+
+def test_cache_writes_and_reads_and_batches_are_priced_from_the_table() -> None:
+    from llm.litellm_table import load_litellm
+
+    table = load_litellm().model_cost["claude-sonnet-4-6"]
+    full = price_usd("anthropic:claude-sonnet-4-6", 10_000, 0)
+    read = price_usd("anthropic:claude-sonnet-4-6", 10_000, 0, cache_read=4_000)
+    written = price_usd("anthropic:claude-sonnet-4-6", 10_000, 0, cache_write=4_000)
+    assert read == pytest.approx(6_000 * table["input_cost_per_token"] + 4_000 * table["cache_read_input_token_cost"])
+    assert written == pytest.approx(
+        6_000 * table["input_cost_per_token"] + 4_000 * table["cache_creation_input_token_cost"]
+    )
+    assert read < full < written
+    assert price_usd("openai:gpt-5", 10_000, 1_000, batched=True) == pytest.approx(
+        price_usd("openai:gpt-5", 10_000, 1_000) / 2
+    )
+    with pytest.raises(ValueError, match="part of the input"):
+        price_usd("openai:gpt-5", 100, 0, cache_read=200)
+
+
+async def test_anthropic_message_batches_through_the_sdk_create_poll_results_expiry_partial_failure() -> None:
+    fake = fakes.start_fake_llm("anthropic")
+    fake.batch_script.extend([fakes.BATCH_SLOW, fakes.BATCH_EXPIRED, fakes.BATCH_PARTIAL, fakes.BATCH_STUCK])
+    requests = {f"row-{i}": build_prompt([c]) for i, c in enumerate(BATCH)}
+    try:
+        async with adapter(fake) as model:
+            slow = await model.submit_batch(requests, BatchVerdicts)
+            assert [await model.batch_ended(slow) for _ in range(4)] == [False, False, True, True]
+            done = await model.batch_results(slow, BatchVerdicts)
+            assert set(done) == set(requests)
+            for i, c in enumerate(BATCH):
+                answer = done[f"row-{i}"]
+                assert not isinstance(answer, str) and answer.value.rows == [verdict_for(c)] and answer.input_tokens
+            expired = await model.submit_batch(requests, BatchVerdicts)
+            assert await model.batch_ended(expired)
+            assert set((await model.batch_results(expired, BatchVerdicts)).values()) == {"expired"}
+            partial = await model.submit_batch(requests, BatchVerdicts)
+            assert await model.batch_ended(partial)
+            mixed = await model.batch_results(partial, BatchVerdicts)
+            assert mixed["row-0"] == "errored: prompt is too long" and not isinstance(mixed["row-1"], str)
+            stuck = await model.submit_batch(requests, BatchVerdicts)
+            assert not await model.batch_ended(stuck)
+            await model.cancel_batch(stuck)
+            assert await model.batch_ended(stuck)
+            assert set((await model.batch_results(stuck, BatchVerdicts)).values()) == {"canceled"}
+        sent = fake.requests[0]["body"]["requests"]
+        assert [r["custom_id"] for r in sent] == list(requests)
+        assert "cache_control" not in str(sent)  # batch requests are not cache-marked (see submit_batch)
+        # Priced at the table's batch rates: half the synchronous price.
+        first = done["row-0"]
+        assert not isinstance(first, str)
+        spec = SPECS["anthropic"]
+        assert price_usd(spec, first.input_tokens, first.output_tokens, batched=True) == pytest.approx(
+            price_usd(spec, first.input_tokens, first.output_tokens) / 2
+        )
+    finally:
+        fake.stop()

@@ -67,6 +67,8 @@ async def test_a_scan_writes_one_verdict_and_one_diary_entry_per_due_customer(
         summary = await conn.fetchval("select summary from scan_runs where run_date = $1", AS_OF)
     assert sum(summary["routes"].values()) == result.due
     assert abs(sum(summary["route_mix"].values()) - 1.0) < 0.01 and "route_mix_drift" in summary
+    assert summary["route_mix_target"]["TIER1"] == [0.6, 0.8]  # the realised mix is shown against its target
+    assert summary["carried_forward"] == 0  # a first run has nothing to carry
     # The tenant's first run: every account counts as moved, so its mix is the baseline, never an alert. The worker
     # evaluated on-call's alerts as the batches landed and at the end (the state rows exist; neither is on).
     assert summary["route_mix_baseline"] is True and summary["route_mix_drift"] == []

@@ -23,6 +23,7 @@ from schemas.workflow_io import (
     DeliveryState,
     EditInput,
     GatherResult,
+    ModelBatch,
     ReportRef,
     ScanPlan,
     SendEmailInput,
@@ -75,6 +76,15 @@ class JudgeActivities(Protocol):
 
     @activity.defn
     async def classify_batch(self, ref: BatchRef) -> int: ...
+
+    @activity.defn
+    async def submit_model_batch(self, ref: BatchRef) -> ModelBatch: ...
+
+    @activity.defn
+    async def poll_model_batch(self, ref: BatchRef, batch_id: str) -> bool: ...
+
+    @activity.defn
+    async def collect_model_batch(self, ref: BatchRef, batch_id: str, ended: bool) -> int: ...
 
     @activity.defn
     async def supervise_batch(self, ref: BatchRef) -> list[str]: ...

@@ -141,12 +141,16 @@ class ClassifyBatchWorkflow:
     @workflow.run
     async def run(self, ref: BatchRef) -> BatchResult:
         workflow.upsert_search_attributes([search.ROUTE.value_set(ref.route)])
-        await MODEL.run(
-            JudgeActivities.classify_batch,
-            ref,
-            task_queue=queues.MAIN,
-            summary=f"{ref.route} model on {ref.size} customers",
-        )
+        # Batches recorded before vendor batch APIs replay without them.
+        if workflow.patched("model-batches"):
+            await self._read_by_batch(ref)
+        else:
+            await MODEL.run(
+                JudgeActivities.classify_batch,
+                ref,
+                task_queue=queues.MAIN,
+                summary=f"{ref.route} model on {ref.size} customers",
+            )
         # Batches recorded before the TIER3 review existed replay without it.
         if ref.route == "TIER3" and workflow.patched("tier3-supervisor-review"):
             await workflow.execute_child_workflow(
@@ -161,6 +165,34 @@ class ClassifyBatchWorkflow:
                 ScanActivities.start_approvals, ref, result.drafts, summary=f"start {len(result.drafts)} approvals"
             )
         return result
+
+    @staticmethod
+    async def _read_by_batch(ref: BatchRef) -> None:
+        """The worker call through the vendor's batch API (llm/batch.py), waited on with timers and polls, so no
+        worker is held; past the tenant's wait the batch is cancelled and the call made synchronously."""
+        sub = await MODEL.run(JudgeActivities.submit_model_batch, ref, task_queue=queues.MAIN, summary="submit batch")
+        if sub.batch_id is None:
+            await MODEL.run(
+                JudgeActivities.classify_batch,
+                ref,
+                task_queue=queues.MAIN,
+                summary=f"{ref.route} model on {ref.size} customers",
+            )
+            return
+        deadline = workflow.now() + timedelta(seconds=sub.wait_seconds)
+        while not (ended := await MODEL.run(JudgeActivities.poll_model_batch, ref, sub.batch_id, summary="poll")):
+            left = deadline - workflow.now()
+            if left <= timedelta(0):
+                break
+            await workflow.sleep(min(timedelta(seconds=sub.poll_seconds), left), summary="wait for the model batch")
+        await MODEL.run(
+            JudgeActivities.collect_model_batch,
+            ref,
+            sub.batch_id,
+            ended,
+            task_queue=queues.MAIN,
+            summary=f"collect batch ({'ended' if ended else 'deadline'})",
+        )
 
 
 @workflow.defn
