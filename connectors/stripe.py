@@ -85,8 +85,11 @@ def customer_row(
     if billing:
         period_end = billing["renewal_date"]
         when, source = renewal_date(rule, metadata=(sub or {}).get("metadata"), period_end=parse_date(period_end))
+        metadata_date = parse_date(((sub or {}).get("metadata") or {}).get(rule.metadata_key))
         billing |= {
             "billing_period_end": period_end,
+            # kept so the scan can put the CRM's close date before or after it (core/renewal.stored_renewal_date)
+            "metadata_renewal_date": metadata_date.isoformat() if metadata_date else None,
             "renewal_date": when.isoformat() if when else None,
             "renewal_source": source,
         }

@@ -476,3 +476,37 @@ def test_the_renewal_date_comes_from_the_most_trusted_source_that_has_one() -> N
     assert renewal_date(own, period_end=period) == (None, None)  # the period end was left out of its order
     with pytest.raises(ValueError, match="renewal_date_order"):
         RenewalRule.from_config({"renewal_date_order": ["crm", "crm"]})
+
+
+def test_a_stored_customer_is_dated_by_the_crm_then_stripe_in_the_tenants_order() -> None:
+    """What select_due applies once the CRM's close dates are stored beside the dates the Stripe sync kept."""
+    from core.renewal import RenewalRule, stored_renewal_date, upcoming
+
+    crm, contract, period = dt.date(2027, 2, 1), dt.date(2027, 2, 2), dt.date(2026, 12, 5)
+    billing = {"metadata_renewal_date": contract.isoformat(), "billing_period_end": period.isoformat()}
+    assert stored_renewal_date(RenewalRule(), crm, billing) == (crm, "crm")
+    assert stored_renewal_date(RenewalRule(), None, billing) == (contract, "stripe_metadata")
+    period_first = RenewalRule(order=("billing_period_end", "crm"))
+    assert stored_renewal_date(period_first, crm, billing) == (period, "billing_period_end")
+    assert stored_renewal_date(RenewalRule(), None, {}) == (None, None)  # no subscription
+    # a close date already behind us (a deal left open, last year's won one) gives way to the next source
+    assert upcoming(dt.date(2026, 11, 1), RUN) is None and upcoming(crm, RUN) == crm
+
+
+def test_the_crm_renewal_close_date_is_the_renewal_deals_not_an_expansions() -> None:
+    from connectors import hubspot, salesforce
+
+    def deal(i: str, name: str, close: str, pipeline: str = "renewals") -> dict[str, object]:
+        return {"id": i, "properties": {"dealname": name, "dealstage": "x", "pipeline": pipeline, "closedate": close}}
+
+    deals = [deal("1", "Acme renewal", "2027-01-10T09:00:00Z"), deal("2", "Acme expansion", "2027-03-01T00:00:00Z")]
+    assert hubspot.renewal_close_date(deals, RUN) == dt.date(2027, 1, 10)
+    assert hubspot.renewal_close_date([deal("3", "Acme renewal", "2025-01-10")], RUN) is None  # behind us
+    assert hubspot.renewal_close_date([deal("4", "Acme renewal", "soon")], RUN) is None  # unreadable
+    opps = [
+        {"Id": "a", "Name": "Acme 2027", "Type": "Renewal", "CloseDate": "2027-01-20"},
+        {"Id": "b", "Name": "Acme seats", "Type": "Expansion", "CloseDate": "2027-04-01"},
+        {"Id": "c", "Name": "Acme services", "Type": "New Business", "CloseDate": "2027-06-01"},
+    ]
+    assert salesforce.renewal_close_date(opps, RUN) == dt.date(2027, 1, 20)
+    assert salesforce.renewal_close_date([], RUN) is None
