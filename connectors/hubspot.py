@@ -393,7 +393,29 @@ def contact_signals(contacts: list[dict[str, Any]], run_date: dt.date) -> list[E
             else None,
             bounced_on=parse_when(p.get("hs_email_last_send_date")) if gone else None,
         )
-    return items
+    return items + handover_signals(marked, items)
+
+
+def handover_signals(marked: list[dict[str, Any]], items: list[EvidenceItem]) -> list[EvidenceItem]:
+    """A contact the CRM marks as the *new* champion (renewal_role "new_champion") says the champion changed
+    hands, even where nobody ticked left_company on the old one and their mail does not bounce: the handover
+    is read from the CRM as well as from Slack (issue #12: a departure only a Slack message told, missed when
+    the message was worded in a way the rules do not know). Not when a departure is already recorded."""
+    if any(i.kind in ("champion_left", "contact_left") for i in items):
+        return []
+    return [
+        EvidenceItem(
+            source_id=f"hubspot:contact:{c['id']}",
+            kind="champion_handover",
+            factor="champion_status",
+            signal=-0.5,
+            summary=f"{_contact_name(c)} is marked as the new champion: the champion has changed hands",
+            facts={"contact": _contact_name(c)},
+            observed_on=parse_when(c["properties"].get("createdate")),
+        )
+        for c in marked
+        if str(c["properties"].get("renewal_role", "")).startswith("new")
+    ][:1]
 
 
 # ---- the client -----------------------------------------------------------------------------------------------

@@ -410,6 +410,22 @@ def test_an_open_invoice_on_an_account_asking_to_grow_is_expansion_not_a_contrad
     assert (out.classification, out.abstain_reason) == ("expansion", None)
 
 
+def test_seats_bought_say_growth_as_plainly_as_an_ask_when_the_slack_message_is_not_read() -> None:
+    """The past-due-but-expanding story with no ask read from Slack (a phrasing the rules do not know, or no
+    channel): the seats bought are the deed; the open invoice is one trouble (connectors.stripe.one_trouble)."""
+    items = [
+        kind_item("stripe:in_1", "invoice_past_due", "payment_history", -0.4),
+        kind_item("stripe:in_1", "payment_attempts_failed", "payment_history", -0.05),
+        kind_item("stripe:in_2", "seats_grew", "usage_trend", 0.46),
+        kind_item("usage:cus_1:active_users:30d", "usage_grew", "usage_trend", 0.21),
+    ]
+    assert breakdown(items, DEFAULT_WEIGHTS).total < Thresholds().expansion
+    assert verdict_for(ctx(bundle(*items))).classification == "expansion"
+    # growth that was not bought (usage alone) is not explicit: the open invoice keeps it standard
+    unbought = [*items[:2], kind_item("usage:cus_1:active_users:30d", "usage_grew", "usage_trend", 0.6)]
+    assert verdict_for(ctx(bundle(*unbought))).classification == "standard"
+
+
 def test_talk_alone_does_not_make_an_expansion() -> None:
     steady = [
         kind_item("stripe:in_1", "payments_on_time", "payment_history", 0.3),
