@@ -22,7 +22,7 @@ from db import tenants
 from db.pool import Database
 from sandbox.server import SandboxHandle, start_sandbox
 from schemas.workflow_io import TenantScanResult
-from tests.conftest import AS_OF, create_tenant, manifest_key
+from tests.conftest import AS_OF, create_tenant, manifest_key, record_history
 
 pytestmark = pytest.mark.usefixtures("workers")
 
@@ -115,6 +115,8 @@ async def scan_with(
             await tenants.put_connector(conn, tid, crm, encrypt(secret_key, box.keys[crm]), config[crm])
     wid = await start_scan(client, tid, AS_OF)
     await client.get_workflow_handle(wid, result_type=TenantScanResult).result()
+    if crm == "hubspot":  # a tenant scan that reads the CRM's renewal dates (workflow.patched "crm-renewal-dates")
+        await record_history(client, wid, "tenant_scan_with_crm_renewal_dates")
     async with db.tenant(tid) as conn:
         judged = {r[0] for r in await conn.fetch("select customer_id from classifications where run_date = $1", AS_OF)}
     return tid, judged
