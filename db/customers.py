@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -110,13 +111,15 @@ async def set_crm_renewal_dates(
 
 async def renewal_inputs(conn: asyncpg.Connection, tenant_id: str) -> list[asyncpg.Record]:
     """Every customer's renewal date as stored, and what it is chosen from."""
-    return await conn.fetch(
-        "select id, renewal_date, crm_renewal_date, billing from customers where tenant_id = $1", tenant_id
+    return list(
+        await conn.fetch(
+            "select id, renewal_date, crm_renewal_date, billing from customers where tenant_id = $1", tenant_id
+        )
     )
 
 
 async def set_renewal_dates(
-    conn: asyncpg.Connection, tenant_id: str, changed: list[tuple[str, dt.date | None, str | None]]
+    conn: asyncpg.Connection, tenant_id: str, changed: Sequence[tuple[str, dt.date | None, str | None]]
 ) -> None:
     """(customer id, renewal date, its source): the date the due set uses, and the same in `billing`, which the
     subscription evidence quotes."""
