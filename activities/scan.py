@@ -23,7 +23,7 @@ from activities import oncall
 from activities.carry import likely_carried
 from connectors.dsn import server_identity
 from connectors.errors import connector_state
-from connectors.registry import OPTIONAL, REQUESTS_PER_SECOND, open_connector, pacer
+from connectors.registry import OPTIONAL, REQUESTS_PER_SECOND, open_connector, open_crm, pacer
 from connectors.stripe import (
     HISTORY_DAYS,
     MalformedRecord,
@@ -37,7 +37,7 @@ from connectors.stripe_records import Subscription, read
 from connectors.usage import UsageConnector, UsageFailure, UsageSource
 from core import alerts as alert_rules
 from core import routing
-from core.renewal import RenewalRule
+from core.renewal import RenewalRule, stored_renewal_date
 from core.secrets import decrypt
 from db import carry as carry_db
 from db import customers, drafts, runs, scans, tenants, usage
@@ -74,6 +74,18 @@ async def require_active(db: Database, tenant_id: str) -> None:
                 type="TenantInactive",
                 non_retryable=True,
             )
+
+
+async def apply_renewal_order(conn: asyncpg.Connection, tenant_id: str, rule: RenewalRule) -> int:
+    """Each customer's renewal date from its CRM close date and Stripe's dates, in the tenant's order
+    (core/renewal); returns how many moved."""
+    changed = []
+    for r in await customers.renewal_inputs(conn, tenant_id):
+        when, source = stored_renewal_date(rule, r["crm_renewal_date"], r["billing"] or {})
+        if when != r["renewal_date"] or source != (r["billing"] or {}).get("renewal_source"):
+            changed.append((r["id"], when, source))
+    await customers.set_renewal_dates(conn, tenant_id, changed)
+    return len(changed)
 
 
 class ScanActivities:
@@ -212,6 +224,7 @@ class ScanActivities:
             raise
         async with self.db.tenant(inp.tenant_id) as conn:
             await scans.upsert_customers(conn, inp.tenant_id, rows)
+            await apply_renewal_order(conn, inp.tenant_id, rule)  # the CRM dates the last scan read still count
             note = f"{len(bad)} malformed record(s) not read, first: {bad[0]}" if bad else None
             await tenants.connector_state(conn, inp.tenant_id, "stripe", "connected", note)
             if bad:  # loud, in the audit log too: these customers are not monitored until their records are fixed
@@ -228,8 +241,36 @@ class ScanActivities:
         return len(rows)
 
     @activity.defn
-    async def select_due(self, inp: TenantScanInput) -> ScanPlan:
+    async def read_crm_renewals(self, inp: TenantScanInput, kind: str) -> int:
+        """The renewal deal's (HubSpot) or opportunity's (Salesforce) close date of every paying customer, in one
+        batched read per tenant and scan, stored on the customer row for select_due. Returns how many customers
+        have one. A CRM not connected clears the dates it read before; a rejected key is shown on the connector
+        and keeps them (the evidence gathering says the rest)."""
         async with self.db.tenant(inp.tenant_id) as conn:
+            row = await tenants.get_connector(conn, inp.tenant_id, kind)
+            if row is None or row["secret_ciphertext"] is None:
+                await customers.set_crm_renewal_dates(conn, inp.tenant_id, kind, {})
+                return 0
+            links = await customers.crm_links(conn, inp.tenant_id)
+        try:
+            crm = open_crm(
+                kind, decrypt(self.secret_key, row["secret_ciphertext"]), row["config"], self._pace(inp.tenant_id, kind)
+            )
+            dates = await heartbeating(crm.renewal_dates(links, inp.run_date))
+        except ApplicationError as e:
+            await self._connector_failed(inp.tenant_id, kind, e)
+            if not e.non_retryable:
+                raise
+            return 0
+        async with self.db.tenant(inp.tenant_id) as conn:
+            await customers.set_crm_renewal_dates(conn, inp.tenant_id, kind, dates)
+        return sum(1 for d in dates.values() if d)
+
+    @activity.defn
+    async def select_due(self, inp: TenantScanInput) -> ScanPlan:
+        rule = await self._renewal_rule(inp.tenant_id)
+        async with self.db.tenant(inp.tenant_id) as conn:
+            await apply_renewal_order(conn, inp.tenant_id, rule)  # with the CRM dates read_crm_renewals just stored
             due = await customers.count(conn, inp.tenant_id)
             chunk = max(self.chunk_size, math.ceil(due / MAX_CHUNKS))
             plan = await scans.freeze_due(conn, inp.tenant_id, inp.run_date, chunk)

@@ -40,6 +40,7 @@ from temporalio.exceptions import ApplicationError
 from urllib3.util.retry import Retry
 
 from connectors.errors import classify_http, parse_retry_after
+from core.renewal import upcoming
 from schemas.evidence import CustomerProfile, EvidenceItem
 
 LINK = "hubspot_company_id"
@@ -312,6 +313,15 @@ def pick_renewal_deal(deals: list[dict[str, Any]]) -> dict[str, Any] | None:
     )
 
 
+def renewal_close_date(deals: list[dict[str, Any]], run_date: dt.date) -> dt.date | None:
+    """The renewal deal's close date, while it is still ahead (core/renewal.upcoming); None when unreadable."""
+    deal = pick_renewal_deal(deals)
+    try:
+        return upcoming(parse_when((deal or {}).get("properties", {}).get("closedate")), run_date)
+    except MalformedRecord:
+        return None
+
+
 def deal_signals(deals: list[dict[str, Any]], run_date: dt.date) -> list[EvidenceItem]:
     items: list[EvidenceItem] = []
     for deal in deals:
@@ -383,7 +393,29 @@ def contact_signals(contacts: list[dict[str, Any]], run_date: dt.date) -> list[E
             else None,
             bounced_on=parse_when(p.get("hs_email_last_send_date")) if gone else None,
         )
-    return items
+    return items + handover_signals(marked, items)
+
+
+def handover_signals(marked: list[dict[str, Any]], items: list[EvidenceItem]) -> list[EvidenceItem]:
+    """A contact the CRM marks as the *new* champion (renewal_role "new_champion") says the champion changed
+    hands, even where nobody ticked left_company on the old one and their mail does not bounce: the handover
+    is read from the CRM as well as from Slack (issue #12: a departure only a Slack message told, missed when
+    the message was worded in a way the rules do not know). Not when a departure is already recorded."""
+    if any(i.kind in ("champion_left", "contact_left") for i in items):
+        return []
+    return [
+        EvidenceItem(
+            source_id=f"hubspot:contact:{c['id']}",
+            kind="champion_handover",
+            factor="champion_status",
+            signal=-0.5,
+            summary=f"{_contact_name(c)} is marked as the new champion: the champion has changed hands",
+            facts={"contact": _contact_name(c)},
+            observed_on=parse_when(c["properties"].get("createdate")),
+        )
+        for c in marked
+        if str(c["properties"].get("renewal_role", "")).startswith("new")
+    ][:1]
 
 
 # ---- the client -----------------------------------------------------------------------------------------------
@@ -483,6 +515,22 @@ class HubSpotConnector:
 
     async def gather(self, customers: list[CustomerProfile], run_date: dt.date) -> Result:
         return await asyncio.to_thread(self.gather_sync, customers, run_date)
+
+    async def renewal_dates(self, links: dict[str, dict[str, str]], run_date: dt.date) -> dict[str, dt.date | None]:
+        """customer id → its renewal deal's close date, for every customer linked to a company: two batched
+        association reads and one batched deal read per 100 companies, whatever the tenant's size."""
+        return await asyncio.to_thread(self.renewal_dates_sync, links, run_date)
+
+    def renewal_dates_sync(self, links: dict[str, dict[str, str]], run_date: dt.date) -> dict[str, dt.date | None]:
+        linked = {cid: str(ls[LINK]) for cid, ls in links.items() if ls.get(LINK)}
+        if not linked:
+            return {}
+        to_deals = self.source.associations("companies", "deals", sorted(set(linked.values())))
+        deals = self.source.read("deals", [d for ds in to_deals.values() for d in ds], DEAL_PROPERTIES)
+        return {
+            cid: renewal_close_date([deals[d] for d in to_deals.get(company, []) if d in deals], run_date)
+            for cid, company in linked.items()
+        }
 
     def gather_sync(self, customers: list[CustomerProfile], run_date: dt.date) -> Result:
         out: Result = {}

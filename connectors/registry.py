@@ -114,3 +114,13 @@ async def check(kind: str, key: str, config: dict[str, Any]) -> dict[str, Any]:
 def salesforce_fields(config: dict[str, Any]) -> tuple[str | None, str | None]:
     """The org's champion and departed-contact field names: the defaults unless the config names others (or null)."""
     return (config.get("champion_field", CHAMPION_FIELD) or None, config.get("left_field", LEFT_FIELD) or None)
+
+
+def open_crm(
+    kind: str, key: str, config: dict[str, Any], pace: Callable[[], Awaitable[None]] | None = None
+) -> HubSpotConnector | SalesforceConnector:
+    """A CRM connector, for its renewal dates (`renewal_dates`) as well as its evidence."""
+    connector = open_connector(kind, key, config, pace)
+    if not isinstance(connector, HubSpotConnector | SalesforceConnector):
+        raise ValueError(f"not a CRM: {kind}")
+    return connector

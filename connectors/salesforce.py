@@ -39,6 +39,7 @@ from connectors.hubspot import (
     crm_expansion_signal,
     parse_when,
 )
+from core.renewal import upcoming
 from schemas.evidence import CustomerProfile, EvidenceItem
 
 LINK = "salesforce_account_id"
@@ -47,6 +48,7 @@ OPPORTUNITY_SOQL = (
     "SELECT Id, AccountId, Name, Type, StageName, IsClosed, CloseDate, LastModifiedDate, Amount "
     "FROM Opportunity WHERE AccountId IN {}"
 )
+RENEWAL_SOQL = "SELECT Id, AccountId, Name, Type, CloseDate FROM Opportunity WHERE AccountId IN {}"
 # Which contact is the champion, and whether one has left, are custom checkbox fields in most orgs; their API
 # names are the connector's `champion_field` / `left_field` settings (null where the org has no such field: then
 # every contact is read as a plain contact and nobody as departed).
@@ -83,15 +85,30 @@ def _is_expansion(opp: dict[str, Any]) -> bool:
     return str(opp.get("Type") or "").lower() == "expansion" or "expansion" in str(opp.get("Name") or "").lower()
 
 
+def pick_renewal_opportunity(opps: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The opportunity the renewal rides on: not an expansion, Type Renewal first, then the latest close date."""
+    return max(
+        (o for o in opps if not _is_expansion(o)),
+        key=lambda r: (str(r.get("Type") or "") == "Renewal", str(r.get("CloseDate") or "")),
+        default=None,
+    )
+
+
+def renewal_close_date(opps: list[dict[str, Any]], run_date: dt.date) -> dt.date | None:
+    """The renewal opportunity's close date, while it is still ahead (core/renewal.upcoming)."""
+    try:
+        return upcoming(parse_when((pick_renewal_opportunity(opps) or {}).get("CloseDate")), run_date)
+    except MalformedRecord:
+        return None
+
+
 def opportunity_signals(
     opps: list[dict[str, Any]], run_date: dt.date, at_risk_stages: frozenset[str] = frozenset()
 ) -> list[EvidenceItem]:
     for o in opps:
         _need(o, "Opportunity", "StageName", "LastModifiedDate")
-    renewals = [o for o in opps if not _is_expansion(o)]
     items: list[EvidenceItem] = []
-    if renewals:
-        o = max(renewals, key=lambda r: (str(r.get("Type") or "") == "Renewal", str(r.get("CloseDate") or "")))
+    if (o := pick_renewal_opportunity(opps)) is not None:
         stage = o["StageName"]
         closed = bool(o.get("IsClosed")) if o.get("IsClosed") is not None else stage.startswith("Closed")
         items += crm_deal_signals(
@@ -232,6 +249,18 @@ class SalesforceConnector:
 
     async def gather(self, customers: list[CustomerProfile], run_date: dt.date) -> Result:
         return await asyncio.to_thread(self.gather_sync, customers, run_date)
+
+    async def renewal_dates(self, links: dict[str, dict[str, str]], run_date: dt.date) -> dict[str, dt.date | None]:
+        """customer id → its renewal opportunity's close date, for every customer linked to an account: one
+        opportunity query per 200 accounts."""
+        return await asyncio.to_thread(self.renewal_dates_sync, links, run_date)
+
+    def renewal_dates_sync(self, links: dict[str, dict[str, str]], run_date: dt.date) -> dict[str, dt.date | None]:
+        linked = {cid: str(ls[LINK]) for cid, ls in links.items() if ls.get(LINK)}
+        if not linked:
+            return {}
+        opps = self.source.by_account(RENEWAL_SOQL, sorted(set(linked.values())))
+        return {cid: renewal_close_date(opps.get(account_key(a), []), run_date) for cid, a in linked.items()}
 
     def gather_sync(self, customers: list[CustomerProfile], run_date: dt.date) -> Result:
         out: Result = {}

@@ -88,8 +88,11 @@ def customer_row(
     if billing:
         period_end = billing["renewal_date"]
         when, source = renewal_date(rule, metadata=(sub or {}).get("metadata"), period_end=parse_date(period_end))
+        metadata_date = parse_date(((sub or {}).get("metadata") or {}).get(rule.metadata_key))
         billing |= {
             "billing_period_end": period_end,
+            # kept so the scan can put the CRM's close date before or after it (core/renewal.stored_renewal_date)
+            "metadata_renewal_date": metadata_date.isoformat() if metadata_date else None,
             "renewal_date": when.isoformat() if when else None,
             "renewal_source": source,
         }
@@ -150,8 +153,6 @@ def invoice_signals(invoices: list[dict[str, Any]], run_date: dt.date) -> list[E
                 )
             else:
                 on_time += 1
-        if attempts > 1:
-            items.append(retried_payment(inv, sid, attempts, amount, created, due, paid))
         if inv["status"] == "open" and due and due < run_date:
             overdue = (run_date - due).days
             items.append(
@@ -177,6 +178,8 @@ def invoice_signals(invoices: list[dict[str, Any]], run_date: dt.date) -> list[E
                     observed_on=created,
                 )
             )
+        if attempts > 1:
+            items.append(one_trouble(retried_payment(inv, sid, attempts, amount, created, due, paid), items))
     if on_time >= on_time_needed(ordered) and not any(i.signal < 0 for i in items):
         last = ordered[-1]
         items.append(
@@ -192,6 +195,17 @@ def invoice_signals(invoices: list[dict[str, Any]], run_date: dt.date) -> list[E
         )
     items += seat_signals(ordered)
     return items
+
+
+def one_trouble(attempts: EvidenceItem, items: list[EvidenceItem]) -> EvidenceItem:
+    """One invoice's payment trouble counts once, at its worst: the failed attempts behind an invoice paid late
+    (or still open, or written off) are why it is late, not a second trouble. They add only what they weigh
+    beyond it (issue #12: one invoice a week late after three declined charges summed to an at-risk account, and
+    one open invoice of a growing account to a full -1 on payment history)."""
+    same = [i.signal for i in items if i.source_id == attempts.source_id and i.factor == attempts.factor]
+    if not same:
+        return attempts
+    return attempts.model_copy(update={"signal": round(min(0.0, attempts.signal - min(same)), 2)})
 
 
 def on_time_needed(ordered: list[dict[str, Any]]) -> int:

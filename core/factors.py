@@ -72,8 +72,9 @@ LEAVING = {
     "renewal_deal_lost",
     "cancel_at_period_end",
 }
-# ... and of growing: asking for more, an open expansion deal.
-GROWING = {"expansion_talk", "expansion_deal_open"}
+# ... and of growing: asking for more, an open expansion deal, or having bought it (more seats, a higher plan):
+# a deed says it as plainly as an ask, and does not hang on reading a Slack message right (issue #12).
+GROWING = {"expansion_talk", "expansion_deal_open", "seats_grew", "plan_upgraded"}
 # The source each factor is mainly read from (others only add to it now and then: an expansion deal to
 # usage_trend, an error spike to support_sentiment): a factor with no evidence whose main source is missing is
 # uninformed.

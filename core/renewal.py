@@ -73,3 +73,23 @@ def crm_renewal_dates(items: Sequence[Any]) -> dt.date | None:
             if when:
                 return when
     return None
+
+
+def stored_renewal_date(
+    rule: RenewalRule, crm: dt.date | None, billing: Mapping[str, Any]
+) -> tuple[dt.date | None, RenewalSource | None]:
+    """The renewal date of a stored customer: its CRM close date (read before the due set is frozen) and the
+    Stripe dates the customer sync kept in `billing` (`metadata_renewal_date`, `billing_period_end`), in the
+    tenant's order."""
+    return renewal_date(
+        rule,
+        crm=crm,
+        metadata={rule.metadata_key: billing.get("metadata_renewal_date")},
+        period_end=parse_date(billing.get("billing_period_end")),
+    )
+
+
+def upcoming(when: dt.date | None, run_date: dt.date) -> dt.date | None:
+    """A CRM close date that is still ahead: a renewal deal left open past its close date (or last year's, won)
+    says nothing about when the contract renews next, so the next source in the tenant's order decides."""
+    return when if when is not None and when >= run_date else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -70,3 +71,61 @@ async def names_and_arr(conn: asyncpg.Connection, ids: list[str]) -> dict[str, t
     """customer id → (name, ARR in cents)."""
     rows = await conn.fetch("select id, name, arr_cents from customers where id = any($1::text[])", ids)
     return {r["id"]: (r["name"], r["arr_cents"]) for r in rows}
+
+
+# ---- renewal dates (core/renewal): the CRM's close date beside Stripe's, and the one the due set uses ---------
+
+
+async def crm_links(conn: asyncpg.Connection, tenant_id: str) -> dict[str, dict[str, str]]:
+    """customer id → its links (Stripe metadata: CRM company/account ids), for every paying customer."""
+    rows = await conn.fetch(
+        """select id, links from customers
+            where tenant_id = $1 and status in ('active', 'past_due', 'trialing')""",
+        tenant_id,
+    )
+    return {r["id"]: dict(r["links"] or {}) for r in rows}
+
+
+async def set_crm_renewal_dates(
+    conn: asyncpg.Connection, tenant_id: str, crm: str, dates: dict[str, dt.date | None]
+) -> None:
+    """What one CRM read: its close dates for the customers it knows; its earlier dates of others (now unlinked,
+    or the CRM disconnected when `dates` is empty) are cleared, another CRM's are left alone."""
+    await conn.execute(
+        """update customers set crm_renewal_date = null, crm_renewal_source = null
+            where tenant_id = $1 and crm_renewal_source = $2 and not (id = any($3::text[]))""",
+        tenant_id,
+        crm,
+        list(dates),
+    )
+    await conn.execute(
+        """update customers c set crm_renewal_date = d.crm_date, crm_renewal_source = $2
+             from unnest($3::text[], $4::date[]) as d(id, crm_date)
+            where c.tenant_id = $1 and c.id = d.id""",
+        tenant_id,
+        crm,
+        list(dates),
+        list(dates.values()),
+    )
+
+
+async def renewal_inputs(conn: asyncpg.Connection, tenant_id: str) -> list[asyncpg.Record]:
+    """Every customer's renewal date as stored, and what it is chosen from."""
+    return list(
+        await conn.fetch(
+            "select id, renewal_date, crm_renewal_date, billing from customers where tenant_id = $1", tenant_id
+        )
+    )
+
+
+async def set_renewal_dates(
+    conn: asyncpg.Connection, tenant_id: str, changed: Sequence[tuple[str, dt.date | None, str | None]]
+) -> None:
+    """(customer id, renewal date, its source): the date the due set uses, and the same in `billing`, which the
+    subscription evidence quotes."""
+    await conn.executemany(
+        """update customers set renewal_date = $3,
+                  billing = billing || jsonb_build_object('renewal_date', $3::date::text, 'renewal_source', $4::text)
+            where tenant_id = $1 and id = $2""",
+        [(tenant_id, cid, when, source) for cid, when, source in changed],
+    )

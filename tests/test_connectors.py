@@ -627,6 +627,35 @@ def test_a_charge_declined_and_paid_the_next_day_is_a_retry_not_failed_payments(
     assert later == {"payment_attempts_failed", "invoice_paid_late"}
 
 
+def test_one_invoices_trouble_counts_once_at_its_worst() -> None:
+    """Declined charges behind an invoice paid late (or still open) are why it is late: they add only what they
+    weigh beyond the lateness, so one late invoice is not two troubles."""
+    day = AS_OF - dt.timedelta(days=40)
+    late = {
+        i.kind: i.signal for i in invoice_signals([_paid_invoice(1, day, day, day + dt.timedelta(days=8), 4)], AS_OF)
+    }
+    assert late == {"invoice_paid_late": -0.2, "payment_attempts_failed": -0.25}  # -0.45 in all, not -0.65
+    mild = {
+        i.kind: i.signal for i in invoice_signals([_paid_invoice(1, day, day, day + dt.timedelta(days=40), 2)], AS_OF)
+    }
+    assert mild == {"invoice_paid_late": -0.35, "payment_attempts_failed": 0.0}  # the lateness already says it
+    still_open = _paid_invoice(2, day, day, day, 4) | {"status": "open", "status_transitions": {}}
+    signals = {i.kind: i.signal for i in invoice_signals([still_open], AS_OF)}
+    assert signals == {"invoice_past_due": -0.4, "payment_attempts_failed": -0.05}
+
+
+def test_a_contact_marked_new_champion_says_the_champion_changed_hands() -> None:
+    from connectors.hubspot import contact_signals
+
+    old, new = _contact("1", "champion"), _contact("2", "new_champion")
+    kinds = {(i.kind, i.source_id) for i in contact_signals([old, new], AS_OF)}
+    assert ("champion_handover", "hubspot:contact:2") in kinds
+    # a departure already recorded is the evidence; the handover is not counted twice
+    gone = _contact("1", "champion", left_company="true")
+    assert "champion_handover" not in {i.kind for i in contact_signals([gone, new], AS_OF)}
+    assert "champion_handover" not in {i.kind for i in contact_signals([old], AS_OF)}
+
+
 def test_quarterly_invoices_paid_on_time_earn_on_time_credit() -> None:
     # an annual contract invoiced each quarter has two invoices in the 180 days read
     quarterly = [

@@ -410,6 +410,22 @@ def test_an_open_invoice_on_an_account_asking_to_grow_is_expansion_not_a_contrad
     assert (out.classification, out.abstain_reason) == ("expansion", None)
 
 
+def test_seats_bought_say_growth_as_plainly_as_an_ask_when_the_slack_message_is_not_read() -> None:
+    """The past-due-but-expanding story with no ask read from Slack (a phrasing the rules do not know, or no
+    channel): the seats bought are the deed; the open invoice is one trouble (connectors.stripe.one_trouble)."""
+    items = [
+        kind_item("stripe:in_1", "invoice_past_due", "payment_history", -0.4),
+        kind_item("stripe:in_1", "payment_attempts_failed", "payment_history", -0.05),
+        kind_item("stripe:in_2", "seats_grew", "usage_trend", 0.46),
+        kind_item("usage:cus_1:active_users:30d", "usage_grew", "usage_trend", 0.21),
+    ]
+    assert breakdown(items, DEFAULT_WEIGHTS).total < Thresholds().expansion
+    assert verdict_for(ctx(bundle(*items))).classification == "expansion"
+    # growth that was not bought (usage alone) is not explicit: the open invoice keeps it standard
+    unbought = [*items[:2], kind_item("usage:cus_1:active_users:30d", "usage_grew", "usage_trend", 0.6)]
+    assert verdict_for(ctx(bundle(*unbought))).classification == "standard"
+
+
 def test_talk_alone_does_not_make_an_expansion() -> None:
     steady = [
         kind_item("stripe:in_1", "payments_on_time", "payment_history", 0.3),
@@ -510,3 +526,37 @@ def test_the_evidence_fingerprint_ignores_order_dates_and_prose_but_not_facts() 
     assert not may_carry(last, base, day + dt.timedelta(days=1), 0, "m")  # off
     carried = LastVerdict(day + dt.timedelta(days=5), "at_risk", "HIGH", [], "x", None, False, "m", base, day, 42)
     assert not may_carry(carried, base, day + dt.timedelta(days=7), 7, "m")  # counted from the reading itself
+
+
+def test_a_stored_customer_is_dated_by_the_crm_then_stripe_in_the_tenants_order() -> None:
+    """What select_due applies once the CRM's close dates are stored beside the dates the Stripe sync kept."""
+    from core.renewal import RenewalRule, stored_renewal_date, upcoming
+
+    crm, contract, period = dt.date(2027, 2, 1), dt.date(2027, 2, 2), dt.date(2026, 12, 5)
+    billing = {"metadata_renewal_date": contract.isoformat(), "billing_period_end": period.isoformat()}
+    assert stored_renewal_date(RenewalRule(), crm, billing) == (crm, "crm")
+    assert stored_renewal_date(RenewalRule(), None, billing) == (contract, "stripe_metadata")
+    period_first = RenewalRule(order=("billing_period_end", "crm"))
+    assert stored_renewal_date(period_first, crm, billing) == (period, "billing_period_end")
+    assert stored_renewal_date(RenewalRule(), None, {}) == (None, None)  # no subscription
+    # a close date already behind us (a deal left open, last year's won one) gives way to the next source
+    assert upcoming(dt.date(2026, 11, 1), RUN) is None and upcoming(crm, RUN) == crm
+
+
+def test_the_crm_renewal_close_date_is_the_renewal_deals_not_an_expansions() -> None:
+    from connectors import hubspot, salesforce
+
+    def deal(i: str, name: str, close: str, pipeline: str = "renewals") -> dict[str, object]:
+        return {"id": i, "properties": {"dealname": name, "dealstage": "x", "pipeline": pipeline, "closedate": close}}
+
+    deals = [deal("1", "Acme renewal", "2027-01-10T09:00:00Z"), deal("2", "Acme expansion", "2027-03-01T00:00:00Z")]
+    assert hubspot.renewal_close_date(deals, RUN) == dt.date(2027, 1, 10)
+    assert hubspot.renewal_close_date([deal("3", "Acme renewal", "2025-01-10")], RUN) is None  # behind us
+    assert hubspot.renewal_close_date([deal("4", "Acme renewal", "soon")], RUN) is None  # unreadable
+    opps = [
+        {"Id": "a", "Name": "Acme 2027", "Type": "Renewal", "CloseDate": "2027-01-20"},
+        {"Id": "b", "Name": "Acme seats", "Type": "Expansion", "CloseDate": "2027-04-01"},
+        {"Id": "c", "Name": "Acme services", "Type": "New Business", "CloseDate": "2027-06-01"},
+    ]
+    assert salesforce.renewal_close_date(opps, RUN) == dt.date(2027, 1, 20)
+    assert salesforce.renewal_close_date([], RUN) is None

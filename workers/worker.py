@@ -144,7 +144,8 @@ def build_workers(
                 client,
                 task_queue=queue,
                 # post_report stays here too for posts scheduled on this queue before it moved to the main one
-                activities=[scan.gather_source] + ([report.post_report] if kind == "slack" else []),
+                activities=[scan.gather_source]
+                + ([report.post_report] if kind == "slack" else [scan.read_crm_renewals]),
                 max_task_queue_activities_per_second=queues.RATE_LIMITS[queue],
                 max_concurrent_activities=8,
             )

@@ -50,6 +50,9 @@ class ScanActivities(Protocol):
     async def sync_customers(self, inp: TenantScanInput) -> int: ...
 
     @activity.defn
+    async def read_crm_renewals(self, inp: TenantScanInput, kind: str) -> int: ...
+
+    @activity.defn
     async def select_due(self, inp: TenantScanInput) -> ScanPlan: ...
 
     @activity.defn

@@ -328,10 +328,29 @@ class TenantScanWorkflow:
                 await workflow.sleep(RESUME_AFTER[attempt], summary=f"resume after: {failure_message(e)}"[:200])
         raise ApplicationError("unreachable", non_retryable=True)  # the loop returns or raises
 
+    async def _crm_renewal_dates(self, inp: TenantScanInput) -> None:
+        """One batched read per CRM, on its own queue (one not connected answers at once). A CRM that stays
+        down past its retries does not hold the scan: the dates it read last time still order the due set."""
+        reads = [
+            SOURCE.run(
+                ScanActivities.read_crm_renewals, inp, kind, task_queue=queues.CONNECTORS[kind], summary=f"{kind} dates"
+            )
+            for kind in ("hubspot", "salesforce")
+        ]
+        for outcome in await asyncio.gather(*reads, return_exceptions=True):
+            if isinstance(outcome, ActivityError):
+                workflow.logger.warning(
+                    "tenant %s: CRM renewal dates not read: %s", inp.tenant_id, failure_message(outcome)
+                )
+            elif isinstance(outcome, BaseException):
+                raise outcome
+
     async def _scan(self, inp: TenantScanInput) -> TenantScanResult:
         customers = await VENDOR.run(
             ScanActivities.sync_customers, inp, task_queue=queues.STRIPE, summary="sync customers"
         )
+        if workflow.patched("crm-renewal-dates"):  # the CRM's renewal dates move the due set before it is frozen
+            await self._crm_renewal_dates(inp)
         plan = await DB.run(ScanActivities.select_due, inp)
         workflow.logger.info(
             "tenant %s: %d customers, %d due, %d chunks", inp.tenant_id, customers, plan.due, len(plan.chunks)
