@@ -36,12 +36,10 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 
 async def _reset(conn: asyncpg.Connection) -> None:
-    """What a connection needs before it goes back to the pool. asyncpg's default also sends UNLISTEN, RESET ALL,
-    CLOSE ALL and pg_advisory_unlock_all(): one more round trip on every release, i.e. on every API request, for
-    state this application never leaves on a session (app.tenant_id is set transaction-locally, nothing LISTENs,
-    the only advisory lock is the migrator's, on its own connection)."""
-    if conn.is_in_transaction():  # a transaction left open by a failure: as asyncpg's own reset does
-        await conn.execute("ROLLBACK")
+    """Nothing beyond what asyncpg always does with a custom reset (roll back an open transaction). Its default
+    also sends UNLISTEN, RESET ALL, CLOSE ALL and pg_advisory_unlock_all(): one more round trip on every release,
+    i.e. on every API request, for state this application never leaves on a session (app.tenant_id is set
+    transaction-locally, nothing LISTENs, the only advisory lock is the migrator's, on its own connection)."""
 
 
 async def create_pool(

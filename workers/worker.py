@@ -14,6 +14,7 @@ from activities.connectors import ConnectorActivities
 from activities.email import EmailActivities, SmtpConfig
 from activities.judge import JudgeActivities
 from activities.reports import ReportActivities
+from activities.review import ReviewActivities
 from activities.scan import ScanActivities
 from db.pool import Database
 from schemas import queues
@@ -80,6 +81,7 @@ def build_workers(
     )
     judge = JudgeActivities(db, secret_key)
     report = ReportActivities(db, secret_key)
+    review = ReviewActivities(db, secret_key)
     email = EmailActivities(
         db,
         smtp
@@ -120,6 +122,8 @@ def build_workers(
                 report.compose_digest,
                 report.post_report,
                 ConnectorActivities(secret_key).check_connector,
+                review.post_review,
+                review.show_review,
             ],
             max_concurrent_activities=50,
         ),

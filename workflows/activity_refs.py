@@ -24,6 +24,7 @@ from schemas.workflow_io import (
     EditInput,
     GatherResult,
     ReportRef,
+    ReviewMessage,
     ScanPlan,
     SendEmailInput,
     SkipInput,
@@ -127,6 +128,16 @@ class EmailActivities(Protocol):
     async def record_delivery(self, inp: DeliveryState) -> str: ...
 
 
+class ReviewActivities(Protocol):
+    """activities.review.ReviewActivities"""
+
+    @activity.defn
+    async def post_review(self, msg: ReviewMessage) -> str | None: ...
+
+    @activity.defn
+    async def show_review(self, msg: ReviewMessage) -> bool: ...
+
+
 class ConnectorActivities(Protocol):
     """activities.connectors.ConnectorActivities"""
 
@@ -141,4 +152,5 @@ MIRRORS = {
     ReportActivities: "activities.reports.ReportActivities",
     EmailActivities: "activities.email.EmailActivities",
     ConnectorActivities: "activities.connectors.ConnectorActivities",
+    ReviewActivities: "activities.review.ReviewActivities",
 }
