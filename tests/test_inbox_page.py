@@ -72,7 +72,7 @@ async def test_an_operator_works_the_queue_from_the_inbox_page(
         assert (await first.locator("b").inner_text()).strip() == big.customer_name
 
         await first.click()
-        await page.locator("#send").wait_for()
+        await page.wait_for_function(f"document.querySelector('#detail').textContent.includes('{big.customer_id}')")
         detail = (await page.locator("#detail").inner_text()).lower()  # headings are styled upper-case
         assert big.customer_name.lower() in detail and "likely_churn" in detail
         assert await page.locator("#detail .entry code").count() >= 2  # evidence with its source ids
