@@ -8,7 +8,7 @@ import datetime as dt
 from urllib.parse import quote
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from connectors.slack import SlackSource
 from core.review import decided_review_blocks, draft_review_blocks, review_text
@@ -62,6 +62,7 @@ class ReviewActivities:
                 f"another attempt is posting the review message of {msg.draft_id}; this one will find its ts",
                 type="PostInProgress",
                 next_retry_delay=dt.timedelta(seconds=30),
+                category=ApplicationErrorCategory.BENIGN,  # expected: one log line, no traceback
             )
         marker = f"{msg.tenant_id}/review/{msg.draft_id}"
         blocks = draft_review_blocks(

@@ -18,11 +18,12 @@ from temporalio.client import Client
 
 from core.review import SEND, SKIP, draft_review_blocks
 from core.secrets import encrypt
-from db import tenants
+from db import slack, tenants
 from db.pool import Database
 from sandbox.server import SandboxHandle
 from tests import factories
 from tests.conftest import create_tenant, eventually
+from workers.stack import SmtpSink
 
 pytestmark = pytest.mark.usefixtures("workers")
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -192,3 +193,38 @@ async def test_no_review_channel_posts_nothing(
     async with db.tenant(tid) as conn:
         assert await conn.fetchval("select count(*) from draft_review_posts") == 0
     assert not [p for p in sandbox.posted_messages() if tid in json.dumps(p["message"])]
+
+
+async def test_slack_down_holds_up_no_delivery(
+    owner: asyncpg.Connection,
+    db: Database,
+    secret_key: str,
+    client: Client,
+    api_url: str,
+    sandbox: SandboxHandle,
+    smtp: SmtpSink,
+) -> None:
+    """The post retries in the background: a Send decided meanwhile is delivered on time."""
+    tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    async with db.tenant(tid) as conn:
+        await conn.execute("update tenant_settings set undo_window_seconds = 0")
+        await tenants.put_connector(
+            conn, tid, "slack", encrypt(secret_key, sandbox.keys["slack"]), {"api_base": sandbox.slack_base_url}
+        )
+        await slack.put_review_channel(conn, tid, "#fde", "https://rm.example")
+    token = await factories.token(db, tid, "operator", "ana")
+    sandbox.add_fault("slack", "/chat.postMessage", 503, times=None)  # down until reset
+    try:
+        d = await factories.draft(db, tid)
+        await factories.start_approval(client, d, review_in_slack=True)
+        async with httpx.AsyncClient(base_url=api_url, timeout=60, headers={"Authorization": f"Bearer {token}"}) as h:
+            assert (await h.post(f"/v1/drafts/{d.id}/send")).status_code == 200
+
+        async def delivered() -> bool:
+            return any(m["X-Renewals-Draft"] == d.id for m in smtp.messages)
+
+        await eventually(delivered, timeout=20)
+        assert sandbox.request_counts("slack").get("POST /chat.postMessage", 0) >= 1  # it was trying meanwhile
+        assert not [p for p in sandbox.posted_messages() if tid in json.dumps(p["message"])]
+    finally:
+        sandbox.reset()

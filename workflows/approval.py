@@ -54,7 +54,10 @@ DELIVERY_RETRY = RetryPolicy(
 )
 DB_RETRY = RetryPolicy(maximum_attempts=10)
 SLACK_REVIEW = "slack-review-message"
-REVIEW_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_attempts=6)
+# Patient: a scan posts a burst of review messages and Slack takes about one a second per channel (the SDK waits
+# out each 429's Retry-After three times before Temporal's retry takes over). Gives up after REVIEW_WITHIN.
+REVIEW_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1))
+REVIEW_WITHIN = timedelta(hours=2)
 
 
 def refused(message: str) -> ApplicationError:
@@ -114,7 +117,9 @@ class ApprovalWorkflow:
     async def run_with_review(self) -> None:
         """The same decisions and deliveries, with the draft's review message in the tenant's Slack review
         channel: posted now, edited whenever the draft is decided, wherever (the page, the API, its buttons)."""
-        await self.tell_review(ReviewActivities.post_review)
+        # In the background: a Slack that is slow or rate-limits a scan's burst of posts holds up no delivery;
+        # only an edit of the message waits for it.
+        post = asyncio.create_task(self.tell_review(ReviewActivities.post_review))
         self.shown = "pending"
         while True:
             await workflow.wait_condition(
@@ -122,8 +127,10 @@ class ApprovalWorkflow:
             )
             if self.status not in ("sending", self.shown):
                 self.shown = self.status
+                await post
                 await self.tell_review(ReviewActivities.show_review)
             elif self.status != "sending":
+                await post
                 return
             else:
                 self.shown = "sending"  # the message keeps its buttons through the undo window: an undo then shows
@@ -141,6 +148,7 @@ class ApprovalWorkflow:
                 activity,
                 msg,
                 start_to_close_timeout=timedelta(minutes=2),
+                schedule_to_close_timeout=REVIEW_WITHIN,
                 retry_policy=REVIEW_RETRY,
                 summary=f"Slack review message: {self.status}",
             )
