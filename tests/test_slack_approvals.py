@@ -22,7 +22,7 @@ from db import slack, tenants
 from db.pool import Database
 from sandbox.server import SandboxHandle
 from tests import factories
-from tests.conftest import create_tenant, eventually
+from tests.conftest import create_tenant, eventually, record_history
 from workers.stack import SmtpSink
 
 pytestmark = pytest.mark.usefixtures("workers")
@@ -172,6 +172,9 @@ async def test_each_waiting_draft_is_posted_once_and_its_message_follows_every_d
     assert all(message(d) is not None for d in drafts)  # still one message each
     async with db.tenant(tid) as conn:
         assert await conn.fetchval("select count(*) from audit_log where action = 'draft.review_posted'") == 3
+    await client.get_workflow_handle(by_slack.workflow_id).result()
+    await record_history(client, by_slack.workflow_id, "approval_slack_review_sent")
+    await record_history(client, undone.workflow_id, "approval_slack_review_undone_waiting")
 
 
 async def test_no_review_channel_posts_nothing(
