@@ -41,6 +41,7 @@ from core.renewal import RenewalRule, stored_renewal_date
 from core.secrets import decrypt
 from db import carry as carry_db
 from db import customers, drafts, runs, scans, tenants, usage
+from db import slack as slack_review
 from db.pool import Database
 from db.usage import PushedUsage
 from schemas import search
@@ -486,6 +487,7 @@ class ScanActivities:
             rows = await drafts.to_approve(conn, ref.tenant_id, draft_ids)
             auto_send = (await tenants.get_settings(conn, ref.tenant_id))["auto_send"]
             failure_rate = await drafts.validation_failure_rate(conn)
+            review_in_slack = await slack_review.review_channel(conn) is not None
         started = 0
         for r in rows:
             try:
@@ -507,6 +509,7 @@ class ScanActivities:
                             has_notes=r["has_notes"],
                             failure_rate=failure_rate,
                         ),
+                        review_in_slack=review_in_slack,
                     ),
                     id=r["workflow_id"],
                     task_queue=self.approval_queue,

@@ -34,6 +34,23 @@ class Mapping(BaseModel):
     operator: str = Field(min_length=1, max_length=100, pattern=NO_NUL, description="an operator token's name")
 
 
+class ReviewChannel(BaseModel):
+    channel: str | None = Field(
+        None,
+        min_length=1,
+        max_length=80,
+        pattern=NO_NUL,
+        description="where each waiting draft is posted with Send / Skip / Open in inbox, e.g. #renewals-review; "
+        "null turns the messages off",
+    )
+    inbox_base_url: str | None = Field(
+        None,
+        max_length=300,
+        pattern=r"^https?://\S+$",
+        description="the address operators open the inbox at; defaults to the address this request came to",
+    )
+
+
 def _key(request: Request) -> str:
     key: str | None = request.app.state.secret_key
     if not key:
@@ -49,6 +66,30 @@ async def put_signing_secret(body: SigningSecret, op: AdminDep, db: DbDep, reque
     async with db.tenant(op.tenant_id) as conn:
         await slack.put_signing_secret(conn, op.tenant_id, sealed)
         await tenants.audit(conn, op.tenant_id, op.name, "slack.signing_secret_set", None, {})
+
+
+@router.put("/review-channel", response_model=ReviewChannel, responses=responses(Unauthorized, Forbidden))
+async def put_review_channel(body: ReviewChannel, op: AdminDep, db: DbDep, request: Request) -> ReviewChannel:
+    """Post every draft that starts waiting to this channel, once, and edit the message when the draft is decided
+    (in the page, the API or Slack). Needs Slack connected and the app invited to the channel; its buttons need
+    the signing secret and operator mappings below."""
+    saved = ReviewChannel(
+        channel=body.channel,
+        inbox_base_url=(body.inbox_base_url or str(request.base_url)).rstrip("/") if body.channel else None,
+    )
+    async with db.tenant(op.tenant_id) as conn:
+        await slack.put_review_channel(conn, op.tenant_id, saved.channel, saved.inbox_base_url)
+        await tenants.audit(conn, op.tenant_id, op.name, "slack.review_channel_set", None, saved.model_dump())
+    return saved
+
+
+@router.get("/review-channel", response_model=ReviewChannel, responses=responses(Unauthorized, Forbidden))
+async def get_review_channel(op: AdminDep, db: DbDep) -> ReviewChannel:
+    async with db.tenant(op.tenant_id) as conn:
+        row = await slack.review_channel(conn)
+    if row is None:
+        return ReviewChannel()
+    return ReviewChannel(channel=row["review_channel"], inbox_base_url=row["inbox_base_url"])
 
 
 @router.get("/operators", response_model=list[Mapping], responses=responses(Unauthorized, Forbidden))

@@ -8,6 +8,12 @@ The drafts are written straight into Postgres (a customer, its evidence, a verdi
 and each gets its real ApprovalWorkflow, so the figures measure the operator surface, not a scan.
 
     python -m bench.api_load --operators 50 --drafts 1000 --rounds 10
+
+By default each operator fires its next request the moment the last one answers (a closed loop with no pause): a
+throughput test, where every request waits behind the other 49 operators' requests (mean latency = operators /
+throughput). `--think-ms 2000` gives each operator a pause between requests (uniform, 0.5-1.5 times it), as a
+person reading a draft has. `api_cpu_ms_per_request` and `worker_cpu_ms_per_send` are the CPU the API and the
+worker processes spent per request: the cost, which a shared machine's load does not change.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -28,6 +35,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import psutil
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -138,7 +146,7 @@ async def wait_for_health(base: str, proc: subprocess.Popen[bytes], within: floa
             await asyncio.sleep(0.2)
 
 
-async def main(operators: int, n_drafts: int, rounds: int) -> None:
+async def main(operators: int, n_drafts: int, rounds: int, think_ms: float = 0) -> None:
     work = Path(tempfile.mkdtemp(prefix="renewals-api-load-"))
     print(
         f"starting Postgres, the dev server and the SMTP sink; the worker and the API as processes (logs in {work})…",
@@ -229,8 +237,13 @@ async def main(operators: int, n_drafts: int, rounds: int) -> None:
         for did, _, _ in rows:
             queue.put_nowait(did)
 
+        async def think() -> None:
+            if think_ms:
+                await asyncio.sleep(random.uniform(0.5, 1.5) * think_ms / 1000)
+
         async def operator(http: httpx.AsyncClient) -> None:
             for _ in range(rounds):
+                await think()
                 t = time.perf_counter()
                 r = await http.get("/v1/drafts?limit=50")
                 lists.append(time.perf_counter() - t)
@@ -238,6 +251,7 @@ async def main(operators: int, n_drafts: int, rounds: int) -> None:
                     failures.append(f"list {r.status_code}: {r.text[:200]}")
                 if queue.empty():
                     continue
+                await think()
                 did = queue.get_nowait()
                 t = time.perf_counter()
                 r = await http.post(f"/v1/drafts/{did}/send")
@@ -246,6 +260,10 @@ async def main(operators: int, n_drafts: int, rounds: int) -> None:
                 if r.status_code != 200:
                     failures.append(f"send {r.status_code}: {r.text[:200]}")
 
+        # CPU each process spent on the load phase: the cost of a request, which (unlike its latency on a shared
+        # machine) does not depend on what else the machine is running.
+        watched = {"api": psutil.Process(procs[1].pid), "worker": psutil.Process(procs[0].pid)}
+        cpu0 = {k: sum(p.cpu_times()[:2]) for k, p in watched.items()}
         async with httpx.AsyncClient(
             base_url=base,
             timeout=120,
@@ -260,10 +278,12 @@ async def main(operators: int, n_drafts: int, rounds: int) -> None:
         while len(set(accepted) & set(received)) < len(accepted) and time.perf_counter() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.2)
         delivered = [received[d] - accepted[d] for d in accepted if d in received]
+        cpu = {k: sum(p.cpu_times()[:2]) - cpu0[k] for k, p in watched.items()}  # deliveries included
         print(
             json.dumps(
                 {
                     "operators": operators,
+                    "think_ms": think_ms,
                     "drafts_waiting_at_start": len(rows),
                     "lists": len(lists),
                     "sends": len(sends),
@@ -271,6 +291,9 @@ async def main(operators: int, n_drafts: int, rounds: int) -> None:
                     "emails_received": len(smtp.messages),
                     "wall_seconds": round(wall, 1),
                     "requests_per_second": round((len(lists) + len(sends)) / wall, 1),
+                    "api_cpu_ms_per_request": round(cpu["api"] * 1000 / max(1, len(lists) + len(sends)), 2),
+                    "worker_cpu_ms_per_send": round(cpu["worker"] * 1000 / max(1, len(sends)), 2),
+                    "load_average_1m": round(os.getloadavg()[0], 1),
                     "list_p50_ms": pct(lists, 50),
                     "list_p99_ms": pct(lists, 99),
                     "send_p50_ms": pct(sends, 50),
@@ -302,5 +325,6 @@ if __name__ == "__main__":
     p.add_argument("--operators", type=int, default=50)
     p.add_argument("--drafts", type=int, default=1000)
     p.add_argument("--rounds", type=int, default=10)
+    p.add_argument("--think-ms", type=float, default=0, help="each operator's pause between requests (default none)")
     a = p.parse_args()
-    asyncio.run(main(a.operators, a.drafts, a.rounds))
+    asyncio.run(main(a.operators, a.drafts, a.rounds, a.think_ms))

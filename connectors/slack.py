@@ -374,6 +374,10 @@ class SlackSource:
         )
         return str(resp["ts"])
 
+    async def update(self, channel_id: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
+        """Replace a message we posted (a draft's review message, once the draft is decided)."""
+        await self._api("chat_update", channel=channel_id, ts=ts, text=escape(text)[:3000], blocks=blocks)
+
 
 def _domain(email: str | None) -> str | None:
     return email.rpartition("@")[2].lower() if email and "@" in email else None

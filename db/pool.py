@@ -35,6 +35,13 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _reset(conn: asyncpg.Connection) -> None:
+    """Nothing beyond what asyncpg always does with a custom reset (roll back an open transaction). Its default
+    also sends UNLISTEN, RESET ALL, CLOSE ALL and pg_advisory_unlock_all(): one more round trip on every release,
+    i.e. on every API request, for state this application never leaves on a session (app.tenant_id is set
+    transaction-locally, nothing LISTENs, the only advisory lock is the migrator's, on its own connection)."""
+
+
 async def create_pool(
     dsn: str,
     *,
@@ -48,6 +55,7 @@ async def create_pool(
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
+        reset=_reset,
         command_timeout=command_timeout,
         timeout=acquire_timeout,  # connect timeout, for connections the pool opens later too
     )

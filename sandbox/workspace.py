@@ -472,6 +472,7 @@ SLACK_METHODS = (
     "users.info",
     "users.list",
     "chat.postMessage",
+    "chat.update",
     "chat.getPermalink",
 )
 
@@ -599,6 +600,16 @@ def _slack_method(
             }
         )
         return {"channel": chan["id"], "ts": ts, "message": msg}
+    if method == "chat.update":  # only our own posts can be edited, as in Slack
+        ts = str(args.get("ts"))
+        entry = next((p for p in posted if p["channel"] == chan["id"] and p["ts"] == ts), None)
+        if entry is None:
+            raise SlackError("message_not_found")
+        for k in ("text", "blocks"):
+            if k in args:
+                entry[k] = entry["message"][k] = args[k]
+        entry["edits"] = entry.get("edits", 0) + 1
+        return {"channel": chan["id"], "ts": ts, "text": entry["text"]}
     ts = str(args.get("message_ts"))  # chat.getPermalink
     if not any(m["ts"] == ts for m in channel_messages(ws, posted, chan["id"])):
         raise SlackError("message_not_found")

@@ -91,6 +91,7 @@ class ApprovalInput(BaseModel):
     customer_id: str
     run_date: dt.date
     auto_send: bool = False  # the tenant opted this route in, and the account is neither enterprise nor churning
+    review_in_slack: bool = False  # the tenant has a review channel: post the draft there and keep it current
 
 
 class SendRequest(BaseModel):
@@ -132,6 +133,15 @@ class DecisionResult(BaseModel):
     content_version: str | None = None  # what a send decided on
     undo_until: dt.datetime | None = None  # a send can be taken back until then
     status: str | None = None  # the draft's state after the decision
+
+
+class ReviewMessage(BaseModel):
+    """A draft's review message in the tenant's Slack review channel: post it (status pending) or show a decision."""
+
+    tenant_id: str
+    draft_id: str
+    status: str = "pending"
+    operator: str = ""
 
 
 class SendEmailInput(BaseModel):

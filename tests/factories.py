@@ -201,11 +201,17 @@ async def draft(
     return d
 
 
-async def start_approval(client: Client, d: Draft) -> WorkflowHandle[Any, Any]:
+async def start_approval(client: Client, d: Draft, *, review_in_slack: bool = False) -> WorkflowHandle[Any, Any]:
     """The draft's real ApprovalWorkflow, started the way the scan starts it."""
     return await client.start_workflow(
         "ApprovalWorkflow",
-        ApprovalInput(tenant_id=d.tenant_id, draft_id=d.id, customer_id=d.customer_id, run_date=d.run_date),
+        ApprovalInput(
+            tenant_id=d.tenant_id,
+            draft_id=d.id,
+            customer_id=d.customer_id,
+            run_date=d.run_date,
+            review_in_slack=review_in_slack,
+        ),
         id=d.workflow_id,
         task_queue=queues.MAIN,
         search_attributes=search.attrs(

@@ -9,7 +9,7 @@ import pytest
 
 from db import tenants
 from db.migrate import migrate
-from db.pool import Database
+from db.pool import Database, app_dsn
 from tests.conftest import APP_PASSWORD, create_tenant
 
 RUN = dt.date(2026, 11, 22)
@@ -94,3 +94,18 @@ async def test_tokens_are_stored_hashed_and_resolve_to_their_tenant(
     found = await tenants.lookup_token(db.pool, token)
     assert (found["tenant_id"], found["role"]) == (t, "operator")
     assert await tenants.lookup_token(db.pool, token + "x") is None
+
+
+async def test_a_connection_goes_back_to_the_pool_without_a_tenant_or_an_open_transaction(owner_dsn: str) -> None:
+    """The pool's reset is only a ROLLBACK (asyncpg's full reset costs a round trip per request): a transaction a
+    failure left open, and the tenant it set, must not reach the next borrower."""
+    db = await Database.connect(app_dsn(owner_dsn, APP_PASSWORD), max_size=1)
+    try:
+        async with db.connection() as conn:
+            await conn.execute("begin")
+            await conn.execute("select set_config('app.tenant_id', 'leaked', true)")
+        async with db.connection() as conn:
+            assert not conn.is_in_transaction()
+            assert (await conn.fetchval("select current_setting('app.tenant_id', true)") or "") == ""
+    finally:
+        await db.close()

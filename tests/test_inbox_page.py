@@ -61,17 +61,19 @@ async def test_an_operator_works_the_queue_from_the_inbox_page(
         page = await browser.new_page(viewport={"width": 1400, "height": 900})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        await page.goto(f"{api_url}/app/renewal_hunter/inbox")
+        # As a Slack review message's "Open in inbox" links it: the page opens on that draft once loaded.
+        await page.goto(f"{api_url}/app/renewal_hunter/inbox#draft={quote(small.id, safe='')}")
         await page.fill("#token", token)
         await page.click("#load")
         await page.locator(".item").nth(1).wait_for()
+        await page.wait_for_function(f"document.querySelector('#detail').textContent.includes('{small.customer_id}')")
         assert await page.locator(".item").count() == 2
         assert (await page.locator("#count").inner_text()).strip() == "2 of 2 waiting"
         first = page.locator(".item").first  # HIGH severity, largest account first
         assert (await first.locator("b").inner_text()).strip() == big.customer_name
 
         await first.click()
-        await page.locator("#send").wait_for()
+        await page.wait_for_function(f"document.querySelector('#detail').textContent.includes('{big.customer_id}')")
         detail = (await page.locator("#detail").inner_text()).lower()  # headings are styled upper-case
         assert big.customer_name.lower() in detail and "likely_churn" in detail
         assert await page.locator("#detail .entry code").count() >= 2  # evidence with its source ids

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 from urllib.parse import urlencode
 
 import asyncpg
@@ -16,9 +17,13 @@ from slack_sdk.signature import SignatureVerifier
 from temporalio.client import Client
 
 from core.review import SEND, SKIP, draft_review_blocks
+from core.secrets import encrypt
+from db import slack, tenants
 from db.pool import Database
+from sandbox.server import SandboxHandle
 from tests import factories
-from tests.conftest import create_tenant, eventually
+from tests.conftest import create_tenant, eventually, record_history
+from workers.stack import SmtpSink
 
 pytestmark = pytest.mark.usefixtures("workers")
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -101,3 +106,128 @@ def test_the_review_message_has_send_skip_and_open_buttons_and_escapes_names() -
     buttons = blocks[1]["elements"]
     assert [b["action_id"] for b in buttons] == [SEND, SKIP, "draft.open"]
     assert [b.get("value") for b in buttons[:2]] == ["d1", "d1"] and buttons[2]["url"] == "https://x/inbox"
+
+
+async def test_each_waiting_draft_is_posted_once_and_its_message_follows_every_decision(
+    owner: asyncpg.Connection, db: Database, secret_key: str, client: Client, api_url: str, sandbox: SandboxHandle
+) -> None:
+    """The review message against the Slack sandbox: posted once per draft by the worker; its Send button goes
+    through the same Update as the page; a skip or an undo made in the inbox (the API) edits the message."""
+    tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    async with db.tenant(tid) as conn:
+        await conn.execute("update tenant_settings set undo_window_seconds = 0")
+        await tenants.put_connector(
+            conn, tid, "slack", encrypt(secret_key, sandbox.keys["slack"]), {"api_base": sandbox.slack_base_url}
+        )
+    admin = await factories.token(db, tid, "admin", "admin")
+    ana = await factories.token(db, tid, "operator", "ana")
+    async with httpx.AsyncClient(base_url=api_url, timeout=60, headers={"Authorization": f"Bearer {admin}"}) as h:
+        r = await h.put("/v1/slack/review-channel", json={"channel": "#fde", "inbox_base_url": "https://rm.example"})
+        assert r.status_code == 200, r.text
+        assert (await h.get("/v1/slack/review-channel")).json()["channel"] == "#fde"
+        await h.put("/v1/slack/signing-secret", json={"signing_secret": SECRET})
+        await h.put("/v1/slack/operators", json={"slack_user_id": "UANA", "operator": "ana"})
+    drafts = [await factories.draft(db, tid) for _ in range(3)]
+    for d in drafts:
+        await factories.start_approval(client, d, review_in_slack=True)
+    by_slack, by_page, undone = drafts
+
+    def message(d: factories.Draft) -> dict[str, Any] | None:
+        mine = [p for p in sandbox.posted_messages() if f"{tid}/review/{d.id}" in json.dumps(p["message"])]
+        assert len(mine) <= 1, f"{d.id} posted {len(mine)} times"
+        return mine[0] if mine else None
+
+    def buttons(d: factories.Draft) -> list[str]:
+        msg = message(d) or {}
+        return [e["action_id"] for b in msg.get("blocks") or [] if b["type"] == "actions" for e in b["elements"]]
+
+    async def posted() -> bool:
+        return all(message(d) is not None for d in drafts)
+
+    await eventually(posted)
+    assert buttons(by_slack) == [SEND, SKIP, "draft.open"]
+    assert "https://rm.example/app/renewal_hunter/inbox#draft=" in json.dumps(message(by_slack))
+
+    async with httpx.AsyncClient(base_url=api_url, timeout=60) as h:
+        body, headers = signed(SECRET, "UANA", SEND, by_slack.id)  # the message's own button
+        r = await h.post(f"/v1/slack/interactivity/{tid}", content=body, headers=headers)
+        assert (r.status_code, r.json()["text"]) == (200, "sending by ana"), r.text
+        h.headers["Authorization"] = f"Bearer {ana}"
+        r = await h.post(f"/v1/drafts/{by_page.id}/skip", json={"reason": "renewing anyway"})
+        assert r.status_code == 200, r.text
+        async with db.tenant(tid) as conn:
+            await conn.execute("update tenant_settings set undo_window_seconds = 60")
+        assert (await h.post(f"/v1/drafts/{undone.id}/send")).status_code == 200
+        assert (await h.post(f"/v1/drafts/{undone.id}/undo")).status_code == 200
+
+    def says(d: factories.Draft, text: str) -> bool:
+        return text in json.dumps((message(d) or {}).get("blocks"))
+
+    async def followed() -> bool:
+        return says(by_slack, "Sent by ana") and says(by_page, "Skipped by ana") and says(undone, "Send undone by ana")
+
+    await eventually(followed)
+    assert buttons(by_slack) == buttons(by_page) == ["draft.open"]  # decided: nothing left to press
+    assert buttons(undone) == [SEND, SKIP, "draft.open"]  # waiting again
+    assert all(message(d) is not None for d in drafts)  # still one message each
+    async with db.tenant(tid) as conn:
+        assert await conn.fetchval("select count(*) from audit_log where action = 'draft.review_posted'") == 3
+    await client.get_workflow_handle(by_slack.workflow_id).result()
+    await record_history(client, by_slack.workflow_id, "approval_slack_review_sent")
+    await record_history(client, undone.workflow_id, "approval_slack_review_undone_waiting")
+
+
+async def test_no_review_channel_posts_nothing(
+    owner: asyncpg.Connection, db: Database, secret_key: str, client: Client, sandbox: SandboxHandle
+) -> None:
+    tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    async with db.tenant(tid) as conn:
+        await tenants.put_connector(
+            conn, tid, "slack", encrypt(secret_key, sandbox.keys["slack"]), {"api_base": sandbox.slack_base_url}
+        )
+    d = await factories.draft(db, tid)
+    handle = await factories.start_approval(client, d, review_in_slack=True)  # turned off since the scan started it
+
+    async def history_has_the_post_attempt() -> bool:
+        events = [e async for e in handle.fetch_history_events()]
+        return any(e.HasField("activity_task_completed_event_attributes") for e in events)
+
+    await eventually(history_has_the_post_attempt)
+    async with db.tenant(tid) as conn:
+        assert await conn.fetchval("select count(*) from draft_review_posts") == 0
+    assert not [p for p in sandbox.posted_messages() if tid in json.dumps(p["message"])]
+
+
+async def test_slack_down_holds_up_no_delivery(
+    owner: asyncpg.Connection,
+    db: Database,
+    secret_key: str,
+    client: Client,
+    api_url: str,
+    sandbox: SandboxHandle,
+    smtp: SmtpSink,
+) -> None:
+    """The post retries in the background: a Send decided meanwhile is delivered on time."""
+    tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    async with db.tenant(tid) as conn:
+        await conn.execute("update tenant_settings set undo_window_seconds = 0")
+        await tenants.put_connector(
+            conn, tid, "slack", encrypt(secret_key, sandbox.keys["slack"]), {"api_base": sandbox.slack_base_url}
+        )
+        await slack.put_review_channel(conn, tid, "#fde", "https://rm.example")
+    token = await factories.token(db, tid, "operator", "ana")
+    sandbox.add_fault("slack", "/chat.postMessage", 503, times=None)  # down until reset
+    try:
+        d = await factories.draft(db, tid)
+        await factories.start_approval(client, d, review_in_slack=True)
+        async with httpx.AsyncClient(base_url=api_url, timeout=60, headers={"Authorization": f"Bearer {token}"}) as h:
+            assert (await h.post(f"/v1/drafts/{d.id}/send")).status_code == 200
+
+        async def delivered() -> bool:
+            return any(m["X-Renewals-Draft"] == d.id for m in smtp.messages)
+
+        await eventually(delivered, timeout=20)
+        assert sandbox.request_counts("slack").get("POST /chat.postMessage", 0) >= 1  # it was trying meanwhile
+        assert not [p for p in sandbox.posted_messages() if tid in json.dumps(p["message"])]
+    finally:
+        sandbox.reset()

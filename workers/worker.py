@@ -15,6 +15,7 @@ from activities.connectors import ConnectorActivities
 from activities.email import EmailActivities, SmtpConfig
 from activities.judge import JudgeActivities
 from activities.reports import ReportActivities
+from activities.review import ReviewActivities
 from activities.scan import ScanActivities
 from db.pool import Database
 from schemas import queues
@@ -84,6 +85,7 @@ def build_workers(
     judge = JudgeActivities(db, secret_key)
     report = ReportActivities(db, secret_key)
     claims = ClaimActivities(db)
+    review = ReviewActivities(db, secret_key)
     email = EmailActivities(
         db,
         smtp
@@ -129,6 +131,8 @@ def build_workers(
                 ConnectorActivities(secret_key).check_connector,
                 claims.claim_window,
                 claims.escalate_unclaimed,
+                review.post_review,
+                review.show_review,
             ],
             max_concurrent_activities=50,
         ),

@@ -25,6 +25,7 @@ from schemas.workflow_io import (
     GatherResult,
     ModelBatch,
     ReportRef,
+    ReviewMessage,
     ScanPlan,
     SendEmailInput,
     SkipInput,
@@ -150,6 +151,16 @@ class EmailActivities(Protocol):
     async def record_delivery(self, inp: DeliveryState) -> str: ...
 
 
+class ReviewActivities(Protocol):
+    """activities.review.ReviewActivities"""
+
+    @activity.defn
+    async def post_review(self, msg: ReviewMessage) -> str | None: ...
+
+    @activity.defn
+    async def show_review(self, msg: ReviewMessage) -> bool: ...
+
+
 class ConnectorActivities(Protocol):
     """activities.connectors.ConnectorActivities"""
 
@@ -165,4 +176,5 @@ MIRRORS = {
     EmailActivities: "activities.email.EmailActivities",
     ConnectorActivities: "activities.connectors.ConnectorActivities",
     ClaimActivities: "activities.claims.ClaimActivities",
+    ReviewActivities: "activities.review.ReviewActivities",
 }

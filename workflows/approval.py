@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -32,13 +33,14 @@ with workflow.unsafe.imports_passed_through():
         EditInput,
         EditRequest,
         ResolveRequest,
+        ReviewMessage,
         SendEmailInput,
         SendRequest,
         SkipInput,
         SkipRequest,
         UndoRequest,
     )
-    from workflows.activity_refs import EmailActivities
+    from workflows.activity_refs import EmailActivities, ReviewActivities
 
 SEND_V2 = "send-decision-v2"
 # The pre-v2 delivery inside the Update, kept as it was for the workflows that still run it.
@@ -51,6 +53,11 @@ DELIVERY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(seconds=20), maximum_attempts=5
 )
 DB_RETRY = RetryPolicy(maximum_attempts=10)
+SLACK_REVIEW = "slack-review-message"
+# Patient: a scan posts a burst of review messages and Slack takes about one a second per channel (the SDK waits
+# out each 429's Retry-After three times before Temporal's retry takes over). Gives up after REVIEW_WITHIN.
+REVIEW_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1))
+REVIEW_WITHIN = timedelta(hours=2)
 
 
 def refused(message: str) -> ApplicationError:
@@ -78,6 +85,7 @@ class ApprovalWorkflow:
         self.recorded = False  # the send decision is written to the draft (resolve writes its own)
         self.round = 0  # each undo or failed delivery opens a new send decision
         self.delivering = False
+        self.shown = "pending"  # what the draft's Slack review message shows (with a review channel)
 
     def v2(self) -> bool:
         return self._v2
@@ -96,6 +104,8 @@ class ApprovalWorkflow:
             return self.status
         if inp.auto_send:
             await self._send(SendRequest(operator="auto-send"))
+        if inp.review_in_slack and not inp.auto_send and workflow.patched(SLACK_REVIEW):
+            await self.run_with_review()
         while True:
             await workflow.wait_condition(lambda: self.status in ("sending", "sent", "skipped"))
             if self.status != "sending":
@@ -103,6 +113,47 @@ class ApprovalWorkflow:
             await self.carry_out()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status
+
+    async def run_with_review(self) -> None:
+        """The same decisions and deliveries, with the draft's review message in the tenant's Slack review
+        channel: posted now, edited whenever the draft is decided, wherever (the page, the API, its buttons)."""
+        # In the background: a Slack that is slow or rate-limits a scan's burst of posts holds up no delivery;
+        # only an edit of the message waits for it.
+        post = asyncio.create_task(self.tell_review(ReviewActivities.post_review))
+        self.shown = "pending"
+        while True:
+            await workflow.wait_condition(
+                lambda: self.status in ("sending", "sent", "skipped") or self.status != self.shown
+            )
+            if self.status not in ("sending", self.shown):
+                self.shown = self.status
+                await post
+                await self.tell_review(ReviewActivities.show_review)
+            elif self.status != "sending":
+                await post
+                return
+            else:
+                self.shown = "sending"  # the message keeps its buttons through the undo window: an undo then shows
+                await self.carry_out()
+
+    async def tell_review(self, activity: Any) -> None:
+        """Slack being down or the channel gone must not hold up the draft: logged, and the draft goes on."""
+        # Pending again after a decision is an undo (the post itself ignores the status).
+        shown = "undone" if self.status == "pending" else self.status
+        msg = ReviewMessage(
+            tenant_id=self.inp.tenant_id, draft_id=self.inp.draft_id, status=shown, operator=self.operator
+        )
+        try:
+            await workflow.execute_activity(
+                activity,
+                msg,
+                start_to_close_timeout=timedelta(minutes=2),
+                schedule_to_close_timeout=REVIEW_WITHIN,
+                retry_policy=REVIEW_RETRY,
+                summary=f"Slack review message: {self.status}",
+            )
+        except ActivityError as e:
+            workflow.logger.warning("draft %s: its Slack review message was not updated: %s", self.inp.draft_id, e)
 
     @workflow.query
     def state(self) -> str:
@@ -374,7 +425,7 @@ class ApprovalWorkflow:
                 start_to_close_timeout=timedelta(minutes=1),
                 retry_policy=DB_RETRY,
             )
-            self.status = "skipped"
+            self.status, self.operator = "skipped", req.operator
             workflow.upsert_search_attributes([search.DRAFT_STATUS.value_set("skipped")])
             return self.result
 
