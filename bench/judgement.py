@@ -29,6 +29,7 @@ from pathlib import Path
 
 from connectors.stripe import HISTORY_DAYS, customer_row, invoice_signals, pick_subscription, subscription_signals
 from connectors.usage import usage_signals
+from core import freshness
 from core.factors import DEFAULT_WEIGHTS, breakdown
 from core.health import assess, diary_item
 from core.renewal import RenewalRule, crm_renewal_dates, renewal_date
@@ -155,7 +156,10 @@ def judge_workspace(ws: Path, crm: str, as_of: dt.date) -> list[dict[str, object
         if row["due"]:
             gaps = {source: "not read" for source in missing[cid]}
             bundle = EvidenceBundle(tenant_id="bench", customer_id=cid, run_date=as_of, items=items[cid], missing=gaps)
+            # as the scan judges: stale evidence marked with the default limits (core.freshness)
+            bundle = freshness.mark(bundle, freshness.DEFAULT_LIMITS)
             b = breakdown(bundle.items, DEFAULT_WEIGHTS, missing=bundle.missing)
+            b = b.model_copy(update={"stale": freshness.stale_ids(bundle.items)})
             v = verdict_for(CustomerContext(profile=p, bundle=bundle, breakdown=b))
             row.update(verdict=v.classification, abstained=v.abstain_reason is not None, reason=v.abstain_reason)
             if (d := diary_item(0, as_of, v.classification, v.severity, b.pushed_by)) is not None:
