@@ -21,6 +21,9 @@ from schemas.verdict import FactorBreakdown, VerdictRow
 DEFAULT_LIMITS: dict[str, int] = {"usage": 3, "hubspot": 30, "salesforce": 30, "slack": 14, "stripe": 400}
 AS_OF_READ = frozenset(
     {"champion_quiet", "champion_quiet_in_slack", "question_unanswered", "renewal_deal_stale", "subscription"}
+    # Final states: a lost renewal deal or a departed contact is never edited again, and today's read says it
+    # still holds, so its age is not staleness.
+    | {"renewal_deal_lost", "champion_left", "contact_left"}
 )
 MAINLY = 0.5  # stale items carrying more than this share of the weighted signal: the verdict abstains
 STALE_EVIDENCE = "stale_evidence"

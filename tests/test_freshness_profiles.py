@@ -50,12 +50,12 @@ def customer(arr_usd: float = 10_000, started_days_ago: int | None = 400, plan: 
 
 # Churn read mostly from the CRM and Slack, whose records are weeks past their limits; one fresh invoice.
 STALE_CHURN = [
-    ev("hubspot:contact:1", "champion_left", "champion_status", -0.8, 75),
+    ev("hubspot:deal:1", "renewal_deal_at_risk", "champion_status", -0.8, 75),
     ev("slack:C1:1700000000.1", "cancel_talk", "support_sentiment", -0.7, 40),
     ev("stripe:in_1", "invoice_paid_late", "payment_history", -0.2, 10),
 ]
 FRESH_CHURN = [
-    ev("hubspot:contact:1", "champion_left", "champion_status", -0.8, 5),
+    ev("hubspot:deal:1", "renewal_deal_at_risk", "champion_status", -0.8, 5),
     ev("slack:C1:1700000000.1", "cancel_talk", "support_sentiment", -0.7, 2),
     ev("stripe:in_1", "invoice_paid_late", "payment_history", -0.2, 10),
 ]
@@ -73,6 +73,9 @@ def test_each_source_has_its_limit_and_absences_are_read_as_of_the_scan() -> Non
         ev("slack:C1:U1", "champion_quiet_in_slack", "champion_status", -0.45, 90), RUN, limits
     )
     assert not freshness.is_stale(ev("stripe:in_2", "payments_on_time", "payment_history", 0.2, None), RUN, limits)
+    # A lost renewal deal or a departed champion is final: the record is not touched again, and still says so.
+    assert not freshness.is_stale(ev("hubspot:deal:2", "renewal_deal_lost", "champion_status", -0.9, 90), RUN, limits)
+    assert not freshness.is_stale(ev("hubspot:contact:2", "champion_left", "champion_status", -0.8, 90), RUN, limits)
     assert not freshness.is_stale(ev("diary:7", "renewal_at_risk", "champion_status", -0.5, 99), RUN, limits)
 
 
@@ -80,16 +83,16 @@ def test_a_verdict_resting_mainly_on_stale_evidence_abstains() -> None:
     limits = freshness.limits_of({})
     b = EvidenceBundle(tenant_id="t", customer_id="cus_1", run_date=RUN, items=STALE_CHURN)
     marked = freshness.mark(b, limits)
-    assert [i.source_id for i in marked.items if i.stale] == ["hubspot:contact:1", "slack:C1:1700000000.1"]
+    assert [i.source_id for i in marked.items if i.stale] == ["hubspot:deal:1", "slack:C1:1700000000.1"]
     assert not any(i.stale for i in b.items)  # the stored evidence is not touched
     version = WeightVersion(version=3, actor="x", default_weights=DEFAULT_WEIGHTS, profiles=[])
     math = judged_by(marked, version, customer())
-    assert math.stale == ["hubspot:contact:1", "slack:C1:1700000000.1"]
+    assert math.stale == ["hubspot:deal:1", "slack:C1:1700000000.1"]
     ctx = CustomerContext(profile=customer(), bundle=marked, breakdown=math)
     row = verdict_for(ctx)
     assert row.classification == "standard" and row.recommended_action == "internal_alert" and row.email is None
     assert (row.abstain_reason or "").startswith("stale_evidence: 79%")  # 0.8*0.2 + 0.7*0.15 of 0.335
-    assert "champion left [hubspot:contact:1] 75 days old" in (row.abstain_reason or "")
+    assert "renewal deal at risk [hubspot:deal:1] 75 days old" in (row.abstain_reason or "")
 
     # The same evidence, fresh: judged, not held.
     fresh = freshness.mark(b.model_copy(update={"items": FRESH_CHURN}), limits)
@@ -108,8 +111,8 @@ def test_a_vendor_model_that_judges_stale_evidence_anyway_is_held() -> None:
         customer_id="cus_1",
         classification="likely_churn",
         severity="HIGH",
-        cited_source_ids=["hubspot:contact:1"],
-        diary="The champion left [hubspot:contact:1].",
+        cited_source_ids=["hubspot:deal:1"],
+        diary="The renewal deal is at risk [hubspot:deal:1].",
         recommended_action="internal_alert",
     )
     out, notes, rendered = checked(row, ctx, "TIER2", EmailSettings())
