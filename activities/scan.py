@@ -9,20 +9,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import asyncpg
-from aiolimiter import AsyncLimiter
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from activities import oncall
+from activities.pacing import SharedPace
 from connectors.dsn import server_identity
 from connectors.errors import connector_state
-from connectors.registry import OPTIONAL, REQUESTS_PER_SECOND, open_connector, pacer
+from connectors.registry import OPTIONAL, open_connector
 from connectors.stripe import (
     HISTORY_DAYS,
     MalformedRecord,
@@ -83,7 +83,7 @@ class ScanActivities:
         *,
         chunk_size: int = 200,
         batch_size: int = 10,
-        stripe_rps: float = 20.0,
+        stripe_rps: float | None = None,
         approval_queue: str = "renewals",
         connector_rps: dict[str, float] | None = None,
         usage_slice: int = USAGE_SLICE,
@@ -98,9 +98,10 @@ class ScanActivities:
         self.chunk_size = chunk_size
         self.batch_size = batch_size
         self.approval_queue = approval_queue
-        self.stripe_limiter = AsyncLimiter(stripe_rps, 1.0)
-        self.rps = REQUESTS_PER_SECOND | (connector_rps or {})
-        self.limiters: dict[tuple[str, str], AsyncLimiter] = {}  # (tenant, vendor): vendors limit per tenant app
+        # Each tenant's pace with each vendor, shared with every other worker process through PostgreSQL; a rate
+        # given here (the process's settings, a bench) wins over the tenant's own.
+        overrides = (connector_rps or {}) | ({"stripe": stripe_rps} if stripe_rps else {})
+        self.pace = SharedPace(db, overrides)
 
     # ---- tenants and runs -------------------------------------------------------------------------------------
 
@@ -154,7 +155,9 @@ class ScanActivities:
                 type="NotConnected",
                 non_retryable=True,
             )
-        return StripeSource(decrypt(self.secret_key, row["secret_ciphertext"]), row["config"].get("api_base"))
+        key = decrypt(self.secret_key, row["secret_ciphertext"])
+        pace = self.pace.pacer(tenant_id, "stripe", key, row["config"])
+        return StripeSource(key, row["config"].get("api_base"), pace=pace)
 
     async def _renewal_rule(self, tenant_id: str) -> RenewalRule:
         """Where the tenant's renewal dates come from (core/renewal), as its Stripe connector's config says."""
@@ -249,12 +252,11 @@ class ScanActivities:
         found: dict[str, tuple[list[EvidenceItem], str | None]] = {}
         errors: list[str] = []
         for n, p in enumerate(profiles):
-            async with self.stripe_limiter:
-                try:
-                    invoices = await source.invoices(p.customer_id, since)
-                except ApplicationError as e:
-                    await self._connector_failed(ref.tenant_id, "stripe", e)
-                    raise
+            try:
+                invoices = await source.invoices(p.customer_id, since)
+            except ApplicationError as e:
+                await self._connector_failed(ref.tenant_id, "stripe", e)
+                raise
             # A subscription without items keeps its customer, and its bundle says what is unknown.
             problem = str(p.billing["problem"]) if p.billing.get("problem") else None
             try:
@@ -344,10 +346,6 @@ class ScanActivities:
 
     # ---- HubSpot, Salesforce, Slack ---------------------------------------------------------------------------
 
-    def _pace(self, tenant_id: str, kind: str) -> Callable[[], Awaitable[None]]:
-        limiter = self.limiters.setdefault((tenant_id, kind), pacer(self.rps[kind]))
-        return limiter.acquire
-
     @activity.defn
     async def gather_source(self, ref: ChunkRef, kind: str) -> GatherResult:
         """One optional source's evidence for a chunk. A malformed record costs that customer this source; a
@@ -360,9 +358,9 @@ class ScanActivities:
             return GatherResult(source=kind, customers=0, items=0)
         error, state = None, "connected"
         try:
-            connector = open_connector(
-                kind, decrypt(self.secret_key, row["secret_ciphertext"]), row["config"], self._pace(ref.tenant_id, kind)
-            )
+            key = decrypt(self.secret_key, row["secret_ciphertext"])
+            pace = self.pace.pacer(ref.tenant_id, kind, key, row["config"])
+            connector = open_connector(kind, key, row["config"], pace)
             found = await heartbeating(connector.gather(profiles, ref.run_date))
         except ApplicationError as e:
             if not e.non_retryable:

@@ -7,7 +7,7 @@ layer over the official SDK with its own retries off, so Temporal owns every ret
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import stripe
@@ -334,9 +334,17 @@ def stripe_error(e: stripe.StripeError) -> Exception:
 
 
 class StripeSource:
-    """The official SDK, pointed at `api_base`, retries off: one visible attempt per Temporal retry."""
+    """The official SDK, pointed at `api_base`, retries off: one visible attempt per Temporal retry. `pace` is
+    awaited before every request (every page of a list): the tenant's shared pace (activities/pacing.py)."""
 
-    def __init__(self, api_key: str, api_base: str | None = None, timeout: float = 20.0) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        api_base: str | None = None,
+        timeout: float = 20.0,
+        pace: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.pace = pace
         self.client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base} if api_base else None,
@@ -345,12 +353,20 @@ class StripeSource:
         )
 
     async def _all(self, lister: Any, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        try:
-            page = await lister(params={"limit": 100, **params})
-            async for obj in page.auto_paging_iter():
+        # Page by page rather than auto_paging_iter, so each page's request waits for its slot.
+        params = {"limit": 100, **params}
+        while True:
+            if self.pace:
+                await self.pace()
+            try:
+                page = await lister(params=params)
+            except stripe.StripeError as e:
+                raise stripe_error(e) from e
+            for obj in page.data:
                 yield obj.to_dict()
-        except stripe.StripeError as e:
-            raise stripe_error(e) from e
+            if not page.has_more or not page.data:
+                return
+            params = params | {"starting_after": page.data[-1].id}
 
     async def customers(self) -> AsyncIterator[dict[str, Any]]:
         async for c in self._all(self.client.v1.customers.list_async, {}):
