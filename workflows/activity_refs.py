@@ -49,6 +49,9 @@ class ScanActivities(Protocol):
     async def sync_customers(self, inp: TenantScanInput) -> int: ...
 
     @activity.defn
+    async def sync_invoices(self, inp: TenantScanInput) -> int: ...
+
+    @activity.defn
     async def select_due(self, inp: TenantScanInput) -> ScanPlan: ...
 
     @activity.defn
