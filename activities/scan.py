@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
+import time
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
@@ -23,6 +24,9 @@ from activities.pacing import SharedPace
 from connectors.dsn import server_identity
 from connectors.errors import connector_state
 from connectors.registry import OPTIONAL, open_connector
+from connectors.slack import LINK as SLACK_LINK
+from connectors.slack import LOOKBACK_DAYS as SLACK_LOOKBACK_DAYS
+from connectors.slack import Kept, SlackConnector, day_ts, readable_ts
 from connectors.stripe import (
     HISTORY_DAYS,
     MalformedRecord,
@@ -65,6 +69,9 @@ async def heartbeating(work: Awaitable[T], *details: Any, every: float = 5.0) ->
 
 def _epoch(day: dt.date) -> int:
     return int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp())
+
+
+SLACK_CURSOR = "slack:"  # source_cursors: "slack:<channel>", the newest ts read from it
 
 
 async def require_active(db: Database, tenant_id: str) -> None:
@@ -257,8 +264,8 @@ class ScanActivities:
         return read
 
     async def _keep_invoices(self, tenant_id: str, batch: list[dict[str, Any]]) -> int:
-        async with self.db.tenant(tenant_id) as conn:
-            await sources.put_invoices(conn, tenant_id, batch)
+        async with self.db.tenant(tenant_id) as conn:  # true as of now: a webhook event sent before loses to it
+            await sources.put_invoices(conn, tenant_id, batch, int(time.time()))
         n = len(batch)
         batch.clear()
         return n
@@ -407,8 +414,11 @@ class ScanActivities:
         try:
             key = decrypt(self.secret_key, row["secret_ciphertext"])
             pace = self.pace.pacer(ref.tenant_id, kind, key, row["config"])
-            connector = open_connector(kind, key, row["config"], pace)
+            kept, events_on = await self._slack_kept(ref, profiles) if kind == "slack" else (None, False)
+            connector = open_connector(kind, key, row["config"], pace, slack_kept=kept, slack_events_on=events_on)
             found = await heartbeating(connector.gather(profiles, ref.run_date))
+            if isinstance(connector, SlackConnector):
+                await self._keep_slack(ref, connector.read)
         except ApplicationError as e:
             if not e.non_retryable:
                 await self._connector_failed(ref.tenant_id, kind, e)
@@ -425,6 +435,28 @@ class ScanActivities:
             items=sum(len(i) for i, _ in found.values()),
             errors=[error] if error else problems[:20],
         )
+
+    async def _slack_kept(self, ref: ChunkRef, profiles: list[CustomerProfile]) -> tuple[dict[str, Kept], bool]:
+        """The chunk's channels as PostgreSQL keeps them, and whether Slack's Events API feeds this tenant."""
+        channels = [c for p in profiles if (c := p.links.get(SLACK_LINK))]
+        oldest = day_ts(ref.run_date - dt.timedelta(days=SLACK_LOOKBACK_DAYS))
+        async with self.db.tenant(ref.tenant_id) as conn:
+            messages = await sources.kept_messages(conn, channels, oldest)
+            marks = await sources.read_marks(conn, SLACK_CURSOR)
+            events_on = await sources.cursor(conn, sources.SLACK_EVENTS) is not None
+        kept = {
+            c: Kept(messages[c], *marks[c]) if c in marks else Kept(messages[c])  # never read: the whole window
+            for c in channels
+        }
+        return kept, events_on
+
+    async def _keep_slack(self, ref: ChunkRef, read: dict[str, tuple[list[dict[str, Any]], str | None]]) -> None:
+        """What this gather read from Slack, and each channel's new cursor."""
+        async with self.db.tenant(ref.tenant_id) as conn:
+            for channel, (messages, cursor) in read.items():
+                await sources.put_messages(conn, ref.tenant_id, channel, [m for m in messages if readable_ts(m)])
+                if cursor:
+                    await sources.set_cursor(conn, ref.tenant_id, SLACK_CURSOR + channel, cursor, ref.run_date)
 
     @activity.defn
     async def mark_missing(self, ref: ChunkRef, kind: str, message: str) -> None:

@@ -17,6 +17,7 @@ from temporalio.client import Client
 from api import customers, decisions, drafts, inbox, metrics, ready, reports, scans, settings, setup, slack, usage
 from api.errors import DATABASE_DOWN, ApiError, handle_api_error, handle_database_down, problem
 from api.limits import MAX_BODY_BYTES, USAGE_MAX_BODY_BYTES, BodyLimit
+from api.webhooks import router as webhooks_router
 from db.pool import Database
 
 log = logging.getLogger("renewals.api")
@@ -114,6 +115,7 @@ def create_app(
     app.include_router(drafts.router)
     app.include_router(decisions.router)
     app.include_router(slack.router)
+    app.include_router(webhooks_router)
     app.include_router(scans.router)
     app.include_router(reports.router)
     app.include_router(usage.router)

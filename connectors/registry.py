@@ -29,7 +29,7 @@ from connectors.salesforce import (
     SalesforceSource,
     contact_fields,
 )
-from connectors.slack import SlackConnector, SlackSource
+from connectors.slack import Kept, SlackConnector, SlackSource
 from schemas.evidence import CustomerProfile
 
 Optional = Literal["hubspot", "salesforce", "slack"]
@@ -86,14 +86,21 @@ def open_source(
 
 
 def open_connector(
-    kind: str, key: str, config: dict[str, Any], pace: Callable[[], Awaitable[None]] | None = None
+    kind: str,
+    key: str,
+    config: dict[str, Any],
+    pace: Callable[[], Awaitable[None]] | None = None,
+    *,
+    slack_kept: dict[str, Kept] | None = None,
+    slack_events_on: bool = False,
 ) -> Gatherer:
+    """`slack_kept`: each channel's messages and cursor kept in PostgreSQL, for incremental reads."""
     source = open_source(kind, key, config, pace)
     if isinstance(source, HubSpotSource):
         return HubSpotConnector(source)
     if isinstance(source, SalesforceSource):
         return SalesforceConnector(source, frozenset(config.get("at_risk_stages") or ()), *salesforce_fields(config))
-    return SlackConnector(source, own_team=config.get("team_id"))
+    return SlackConnector(source, own_team=config.get("team_id"), kept=slack_kept, events_on=slack_events_on)
 
 
 async def check(kind: str, key: str, config: dict[str, Any]) -> dict[str, Any]:

@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zlib
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -49,6 +51,7 @@ REPORT_EVENT = "renewals_report"  # message metadata on every report we post: ho
 LOOKBACK_DAYS = 120
 PAGE = 200
 MAX_PAGES = 10  # at most 2,000 messages per channel per scan
+SWEEP_DAYS = 10  # with the Events API on, each channel is still read from Slack at least this often
 QUIET_DAYS, VERY_QUIET_DAYS = 30, 60
 UNANSWERED_AFTER_DAYS = 1
 # Only recent questions, and the latest few: an old one was likely answered outside its thread, and a factor is
@@ -76,6 +79,38 @@ RULES: dict[str, tuple[str, Factor, float, str]] = {
     "trouble": ("service_trouble", "support_sentiment", -0.35, "reports trouble"),
 }
 WARM, COLD = 0.42, -0.5  # VADER compound: clearly positive or negative (set on the tuning phrasings)
+
+
+def day_ts(day: dt.date) -> str:
+    return str(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp())
+
+
+def due_for_read(channel: str, last_read: dt.date | None, run_date: dt.date, events_on: bool) -> bool:
+    """Whether a scan reads this channel from Slack, or derives its signals from the messages kept (issue #14).
+    Without the Events API every channel is read each day (incrementally, from its cursor). With it, new messages
+    arrive as events, and a channel is still read every SWEEP_DAYS, on its own day (spread by a hash of its id, so
+    the reads do not fall on one day): a missed event is healed by that read, at most SWEEP_DAYS late."""
+    if not events_on or last_read is None or (run_date - last_read).days >= SWEEP_DAYS:
+        return True
+    return zlib.crc32(channel.encode()) % SWEEP_DAYS == run_date.toordinal() % SWEEP_DAYS
+
+
+def merge(kept: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Kept and newly read messages, one per ts (the new copy wins), newest first as Slack returns them."""
+    by_ts = {str(m.get("ts")): m for m in kept} | {str(m.get("ts")): m for m in new}
+    return sorted(by_ts.values(), key=lambda m: _sort_ts(m.get("ts")), reverse=True)
+
+
+def readable_ts(m: Any) -> bool:
+    """A message whose ts can be kept and ordered (a malformed one is named by the scan, never kept)."""
+    return isinstance(m, dict) and isinstance(m.get("ts"), str) and _sort_ts(m["ts"]) > 0
+
+
+def _sort_ts(ts: Any) -> float:
+    try:
+        return float(ts)
+    except (TypeError, ValueError):
+        return 0.0  # a malformed one sorts last; _check names it
 
 
 def _day(ts: str) -> dt.date:
@@ -244,9 +279,10 @@ class SlackSource:
         )
         self.page, self.pace = page, pace
 
-    async def history(self, channel: str, oldest: dt.date) -> list[dict[str, Any]]:
-        """Top-level messages since `oldest`, newest first, across pages."""
-        since = str(dt.datetime.combine(oldest, dt.time(), dt.UTC).timestamp())
+    async def history(self, channel: str, oldest: dt.date, after: str | None = None) -> list[dict[str, Any]]:
+        """Top-level messages since `oldest`, or only those after the ts `after` (an incremental read from a
+        channel's cursor: Slack's `oldest` is exclusive), newest first, across pages."""
+        since = after or day_ts(oldest)
         out: list[dict[str, Any]] = []
         cursor: str | None = None
         for _ in range(MAX_PAGES):
@@ -379,14 +415,46 @@ def _domain(email: str | None) -> str | None:
     return email.rpartition("@")[2].lower() if email and "@" in email else None
 
 
+@dataclass
+class Kept:
+    """What PostgreSQL keeps of a channel: its messages in the look-back window (newest first), the newest ts read
+    from Slack (the cursor) and the scan day of that read."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    cursor: str | None = None
+    read_on: dt.date | None = None
+
+
 class SlackConnector:
     """`await SlackConnector(source).gather(customers, run_date)` -> {customer_id: (evidence, error or None)}.
     `own_team` is the tenant's Slack team id as auth.test answered when it was connected; asked once per gather
-    when the stored config predates it."""
+    when the stored config predates it. With `kept` (per channel, from PostgreSQL) the reads are incremental:
+    only what is new since each channel's cursor, and with `events_on` only the channels due_for_read; `read`
+    then holds what each read brought, for the caller to keep."""
 
-    def __init__(self, source: SlackSource, lookback_days: int = LOOKBACK_DAYS, own_team: str | None = None) -> None:
+    def __init__(
+        self,
+        source: SlackSource,
+        lookback_days: int = LOOKBACK_DAYS,
+        own_team: str | None = None,
+        kept: dict[str, Kept] | None = None,
+        events_on: bool = False,
+    ) -> None:
         self.source, self.lookback, self.own_team = source, lookback_days, own_team
         self.users: Users = {}
+        self.kept, self.events_on = kept, events_on
+        self.read: dict[str, tuple[list[dict[str, Any]], str | None]] = {}  # channel -> (new messages, cursor)
+
+    async def _messages(self, channel: str, oldest: dt.date, run_date: dt.date) -> list[dict[str, Any]]:
+        if self.kept is None:  # nothing kept between scans: the whole window, as before
+            return await self.source.history(channel, oldest)
+        kept = self.kept.get(channel) or Kept()
+        if not due_for_read(channel, kept.read_on, run_date, self.events_on):
+            return kept.messages
+        new = await self.source.history(channel, oldest, after=kept.cursor)
+        newest = max((str(m["ts"]) for m in new if isinstance(m, dict) and m.get("ts")), key=_sort_ts, default=None)
+        self.read[channel] = (new, newest or kept.cursor or day_ts(oldest))
+        return merge(kept.messages, new)
 
     async def _unstamped_users(self, messages: list[dict[str, Any]]) -> None:
         """users.info, once per gather, for each poster none of whose messages here carries a team stamp (one
@@ -408,7 +476,7 @@ class SlackConnector:
                 out[c.customer_id] = ([], f"no Slack channel linked (Stripe metadata {LINK} is empty)")
                 continue
             try:
-                messages = await self.source.history(channel, oldest)
+                messages = await self._messages(channel, oldest, run_date)
                 await self._unstamped_users(messages)
                 items = channel_signals(
                     channel,
