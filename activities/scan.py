@@ -414,11 +414,13 @@ class ScanActivities:
         try:
             key = decrypt(self.secret_key, row["secret_ciphertext"])
             pace = self.pace.pacer(ref.tenant_id, kind, key, row["config"])
-            kept, events_on = await self._slack_kept(ref, profiles) if kind == "slack" else (None, False)
-            connector = open_connector(kind, key, row["config"], pace, slack_kept=kept, slack_events_on=events_on)
+            kept, events_on, users = await self._slack_kept(ref, profiles) if kind == "slack" else (None, False, None)
+            connector = open_connector(
+                kind, key, row["config"], pace, slack_kept=kept, slack_events_on=events_on, slack_users=users
+            )
             found = await heartbeating(connector.gather(profiles, ref.run_date))
             if isinstance(connector, SlackConnector):
-                await self._keep_slack(ref, connector.read)
+                await self._keep_slack(ref, connector.read, connector.asked)
         except ApplicationError as e:
             if not e.non_retryable:
                 await self._connector_failed(ref.tenant_id, kind, e)
@@ -436,23 +438,33 @@ class ScanActivities:
             errors=[error] if error else problems[:20],
         )
 
-    async def _slack_kept(self, ref: ChunkRef, profiles: list[CustomerProfile]) -> tuple[dict[str, Kept], bool]:
-        """The chunk's channels as PostgreSQL keeps them, and whether Slack's Events API feeds this tenant."""
+    async def _slack_kept(
+        self, ref: ChunkRef, profiles: list[CustomerProfile]
+    ) -> tuple[dict[str, Kept], bool, dict[str, dict[str, Any]]]:
+        """The chunk's channels as PostgreSQL keeps them, whether Slack's Events API feeds this tenant, and the
+        users.info records kept."""
         channels = [c for p in profiles if (c := p.links.get(SLACK_LINK))]
         oldest = day_ts(ref.run_date - dt.timedelta(days=SLACK_LOOKBACK_DAYS))
         async with self.db.tenant(ref.tenant_id) as conn:
             messages = await sources.kept_messages(conn, channels, oldest)
             marks = await sources.read_marks(conn, SLACK_CURSOR)
             events_on = await sources.cursor(conn, sources.SLACK_EVENTS) is not None
+            users = await sources.kept_users(conn)
         kept = {
             c: Kept(messages[c], *marks[c]) if c in marks else Kept(messages[c])  # never read: the whole window
             for c in channels
         }
-        return kept, events_on
+        return kept, events_on, users
 
-    async def _keep_slack(self, ref: ChunkRef, read: dict[str, tuple[list[dict[str, Any]], str | None]]) -> None:
-        """What this gather read from Slack, and each channel's new cursor."""
+    async def _keep_slack(
+        self,
+        ref: ChunkRef,
+        read: dict[str, tuple[list[dict[str, Any]], str | None]],
+        asked: dict[str, dict[str, Any]],
+    ) -> None:
+        """What this gather read from Slack: messages, each channel's new cursor, the users it asked about."""
         async with self.db.tenant(ref.tenant_id) as conn:
+            await sources.put_users(conn, ref.tenant_id, asked)
             for channel, (messages, cursor) in read.items():
                 await sources.put_messages(conn, ref.tenant_id, channel, [m for m in messages if readable_ts(m)])
                 if cursor:

@@ -93,14 +93,18 @@ def open_connector(
     *,
     slack_kept: dict[str, Kept] | None = None,
     slack_events_on: bool = False,
+    slack_users: dict[str, dict[str, Any]] | None = None,
 ) -> Gatherer:
-    """`slack_kept`: each channel's messages and cursor kept in PostgreSQL, for incremental reads."""
+    """`slack_kept`: each channel's messages and cursor kept in PostgreSQL, for incremental reads (with the users
+    already known)."""
     source = open_source(kind, key, config, pace)
     if isinstance(source, HubSpotSource):
         return HubSpotConnector(source)
     if isinstance(source, SalesforceSource):
         return SalesforceConnector(source, frozenset(config.get("at_risk_stages") or ()), *salesforce_fields(config))
-    return SlackConnector(source, own_team=config.get("team_id"), kept=slack_kept, events_on=slack_events_on)
+    return SlackConnector(
+        source, own_team=config.get("team_id"), kept=slack_kept, events_on=slack_events_on, users=slack_users
+    )
 
 
 async def check(kind: str, key: str, config: dict[str, Any]) -> dict[str, Any]:

@@ -430,7 +430,7 @@ class SlackConnector:
     `own_team` is the tenant's Slack team id as auth.test answered when it was connected; asked once per gather
     when the stored config predates it. With `kept` (per channel, from PostgreSQL) the reads are incremental:
     only what is new since each channel's cursor, and with `events_on` only the channels due_for_read; `read`
-    then holds what each read brought, for the caller to keep."""
+    then holds what each read brought, and `asked` the users.info records fetched, for the caller to keep."""
 
     def __init__(
         self,
@@ -439,9 +439,11 @@ class SlackConnector:
         own_team: str | None = None,
         kept: dict[str, Kept] | None = None,
         events_on: bool = False,
+        users: Users | None = None,
     ) -> None:
         self.source, self.lookback, self.own_team = source, lookback_days, own_team
-        self.users: Users = {}
+        self.users: Users = dict(users or {})  # users.info records known already (kept in PostgreSQL)
+        self.asked: Users = {}  # those this gather asked Slack for, for the caller to keep
         self.kept, self.events_on = kept, events_on
         self.read: dict[str, tuple[list[dict[str, Any]], str | None]] = {}  # channel -> (new messages, cursor)
 
@@ -463,7 +465,7 @@ class SlackConnector:
         for m in messages:
             uid = str(m.get("user") or "")
             if uid and uid not in self.users and uid not in stamped and _human(m):
-                self.users[uid] = await self.source.user(uid)
+                self.users[uid] = self.asked[uid] = await self.source.user(uid)
 
     async def gather(self, customers: list[CustomerProfile], run_date: dt.date) -> Result:
         out: Result = {}

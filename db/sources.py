@@ -129,6 +129,19 @@ async def kept_messages(conn: asyncpg.Connection, channels: list[str], oldest: s
     return out
 
 
+async def kept_users(conn: asyncpg.Connection) -> dict[str, dict[str, Any]]:
+    """The users.info records kept for the transaction's tenant."""
+    return {r["user_id"]: r["body"] for r in await conn.fetch("select user_id, body from slack_users")}
+
+
+async def put_users(conn: asyncpg.Connection, tenant_id: str, users: dict[str, dict[str, Any]]) -> None:
+    await conn.executemany(
+        """insert into slack_users (tenant_id, user_id, body) values ($1, $2, $3)
+           on conflict (tenant_id, user_id) do update set body = excluded.body""",
+        [(tenant_id, uid, body) for uid, body in users.items()],
+    )
+
+
 async def read_marks(conn: asyncpg.Connection, prefix: str) -> dict[str, tuple[str, dt.date | None]]:
     """Each cursor of the transaction's tenant under `prefix` (e.g. `slack:`), keyed by what follows the prefix,
     with the scan day it was read for."""

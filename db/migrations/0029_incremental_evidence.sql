@@ -1,4 +1,4 @@
--- Incremental evidence (issue #14). Slack messages kept per channel, fed by each scan's incremental read
+-- Incremental evidence (issue #14). Slack messages kept per channel (and the users.info of unstamped posters), fed by each scan's incremental read
 -- (conversations.history with oldest = the channel's cursor in source_cursors) and by the Slack Events API; every
 -- vendor event received, stored once by its ID (a redelivery or a replay is a no-op); the tenant's Stripe webhook
 -- signing secret (Fernet ciphertext, like connector secrets; Slack's is slack_approvals'); and, per stored invoice,
@@ -10,6 +10,12 @@ create table slack_messages (
     ts        text not null,
     body      jsonb not null,
     primary key (tenant_id, channel, ts)
+);
+create table slack_users (  -- users.info of posters whose messages carry no team stamp, asked once, not each scan
+    tenant_id text not null references tenants(id),
+    user_id   text not null,
+    body      jsonb not null,
+    primary key (tenant_id, user_id)
 );
 create table webhook_events (
     tenant_id   text not null references tenants(id),
@@ -29,7 +35,7 @@ alter table stripe_invoices add column seen_at bigint;
 do $$
 declare t text;
 begin
-    foreach t in array array['slack_messages', 'webhook_events', 'stripe_webhook_secrets'] loop
+    foreach t in array array['slack_messages', 'slack_users', 'webhook_events', 'stripe_webhook_secrets'] loop
         execute format('alter table %I enable row level security', t);
         execute format('alter table %I force row level security', t);
         execute format($p$create policy tenant_isolation on %I
