@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from api.setup import ConnectBody, pace_config
 from core import pacing as rules
 from core.secrets import encrypt
 from db import pacing, tenants
@@ -96,3 +97,13 @@ async def test_two_worker_processes_together_hold_one_tenants_pace(
     assert seen["requests"] == 2 * per_process
     assert seen["max_rps"] <= 9, seen  # 8/s evenly spaced; one request's network jitter may add one
     assert took >= (2 * per_process - 1) / 8 - 0.1  # the two shared one pace, not one each
+
+
+def test_a_tenant_sets_its_pace_when_it_connects() -> None:
+    """PUT /v1/connectors/{kind} keeps the tier, mode or explicit pace in the connector's config, where the shared
+    pace reads it; a key for another vendor's setting is not stored."""
+    body = ConnectBody(key="xoxb-12345678", slack_tier=2, stripe_mode="live")
+    assert pace_config("slack", body) == {"tier": 2}
+    assert rules.requests_per_second("slack", body.key, pace_config("slack", body)) == 0.3
+    assert pace_config("stripe", ConnectBody(key="rk_test_12345678", stripe_mode="live")) == {"mode": "live"}
+    assert pace_config("hubspot", ConnectBody(key="pat-12345678", requests_per_second=4)) == {"requests_per_second": 4}
