@@ -465,7 +465,8 @@ class ScanActivities:
         """What this gather read from Slack: messages, each channel's new cursor, the users it asked about."""
         async with self.db.tenant(ref.tenant_id) as conn:
             await sources.put_users(conn, ref.tenant_id, asked)
-            for channel, (messages, cursor) in read.items():
+        async with self.db.tenant(ref.tenant_id) as conn:
+            for channel, (messages, cursor) in sorted(read.items()):
                 await sources.put_messages(conn, ref.tenant_id, channel, [m for m in messages if readable_ts(m)])
                 if cursor:
                     await sources.set_cursor(conn, ref.tenant_id, SLACK_CURSOR + channel, cursor, ref.run_date)

@@ -96,7 +96,7 @@ async def put_messages(conn: asyncpg.Connection, tenant_id: str, channel: str, m
            on conflict (tenant_id, channel, ts) do update set body = excluded.body
             where coalesce((slack_messages.body->'edited'->>'ts')::numeric, 0)
                   <= coalesce((excluded.body->'edited'->>'ts')::numeric, 0)""",
-        [(tenant_id, channel, str(m["ts"]), m) for m in messages],
+        [(tenant_id, channel, str(m["ts"]), m) for m in sorted(messages, key=lambda m: str(m["ts"]))],  # key order
     )
 
 
@@ -138,7 +138,8 @@ async def put_users(conn: asyncpg.Connection, tenant_id: str, users: dict[str, d
     await conn.executemany(
         """insert into slack_users (tenant_id, user_id, body) values ($1, $2, $3)
            on conflict (tenant_id, user_id) do update set body = excluded.body""",
-        [(tenant_id, uid, body) for uid, body in users.items()],
+        # In key order: two chunks keeping the same users at once then lock them in the same order (no deadlock).
+        [(tenant_id, uid, users[uid]) for uid in sorted(users)],
     )
 
 
