@@ -34,3 +34,12 @@ class SharedPace:
                 await asyncio.sleep(delay)  # the slot this call holds: waiting it out is the pace
 
         return pace
+
+    def holder(self, tenant_id: str, vendor: str) -> Callable[[float], Awaitable[None]]:
+        """What a connector calls on a 429: every process's next request for this tenant waits out Retry-After."""
+
+        async def hold(seconds: float) -> None:
+            async with self.db.tenant(tenant_id) as conn:
+                await pacing.hold(conn, tenant_id, vendor, seconds)
+
+        return hold

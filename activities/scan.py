@@ -416,7 +416,14 @@ class ScanActivities:
             pace = self.pace.pacer(ref.tenant_id, kind, key, row["config"])
             kept, events_on, users = await self._slack_kept(ref, profiles) if kind == "slack" else (None, False, None)
             connector = open_connector(
-                kind, key, row["config"], pace, slack_kept=kept, slack_events_on=events_on, slack_users=users
+                kind,
+                key,
+                row["config"],
+                pace,
+                slack_kept=kept,
+                slack_events_on=events_on,
+                slack_users=users,
+                hold=self.pace.holder(ref.tenant_id, kind),
             )
             found = await heartbeating(connector.gather(profiles, ref.run_date))
             if isinstance(connector, SlackConnector):

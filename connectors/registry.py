@@ -67,7 +67,11 @@ def _blocking(pace: Callable[[], Awaitable[None]] | None) -> Callable[[], None] 
 
 
 def open_source(
-    kind: str, key: str, config: dict[str, Any], pace: Callable[[], Awaitable[None]] | None = None
+    kind: str,
+    key: str,
+    config: dict[str, Any],
+    pace: Callable[[], Awaitable[None]] | None = None,
+    hold: Callable[[float], Awaitable[None]] | None = None,
 ) -> HubSpotSource | SalesforceSource | SlackSource:
     if kind == "hubspot":
         return HubSpotSource(key, config.get("api_base"), pace=_blocking(pace))
@@ -81,7 +85,7 @@ def open_source(
             )
         return SalesforceSource(config["api_base"], key, session=_session(config), pace=_blocking(pace))
     if kind == "slack":
-        return SlackSource(key, config.get("api_base"), pace=pace)
+        return SlackSource(key, config.get("api_base"), pace=pace, hold=hold)
     raise ValueError(f"not an optional evidence source: {kind}")
 
 
@@ -94,10 +98,11 @@ def open_connector(
     slack_kept: dict[str, Kept] | None = None,
     slack_events_on: bool = False,
     slack_users: dict[str, dict[str, Any]] | None = None,
+    hold: Callable[[float], Awaitable[None]] | None = None,
 ) -> Gatherer:
     """`slack_kept`: each channel's messages and cursor kept in PostgreSQL, for incremental reads (with the users
     already known)."""
-    source = open_source(kind, key, config, pace)
+    source = open_source(kind, key, config, pace, hold)
     if isinstance(source, HubSpotSource):
         return HubSpotConnector(source)
     if isinstance(source, SalesforceSource):

@@ -259,6 +259,22 @@ def slack_error(e: SlackApiError) -> ApplicationError | None:
     return classify_http("slack", 400, code)
 
 
+class SharedRateLimitHandler(AsyncRateLimitErrorRetryHandler):
+    """slack-sdk's own 429 handler (waits Retry-After, then retries), which first tells the tenant's shared pace to
+    hold every other request for as long: one process's 429 slows them all, not only the request refused."""
+
+    def __init__(self, hold: Callable[[float], Awaitable[None]], max_retry_count: int) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.hold = hold
+
+    async def prepare_for_next_attempt_async(self, **kwargs: Any) -> None:
+        response = kwargs.get("response")
+        if response is not None:
+            after = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
+            await self.hold(float(parse_retry_after(after[0] if isinstance(after, list) else after) or 1.0))
+        await super().prepare_for_next_attempt_async(**kwargs)
+
+
 class SlackSource:
     """slack_sdk's AsyncWebClient. Connection errors and 5xx are left to Temporal's retry; a 429 is waited out
     here (the SDK's own handler, honouring Retry-After, up to `rate_limit_retries` times), because a chunk reads
@@ -272,8 +288,14 @@ class SlackSource:
         page: int = PAGE,
         pace: Callable[[], Awaitable[None]] | None = None,
         rate_limit_retries: int = 3,
+        hold: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
-        handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)] if rate_limit_retries else []
+        handler = (
+            SharedRateLimitHandler(hold, rate_limit_retries)
+            if hold
+            else AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)
+        )
+        handlers = [handler] if rate_limit_retries else []
         self.client = AsyncWebClient(
             token=token, base_url=base_url or "https://slack.com/api/", timeout=timeout, retry_handlers=handlers
         )

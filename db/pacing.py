@@ -21,3 +21,14 @@ async def claim(conn: asyncpg.Connection, tenant_id: str, vendor: str, per_secon
     """Take the tenant's next slot with the vendor: the seconds to wait before sending (0 when it may go now)."""
     delay = await conn.fetchval(CLAIM, tenant_id, vendor, 1.0 / per_second)
     return max(0.0, float(delay))
+
+
+async def hold(conn: asyncpg.Connection, tenant_id: str, vendor: str, seconds: float) -> None:
+    """The vendor answered 429: no slot for this tenant before `seconds` from now, whichever process asks."""
+    await conn.execute(
+        """update vendor_pace set next_at = greatest(next_at, clock_timestamp() + make_interval(secs => $3))
+            where tenant_id = $1 and vendor = $2""",
+        tenant_id,
+        vendor,
+        seconds,
+    )

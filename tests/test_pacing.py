@@ -12,14 +12,17 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from slack_sdk.errors import SlackApiError
 
+from activities.pacing import SharedPace
 from api.setup import ConnectBody, pace_config
+from connectors.slack import SlackSource
 from core import pacing as rules
 from core.secrets import encrypt
 from db import pacing, tenants
 from db.pool import Database
 from sandbox.server import SandboxHandle, start_sandbox
-from tests.conftest import create_tenant
+from tests.conftest import AS_OF, create_tenant, eventually
 
 
 def test_pace_is_the_documented_limit_times_the_safety_factor() -> None:
@@ -107,3 +110,41 @@ def test_a_tenant_sets_its_pace_when_it_connects() -> None:
     assert rules.requests_per_second("slack", body.key, pace_config("slack", body)) == 0.3
     assert pace_config("stripe", ConnectBody(key="rk_test_12345678", stripe_mode="live")) == {"mode": "live"}
     assert pace_config("hubspot", ConnectBody(key="pat-12345678", requests_per_second=4)) == {"requests_per_second": 4}
+
+
+async def test_a_429_holds_the_tenants_pace_for_every_process(
+    owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle
+) -> None:
+    """Slack refuses one request (Retry-After: 3): the SDK's handler waits and retries it, and the shared row holds
+    every other request of the tenant (another process's, here a claim made afterwards) for as long."""
+    tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    shared = SharedPace(db, {"slack": 100.0})
+    source = SlackSource(
+        sandbox.keys["slack"],
+        sandbox.slack_base_url,
+        pace=shared.pacer(tid, "slack", sandbox.keys["slack"], {}),
+        hold=shared.holder(tid, "slack"),
+    )
+    sandbox.reset()
+    sandbox.add_fault("slack", "/conversations.history", status=429, times=1, retry_after=3)
+    started = time.monotonic()
+    async with db.tenant(tid) as conn:
+        await pacing.claim(conn, tid, "slack", 100.0)  # the row exists, as after any earlier request
+    task = asyncio.ensure_future(source.history("C0NOSUCH", AS_OF))
+
+    async def refused() -> bool:
+        return sum(sandbox.request_counts("slack").values()) >= 1
+
+    await eventually(refused)
+    await eventually(lambda: _held(db, tid))
+    async with db.tenant(tid) as conn:
+        wait = await pacing.claim(conn, tid, "slack", 100.0)
+    with pytest.raises(SlackApiError, match="channel_not_found"):  # the retry reached Slack, which answered
+        await task
+    assert wait >= 3 - (time.monotonic() - started) - 0.5, wait
+    assert sum(sandbox.request_counts("slack").values()) == 2  # refused once, retried once
+
+
+async def _held(db: Database, tid: str) -> bool:
+    async with db.tenant(tid) as conn:
+        return bool(await conn.fetchval("select next_at > clock_timestamp() + interval '1 second' from vendor_pace"))
