@@ -260,19 +260,27 @@ def slack_error(e: SlackApiError) -> ApplicationError | None:
 
 
 class SharedRateLimitHandler(AsyncRateLimitErrorRetryHandler):
-    """slack-sdk's own 429 handler (waits Retry-After, then retries), which first tells the tenant's shared pace to
-    hold every other request for as long: one process's 429 slows them all, not only the request refused."""
+    """slack-sdk's 429 handler, with the retry paced like every other request: the tenant's shared pace is held for
+    Retry-After (one process's 429 slows them all, not only the request refused), then the retry claims its slot
+    after that, instead of the SDK's own sleep, which could land it beside another process's request."""
 
-    def __init__(self, hold: Callable[[float], Awaitable[None]], max_retry_count: int) -> None:
+    def __init__(
+        self, hold: Callable[[float], Awaitable[None]], pace: Callable[[], Awaitable[None]], max_retry_count: int
+    ) -> None:
         super().__init__(max_retry_count=max_retry_count)
-        self.hold = hold
+        self.hold, self.pace = hold, pace
 
     async def prepare_for_next_attempt_async(self, **kwargs: Any) -> None:
         response = kwargs.get("response")
-        if response is not None:
-            after = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
-            await self.hold(float(parse_retry_after(after[0] if isinstance(after, list) else after) or 1.0))
-        await super().prepare_for_next_attempt_async(**kwargs)
+        if response is None:
+            await super().prepare_for_next_attempt_async(**kwargs)  # raises the error, as the SDK's does
+            return
+        after = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
+        await self.hold(float(parse_retry_after(after[0] if isinstance(after, list) else after) or 1.0))
+        await self.pace()
+        state = kwargs["state"]
+        state.next_attempt_requested = True
+        state.increment_current_attempt()
 
 
 class SlackSource:
@@ -291,8 +299,8 @@ class SlackSource:
         hold: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         handler = (
-            SharedRateLimitHandler(hold, rate_limit_retries)
-            if hold
+            SharedRateLimitHandler(hold, pace, rate_limit_retries)
+            if hold and pace
             else AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)
         )
         handlers = [handler] if rate_limit_retries else []
