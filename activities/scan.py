@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import asyncpg
-from aiolimiter import AsyncLimiter
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
@@ -21,9 +21,13 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from activities import oncall
 from activities.carry import likely_carried
+from activities.pacing import SharedPace
 from connectors.dsn import server_identity
 from connectors.errors import connector_state
-from connectors.registry import OPTIONAL, REQUESTS_PER_SECOND, open_connector, open_crm, pacer
+from connectors.registry import OPTIONAL, open_connector, open_crm
+from connectors.slack import LINK as SLACK_LINK
+from connectors.slack import LOOKBACK_DAYS as SLACK_LOOKBACK_DAYS
+from connectors.slack import Kept, SlackConnector, day_ts
 from connectors.stripe import (
     HISTORY_DAYS,
     MalformedRecord,
@@ -39,8 +43,9 @@ from core import alerts as alert_rules
 from core import routing
 from core.renewal import RenewalRule, stored_renewal_date
 from core.secrets import decrypt
+from core.webhook_events import readable_ts
 from db import carry as carry_db
-from db import customers, drafts, runs, scans, tenants, usage
+from db import customers, drafts, runs, scans, sources, tenants, usage
 from db import slack as slack_review
 from db.pool import Database
 from db.usage import PushedUsage
@@ -64,6 +69,13 @@ async def heartbeating(work: Awaitable[T], *details: Any, every: float = 5.0) ->
     finally:
         task.cancel()  # the activity was cancelled (or timed out): stop the work with it
     return task.result()
+
+
+def _epoch(day: dt.date) -> int:
+    return int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp())
+
+
+SLACK_CURSOR = "slack:"  # source_cursors: "slack:<channel>", the newest ts read from it
 
 
 async def require_active(db: Database, tenant_id: str) -> None:
@@ -98,7 +110,7 @@ class ScanActivities:
         *,
         chunk_size: int = 200,
         batch_size: int = 10,
-        stripe_rps: float = 20.0,
+        stripe_rps: float | None = None,
         approval_queue: str = "renewals",
         connector_rps: dict[str, float] | None = None,
         usage_slice: int = USAGE_SLICE,
@@ -113,9 +125,10 @@ class ScanActivities:
         self.chunk_size = chunk_size
         self.batch_size = batch_size
         self.approval_queue = approval_queue
-        self.stripe_limiter = AsyncLimiter(stripe_rps, 1.0)
-        self.rps = REQUESTS_PER_SECOND | (connector_rps or {})
-        self.limiters: dict[tuple[str, str], AsyncLimiter] = {}  # (tenant, vendor): vendors limit per tenant app
+        # Each tenant's pace with each vendor, shared with every other worker process through PostgreSQL; a rate
+        # given here (the process's settings, a bench) wins over the tenant's own.
+        overrides = (connector_rps or {}) | ({"stripe": stripe_rps} if stripe_rps else {})
+        self.pace = SharedPace(db, overrides)
 
     # ---- tenants and runs -------------------------------------------------------------------------------------
 
@@ -171,7 +184,9 @@ class ScanActivities:
                 type="NotConnected",
                 non_retryable=True,
             )
-        return StripeSource(decrypt(self.secret_key, row["secret_ciphertext"]), row["config"].get("api_base"))
+        key = decrypt(self.secret_key, row["secret_ciphertext"])
+        pace = self.pace.pacer(tenant_id, "stripe", key, row["config"])
+        return StripeSource(key, row["config"].get("api_base"), pace=pace)
 
     async def _renewal_rule(self, tenant_id: str) -> RenewalRule:
         """Where the tenant's renewal dates come from (core/renewal), as its Stripe connector's config says."""
@@ -254,9 +269,8 @@ class ScanActivities:
                 return 0
             links = await customers.crm_links(conn, inp.tenant_id)
         try:
-            crm = open_crm(
-                kind, decrypt(self.secret_key, row["secret_ciphertext"]), row["config"], self._pace(inp.tenant_id, kind)
-            )
+            key = decrypt(self.secret_key, row["secret_ciphertext"])
+            crm = open_crm(kind, key, row["config"], self.pace.pacer(inp.tenant_id, kind, key, row["config"]))
             dates = await heartbeating(crm.renewal_dates(links, inp.run_date))
         except ApplicationError as e:
             await self._connector_failed(inp.tenant_id, kind, e)
@@ -266,6 +280,48 @@ class ScanActivities:
         async with self.db.tenant(inp.tenant_id) as conn:
             await customers.set_crm_renewal_dates(conn, inp.tenant_id, kind, dates)
         return sum(1 for d in dates.values() if d)
+
+    @activity.defn
+    async def sync_invoices(self, inp: TenantScanInput) -> int:
+        """The tenant's invoices into PostgreSQL from one paginated list (`created[gte]`, 100 a page), once per
+        scan; the chunks then read them there (gather_stripe). Incremental: the read starts at the oldest kept
+        invoice that may still change, so a paid or voided invoice is re-read until it settles, and a missed
+        webhook is healed here. Returns the invoices read."""
+        source = await self._stripe(inp.tenant_id)
+        window = _epoch(inp.run_date - dt.timedelta(days=HISTORY_DAYS))
+        async with self.db.tenant(inp.tenant_id) as conn:
+            start = await sources.invoice_cursor(conn, window)
+        read, batch = 0, []
+        try:
+            async for inv in source.tenant_invoices(start):
+                if inv.get("id") and isinstance(inv.get("customer"), str):  # else it cannot be kept nor cited
+                    batch.append(inv)
+                if len(batch) >= 500:
+                    read += await self._keep_invoices(inp.tenant_id, batch)
+                    activity.heartbeat(read)
+        except ApplicationError as e:
+            await self._connector_failed(inp.tenant_id, "stripe", e)
+            raise
+        read += await self._keep_invoices(inp.tenant_id, batch)
+        async with self.db.tenant(inp.tenant_id) as conn:
+            await sources.set_cursor(conn, inp.tenant_id, sources.STRIPE_INVOICES, str(start), inp.run_date)
+        return read
+
+    async def _keep_invoices(self, tenant_id: str, batch: list[dict[str, Any]]) -> int:
+        async with self.db.tenant(tenant_id) as conn:  # true as of now: a webhook event sent before loses to it
+            await sources.put_invoices(conn, tenant_id, batch, int(time.time()))
+        n = len(batch)
+        batch.clear()
+        return n
+
+    async def _stored_invoices(self, ref: ChunkRef, ids: list[str], since: dt.date) -> dict[str, list[Any]] | None:
+        """The chunk's invoices from PostgreSQL when this scan day's tenant-wide read has run (sync_invoices);
+        None otherwise (a briefing, a scan started before that step existed): then one list per customer."""
+        async with self.db.tenant(ref.tenant_id) as conn:
+            cur = await sources.cursor(conn, sources.STRIPE_INVOICES)
+            if cur is None or cur[1] is None or cur[1] < ref.run_date:
+                return None
+            return await sources.invoices_for(conn, ids, _epoch(since))
 
     @activity.defn
     async def select_due(self, inp: TenantScanInput) -> ScanPlan:
@@ -294,13 +350,13 @@ class ScanActivities:
         since = ref.run_date - dt.timedelta(days=HISTORY_DAYS)
         found: dict[str, tuple[list[EvidenceItem], str | None]] = {}
         errors: list[str] = []
+        stored = await self._stored_invoices(ref, [p.customer_id for p in profiles], since)
         for n, p in enumerate(profiles):
-            async with self.stripe_limiter:
-                try:
-                    invoices = await source.invoices(p.customer_id, since)
-                except ApplicationError as e:
-                    await self._connector_failed(ref.tenant_id, "stripe", e)
-                    raise
+            try:
+                invoices = stored[p.customer_id] if stored is not None else await source.invoices(p.customer_id, since)
+            except ApplicationError as e:
+                await self._connector_failed(ref.tenant_id, "stripe", e)
+                raise
             # A subscription without items keeps its customer, and its bundle says what is unknown.
             problem = str(p.billing["problem"]) if p.billing.get("problem") else None
             try:
@@ -390,10 +446,6 @@ class ScanActivities:
 
     # ---- HubSpot, Salesforce, Slack ---------------------------------------------------------------------------
 
-    def _pace(self, tenant_id: str, kind: str) -> Callable[[], Awaitable[None]]:
-        limiter = self.limiters.setdefault((tenant_id, kind), pacer(self.rps[kind]))
-        return limiter.acquire
-
     @activity.defn
     async def gather_source(self, ref: ChunkRef, kind: str) -> GatherResult:
         """One optional source's evidence for a chunk. A malformed record costs that customer this source; a
@@ -406,10 +458,22 @@ class ScanActivities:
             return GatherResult(source=kind, customers=0, items=0)
         error, state = None, "connected"
         try:
+            key = decrypt(self.secret_key, row["secret_ciphertext"])
+            pace = self.pace.pacer(ref.tenant_id, kind, key, row["config"])
+            kept, events_on, users = await self._slack_kept(ref, profiles) if kind == "slack" else (None, False, None)
             connector = open_connector(
-                kind, decrypt(self.secret_key, row["secret_ciphertext"]), row["config"], self._pace(ref.tenant_id, kind)
+                kind,
+                key,
+                row["config"],
+                pace,
+                slack_kept=kept,
+                slack_events_on=events_on,
+                slack_users=users,
+                hold=self.pace.holder(ref.tenant_id, kind),
             )
             found = await heartbeating(connector.gather(profiles, ref.run_date))
+            if isinstance(connector, SlackConnector):
+                await self._keep_slack(ref, connector.read, connector.asked)
         except ApplicationError as e:
             if not e.non_retryable:
                 await self._connector_failed(ref.tenant_id, kind, e)
@@ -426,6 +490,39 @@ class ScanActivities:
             items=sum(len(i) for i, _ in found.values()),
             errors=[error] if error else problems[:20],
         )
+
+    async def _slack_kept(
+        self, ref: ChunkRef, profiles: list[CustomerProfile]
+    ) -> tuple[dict[str, Kept], bool, dict[str, dict[str, Any]]]:
+        """The chunk's channels as PostgreSQL keeps them, whether Slack's Events API feeds this tenant, and the
+        users.info records kept."""
+        channels = [c for p in profiles if (c := p.links.get(SLACK_LINK))]
+        oldest = day_ts(ref.run_date - dt.timedelta(days=SLACK_LOOKBACK_DAYS))
+        async with self.db.tenant(ref.tenant_id) as conn:
+            messages = await sources.kept_messages(conn, channels, oldest)
+            marks = await sources.read_marks(conn, SLACK_CURSOR)
+            events_on = await sources.cursor(conn, sources.SLACK_EVENTS) is not None
+            users = await sources.kept_users(conn)
+        kept = {
+            c: Kept(messages[c], *marks[c]) if c in marks else Kept(messages[c])  # never read: the whole window
+            for c in channels
+        }
+        return kept, events_on, users
+
+    async def _keep_slack(
+        self,
+        ref: ChunkRef,
+        read: dict[str, tuple[list[dict[str, Any]], str | None]],
+        asked: dict[str, dict[str, Any]],
+    ) -> None:
+        """What this gather read from Slack: messages, each channel's new cursor, the users it asked about."""
+        async with self.db.tenant(ref.tenant_id) as conn:
+            await sources.put_users(conn, ref.tenant_id, asked)
+        async with self.db.tenant(ref.tenant_id) as conn:
+            for channel, (messages, cursor) in sorted(read.items()):
+                await sources.put_messages(conn, ref.tenant_id, channel, [m for m in messages if readable_ts(m)])
+                if cursor:
+                    await sources.set_cursor(conn, ref.tenant_id, SLACK_CURSOR + channel, cursor, ref.run_date)
 
     @activity.defn
     async def mark_missing(self, ref: ChunkRef, kind: str, message: str) -> None:

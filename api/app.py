@@ -32,6 +32,7 @@ from api import (
 from api import profiles as weight_profiles
 from api.errors import DATABASE_DOWN, ApiError, handle_api_error, handle_database_down, problem
 from api.limits import MAX_BODY_BYTES, USAGE_MAX_BODY_BYTES, BodyLimit
+from api.webhooks import router as webhooks_router
 from db.pool import Database
 
 log = logging.getLogger("renewals.api")
@@ -129,6 +130,7 @@ def create_app(
     app.include_router(drafts.router)
     app.include_router(decisions.router)
     app.include_router(slack.router)
+    app.include_router(webhooks_router)
     app.include_router(scans.router)
     app.include_router(reports.router)
     app.include_router(usage.router)

@@ -104,11 +104,39 @@ class ConnectBody(BaseModel):
         description="stripe only: where renewal dates come from, most trusted first "
         "(default crm, stripe_metadata, billing_period_end)",
     )
+    requests_per_second: float | None = Field(
+        None,
+        gt=0,
+        le=1000,
+        description="the pace of this tenant's requests to the vendor, shared by every worker process; unset: the "
+        "vendor's documented limit x 0.9 (core/pacing.py)",
+    )
+    slack_tier: Literal[2, 3, 4] | None = Field(
+        None, description="slack only: your app's conversations.history tier (default 3, an internal app's)"
+    )
+    hubspot_tier: Literal["starter", "professional"] | None = Field(
+        None, description="hubspot only: starter (100 requests / 10 s, the default) or professional (190 / 10 s)"
+    )
+    stripe_mode: Literal["live", "test"] | None = Field(
+        None, description="stripe only: live (100 requests/s) or test (25/s); unset: the key's prefix says"
+    )
     query: str | None = Field(
         None,
         max_length=5000,
         description="usage only: the SQL that returns daily metrics "
         "(see connectors/usage.py); the key is then the read-only DSN",
+    )
+
+
+def pace_config(kind: str, body: ConnectBody) -> dict[str, Any]:
+    """The connector config keys core/pacing.py reads: the tenant's own pace with this vendor."""
+    tier = {"slack": body.slack_tier, "hubspot": body.hubspot_tier}.get(kind)
+    mode = body.stripe_mode if kind == "stripe" else None
+    rps = body.requests_per_second
+    return (
+        ({"tier": tier} if tier else {})
+        | ({"mode": mode} if mode else {})
+        | ({"requests_per_second": rps} if rps else {})
     )
 
 
@@ -254,6 +282,7 @@ async def connect(
     )
     if kind == "salesforce":
         config |= {k: v for k in ("champion_field", "left_field") if (v := getattr(body, k)) is not None}
+    config |= pace_config(kind, body)
     if kind == "stripe":
         config |= {k: v for k in ("renewal_metadata_key", "renewal_date_order") if (v := getattr(body, k)) is not None}
         try:

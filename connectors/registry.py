@@ -29,7 +29,7 @@ from connectors.salesforce import (
     SalesforceSource,
     contact_fields,
 )
-from connectors.slack import SlackConnector, SlackSource
+from connectors.slack import Kept, SlackConnector, SlackSource
 from schemas.evidence import CustomerProfile
 
 Optional = Literal["hubspot", "salesforce", "slack"]
@@ -67,7 +67,11 @@ def _blocking(pace: Callable[[], Awaitable[None]] | None) -> Callable[[], None] 
 
 
 def open_source(
-    kind: str, key: str, config: dict[str, Any], pace: Callable[[], Awaitable[None]] | None = None
+    kind: str,
+    key: str,
+    config: dict[str, Any],
+    pace: Callable[[], Awaitable[None]] | None = None,
+    hold: Callable[[float], Awaitable[None]] | None = None,
 ) -> HubSpotSource | SalesforceSource | SlackSource:
     if kind == "hubspot":
         return HubSpotSource(key, config.get("api_base"), pace=_blocking(pace))
@@ -81,19 +85,31 @@ def open_source(
             )
         return SalesforceSource(config["api_base"], key, session=_session(config), pace=_blocking(pace))
     if kind == "slack":
-        return SlackSource(key, config.get("api_base"), pace=pace)
+        return SlackSource(key, config.get("api_base"), pace=pace, hold=hold)
     raise ValueError(f"not an optional evidence source: {kind}")
 
 
 def open_connector(
-    kind: str, key: str, config: dict[str, Any], pace: Callable[[], Awaitable[None]] | None = None
+    kind: str,
+    key: str,
+    config: dict[str, Any],
+    pace: Callable[[], Awaitable[None]] | None = None,
+    *,
+    slack_kept: dict[str, Kept] | None = None,
+    slack_events_on: bool = False,
+    slack_users: dict[str, dict[str, Any]] | None = None,
+    hold: Callable[[float], Awaitable[None]] | None = None,
 ) -> Gatherer:
-    source = open_source(kind, key, config, pace)
+    """`slack_kept`: each channel's messages and cursor kept in PostgreSQL, for incremental reads (with the users
+    already known)."""
+    source = open_source(kind, key, config, pace, hold)
     if isinstance(source, HubSpotSource):
         return HubSpotConnector(source)
     if isinstance(source, SalesforceSource):
         return SalesforceConnector(source, frozenset(config.get("at_risk_stages") or ()), *salesforce_fields(config))
-    return SlackConnector(source, own_team=config.get("team_id"))
+    return SlackConnector(
+        source, own_team=config.get("team_id"), kept=slack_kept, events_on=slack_events_on, users=slack_users
+    )
 
 
 async def check(kind: str, key: str, config: dict[str, Any]) -> dict[str, Any]:

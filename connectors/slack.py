@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zlib
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -49,6 +51,8 @@ REPORT_EVENT = "renewals_report"  # message metadata on every report we post: ho
 LOOKBACK_DAYS = 120
 PAGE = 200
 MAX_PAGES = 10  # at most 2,000 messages per channel per scan
+SWEEP_DAYS = 14  # with the Events API on, each channel is still read from Slack at least this often (2,000
+# channels: ~143 reads a day, 3.2 minutes at Tier 3 pace; at 10 it was 220 reads, 292 s, too close to 5 minutes)
 QUIET_DAYS, VERY_QUIET_DAYS = 30, 60
 UNANSWERED_AFTER_DAYS = 1
 # Only recent questions, and the latest few: an old one was likely answered outside its thread, and a factor is
@@ -76,6 +80,33 @@ RULES: dict[str, tuple[str, Factor, float, str]] = {
     "trouble": ("service_trouble", "support_sentiment", -0.35, "reports trouble"),
 }
 WARM, COLD = 0.42, -0.5  # VADER compound: clearly positive or negative (set on the tuning phrasings)
+
+
+def day_ts(day: dt.date) -> str:
+    return str(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp())
+
+
+def due_for_read(channel: str, last_read: dt.date | None, run_date: dt.date, events_on: bool) -> bool:
+    """Whether a scan reads this channel from Slack, or derives its signals from the messages kept (issue #14).
+    Without the Events API every channel is read each day (incrementally, from its cursor). With it, new messages
+    arrive as events, and a channel is still read every SWEEP_DAYS, on its own day (spread by a hash of its id, so
+    the reads do not fall on one day): a missed event is healed by that read, at most SWEEP_DAYS late."""
+    if not events_on or last_read is None or (run_date - last_read).days >= SWEEP_DAYS:
+        return True
+    return zlib.crc32(channel.encode()) % SWEEP_DAYS == run_date.toordinal() % SWEEP_DAYS
+
+
+def merge(kept: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Kept and newly read messages, one per ts (the new copy wins), newest first as Slack returns them."""
+    by_ts = {str(m.get("ts")): m for m in kept} | {str(m.get("ts")): m for m in new}
+    return sorted(by_ts.values(), key=lambda m: _sort_ts(m.get("ts")), reverse=True)
+
+
+def _sort_ts(ts: Any) -> float:
+    try:
+        return float(ts)
+    except (TypeError, ValueError):
+        return 0.0  # a malformed one sorts last; _check names it
 
 
 def _day(ts: str) -> dt.date:
@@ -224,6 +255,30 @@ def slack_error(e: SlackApiError) -> ApplicationError | None:
     return classify_http("slack", 400, code)
 
 
+class SharedRateLimitHandler(AsyncRateLimitErrorRetryHandler):
+    """slack-sdk's 429 handler, with the retry paced like every other request: the tenant's shared pace is held for
+    Retry-After (one process's 429 slows them all, not only the request refused), then the retry claims its slot
+    after that, instead of the SDK's own sleep, which could land it beside another process's request."""
+
+    def __init__(
+        self, hold: Callable[[float], Awaitable[None]], pace: Callable[[], Awaitable[None]], max_retry_count: int
+    ) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.hold, self.pace = hold, pace
+
+    async def prepare_for_next_attempt_async(self, **kwargs: Any) -> None:
+        response = kwargs.get("response")
+        if response is None:
+            await super().prepare_for_next_attempt_async(**kwargs)  # raises the error, as the SDK's does
+            return
+        after = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
+        await self.hold(float(parse_retry_after(after[0] if isinstance(after, list) else after) or 1.0))
+        await self.pace()
+        state = kwargs["state"]
+        state.next_attempt_requested = True
+        state.increment_current_attempt()
+
+
 class SlackSource:
     """slack_sdk's AsyncWebClient. Connection errors and 5xx are left to Temporal's retry; a 429 is waited out
     here (the SDK's own handler, honouring Retry-After, up to `rate_limit_retries` times), because a chunk reads
@@ -237,16 +292,23 @@ class SlackSource:
         page: int = PAGE,
         pace: Callable[[], Awaitable[None]] | None = None,
         rate_limit_retries: int = 3,
+        hold: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
-        handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)] if rate_limit_retries else []
+        handler = (
+            SharedRateLimitHandler(hold, pace, rate_limit_retries)
+            if hold and pace
+            else AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)
+        )
+        handlers = [handler] if rate_limit_retries else []
         self.client = AsyncWebClient(
             token=token, base_url=base_url or "https://slack.com/api/", timeout=timeout, retry_handlers=handlers
         )
         self.page, self.pace = page, pace
 
-    async def history(self, channel: str, oldest: dt.date) -> list[dict[str, Any]]:
-        """Top-level messages since `oldest`, newest first, across pages."""
-        since = str(dt.datetime.combine(oldest, dt.time(), dt.UTC).timestamp())
+    async def history(self, channel: str, oldest: dt.date, after: str | None = None) -> list[dict[str, Any]]:
+        """Top-level messages since `oldest`, or only those after the ts `after` (an incremental read from a
+        channel's cursor: Slack's `oldest` is exclusive), newest first, across pages."""
+        since = after or day_ts(oldest)
         out: list[dict[str, Any]] = []
         cursor: str | None = None
         for _ in range(MAX_PAGES):
@@ -383,14 +445,48 @@ def _domain(email: str | None) -> str | None:
     return email.rpartition("@")[2].lower() if email and "@" in email else None
 
 
+@dataclass
+class Kept:
+    """What PostgreSQL keeps of a channel: its messages in the look-back window (newest first), the newest ts read
+    from Slack (the cursor) and the scan day of that read."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    cursor: str | None = None
+    read_on: dt.date | None = None
+
+
 class SlackConnector:
     """`await SlackConnector(source).gather(customers, run_date)` -> {customer_id: (evidence, error or None)}.
     `own_team` is the tenant's Slack team id as auth.test answered when it was connected; asked once per gather
-    when the stored config predates it."""
+    when the stored config predates it. With `kept` (per channel, from PostgreSQL) the reads are incremental:
+    only what is new since each channel's cursor, and with `events_on` only the channels due_for_read; `read`
+    then holds what each read brought, and `asked` the users.info records fetched, for the caller to keep."""
 
-    def __init__(self, source: SlackSource, lookback_days: int = LOOKBACK_DAYS, own_team: str | None = None) -> None:
+    def __init__(
+        self,
+        source: SlackSource,
+        lookback_days: int = LOOKBACK_DAYS,
+        own_team: str | None = None,
+        kept: dict[str, Kept] | None = None,
+        events_on: bool = False,
+        users: Users | None = None,
+    ) -> None:
         self.source, self.lookback, self.own_team = source, lookback_days, own_team
-        self.users: Users = {}
+        self.users: Users = dict(users or {})  # users.info records known already (kept in PostgreSQL)
+        self.asked: Users = {}  # those this gather asked Slack for, for the caller to keep
+        self.kept, self.events_on = kept, events_on
+        self.read: dict[str, tuple[list[dict[str, Any]], str | None]] = {}  # channel -> (new messages, cursor)
+
+    async def _messages(self, channel: str, oldest: dt.date, run_date: dt.date) -> list[dict[str, Any]]:
+        if self.kept is None:  # nothing kept between scans: the whole window, as before
+            return await self.source.history(channel, oldest)
+        kept = self.kept.get(channel) or Kept()
+        if not due_for_read(channel, kept.read_on, run_date, self.events_on):
+            return kept.messages
+        new = await self.source.history(channel, oldest, after=kept.cursor)
+        newest = max((str(m["ts"]) for m in new if isinstance(m, dict) and m.get("ts")), key=_sort_ts, default=None)
+        self.read[channel] = (new, newest or kept.cursor or day_ts(oldest))
+        return merge(kept.messages, new)
 
     async def _unstamped_users(self, messages: list[dict[str, Any]]) -> None:
         """users.info, once per gather, for each poster none of whose messages here carries a team stamp (one
@@ -399,7 +495,7 @@ class SlackConnector:
         for m in messages:
             uid = str(m.get("user") or "")
             if uid and uid not in self.users and uid not in stamped and _human(m):
-                self.users[uid] = await self.source.user(uid)
+                self.users[uid] = self.asked[uid] = await self.source.user(uid)
 
     async def gather(self, customers: list[CustomerProfile], run_date: dt.date) -> Result:
         out: Result = {}
@@ -412,7 +508,7 @@ class SlackConnector:
                 out[c.customer_id] = ([], f"no Slack channel linked (Stripe metadata {LINK} is empty)")
                 continue
             try:
-                messages = await self.source.history(channel, oldest)
+                messages = await self._messages(channel, oldest, run_date)
                 await self._unstamped_users(messages)
                 items = channel_signals(
                     channel,

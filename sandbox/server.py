@@ -100,6 +100,26 @@ class Fault:
 
 
 @dataclass
+class RpsWindow:
+    """Requests a vendor received, counted in 1-second windows aligned to the clock's seconds (as a vendor's
+    per-second limit counts them): the busiest window so far and the total. Every request arriving counts, a
+    refused one too: it is what the clients sent that must stay under the vendor's limit."""
+
+    second: int = -1
+    in_second: int = 0
+    max_rps: int = 0
+    requests: int = 0
+
+    def seen(self, now: float) -> None:
+        second = int(now)
+        if second != self.second:
+            self.second, self.in_second = second, 0
+        self.in_second += 1
+        self.requests += 1
+        self.max_rps = max(self.max_rps, self.in_second)
+
+
+@dataclass
 class SandboxState:
     ws: Workspace
     rate_limits: dict[str, float]
@@ -108,6 +128,7 @@ class SandboxState:
     buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # vendor -> (tokens, last refill)
     posted: list[dict[str, Any]] = field(default_factory=list)
     cursors: OrderedDict[str, list[dict[str, Any]]] = field(default_factory=OrderedDict)
+    rps: dict[str, RpsWindow] = field(default_factory=dict)  # vendor -> requests seen per 1-second window
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def take(self, vendor: str) -> float | None:
@@ -134,9 +155,17 @@ class SandboxState:
         with self.lock:
             return {v: dict(c) for v, c in self.requests.items()}
 
+    def observed_rps(self) -> dict[str, dict[str, float | int]]:
+        with self.lock:
+            return {v: {"max_rps": float(w.max_rps), "requests": w.requests} for v, w in self.rps.items()}
+
+    def reset_rps(self) -> None:
+        with self.lock:
+            self.rps.clear()
+
     def reset(self) -> None:
         with self.lock:
-            for part in (self.faults, self.requests, self.posted, self.buckets):
+            for part in (self.faults, self.requests, self.posted, self.buckets, self.rps):
                 part.clear()
 
     def fault_for(self, vendor: str, path: str) -> Fault | None:
@@ -147,6 +176,12 @@ class SandboxState:
                         f.times -= 1
                     return f
         return None
+
+
+def requests_per_customer(counts: dict[str, dict[str, int]], customers: int) -> dict[str, float]:
+    """Vendor requests per customer scanned, from the sandbox's counts (GET /_sandbox/requests, or
+    SandboxHandle.request_counts()): how many calls a scan spends on each vendor for each account it reads."""
+    return {v: round(sum(by_path.values()) / max(customers, 1), 4) for v, by_path in sorted(counts.items())}
 
 
 def vendor_of(path: str) -> tuple[str, str] | None:
@@ -386,6 +421,7 @@ def create_app(state: SandboxState) -> FastAPI:
         vendor, rel = found
         with state.lock:
             state.requests[vendor][f"{request.method} {rel}"] += 1
+            state.rps.setdefault(vendor, RpsWindow()).seen(time.time())
         if (f := state.fault_for(vendor, rel)) is not None:
             return vendor_error(vendor, f.status, f"sandbox fault: {f.status}", retry_after=f.retry_after)
         if (wait := state.take(vendor)) is not None:
@@ -409,6 +445,16 @@ def create_app(state: SandboxState) -> FastAPI:
     @app.get("/_sandbox/requests")
     async def requests_seen() -> dict[str, dict[str, int]]:
         return state.counts()
+
+    @app.get("/_sandbox/rps")
+    async def rps_seen() -> dict[str, dict[str, float | int]]:
+        """Per vendor: the most requests received in one clock second, and how many in all, since the last reset."""
+        return state.observed_rps()
+
+    @app.post("/_sandbox/rps/reset")
+    async def rps_reset() -> dict[str, bool]:
+        state.reset_rps()
+        return {"ok": True}
 
     @app.get("/_sandbox/posted")
     async def posted() -> list[dict[str, Any]]:
@@ -471,6 +517,15 @@ class SandboxHandle:
     def request_counts(self, vendor: str | None = None) -> dict[str, Any]:
         counts = self.state.counts()
         return counts.get(vendor, {}) if vendor else counts
+
+    def observed_rps(self) -> dict[str, dict[str, float | int]]:
+        """`{vendor: {"max_rps": float, "requests": int}}`: the busiest 1-second window and the total since the last
+        reset (GET /_sandbox/rps answers the same)."""
+        return self.state.observed_rps()
+
+    def reset_rps(self) -> None:
+        """Start measuring afresh (POST /_sandbox/rps/reset); faults, counts and limits stay."""
+        self.state.reset_rps()
 
     def reset(self) -> None:
         """Forget faults, request counts, posted messages and rate-limit state (between test cases)."""
@@ -540,7 +595,7 @@ def main() -> None:
   HubSpot     {h.hubspot_host}   token {h.keys.get("hubspot")}
   Slack       {h.slack_base_url}   token {h.keys.get("slack")}
   Salesforce  {h.salesforce_instance_url}   session {h.keys.get("salesforce")}   CA {h.ca_file}
-  Control     {h.base_url}/_sandbox/requests, /_sandbox/faults, /_sandbox/reset
+  Control     {h.base_url}/_sandbox/requests, /_sandbox/rps, /_sandbox/faults, /_sandbox/reset
 Ctrl-C to stop""",
         flush=True,
     )

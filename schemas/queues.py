@@ -8,5 +8,5 @@ CONNECTORS = {"hubspot": "connector-hubspot", "salesforce": "connector-salesforc
 
 # Activities per second each connector queue may start. One activity is a whole chunk of customers, so this
 # only bounds bursts; the per-request pace under each vendor's limit is kept inside the activity
-# (connectors.registry.REQUESTS_PER_SECOND, and 20/s for Stripe, whose sandbox allows 25/s and live 100/s).
+# (core/pacing.py: each tenant's pace with each vendor, shared by every worker process through PostgreSQL).
 RATE_LIMITS = {STRIPE: 20.0, **{q: 5.0 for q in CONNECTORS.values()}}

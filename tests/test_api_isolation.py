@@ -95,11 +95,15 @@ def probes(p: Pair) -> dict[tuple[str, str], list[tuple[str, dict[str, object] |
 # which test_a_connector_put_writes_only_the_callers_tenant checks. POST /v1/reports/{kind}/run starts a report
 # for the caller's own tenant, whose id comes from the token.
 # POST /v1/slack/interactivity/{tenant_id} is Slack's: no token, its authority is the signature made with that
-# tenant's signing secret (tests/test_slack_approvals.py refuses forged ones).
+# tenant's signing secret (tests/test_slack_approvals.py refuses forged ones). So are the webhooks at
+# /v1/webhooks/{tenant_id}/slack and /stripe: Slack's and Stripe's, signed with that tenant's secrets
+# (tests/test_webhooks.py refuses forged ones).
 NOT_AN_ID = {
     ("PUT", "/v1/connectors/{kind}"),
     ("POST", "/v1/reports/{kind}/run"),
     ("POST", "/v1/slack/interactivity/{tenant_id}"),
+    ("POST", "/v1/webhooks/{tenant_id}/slack"),
+    ("POST", "/v1/webhooks/{tenant_id}/stripe"),
 }
 
 

@@ -25,7 +25,7 @@ from simple_salesforce import Salesforce, SalesforceExpiredSession, SalesforceMa
 from slack_sdk.errors import SlackApiError
 
 from sandbox.generate import generate_workspace
-from sandbox.server import SandboxHandle, start_sandbox
+from sandbox.server import SandboxHandle, requests_per_customer, start_sandbox
 from sandbox.workspace import SoqlError, parse_soql, run_soql
 
 AS_OF = dt.date(2026, 11, 22)
@@ -369,3 +369,21 @@ def test_a_per_vendor_rate_limit_answers_429_with_retry_after(sample_ws: Path) -
         assert 4 <= statuses.count(200) <= 7 and statuses.count(429) >= 5
     finally:
         handle.stop()
+
+
+def test_observed_rps_counts_each_clock_second_per_vendor(box: SandboxHandle) -> None:
+    """GET /_sandbox/rps (and observed_rps()) says the busiest 1-second window per vendor and the total; bench.scale
+    compares it with each vendor's limit. A refused request counts too: it was sent."""
+    with httpx.Client(base_url=box.base_url) as http:
+        while time.time() % 1 > 0.5:  # start early in a clock second, so the burst below lands in one window
+            time.sleep(0.01)
+        for _ in range(7):
+            http.get("/stripe/v1/customers", params={"limit": 1}, headers={"Authorization": "Bearer nope"})
+        http.post("/slack/api/auth.test")
+        seen = http.get("/_sandbox/rps").json()
+        assert seen == {"stripe": {"max_rps": 7.0, "requests": 7}, "slack": {"max_rps": 1.0, "requests": 1}}
+        assert box.observed_rps() == seen
+        assert requests_per_customer(box.request_counts(), 2) == {"slack": 0.5, "stripe": 3.5}
+        assert http.post("/_sandbox/rps/reset").json() == {"ok": True}
+        assert http.get("/_sandbox/rps").json() == {}
+        assert sum(box.request_counts("stripe").values()) == 7  # the request counts stay

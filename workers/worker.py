@@ -139,7 +139,7 @@ def build_workers(
         Worker(
             client,
             task_queue=queues.STRIPE,
-            activities=[scan.sync_customers, scan.gather_stripe],
+            activities=[scan.sync_customers, scan.sync_invoices, scan.gather_stripe],
             max_task_queue_activities_per_second=queues.RATE_LIMITS[queues.STRIPE],
             max_concurrent_activities=8,
         ),

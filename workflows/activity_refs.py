@@ -54,6 +54,9 @@ class ScanActivities(Protocol):
     async def read_crm_renewals(self, inp: TenantScanInput, kind: str) -> int: ...
 
     @activity.defn
+    async def sync_invoices(self, inp: TenantScanInput) -> int: ...
+
+    @activity.defn
     async def select_due(self, inp: TenantScanInput) -> ScanPlan: ...
 
     @activity.defn

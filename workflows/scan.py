@@ -351,6 +351,8 @@ class TenantScanWorkflow:
         )
         if workflow.patched("crm-renewal-dates"):  # the CRM's renewal dates move the due set before it is frozen
             await self._crm_renewal_dates(inp)
+        if workflow.patched("tenant-invoice-list"):  # one invoice list for the tenant, not one per customer
+            await VENDOR.run(ScanActivities.sync_invoices, inp, task_queue=queues.STRIPE, summary="sync invoices")
         plan = await DB.run(ScanActivities.select_due, inp)
         workflow.logger.info(
             "tenant %s: %d customers, %d due, %d chunks", inp.tenant_id, customers, plan.due, len(plan.chunks)
