@@ -19,7 +19,7 @@ from core import citations, freshness
 from core.carry import carried_verdict, fingerprint, may_carry
 from core.cost import over_cap, split_cost
 from core.factors import breakdown
-from core.overrides import prompt_note
+from core.overrides import holds, prompt_note
 from core.profiles import WeightVersion, weighting, weights_cited
 from core.secrets import decrypt
 from db import carry as carry_db
@@ -132,8 +132,11 @@ def checked(
     return row, notes, rendered
 
 
-def override_note(r: Any) -> str | None:
-    return prompt_note(r["verdict"], r["reason"], r["set_by"], r["expires_on"]) if r is not None else None
+def override_note(r: Any, today: dt.date) -> str | None:
+    """What the model reads of an override holding today (one past its date lapses as this run records)."""
+    if r is None or not holds(r["expires_on"], False, today):
+        return None
+    return prompt_note(r["verdict"], r["reason"], r["set_by"], r["expires_on"])
 
 
 async def capped(db: Database, tenant_id: str, customers: list[str]) -> tuple[set[str], dict[str, float], float]:
@@ -196,7 +199,7 @@ class JudgeActivities:
                 breakdown=judged_by(bundle, version, p),
                 previous=previous.get(p.customer_id, []),
                 offers=offers,
-                override_note=override_note(held.get(p.customer_id)),
+                override_note=override_note(held.get(p.customer_id), ref.run_date),
             )
             for p in profiles
         ]
@@ -241,7 +244,10 @@ class JudgeActivities:
         capped, spent, cap = await self._capped(ref, ids)
         spec, model = await self.model_for(ref.tenant_id, ref.route)
         name = model.name if spec == registry.OFFLINE else spec
-        prints = {c.profile.customer_id: fingerprint(c.profile, c.bundle, c.breakdown, c.offers) for c in contexts}
+        prints = {
+            c.profile.customer_id: fingerprint(c.profile, c.bundle, c.breakdown, c.offers, c.override_note)
+            for c in contexts
+        }
         carried = await self._carried(ref, contexts, prints, name)
         capped -= carried.keys()  # a carried verdict costs nothing: the cap does not turn it into an offline one
         live = [c for c in contexts if c.profile.customer_id not in capped and c.profile.customer_id not in carried]

@@ -47,9 +47,15 @@ class LastVerdict:
 
 
 def fingerprint(
-    profile: CustomerProfile, bundle: EvidenceBundle, breakdown: FactorBreakdown, offers: Sequence[BaseModel] = ()
+    profile: CustomerProfile,
+    bundle: EvidenceBundle,
+    breakdown: FactorBreakdown,
+    offers: Sequence[BaseModel] = (),
+    override_note: str | None = None,
 ) -> str:
-    """sha256 of the evidence in a canonical form: the same facts give the same hash on any day, in any order."""
+    """sha256 of the evidence in a canonical form: the same facts give the same hash on any day, in any order.
+    An operator override the model reads as context is part of what it read: one set, cleared or lapsed re-asks
+    (so a draft the override withheld comes back with a new reading once it lapses)."""
     items = sorted(
         (
             {"source_id": i.source_id, "kind": i.kind, "factor": i.factor, "signal": i.signal, "facts": i.facts}
@@ -69,6 +75,8 @@ def fingerprint(
         "math": breakdown.model_dump(mode="json"),
         "offers": [o.model_dump(mode="json") for o in offers],
     }
+    if override_note is not None:  # absent otherwise, so the hashes kept before overrides existed still match
+        canonical["operator_override"] = override_note
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 

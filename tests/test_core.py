@@ -517,6 +517,9 @@ def test_the_evidence_fingerprint_ignores_order_dates_and_prose_but_not_facts() 
         return fingerprint(profile, EvidenceBundle(tenant_id="t", customer_id="c", run_date=run, items=items), math)
 
     base = fp([item(1, 9), item(2, 3)])
+    # an operator override the model reads is part of its input: set (or lapsed) re-asks
+    bundle = EvidenceBundle(tenant_id="t", customer_id="c", run_date=day, items=[item(1, 9), item(2, 3)])
+    assert fingerprint(profile, bundle, math, (), None) == base != fingerprint(profile, bundle, math, (), "held")
     assert base == fp([item(2, 3), item(1, 9, "reworded")], day + dt.timedelta(days=3))
     assert base != fp([item(1, 10), item(2, 3)]) and base != fp([item(1, 9)])  # a changed fact, a source gone
     last = LastVerdict(day, "at_risk", "HIGH", [], "internal_alert", None, False, "m", base, None, 41)

@@ -150,6 +150,9 @@ async def test_an_override_holds_lapses_on_its_date_and_early_on_a_new_strong_si
     await owner.execute(
         "update overrides set known_signals = '{}' where tenant_id = $1 and customer_id = $2", tid, with_signal
     )
+    # Every account is read again on the next run (carry-forward off): the first run's draft for `dated` would
+    # otherwise stand for its unchanged evidence, and the lapse would show in no new draft.
+    await owner.execute("update tenant_settings set carry_forward_days = 0 where tenant_id = $1", tid)
     # The first scan was "yesterday": the due set leaves out a customer scanned in the last 23 hours.
     await owner.execute("update customers set last_scanned_at = now() - interval '1 day' where tenant_id = $1", tid)
     await scan(client, tid, NEXT)
