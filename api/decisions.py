@@ -102,7 +102,8 @@ async def decide(
     handle = temporal.get_workflow_handle(d.workflow_id)
     try:
         async with asyncio.timeout(DECISION_TIMEOUT_S):
-            return await handle.execute_update(update, arg, id=uid, result_type=DecisionResult)
+            result: DecisionResult = await handle.execute_update(update, arg, id=uid, result_type=DecisionResult)
+            return result
     except WorkflowUpdateFailedError as e:
         cause = e.cause
         while isinstance(cause, ActivityError) and cause.cause is not None:  # the activity's own error

@@ -136,7 +136,7 @@ async def put_settings(body: TenantSettings, op: AdminDep, db: DbDep, request: R
             daily_cost_cap_usd=body.daily_cost_cap_usd,
             digest_recipients=body.digest_recipients,
             slack_channel=body.slack_channel,
-            models=body.models,
+            models=dict(body.models.items()),  # stored as JSON: a role is a str key there
             oncall_webhook=body.oncall_webhook,
             undo_window_seconds=body.undo_window_seconds,
         )
