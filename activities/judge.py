@@ -191,9 +191,9 @@ class JudgeActivities:
                     notes[c.profile.customer_id].append(
                         f"{spec} failed {activity.info().attempt} times ({e.message}); offline verdict used"
                     )
-        for c in capped:
-            notes[c].append(
-                f"cost cap reached: ${spent.get(c, 0.0):.4f} of ${cap:.4f} today; finished by the offline model"
+        for cid in capped:
+            notes[cid].append(
+                f"cost cap reached: ${spent.get(cid, 0.0):.4f} of ${cap:.4f} today; finished by the offline model"
             )
         verdicts: list[Verdict] = []
         email_settings = await self._email_settings(ref.tenant_id)

@@ -33,6 +33,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.exceptions import ApplicationError
@@ -119,7 +120,7 @@ def find_champion(messages: list[dict[str, Any]], channel_info: dict[str, Any] |
         return None
     top = max(counts.values())
     # ties go to whoever wrote most recently (messages are newest first)
-    return next(m["user"] for m in messages if _human(m) and counts[m["user"]] == top)
+    return str(next(m["user"] for m in messages if _human(m) and counts[m["user"]] == top))
 
 
 def _said(m: dict[str, Any], channel: str, kind: str, factor: Factor, signal: float, what: str) -> EvidenceItem:
@@ -238,7 +239,9 @@ class SlackSource:
         pace: Callable[[], Awaitable[None]] | None = None,
         rate_limit_retries: int = 3,
     ) -> None:
-        handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)] if rate_limit_retries else []
+        handlers: list[AsyncRetryHandler] = (
+            [AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)] if rate_limit_retries else []
+        )
         self.client = AsyncWebClient(
             token=token, base_url=base_url or "https://slack.com/api/", timeout=timeout, retry_handlers=handlers
         )

@@ -69,7 +69,7 @@ def subscription_summary(sub: dict[str, Any]) -> dict[str, FactValue]:
         "arr_usd": round(arr_cents / 100, 2),
         "quantity": quantity,
         "contract": "annual" if interval == "year" else "monthly",
-        "renewal_date": _day(end).isoformat() if end else None,
+        "renewal_date": renewal.isoformat() if (renewal := _day(end)) else None,
         "cancel_at_period_end": bool(sub.get("cancel_at_period_end")),
         "started": started.isoformat() if (started := _day(sub.get("created"))) else None,  # a new account is thin
     }

@@ -12,7 +12,7 @@ from core.model_spec import OFFLINE_NAME
 from core.render import champion, parse
 from llm.base import CustomerContext, ModelAnswer
 from schemas.evidence import EvidenceItem
-from schemas.verdict import BatchVerdicts, DraftEmail, VerdictRow
+from schemas.verdict import Action, BatchVerdicts, DraftEmail, VerdictRow
 
 NAME = OFFLINE_NAME
 _LABEL = {"expansion": "expansion", "standard": "standard", "at_risk": "at risk", "likely_churn": "likely churn"}
@@ -166,6 +166,7 @@ def verdict_for(ctx: CustomerContext, thresholds: Thresholds = DEFAULT_THRESHOLD
         | {sid for r in b.factors for sid in r.evidence}
         | set(email.anchors if email else [])
     )
+    action: Action
     if abstain:
         action = "internal_alert"
     elif classification in ("at_risk", "likely_churn"):
