@@ -119,7 +119,7 @@ def build_workers(
                 report.compose_briefing,
                 report.compose_digest,
                 report.post_report,
-                ConnectorActivities(secret_key).check_connector,
+                ConnectorActivities(secret_key, own_dsn=db.dsn, hosts=settings.api_base_hosts()).check_connector,
             ],
             max_concurrent_activities=50,
         ),
