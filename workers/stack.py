@@ -13,6 +13,7 @@ import logging
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -236,7 +237,17 @@ class SmtpSink:
         self.refuse: set[str] = set()  # addresses answered 550 at RCPT, as a mail server does for unknown users
         self.hang_up_after_data = 0  # keep the next N messages, then drop the line instead of answering 250
         self.reject_data = 0  # answer the next N messages 554, as a spam filter does
+        # A mail server that stalls for some recipients: at "RCPT" (before any message) or "DATA" (the message taken,
+        # no answer yet), their conversations wait there until `release()` (make chaos kills the worker meanwhile).
+        self.holds: dict[str, str] = {}  # recipient -> step
+        self.held: list[str] = []  # the recipients whose conversation reached its hold
+        self._released = threading.Event()
         sink = self
+
+        async def hold(step: str, recipients: list[str]) -> None:
+            if mine := [r for r in recipients if sink.holds.get(r.lower()) == step]:
+                sink.held.extend(mine)
+                await asyncio.get_running_loop().run_in_executor(None, sink._released.wait, 600)
 
         class Handler:
             async def handle_RCPT(
@@ -249,6 +260,7 @@ class SmtpSink:
             ) -> str:
                 if address.lower() in sink.refuse:
                     return "550 5.1.1 mailbox unavailable"
+                await hold("RCPT", [address])
                 envelope.rcpt_tos.append(address)
                 return "250 OK"
 
@@ -263,6 +275,7 @@ class SmtpSink:
                 if sink.outbox is not None:
                     sink.outbox.mkdir(parents=True, exist_ok=True)
                     (sink.outbox / f"{len(sink.messages):05d}.eml").write_bytes(raw)
+                await hold("DATA", envelope.rcpt_tos)
                 if sink.hang_up_after_data > 0:
                     sink.hang_up_after_data -= 1
                     server.transport.close()
@@ -279,5 +292,15 @@ class SmtpSink:
         self.controller.start()
         return self
 
+    def stall(self, recipient: str, step: str) -> None:
+        """Hold the conversations to `recipient` that reach `step` ("RCPT" or "DATA") until `release()`."""
+        self._released.clear()
+        self.holds[recipient.lower()] = step
+
+    def release(self) -> None:
+        self.holds.clear()
+        self._released.set()
+
     def stop(self) -> None:
+        self.release()
         self.controller.stop()
