@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from connectors import registry
 from connectors.dsn import DsnRefused, check_dsn
@@ -31,7 +31,10 @@ class ConnectorActivities:
             try:  # resolves names, so in a thread; nothing is contacted
                 await asyncio.to_thread(check_dsn, key, self.own_dsn, self.hosts)
             except DsnRefused as e:
-                raise ApplicationError(str(e), type=DSN_REFUSED, non_retryable=True) from e
+                # an answer to the admin, not a fault of the worker: logged at DEBUG, not as a traceback
+                raise ApplicationError(
+                    str(e), type=DSN_REFUSED, non_retryable=True, category=ApplicationErrorCategory.BENIGN
+                ) from e
             return {}
         try:
             if inp.kind == "stripe":
