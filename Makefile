@@ -35,7 +35,7 @@ lint: env
 	$(BIN)/ruff check --quiet .
 	$(BIN)/ruff format --check --quiet .
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/mypy workflows core schemas
+	$(BIN)/mypy workflows core schemas api activities
 
 test: env browser lint
 	$(BIN)/python -m pytest -q

@@ -252,9 +252,9 @@ class JudgeActivities:
         capped -= carried.keys()  # a carried verdict costs nothing: the cap does not turn it into an offline one
         live = [c for c in contexts if c.profile.customer_id not in capped and c.profile.customer_id not in carried]
         notes: dict[str, list[str]] = {c: [] for c in ids}
-        for c in capped:
-            notes[c].append(
-                f"cost cap reached: ${spent.get(c, 0.0):.4f} of ${cap:.4f} today; finished by the offline model"
+        for cid in capped:
+            notes[cid].append(
+                f"cost cap reached: ${spent.get(cid, 0.0):.4f} of ${cap:.4f} today; finished by the offline model"
             )
         return Plan(contexts, spec, model, name, prints, carried, capped, live, notes)
 

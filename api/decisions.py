@@ -86,14 +86,16 @@ async def load(db: Database, tenant_id: str, draft_id: str) -> Draft:
     return Draft(**dict(row.items()))
 
 
-def send_update_id(d: Draft) -> str:
+def send_update_id(d: Draft, version: str | None) -> str:
     """One id per send decision: shared by every click on the same state of the draft, new after an undo or a
-    failed delivery (each opens a new round), and new after a send that failed before the server accepted
-    anything (its claim time; workflows from before undo existed only have that)."""
+    failed delivery (each opens a new round), new after a send that failed before the server accepted anything
+    (its claim time; workflows from before undo existed only have that), and new for another text (`version`, the
+    one the send decides on). Without the version, a send refused because an edit landed just before it kept its
+    id, and every later Send got the same refusal back from Temporal (found by make chaos, issue 13 item 13)."""
     uid = f"send-{d.id}" + (f"-r{d.send_round}" if d.send_round else "")
     if d.failed_at is not None:
         uid += f"-retry-{int(d.failed_at.timestamp() * 1_000_000)}"
-    return uid
+    return uid + f"-{version}" if version else uid
 
 
 async def decide(
@@ -102,7 +104,8 @@ async def decide(
     handle = temporal.get_workflow_handle(d.workflow_id)
     try:
         async with asyncio.timeout(DECISION_TIMEOUT_S):
-            return await handle.execute_update(update, arg, id=uid, result_type=DecisionResult)
+            result: DecisionResult = await handle.execute_update(update, arg, id=uid, result_type=DecisionResult)
+            return result
     except WorkflowUpdateFailedError as e:
         cause = e.cause
         while isinstance(cause, ActivityError) and cause.cause is not None:  # the activity's own error
@@ -170,10 +173,7 @@ async def send_draft(
         content_version=content_version(body.subject or "", body.body or "") if changed else current,
         undo_window_s=d.undo_window,
     )
-    uid = send_update_id(d)
-    if changed:  # a different text is a different decision
-        uid += "-" + (req.content_version or "")
-    return await decide(temporal, db, tenant_id, d, ApprovalWorkflow.send, req, uid)
+    return await decide(temporal, db, tenant_id, d, ApprovalWorkflow.send, req, send_update_id(d, req.content_version))
 
 
 DECISION_ERRORS = responses(Unauthorized, NotFound, Conflict, Unprocessable, Unavailable)

@@ -24,7 +24,8 @@ class Operator:
 
 
 def get_db(request: Request) -> Database:
-    return request.app.state.db
+    db: Database = request.app.state.db  # put there by the app's lifespan (Starlette's state is untyped)
+    return db
 
 
 def get_temporal(request: Request) -> Client:

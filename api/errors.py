@@ -119,4 +119,5 @@ PROBLEM_SCHEMA = {
 def responses(*errors: type[ApiError]) -> dict[int | str, dict[str, Any]]:
     """Declared on every route: the errors it names, plus the unreadable body (400) and failed validation (422)
     any route can answer — all as problem details, so the OpenAPI document says what really comes back."""
-    return {e.status: {"description": e.title, **PROBLEM_SCHEMA} for e in (BadRequest, Unprocessable, *errors)}
+    named: tuple[type[ApiError], ...] = (BadRequest, Unprocessable, *errors)
+    return {e.status: {"description": e.title, **PROBLEM_SCHEMA} for e in named}

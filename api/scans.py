@@ -120,7 +120,8 @@ def workflow_failure(e: WorkflowFailureError, status: WorkflowExecutionStatus | 
 
 def maybe_temporal(request: Request) -> Client | None:
     """Listing scans works without Temporal; with it, a run left "running" is reconciled."""
-    return request.app.state.temporal
+    temporal: Client | None = request.app.state.temporal  # put there by the app's lifespan (untyped state)
+    return temporal
 
 
 @router.get("", response_model=list[ScanRun], responses=responses(Unauthorized))

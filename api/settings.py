@@ -21,7 +21,7 @@ from db import claims as briefing_claims
 from db import profiles as weight_versions
 from db import settings as tenant_settings
 from db import tenants
-from schemas.evidence import FACTORS, Source
+from schemas.evidence import FACTORS
 from schemas.offers import EmailSettings
 
 router = APIRouter(prefix="/v1/settings", tags=["settings"])
@@ -63,7 +63,7 @@ class TenantSettings(EmailSettings):
     undo_window_seconds: int = Field(
         10, ge=0, le=300, description="after Send, how long the send can be undone before it is delivered; 0: off"
     )
-    freshness_days: dict[Source, Annotated[int, Field(ge=1, le=3650)]] = Field(
+    freshness_days: dict[str, Annotated[int, Field(ge=1, le=3650)]] = Field(
         default_factory=lambda: dict(DEFAULT_LIMITS),
         description="per source, days after which its evidence is stale (a verdict resting mainly on stale "
         "evidence abstains); a source left out keeps its default",
@@ -103,6 +103,14 @@ class TenantSettings(EmailSettings):
         description="role -> model spec such as "
         "anthropic:claude-haiku-4-5 or offline; a role left out is answered offline",
     )
+
+    @field_validator("freshness_days")
+    @classmethod
+    def _sources(cls, days: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(days) - set(DEFAULT_LIMITS))
+        if unknown:
+            raise ValueError(f"no such source: {', '.join(unknown)} (sources: {', '.join(DEFAULT_LIMITS)})")
+        return days
 
     @field_validator("models")
     @classmethod
@@ -182,7 +190,7 @@ async def put_settings(body: TenantSettings, op: AdminDep, db: DbDep, request: R
             daily_cost_cap_usd=body.daily_cost_cap_usd,
             digest_recipients=body.digest_recipients,
             slack_channel=body.slack_channel,
-            models=body.models,
+            models=dict(body.models.items()),  # stored as JSON: a role is a str key there
             oncall_webhook=body.oncall_webhook,
             undo_window_seconds=body.undo_window_seconds,
         )

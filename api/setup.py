@@ -3,7 +3,6 @@ see each connector's status and last error, and manage API tokens."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
 from typing import Any, Literal
@@ -16,7 +15,6 @@ from temporalio.service import RPCError
 
 from api.deps import AdminDep, DbDep, TemporalDep
 from api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unavailable, Unprocessable, responses
-from connectors.dsn import DsnRefused, check_dsn
 from core.egress import url_allowed as api_base_allowed
 from core.freshness import limits_of
 from core.renewal import RenewalRule, RenewalSource
@@ -25,7 +23,7 @@ from core.vendor_errors import VENDOR_UNAVAILABLE
 from db import profiles as weight_versions
 from db import tenants
 from schemas import ids, queues
-from schemas.connectors import CHECK_FAILED, ConnectorCheck
+from schemas.connectors import CHECK_FAILED, DSN_REFUSED, ConnectorCheck
 from workflows.connectors import CheckConnectorWorkflow
 
 router = APIRouter(prefix="/v1", tags=["setup"])
@@ -224,6 +222,8 @@ async def _check(temporal: Client, check: ConnectorCheck) -> dict[str, Any]:
             raise Unavailable(
                 f"{kind} could not be reached to check the key; nothing was stored: {err.message}"
             ) from err
+        if err.type == DSN_REFUSED:
+            raise Unprocessable(f"the usage DSN is refused: {err.message}; nothing was stored or contacted") from err
         if err.type == "ConnectorMisconfigured":
             raise Unprocessable(f"{err.message} Nothing was stored.") from err
         if err.type == CHECK_FAILED:  # e.g. an unreachable api_base: the admin needs to read what happened
@@ -250,8 +250,9 @@ async def connect(
     kind: Kind, body: ConnectBody, op: AdminDep, db: DbDep, temporal: TemporalDep, request: Request
 ) -> ConnectorStatus:
     """Store a source's key, encrypted. Stripe, HubSpot, Salesforce and Slack keys are checked with one read
-    before they are stored (422 when the vendor refuses them, 503 when it cannot be reached); usage DSNs and
-    model vendors are stored as given, and the response says so (`checked: false`)."""
+    before they are stored (422 when the vendor refuses them, 503 when it cannot be reached). A usage DSN is
+    refused (422) when it reaches the product's own database server or a host off the allow-list: the worker
+    decides, without contacting it. Usage DSNs and model vendors are not read-checked (`checked: false`)."""
     secret_key = getattr(request.app.state, "secret_key", None)
     if not secret_key:
         raise Unavailable(
@@ -266,11 +267,6 @@ async def connect(
         )
     if kind == "usage" and not body.query:
         raise Unprocessable("the usage connector needs `query`: the SQL returning daily metrics per customer")
-    if kind == "usage":
-        try:  # a DSN at the product's own server would read every tenant's data through the usage query
-            await asyncio.to_thread(check_dsn, body.key, getattr(db, "dsn", None), hosts)
-        except DsnRefused as e:
-            raise Unprocessable(f"the usage DSN is refused: {e}; nothing was stored or contacted") from e
     config = (
         {"query": body.query}
         if kind == "usage"
@@ -290,7 +286,7 @@ async def connect(
         except ValueError as e:
             raise Unprocessable(f"{e}; nothing was stored") from e
     secret = encrypt(secret_key, body.key)
-    if kind in CHECKED:
+    if kind in CHECKED or kind == "usage":  # usage: the worker refuses a DSN at the product's own server
         config |= await _check(
             temporal, ConnectorCheck(tenant_id=op.tenant_id, kind=kind, secret=secret, config=config)
         )

@@ -45,7 +45,8 @@ from workers.stack import SmtpSink, temporal_binary
 
 AS_OF = __import__("datetime").date(2026, 11, 22)  # the generated workspace's "today"
 APP_PASSWORD = "chaos"
-MODULES = ["bench.chaos_scan", "bench.chaos_api"]  # each registers its scenarios with @scenario when imported
+# Each registers its scenarios with @scenario when imported.
+MODULES = ["bench.chaos_scan", "bench.chaos_api", "bench.chaos_ops"]
 
 
 @dataclass

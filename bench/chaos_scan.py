@@ -11,7 +11,7 @@ from temporalio.client import WorkflowFailureError
 
 from api.scans import start_scan
 from bench.chaos import AS_OF, ChaosStack, Row, scenario
-from bench.faults import activity_attempts, count_events
+from bench.faults import EmbeddedPostgres, activity_attempts, count_events
 from core.secrets import encrypt, new_key
 from db import tenants
 from schemas.workflow_io import TenantScanResult
@@ -194,7 +194,9 @@ async def _is(read: Any, wanted: str) -> str | None:
 async def slow_product_database(stack: ChaosStack) -> Row:
     from sandbox.product_db import QUERY, load_usage
 
-    product = await load_usage(stack.pg.uri, stack.sandbox.workspace, f"product_{int(time.time())}")  # type: ignore[attr-defined]
+    # The tenant's product database on a server of its own: the usage connector refuses the product's own (13.1).
+    server = await asyncio.to_thread(EmbeddedPostgres, stack.work / "product-pg")
+    product = await load_usage(server.uri, stack.sandbox.workspace, f"product_{int(time.time())}")  # type: ignore[attr-defined]
     slow = QUERY.replace("from daily_metrics", "from daily_metrics, (select pg_sleep(21)) as slow_database")
     tid = await stack.tenant()
     async with stack.db.tenant(tid) as conn:

@@ -3,9 +3,10 @@ at it with a query casting another tenant's draft subjects to int, and read them
 Outside development, only hosts on the same allow-list as a connector's api_base (core.egress).
 
 Two checks. `check_dsn` reads the DSN as asyncpg will (its own parser, so the two cannot disagree about the
-host), resolves it, and compares with the product's DSN: at connect time (PUT /v1/connectors/usage) and again
-before every query. `server_identity` then tells servers apart by what they say about themselves, which no
-alias, DNS change or TCP proxy can hide: the worker compares it with its own pool's before running the query."""
+host), resolves it, and compares with the product's DSN: at connect time (PUT /v1/connectors/usage, in the
+worker's CheckConnectorWorkflow) and again before every query. `server_identity` then tells servers apart by what
+they say about themselves, which no alias, DNS change or TCP proxy can hide: the worker compares it with its own
+pool's before running the query."""
 
 from __future__ import annotations
 

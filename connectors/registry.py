@@ -63,7 +63,11 @@ def _blocking(pace: Callable[[], Awaitable[None]] | None) -> Callable[[], None] 
     if pace is None:
         return None
     loop = asyncio.get_running_loop()
-    return lambda: asyncio.run_coroutine_threadsafe(pace(), loop).result()
+
+    async def paced() -> None:  # a coroutine, which run_coroutine_threadsafe needs (pace returns an awaitable)
+        await pace()
+
+    return lambda: asyncio.run_coroutine_threadsafe(paced(), loop).result()
 
 
 def open_source(

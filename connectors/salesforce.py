@@ -25,8 +25,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
-from simple_salesforce import Salesforce, format_soql
+from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
+from simple_salesforce.format import format_soql
 from temporalio.exceptions import ApplicationError
 
 from connectors.errors import classify_http, parse_retry_after
@@ -105,8 +106,8 @@ def renewal_close_date(opps: list[dict[str, Any]], run_date: dt.date) -> dt.date
 def opportunity_signals(
     opps: list[dict[str, Any]], run_date: dt.date, at_risk_stages: frozenset[str] = frozenset()
 ) -> list[EvidenceItem]:
-    for o in opps:
-        _need(o, "Opportunity", "StageName", "LastModifiedDate")
+    for opp in opps:
+        _need(opp, "Opportunity", "StageName", "LastModifiedDate")
     items: list[EvidenceItem] = []
     if (o := pick_renewal_opportunity(opps)) is not None:
         stage = o["StageName"]
@@ -193,7 +194,9 @@ class SalesforceSource:
     def _error(self, e: Exception) -> ApplicationError:
         if isinstance(e, SalesforceError):
             content = e.content
-            first = content[0] if isinstance(content, list) and content and isinstance(content[0], dict) else {}
+            first: dict[str, Any] = (
+                content[0] if isinstance(content, list) and content and isinstance(content[0], dict) else {}
+            )
             msg = first.get("message") or str(content)
             # Salesforce reports an exhausted API allowance as 403 REQUEST_LIMIT_EXCEEDED: retry later, not a bad key.
             status = 429 if first.get("errorCode") == "REQUEST_LIMIT_EXCEEDED" else e.status

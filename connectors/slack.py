@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.exceptions import ApplicationError
@@ -150,7 +151,7 @@ def find_champion(messages: list[dict[str, Any]], channel_info: dict[str, Any] |
         return None
     top = max(counts.values())
     # ties go to whoever wrote most recently (messages are newest first)
-    return next(m["user"] for m in messages if _human(m) and counts[m["user"]] == top)
+    return str(next(m["user"] for m in messages if _human(m) and counts[m["user"]] == top))
 
 
 def _said(m: dict[str, Any], channel: str, kind: str, factor: Factor, signal: float, what: str) -> EvidenceItem:
@@ -294,12 +295,12 @@ class SlackSource:
         rate_limit_retries: int = 3,
         hold: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
-        handler = (
+        handler: AsyncRetryHandler = (
             SharedRateLimitHandler(hold, pace, rate_limit_retries)
             if hold and pace
             else AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)
         )
-        handlers = [handler] if rate_limit_retries else []
+        handlers: list[AsyncRetryHandler] = [handler] if rate_limit_retries else []
         self.client = AsyncWebClient(
             token=token, base_url=base_url or "https://slack.com/api/", timeout=timeout, retry_handlers=handlers
         )

@@ -72,7 +72,7 @@ def subscription_summary(sub: dict[str, Any]) -> dict[str, FactValue]:
         "quantity": quantity,
         "contract": "annual" if interval == "year" else "monthly",
         "plan": plan,
-        "renewal_date": _day(end).isoformat() if end else None,
+        "renewal_date": renewal.isoformat() if (renewal := _day(end)) else None,
         "cancel_at_period_end": bool(sub.get("cancel_at_period_end")),
         "started": started.isoformat() if (started := _day(sub.get("created"))) else None,  # a new account is thin
     }

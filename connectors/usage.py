@@ -26,7 +26,7 @@ import secrets
 from collections import defaultdict
 from pathlib import Path
 from statistics import mean
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 from temporalio.exceptions import ApplicationError
@@ -97,7 +97,10 @@ def usage_signals(customer_id: str, rows: list[dict[str, Any]], run_date: dt.dat
             )
     base = _window(rows, run_date, 30, 2)
     recent = _window(rows, run_date, 2, 0)
-    rate = lambda rs: sum(r["error_count"] for r in rs) / max(1, sum(r["jobs_executed"] for r in rs))  # noqa: E731
+
+    def rate(rs: list[dict[str, Any]]) -> float:
+        return float(sum(r["error_count"] for r in rs) / max(1, sum(r["jobs_executed"] for r in rs)))
+
     spiked = sum(r["error_count"] for r in recent) >= MIN_SPIKE_ERRORS
     if base and recent and spiked and rate(base) > 0 and rate(recent) >= SPIKE * rate(base):
         errors = sum(r["error_count"] for r in recent)
@@ -240,13 +243,19 @@ class CsvUsageSource:
         return await asyncio.to_thread(load_usage_csv, self.path, customer_ids, since)
 
 
+class RowSource(Protocol):
+    """Where usage rows come from: the tenant's database, the sample CSV, or the rows pushed over the API."""
+
+    async def fetch(self, customer_ids: list[str], since: dt.date) -> dict[str, list[dict[str, Any]]]: ...
+
+
 class UsageConnector:
     """`await UsageConnector(source).gather(customers, run_date)` -> {customer_id: (evidence, error or None)}, with
     `source` a UsageSource (the tenant's database) or a CsvUsageSource (the sample workspace). One query per chunk.
     A customer with no rows, or with a row the rules cannot read, gets an error string; a broken query or an
     unreachable database raises (ApplicationError) for the whole chunk."""
 
-    def __init__(self, source: UsageSource | CsvUsageSource, history_days: int = HISTORY_DAYS) -> None:
+    def __init__(self, source: RowSource, history_days: int = HISTORY_DAYS) -> None:
         self.source, self.history_days = source, history_days
 
     async def gather(

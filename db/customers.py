@@ -18,7 +18,7 @@ async def list_with_last_verdict(
 ) -> list[asyncpg.Record]:
     """Every customer the tenant monitors, soonest renewal first, with its latest verdict (if any); optionally
     only those whose latest verdict has that classification or abstain reason."""
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         """
         select c.id, c.name, c.arr_cents, c.renewal_date, c.status, l.run_date, l.classification, l.severity,
                l.route, l.needs_review, l.abstain_reason, l.model
@@ -34,6 +34,7 @@ async def list_with_last_verdict(
         classification,
         abstain_reason,
     )
+    return rows
 
 
 async def exists(conn: asyncpg.Connection, customer_id: str) -> bool:
@@ -44,7 +45,7 @@ async def diary(
     conn: asyncpg.Connection, customer_id: str, limit: int = 100, offset: int = 0, before: dt.date | None = None
 ) -> list[asyncpg.Record]:
     """The customer's diary, newest first, each paragraph beside the verdict of its run."""
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         """
         select d.run_date, d.paragraph, d.cited_source_ids, d.created_at, c.classification, c.severity, c.route
           from diary_entries d left join classifications c
@@ -56,6 +57,7 @@ async def diary(
         offset,
         before,
     )
+    return rows
 
 
 async def count(conn: asyncpg.Connection, tenant_id: str) -> int:

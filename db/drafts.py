@@ -166,7 +166,7 @@ async def list_drafts(
     min_arr_cents: int | None = None,
     max_arr_cents: int | None = None,
 ) -> list[asyncpg.Record]:
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         f"""
         select d.*, c.classification, c.severity, c.route, cu.name as customer_name, cu.arr_cents,
                count(*) over () as total {_INBOX}
@@ -181,6 +181,7 @@ async def list_drafts(
         limit,
         offset,
     )
+    return rows
 
 
 async def count_drafts(
@@ -196,9 +197,10 @@ async def count_drafts(
 ) -> int:
     """How many drafts `list_drafts` would page through with the same filters (each of its rows carries this as
     `total`; ask here only for a page past the end)."""
-    return await conn.fetchval(
+    value: int = await conn.fetchval(
         f"select count(*) {_INBOX}", tenant_id, status, classification, severity, route, min_arr_cents, max_arr_cents
     )
+    return value
 
 
 async def validation_failure_rate(conn: asyncpg.Connection) -> float:
@@ -227,7 +229,10 @@ async def draft_detail(conn: asyncpg.Connection, draft_id: str) -> asyncpg.Recor
 async def failed_send_claimed_at(conn: asyncpg.Connection, draft_id: str) -> dt.datetime | None:
     """When the draft's last send attempt was claimed, if that attempt failed before the SMTP server accepted
     anything (nothing went out, so the operator may press Send again)."""
-    return await conn.fetchval("select claimed_at from sent_emails where draft_id = $1 and status = 'failed'", draft_id)
+    value: dt.datetime | None = await conn.fetchval(
+        "select claimed_at from sent_emails where draft_id = $1 and status = 'failed'", draft_id
+    )
+    return value
 
 
 async def sent_record(conn: asyncpg.Connection, draft_id: str) -> asyncpg.Record | None:

@@ -21,11 +21,12 @@ async def open_for(conn: asyncpg.Connection, customer_ids: list[str]) -> dict[st
 
 
 async def history(conn: asyncpg.Connection, customer_id: str, limit: int = 20) -> list[asyncpg.Record]:
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         f"select {COLUMNS} from overrides where customer_id = $1 order by set_at desc, id desc limit $2",
         customer_id,
         limit,
     )
+    return rows
 
 
 async def latest_items(conn: asyncpg.Connection, customer_id: str) -> list[EvidenceItem]:
@@ -76,7 +77,10 @@ async def create(
 
 
 async def due_to_lapse(conn: asyncpg.Connection, today: dt.date) -> list[asyncpg.Record]:
-    return await conn.fetch(f"select {COLUMNS} from overrides where ended_at is null and expires_on <= $1", today)
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"select {COLUMNS} from overrides where ended_at is null and expires_on <= $1", today
+    )
+    return rows
 
 
 async def note(
@@ -101,12 +105,13 @@ async def note(
 
 
 async def notes(conn: asyncpg.Connection, customer_id: str, limit: int = 100) -> list[asyncpg.Record]:
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         """select id, at, kind, actor, paragraph, detail from diary_notes
             where customer_id = $1 order by id desc limit $2""",
         customer_id,
         limit,
     )
+    return rows
 
 
 async def disagreement_candidates(

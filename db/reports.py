@@ -48,7 +48,7 @@ async def briefing_ids(conn: asyncpg.Connection, tenant_id: str, day: dt.date) -
 
 async def latest_verdicts(conn: asyncpg.Connection, day: dt.date, ids: list[str], days: int) -> list[asyncpg.Record]:
     """Each account's newest renewal verdict of the `days` up to `day`, with its diary entry's id."""
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         """
         select distinct on (c.customer_id) c.customer_id, c.run_date, c.classification, c.severity,
                c.factors ->> 'pushed_by' pushed_by, d.id diary_id
@@ -60,6 +60,7 @@ async def latest_verdicts(conn: asyncpg.Connection, day: dt.date, ids: list[str]
         day,
         days,
     )
+    return rows
 
 
 async def write_snapshots(
@@ -124,7 +125,7 @@ async def read_by_model(conn: asyncpg.Connection, day: dt.date, ids: list[str]) 
 
 
 async def snapshots(conn: asyncpg.Connection, day: dt.date, tier: str | None = None) -> list[asyncpg.Record]:
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         """
         select s.*, c.name, c.arr_cents from health_snapshots s
           join customers c on c.tenant_id = s.tenant_id and c.id = s.customer_id
@@ -133,6 +134,7 @@ async def snapshots(conn: asyncpg.Connection, day: dt.date, tier: str | None = N
         day,
         tier,
     )
+    return rows
 
 
 async def week_verdicts(
@@ -140,7 +142,7 @@ async def week_verdicts(
 ) -> list[asyncpg.Record]:
     """Every verdict of [since, until), each customer's newest first, with its diary paragraph; `held` marks one
     demoted for `held_reason`."""
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         """
         select c.customer_id, cu.name, cu.arr_cents, c.classification, c.severity, c.run_date, c.cited_source_ids,
                d.paragraph, c.abstain_reason is not distinct from $3 held
@@ -154,6 +156,7 @@ async def week_verdicts(
         until,
         held_reason,
     )
+    return rows
 
 
 async def save(
@@ -189,13 +192,14 @@ async def get(conn: asyncpg.Connection, kind: str, day: dt.date) -> asyncpg.Reco
 
 
 async def listing(conn: asyncpg.Connection, kind: str | None, limit: int) -> list[asyncpg.Record]:
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         """select kind, day, summary, channel, slack_ts, post_error, email_status, email_to,
                                       created_at from reports
                                 where $1::text is null or kind = $1 order by day desc, kind limit $2""",
         kind,
         limit,
     )
+    return rows
 
 
 POST_LEASE = dt.timedelta(minutes=3)  # an attempt gives up on Slack well before (activities.reports.POST_WITHIN)
@@ -204,7 +208,7 @@ POST_LEASE = dt.timedelta(minutes=3)  # an attempt gives up on Slack well before
 async def claim_post(conn: asyncpg.Connection, kind: str, day: dt.date) -> dt.datetime | None:
     """Take the report's one Slack post; the claim's token, or None while another attempt holds a claim younger
     than POST_LEASE."""
-    return await conn.fetchval(
+    value: dt.datetime | None = await conn.fetchval(
         """
         update reports set post_claimed_at = clock_timestamp()
          where kind = $1 and day = $2 and slack_ts is null
@@ -214,6 +218,7 @@ async def claim_post(conn: asyncpg.Connection, kind: str, day: dt.date) -> dt.da
         day,
         POST_LEASE,
     )
+    return value
 
 
 async def posted(

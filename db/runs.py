@@ -10,7 +10,8 @@ import asyncpg
 
 
 async def recent(conn: asyncpg.Connection, limit: int = 30) -> list[asyncpg.Record]:
-    return await conn.fetch("select * from scan_runs order by run_date desc limit $1", limit)
+    rows: list[asyncpg.Record] = await conn.fetch("select * from scan_runs order by run_date desc limit $1", limit)
+    return rows
 
 
 async def get(conn: asyncpg.Connection, run_date: dt.date) -> asyncpg.Record | None:

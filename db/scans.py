@@ -323,7 +323,7 @@ async def save_model_output(
 async def load_model_output(
     conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, batch_no: int, stage: str
 ) -> dict[str, Any] | None:
-    return await conn.fetchval(
+    value: dict[str, Any] | None = await conn.fetchval(
         """select output from model_outputs where tenant_id = $1 and run_date = $2
                                   and batch_no = $3 and stage = $4""",
         tenant_id,
@@ -331,6 +331,7 @@ async def load_model_output(
         batch_no,
         stage,
     )
+    return value
 
 
 async def record_verdicts(

@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import asyncpg
 
-from schemas.evidence import FACTORS
+from schemas.evidence import FACTORS, Factor
 from schemas.offers import EmailSettings
+from schemas.verdict import Route
 
 
 async def update(
     conn: asyncpg.Connection,
     tenant_id: str,
-    weights: Mapping[str, float],
+    weights: Mapping[Factor, float],
     *,
-    auto_send: dict[str, bool],
+    auto_send: Mapping[Route, bool],
     window_min_days: int,
     window_max_days: int,
     daily_cost_cap_usd: float,
     digest_recipients: list[str],
     slack_channel: str,
-    models: dict[str, Any],
+    models: Mapping[str, str],
     oncall_webhook: str | None,
     undo_window_seconds: int = 10,
 ) -> None:
@@ -50,7 +50,8 @@ async def update(
 
 async def oncall_webhook(conn: asyncpg.Connection) -> str | None:
     """The transaction's tenant's on-call webhook, if one is set."""
-    return await conn.fetchval("select oncall_webhook from tenant_settings")
+    value: str | None = await conn.fetchval("select oncall_webhook from tenant_settings")
+    return value
 
 
 async def email_settings(conn: asyncpg.Connection) -> EmailSettings:

@@ -182,4 +182,5 @@ async def put_stripe_secret(conn: asyncpg.Connection, tenant_id: str, ciphertext
 
 
 async def stripe_secret(conn: asyncpg.Connection) -> bytes | None:
-    return await conn.fetchval("select secret_ciphertext from stripe_webhook_secrets")
+    value: bytes | None = await conn.fetchval("select secret_ciphertext from stripe_webhook_secrets")
+    return value

@@ -140,15 +140,19 @@ async def connector_error_detail(conn: asyncpg.Connection, reference: str) -> as
 
 async def list_connectors(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     """The transaction's tenant's connectors, without their secrets."""
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         "select kind, status, state, state_since, last_error, config, updated_at, secret_ciphertext is not null "
         "as has_secret from connectors order by kind"
     )
+    return rows
 
 
 async def list_tokens(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     """The transaction's tenant's tokens: names and dates only (the hashes stay in the database)."""
-    return await conn.fetch("select name, role, created_at, expires_at, revoked_at from api_tokens order by created_at")
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "select name, role, created_at, expires_at, revoked_at from api_tokens order by created_at"
+    )
+    return rows
 
 
 async def active_token_named(conn: asyncpg.Connection, name: str) -> bool:
@@ -173,7 +177,8 @@ async def is_active(conn: asyncpg.Connection, tenant_id: str) -> bool:
 
 async def timezone(conn: asyncpg.Connection, tenant_id: str) -> str | None:
     """The tenant's IANA time zone; None for an unknown tenant."""
-    return await conn.fetchval("select timezone from tenants where id = $1", tenant_id)
+    value: str | None = await conn.fetchval("select timezone from tenants where id = $1", tenant_id)
+    return value
 
 
 async def exists(conn: asyncpg.Connection, tenant_id: str) -> bool:

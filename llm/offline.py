@@ -12,7 +12,7 @@ from core.model_spec import OFFLINE_NAME
 from core.render import champion, parse
 from llm.base import CustomerContext, ModelAnswer
 from schemas.evidence import EvidenceItem
-from schemas.verdict import BatchVerdicts, DraftEmail, VerdictRow
+from schemas.verdict import Action, BatchVerdicts, DraftEmail, VerdictRow
 
 NAME = OFFLINE_NAME
 _LABEL = {"expansion": "expansion", "standard": "standard", "at_risk": "at risk", "likely_churn": "likely churn"}
@@ -151,14 +151,18 @@ def _email(ctx: CustomerContext, classification: str, candidates: list[EvidenceI
 
 
 DEFAULT_THRESHOLDS = Thresholds()
-THRESHOLD_KEYS = tuple(DEFAULT_THRESHOLDS.as_dict())
 
 
 def verdict_for(ctx: CustomerContext, thresholds: Thresholds | None = None) -> VerdictRow:
     """The verdict by the factor math, against the thresholds the breakdown was judged by (the customer's weight
     profile's, core/profiles.py) unless others are given."""
     b = ctx.breakdown
-    thresholds = thresholds or Thresholds(**{k: v for k, v in b.thresholds.items() if k in THRESHOLD_KEYS})
+    t, d = b.thresholds, DEFAULT_THRESHOLDS
+    thresholds = thresholds or Thresholds(
+        expansion=t.get("expansion", d.expansion),
+        at_risk=t.get("at_risk", d.at_risk),
+        likely_churn=t.get("likely_churn", d.likely_churn),
+    )
     items = ctx.bundle.items
     classification, abstain = judge(items, b, thresholds, ctx.bundle.run_date)
     severity = severity_for(classification, ctx.profile.arr_cents, thresholds)
@@ -170,6 +174,7 @@ def verdict_for(ctx: CustomerContext, thresholds: Thresholds | None = None) -> V
         | {sid for r in b.factors for sid in r.evidence}
         | set(email.anchors if email else [])
     )
+    action: Action
     if abstain:
         action = "internal_alert"
     elif classification in ("at_risk", "likely_churn"):

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 CHECK_FAILED = "ConnectorCheckFailed"  # the check itself broke (e.g. an unreachable api_base), not the vendor
+DSN_REFUSED = "UsageDsnRefused"  # a usage DSN at the product's own server or off the allow-list (nothing contacted)
 
 
 class ConnectorCheck(BaseModel):

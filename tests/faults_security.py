@@ -24,14 +24,20 @@ import asyncpg
 import httpx
 import psutil
 import uvicorn
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
+from temporalio.worker import Worker
 
+from activities.connectors import ConnectorActivities
 from api.app import create_app
 from core.secrets import new_key
 from db import tenants
 from db.migrate import ensure_database, migrate
 from db.pool import Database, app_dsn
+from schemas import queues
 from workers.stack import start_embedded_postgres
+from workflows.connectors import CheckConnectorWorkflow
 
 APP_PASSWORD = "faults-app-password"
 ANSWER_WITHIN = 10.0  # seconds: issue 13's bound for a request while PostgreSQL hangs
@@ -86,14 +92,40 @@ async def separate_stack(tmp: Path, temporal: Client | None, **app: Any) -> Asyn
         await conn.close()
     async with db.tenant(tid) as c:
         token = await tenants.create_token(c, tid, "admin", "faults")
-    server, task, url = await serve(create_app(db, temporal, **app))
     try:
-        yield Stack(url, token, (tmp / "pg").resolve(), db)
+        async with _key_checks(temporal, db.dsn, **app) as checked_by:
+            server, task, url = await serve(create_app(db, checked_by, **app))
+            try:
+                yield Stack(url, token, (tmp / "pg").resolve(), db)
+            finally:
+                server.should_exit = True
+                await task
     finally:
-        server.should_exit = True
-        await task
         await db.close()
         await asyncio.to_thread(_stop_embedded, tmp)
+
+
+@asynccontextmanager
+async def _key_checks(temporal: Client | None, own_dsn: str | None, **app: Any) -> AsyncIterator[Client | None]:
+    """With a secret key (connectors can be stored): a Temporal namespace of this stack's own, whose worker checks
+    connector keys as this stack's worker would (its database, its allow-list, its secret key). The session's
+    workers check for the session's database, and would take the check on a shared namespace."""
+    if temporal is None or "secret_key" not in app:
+        yield temporal
+        return
+    namespace = f"faults-{uuid.uuid4().hex[:8]}"
+    await temporal.workflow_service.register_namespace(
+        RegisterNamespaceRequest(namespace=namespace, workflow_execution_retention_period=Duration(seconds=86400))
+    )
+    client = await Client.connect(
+        temporal.service_client.config.target_host, namespace=namespace, data_converter=temporal.data_converter
+    )
+    checks = ConnectorActivities(app["secret_key"], own_dsn=own_dsn, hosts=app.get("api_base_hosts"))
+    worker = Worker(
+        client, task_queue=queues.MAIN, workflows=[CheckConnectorWorkflow], activities=[checks.check_connector]
+    )
+    async with worker:
+        yield client
 
 
 def _embedded(tmp: Path) -> Any:

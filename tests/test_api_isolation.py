@@ -174,7 +174,7 @@ async def test_lists_and_exports_never_carry_another_tenants_rows(pair: Pair, ap
 
 async def test_a_connector_put_writes_only_the_callers_tenant(pair: Pair, api_url: str, db: Database) -> None:
     async with httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {pair.b_admin}"}) as hb:
-        # usage: stored without a check call, so nothing leaves loopback
+        # usage: the worker checks the DSN without contacting it, so nothing leaves loopback
         r = await hb.put(
             "/v1/connectors/usage", json={"key": "postgresql://b@127.0.0.1:9/product", "query": "select 1"}
         )

@@ -11,9 +11,10 @@ import uuid
 import asyncpg
 import httpx
 import pytest
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 
+from api.decisions import load, send_update_id
 from core.decisions import content_version
 from db import drafts
 from db.pool import Database
@@ -292,3 +293,30 @@ async def test_expected_refusals_are_one_quiet_line(
         r.getMessage() for r in caplog.records if r.exc_info or r.levelname in ("WARNING", "ERROR")
     ]
     assert len([r for r in caplog.records if "refused" in r.getMessage()]) == 2
+
+
+async def test_a_send_refused_for_an_edit_that_landed_first_can_be_pressed_again(
+    owner: asyncpg.Connection, db: Database, secret_key: str, client: Client, smtp: SmtpSink, api_url: str
+) -> None:
+    """Found by make chaos (#13 item 13): a send that read the draft just before an edit landed is refused as
+    changed. Pressing Send again reused that refused decision's update id, so Temporal answered with the same
+    refusal every time and the draft could never be sent. A send of the new text is a new decision."""
+    tid = await tenant_with_window(owner, db, secret_key, 0)
+    d = await factories.waiting_draft(db, client, tid)
+    token = await factories.token(db, tid, "operator", "ana")
+    stale = await load(db, tid, d.id)  # what the racing send read, before the edit
+    body = d.template_body.replace("Hello {{customer_name}} team,", "Good morning,")
+    async with http(api_url, token) as h:
+        assert (await h.post(f"/v1/drafts/{d.id}/edit", json={"subject": d.subject, "body": body})).status_code == 200
+        seen = content_version(stale.subject, stale.body)
+        with pytest.raises(WorkflowUpdateFailedError):  # the racing send, as the API would have sent it
+            await client.get_workflow_handle(d.workflow_id).execute_update(
+                ApprovalWorkflow.send,
+                SendRequest(operator="ana", content_version=seen, undo_window_s=0),
+                id=send_update_id(stale, seen),
+            )
+        again = await h.post(f"/v1/drafts/{d.id}/send")
+        assert (again.status_code, again.json()["outcome"]) == (200, "sending"), again.text
+        await eventually(lambda: status_is(h, d.id, "sent"))
+    [payload] = emails_of(smtp, d.id)
+    assert "Good morning," in payload

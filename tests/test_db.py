@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import asyncpg
 import pytest
 
+import db as db_package
 from db import tenants
 from db.migrate import migrate
 from db.pool import Database, app_dsn
@@ -109,3 +112,59 @@ async def test_a_connection_goes_back_to_the_pool_without_a_tenant_or_an_open_tr
             assert (await conn.fetchval("select current_setting('app.tenant_id', true)") or "") == ""
     finally:
         await db.close()
+
+
+async def test_usage_driver_text_stored_before_the_fix_is_replaced_by_a_reference(
+    owner: asyncpg.Connection, db: Database, secret_key: str
+) -> None:
+    """Issue 13 item 1's leftovers: texts written before the fix quoted the product database (another tenant's data
+    in a cast error). Migration 0037 moves those words to the audit log under a reference and shows the fixed
+    message wherever they were shown; everything else stays as it was."""
+    tid = await create_tenant(owner, db, secret_key, stripe_key="rk_s", stripe_base=CLOSED_PORT)
+    leaked = 'connector usage: the usage query failed: invalid input syntax for type integer: "Globex merger"'
+    other = "stripe: customer cus_1 invoice in_1: created is not a date"
+    await owner.execute(
+        "insert into connectors (tenant_id, kind, status, last_error) values ($1, 'usage', 'error', $2)", tid, leaked
+    )
+    await owner.execute(
+        "insert into evidence (tenant_id, customer_id, run_date, source, error) values ($1, 'c1', $2, 'usage', $3)",
+        tid,
+        RUN,
+        leaked,
+    )
+    await owner.execute(
+        "insert into scan_runs (tenant_id, run_date, status, summary, error) values ($1, $2, 'failed', $3, $4)",
+        tid,
+        RUN,
+        json.dumps({"gather_errors": [other, f"usage: {leaked}"], "due": 3}),
+        leaked,
+    )
+    scrub = (Path(db_package.__file__).parent / "migrations" / "0037_scrub_usage_driver_text.sql").read_text()
+    async with owner.transaction():  # as `migrate` runs it
+        await owner.execute(scrub)
+
+    async with db.tenant(tid) as conn:
+        shown = [
+            await conn.fetchval("select last_error from connectors where kind = 'usage'"),
+            await conn.fetchval("select error from evidence where source = 'usage'"),
+            await conn.fetchval("select error from scan_runs"),
+        ]
+        summary = await conn.fetchval("select summary from scan_runs")
+        reference = shown[0].split("reference ", 1)[1].split(";", 1)[0]
+        kept = await tenants.connector_error_detail(conn, reference)
+    assert all("Globex" not in s for s in [*shown, json.dumps(summary)]), (shown, summary)
+    fixed = (
+        f"connector usage: the usage query failed (reference {reference}; an admin can read the database's own "
+        f"message with GET /v1/connectors/errors/{reference})"
+    )
+    assert shown == [fixed] * 3
+    assert summary == {"gather_errors": [other, f"usage: {fixed}"], "due": 3}
+    assert kept is not None and kept["detail"] == {
+        "kind": "usage",
+        "error": 'invalid input syntax for type integer: "Globex merger"',
+    }
+    async with owner.transaction():  # nothing left to scrub: a second run changes nothing
+        await owner.execute(scrub)
+    async with db.tenant(tid) as conn:
+        assert await conn.fetchval("select last_error from connectors where kind = 'usage'") == fixed
+        assert await conn.fetchval("select count(*) from audit_log where action = 'connector.error'") == 1

