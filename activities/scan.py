@@ -109,6 +109,10 @@ class ScanActivities:
         return await self.db.active_tenants()
 
     @activity.defn
+    async def list_tenant_page(self, after: str | None, limit: int) -> list[str]:
+        return await self.db.active_tenants_page(after, limit)
+
+    @activity.defn
     async def begin_scan(self, inp: TenantScanInput) -> None:
         async with self.db.tenant(inp.tenant_id) as conn:
             if not await tenants.exists(conn, inp.tenant_id):

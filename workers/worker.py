@@ -99,6 +99,7 @@ def build_workers(
             workflows=WORKFLOWS,
             activities=[
                 scan.list_active_tenants,
+                scan.list_tenant_page,
                 scan.begin_scan,
                 scan.finish_scan,
                 scan.select_due,
