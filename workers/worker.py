@@ -76,6 +76,7 @@ def build_workers(
         chunk_size=settings.chunk_size,
         batch_size=settings.batch_size,
         approval_queue=queues.MAIN,
+        stripe_rps=settings.connector_rps.get("stripe", 20.0),  # RENEWALS_CONNECTOR_RPS='{"stripe": 90}' on live keys
         connector_rps=settings.connector_rps,
         connector_hosts=settings.api_base_hosts(),
     )
