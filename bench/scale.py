@@ -99,17 +99,27 @@ class Processes:
     def __init__(self, work: Path, env: dict[str, str]) -> None:
         self.work, self.env = work, env
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.ready_marks: dict[Path, int] = {}
 
     def start(self, name: str, *args: str, extra: dict[str, str] | None = None) -> None:
-        log = (self.work / f"{name}.log").open("ab")
         env = self.env | {"RENEWALS_DATA_DIR": str(self.work / name)} | (extra or {})
-        self.procs.append(
-            subprocess.Popen([sys.executable, "-m", "workers.cli", *args], env=env, cwd=ROOT, stdout=log, stderr=log)
-        )
+        with (self.work / f"{name}.log").open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "workers.cli", *args], env=env, cwd=ROOT, stdout=log, stderr=log
+                )
+            )
 
     def workers(self, n: int, extra: dict[str, str] | None = None) -> None:
+        self.ready_marks = {}
         for i in range(n):
+            log = self.work / f"worker{i}.log"
+            self.ready_marks[log] = log.read_bytes().count(b" running against ") if log.exists() else 0
             self.start(f"worker{i}", "worker", "--no-schedules", extra=extra)
+
+    async def workers_ready(self) -> bool:
+        """Every worker started last has said it is polling (its log has one more "running against" line)."""
+        return all(log.read_bytes().count(b" running against ") > n for log, n in self.ready_marks.items())
 
     def stop_workers(self) -> None:
         for p in self.procs:
@@ -290,6 +300,7 @@ async def main(workers: int, customers: int, sources: list[str], chunk_size: int
                     return False
 
             await until(api_up, "the API", 120)
+            await until(procs.workers_ready, "the workers", 120)
 
             say(f"day one, limits enforced {LIMITS}…")
             sandbox.reset()
@@ -311,6 +322,7 @@ async def main(workers: int, customers: int, sources: list[str], chunk_size: int
             procs.stop_workers()
             sandbox.state.rate_limits.clear()
             procs.workers(workers, extra={"RENEWALS_CONNECTOR_RPS": json.dumps(UNTHROTTLED)})
+            await until(procs.workers_ready, "the workers", 120)  # their start-up is not the scan's time
             day3 = AS_OF + dt.timedelta(days=2)
             await a_day_later(s["owner"], tid)
             seconds = await scan_via_api(api, token, client, day3, db, tid)
