@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     workflow_sandbox: bool = True
     # Workflow tasks and activities one process runs at once on the main queue.
     worker_workflow_tasks: int = Field(100, ge=2)
-    worker_activities: int = Field(100, ge=1)
+    worker_activities: int = Field(50, ge=1)  # above the pool (10 connections) they mostly queue for it
 
     @field_validator("worker_queues", mode="before")
     @classmethod
