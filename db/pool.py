@@ -115,6 +115,16 @@ class Database:
         async with self.connection() as conn:
             return [r[0] for r in await conn.fetch("select * from app_active_tenants()")]
 
+    async def active_tenants_page(self, after: str | None, limit: int) -> list[str]:
+        """Active tenants in id order, the `limit` after `after` (None: from the first): the daily scan's pages."""
+        async with self.connection() as conn:
+            rows = await conn.fetch(
+                "select t from app_active_tenants() t where $1::text is null or t > $1 order by t limit $2",
+                after,
+                limit,
+            )
+        return [r[0] for r in rows]
+
     async def deactivated_tenants(self) -> list[str]:
         """Tenants this database knows and has switched off (not those it has never heard of)."""
         return [r[0] for r in await self.pool.fetch("select * from app_deactivated_tenants()")]

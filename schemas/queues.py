@@ -10,3 +10,6 @@ CONNECTORS = {"hubspot": "connector-hubspot", "salesforce": "connector-salesforc
 # only bounds bursts; the per-request pace under each vendor's limit is kept inside the activity
 # (core/pacing.py: each tenant's pace with each vendor, shared by every worker process through PostgreSQL).
 RATE_LIMITS = {STRIPE: 20.0, **{q: 5.0 for q in CONNECTORS.values()}}
+
+# Queue groups a worker process may be told to poll (RENEWALS_WORKER_QUEUES, `renewals worker --queues`).
+GROUPS = {"main": MAIN, "stripe": STRIPE, **CONNECTORS, "email": EMAIL}

@@ -5,9 +5,10 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER = "change-me"
 VENDOR_DOMAINS = (
@@ -80,6 +81,28 @@ class Settings(BaseSettings):
     # Outside development a connector's api_base must be https on a vendor's domain or one listed here (a proxy),
     # so a tenant admin cannot make the API probe the internal network. Development allows any (the sandbox).
     connector_hosts: list[str] = Field(default_factory=list)
+
+    # Which task queues this worker process polls (deploy/ runs one Deployment per group): any of main, stripe,
+    # hubspot, salesforce, slack, email. Empty: all of them (one process does everything, as in development).
+    worker_queues: Annotated[list[str], NoDecode] = Field(default_factory=list)  # "main,stripe" or a list
+    # The Temporal sandbox re-imports a workflow's module for every run and guards every activation: it catches
+    # non-determinism early, at about a third of the scan's CPU on a large tenant (bench/scale.py). Our workflows
+    # only decide (no I/O), and tests/test_replay.py holds them deterministic; a production worker may turn it off.
+    workflow_sandbox: bool = True
+    # Workflow tasks and activities one process runs at once on the main queue.
+    worker_workflow_tasks: int = Field(100, ge=2)
+    worker_activities: int = Field(50, ge=1)  # above the pool (10 connections) they mostly queue for it
+
+    @field_validator("worker_queues", mode="before")
+    @classmethod
+    def _groups(cls, value: str | list[str]) -> list[str]:
+        from schemas.queues import GROUPS
+
+        groups = [g.strip() for g in value.split(",") if g.strip()] if isinstance(value, str) else list(value)
+        unknown = sorted(set(groups) - set(GROUPS))
+        if unknown:
+            raise ValueError(f"RENEWALS_WORKER_QUEUES: unknown queue group(s) {unknown}; known: {sorted(GROUPS)}")
+        return groups
 
     @field_validator("metrics_bind")
     @classmethod

@@ -10,13 +10,30 @@ from pydantic import BaseModel, Field
 from schemas.verdict import Route
 
 
+class DailyTally(BaseModel):
+    """What earlier pages of one daily run came to, carried across continue-as-new. Only the failures are kept
+    by name (the first 50): 10,000 tenants' outcomes would not fit in an input."""
+
+    completed: int = 0
+    failed: int = 0
+    already_running: int = 0
+    failures: dict[str, str] = Field(default_factory=dict)
+
+
 class DailyScanInput(BaseModel):
     run_date: dt.date | None = None  # None: the date of the scheduled (or actual) start, UTC
+    # Many tenants: one page of tenants per run, at most `in_flight` tenant scans at once, then continue-as-new
+    # from the page's last tenant with the tally so far. Defaults keep a page's history under 10,240 events.
+    after: str | None = None
+    page_size: int = Field(500, ge=1, le=1000)
+    in_flight: int = Field(50, ge=1, le=500)
+    tally: DailyTally | None = None
 
 
 class DailyScanResult(BaseModel):
     run_date: dt.date
-    tenants: dict[str, str]  # tenant -> "completed: N due, M drafts" or the error
+    tenants: dict[str, str]  # tenant -> "completed: N due, M drafts" or the error (the last page, and the failures)
+    tally: DailyTally | None = None  # every page's counts (None: histories recorded before paging)
 
 
 class TenantScanInput(BaseModel):

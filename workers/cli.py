@@ -20,7 +20,7 @@ from db import tenants
 from db.migrate import migrate
 from db.pool import Database, app_dsn
 from schemas.settings import Settings, get_settings
-from workers import stack
+from workers import production, stack
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,10 +30,17 @@ def say(msg: str) -> None:
 
 
 async def _database(settings: Settings, *, command_timeout: float | None = None) -> tuple[str, Database]:
-    owner = await stack.owner_dsn(settings)
-    await migrate(owner, settings.app_db_password)
+    """The application's pool, as renewals_app. Development migrates first; production never does (workers.production:
+    only `renewals migrate` does) and checks the schema and the role instead."""
+    if production.production(settings):
+        owner = production.require_database_url(settings)
+        dsn = await production.check_app_database(settings)
+    else:
+        owner = await stack.owner_dsn(settings)
+        await migrate(owner, settings.app_db_password)
+        dsn = app_dsn(owner, settings.app_db_password)
     return owner, await Database.connect(
-        app_dsn(owner, settings.app_db_password),
+        dsn,
         acquire_timeout=settings.db_acquire_timeout,
         command_timeout=command_timeout or settings.worker_db_command_timeout,
     )
@@ -54,7 +61,9 @@ async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     client = await connect_temporal(
         settings.temporal_address, settings.temporal_namespace, settings.worker_metrics_bind
     )
-    if not args.no_schedules:
+    # The Schedules are kept by the processes that poll the main queue (their workflows run there), not by every
+    # connector or email replica.
+    if not args.no_schedules and (not settings.worker_queues or "main" in settings.worker_queues):
         made = await ensure_for_database(client, db)
         say(f"schedules: {', '.join(made)}")
     stop = asyncio.Event()
@@ -62,7 +71,8 @@ async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with running(build_workers(client, db, settings, stack.secret_key(settings))):
-        say(f"worker running against {settings.temporal_address}; Ctrl-C to stop")
+        groups = ", ".join(settings.worker_queues) or "all queues"
+        say(f"worker ({groups}) running against {settings.temporal_address}; Ctrl-C to stop")
         await stop.wait()
     await db.close()
     return 0
@@ -76,6 +86,8 @@ async def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     from schemas.settings import split_bind
     from workers.worker import connect_temporal
 
+    if production.production(settings):  # refuse before serving, not in the middle of the app's start-up
+        await production.check_app_database(settings)
     connected = asyncio.Event()
 
     async def connect() -> tuple[Database, object]:
@@ -256,6 +268,7 @@ STACK_FLAGS = (
     "temporal_metrics_port",
     "api_port",
     "smtp_port",
+    "worker_queues",  # `renewals worker --queues main,stripe`
 )
 
 
@@ -300,6 +313,12 @@ def parser() -> argparse.ArgumentParser:
     stack_flags(d, demo=True)
     w = sub.add_parser("worker", help="run the Temporal workers")
     w.add_argument("--no-schedules", action="store_true", help="do not create, update or delete the Schedules")
+    w.add_argument(
+        "--queues",
+        dest="worker_queues",
+        help="comma-separated queue groups to poll: main, stripe, hubspot, salesforce, slack, email "
+        "(default all; RENEWALS_WORKER_QUEUES)",
+    )
     sub.add_parser("api", help="run the REST API")
     sub.add_parser("migrate", help="apply database migrations")
     stack_flags(sub.add_parser("dev-server", help="run the Temporal dev server from temporal-dev.yaml"), demo=False)

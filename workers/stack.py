@@ -62,6 +62,10 @@ async def owner_dsn(settings: Settings) -> str:
 
     if settings.database_url:
         return settings.database_url
+    if settings.environment == "production":
+        from workers.production import require_database_url
+
+        return require_database_url(settings)  # refuses: no embedded PostgreSQL in production
     server = await asyncio.to_thread(start_embedded_postgres, settings.data_dir)
     return await ensure_database(server, DB_NAME)
 

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.claims import ClaimActivities
 from activities.connectors import ConnectorActivities
@@ -98,13 +99,17 @@ def build_workers(
             settings.smtp_starttls,
         ),
     )
-    return [
+    runner = SandboxedWorkflowRunner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
+    workers = [
         Worker(
             client,
             task_queue=queues.MAIN,
             workflows=WORKFLOWS,
+            workflow_runner=runner,
+            max_concurrent_workflow_tasks=settings.worker_workflow_tasks,
             activities=[
                 scan.list_active_tenants,
+                scan.list_tenant_page,
                 scan.begin_scan,
                 scan.finish_scan,
                 scan.select_due,
@@ -134,7 +139,7 @@ def build_workers(
                 review.post_review,
                 review.show_review,
             ],
-            max_concurrent_activities=50,
+            max_concurrent_activities=settings.worker_activities,
         ),
         Worker(
             client,
@@ -162,6 +167,15 @@ def build_workers(
             max_concurrent_activities=4,
         ),
     ]
+    return only_groups(workers, settings.worker_queues)
+
+
+def only_groups(workers: list[Worker], groups: list[str]) -> list[Worker]:
+    """The workers of the queue groups this process polls (all when none is named)."""
+    if not groups:
+        return workers
+    wanted = {queues.GROUPS[g] for g in groups}
+    return [w for w in workers if w.task_queue in wanted]
 
 
 @contextlib.asynccontextmanager

@@ -40,6 +40,9 @@ class ScanActivities(Protocol):
     async def list_active_tenants(self) -> list[str]: ...
 
     @activity.defn
+    async def list_tenant_page(self, after: str | None, limit: int) -> list[str]: ...
+
+    @activity.defn
     async def begin_scan(self, inp: TenantScanInput) -> None: ...
 
     @activity.defn

@@ -8,6 +8,7 @@ result is IDs and counts; bundles, prompts and verdicts live in Postgres.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections import Counter
 from collections.abc import Awaitable
 from dataclasses import replace
@@ -33,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         ChunkResult,
         DailyScanInput,
         DailyScanResult,
+        DailyTally,
         GatherResult,
         TenantScanInput,
         TenantScanResult,
@@ -398,29 +400,65 @@ class TenantScanWorkflow:
 
 @workflow.defn
 class DailyScanWorkflow:
-    """Started by the renewals-daily Schedule. One tenant's failure never stops the others."""
+    """Started by the renewals-daily Schedule. One tenant's failure never stops the others.
+
+    A page of tenants per run, at most `in_flight` tenant scans at once, then continue-as-new from the page's last
+    tenant: a run's history is bounded by its page (at most 9 events a tenant: a child's initiated, started and
+    closed events, and two workflow tasks of three events each), not by the number of tenants."""
 
     @workflow.run
     async def run(self, inp: DailyScanInput) -> DailyScanResult:
         scheduled = workflow.info().typed_search_attributes.get(search.SCHEDULED_START)
         run_date = inp.run_date or (scheduled or workflow.now()).date()
-        tenant_ids = await DB.run(ScanActivities.list_active_tenants)
-        outcomes: dict[str, str] = {}
+        # Runs recorded before paging replay their one list of every tenant, all started at once.
+        if not workflow.patched("daily-scan-pages"):
+            tenant_ids = await DB.run(ScanActivities.list_active_tenants)
+            outcomes = dict(
+                zip(tenant_ids, await asyncio.gather(*[self._scan(t, run_date) for t in tenant_ids]), strict=True)
+            )
+            return DailyScanResult(run_date=run_date, tenants=outcomes)
+        page = await DB.run(ScanActivities.list_tenant_page, inp.after, inp.page_size)
+        window = asyncio.Semaphore(inp.in_flight)
 
-        async def one(tenant_id: str) -> None:
-            try:
-                r = await workflow.execute_child_workflow(
-                    TenantScanWorkflow.run,
-                    TenantScanInput(tenant_id=tenant_id, run_date=run_date),
-                    id=ids.tenant_scan(tenant_id, run_date),
-                    static_summary=f"scan {tenant_id}",
-                    search_attributes=search.attrs((search.TENANT, tenant_id), (search.RUN_DATE, run_date.isoformat())),
-                )
-                outcomes[tenant_id] = f"completed: {r.due} due, {r.drafts} drafts"
-            except ChildWorkflowError as e:
-                outcomes[tenant_id] = f"failed: {failure_message(e)}"
-            except WorkflowAlreadyStartedError:
-                outcomes[tenant_id] = "already running (started by hand today)"
+        async def bounded(tenant_id: str) -> str:
+            async with window:
+                return await self._scan(tenant_id, run_date)
 
-        await asyncio.gather(*[one(t) for t in tenant_ids])
-        return DailyScanResult(run_date=run_date, tenants=outcomes)
+        outcomes = dict(zip(page, await asyncio.gather(*[bounded(t) for t in page]), strict=True))
+        tally = tallied(inp.tally or DailyTally(), outcomes)
+        if len(page) == inp.page_size:  # maybe more: the next page in a fresh history, with the date fixed
+            workflow.continue_as_new(
+                inp.model_copy(update={"run_date": run_date, "after": page[-1], "tally": tally}),
+            )
+        return DailyScanResult(run_date=run_date, tenants=tally.failures | outcomes, tally=tally)
+
+    @staticmethod
+    async def _scan(tenant_id: str, run_date: dt.date) -> str:
+        try:
+            r = await workflow.execute_child_workflow(
+                TenantScanWorkflow.run,
+                TenantScanInput(tenant_id=tenant_id, run_date=run_date),
+                id=ids.tenant_scan(tenant_id, run_date),
+                static_summary=f"scan {tenant_id}",
+                search_attributes=search.attrs((search.TENANT, tenant_id), (search.RUN_DATE, run_date.isoformat())),
+            )
+            return f"completed: {r.due} due, {r.drafts} drafts"
+        except ChildWorkflowError as e:
+            return f"failed: {failure_message(e)}"
+        except WorkflowAlreadyStartedError:
+            return ALREADY_RUNNING
+
+
+ALREADY_RUNNING = "already running (started by hand today)"
+KEEP_FAILURES = 50
+
+
+def tallied(before: DailyTally, outcomes: dict[str, str]) -> DailyTally:
+    """The run's counts with one more page's outcomes; failures kept by name up to KEEP_FAILURES."""
+    failures = {t: o for t, o in outcomes.items() if o.startswith("failed")}
+    return DailyTally(
+        completed=before.completed + sum(o.startswith("completed") for o in outcomes.values()),
+        failed=before.failed + len(failures),
+        already_running=before.already_running + sum(o == ALREADY_RUNNING for o in outcomes.values()),
+        failures=dict(list((before.failures | failures).items())[:KEEP_FAILURES]),
+    )
