@@ -75,6 +75,8 @@ def probes(p: Pair) -> dict[tuple[str, str], list[tuple[str, dict[str, object] |
     """Every route that takes an ID, filled with tenant A's IDs. A new route with a path parameter must be added
     here (the test below fails until it is)."""
     d = p.draft
+    expires = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    override = {"verdict": "hold_standard", "reason": "not yours", "expires": expires}
     return {
         ("GET", "/v1/drafts/{draft_id}"): [(f"/v1/drafts/{d.id}", None)],
         ("POST", "/v1/drafts/{draft_id}/send"): [(f"/v1/drafts/{d.id}/send", None)],
@@ -83,6 +85,10 @@ def probes(p: Pair) -> dict[tuple[str, str], list[tuple[str, dict[str, object] |
         ("POST", "/v1/drafts/{draft_id}/undo"): [(f"/v1/drafts/{d.id}/undo", None)],
         ("POST", "/v1/drafts/{draft_id}/resolve"): [(f"/v1/drafts/{d.id}/resolve", {"outcome": "delivered"})],
         ("GET", "/v1/customers/{customer_id}/diary"): [(f"/v1/customers/{d.customer_id}/diary", None)],
+        ("GET", "/v1/customers/{customer_id}/changes"): [(f"/v1/customers/{d.customer_id}/changes", None)],
+        ("GET", "/v1/customers/{customer_id}/override"): [(f"/v1/customers/{d.customer_id}/override", None)],
+        ("POST", "/v1/customers/{customer_id}/override"): [(f"/v1/customers/{d.customer_id}/override", override)],
+        ("DELETE", "/v1/customers/{customer_id}/override"): [(f"/v1/customers/{d.customer_id}/override", None)],
         ("GET", "/v1/scans/{run_date}"): [(f"/v1/scans/{RUN_A.isoformat()}", None)],
         ("DELETE", "/v1/tokens/{name}"): [(f"/v1/tokens/{p.a_token_name}", None)],
         ("GET", "/v1/reports/{kind}/{day}"): [(f"/v1/reports/briefing/{RUN_A.isoformat()}", None)],
