@@ -75,7 +75,7 @@ def probes(p: Pair) -> dict[tuple[str, str], list[tuple[str, dict[str, object] |
     """Every route that takes an ID, filled with tenant A's IDs. A new route with a path parameter must be added
     here (the test below fails until it is)."""
     d = p.draft
-    expires = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    expires = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)).isoformat()
     override = {"verdict": "hold_standard", "reason": "not yours", "expires": expires}
     return {
         ("GET", "/v1/drafts/{draft_id}"): [(f"/v1/drafts/{d.id}", None)],
