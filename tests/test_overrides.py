@@ -59,12 +59,16 @@ def http(api_url: str, token: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
 
 
-async def audit_actions(db: Database, tid: str, customer_id: str) -> list[str]:
+async def audit_actions(db: Database, tid: str, customer_id: str, after: int = 0) -> list[str]:
+    """The customer's override lines in the audit log, after line `after` (the module's tests share a tenant, and
+    the other test may have picked the same customer)."""
     async with db.tenant(tid) as conn:
         return [
             r["action"]
             for r in await conn.fetch(
-                "select action from audit_log where subject = $1 and action like 'override.%' order by id", customer_id
+                "select action from audit_log where subject = $1 and action like 'override.%' and id > $2 order by id",
+                customer_id,
+                after,
             )
         ]
 
@@ -132,6 +136,8 @@ async def test_an_override_holds_lapses_on_its_date_and_early_on_a_new_strong_si
     with_signal = strong[0]["customer_id"]
     held, dated = [r["customer_id"] for r in drafted if r["customer_id"] != with_signal][:2]
     token = await factories.token(db, tid, name="sam")
+    async with db.tenant(tid) as conn:
+        audited = await conn.fetchval("select coalesce(max(id), 0) from audit_log")
     expires = (today() + dt.timedelta(days=60)).isoformat()
     async with http(api_url, token) as h:
         for cid, verdict, reason in (
@@ -167,7 +173,11 @@ async def test_an_override_holds_lapses_on_its_date_and_early_on_a_new_strong_si
         paragraph = await conn.fetchval(
             "select paragraph from diary_entries where customer_id = $1 and run_date = $2", held, NEXT
         )
-        ended = dict(await conn.fetch("select customer_id, end_reason from overrides where ended_at is not null"))
+        ended = dict(
+            await conn.fetch(
+                "select customer_id, end_reason from overrides where ended_at is not null and set_by = 'sam'"
+            )
+        )
     # Holds: the scan judged the account itself (still a save case), the override withheld its draft.
     assert rows[held]["classification"] in ("at_risk", "likely_churn")
     assert held not in next_drafts and dated in next_drafts
@@ -189,4 +199,4 @@ async def test_an_override_holds_lapses_on_its_date_and_early_on_a_new_strong_si
     assert held not in ended
     told = [m["text"] for m in hook.received if "for sam:" in m["text"]]
     assert sorted(t.split(" on ")[1].split(" ")[0] for t in told) == sorted([dated, with_signal])
-    assert await audit_actions(db, tid, with_signal) == ["override.set", "override.lapsed"]
+    assert await audit_actions(db, tid, with_signal, audited) == ["override.set", "override.lapsed"]
