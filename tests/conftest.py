@@ -40,8 +40,10 @@ STACK_FIXTURES = {
     "fake",
     "localstripe_url",
 }
-# Modules that run Temporal's own machinery without a fixture: the replayer, and sandboxes started in the test.
-STACK_MODULES = {"test_replay", "test_sandbox"}
+# Modules that run Temporal's own machinery or start servers without a fixture: the replayer (also without the
+# workflow sandbox), sandboxes and model-vendor fakes started in the test, the dev server and embedded PostgreSQL
+# started and killed as the demo's would be.
+STACK_MODULES = {"test_replay", "test_unsandboxed", "test_sandbox", "test_email_snapshots", "test_stack"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

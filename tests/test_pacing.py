@@ -63,6 +63,7 @@ def limited(workspace: Path) -> Iterator[SandboxHandle]:
     handle.stop()
 
 
+@pytest.mark.stack  # two worker processes and the vendor sandbox, started here
 async def test_two_worker_processes_together_hold_one_tenants_pace(
     owner: asyncpg.Connection, db: Database, owner_dsn: str, secret_key: str, workspace: Path, limited: SandboxHandle
 ) -> None:
