@@ -35,6 +35,17 @@ def get_temporal(request: Request) -> Client:
     return client
 
 
+def secret_key(request: Request) -> str:
+    """The Fernet key stored secrets (connector keys, signing secrets) are sealed with; 503 when the API has none."""
+    key: str | None = getattr(request.app.state, "secret_key", None)
+    if not key:
+        raise Unavailable(
+            "this API was started without RENEWALS_SECRET_KEY, so it cannot store or read secrets: "
+            "start it with the key the workers use"
+        )
+    return key
+
+
 async def get_operator(request: Request, db: Annotated[Database, Depends(get_db)]) -> Operator:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

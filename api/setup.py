@@ -13,7 +13,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from api.deps import AdminDep, DbDep, TemporalDep
+from api.deps import AdminDep, DbDep, TemporalDep, secret_key
 from api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unavailable, Unprocessable, responses
 from core.egress import url_allowed as api_base_allowed
 from core.freshness import limits_of
@@ -253,12 +253,7 @@ async def connect(
     before they are stored (422 when the vendor refuses them, 503 when it cannot be reached). A usage DSN is
     refused (422) when it reaches the product's own database server or a host off the allow-list: the worker
     decides, without contacting it. Usage DSNs and model vendors are not read-checked (`checked: false`)."""
-    secret_key = getattr(request.app.state, "secret_key", None)
-    if not secret_key:
-        raise Unavailable(
-            "the connectors API is disabled: this API was started without RENEWALS_SECRET_KEY, "
-            "so it cannot store secrets"
-        )
+    key = secret_key(request)
     hosts = getattr(request.app.state, "api_base_hosts", None)
     if body.api_base and hosts is not None and not api_base_allowed(body.api_base, hosts):
         raise Unprocessable(
@@ -285,7 +280,7 @@ async def connect(
             RenewalRule.from_config(config)
         except ValueError as e:
             raise Unprocessable(f"{e}; nothing was stored") from e
-    secret = encrypt(secret_key, body.key)
+    secret = encrypt(key, body.key)
     if kind in CHECKED or kind == "usage":  # usage: the worker refuses a DSN at the product's own server
         config |= await _check(
             temporal, ConnectorCheck(tenant_id=op.tenant_id, kind=kind, secret=secret, config=config)

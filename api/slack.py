@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from slack_sdk.signature import SignatureVerifier
 
 from api.decisions import NO_NUL, send_draft, skip_draft
-from api.deps import AdminDep, DbDep, TemporalDep
+from api.deps import AdminDep, DbDep, TemporalDep, secret_key
 from api.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unavailable, responses
 from core.ownership import claimed_text, is_claim, parse_claim
 from core.review import SEND, SKIP
@@ -51,18 +51,30 @@ class ReviewChannel(BaseModel):
     )
 
 
-def _key(request: Request) -> str:
-    key: str | None = request.app.state.secret_key
-    if not key:
-        raise Unavailable("this API was started without RENEWALS_SECRET_KEY; it cannot seal or read Slack secrets")
-    return key
+async def verified_body(request: Request, db: Database, tenant_id: str, not_set_up: str) -> bytes:
+    """The raw body of a request Slack signed with this tenant's signing secret, checked by slack-sdk's verifier
+    (which also refuses a timestamp older than five minutes). 404 `not_set_up` when the tenant has no secret, 401
+    when the signature does not match. Shared by the interactivity endpoint and the Events API webhook."""
+    raw = await request.body()
+    async with db.tenant(tenant_id) as conn:
+        sealed = await slack.signing_secret(conn)
+    if sealed is None:
+        raise NotFound(not_set_up)
+    verifier = SignatureVerifier(decrypt(secret_key(request), sealed))
+    if not verifier.is_valid(
+        body=raw.decode("utf-8", "replace"),
+        timestamp=request.headers.get("x-slack-request-timestamp", ""),
+        signature=request.headers.get("x-slack-signature", ""),
+    ):
+        raise Unauthorized("not signed with this tenant's Slack signing secret (or older than five minutes)")
+    return raw
 
 
 @router.put("/signing-secret", status_code=204, responses=responses(Unauthorized, Forbidden, Unavailable))
 async def put_signing_secret(body: SigningSecret, op: AdminDep, db: DbDep, request: Request) -> None:
     """Store the Slack app's signing secret (encrypted, like connector secrets). Point the app's Interactivity
     Request URL at `/v1/slack/interactivity/{tenant}`."""
-    sealed = encrypt(_key(request), body.signing_secret)
+    sealed = encrypt(secret_key(request), body.signing_secret)
     async with db.tenant(op.tenant_id) as conn:
         await slack.put_signing_secret(conn, op.tenant_id, sealed)
         await tenants.audit(conn, op.tenant_id, op.name, "slack.signing_secret_set", None, {})
@@ -121,18 +133,7 @@ async def delete_mapping(slack_user_id: str, op: AdminDep, db: DbDep) -> None:
     summary="Slack calls this when a review message's button is pressed",
 )
 async def interactivity(tenant_id: str, request: Request, db: DbDep, temporal: TemporalDep) -> dict[str, Any]:
-    raw = await request.body()
-    async with db.tenant(tenant_id) as conn:
-        sealed = await slack.signing_secret(conn)
-    if sealed is None:
-        raise NotFound("approvals from Slack are not set up for this tenant")
-    verifier = SignatureVerifier(decrypt(_key(request), sealed))
-    if not verifier.is_valid(
-        body=raw.decode("utf-8", "replace"),
-        timestamp=request.headers.get("x-slack-request-timestamp", ""),
-        signature=request.headers.get("x-slack-signature", ""),
-    ):
-        raise Unauthorized("not signed with this tenant's Slack signing secret (or older than five minutes)")
+    raw = await verified_body(request, db, tenant_id, "approvals from Slack are not set up for this tenant")
     try:
         payload = json.loads(parse_qs(raw.decode())["payload"][0])
         user = str(payload["user"]["id"])

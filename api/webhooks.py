@@ -18,14 +18,14 @@ from typing import Any
 import stripe
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-from slack_sdk.signature import SignatureVerifier
 
 from api.decisions import NO_NUL
-from api.deps import AdminDep, DbDep
+from api.deps import AdminDep, DbDep, secret_key
 from api.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unavailable, responses
+from api.slack import verified_body
 from core.secrets import decrypt, encrypt
 from core.webhook_events import slack_change, stripe_invoice
-from db import slack, sources, tenants
+from db import sources, tenants
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -36,19 +36,12 @@ class StripeSecret(BaseModel):
     )
 
 
-def _key(request: Request) -> str:
-    key: str | None = request.app.state.secret_key
-    if not key:
-        raise Unavailable("this API was started without RENEWALS_SECRET_KEY; it cannot seal or read webhook secrets")
-    return key
-
-
 @router.put("/stripe/signing-secret", status_code=204, responses=responses(Unauthorized, Forbidden, Unavailable))
 async def put_stripe_secret(body: StripeSecret, op: AdminDep, db: DbDep, request: Request) -> None:
     """Store the Stripe webhook endpoint's signing secret (encrypted, like connector secrets). Point the endpoint
     at `/v1/webhooks/{tenant}/stripe` with the `invoice.*` and `customer.subscription.*` events. (Slack's events
     are signed with the Slack app's signing secret: PUT /v1/slack/signing-secret.)"""
-    sealed = encrypt(_key(request), body.signing_secret)
+    sealed = encrypt(secret_key(request), body.signing_secret)
     async with db.tenant(op.tenant_id) as conn:
         await sources.put_stripe_secret(conn, op.tenant_id, sealed)
         await tenants.audit(conn, op.tenant_id, op.name, "webhooks.stripe_secret_set", None, {})
@@ -60,18 +53,9 @@ async def put_stripe_secret(body: StripeSecret, op: AdminDep, db: DbDep, request
     summary="Slack's Events API calls this (message events of the channels the app is in)",
 )
 async def slack_events(tenant_id: str, request: Request, db: DbDep) -> dict[str, Any]:
-    raw = await request.body()
-    async with db.tenant(tenant_id) as conn:
-        sealed = await slack.signing_secret(conn)
-    if sealed is None:
-        raise NotFound("Slack is not set up for this tenant: PUT /v1/slack/signing-secret first")
-    verifier = SignatureVerifier(decrypt(_key(request), sealed))
-    if not verifier.is_valid(
-        body=raw.decode("utf-8", "replace"),
-        timestamp=request.headers.get("x-slack-request-timestamp", ""),
-        signature=request.headers.get("x-slack-signature", ""),
-    ):
-        raise Unauthorized("not signed with this tenant's Slack signing secret (or older than five minutes)")
+    raw = await verified_body(
+        request, db, tenant_id, "Slack is not set up for this tenant: PUT /v1/slack/signing-secret first"
+    )
     try:
         payload = json.loads(raw)
         kind = payload["type"]
@@ -118,7 +102,8 @@ async def stripe_events(tenant_id: str, request: Request, db: DbDep) -> dict[str
     if sealed is None:
         raise NotFound("Stripe webhooks are not set up for this tenant: PUT /v1/webhooks/stripe/signing-secret first")
     try:
-        stripe.Webhook.construct_event(raw, request.headers.get("stripe-signature", ""), decrypt(_key(request), sealed))
+        secret = decrypt(secret_key(request), sealed)
+        stripe.Webhook.construct_event(raw, request.headers.get("stripe-signature", ""), secret)
     except stripe.SignatureVerificationError as e:
         raise Unauthorized("not signed with this tenant's Stripe webhook secret (or older than five minutes)") from e
     except ValueError as e:
