@@ -10,20 +10,15 @@ from temporalio.client import Client
 
 from db.pool import Database
 from tests import factories
+from tests.browser import inbox, needs_chromium
 from tests.conftest import create_tenant
-from tests.test_inbox_page import ARGS, CHROMIUM
 
-pytestmark = [
-    pytest.mark.usefixtures("workers"),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"),
-]
+pytestmark = [pytest.mark.usefixtures("workers"), needs_chromium]
 
 
 async def test_the_draft_detail_flags_stale_evidence_and_names_the_profile(
     owner: asyncpg.Connection, db: Database, secret_key: str, client: Client, api_url: str
 ) -> None:
-    from playwright.async_api import async_playwright
-
     tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
     d = await factories.waiting_draft(db, client, tid)
     stale, fresh = d.evidence_ids
@@ -40,14 +35,7 @@ async def test_the_draft_detail_flags_stale_evidence_and_names_the_profile(
         detail = (await h.get(f"/v1/drafts/{d.id}")).json()
     assert {e["source_id"]: e.get("stale") for e in detail["evidence"]} == {stale: True, fresh: None}
     assert (detail["factors"]["profile"], detail["factors"]["weights_version"]) == ("enterprise", 2)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = await browser.new_page(viewport={"width": 1400, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        await page.goto(f"{api_url}/app/renewal_hunter/inbox")
-        await page.fill("#token", token)
-        await page.click("#load")
+    async with inbox(api_url, token) as page:
         await page.locator(".item").first.click()
         await page.locator("#send").wait_for()
         entries = page.locator("#detail .entry", has=page.locator("code"))
@@ -56,5 +44,3 @@ async def test_the_draft_detail_flags_stale_evidence_and_names_the_profile(
         assert len(flagged) == 1 and stale in flagged[0] and "past its source's limit" in flagged[0]
         assert not any(fresh in t for t in flagged)
         assert "enterprise profile, weights version 2" in await page.locator("#detail").inner_text()
-        await browser.close()
-    assert errors == []

@@ -18,35 +18,17 @@ from temporalio.client import Client
 from core.factors import DEFAULT_WEIGHTS, breakdown
 from db.pool import Database
 from tests import factories
+from tests.browser import inbox, needs_chromium
 from tests.conftest import create_tenant, eventually
 from workers.stack import SmtpSink
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-pytestmark = [
-    pytest.mark.usefixtures("workers"),
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian's chromium is not installed at "
-        "/usr/bin/chromium (apt-get install -y chromium; `make browser` does it as root)",
-    ),
-]
+pytestmark = [pytest.mark.usefixtures("workers"), needs_chromium]
 
 
 async def test_an_operator_works_the_queue_from_the_inbox_page(
     owner: asyncpg.Connection, db: Database, secret_key: str, client: Client, api_url: str, smtp: SmtpSink
 ) -> None:
-    from playwright.async_api import async_playwright
-
     tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
     async with db.tenant(tid) as conn:  # this walk-through does not wait out an undo window (the next test does)
         await conn.execute("update tenant_settings set undo_window_seconds = 0")
@@ -56,15 +38,8 @@ async def test_an_operator_works_the_queue_from_the_inbox_page(
     small = await factories.waiting_draft(db, client, tid, arr_cents=12_000_00)
     token = await factories.token(db, tid, "operator", "browser")
     ARTIFACTS.mkdir(exist_ok=True)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = await browser.new_page(viewport={"width": 1400, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        # As a Slack review message's "Open in inbox" links it: the page opens on that draft once loaded.
-        await page.goto(f"{api_url}/app/renewal_hunter/inbox#draft={quote(small.id, safe='')}")
-        await page.fill("#token", token)
-        await page.click("#load")
+    # As a Slack review message's "Open in inbox" links it: the page opens on that draft once loaded.
+    async with inbox(api_url, token, f"#draft={quote(small.id, safe='')}") as page:
         await page.locator(".item").nth(1).wait_for()
         await page.wait_for_function(f"document.querySelector('#detail').textContent.includes('{small.customer_id}')")
         assert await page.locator(".item").count() == 2
@@ -104,8 +79,6 @@ async def test_an_operator_works_the_queue_from_the_inbox_page(
         await page.reload()  # the token stays for the tab (sessionStorage) and the empty queue loads by itself
         await page.wait_for_function("document.querySelector('#count') !== null")
         assert (await page.locator("#count").inner_text()).strip() == "0 of 0 waiting"
-        await browser.close()
-    assert errors == []
 
     async def one_email() -> bool:
         return len(smtp.messages) == before + 1
@@ -120,22 +93,13 @@ async def test_an_operator_works_the_queue_from_the_inbox_page(
 async def test_send_what_you_see_undo_and_close_from_the_keyboard(
     owner: asyncpg.Connection, db: Database, secret_key: str, client: Client, api_url: str, smtp: SmtpSink
 ) -> None:
-    from playwright.async_api import async_playwright
-
     tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
     async with db.tenant(tid) as conn:
         await conn.execute("update tenant_settings set undo_window_seconds = 4")
     first = await factories.waiting_draft(db, client, tid, severity="HIGH", arr_cents=70_000_00)
     second = await factories.waiting_draft(db, client, tid, arr_cents=10_000_00)
     token = await factories.token(db, tid, "operator", "browser")
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = await browser.new_page(viewport={"width": 1400, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        await page.goto(f"{api_url}/app/renewal_hunter/inbox")
-        await page.fill("#token", token)
-        await page.click("#load")
+    async with inbox(api_url, token) as page:
         await page.locator(".item").nth(1).wait_for()
         assert "Paste your operator token" not in await page.locator("#detail").inner_text()
 
@@ -185,8 +149,6 @@ async def test_send_what_you_see_undo_and_close_from_the_keyboard(
         await page.locator("#error").wait_for()
         assert await page.locator(".item").count() == 0  # a bad token clears the queue
         assert (await page.locator("body").inner_text()).count("Could not load the inbox") == 1
-        await browser.close()
-    assert errors == []
 
     async def one_email() -> bool:
         return len([m for m in smtp.messages if m["X-Renewals-Draft"] == first.id]) == 1
@@ -204,8 +166,6 @@ async def test_the_draft_shows_what_changed_and_an_override_is_set_and_cleared_f
 ) -> None:
     """Issue 18 on the page: this run against the previous one, and an override set (a blank reason refused) and
     cleared beside the scan's own verdict; both written to the audit log."""
-    from playwright.async_api import async_playwright
-
     tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
     d = await factories.waiting_draft(db, client, tid, classification="likely_churn", severity="HIGH")
     async with db.tenant(tid) as conn:  # the previous run had no evidence, so its math was all zeros
@@ -215,14 +175,7 @@ async def test_the_draft_shows_what_changed_and_an_override_is_set_and_cleared_f
             factories.PREVIOUS_RUN,
         )
     token = await factories.token(db, tid, "operator", "browser")
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = await browser.new_page(viewport={"width": 1400, "height": 1200})
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        await page.goto(f"{api_url}/app/renewal_hunter/inbox")
-        await page.fill("#token", token)
-        await page.click("#load")
+    async with inbox(api_url, token, height=1200) as page:
         await page.locator(".item").first.click()
         await page.locator("#changes-since").wait_for()
         since = await page.locator("#changes-since").inner_text()
@@ -245,8 +198,6 @@ async def test_the_draft_shows_what_changed_and_an_override_is_set_and_cleared_f
         await page.screenshot(path=str(ARTIFACTS / "inbox-override.png"), full_page=True)
         await page.click("#ov-clear")
         await page.wait_for_function("document.querySelector('#override-now').textContent.includes('No override')")
-        await browser.close()
-    assert errors == []
     async with db.tenant(tid) as conn:
         logged = await conn.fetch("select actor, action from audit_log where action like 'override.%' order by id")
         lines = await conn.fetch("select kind from diary_notes where customer_id = $1 order by id", d.customer_id)
