@@ -686,7 +686,7 @@ async def test_without_a_secret_key_the_connectors_api_is_503(world: World, db: 
         headers={"Authorization": f"Bearer {world.tokens['a.admin']}"},
     ) as h:
         r = await h.put("/v1/connectors/hubspot", json={"key": "hubspot-secret-token"})
-    assert is_problem(r, 503, "unavailable") and "disabled" in r.json()["detail"]
+    assert is_problem(r, 503, "unavailable") and "RENEWALS_SECRET_KEY" in r.json()["detail"]
 
 
 async def test_admins_create_list_and_revoke_tokens(world: World, api_url: str) -> None:
