@@ -45,6 +45,7 @@ from connectors.hubspot import MalformedRecord, Result
 from connectors.slack_voice import CANCEL_TALK as CANCEL_TALK  # re-exported: tests and callers know it here
 from connectors.slack_voice import intent, side, tone
 from core.blocks import escape
+from core.freshness import LATEST_WORD
 from schemas.evidence import CustomerProfile, EvidenceItem, Factor
 
 LINK = "slack_channel_id"
@@ -136,10 +137,18 @@ Users = dict[str, dict[str, Any]]
 def customer_side(
     messages: list[dict[str, Any]], own_team: str | None, users: Users | None, customer_domain: str | None
 ) -> list[dict[str, Any]]:
-    """The human messages the customer's side wrote."""
+    """The human messages the customer's side wrote. A message without a team stamp takes the team stamped on
+    another of its poster's messages here: the connector asks users.info only for posters with no stamped
+    message at all, so without this a vendor's unstamped message fell through to "the customer"."""
     users = users or {}
+    stamps = {
+        m.get("user"): m.get("user_team") or m.get("team") for m in messages if m.get("user_team") or m.get("team")
+    }
     return [
-        m for m in messages if _human(m) and side(m, own_team, users.get(str(m["user"])), customer_domain) == "customer"
+        m
+        for m in messages
+        if _human(m)
+        and side(m, own_team, users.get(str(m["user"])), customer_domain, stamps.get(m.get("user"))) == "customer"
     ]
 
 
@@ -233,6 +242,9 @@ def channel_signals(
                 )
     if warmest is not None:
         items.append(_said(warmest[1], channel, "thanks", "support_sentiment", 0.15, "spoke warmly of the product"))
+    if theirs:  # the customer's latest word in the channel: Slack's freshness clock (core.freshness)
+        latest = max(_day(m["ts"]) for m in theirs).isoformat()
+        items = [i.model_copy(update={"facts": {**i.facts, LATEST_WORD: latest}}) for i in items]
     return items
 
 
