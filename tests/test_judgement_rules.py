@@ -10,6 +10,7 @@ import pytest
 
 from connectors.slack import channel_signals, voices_to_check
 from core import freshness
+from core.changes import evidence_changes
 from core.factors import DEFAULT_WEIGHTS, abstain_reason, breakdown, strong_leaving
 from schemas.evidence import EvidenceItem
 
@@ -190,3 +191,10 @@ def test_growth_is_contradicted_only_by_a_record_or_more_than_one_message(
     reason = abstain_reason(items, breakdown(items, DEFAULT_WEIGHTS), RUN) or ""
     assert reason.startswith("contradictory_evidence") is contradictory, reason
     assert [i.source_id for i in strong_leaving(items)] == ([i.source_id for i in leaving] if contradictory else [])
+
+
+def test_the_freshness_clock_moving_is_not_a_change_to_the_message() -> None:
+    before, after = slack_item(20, 20), slack_item(20, 3)
+    assert evidence_changes([before], [after]) == []
+    moved = after.model_copy(update={"signal": -0.5})
+    assert [c.change for c in evidence_changes([before], [moved])] == ["changed"]
