@@ -45,6 +45,7 @@ from connectors.hubspot import MalformedRecord, Result
 from connectors.slack_voice import CANCEL_TALK as CANCEL_TALK  # re-exported: tests and callers know it here
 from connectors.slack_voice import intent, side, tone
 from core.blocks import escape
+from core.freshness import LATEST_WORD
 from schemas.evidence import CustomerProfile, EvidenceItem, Factor
 
 LINK = "slack_channel_id"
@@ -136,10 +137,18 @@ Users = dict[str, dict[str, Any]]
 def customer_side(
     messages: list[dict[str, Any]], own_team: str | None, users: Users | None, customer_domain: str | None
 ) -> list[dict[str, Any]]:
-    """The human messages the customer's side wrote."""
+    """The human messages the customer's side wrote. A message without a team stamp takes the team stamped on
+    another of its poster's messages here: the connector asks users.info only for posters with no stamped
+    message at all, so without this a vendor's unstamped message fell through to "the customer"."""
     users = users or {}
+    stamps = {
+        m.get("user"): m.get("user_team") or m.get("team") for m in messages if m.get("user_team") or m.get("team")
+    }
     return [
-        m for m in messages if _human(m) and side(m, own_team, users.get(str(m["user"])), customer_domain) == "customer"
+        m
+        for m in messages
+        if _human(m)
+        and side(m, own_team, users.get(str(m["user"])), customer_domain, stamps.get(m.get("user"))) == "customer"
     ]
 
 
@@ -152,6 +161,48 @@ def find_champion(messages: list[dict[str, Any]], channel_info: dict[str, Any] |
     top = max(counts.values())
     # ties go to whoever wrote most recently (messages are newest first)
     return str(next(m["user"] for m in messages if _human(m) and counts[m["user"]] == top))
+
+
+MAX_VOICES_CHECKED = 2
+
+
+def voices_to_check(
+    messages: list[dict[str, Any]], own_team: str | None, users: Users | None, customer_domain: str | None
+) -> list[str]:
+    """The customer side's main voices when someone else has written since: the one case worth a users.info to
+    see whether a champion's account has been deactivated (at most MAX_VOICES_CHECKED calls per such channel per
+    read; a kept record may predate the departure, so each is asked afresh). A main voice is a poster, other than
+    the latest one, with at least as many messages as the latest; the most frequent first, then the one silent
+    longest (a newcomer who has written as often as the old champion must not hide them)."""
+    theirs = sorted(customer_side(messages, own_team, users, customer_domain), key=lambda m: -_sort_ts(m["ts"]))
+    if not theirs:
+        return []
+    counts, latest = Counter(str(m["user"]) for m in theirs), str(theirs[0]["user"])
+    last_said = {str(m["user"]): _sort_ts(m["ts"]) for m in reversed(theirs)}  # each poster's newest message
+    earlier = [u for u in counts if u != latest and counts[u] >= counts[latest]]
+    return sorted(earlier, key=lambda u: (-counts[u], last_said[u]))[:MAX_VOICES_CHECKED]
+
+
+def _departed(channel: str, champ: str, user: dict[str, Any] | None, said: list[dict[str, Any]]) -> list[EvidenceItem]:
+    """A main voice of the customer's side (voices_to_check), whose Slack account is deactivated (`deleted`, as
+    users.info reports a member their workspace removed), has left: read from the account, not from how anyone
+    words the news (issue #12: a departure only a Slack message told was missed when the message was worded in a
+    way the rules do not know)."""
+    if not (user and user.get("deleted") and said):
+        return []
+    name = str((user.get("profile") or {}).get("real_name") or user.get("real_name") or champ)
+    return [
+        EvidenceItem(
+            source_id=f"slack:{channel}:{said[0]['ts']}",
+            kind="champion_left",
+            factor="champion_status",
+            signal=-0.8,
+            summary=f"<@{champ}> ({name}), a main voice of the customer in the channel, is gone: their Slack "
+            "account has been deactivated",
+            facts={"user": champ, "deactivated": True, "last_message_on": _day(said[0]["ts"]).isoformat()},
+            observed_on=_day(said[0]["ts"]),
+        )
+    ]
 
 
 def _said(m: dict[str, Any], channel: str, kind: str, factor: Factor, signal: float, what: str) -> EvidenceItem:
@@ -185,10 +236,14 @@ def channel_signals(
     msgs = [m for m in msgs if _day(m["ts"]) <= run_date]
     theirs = customer_side(msgs, own_team, users, customer_domain)
     items: list[EvidenceItem] = []
+    for was in voices_to_check(msgs, own_team, users, customer_domain):
+        items += _departed(channel, was, (users or {}).get(was), [m for m in msgs if m.get("user") == was])
+        if items:
+            break
     champ = champion or find_champion(theirs, channel_info)
     if champ:
         said = [m for m in msgs if m.get("user") == champ]
-        if said:
+        if said and not items:
             last = said[0]
             quiet = (run_date - _day(last["ts"])).days
             if quiet >= QUIET_DAYS:
@@ -233,6 +288,9 @@ def channel_signals(
                 )
     if warmest is not None:
         items.append(_said(warmest[1], channel, "thanks", "support_sentiment", 0.15, "spoke warmly of the product"))
+    if theirs:  # the customer's latest word in the channel: Slack's freshness clock (core.freshness)
+        latest = max(_day(m["ts"]) for m in theirs).isoformat()
+        items = [i.model_copy(update={"facts": {**i.facts, LATEST_WORD: latest}}) for i in items]
     return items
 
 
@@ -511,6 +569,9 @@ class SlackConnector:
             try:
                 messages = await self._messages(channel, oldest, run_date)
                 await self._unstamped_users(messages)
+                read = self.kept is None or channel in self.read  # kept messages unread today: no new voice
+                for was in voices_to_check(messages, self.own_team, self.users, _domain(c.email)) if read else []:
+                    self.users[was] = self.asked[was] = await self.source.user(was)
                 items = channel_signals(
                     channel,
                     messages,

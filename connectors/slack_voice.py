@@ -192,12 +192,18 @@ def tone(text: str) -> float:
 
 
 def side(
-    message: dict[str, Any], own_team: str | None, user: dict[str, Any] | None, customer_domain: str | None
+    message: dict[str, Any],
+    own_team: str | None,
+    user: dict[str, Any] | None,
+    customer_domain: str | None,
+    poster_team: str | None = None,
 ) -> Side:
     """Who wrote it. Slack Connect stamps each message with the poster's team (`user_team`, else `team`): the
-    tenant's own workspace is the vendor. Without the stamp: the poster's own team, then the poster's email
-    domain against the customer's. With nothing to tell, the customer (as before speakers were told apart)."""
-    stamp = message.get("user_team") or message.get("team")
+    tenant's own workspace is the vendor. Without the stamp: the team stamped on another message of the same
+    poster (`poster_team`: a poster belongs to one team, and an old channel stamps only some messages), the
+    poster's own team, then the poster's email domain against the customer's. With nothing to tell, the
+    customer (as before speakers were told apart)."""
+    stamp = message.get("user_team") or message.get("team") or poster_team
     if stamp and own_team:
         return "vendor" if stamp == own_team else "customer"
     if user:

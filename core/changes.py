@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from core import facts, render
 from core.blocks import escape, section
+from core.freshness import LATEST_WORD
 from schemas.changes import EvidenceChange, FactMove, FactorMove, PreviousVerdict, RunChanges
 from schemas.evidence import EvidenceItem, FactValue
 from schemas.verdict import FactorBreakdown
@@ -36,7 +37,9 @@ def _keyed(items: Iterable[EvidenceItem]) -> dict[tuple[str, str], EvidenceItem]
 
 
 def fact_moves(old: EvidenceItem, new: EvidenceItem) -> list[FactMove]:
-    keys = sorted(set(old.facts) | set(new.facts))
+    """The facts that moved, but not the Slack freshness clock: the customer speaking again moves it on every
+    older message of the channel, and the messages themselves did not change."""
+    keys = sorted((set(old.facts) | set(new.facts)) - {LATEST_WORD})
     return [
         FactMove(fact=k, old=old.facts.get(k), new=new.facts.get(k))
         for k in keys

@@ -101,6 +101,8 @@ FIELDS: dict[str, Field] = {
     "days_quiet": Field("days", forbid=(*_NOT_DAYS, "late")),
     "last_message_on": Field("date", forbid=("attempts", "late")),
     "days_waiting": Field("days", forbid=(*_NOT_DAYS, "on_time")),
+    "deactivated": Field("flag", customer=False),  # the poster's Slack account, as users.info reports it
+    "customer_latest_word_on": Field("date", customer=False),  # Slack's freshness clock (core.freshness)
     # Usage
     "active_users_now": Field(
         "users", forbid=("attempts", "late", "seats"), direction="pair:active_users_before:active_users_now"

@@ -16,8 +16,9 @@ from schemas.evidence import EvidenceBundle, EvidenceItem
 from schemas.verdict import FactorBreakdown, VerdictRow
 
 # Days. Usage is a daily feed (three days without it means it stopped); a CRM record untouched for a month no
-# longer describes the account; a shared channel's talk goes cold in two weeks. Stripe bills annual plans once a
-# year, so only an object older than a year and a month says the billing feed itself is stale.
+# longer describes the account; a shared channel's talk goes cold in two weeks once the customer has moved on
+# (see LATEST_WORD). Stripe bills annual plans once a year, so only an object older than a year and a month says
+# the billing feed itself is stale.
 DEFAULT_LIMITS: dict[str, int] = {"usage": 3, "hubspot": 30, "salesforce": 30, "slack": 14, "stripe": 400}
 AS_OF_READ = frozenset(
     {"champion_quiet", "champion_quiet_in_slack", "question_unanswered", "renewal_deal_stale", "subscription"}
@@ -25,6 +26,13 @@ AS_OF_READ = frozenset(
     # still holds, so its age is not staleness.
     | {"renewal_deal_lost", "champion_left", "contact_left"}
 )
+# Slack is a conversation, not a feed: the connector reads the whole channel every scan, so a message is not
+# out of date because the channel went quiet after it; it is still the customer's latest word, and the quiet
+# itself is read as of the scan (champion_quiet_in_slack). What goes stale is talk the customer has since moved on
+# from: a Slack item carrying `facts[LATEST_WORD]` (the day of the customer side's newest message in its channel)
+# is aged from that day, not from the run date. Items without the fact (stored before it, or from elsewhere) age
+# from the run date as before.
+LATEST_WORD = "customer_latest_word_on"
 MAINLY = 0.5  # stale items carrying more than this share of the weighted signal: the verdict abstains
 STALE_EVIDENCE = "stale_evidence"
 
@@ -44,7 +52,11 @@ def evidence_time(item: EvidenceItem, run_date: dt.date) -> dt.date | None:
 
 def age_days(item: EvidenceItem, run_date: dt.date) -> int | None:
     when = evidence_time(item, run_date)
-    return None if when is None else (run_date - when).days
+    if when is None:
+        return None
+    latest = item.facts.get(LATEST_WORD) if item.kind not in AS_OF_READ else None
+    now = dt.date.fromisoformat(latest) if isinstance(latest, str) else run_date
+    return (min(now, run_date) - when).days
 
 
 def is_stale(item: EvidenceItem, run_date: dt.date, limits: Mapping[str, int]) -> bool:

@@ -137,8 +137,10 @@ async def test_a_chunk_of_60_costs_few_requests_and_only_the_broken_customer_fai
     assert per_customer["hubspot"] <= 6 / 60  # 2 association reads + deal and contact batch reads
     assert per_customer["salesforce"] <= 2 / 60  # one Opportunity and one Contact query
     # one conversations.history page per channel; a busy channel (4% of the sample's) takes a second page,
-    # and a poster none of whose messages carries a Slack Connect team stamp one users.info per gather
-    assert 1.0 <= per_customer["slack"] <= 1.15
+    # a poster none of whose messages carries a Slack Connect team stamp one users.info per gather, and a channel
+    # where a new customer voice spoke after the main ones (a handover: 2-4% of the sample's) one or two
+    # users.info (is the old champion's account deactivated?)
+    assert 1.0 <= per_customer["slack"] <= 1.2
 
 
 async def test_a_malformed_record_is_that_customers_error_naming_the_record(sandbox: SandboxHandle, ws: Path) -> None:
