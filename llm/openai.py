@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import Any, Final
 
 import openai
 from openai.types.chat import ChatCompletion
@@ -26,7 +26,7 @@ from llm.prompt import (
 )
 
 VENDOR = "openai"
-ENDPOINT = "/v1/chat/completions"
+ENDPOINT: Final = "/v1/chat/completions"
 KEY_FIELD = "renewals_key"  # the batch's metadata entry naming our submission (llm/batch.py)
 # A batch in any of these will change no more; "failed" is a batch whose input did not validate.
 FINAL = {"completed", "failed", "expired", "cancelled"}
@@ -169,10 +169,9 @@ class OpenAIModel:
             return "expired"
         if code == "batch_cancelled":
             return "canceled"
-        body = response.get("body") if isinstance(response.get("body"), dict) else {}
-        message = (
-            err.get("message") or (body.get("error") or {}).get("message") or f"status {response.get('status_code')}"
-        )
+        body = response.get("body")
+        said = (body.get("error") or {}).get("message") if isinstance(body, dict) else None
+        message = err.get("message") or said or f"status {response.get('status_code')}"
         return f"errored: {message}"
 
     async def cancel_batch(self, batch_id: str) -> None:

@@ -2,7 +2,8 @@
 
 A batch behaves as the next step of FakeLLM.batch_script says (BATCH_ENDED when empty): ended at the first poll,
 slow (two polls in progress), stuck until cancelled, expired, or partial (its first request errored). Every
-request a batch answers is answered as the synchronous fake would answer it.
+request a batch answers is answered as the synchronous fake would answer it, with a canned payload at the head
+of FakeLLM.script (a dict or pydantic model) taken first.
 
     OpenAI: POST /v1/files (multipart, purpose "batch"), GET /v1/files/{id}/content, POST /v1/batches,
             GET /v1/batches[/{id}], POST /v1/batches/{id}/cancel; answers in an output file, failures and the
@@ -23,6 +24,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from sandbox.llm_fakes import (
     BATCH_ENDED,
@@ -32,6 +34,7 @@ from sandbox.llm_fakes import (
     BATCH_STUCK,
     GOOD,
     FakeLLM,
+    Step,
     respond,
 )
 
@@ -41,6 +44,15 @@ OPERATION_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1main.Genera
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _canned(fake: FakeLLM) -> Step:
+    """A canned answer (a dict or model) at the head of the script answers a batched request as it would a
+    synchronous one; anything else in the script is for synchronous calls."""
+    with fake._lock:
+        if fake.script and isinstance(fake.script[0], dict | BaseModel):
+            return fake.script.popleft()
+    return GOOD
 
 
 def new_batch(fake: FakeLLM, vendor: str, prefix: str, requests: list[tuple[str, str, dict[str, Any]]]) -> str:
@@ -55,7 +67,8 @@ def new_batch(fake: FakeLLM, vendor: str, prefix: str, requests: list[tuple[str,
         elif step == BATCH_PARTIAL and i == 0:
             results.append((cid, "errored", None))
         else:
-            results.append((cid, "succeeded", json.loads(bytes(respond(fake, vendor, model, GOOD, body).body))))
+            answer = respond(fake, vendor, model, _canned(fake), body)
+            results.append((cid, "succeeded", json.loads(bytes(answer.body))))
     fake.batches[bid] = {
         "vendor": vendor,
         "status": "in_progress",
