@@ -4,6 +4,7 @@ against local wire-format fakes, as in test_tier3.py: the vendors cannot be reac
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -107,8 +108,9 @@ async def scan_day(
 
 
 def asked(fake: FakeLLM) -> set[str]:
-    """The customers named in the prompts the fake was sent."""
-    return {cid for r in fake.requests for cid in str(r["body"]).split('"') if cid.startswith("cus_")}
+    """The customers named in the prompts the fake was sent (an OpenAI batch's input file holds them as JSON inside
+    JSON, hence the pattern rather than the quotes)."""
+    return {cid for r in fake.requests for cid in re.findall(r"cus_[0-9a-f]{12}", str(r["body"]))}
 
 
 async def test_an_unchanged_account_is_carried_forward_citing_its_diary_and_a_change_re_asks(
