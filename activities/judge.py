@@ -355,16 +355,24 @@ class JudgeActivities:
         found = None
         if held["since"] != now:  # an earlier attempt meant to submit: it may have got as far as the vendor
             since = dt.datetime.fromisoformat(held["since"])
-            found = await model.find_batch(held["key"], [held["custom_id"]], since, taken)
+            found = await model.find_batch(key, [held["custom_id"]], since, taken)
             activity.logger.warning(
                 "batch %s of %s: an earlier attempt's submission %s",
                 stage,
                 ref.batch_no,
-                f"found: {found}" if found else "was not made",
+                f"found: {found.batch_id}" if found else "was not made",
             )
-        batch_id = found or await model.submit_batch({held["custom_id"]: prompt}, schema, key=held["key"])
+        batch_id = found.batch_id if found else await model.submit_batch({held["custom_id"]: prompt}, schema, key=key)
         async with self.db.tenant(ref.tenant_id) as conn:
-            await batch_rows.submitted(conn, ref.tenant_id, ref.run_date, ref.batch_no, f"{stage}-batch", batch_id)
+            await batch_rows.submitted(
+                conn,
+                ref.tenant_id,
+                ref.run_date,
+                ref.batch_no,
+                f"{stage}-batch",
+                batch_id,
+                guessed=found is not None and not found.certain,
+            )
         return batch_id
 
     async def _batch_answer(
@@ -374,6 +382,8 @@ class JudgeActivities:
         held = await self._load(ref, f"{stage}-batch") or {}
         if ended:
             answer = result_for(await model.batch_results(batch_id, schema), held.get("custom_id") or request_id(ref))
+        elif held.get("guessed"):  # maybe another submission's batch: left to run, never cancelled by us
+            answer = "not ended by the tenant's batch_wait_seconds (a batch found again, not cancelled)"
         else:
             await model.cancel_batch(batch_id)
             answer = "not ended by the tenant's batch_wait_seconds: cancelled"

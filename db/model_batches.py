@@ -1,6 +1,7 @@
 """The SQL of vendor batch submissions (llm/batch.py): the intent recorded before a batch is submitted, its id after.
 
-A submission is a model_outputs row of stage "<stage>-batch": {"key", "custom_id", "customers", "since", "id"}.
+A submission is a model_outputs row of stage "<stage>-batch": {"key", "custom_id", "customers", "since", "id",
+"guessed"}.
 """
 
 from __future__ import annotations
@@ -30,17 +31,24 @@ async def intend(
 
 
 async def submitted(
-    conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, batch_no: int, stage: str, batch_id: str
+    conn: asyncpg.Connection,
+    tenant_id: str,
+    run_date: dt.date,
+    batch_no: int,
+    stage: str,
+    batch_id: str,
+    guessed: bool = False,
 ) -> None:
-    """The vendor accepted the intended batch under this id."""
+    """The vendor accepted the intended batch under this id (`guessed`: found again, but not surely ours)."""
     await conn.execute(
-        """update model_outputs set output = output || jsonb_build_object('id', $5::text)
+        """update model_outputs set output = output || jsonb_build_object('id', $5::text, 'guessed', $6::bool)
             where tenant_id = $1 and run_date = $2 and batch_no = $3 and stage = $4""",
         tenant_id,
         run_date,
         batch_no,
         stage,
         batch_id,
+        guessed,
     )
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
 
 from llm.base import CustomerContext, ModelAnswer
+from llm.batch import Found
 from llm.prompt import (
     Completion,
     ModelAnswerError,
@@ -126,7 +127,7 @@ class AnthropicModel:
 
     async def find_batch(
         self, key: str, custom_ids: Collection[str], since: dt.datetime, claimed: Collection[str] = ()
-    ) -> str | None:
+    ) -> Found | None:
         """Our batch among those created since the intent (listed newest first), none already claimed by another
         submission. An ended one is matched on our custom_ids in its results; one still in progress cannot show
         its requests, so it is taken when it is the only candidate, and collect checks the custom_id (a wrong
@@ -143,12 +144,12 @@ class AnthropicModel:
                     continue
                 async for item in await self._client.messages.batches.results(b.id):
                     if item.custom_id in custom_ids:
-                        return b.id
+                        return Found(b.id)
         except anthropic.APIStatusError as e:
             raise _status_error(e) from e
         except anthropic.APIConnectionError as e:
             raise vendor_error(VENDOR, None, e.message) from e
-        return in_progress[0] if len(in_progress) == 1 else None
+        return Found(in_progress[0], certain=False) if len(in_progress) == 1 else None
 
     async def batch_ended(self, batch_id: str) -> bool:
         try:

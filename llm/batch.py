@@ -21,11 +21,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
 from llm.prompt import Completion, T
+
+
+@dataclass(frozen=True)
+class Found:
+    """A batch find_batch took for ours. `certain`: matched on our key; otherwise a guess (Anthropic, a batch still
+    in progress), never to be cancelled, since it may be another submission's."""
+
+    batch_id: str
+    certain: bool = True
+
 
 EVERY_REQUEST = "*"  # a batch_results key: why no request of the batch has an answer (a job that failed whole)
 BATCH_VENDORS: frozenset[str] = frozenset({"anthropic", "openai", "google"})
@@ -42,7 +53,7 @@ class BatchModel(Protocol):
 
     async def find_batch(
         self, key: str, custom_ids: Collection[str], since: dt.datetime, claimed: Collection[str] = ()
-    ) -> str | None: ...
+    ) -> Found | None: ...
 
     async def batch_ended(self, batch_id: str) -> bool: ...
 

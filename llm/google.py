@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
 
 from llm.base import CustomerContext, ModelAnswer
-from llm.batch import EVERY_REQUEST
+from llm.batch import EVERY_REQUEST, Found
 from llm.prompt import (
     Completion,
     ModelAnswerError,
@@ -151,12 +151,12 @@ class GoogleModel:
 
     async def find_batch(
         self, key: str, custom_ids: Collection[str], since: dt.datetime, claimed: Collection[str] = ()
-    ) -> str | None:
+    ) -> Found | None:
         """The batch job our key names (its display_name), among the recent ones listed."""
         try:
             async for job in await self._client.aio.batches.list(config=types.ListBatchJobsConfig(page_size=100)):
                 if job.display_name == key and job.name not in claimed:
-                    return job.name
+                    return Found(str(job.name))
                 if job.create_time is not None and job.create_time < since - dt.timedelta(minutes=1):
                     return None  # listed newest first: older ones were made before our intent
         except errors.APIError as e:

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
 
 from llm.base import CustomerContext, ModelAnswer
+from llm.batch import Found
 from llm.cache import PROMPT_CACHE_KEY
 from llm.prompt import (
     Completion,
@@ -117,14 +118,14 @@ class OpenAIModel:
 
     async def find_batch(
         self, key: str, custom_ids: Collection[str], since: dt.datetime, claimed: Collection[str] = ()
-    ) -> str | None:
+    ) -> Found | None:
         """The batch our key names, among those created since the intent was recorded (newest first)."""
         try:
             async for b in self._client.batches.list(limit=100):
                 if b.created_at < since.timestamp() - 60:  # a minute of clock skew between us and the vendor
                     return None
                 if (b.metadata or {}).get(KEY_FIELD) == key and b.id not in claimed:
-                    return b.id
+                    return Found(b.id)
         except openai.APIStatusError as e:
             raise _status_error(e) from e
         except openai.APIConnectionError as e:

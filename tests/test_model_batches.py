@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -166,12 +167,12 @@ async def test_a_worker_that_dies_between_the_vendor_accepting_a_batch_and_savin
     failed: set[str] = set()
 
     async def dies_once(
-        conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, batch_no: int, stage: str, bid: str
+        conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, batch_no: int, stage: str, *rest: Any, **kw: Any
     ) -> None:
         if stage not in failed:
             failed.add(stage)
             raise ConnectionResetError("the worker died before saving the batch id")
-        await saved(conn, tenant_id, run_date, batch_no, stage, bid)
+        await saved(conn, tenant_id, run_date, batch_no, stage, *rest, **kw)
 
     monkeypatch.setattr(batch_rows, "submitted", dies_once)
     tid, ref, ids = await tier3_batch(owner, db, secret_key, three)
@@ -187,3 +188,5 @@ async def test_a_worker_that_dies_between_the_vendor_accepting_a_batch_and_savin
         held = {r["stage"]: r["output"] for r in await conn.fetch("select stage, output from model_outputs")}
     assert all(r["batched"] for r in calls) and len({r["stage"] for r in calls}) == 3
     assert held["worker-batch"]["id"] == next(iter(three["anthropic"].batches))
+    # Anthropic's batch was still in progress, so it was taken as a guess (never cancelled by us); the others by key.
+    assert held["worker-batch"]["guessed"] and not held["supervisor-batch"]["guessed"]
