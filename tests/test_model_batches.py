@@ -15,7 +15,7 @@ from temporalio.client import Client
 
 from db import model_batches as batch_rows
 from db.pool import Database
-from sandbox.llm_fakes import BATCH_EXPIRED, BATCH_SLOW, BATCH_STUCK, FakeLLM, start_fake_llm
+from sandbox.llm_fakes import BATCH_EXPIRED, BATCH_PARTIAL, BATCH_SLOW, BATCH_STUCK, FakeLLM, start_fake_llm
 from schemas import ids as ids_
 from tests.conftest import record_history
 from tests.test_carry_forward import DAY1, book, scan_day
@@ -190,3 +190,17 @@ async def test_a_worker_that_dies_between_the_vendor_accepting_a_batch_and_savin
     assert held["worker-batch"]["id"] == next(iter(three["anthropic"].batches))
     # Anthropic's batch was still in progress, so it was taken as a guess (never cancelled by us); the others by key.
     assert held["worker-batch"]["guessed"] and not held["supervisor-batch"]["guessed"]
+
+
+async def test_a_request_the_batch_errored_is_asked_synchronously_and_the_others_keep_their_batch_answers(
+    owner: asyncpg.Connection, db: Database, secret_key: str, client: Client, three: dict[str, FakeLLM]
+) -> None:
+    tid, ref, ids = await tier3_batch(owner, db, secret_key, three)
+    three["openai"].batch_script.append(BATCH_PARTIAL)  # the supervisor's request errors inside its batch
+    result = await run_batch(client, ref)
+    assert result.classified == len(ids)
+    assert sync_paths(three["openai"]) == ["/v1/chat/completions"]  # the supervisor, asked again synchronously
+    assert sync_paths(three["anthropic"]) == []  # the worker's batch answer stood
+    async with db.tenant(tid) as conn:
+        calls = {(r["stage"], r["batched"]) for r in await conn.fetch("select stage, batched from model_calls")}
+    assert calls == {("worker", True), ("supervisor", False)}  # each priced as the call it was
