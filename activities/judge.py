@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -24,17 +25,18 @@ from core.profiles import WeightVersion, weighting, weights_cited
 from core.secrets import decrypt
 from db import carry as carry_db
 from db import ledger, scans, tenants
+from db import model_batches as batch_rows
 from db import overrides as override_rows
 from db import profiles as weight_versions
 from db import settings as tenant_settings
 from db.pool import Database
 from llm import registry
 from llm.base import CustomerContext, Model
-from llm.batch import BatchModel, poll_seconds, uses_batch_api
+from llm.batch import BatchModel, batch_key, poll_seconds, result_for, uses_batch_api
 from llm.offline import NAME as OFFLINE_NAME
 from llm.offline import verdict_for
 from llm.pricing import UnknownModelPrice, price_usd
-from llm.prompt import StructuredModel, build_prompt
+from llm.prompt import Completion, StructuredModel, T, build_prompt
 from llm.supervisor import (
     RowFlag,
     SupervisorReview,
@@ -57,6 +59,7 @@ DEFAULT_SPECS = {
     "HEALTH": registry.OFFLINE,
 }  # the briefing uses a model only when the tenant names one
 FALLBACK_AFTER_ATTEMPTS = 3  # a model that keeps answering nonsense: the offline model finishes the batch
+CLAIMS_KEPT_DAYS = 2  # batch ids saved this recently are another submission's, never taken for a lost one
 
 
 async def charge(
@@ -163,6 +166,37 @@ class Plan:
     capped: set[str]
     live: list[CustomerContext]  # neither carried nor capped: the customers a model reads
     notes: dict[str, list[str]]
+
+
+@dataclass
+class Review:
+    """What the TIER3 supervisor reads: the worker's rows of the customers neither capped nor carried forward."""
+
+    contexts: list[CustomerContext]
+    worker: list[Verdict]
+    capped: set[str]
+    spec: str
+    model: Model
+
+    @property
+    def asks(self) -> bool:
+        return bool(self.contexts) and self.spec != registry.OFFLINE and isinstance(self.model, StructuredModel)
+
+
+@dataclass
+class Tiebreak:
+    """What the tiebreaker reads of one disputed customer."""
+
+    ctx: CustomerContext
+    worker: VerdictRow
+    flag: RowFlag
+    spec: str
+    model: Model
+    capped: bool
+
+    @property
+    def asks(self) -> bool:
+        return not self.capped and self.spec != registry.OFFLINE and isinstance(self.model, StructuredModel)
 
 
 class JudgeActivities:
@@ -278,20 +312,86 @@ class JudgeActivities:
         classify_batch) when the model has none, the tenant turned batches off, or nobody is live."""
         if await self._worker_done(ref) is not None:
             return ModelBatch()
-        async with self.db.tenant(ref.tenant_id) as conn:
-            wait = await carry_db.batch_wait_seconds(conn)
+        wait = await self._batch_wait(ref.tenant_id)
         submitted = await self._load(ref, "worker-batch")
-        if submitted is None:
+        batch_id = submitted.get("id") if submitted else None
+        if batch_id is None:
             plan = await self._plan(ref)  # capped and carried customers are not live: they never enter a batch
             if wait <= 0 or not plan.live or not uses_batch_api(plan.spec) or not isinstance(plan.model, BatchModel):
                 return ModelBatch()
-            batch_id = await plan.model.submit_batch({request_id(ref): build_prompt(plan.live)}, BatchVerdicts)
-            submitted = {"id": batch_id, "customers": [c.profile.customer_id for c in plan.live]}
-            async with self.db.tenant(ref.tenant_id) as conn:
-                await scans.save_model_output(
-                    conn, ref.tenant_id, ref.run_date, ref.batch_no, "worker-batch", plan.spec, submitted
-                )
-        return ModelBatch(batch_id=submitted["id"], wait_seconds=wait, poll_seconds=poll_seconds(wait))
+            live = [c.profile.customer_id for c in plan.live]
+            batch_id = await self._submission(
+                ref, "worker", plan.spec, plan.model, build_prompt(plan.live), BatchVerdicts, live
+            )
+        return ModelBatch(batch_id=batch_id, wait_seconds=wait, poll_seconds=poll_seconds(wait))
+
+    async def _batch_wait(self, tenant_id: str) -> int:
+        async with self.db.tenant(tenant_id) as conn:
+            return await carry_db.batch_wait_seconds(conn)
+
+    async def _submission(
+        self,
+        ref: BatchRef,
+        stage: str,
+        spec: str,
+        model: BatchModel,
+        prompt: tuple[str, str],
+        schema: type[BaseModel],
+        customers: list[str],
+    ) -> str:
+        """The id of the batch holding a stage's one request. The intent (our key) is saved before submitting;
+        a retry that finds the intent but no id (the worker died after the vendor accepted the batch, before we
+        saved its id) looks the batch up by that key instead of submitting, and paying for, a second one."""
+        key = batch_key(ref.tenant_id, ref.run_date, ref.batch_no, stage)
+        now = dt.datetime.now(dt.UTC).isoformat()
+        intent = {"key": key, "custom_id": key, "customers": customers, "since": now, "id": None}
+        async with self.db.tenant(ref.tenant_id) as conn:
+            held = await batch_rows.intend(
+                conn, ref.tenant_id, ref.run_date, ref.batch_no, f"{stage}-batch", spec, intent
+            )
+            taken = await batch_rows.claimed(conn, ref.run_date - dt.timedelta(days=CLAIMS_KEPT_DAYS))
+        if held.get("id"):
+            return str(held["id"])
+        found = None
+        if held["since"] != now:  # an earlier attempt meant to submit: it may have got as far as the vendor
+            since = dt.datetime.fromisoformat(held["since"])
+            found = await model.find_batch(key, [held["custom_id"]], since, taken)
+            activity.logger.warning(
+                "batch %s of %s: an earlier attempt's submission %s",
+                stage,
+                ref.batch_no,
+                f"found: {found.batch_id}" if found else "was not made",
+            )
+        batch_id = found.batch_id if found else await model.submit_batch({held["custom_id"]: prompt}, schema, key=key)
+        async with self.db.tenant(ref.tenant_id) as conn:
+            await batch_rows.submitted(
+                conn,
+                ref.tenant_id,
+                ref.run_date,
+                ref.batch_no,
+                f"{stage}-batch",
+                batch_id,
+                guessed=found is not None and not found.certain,
+            )
+        return batch_id
+
+    async def _batch_answer(
+        self, ref: BatchRef, stage: str, model: BatchModel, batch_id: str, ended: bool, schema: type[T]
+    ) -> Completion[T] | str:
+        """A stage's answer from its batch, or why there is none; a batch not ended by the deadline is cancelled."""
+        held = await self._load(ref, f"{stage}-batch") or {}
+        if ended:
+            answer = result_for(await model.batch_results(batch_id, schema), held.get("custom_id") or request_id(ref))
+        elif held.get("guessed"):  # maybe another submission's batch: left to run, never cancelled by us
+            answer = "not ended by the tenant's batch_wait_seconds (a batch found again, not cancelled)"
+        else:
+            await model.cancel_batch(batch_id)
+            answer = "not ended by the tenant's batch_wait_seconds: cancelled"
+        if isinstance(answer, str):
+            activity.logger.warning(
+                "batch %s of %s (%s): %s; asking synchronously", batch_id, ref.batch_no, stage, answer
+            )
+        return answer
 
     @activity.defn
     async def poll_model_batch(self, ref: BatchRef, batch_id: str) -> bool:
@@ -307,13 +407,8 @@ class JudgeActivities:
         plan = await self._plan(ref)
         if not isinstance(plan.model, BatchModel):  # the tenant changed models meanwhile
             return await self._finish(ref, plan, await self._read_now(ref, plan))
-        if ended:
-            answer = (await plan.model.batch_results(batch_id, BatchVerdicts)).get(request_id(ref), "missing")
-        else:
-            await plan.model.cancel_batch(batch_id)
-            answer = "not ended by the tenant's batch_wait_seconds: cancelled"
+        answer = await self._batch_answer(ref, "worker", plan.model, batch_id, ended, BatchVerdicts)
         if isinstance(answer, str):
-            activity.logger.warning("batch %s of %s: %s; reading synchronously", batch_id, ref.batch_no, answer)
             return await self._finish(ref, plan, await self._read_now(ref, plan))
         live = {c.profile.customer_id for c in plan.live}
         await self._charge(
@@ -419,41 +514,64 @@ class JudgeActivities:
         disputes (credible flags only: a flag citing evidence the customer lacks is dropped)."""
         saved = await self._load(ref, "supervisor")
         if saved is None:
-            worker = [
-                Verdict.model_validate(v) for v in (await self._load(ref, "worker") or {"verdicts": []})["verdicts"]
-            ]
-            contexts = await self._contexts(ref)
-            capped, _, _ = await self._capped(ref, [c.profile.customer_id for c in contexts])
-            # The cap covers every call; a verdict carried forward unchanged has no new reading to review.
-            skip = capped | {v.customer_id for v in worker if v.carried_from is not None}
-            contexts = [c for c in contexts if c.profile.customer_id not in skip]
-            worker = [v for v in worker if v.customer_id not in skip]
-            spec, model = await self.model_for(ref.tenant_id, "SUPERVISOR")
-            flags: list[RowFlag] = []
-            notes: list[str] = [f"{c}: cost cap reached, not sent to the supervisor" for c in sorted(capped)]
-            drift = None
-            if contexts and spec != registry.OFFLINE and isinstance(model, StructuredModel):
-                system, user = supervisor_prompt(contexts, worker)
-                done = await model.ask(system, user, SupervisorReview)
-                review: SupervisorReview = done.value
-                flags, notes = credible_flags(review, contexts)
-                drift = review.drift_reason if review.systematic_drift else None
-                await self._charge(
-                    ref,
-                    "supervisor",
-                    spec,
-                    [c.profile.customer_id for c in contexts],
-                    done.input_tokens,
-                    done.output_tokens,
-                    (done.cache_write_tokens, done.cache_read_tokens),
-                )
-            elif contexts:
-                notes.append("no supervisor model configured (or no key for it): the worker's rows stand")
-            saved = {"model": spec, "flags": [f.model_dump(mode="json") for f in flags], "notes": notes, "drift": drift}
-            async with self.db.tenant(ref.tenant_id) as conn:
-                await scans.save_model_output(
-                    conn, ref.tenant_id, ref.run_date, ref.batch_no, "supervisor", spec, saved
-                )
+            review = await self._review(ref)
+            done = None
+            if review.asks:
+                assert isinstance(review.model, StructuredModel)
+                done = await review.model.ask(*supervisor_prompt(review.contexts, review.worker), SupervisorReview)
+            saved = await self._supervised(ref, review, done)
+        return await self._disputed(ref, saved)
+
+    async def _review(self, ref: BatchRef) -> Review:
+        worker = [Verdict.model_validate(v) for v in (await self._load(ref, "worker") or {"verdicts": []})["verdicts"]]
+        contexts = await self._contexts(ref)
+        capped, _, _ = await self._capped(ref, [c.profile.customer_id for c in contexts])
+        # The cap covers every call; a verdict carried forward unchanged has no new reading to review.
+        skip = capped | {v.customer_id for v in worker if v.carried_from is not None}
+        spec, model = await self.model_for(ref.tenant_id, "SUPERVISOR")
+        return Review(
+            contexts=[c for c in contexts if c.profile.customer_id not in skip],
+            worker=[v for v in worker if v.customer_id not in skip],
+            capped=capped,
+            spec=spec,
+            model=model,
+        )
+
+    async def _supervised(
+        self, ref: BatchRef, review: Review, done: Completion[SupervisorReview] | None, batched: bool = False
+    ) -> dict[str, Any]:
+        """The supervisor's reading (`done`; None when it was not asked) priced, checked and saved."""
+        flags: list[RowFlag] = []
+        notes: list[str] = [f"{c}: cost cap reached, not sent to the supervisor" for c in sorted(review.capped)]
+        drift = None
+        if done is not None:
+            flags, notes = credible_flags(done.value, review.contexts)
+            drift = done.value.drift_reason if done.value.systematic_drift else None
+            await self._charge(
+                ref,
+                "supervisor",
+                review.spec,
+                [c.profile.customer_id for c in review.contexts],
+                done.input_tokens,
+                done.output_tokens,
+                (done.cache_write_tokens, done.cache_read_tokens),
+                batched=batched,
+            )
+        elif review.contexts:
+            notes.append("no supervisor model configured (or no key for it): the worker's rows stand")
+        saved = {
+            "model": review.spec,
+            "flags": [f.model_dump(mode="json") for f in flags],
+            "notes": notes,
+            "drift": drift,
+        }
+        async with self.db.tenant(ref.tenant_id) as conn:
+            await scans.save_model_output(
+                conn, ref.tenant_id, ref.run_date, ref.batch_no, "supervisor", review.spec, saved
+            )
+        return saved
+
+    async def _disputed(self, ref: BatchRef, saved: dict[str, Any]) -> list[str]:
         worker_cls = {
             v["customer_id"]: v["classification"]
             for v in (await self._load(ref, "worker") or {"verdicts": []})["verdicts"]
@@ -466,6 +584,14 @@ class JudgeActivities:
         stage = f"tiebreaker:{customer_id}"
         if (saved := await self._load(ref, stage)) is not None:
             return str(saved.get("classification", "none"))
+        tb = await self._tiebreak(ref, customer_id)
+        done = None
+        if tb.asks:
+            assert isinstance(tb.model, StructuredModel)
+            done = await tb.model.ask(*tiebreaker_prompt(tb.ctx, tb.worker, tb.flag), BatchVerdicts)
+        return await self._tiebroken(ref, customer_id, tb, done)
+
+    async def _tiebreak(self, ref: BatchRef, customer_id: str) -> Tiebreak:
         worker = {
             v["customer_id"]: VerdictRow.model_validate(v)
             for v in (await self._load(ref, "worker") or {"verdicts": []})["verdicts"]
@@ -477,16 +603,26 @@ class JudgeActivities:
         )
         ctx = next(c for c in await self._contexts(ref) if c.profile.customer_id == customer_id)
         spec, model = await self.model_for(ref.tenant_id, "TIEBREAKER")
-        out: dict[str, Any] = {"model": spec, "classification": "none"}
         capped, _, _ = await self._capped(ref, [customer_id])
-        if not capped and spec != registry.OFFLINE and isinstance(model, StructuredModel):
-            system, user = tiebreaker_prompt(ctx, worker[customer_id], flag)
-            done = await model.ask(system, user, BatchVerdicts)
+        return Tiebreak(ctx, worker[customer_id], flag, spec, model, bool(capped))
+
+    async def _tiebroken(
+        self,
+        ref: BatchRef,
+        customer_id: str,
+        tb: Tiebreak,
+        done: Completion[BatchVerdicts] | None,
+        batched: bool = False,
+    ) -> str:
+        """The tiebreaker's reading (`done`; None when it was not asked) checked, priced and saved."""
+        stage = f"tiebreaker:{customer_id}"
+        out: dict[str, Any] = {"model": tb.spec, "classification": "none"}
+        if done is not None:
             row = next((r for r in done.value.rows if r.customer_id == customer_id), None)
             if row is not None:
-                row, notes, _ = checked(row, ctx, ref.route, await self._email_settings(ref.tenant_id))
+                row, notes, _ = checked(row, tb.ctx, ref.route, await self._email_settings(ref.tenant_id))
                 out = {
-                    "model": spec,
+                    "model": tb.spec,
                     "classification": row.classification,
                     "row": row.model_dump(mode="json"),
                     "notes": notes,
@@ -494,15 +630,79 @@ class JudgeActivities:
             await self._charge(
                 ref,
                 stage,
-                spec,
+                tb.spec,
                 [customer_id],
                 done.input_tokens,
                 done.output_tokens,
                 (done.cache_write_tokens, done.cache_read_tokens),
+                batched=batched,
             )
         async with self.db.tenant(ref.tenant_id) as conn:
-            await scans.save_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, stage, spec, out)
+            await scans.save_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, stage, tb.spec, out)
         return str(out["classification"])
+
+    # ---- the supervisor and the tiebreaker through a vendor batch API (llm/batch.py) ---------------------------
+
+    @activity.defn
+    async def submit_review_batch(self, ref: BatchRef, stage: str) -> ModelBatch:
+        """The supervisor's ("supervisor") or one tiebreak's ("tiebreaker:<customer>") prompt, submitted to its
+        model's batch API; no batch (asked synchronously) when the model has none, batches are off, the stage
+        is done, or nobody is to be asked (capped customers never enter a batch)."""
+        held = await self._load(ref, f"{stage}-batch")
+        wait = await self._batch_wait(ref.tenant_id)
+        if held and held.get("id"):
+            return ModelBatch(batch_id=held["id"], wait_seconds=wait, poll_seconds=poll_seconds(wait))
+        if wait <= 0 or await self._load(ref, stage) is not None:
+            return ModelBatch()
+        schema: type[BaseModel]
+        if stage == "supervisor":
+            review = await self._review(ref)
+            spec, model, asks, schema = review.spec, review.model, review.asks, SupervisorReview
+            customers = [c.profile.customer_id for c in review.contexts]
+            prompt = supervisor_prompt(review.contexts, review.worker) if asks else ("", "")
+        else:
+            tb = await self._tiebreak(ref, stage.split(":", 1)[1])
+            spec, model, asks, schema = tb.spec, tb.model, tb.asks, BatchVerdicts
+            customers = [tb.ctx.profile.customer_id]
+            prompt = tiebreaker_prompt(tb.ctx, tb.worker, tb.flag)
+        if not asks or not uses_batch_api(spec) or not isinstance(model, BatchModel):
+            return ModelBatch()
+        batch_id = await self._submission(ref, stage, spec, model, prompt, schema, customers)
+        return ModelBatch(batch_id=batch_id, wait_seconds=wait, poll_seconds=poll_seconds(wait))
+
+    @activity.defn
+    async def poll_review_batch(self, ref: BatchRef, stage: str, batch_id: str) -> bool:
+        model = (await self.model_for(ref.tenant_id, "SUPERVISOR" if stage == "supervisor" else "TIEBREAKER"))[1]
+        return isinstance(model, BatchModel) and await model.batch_ended(batch_id)
+
+    @activity.defn
+    async def collect_supervisor_batch(self, ref: BatchRef, batch_id: str, ended: bool) -> list[str]:
+        """The supervisor's batch answer at batch rates; cancelled at the deadline, and then, or when the batch
+        did not answer, the supervisor is asked synchronously."""
+        saved = await self._load(ref, "supervisor")
+        if saved is None:
+            review = await self._review(ref)
+            if not isinstance(review.model, BatchModel) or not review.asks:  # the tenant changed models meanwhile
+                return await self.supervise_batch(ref)
+            answer = await self._batch_answer(ref, "supervisor", review.model, batch_id, ended, SupervisorReview)
+            if isinstance(answer, str):
+                return await self.supervise_batch(ref)
+            saved = await self._supervised(ref, review, answer, batched=True)
+        return await self._disputed(ref, saved)
+
+    @activity.defn
+    async def collect_tiebreak_batch(self, ref: BatchRef, customer_id: str, batch_id: str, ended: bool) -> str:
+        """One tiebreak's batch answer at batch rates; as collect_supervisor_batch when there is none."""
+        stage = f"tiebreaker:{customer_id}"
+        if (saved := await self._load(ref, stage)) is not None:
+            return str(saved.get("classification", "none"))
+        tb = await self._tiebreak(ref, customer_id)
+        if not isinstance(tb.model, BatchModel) or not tb.asks:
+            return await self.tiebreak_row(ref, customer_id)
+        answer = await self._batch_answer(ref, stage, tb.model, batch_id, ended, BatchVerdicts)
+        if isinstance(answer, str):
+            return await self.tiebreak_row(ref, customer_id)
+        return await self._tiebroken(ref, customer_id, tb, answer, batched=True)
 
     @activity.defn
     async def resolve_batch(self, ref: BatchRef) -> int:

@@ -156,11 +156,12 @@ class ScanActivities:
         route mix (a tenant's first completed run sets the baseline instead)."""
         async with self.db.tenant(inp.tenant_id) as conn:
             first = not await runs.completed_before(conn, inp.run_date)
-            mix = alert_rules.route_mix(summary.get("routes") or {}, first_run=first)
+            target = await carry_db.route_mix_target(conn)  # the tenant's bands
+            mix = alert_rules.route_mix(summary.get("routes") or {}, first_run=first, target=target)
             if mix is not None:
                 summary = summary | {
                     "route_mix": mix.mix,
-                    "route_mix_target": {r: list(band) for r, band in routing.TARGET_MIX.items()},
+                    "route_mix_target": {r: list(band) for r, band in target.items()},
                     "route_mix_drift": mix.drift,
                     "route_mix_baseline": mix.baseline,
                     "carried_forward": await carry_db.carried_count(conn, inp.tenant_id, inp.run_date),

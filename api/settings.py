@@ -16,6 +16,7 @@ from core.egress import url_allowed
 from core.factors import check_weights
 from core.freshness import DEFAULT_LIMITS, limits_of
 from core.model_spec import parse_spec
+from core.routing import TARGET_MIX, check_target
 from db import carry as carry_db
 from db import claims as briefing_claims
 from db import profiles as weight_versions
@@ -98,6 +99,11 @@ class TenantSettings(EmailSettings):
         description="how long the scan's model calls may wait in a vendor's batch API (half price) before they are "
         "cancelled and made synchronously; 0: always synchronous",
     )
+    route_mix_target: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: dict(TARGET_MIX),
+        description="route -> [low, high]: the share of a scan's accounts each route is expected to take; a "
+        "completed scan outside a band raises the route-mix alert. A book heavy in enterprise accounts widens TIER3's",
+    )
     models: dict[Role, str] = Field(
         default_factory=dict,
         description="role -> model spec such as "
@@ -111,6 +117,11 @@ class TenantSettings(EmailSettings):
         if unknown:
             raise ValueError(f"no such source: {', '.join(unknown)} (sources: {', '.join(DEFAULT_LIMITS)})")
         return days
+
+    @field_validator("route_mix_target")
+    @classmethod
+    def _bands(cls, bands: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        return check_target(bands)
 
     @field_validator("models")
     @classmethod
@@ -152,6 +163,7 @@ async def _read(conn: asyncpg.Connection, tenant_id: str) -> TenantSettings:
         tier3_arr_usd=row["tier3_arr_usd"],
         strong_signal=float(row["strong_signal"]),
         batch_wait_seconds=row["batch_wait_seconds"],
+        route_mix_target=await carry_db.route_mix_target(conn),
     )
 
 
@@ -201,6 +213,7 @@ async def put_settings(body: TenantSettings, op: AdminDep, db: DbDep, request: R
             conn, op.tenant_id, body.carry_forward_days, body.tier3_arr_usd, body.strong_signal
         )
         await carry_db.update_batch_wait(conn, op.tenant_id, body.batch_wait_seconds)
+        await carry_db.update_route_mix_target(conn, op.tenant_id, body.route_mix_target)
         after = await _read(conn, op.tenant_id)
         now = after.model_dump()
         changed = {k: {"from": v, "to": now[k]} for k, v in before.items() if now[k] != v}

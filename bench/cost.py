@@ -16,7 +16,8 @@ What the product does, priced as it does it:
 - Prompt caching (llm/cache.py): the instructions and the schema are the prompt's stable prefix; it is cached only
   where it reaches the model's published minimum (Haiku 4.5's is 4096 tokens, which our ~1,500-token prefix does
   not reach: TIER1 gets no cache). Per model and prompt, the day's first call writes it (Anthropic) or misses; the
-  later calls read it. Calls through a vendor batch API are priced at the table's batch prices.
+  later calls read it. Calls through a vendor batch API (every default model has one: Anthropic, OpenAI, Gemini)
+  are priced at the table's batch prices, without a cache read.
 - The route of each customer is fixed by --mix; the cost cap is not reached at these prices.
 
 The last line is one JSON object: usd_per_customer_day (day_one, day_two, avg_30_day), by_route, batch_share,
@@ -81,7 +82,9 @@ def charge(
     tin = prefix + count_tokens(user, model)
     tout = count_tokens(answer, model) + extra_out
     batched = uses_batch_api(spec)
-    cached = 0 if batched else cached_prefix(spec, prefix)  # see llm/batch.py: batch requests are not cache-marked
+    # No cache credit in a batch: Anthropic's batch requests carry no cache marker (llm/batch.py), and a cache hit
+    # inside OpenAI's or Gemini's batches is best-effort, so it is not counted on.
+    cached = 0 if batched else cached_prefix(spec, prefix)
     write = read = 0
     if cached:
         if (spec, family) in day.warm:

@@ -34,7 +34,9 @@ class RouteMix:
     baseline: bool  # the tenant's first completed run: it sets the baseline and never alerts
 
 
-def route_mix(routes: Mapping[str, int], *, first_run: bool) -> RouteMix | None:
+def route_mix(
+    routes: Mapping[str, int], *, first_run: bool, target: routing.Bands = routing.TARGET_MIX
+) -> RouteMix | None:
     """The realised mix of a run (route -> customers), or None for a run that routed nobody.
 
     On a tenant's first run every account counts as having moved (there is no previous run to compare
@@ -44,7 +46,7 @@ def route_mix(routes: Mapping[str, int], *, first_run: bool) -> RouteMix | None:
         return None
     return RouteMix(
         mix={k: round(v, 3) for k, v in routing.mix(tiers).items()},
-        drift=[] if first_run else routing.mix_drift(tiers),
+        drift=[] if first_run else routing.mix_drift(tiers, target),
         baseline=first_run,
     )
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from schemas.verdict import Route, Severity
 
 BANNER_RATE = 0.05  # above this share of the last 24 h's verdicts demoted, the tenant's inbox shows a banner
-TARGET_MIX: dict[Route, tuple[float, float]] = {"TIER1": (0.60, 0.80), "TIER2": (0.15, 0.35), "TIER3": (0.02, 0.10)}
+# The default target bands of the realised route mix; a tenant sets its own (tenant_settings.route_mix_target): a
+# book of mostly enterprise accounts routes far more than a tenth to TIER3, and that is no drift.
+TARGET_MIX: dict[str, tuple[float, float]] = {"TIER1": (0.60, 0.80), "TIER2": (0.15, 0.35), "TIER3": (0.02, 0.10)}
+Bands = Mapping[str, tuple[float, float]]
 
 
 @dataclass(frozen=True)
@@ -62,13 +65,28 @@ def mix(routes: Iterable[Route]) -> dict[str, float]:
     return {r: counts[r] / n for r in TARGET_MIX}
 
 
-def mix_drift(routes: Iterable[Route]) -> list[str]:
+def mix_drift(routes: Iterable[Route], target: Bands = TARGET_MIX) -> list[str]:
     """Tiers whose share falls outside the target band: an alert for on-call, not an error."""
     return [
-        f"{r} at {share:.0%} (target {lo:.0%}-{hi:.0%})"
-        for (r, share), (lo, hi) in zip(mix(routes).items(), TARGET_MIX.values(), strict=True)
-        if not lo <= share <= hi
+        f"{r} at {share:.0%} (target {target[r][0]:.0%}-{target[r][1]:.0%})"
+        for r, share in mix(routes).items()
+        if not target[r][0] <= share <= target[r][1]
     ]
+
+
+def check_target(bands: Bands) -> dict[str, tuple[float, float]]:
+    """A tenant's target bands, refused unless every tier has one, each within 0..1 and low <= high, and some
+    mix fits all three at once (the lows sum to at most 1, the highs to at least 1)."""
+    if set(bands) != set(TARGET_MIX):
+        raise ValueError(f"route_mix_target needs a band for each of {', '.join(TARGET_MIX)}, and only those")
+    for r, (lo, hi) in bands.items():
+        if not 0 <= lo <= hi <= 1:
+            raise ValueError(f"route_mix_target {r}: [{lo}, {hi}] is not a band within 0..1 (low first)")
+    if sum(lo for lo, _ in bands.values()) > 1 or sum(hi for _, hi in bands.values()) < 1:
+        raise ValueError(
+            "route_mix_target: no mix fits these bands (the lows must sum to at most 1, the highs to at least 1)"
+        )
+    return {r: (float(bands[r][0]), float(bands[r][1])) for r in TARGET_MIX}
 
 
 def may_auto_send(

@@ -7,7 +7,7 @@ import datetime as dt
 import asyncpg
 
 from core.carry import DEFAULT_DAYS, LastVerdict
-from core.routing import RoutingThresholds
+from core.routing import TARGET_MIX, RoutingThresholds
 
 
 async def last_verdicts(
@@ -70,6 +70,22 @@ async def thresholds(conn: asyncpg.Connection) -> RoutingThresholds:
     """The transaction's tenant's routing thresholds: its TIER3 line and its "moved" rule."""
     _, tier3_arr_usd, strong_signal = await cost_settings(conn)
     return RoutingThresholds(tier3_arr_cents=tier3_arr_usd * 100, strong_signal=strong_signal)
+
+
+async def route_mix_target(conn: asyncpg.Connection) -> dict[str, tuple[float, float]]:
+    """The transaction's tenant's target bands of the realised route mix (core.routing.TARGET_MIX by default)."""
+    bands = await conn.fetchval("select route_mix_target from tenant_settings")
+    return {r: (float(lo), float(hi)) for r, (lo, hi) in bands.items()} if bands else dict(TARGET_MIX)
+
+
+async def update_route_mix_target(
+    conn: asyncpg.Connection, tenant_id: str, bands: dict[str, tuple[float, float]]
+) -> None:
+    await conn.execute(
+        "update tenant_settings set route_mix_target = $2, updated_at = now() where tenant_id = $1",
+        tenant_id,
+        {r: list(band) for r, band in bands.items()},
+    )
 
 
 async def carried_count(conn: asyncpg.Connection, tenant_id: str, run_date: dt.date) -> int:

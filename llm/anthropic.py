@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import anthropic
@@ -11,6 +12,7 @@ from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
 
 from llm.base import CustomerContext, ModelAnswer
+from llm.batch import Found
 from llm.prompt import (
     Completion,
     ModelAnswerError,
@@ -104,9 +106,12 @@ class AnthropicModel:
 
     # ---- Message Batches (llm/batch.py) --------------------------------------------------------------------
 
-    async def submit_batch(self, requests: Mapping[str, tuple[str, str]], schema: type[BaseModel]) -> str:
+    async def submit_batch(
+        self, requests: Mapping[str, tuple[str, str]], schema: type[BaseModel], key: str | None = None
+    ) -> str:
         """One Message Batch of custom_id -> (system, user). Batch requests carry no cache marker: within a batch
-        a cache hit is best-effort, while every write would be billed at 1.25x."""
+        a cache hit is best-effort, while every write would be billed at 1.25x. A batch has no metadata of its
+        own, so our key travels in the custom_ids the caller chose (see find_batch)."""
         try:
             batch = await self._client.messages.batches.create(
                 requests=[
@@ -119,6 +124,32 @@ class AnthropicModel:
         except anthropic.APIConnectionError as e:
             raise vendor_error(VENDOR, None, e.message) from e
         return batch.id
+
+    async def find_batch(
+        self, key: str, custom_ids: Collection[str], since: dt.datetime, claimed: Collection[str] = ()
+    ) -> Found | None:
+        """Our batch among those created since the intent (listed newest first), none already claimed by another
+        submission. An ended one is matched on our custom_ids in its results; one still in progress cannot show
+        its requests, so it is taken when it is the only candidate, and collect checks the custom_id (a wrong
+        guess costs a synchronous read, never a wrong answer)."""
+        in_progress: list[str] = []
+        try:
+            async for b in self._client.messages.batches.list(limit=100):
+                if b.created_at < since - dt.timedelta(minutes=1):  # a minute of clock skew
+                    break
+                if b.id in claimed:
+                    continue
+                if b.processing_status != "ended":
+                    in_progress.append(b.id)
+                    continue
+                async for item in await self._client.messages.batches.results(b.id):
+                    if item.custom_id in custom_ids:
+                        return Found(b.id)
+        except anthropic.APIStatusError as e:
+            raise _status_error(e) from e
+        except anthropic.APIConnectionError as e:
+            raise vendor_error(VENDOR, None, e.message) from e
+        return Found(in_progress[0], certain=False) if len(in_progress) == 1 else None
 
     async def batch_ended(self, batch_id: str) -> bool:
         try:

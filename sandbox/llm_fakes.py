@@ -69,6 +69,7 @@ class FakeLLM:
     cached: set[str] = field(default_factory=set)
     batch_script: deque[str] = field(default_factory=deque)
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> status, polls left, results
+    files: dict[str, bytes] = field(default_factory=dict)  # OpenAI's uploaded batch input and its result files
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -400,8 +401,8 @@ def _batch_object(fake: FakeLLM, bid: str) -> dict[str, Any]:
         "type": "message_batch",
         "processing_status": b["status"],
         "request_counts": counts | {"processing": 0 if ended else len(kinds)},
-        "created_at": "2026-11-22T06:00:00Z",
-        "expires_at": "2026-11-23T06:00:00Z",
+        "created_at": b["created_at"].isoformat(),
+        "expires_at": (b["created_at"] + dt.timedelta(days=1)).isoformat(),
         "ended_at": "2026-11-22T06:10:00Z" if ended else None,
         "cancel_initiated_at": b.get("canceled_at"),
         "archived_at": None,
@@ -436,8 +437,15 @@ def add_batch_routes(app: FastAPI, fake: FakeLLM) -> None:
             bid = f"msgbatch_fake{len(fake.batches) + 1:04d}"
         polls = {BATCH_SLOW: 2, BATCH_STUCK: 10**9}.get(step, 0)
         results = _batch_results(fake, step, body["requests"])
-        fake.batches[bid] = {"status": "in_progress", "polls": polls, "results": results}
+        now = dt.datetime.now(dt.UTC)
+        fake.batches[bid] = {"status": "in_progress", "polls": polls, "results": results, "created_at": now}
         return JSONResponse(_batch_object(fake, bid))
+
+    @app.get("/v1/messages/batches")
+    async def listing() -> JSONResponse:
+        data = [_batch_object(fake, bid) for bid in reversed(fake.batches)]  # newest first
+        first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+        return JSONResponse({"data": data, "has_more": False, "first_id": first, "last_id": last})
 
     @app.get("/v1/messages/batches/{bid}")
     async def retrieve(bid: str) -> JSONResponse:
@@ -463,8 +471,15 @@ def add_batch_routes(app: FastAPI, fake: FakeLLM) -> None:
 
 
 def build_app(fake: FakeLLM) -> FastAPI:
+    from sandbox.llm_batch_fakes import add_google_batch_routes, add_openai_batch_routes, create_gemini_batch
+
     app = FastAPI(openapi_url=None)
     add_batch_routes(app, fake)
+    # OpenAI's /v1/batches/{id} and Gemini's v1 /v1/batches/{name} share a path: each fake serves its own.
+    if fake.vendor == "openai":
+        add_openai_batch_routes(app, fake)
+    if fake.vendor == "google":
+        add_google_batch_routes(app, fake)
 
     async def handle(vendor: str, model: str, request: Request) -> JSONResponse:
         body = await request.json()
@@ -486,7 +501,10 @@ def build_app(fake: FakeLLM) -> FastAPI:
     @app.post("/v1/models/{target}")  # google-genai 3.x calls the v1 API unless told otherwise
     async def google_generate(target: str, request: Request) -> JSONResponse:
         # The path is "<model>:generateContent"; Starlette keeps the colon inside the parameter.
-        return await handle("google", target.split(":", 1)[0], request)
+        model, _, verb = target.partition(":")
+        if verb == "batchGenerateContent":
+            return await create_gemini_batch(fake, model, request)
+        return await handle("google", model, request)
 
     return app
 

@@ -4,6 +4,7 @@ against local wire-format fakes, as in test_tier3.py: the vendors cannot be reac
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -107,8 +108,9 @@ async def scan_day(
 
 
 def asked(fake: FakeLLM) -> set[str]:
-    """The customers named in the prompts the fake was sent."""
-    return {cid for r in fake.requests for cid in str(r["body"]).split('"') if cid.startswith("cus_")}
+    """The customers named in the prompts the fake was sent (an OpenAI batch's input file holds them as JSON inside
+    JSON, hence the pattern rather than the quotes)."""
+    return {cid for r in fake.requests for cid in re.findall(r"cus_[0-9a-f]{12}", str(r["body"]))}
 
 
 async def test_an_unchanged_account_is_carried_forward_citing_its_diary_and_a_change_re_asks(
@@ -216,3 +218,45 @@ async def test_the_tier3_line_the_moved_rule_and_carry_days_are_tenant_settings(
     assert routing.route_customer(quiet) == "TIER1" and routing.route_customer(quiet, t) == "TIER3"
     signals = [("stripe:in_1", -0.5)]
     assert routing.count_new_strong(signals, set()) == 1 and routing.count_new_strong(signals, set(), t) == 0
+
+
+async def test_the_route_mix_target_is_a_tenant_setting_and_a_scan_is_judged_against_the_tenants_bands(
+    owner: asyncpg.Connection, db: Database, secret_key: str, api_url: str, client: Client
+) -> None:
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.scan import ScanActivities
+    from schemas.workflow_io import TenantScanInput
+
+    tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    admin = await factories.token(db, tid, "admin", "admin-mix")
+    heavy = {"TIER1": [0.3, 0.6], "TIER2": [0.1, 0.3], "TIER3": [0.2, 0.5]}  # a book of many enterprise accounts
+    async with httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {admin}"}) as h:
+        current = (await h.get("/v1/settings")).json()
+        assert current["route_mix_target"] == {r: list(band) for r, band in routing.TARGET_MIX.items()}
+        for bad in (
+            heavy | {"TIER1": [0.6, 0.3]},  # low above high
+            {"TIER1": [0.3, 0.6], "TIER2": [0.1, 0.3]},  # a route without a band
+            heavy | {"TIER1": [0.9, 1.0]},  # the lows sum past 1: no mix fits
+        ):
+            assert (await h.put("/v1/settings", json=current | {"route_mix_target": bad})).status_code == 422, bad
+        r = await h.put("/v1/settings", json=current | {"route_mix_target": heavy})
+        assert r.status_code == 200 and (await h.get("/v1/settings")).json()["route_mix_target"] == heavy, r.text
+    day = DAY1 + dt.timedelta(days=40)
+    async with db.tenant(tid) as conn:  # not the tenant's first run, which would only set the baseline
+        await conn.execute(
+            """insert into scan_runs (tenant_id, run_date, status)
+                 values ($1, $2::date - 1, 'completed'), ($1, $2, 'running')""",
+            tid,
+            day,
+        )
+    realised = {"TIER1": 45, "TIER2": 15, "TIER3": 40}
+    assert routing.mix_drift([t for t, n in realised.items() for _ in range(n)])  # out of the default bands...
+    acts = ScanActivities(db, client, secret_key)
+    inp = TenantScanInput(tenant_id=tid, run_date=day)
+    await ActivityEnvironment().run(acts.finish_scan, inp, "completed", {"routes": realised}, None)
+    async with db.tenant(tid) as conn:
+        summary = await conn.fetchval("select summary from scan_runs where run_date = $1", day)
+        alerted = await conn.fetchval("select count(*) from audit_log where action = 'alert.route_mix_drift'")
+    assert summary["route_mix_drift"] == [] and not alerted  # ...within this tenant's
+    assert summary["route_mix_target"] == heavy and summary["route_mix"]["TIER3"] == 0.4

@@ -563,3 +563,18 @@ def test_the_crm_renewal_close_date_is_the_renewal_deals_not_an_expansions() -> 
     ]
     assert salesforce.renewal_close_date(opps, RUN) == dt.date(2027, 1, 20)
     assert salesforce.renewal_close_date([], RUN) is None
+
+
+def test_mix_drift_against_a_tenants_own_bands_and_bands_that_cannot_hold() -> None:
+    heavy = routing.check_target({"TIER1": (0.3, 0.6), "TIER2": (0.1, 0.3), "TIER3": (0.2, 0.5)})
+    book = ["TIER1"] * 45 + ["TIER2"] * 15 + ["TIER3"] * 40
+    assert routing.mix_drift(book, heavy) == [] and routing.mix_drift(book) != []
+    assert routing.mix_drift(["TIER1"] * 95 + ["TIER3"] * 5, heavy)[0] == "TIER1 at 95% (target 30%-60%)"
+    for bad in (
+        {"TIER1": (0.3, 0.6), "TIER2": (0.1, 0.3)},
+        {"TIER1": (0.6, 0.3), "TIER2": (0.1, 0.3), "TIER3": (0.2, 0.5)},
+        {"TIER1": (0.1, 0.2), "TIER2": (0.1, 0.2), "TIER3": (0.1, 0.2)},  # highs below 1: no mix fits
+        {"TIER1": (0.3, 0.6), "TIER2": (0.1, 0.3), "TIER3": (0.2, 1.5)},
+    ):
+        with pytest.raises(ValueError, match="route_mix_target"):
+            routing.check_target(bad)

@@ -5,16 +5,18 @@ readings."""
 from __future__ import annotations
 
 import itertools
+import json
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from temporalio.exceptions import ApplicationError
 
 from core.citations import validate_row
+from llm.batch import Found, result_for
 from llm.offline import verdict_for
 from llm.pricing import UnknownModelPrice, price_usd
 from llm.prompt import ModelAnswerError, StructuredModel, build_prompt, count_tokens, parse_answer
@@ -376,13 +378,26 @@ def test_cache_writes_and_reads_and_batches_are_priced_from_the_table() -> None:
         price_usd("openai:gpt-5", 100, 0, cache_read=200)
 
 
-async def test_anthropic_message_batches_through_the_sdk_create_poll_results_expiry_partial_failure() -> None:
-    fake = fakes.start_fake_llm("anthropic")
+def batch_requests(fake: fakes.FakeLLM) -> list[Any]:
+    """What each vendor's SDK sent as the batch's requests: Anthropic's requests, OpenAI's JSONL input file,
+    Gemini's inlined requests."""
+    if fake.vendor == "anthropic":
+        return [r for x in fake.requests if x["path"] == "/v1/messages/batches" for r in x["body"]["requests"]]
+    if fake.vendor == "openai":
+        uploads = [x["body"] for x in fake.requests if x["path"] == "/v1/files"]
+        return [json.loads(line) for u in uploads for line in u["lines"].splitlines()]
+    bodies = [x["body"] for x in fake.requests if x["path"].endswith(":batchGenerateContent")]
+    return [r for b in bodies for r in b["batch"]["inputConfig"]["requests"]["requests"]]
+
+
+@pytest.mark.parametrize("vendor", ["anthropic", "openai", "google"])
+async def test_vendor_batches_through_the_sdk_create_poll_results_expiry_partial_failure(vendor: str) -> None:
+    fake = fakes.start_fake_llm(vendor)
     fake.batch_script.extend([fakes.BATCH_SLOW, fakes.BATCH_EXPIRED, fakes.BATCH_PARTIAL, fakes.BATCH_STUCK])
     requests = {f"row-{i}": build_prompt([c]) for i, c in enumerate(BATCH)}
     try:
         async with adapter(fake) as model:
-            slow = await model.submit_batch(requests, BatchVerdicts)
+            slow = await model.submit_batch(requests, BatchVerdicts, key="rm-test-slow")
             assert [await model.batch_ended(slow) for _ in range(4)] == [False, False, True, True]
             done = await model.batch_results(slow, BatchVerdicts)
             assert set(done) == set(requests)
@@ -391,25 +406,71 @@ async def test_anthropic_message_batches_through_the_sdk_create_poll_results_exp
                 assert not isinstance(answer, str) and answer.value.rows == [verdict_for(c)] and answer.input_tokens
             expired = await model.submit_batch(requests, BatchVerdicts)
             assert await model.batch_ended(expired)
-            assert set((await model.batch_results(expired, BatchVerdicts)).values()) == {"expired"}
+            gone = await model.batch_results(expired, BatchVerdicts)
+            assert {result_for(gone, cid) for cid in requests} == {"expired"}
             partial = await model.submit_batch(requests, BatchVerdicts)
             assert await model.batch_ended(partial)
             mixed = await model.batch_results(partial, BatchVerdicts)
             assert mixed["row-0"] == "errored: prompt is too long" and not isinstance(mixed["row-1"], str)
+            assert not isinstance(mixed["row-2"], str)  # one request failing costs that request only
             stuck = await model.submit_batch(requests, BatchVerdicts)
             assert not await model.batch_ended(stuck)
             await model.cancel_batch(stuck)
             assert await model.batch_ended(stuck)
-            assert set((await model.batch_results(stuck, BatchVerdicts)).values()) == {"canceled"}
-        sent = fake.requests[0]["body"]["requests"]
-        assert [r["custom_id"] for r in sent] == list(requests)
-        assert "cache_control" not in str(sent)  # batch requests are not cache-marked (see submit_batch)
+            stopped = await model.batch_results(stuck, BatchVerdicts)
+            assert {result_for(stopped, cid) for cid in requests} == {"canceled"}
+            await model.cancel_batch(stuck)  # cancelling what has ended is no error
+        sent = batch_requests(fake)[: len(requests)]
+        assert len(sent) == len(requests)
+        if vendor == "anthropic":
+            assert [r["custom_id"] for r in sent] == list(requests)
+            assert "cache_control" not in str(sent)  # batch requests are not cache-marked (see submit_batch)
+        elif vendor == "openai":
+            assert [(r["custom_id"], r["method"], r["url"]) for r in sent] == [
+                (cid, "POST", "/v1/chat/completions") for cid in requests
+            ]
+            upload = next(x["body"] for x in fake.requests if x["path"] == "/v1/files")
+            created = next(x["body"] for x in fake.requests if x["path"] == "/v1/batches")
+            assert upload["purpose"] == "batch"
+            assert created["completion_window"] == "24h" and created["endpoint"] == "/v1/chat/completions"
+            assert created["metadata"] == {"renewals_key": "rm-test-slow"}
+        else:
+            assert [r["metadata"] for r in sent] == [{"key": cid} for cid in requests]
+            assert all(r["request"]["generationConfig"]["responseMimeType"] == "application/json" for r in sent)
+            created = next(x["body"] for x in fake.requests if x["path"].endswith(":batchGenerateContent"))
+            assert created["batch"]["displayName"] == "rm-test-slow"
         # Priced at the table's batch rates: half the synchronous price.
         first = done["row-0"]
         assert not isinstance(first, str)
-        spec = SPECS["anthropic"]
+        spec = SPECS[vendor]
         assert price_usd(spec, first.input_tokens, first.output_tokens, batched=True) == pytest.approx(
             price_usd(spec, first.input_tokens, first.output_tokens) / 2
         )
+    finally:
+        fake.stop()
+
+
+@pytest.mark.parametrize("vendor", ["anthropic", "openai", "google"])
+async def test_a_batch_accepted_but_not_recorded_is_found_again_by_our_key(vendor: str) -> None:
+    """The worker died after the vendor accepted the batch: a retry finds it by our key instead of paying twice."""
+    fake = fakes.start_fake_llm(vendor)
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    mine = {"rm-aaa-0": build_prompt(BATCH[:1])}
+    other = {"rm-bbb-0": build_prompt(BATCH[1:2])}
+    try:
+        async with adapter(fake) as model:
+            assert await model.find_batch("rm-aaa", mine, since) is None  # nothing submitted yet
+            ours = await model.submit_batch(mine, BatchVerdicts, key="rm-aaa")
+            if vendor == "anthropic":  # no batch metadata, and no results to match until a batch ends: a guess
+                assert await model.find_batch("rm-aaa", mine, since) == Found(ours, certain=False)
+            theirs = await model.submit_batch(other, BatchVerdicts, key="rm-bbb")
+            if vendor == "anthropic":
+                assert await model.find_batch("rm-aaa", mine, since) is None  # two in progress: no guess
+                assert await model.batch_ended(ours) and await model.batch_ended(theirs)  # matched once ended
+            assert await model.find_batch("rm-aaa", mine, since, claimed=[theirs]) == Found(ours)
+            assert await model.find_batch("rm-aaa", mine, since) == Found(ours)
+            assert await model.find_batch("rm-aaa", mine, since, claimed=[ours, theirs]) is None
+            later = datetime.now(UTC) + timedelta(minutes=5)
+            assert await model.find_batch("rm-aaa", mine, later) is None  # made before the intent: not ours
     finally:
         fake.stop()

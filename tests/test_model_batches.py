@@ -1,21 +1,25 @@
 """The scan's worker call through Anthropic's Message Batches, on the real stack: the dev server (timers and poll
 activities), PostgreSQL, and the Anthropic SDK against the local wire-format fake (the vendor cannot be reached
-from here). Carry-forward's helpers build the tenant and the day."""
+from here). Carry-forward's helpers build the tenant and the day. Then the TIER3 supervisor and tiebreaker
+through OpenAI Batch and Gemini batch mode, and no second batch after a crash between submitting and saving."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 
 import asyncpg
 import pytest
 from temporalio.client import Client
 
+from db import model_batches as batch_rows
 from db.pool import Database
-from sandbox.llm_fakes import BATCH_EXPIRED, BATCH_SLOW, BATCH_STUCK, FakeLLM, start_fake_llm
+from sandbox.llm_fakes import BATCH_EXPIRED, BATCH_PARTIAL, BATCH_SLOW, BATCH_STUCK, FakeLLM, start_fake_llm
 from schemas import ids as ids_
 from tests.conftest import record_history
 from tests.test_carry_forward import DAY1, book, scan_day
+from tests.test_tier3 import RUN, flag, run_batch, tiebreak, tier3_batch
 
 pytestmark = pytest.mark.usefixtures("workers")
 
@@ -106,3 +110,97 @@ async def test_batches_off_or_a_customer_at_its_cap_never_enters_a_batch(
     fakes["anthropic"].requests.clear()
     await scan_day(client, db, tid, ids, DAY1 + dt.timedelta(days=1), "TIER1", {c: 50 for c in ids})
     assert paths(fakes["anthropic"]) == ["/v1/messages"]
+
+
+@pytest.fixture
+def three() -> Iterator[dict[str, FakeLLM]]:
+    started = {v: start_fake_llm(v) for v in ("anthropic", "openai", "google")}
+    yield started
+    for f in started.values():
+        f.stop()
+
+
+def sync_paths(fake: FakeLLM) -> list[str]:
+    """The synchronous model calls a fake was sent (batch traffic left out)."""
+    return [p for p in paths(fake) if p.endswith(("/v1/messages", "/chat/completions", ":generateContent"))]
+
+
+async def test_the_tier3_supervisor_and_tiebreaker_read_through_openai_batch_and_gemini_batch_mode(
+    owner: asyncpg.Connection, db: Database, secret_key: str, client: Client, three: dict[str, FakeLLM]
+) -> None:
+    tid, ref, ids = await tier3_batch(owner, db, secret_key, three)
+    three["openai"].push(flag(ids[0], "likely_churn", "HIGH"))  # the supervisor disputes one row...
+    three["google"].push(tiebreak(ids[0], "likely_churn"))  # ...and the tiebreaker sides with it
+    async with db.tenant(tid) as conn:
+        await conn.execute("update tenant_settings set batch_wait_seconds = 60")  # polls every 3 s
+    three["openai"].batch_script.append(BATCH_SLOW)  # the supervisor's batch is in progress for two polls
+    result = await run_batch(client, ref)
+    assert result.classified == len(ids)
+    assert [sync_paths(f) for f in three.values()] == [[], [], []]  # every model call went through a batch
+    assert paths(three["openai"])[:2] == ["/v1/files", "/v1/batches"]
+    assert [p.rsplit(":", 1)[1] for p in paths(three["google"])] == ["batchGenerateContent"]
+    [gemini] = three["google"].batches.values()
+    assert gemini["display_name"].startswith("rm-") and [r[0] for r in gemini["results"]] == [gemini["display_name"]]
+    async with db.tenant(tid) as conn:
+        rows = {r["customer_id"]: r for r in await conn.fetch("select * from classifications")}
+        calls = await conn.fetch("select stage, batched from model_calls")
+    assert rows[ids[0]]["classification"] == "likely_churn"  # two of three, as without batches
+    assert {r["stage"] for r in calls} == {"worker", "supervisor", f"tiebreaker:{ids[0]}"}
+    assert all(r["batched"] for r in calls)  # every call priced at batch rates
+    await record_history(client, ids_.supervisor_review(tid, RUN, 0), "supervisor_review_batch_completed")
+    await record_history(client, ids_.tiebreak(tid, RUN, 0, ids[0]), "tiebreaker_batch_completed")
+
+
+async def test_a_worker_that_dies_between_the_vendor_accepting_a_batch_and_saving_its_id_submits_no_second(
+    owner: asyncpg.Connection,
+    db: Database,
+    secret_key: str,
+    client: Client,
+    three: dict[str, FakeLLM],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Saving each stage's batch id fails once, right after the vendor accepted the batch (injected: a worker
+    cannot be killed at that exact instruction from here). Temporal retries the activity; the retry finds the
+    intent, looks the batch up by our key (Anthropic: its custom_ids; OpenAI: metadata; Gemini: display_name),
+    and submits nothing again."""
+    saved = batch_rows.submitted
+    failed: set[str] = set()
+
+    async def dies_once(
+        conn: asyncpg.Connection, tenant_id: str, run_date: dt.date, batch_no: int, stage: str, *rest: Any, **kw: Any
+    ) -> None:
+        if stage not in failed:
+            failed.add(stage)
+            raise ConnectionResetError("the worker died before saving the batch id")
+        await saved(conn, tenant_id, run_date, batch_no, stage, *rest, **kw)
+
+    monkeypatch.setattr(batch_rows, "submitted", dies_once)
+    tid, ref, ids = await tier3_batch(owner, db, secret_key, three)
+    three["openai"].push(flag(ids[0], "likely_churn", "HIGH"))
+    three["google"].push(tiebreak(ids[0], "likely_churn"))
+    result = await run_batch(client, ref)
+    assert result.classified == len(ids)
+    assert failed == {"worker-batch", "supervisor-batch", f"tiebreaker:{ids[0]}-batch"}
+    assert [len(f.batches) for f in three.values()] == [1, 1, 1]  # one batch per stage: none submitted twice
+    assert [sync_paths(f) for f in three.values()] == [[], [], []]  # and each one's answer was used
+    async with db.tenant(tid) as conn:
+        calls = await conn.fetch("select stage, batched from model_calls")
+        held = {r["stage"]: r["output"] for r in await conn.fetch("select stage, output from model_outputs")}
+    assert all(r["batched"] for r in calls) and len({r["stage"] for r in calls}) == 3
+    assert held["worker-batch"]["id"] == next(iter(three["anthropic"].batches))
+    # Anthropic's batch was still in progress, so it was taken as a guess (never cancelled by us); the others by key.
+    assert held["worker-batch"]["guessed"] and not held["supervisor-batch"]["guessed"]
+
+
+async def test_a_request_the_batch_errored_is_asked_synchronously_and_the_others_keep_their_batch_answers(
+    owner: asyncpg.Connection, db: Database, secret_key: str, client: Client, three: dict[str, FakeLLM]
+) -> None:
+    tid, ref, ids = await tier3_batch(owner, db, secret_key, three)
+    three["openai"].batch_script.append(BATCH_PARTIAL)  # the supervisor's request errors inside its batch
+    result = await run_batch(client, ref)
+    assert result.classified == len(ids)
+    assert sync_paths(three["openai"]) == ["/v1/chat/completions"]  # the supervisor, asked again synchronously
+    assert sync_paths(three["anthropic"]) == []  # the worker's batch answer stood
+    async with db.tenant(tid) as conn:
+        calls = {(r["stage"], r["batched"]) for r in await conn.fetch("select stage, batched from model_calls")}
+    assert calls == {("worker", True), ("supervisor", False)}  # each priced as the call it was

@@ -198,3 +198,7 @@ async def test_a_customer_at_the_daily_cap_is_finished_offline_and_never_sent_to
     assert ids[0] not in billed and set(ids[1:]) <= billed
     worker_prompts = " ".join(str(r["body"]) for r in fakes["anthropic"].requests)
     assert ids[0] not in worker_prompts and ids[1] in worker_prompts
+    # The supervisor read through OpenAI Batch, and the capped customer was not in its input file either.
+    supervisor_prompts = " ".join(str(r["body"]) for r in fakes["openai"].requests)
+    assert "/v1/batches" in [r["path"] for r in fakes["openai"].requests]
+    assert ids[0] not in supervisor_prompts and ids[1] in supervisor_prompts

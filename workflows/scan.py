@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 
@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         DailyScanResult,
         DailyTally,
         GatherResult,
+        ModelBatch,
         TenantScanInput,
         TenantScanResult,
         TiebreakInput,
@@ -106,12 +107,42 @@ def is_transient(err: BaseException) -> bool:
     return True
 
 
+async def waited(sub: ModelBatch, poll: Callable[[], Awaitable[bool]]) -> bool:
+    """Poll a vendor batch between durable timers (no worker held meanwhile) until it ends or the tenant's wait
+    runs out. Returns whether it ended."""
+    deadline = workflow.now() + timedelta(seconds=sub.wait_seconds)
+    while not (ended := await poll()):
+        left = deadline - workflow.now()
+        if left <= timedelta(0):
+            break
+        await workflow.sleep(min(timedelta(seconds=sub.poll_seconds), left), summary="wait for the model batch")
+    return ended
+
+
 @workflow.defn
 class TiebreakerWorkflow:
     """A third vendor on one customer the worker and the supervisor disagree about."""
 
     @workflow.run
     async def run(self, inp: TiebreakInput) -> str:
+        # Tiebreaks recorded before the review stages had vendor batches replay without them.
+        if workflow.patched("review-batches"):
+            stage = f"tiebreaker:{inp.customer_id}"
+            sub = await MODEL.run(JudgeActivities.submit_review_batch, inp.batch, stage, summary="submit batch")
+            if sub.batch_id is not None:
+                batch_id = sub.batch_id
+                ended = await waited(
+                    sub,
+                    lambda: MODEL.run(JudgeActivities.poll_review_batch, inp.batch, stage, batch_id, summary="poll"),
+                )
+                return await MODEL.run(
+                    JudgeActivities.collect_tiebreak_batch,
+                    inp.batch,
+                    inp.customer_id,
+                    batch_id,
+                    ended,
+                    summary=f"collect tiebreak {inp.customer_id}",
+                )
         return await MODEL.run(
             JudgeActivities.tiebreak_row, inp.batch, inp.customer_id, summary=f"tiebreak {inp.customer_id}"
         )
@@ -123,7 +154,8 @@ class SupervisorReviewWorkflow:
 
     @workflow.run
     async def run(self, ref: BatchRef) -> int:
-        disputed = await MODEL.run(JudgeActivities.supervise_batch, ref, summary="supervisor reads the batch")
+        # Reviews recorded before the review stages had vendor batches replay without them.
+        disputed = await (self._by_batch(ref) if workflow.patched("review-batches") else self._now(ref))
         await asyncio.gather(
             *[
                 workflow.execute_child_workflow(
@@ -136,6 +168,28 @@ class SupervisorReviewWorkflow:
             ]
         )
         return await DB.run(JudgeActivities.resolve_batch, ref, summary="two of three")
+
+    @staticmethod
+    async def _now(ref: BatchRef) -> list[str]:
+        return await MODEL.run(JudgeActivities.supervise_batch, ref, summary="supervisor reads the batch")
+
+    @staticmethod
+    async def _by_batch(ref: BatchRef) -> list[str]:
+        """The supervisor through its vendor's batch API when it has one, as the worker call (llm/batch.py)."""
+        sub = await MODEL.run(JudgeActivities.submit_review_batch, ref, "supervisor", summary="submit batch")
+        if sub.batch_id is None:
+            return await SupervisorReviewWorkflow._now(ref)
+        batch_id = sub.batch_id
+        ended = await waited(
+            sub, lambda: MODEL.run(JudgeActivities.poll_review_batch, ref, "supervisor", batch_id, summary="poll")
+        )
+        return await MODEL.run(
+            JudgeActivities.collect_supervisor_batch,
+            ref,
+            batch_id,
+            ended,
+            summary=f"collect supervisor batch ({'ended' if ended else 'deadline'})",
+        )
 
 
 @workflow.defn
@@ -181,12 +235,8 @@ class ClassifyBatchWorkflow:
                 summary=f"{ref.route} model on {ref.size} customers",
             )
             return
-        deadline = workflow.now() + timedelta(seconds=sub.wait_seconds)
-        while not (ended := await MODEL.run(JudgeActivities.poll_model_batch, ref, sub.batch_id, summary="poll")):
-            left = deadline - workflow.now()
-            if left <= timedelta(0):
-                break
-            await workflow.sleep(min(timedelta(seconds=sub.poll_seconds), left), summary="wait for the model batch")
+        batch_id = sub.batch_id
+        ended = await waited(sub, lambda: MODEL.run(JudgeActivities.poll_model_batch, ref, batch_id, summary="poll"))
         await MODEL.run(
             JudgeActivities.collect_model_batch,
             ref,
