@@ -203,12 +203,16 @@ async def count_drafts(
     return value
 
 
+# Share of the last 24 hours' verdicts demoted for citing a source outside their bundle (null without verdicts):
+# a scalar subquery, so the inbox's one alert query (db/alerts.py) can carry it.
+VALIDATION_FAILURE_RATE = """(select (count(*) filter (where abstain_reason = 'source_validation_failed'))::float8
+                                     / nullif(count(*), 0)
+                                from classifications where created_at > now() - interval '24 hours')"""
+
+
 async def validation_failure_rate(conn: asyncpg.Connection) -> float:
     """Share of the last 24 hours' verdicts demoted for citing a source outside their bundle."""
-    row = await conn.fetchrow("""select count(*) filter (where abstain_reason = 'source_validation_failed') bad,
-                                        count(*) total
-                                   from classifications where created_at > now() - interval '24 hours'""")
-    return row["bad"] / row["total"] if row["total"] else 0.0
+    return float(await conn.fetchval(f"select coalesce({VALIDATION_FAILURE_RATE}, 0)"))
 
 
 async def draft_detail(conn: asyncpg.Connection, draft_id: str) -> asyncpg.Record | None:
