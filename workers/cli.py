@@ -105,17 +105,7 @@ async def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
         usage_max_body_bytes=settings.usage_max_body_bytes,
         serve_metrics=settings.metrics_bind is None,
     )
-    servers = [
-        uvicorn.Server(
-            uvicorn.Config(
-                app,
-                host=settings.api_host,
-                port=settings.api_port,
-                log_level="info",
-                access_log=False,  # api/request_ids.py logs each request, with its id
-            )
-        )
-    ]
+    servers = [uvicorn.Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="info"))]
 
     async def serve(server: uvicorn.Server) -> None:
         await server.serve()
