@@ -69,7 +69,7 @@ from workers.stack import SmtpSink, start_embedded_postgres, temporal_binary
 
 RUN = dt.date(2026, 11, 22)
 THINK_MS = 2000.0  # an operator's default pause before each request: see the module docstring
-ALONE = 40  # lists, then sends, one at a time before the load: each kind's cost apart
+ALONE = 100  # lists, then sends, one at a time before the load: each kind's cost apart
 
 
 def pct(values: list[float], p: int) -> float:
