@@ -335,7 +335,9 @@ async def main(
         async with httpx.AsyncClient(
             base_url=base,
             timeout=120,
-            limits=httpx.Limits(max_connections=operators),
+            # Idle connections closed here before uvicorn's 5 s keep-alive closes them there: reusing one the
+            # server is closing at that moment fails the request (a ReadError, seen after the one-at-a-time phase).
+            limits=httpx.Limits(max_connections=operators, keepalive_expiry=4),
             headers={"Authorization": f"Bearer {token}"},
         ) as http:
             # First the cost of each kind of request on its own: one operator, one request at a time, the CPU each
