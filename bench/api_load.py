@@ -247,6 +247,7 @@ async def main(
         # The undo window off: each send is delivered as soon as it is accepted, so delivery can be timed.
         await conn.execute("update tenant_settings set undo_window_seconds = 0 where tenant_id = $1", tenant)
         t0 = time.perf_counter()
+        rss0 = psutil.Process(procs["worker"].pid).memory_info().rss
         rows = await seed(db, tenant, n_drafts)
         await conn.execute("analyze")  # what autovacuum does after a scan's bulk writes; the plans depend on it
         await conn.close()
@@ -278,6 +279,8 @@ async def main(
 
         await asyncio.gather(*(settled(wid) for _, _, wid in rows))
         print(f"seeded {len(rows)} waiting drafts in {time.perf_counter() - t0:.1f}s", flush=True)
+        # Every waiting approval is in the worker's workflow cache now (fewer than its size): what each one holds.
+        cached_kb = (psutil.Process(procs["worker"].pid).memory_info().rss - rss0) / 1024 / max(1, len(rows))
         async with db.tenant(tenant) as c:
             token = await tenants.create_token(c, tenant, "operator", "load")
         accepted: dict[str, float] = {}
@@ -410,6 +413,7 @@ async def main(
                     "delivered_p50_ms": pct(delivered, 50),
                     "delivered_p99_ms": pct(delivered, 99),
                     "one_at_a_time": alone,
+                    "worker_kb_per_waiting_approval": round(cached_kb, 1),
                 },
                 indent=2,
             )
