@@ -28,6 +28,8 @@ The cost, which a shared machine's load does not change: the CPU each process sp
 (`api_cpu_ms_per_request`, `worker_cpu_ms_per_send`, `email_cpu_ms_per_send`, and the Temporal dev server's and
 PostgreSQL's per request, which share the cores), and `one_at_a_time`: before the load, ALONE lists and then ALONE
 sends, one request at a time, with each kind's CPU per process and its latency with nothing queued ahead of it.
+`--page` makes each operator behave as the inbox page does: open the draft (GET /v1/drafts/{id}) before Send, and
+read it every 500 ms while it is `sending` (`open_p99_ms`; those reads count in `requests_per_second`).
 `--profile DIR` samples the API and the two workers with py-spy over the load (folded stacks, one file each).
 """
 
@@ -190,7 +192,12 @@ def tree_cpu_s(proc: psutil.Process) -> float:
 
 
 async def main(
-    operators: int, n_drafts: int, rounds: int, think_ms: float = THINK_MS, prof: Path | None = None
+    operators: int,
+    n_drafts: int,
+    rounds: int,
+    think_ms: float = THINK_MS,
+    prof: Path | None = None,
+    page: bool = False,
 ) -> None:
     work = Path(tempfile.mkdtemp(prefix="renewals-api-load-"))
     print(
@@ -300,8 +307,18 @@ async def main(
             if r.status_code != 200:
                 failures.append(f"list {r.status_code}: {r.text[:200]}")
 
-        async def send_once(http: httpx.AsyncClient, into: list[float]) -> None:
-            did = queue.get_nowait()
+        async def open_once(http: httpx.AsyncClient, did: str, into: list[float]) -> str:
+            t = time.perf_counter()
+            r = await http.get(f"/v1/drafts/{did}")
+            into.append(time.perf_counter() - t)
+            if r.status_code != 200:
+                failures.append(f"open {r.status_code}: {r.text[:200]}")
+                return "unknown"
+            status: str = r.json()["status"]
+            return status
+
+        async def send_once(http: httpx.AsyncClient, into: list[float], did: str | None = None) -> None:
+            did = did or queue.get_nowait()
             t = time.perf_counter()
             r = await http.post(f"/v1/drafts/{did}/send")
             into.append(time.perf_counter() - t)
@@ -318,14 +335,28 @@ async def main(
         lists: list[float] = []
         sends: list[float] = []
 
+        opens: list[float] = []
+
         async def operator(http: httpx.AsyncClient) -> None:
             for _ in range(rounds):
                 await think()
                 await list_once(http, lists)
                 if queue.empty():
                     continue
+                if not page:
+                    await think()
+                    await send_once(http, sends)
+                    continue
+                # As api/static/inbox.html does: open the draft, read it, Send, then read it every 500 ms until it
+                # leaves `sending` (the page's poll).
+                did = queue.get_nowait()
+                await open_once(http, did, opens)
                 await think()
-                await send_once(http, sends)
+                await send_once(http, sends, did)
+                deadline = time.perf_counter() + 60
+                # The page's own poll, modelled as it is (a timer, not an event).
+                while await open_once(http, did, opens) == "sending" and time.perf_counter() < deadline:  # noqa: ASYNC110
+                    await asyncio.sleep(0.5)
 
         watched = {k: psutil.Process(p.pid) for k, p in procs.items()}
         shared = servers(work / "pg" / "pg")
@@ -382,15 +413,16 @@ async def main(
         for spy in spies:
             spy.send_signal(signal.SIGINT)  # py-spy writes its samples out on SIGINT
             spy.wait(timeout=60)
-        requests = max(1, len(lists) + len(sends))
+        requests = max(1, len(lists) + len(sends) + len(opens))
         print(
             json.dumps(
                 {
                     "operators": operators,
                     "think_ms": think_ms,
-                    "operator_model": "closed loop, no pause (throughput)"
-                    if not think_ms
-                    else "closed loop with think time",
+                    "operator_model": (
+                        "closed loop with think time" if think_ms else "closed loop, no pause (throughput)"
+                    )
+                    + (", as the inbox page (opens, polls)" if page else ""),
                     "drafts_waiting_at_start": len(rows),
                     "lists": len(lists),
                     "sends": len(sends),
@@ -409,6 +441,11 @@ async def main(
                     "list_p99_ms": pct(lists, 99),
                     "send_p50_ms": pct(sends, 50),
                     "send_p99_ms": pct(sends, 99),
+                    **(
+                        {"opens": len(opens), "open_p50_ms": pct(opens, 50), "open_p99_ms": pct(opens, 99)}
+                        if page
+                        else {}
+                    ),
                     "delivered": len(delivered),
                     "delivered_p50_ms": pct(delivered, 50),
                     "delivered_p99_ms": pct(delivered, 99),
@@ -445,6 +482,11 @@ if __name__ == "__main__":
         help=f"each operator's pause before each request, uniform 0.5-1.5 times it (default {THINK_MS:.0f}); "
         "0: a closed loop with no pause, the throughput test",
     )
+    p.add_argument(
+        "--page",
+        action="store_true",
+        help="operators as the inbox page: open each draft before Send, then poll it every 500 ms until it settles",
+    )
     p.add_argument("--profile", type=Path, help="a folder: py-spy samples the API and the worker into it (folded)")
     a = p.parse_args()
-    asyncio.run(main(a.operators, a.drafts, a.rounds, a.think_ms, a.profile))
+    asyncio.run(main(a.operators, a.drafts, a.rounds, a.think_ms, a.profile, a.page))
