@@ -2,8 +2,8 @@
 and in any problem details, so a person can quote it. An exception no handler answered becomes a 500 that quotes it.
 
 A pure ASGI layer. It was `@app.middleware("http")` (Starlette's BaseHTTPMiddleware), which wraps each request in a
-task group and a memory stream and re-wraps the response as a stream: about a fifth of the API's CPU per inbox
-request under load (issue 17, profiled with py-spy)."""
+task group and a memory stream and re-wraps the response as a stream: work on every request that py-spy showed
+under load (issue 17)."""
 
 from __future__ import annotations
 
