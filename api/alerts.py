@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from db import alerts, drafts, runs
+from db import alerts
 
 
 @dataclass
@@ -20,11 +20,10 @@ class AlertReading:
 
 
 async def read(conn: asyncpg.Connection) -> AlertReading:
-    rate = await drafts.validation_failure_rate(conn)
-    run_date, summary = await runs.latest_completed(conn)
-    on = await alerts.active(conn)
+    row = await alerts.inbox_reading(conn)
+    run_date, summary, on = row["run_date"], row["summary"] or {}, dict(row["active"])
     return AlertReading(
-        validation_failure_rate=rate,
+        validation_failure_rate=row["rate"] or 0.0,
         route_mix=summary.get("route_mix") or {},
         route_mix_run=run_date.isoformat() if run_date else None,
         route_mix_drift=(summary.get("route_mix_drift") or []) if alerts.ROUTE_MIX_DRIFT in on else [],

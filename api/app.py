@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import asyncpg
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -32,10 +30,9 @@ from api import (
 from api import profiles as weight_profiles
 from api.errors import DATABASE_DOWN, ApiError, handle_api_error, handle_database_down, problem
 from api.limits import MAX_BODY_BYTES, USAGE_MAX_BODY_BYTES, BodyLimit
+from api.request_ids import RequestIds
 from api.webhooks import router as webhooks_router
 from db.pool import Database
-
-log = logging.getLogger("renewals.api")
 
 
 def create_app(
@@ -109,19 +106,6 @@ def create_app(
     for exc_type in (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError):
         app.add_exception_handler(exc_type, unstorable)
 
-    @app.middleware("http")
-    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request.state.request_id = rid
-        try:
-            response = await call_next(request)
-        except Exception:
-            log.exception("request %s %s failed (request id %s)", request.method, request.url.path, rid)
-            response = problem(500, "internal", "Internal error", f"quote request id {rid}", request)
-        response.headers["x-request-id"] = rid
-        log.info("%s %s -> %s (request id %s)", request.method, request.url.path, response.status_code, rid)
-        return response
-
     @app.get("/v1/health", tags=["health"])
     async def health() -> dict[str, str]:
         """Liveness only: the process answers. Whether it can serve is /v1/ready."""
@@ -143,6 +127,7 @@ def create_app(
         app.include_router(metrics.router)
     app.include_router(inbox.router)
     app.include_router(ready.router)
+    app.add_middleware(RequestIds)
     # Added last, so outermost: the cap applies before request ids, routing, body parsing and auth.
     app.add_middleware(BodyLimit, default=max_body_bytes, per_route={("POST", "/v1/usage"): usage_max_body_bytes})
     return app

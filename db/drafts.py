@@ -166,11 +166,17 @@ async def list_drafts(
     min_arr_cents: int | None = None,
     max_arr_cents: int | None = None,
 ) -> list[asyncpg.Record]:
+    # The page is chosen on narrow rows (ids and sort keys), then only its drafts are read whole: sorting every
+    # matching draft with its body was most of the query's time (issue 17: 5 ms of 6 at 500 drafts).
     rows: list[asyncpg.Record] = await conn.fetch(
         f"""
-        select d.*, c.classification, c.severity, c.route, cu.name as customer_name, cu.arr_cents,
-               count(*) over () as total {_INBOX}
-         order by c.severity = 'HIGH' desc, cu.arr_cents desc, d.id limit $8 offset $9""",
+        with page as (
+            select d.id, c.classification, c.severity, c.route, cu.name as customer_name, cu.arr_cents,
+                   count(*) over () as total {_INBOX}
+             order by c.severity = 'HIGH' desc, cu.arr_cents desc, d.id limit $8 offset $9)
+        select d.*, p.classification, p.severity, p.route, p.customer_name, p.arr_cents, p.total
+          from page p join drafts d on d.id = p.id
+         order by p.severity = 'HIGH' desc, p.arr_cents desc, d.id""",
         tenant_id,
         status,
         classification,
@@ -203,12 +209,16 @@ async def count_drafts(
     return value
 
 
+# Share of the last 24 hours' verdicts demoted for citing a source outside their bundle (null without verdicts):
+# a scalar subquery, so the inbox's one alert query (db/alerts.py) can carry it.
+VALIDATION_FAILURE_RATE = """(select (count(*) filter (where abstain_reason = 'source_validation_failed'))::float8
+                                     / nullif(count(*), 0)
+                                from classifications where created_at > now() - interval '24 hours')"""
+
+
 async def validation_failure_rate(conn: asyncpg.Connection) -> float:
     """Share of the last 24 hours' verdicts demoted for citing a source outside their bundle."""
-    row = await conn.fetchrow("""select count(*) filter (where abstain_reason = 'source_validation_failed') bad,
-                                        count(*) total
-                                   from classifications where created_at > now() - interval '24 hours'""")
-    return row["bad"] / row["total"] if row["total"] else 0.0
+    return float(await conn.fetchval(f"select coalesce({VALIDATION_FAILURE_RATE}, 0)"))
 
 
 async def draft_detail(conn: asyncpg.Connection, draft_id: str) -> asyncpg.Record | None:

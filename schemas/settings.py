@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     # Workflow tasks and activities one process runs at once on the main queue.
     worker_workflow_tasks: int = Field(100, ge=2)
     worker_activities: int = Field(50, ge=1)  # above the pool (10 connections) they mostly queue for it
+    # Workflows the main worker keeps in memory. A waiting draft's approval holds about 70 KB (bench/api_load.py's
+    # worker_kb_per_waiting_approval); a Send to one that was evicted first fetches and replays its history.
+    worker_cached_workflows: int = Field(5000, ge=0)
 
     @field_validator("worker_queues", mode="before")
     @classmethod

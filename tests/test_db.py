@@ -168,3 +168,38 @@ async def test_usage_driver_text_stored_before_the_fix_is_replaced_by_a_referenc
     async with db.tenant(tid) as conn:
         assert await conn.fetchval("select last_error from connectors where kind = 'usage'") == fixed
         assert await conn.fetchval("select count(*) from audit_log where action = 'connector.error'") == 1
+
+
+async def test_the_inbox_reads_its_alerts_in_one_query_as_the_three_reads_did(
+    owner: asyncpg.Connection, db: Database, secret_key: str
+) -> None:
+    from api import alerts as api_alerts
+    from db import alerts, drafts, runs
+    from tests import factories
+
+    tid = await create_tenant(owner, db, secret_key, stripe_key="rk_alerts", stripe_base=CLOSED_PORT)
+    async with db.tenant(tid) as conn:  # nothing yet: no verdicts, no run, no alert
+        empty = await api_alerts.read(conn)
+    assert (empty.validation_failure_rate, empty.route_mix, empty.route_mix_run, empty.banners) == (0.0, {}, None, {})
+    await factories.verdicts(db, tid, 9, demoted=False)
+    await factories.verdicts(db, tid, 3, demoted=True, start=100)
+    for day in (RUN - dt.timedelta(days=1), RUN):
+        await factories.completed_run(db, tid, day, {"TIER1": 1})
+    async with db.tenant(tid) as conn:
+        await conn.execute(
+            "update scan_runs set summary = $2 where run_date = $1",
+            RUN,
+            {"route_mix": {"TIER1": 1.0}, "route_mix_drift": ["TIER1"]},
+        )
+        for kind in (alerts.VALIDATION_FAILURE_RATE, alerts.ROUTE_MIX_DRIFT):
+            assert await alerts.crossed(conn, tid, kind, True, f"{kind} is on")
+        reading = await api_alerts.read(conn)
+        # The three reads it replaced, each on its own, agree with it.
+        assert reading.validation_failure_rate == await drafts.validation_failure_rate(conn) == 0.25
+        assert (reading.route_mix_run, reading.route_mix) == (
+            RUN.isoformat(),
+            (await runs.latest_completed(conn))[1]["route_mix"],
+        )
+        assert list(reading.banners.items()) == list((await alerts.active(conn)).items())
+        assert list(reading.banners) == ["validation_failure_rate", "route_mix_drift"]  # the banner's order
+        assert reading.route_mix_drift == ["TIER1"]

@@ -30,3 +30,23 @@ def test_there_are_recorded_histories_of_every_workflow_type() -> None:
 async def test_recorded_history_replays(path: Path) -> None:
     replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
     await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))
+
+
+def workflow_type(path: Path) -> str:
+    name: str = json.loads(path.read_text())["events"][0]["workflowExecutionStartedEventAttributes"]["workflowType"][
+        "name"
+    ]
+    return name
+
+
+APPROVALS = [p for p in HISTORIES if workflow_type(p) == "ApprovalWorkflow"]
+
+
+@pytest.mark.parametrize("path", APPROVALS, ids=[p.stem for p in APPROVALS])
+async def test_approval_history_replays_inside_the_sandbox_too(path: Path) -> None:
+    """The worker runs ApprovalWorkflow unsandboxed (for the operator's latency); its histories replay inside the
+    sandbox as well, to keep the sandbox's warning of non-determinism."""
+    from tests.sandboxed_approval import SandboxedApprovalWorkflow
+
+    replayer = Replayer(workflows=[SandboxedApprovalWorkflow], data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))

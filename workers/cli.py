@@ -386,6 +386,14 @@ def main(argv: list[str] | None = None) -> int:
         "connect": cmd_connect,
     }[args.command]
     try:
+        if args.command in ("api", "worker"):
+            # The long-running processes on uvloop's event loop: `asyncio.run` always made the standard one, so
+            # uvloop (a dependency for this) was never used. Under bench.api_load the loop's own work is a large
+            # share of the API's CPU per request (issue 17).
+            import uvloop
+
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                return runner.run(handler(args, settings))
         return asyncio.run(handler(args, settings))
     except RuntimeError as e:
         say(f"error: {e}")

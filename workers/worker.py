@@ -107,6 +107,7 @@ def build_workers(
             workflows=WORKFLOWS,
             workflow_runner=runner,
             max_concurrent_workflow_tasks=settings.worker_workflow_tasks,
+            max_cached_workflows=settings.worker_cached_workflows,
             activities=[
                 scan.list_active_tenants,
                 scan.list_tenant_page,

@@ -67,7 +67,13 @@ def refused(message: str) -> ApplicationError:
     )
 
 
-@workflow.defn
+# Outside the sandbox, on the operator's path: each activation of a sandboxed workflow runs its code through the
+# sandbox's importer and each payload's serialization context through a call into the sandbox: under py-spy, 44 % of
+# the worker's time handling a Send's activations; outside it the worker's CPU per Send fell from 11.8 to 8.6 ms
+# (bench.api_load, both run at once; issue 17). Its imports are all passed through already, so the sandbox's fresh
+# import per run proved nothing here; tests/test_replay.py replays its histories inside the sandbox too, which
+# keeps its early warning of non-determinism (a clock, a random number, I/O) in CI.
+@workflow.defn(sandboxed=False)
 class ApprovalWorkflow:
     @workflow.init
     def __init__(self, inp: ApprovalInput) -> None:
