@@ -5,7 +5,8 @@ rest comes from what PostgreSQL keeps. The sandbox enforces Slack's Tier 3 limit
     python -m bench.slack_day2 --customers 2000
 
 Day one is read unthrottled (its pace is not what is measured here). The last line is JSON with
-`slack_day2_seconds` (target: <= 300 for 2,000 customers), the requests per method and the busiest second.
+`slack_day2_seconds` (target: <= 300 for 2,000 customers), the requests per method and the busiest clock
+minute (as requests per second: Slack counts its limits per minute).
 """
 
 from __future__ import annotations

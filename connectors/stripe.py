@@ -369,40 +369,43 @@ class StripeSource:
             http_client=stripe.HTTPXClient(timeout=timeout),
         )
 
-    async def _all(self, lister: Any, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        # Page by page rather than auto_paging_iter, so each page's request waits for its slot.
+    async def _all(self, path: str, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """Every object of a list, page by page rather than auto_paging_iter, so each page's request waits for its
+        slot. Read through the SDK's own client (its requestor, auth, error mapping), but as the page's JSON:
+        building a StripeObject per record and then a dict from it was most of a 10,000-customer sync's CPU."""
         params = {"limit": 100, **params}
         while True:
             if self.pace:
                 await self.pace()
             try:
-                page = await lister(params=params)
+                page: dict[str, Any] = (await self.client.raw_request_async("get", path, **params)).data
             except stripe.StripeError as e:
                 raise stripe_error(e) from e
-            for obj in page.data:
-                yield obj.to_dict()
-            if not page.has_more or not page.data:
+            data = page.get("data") or []
+            for obj in data:
+                yield obj
+            if not page.get("has_more") or not data:
                 return
-            params = params | {"starting_after": page.data[-1].id}
+            params = params | {"starting_after": data[-1]["id"]}
 
     async def customers(self) -> AsyncIterator[dict[str, Any]]:
-        async for c in self._all(self.client.v1.customers.list_async, {}):
+        async for c in self._all("/v1/customers", {}):
             yield c
 
     async def subscriptions(self) -> AsyncIterator[dict[str, Any]]:
-        async for s in self._all(self.client.v1.subscriptions.list_async, {"status": "all"}):
+        async for s in self._all("/v1/subscriptions", {"status": "all"}):
             yield s
 
     async def invoices(self, customer_id: str, since: dt.date | None) -> list[dict[str, Any]]:
         params: dict[str, Any] = {"customer": customer_id}
         if since is not None:
             params["created"] = {"gte": int(dt.datetime.combine(since, dt.time(), dt.UTC).timestamp())}
-        return [i async for i in self._all(self.client.v1.invoices.list_async, params)]
+        return [i async for i in self._all("/v1/invoices", params)]
 
     async def tenant_invoices(self, created_gte: int) -> AsyncIterator[dict[str, Any]]:
         """Every invoice of the account created since `created_gte` (epoch seconds), 100 a page: one paginated
         list for the whole tenant instead of one per customer."""
-        async for i in self._all(self.client.v1.invoices.list_async, {"created": {"gte": created_gte}}):
+        async for i in self._all("/v1/invoices", {"created": {"gte": created_gte}}):
             yield i
 
     async def check(self) -> None:

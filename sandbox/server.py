@@ -99,24 +99,39 @@ class Fault:
     retry_after: float | None = None
 
 
+# The span each vendor's limit is counted over: Slack's tiers are per minute (Tier 3 about 50 a minute, so a burst
+# of a few in one second is within it), the others' per second (HubSpot's 100 per 10 s is held to 10 in each second,
+# which is stricter).
+WINDOW_SECONDS = {"slack": 60}
+
+
 @dataclass
 class RpsWindow:
-    """Requests a vendor received, counted in 1-second windows aligned to the clock's seconds (as a vendor's
-    per-second limit counts them): the busiest window so far and the total. Every request arriving counts, a
-    refused one too: it is what the clients sent that must stay under the vendor's limit."""
+    """Requests a vendor received, counted in windows of `seconds` aligned to the clock (as the vendor's limit
+    counts them: each clock second, or each clock minute for Slack): the busiest window so far, as requests per
+    second, and the total. Every request arriving counts, a refused one too: it is what the clients sent that must
+    stay under the vendor's limit."""
 
-    second: int = -1
-    in_second: int = 0
-    max_rps: int = 0
+    seconds: int = 1
+    window: int = -1
+    in_window: int = 0
+    most: int = 0
     requests: int = 0
 
     def seen(self, now: float) -> None:
-        second = int(now)
-        if second != self.second:
-            self.second, self.in_second = second, 0
-        self.in_second += 1
+        window = int(now // self.seconds)
+        if window != self.window:
+            self.window, self.in_window = window, 0
+        self.in_window += 1
         self.requests += 1
-        self.max_rps = max(self.max_rps, self.in_second)
+        self.most = max(self.most, self.in_window)
+
+    def summary(self) -> dict[str, float | int]:
+        return {
+            "max_rps": round(self.most / self.seconds, 4),
+            "requests": self.requests,
+            "window_seconds": self.seconds,
+        }
 
 
 @dataclass
@@ -128,7 +143,7 @@ class SandboxState:
     buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # vendor -> (tokens, last refill)
     posted: list[dict[str, Any]] = field(default_factory=list)
     cursors: OrderedDict[str, list[dict[str, Any]]] = field(default_factory=OrderedDict)
-    rps: dict[str, RpsWindow] = field(default_factory=dict)  # vendor -> requests seen per 1-second window
+    rps: dict[str, RpsWindow] = field(default_factory=dict)  # vendor -> requests seen per window (WINDOW_SECONDS)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def take(self, vendor: str) -> float | None:
@@ -157,7 +172,7 @@ class SandboxState:
 
     def observed_rps(self) -> dict[str, dict[str, float | int]]:
         with self.lock:
-            return {v: {"max_rps": float(w.max_rps), "requests": w.requests} for v, w in self.rps.items()}
+            return {v: w.summary() for v, w in self.rps.items()}
 
     def reset_rps(self) -> None:
         with self.lock:
@@ -421,7 +436,7 @@ def create_app(state: SandboxState) -> FastAPI:
         vendor, rel = found
         with state.lock:
             state.requests[vendor][f"{request.method} {rel}"] += 1
-            state.rps.setdefault(vendor, RpsWindow()).seen(time.time())
+            state.rps.setdefault(vendor, RpsWindow(WINDOW_SECONDS.get(vendor, 1))).seen(time.time())
         if (f := state.fault_for(vendor, rel)) is not None:
             return vendor_error(vendor, f.status, f"sandbox fault: {f.status}", retry_after=f.retry_after)
         if (wait := state.take(vendor)) is not None:
@@ -448,7 +463,8 @@ def create_app(state: SandboxState) -> FastAPI:
 
     @app.get("/_sandbox/rps")
     async def rps_seen() -> dict[str, dict[str, float | int]]:
-        """Per vendor: the most requests received in one clock second, and how many in all, since the last reset."""
+        """Per vendor: the most requests received in one of its windows (a clock second; a clock minute for Slack) as
+        requests per second, the window's length, and how many in all, since the last reset."""
         return state.observed_rps()
 
     @app.post("/_sandbox/rps/reset")
@@ -519,8 +535,8 @@ class SandboxHandle:
         return counts.get(vendor, {}) if vendor else counts
 
     def observed_rps(self) -> dict[str, dict[str, float | int]]:
-        """`{vendor: {"max_rps": float, "requests": int}}`: the busiest 1-second window and the total since the last
-        reset (GET /_sandbox/rps answers the same)."""
+        """`{vendor: {"max_rps": float, "requests": int, "window_seconds": int}}`: the busiest window (WINDOW_SECONDS)
+        as requests per second, and the total since the last reset (GET /_sandbox/rps answers the same)."""
         return self.state.observed_rps()
 
     def reset_rps(self) -> None:

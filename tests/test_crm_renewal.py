@@ -117,6 +117,8 @@ async def scan_with(
     await client.get_workflow_handle(wid, result_type=TenantScanResult).result()
     if crm == "hubspot":  # a tenant scan that reads the CRM's renewal dates (workflow.patched "crm-renewal-dates")
         await record_history(client, wid, "tenant_scan_with_crm_renewal_dates")
+    if crm == "salesforce":  # the invoice list read beside the CRM's dates (workflow.patched "invoices-beside-crm-…")
+        await record_history(client, wid, "tenant_scan_invoices_beside_crm_dates")
     async with db.tenant(tid) as conn:
         judged = {r[0] for r in await conn.fetch("select customer_id from classifications where run_date = $1", AS_OF)}
     return tid, judged

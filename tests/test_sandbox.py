@@ -25,7 +25,7 @@ from simple_salesforce import Salesforce, SalesforceExpiredSession, SalesforceMa
 from slack_sdk.errors import SlackApiError
 
 from sandbox.generate import generate_workspace
-from sandbox.server import SandboxHandle, requests_per_customer, start_sandbox
+from sandbox.server import RpsWindow, SandboxHandle, requests_per_customer, start_sandbox
 from sandbox.workspace import SoqlError, parse_soql, run_soql
 
 AS_OF = dt.date(2026, 11, 22)
@@ -371,9 +371,25 @@ def test_a_per_vendor_rate_limit_answers_429_with_retry_after(sample_ws: Path) -
         handle.stop()
 
 
+def test_a_per_minute_window_allows_a_burst_within_the_minute_and_counts_the_minute() -> None:
+    """Slack's 50 a minute is counted per clock minute: 5 requests in one second are 5/60 a second, not 5; the next
+    minute starts afresh, and the busiest minute is what is reported."""
+    w = RpsWindow(60)
+    for t in [120.0, 120.1, 120.2, 120.3, 120.4, 179.9]:  # six in the minute from 120 s
+        w.seen(t)
+    for t in [180.0, 181.0]:  # two in the next
+        w.seen(t)
+    assert w.summary() == {"max_rps": round(6 / 60, 4), "requests": 8, "window_seconds": 60}
+    second = RpsWindow()
+    for t in [120.0, 120.1, 120.2, 120.3, 120.4, 179.9]:
+        second.seen(t)
+    assert second.summary() == {"max_rps": 5.0, "requests": 6, "window_seconds": 1}
+
+
 def test_observed_rps_counts_each_clock_second_per_vendor(box: SandboxHandle) -> None:
-    """GET /_sandbox/rps (and observed_rps()) says the busiest 1-second window per vendor and the total; bench.scale
-    compares it with each vendor's limit. A refused request counts too: it was sent."""
+    """GET /_sandbox/rps (and observed_rps()) says the busiest window per vendor (a clock second; a clock minute for
+    Slack, whose limits are per minute) as requests per second, and the total; bench.scale compares it with each
+    vendor's limit. A refused request counts too: it was sent."""
     with httpx.Client(base_url=box.base_url) as http:
         while time.time() % 1 > 0.5:  # start early in a clock second, so the burst below lands in one window
             time.sleep(0.01)
@@ -381,7 +397,10 @@ def test_observed_rps_counts_each_clock_second_per_vendor(box: SandboxHandle) ->
             http.get("/stripe/v1/customers", params={"limit": 1}, headers={"Authorization": "Bearer nope"})
         http.post("/slack/api/auth.test")
         seen = http.get("/_sandbox/rps").json()
-        assert seen == {"stripe": {"max_rps": 7.0, "requests": 7}, "slack": {"max_rps": 1.0, "requests": 1}}
+        assert seen == {
+            "stripe": {"max_rps": 7.0, "requests": 7, "window_seconds": 1},
+            "slack": {"max_rps": round(1 / 60, 4), "requests": 1, "window_seconds": 60},
+        }
         assert box.observed_rps() == seen
         assert requests_per_customer(box.request_counts(), 2) == {"slack": 0.5, "stripe": 3.5}
         assert http.post("/_sandbox/rps/reset").json() == {"ok": True}

@@ -397,14 +397,24 @@ class TenantScanWorkflow:
             elif isinstance(outcome, BaseException):
                 raise outcome
 
+    @staticmethod
+    async def _sync_invoices(inp: TenantScanInput) -> None:
+        await VENDOR.run(ScanActivities.sync_invoices, inp, task_queue=queues.STRIPE, summary="sync invoices")
+
     async def _scan(self, inp: TenantScanInput) -> TenantScanResult:
         customers = await VENDOR.run(
             ScanActivities.sync_customers, inp, task_queue=queues.STRIPE, summary="sync customers"
         )
+        read = False
         if workflow.patched("crm-renewal-dates"):  # the CRM's renewal dates move the due set before it is frozen
-            await self._crm_renewal_dates(inp)
-        if workflow.patched("tenant-invoice-list"):  # one invoice list for the tenant, not one per customer
-            await VENDOR.run(ScanActivities.sync_invoices, inp, task_queue=queues.STRIPE, summary="sync invoices")
+            # The invoice list needs only the Stripe key: read beside the CRMs' dates, not after them (at 10,000
+            # customers both are whole-tenant reads ahead of every chunk). Scans recorded before read them in turn.
+            if read := workflow.patched("invoices-beside-crm-dates"):
+                await asyncio.gather(self._crm_renewal_dates(inp), self._sync_invoices(inp))
+            else:
+                await self._crm_renewal_dates(inp)
+        if not read and workflow.patched("tenant-invoice-list"):  # one invoice list for the tenant, not per customer
+            await self._sync_invoices(inp)
         plan = await DB.run(ScanActivities.select_due, inp)
         workflow.logger.info(
             "tenant %s: %d customers, %d due, %d chunks", inp.tenant_id, customers, plan.due, len(plan.chunks)
