@@ -144,6 +144,9 @@ async def seed(db: Database, tenant: str, n: int) -> list[tuple[str, str, str]]:
     return out
 
 
+EMAIL_NICE = 10  # as deploy/systemd/renewals-worker-email.service
+
+
 def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """`renewals api` or `renewals worker --queues …`, as deployed: its own process, configured by environment."""
     exe = Path(sys.executable).parent / "renewals"
@@ -239,12 +242,14 @@ async def main(
         "RENEWALS_DATA_DIR": str(work),
     }
     # As deploy/ runs them: the workflows' worker, the email worker (deliveries never queue ahead of a decision's
-    # workflow task), the API.
+    # workflow task), the API. On one host the email worker runs at a lower CPU priority (deploy/systemd's Nice=10):
+    # a delivery may wait a few milliseconds for a core, an operator's decision should not.
     procs = {
         "worker": spawn(["worker", "--no-schedules", "--queues", "main"], config, work / "worker.log"),
         "email": spawn(["worker", "--no-schedules", "--queues", "email"], config, work / "email.log"),
         "api": spawn(["api"], config, work / "api.log"),
     }
+    psutil.Process(procs["email"].pid).nice(EMAIL_NICE)
     tenant = f"bench-{uuid.uuid4().hex[:6]}"
     try:
         base = f"http://127.0.0.1:{port}"
