@@ -19,12 +19,18 @@ from connectors.stripe import StripeSource, customer_row, invoice_signals, pick_
 
 
 @pytest.fixture(scope="module")
-def localstripe_url() -> Iterator[str]:
+def localstripe_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     exe = Path(sys.executable).parent / "localstripe"
-    proc = subprocess.Popen([str(exe), "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # --from-scratch: otherwise localstripe starts from /tmp/localstripe.pickle, the store every earlier run left
+    # (one stopped mid-write leaves it truncated, and the next start dies on it).
+    log = tmp_path_factory.mktemp("localstripe") / "localstripe.log"
+    with log.open("wb") as err:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [str(exe), "--port", str(port), "--from-scratch"], stdout=subprocess.DEVNULL, stderr=err
+        )
     deadline = time.monotonic() + 20
 
     def listening() -> bool:
@@ -34,7 +40,8 @@ def localstripe_url() -> Iterator[str]:
     while not listening():
         if time.monotonic() > deadline or proc.poll() is not None:
             proc.kill()
-            pytest.fail("localstripe did not start")
+            proc.wait()
+            pytest.fail(f"localstripe did not start: {log.read_text(errors='replace')[-2000:]}")
         time.sleep(0.1)
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
