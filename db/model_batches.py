@@ -11,8 +11,6 @@ from typing import Any
 
 import asyncpg
 
-from db import scans
-
 
 async def intend(
     conn: asyncpg.Connection,
@@ -23,9 +21,24 @@ async def intend(
     model: str,
     intent: dict[str, Any],
 ) -> dict[str, Any]:
-    """Record the intent to submit (kept if one is there already) and return the one that holds."""
-    await scans.save_model_output(conn, tenant_id, run_date, batch_no, stage, model, intent)
-    held = await scans.load_model_output(conn, tenant_id, run_date, batch_no, stage)
+    """Record the intent to submit (kept if one is there already) and return the one that holds, in one round trip:
+    the statement's own insert, or (on conflict) the row an earlier attempt wrote, which its snapshot sees."""
+    held: dict[str, Any] | None = await conn.fetchval(
+        """with ins as (insert into model_outputs (tenant_id, run_date, batch_no, stage, model, output)
+                             values ($1, $2, $3, $4, $5, $6)
+                        on conflict (tenant_id, run_date, batch_no, stage) do nothing
+                          returning output)
+           select output from ins
+            union all
+           select output from model_outputs
+            where tenant_id = $1 and run_date = $2 and batch_no = $3 and stage = $4 and not exists (select from ins)""",
+        tenant_id,
+        run_date,
+        batch_no,
+        stage,
+        model,
+        intent,
+    )
     assert held is not None  # just written, or written before
     return held
 

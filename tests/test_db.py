@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 import db as db_package
-from db import tenants
+from db import model_batches, tenants
 from db.migrate import migrate
 from db.pool import Database, app_dsn
 from tests.conftest import APP_PASSWORD, create_tenant
@@ -203,3 +203,19 @@ async def test_the_inbox_reads_its_alerts_in_one_query_as_the_three_reads_did(
         assert list(reading.banners.items()) == list((await alerts.active(conn)).items())
         assert list(reading.banners) == ["validation_failure_rate", "route_mix_drift"]  # the banner's order
         assert reading.route_mix_drift == ["TIER1"]
+
+
+async def test_the_first_intent_to_submit_a_model_batch_holds(
+    owner: asyncpg.Connection, db: Database, secret_key: str
+) -> None:
+    """A retried submission (the worker crashed after recording its intent) gets back the first attempt's intent,
+    with the vendor batch ID it saved, never its own new one: that is how no second batch is submitted."""
+    tid = await create_tenant(owner, db, secret_key, stripe_key=None, stripe_base=None)
+    async with db.tenant(tid) as conn:
+        first = await model_batches.intend(conn, tid, RUN, 3, "worker", "m", {"key": "first"})
+        await model_batches.submitted(conn, tid, RUN, 3, "worker", "batch_1")
+        again = await model_batches.intend(conn, tid, RUN, 3, "worker", "m", {"key": "second"})
+        other = await model_batches.intend(conn, tid, RUN, 4, "worker", "m", {"key": "other"})
+    assert first == {"key": "first"}
+    assert again == {"key": "first", "id": "batch_1", "guessed": False}
+    assert other == {"key": "other"}
