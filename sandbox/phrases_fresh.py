@@ -2,10 +2,11 @@
 (same intents, tones and speakers), written apart from the rules and from the tuning and held-out phrasings, and
 one message style of its own (`FRESH_STYLE`: a bulleted status update) that no other split uses.
 
-Why a third book: the held-out split was written beside the tuning one, by the same hand, in the same weeks; rules
-tuned on one half can still fit that hand's habits. This book was written later, without reading the rules or
+Why a third book: the held-out split was written beside the tuning one, by the same hands, so rules tuned on one
+half can still fit habits both share. This book was written later, without reading the rules or
 running them on single messages, from how B2B customers and vendor CSMs talk in Slack Connect channels: indirect
-asks, questions, numbers as words, typos, emoji, a little Spanish, German, French and Portuguese, long and short.
+asks, questions, numbers as words, typos (a few written in, more as noise), emoji, a little Spanish, German,
+French and Portuguese, long and short.
 Rule writers must not open this file; `python -m bench.judgement --split fresh` reports on it.
 
 `pick` and `styled` serve every split: the fresh book for `fresh`, sandbox/phrases.py for the others (so the
@@ -34,7 +35,7 @@ FRESH: dict[str, tuple[str, ...]] = {
         "hey! the customer success team (about fifteen ppl) is asking for access, can we get them set up on our "
         "contract?",
         "We'd love to turn on the advanced permissions add-on, what does that do to the invoice?",
-        "Wondering whether it makes sense to switch to the annual enterprise tier now that we're at ninety users. "
+        "Wondering wether it makes sense to switch to the annual enterprise tier now that we're at ninety users. "
         "Thoughts?",
         "Necesitamos más licencias para el equipo de México, unas doce. Can you help us with that?",
         "Can u send over an expansion quote: adding our Paris and Madrid offices, roughly forty seats total",
@@ -73,7 +74,7 @@ FRESH: dict[str, tuple[str, ...]] = {
         "Honestly we're done. Just tell me what we need to do so we don't get billed again.",
         "What happens to our account on the last day of the contract if we don't sign anything new?",
         "Nous ne renouvellerons pas le contrat. Please confirm the end date on your side.",
-        "Management asked me to give notice. We'd like to close the account when this term finishes.",
+        "Managment asked me to give notice. We'd like to close the account when this term finishes.",
         "Can we go down to zero seats at renewal, or is it cleaner to just terminate?",
         "Sending this so it's on record: we are opting out of the renewal.",
         "Could someone from billing tell me what the termination terms in section nine mean in practice?",
@@ -108,7 +109,7 @@ FRESH: dict[str, tuple[str, ...]] = {
         "The data portability clause says you'll hand over our data on request. Consider this the request.",
         "trying to pull our entire history into the warehouse, is there anything better than downloading report "
         "by report?",
-        "Could we get an S3 drop of everything we've stored with you?",
+        "Could we get an S3 drop of everyting we've stored with you?",
         "The export keeps failing at about forty percent and we really need the whole dataset out. Help?",
         "Please confirm the format the final data handover will be in, and when we can expect it.",
         "What's involved in getting our records out if we move to a different system?",
@@ -138,7 +139,7 @@ FRESH: dict[str, tuple[str, ...]] = {
         "We're shortlisting replacements, can't say more yet.",
         "FYI there's an RFP going out for this category, you should get an invite.",
         "IT wants to standardise on one platform and it might not be yours, sorry 😬",
-        "Have you heard of Corvane? They reached out and our team is curious.",
+        "Have you heard of Corvane? They reached out and our team is curios.",
         "Running a parallel evaluation of Tallyhub for the next four weeks.",
         "We've started moving a few workflows to another product to test it.",
         "the other vendor's sales rep is in our office on thursday fwiw",
@@ -173,7 +174,7 @@ FRESH: dict[str, tuple[str, ...]] = {
         "Can we remove the add-ons we don't use from the renewal? trying to bring the number down",
         "Price is the sticking point for renewal, everything else is fine.",
         "Le prix a beaucoup augmenté, is there room to negotiate?",
-        "Our budget owner asked if there's any wiggle room on the annual fee.",
+        "Our budget owner asked if theres any wiggle room on the anual fee.",
         "The cost per active user works out to something crazy for us, can we look at it together?",
         "Spend review is next week. I need a better number from you or it gets flagged.",
         "could you price out a stripped down version? just the core module",
@@ -200,7 +201,7 @@ FRESH: dict[str, tuple[str, ...]] = {
         "Still waiting on the fix you promised last sprint, morale around this tool is low.",
         "Permissions got reset after the upgrade and people can see things they shouldn't. Urgent.",
         "Every CSV comes out with garbled characters since the update.",
-        "Search is totally broken, it returns nothing for terms we know exist.",
+        "Search is totaly broken, it returns nothing for terms we know exsit.",
         "Performance has been getting worse for weeks and nobody seems to own it on your side.",
         "the integration with our CRM is duplicating records again, cleanup is eating hours",
         "Getting timeouts constantly since this morning, can someone please look",
@@ -226,7 +227,7 @@ FRESH: dict[str, tuple[str, ...]] = {
         "Just finished the audit and your activity logs made it painless. Thanks!",
         "Love the new keyboard shortcuts ⌨️ small thing but it makes a big difference",
         "We hit our SLA target for the first time this year, partly thanks to your alerts.",
-        "Really impressed by how fast your team turned around that feature request.",
+        "Realy impressed by how fast your team turned around that feature reqeust.",
         "Team feedback on the new UI has been overwhelmingly positive.",
         "Vielen Dank, das neue Feature ist super! The team is thrilled.",
         "that walkthrough was 🔥, lots of aha moments on our side",
@@ -263,7 +264,7 @@ FRESH: dict[str, tuple[str, ...]] = {
         "Could you share the link to the API docs again? can't find it in my bookmarks",
         "We have a fire drill on Friday afternoon so responses might be slow.",
         "How far back does the activity log go?",
-        "Does changing a user's email reset their password?",
+        "Does changing a users email reset thier password?",
         "Is there a way to pin a filter so it's the default view?",
         "ok got it, makes sense 👍",
         "Where can I see which integrations are connected to our workspace?",
@@ -286,7 +287,7 @@ FRESH: dict[str, tuple[str, ...]] = {
         "Please update your records: {champion} no longer works here, contact me instead.",
         "Hello 👋 I'm covering {champion}'s responsibilities since they left at the end of September.",
         "{champion} has moved on to a new role outside the company, I'm the new admin for our workspace.",
-        "Hey, new face here. I took over from {champion} after they left.",
+        "Hey, new face here, I took over form {champion} after they left.",
         "{champion} a quitté l'entreprise, c'est moi qui reprends le dossier. Nice to meet you all!",
         "Since {champion}'s departure I've been asked to own the vendor relationship. Where do things stand?",
         "{champion} is gone as of last week. I'm the interim owner until we hire a replacement.",
@@ -320,7 +321,7 @@ FRESH: dict[str, tuple[str, ...]] = {
         "Heads up the payment went out today, sorry for running past the due date.",
         "Our finance team confirmed the remittance this morning, apologies for the lateness.",
         "Sorry the invoice was late, holiday season. It's done now.",
-        "Got the reminder, sorry about that. Payment has been sent.",
+        "Got the reminder, sory about that. Payment has been sent.",
         "Please ignore the overdue notice on your side, it's been paid now 👍",
         "The invoice got flagged by our fraud check because of your new bank details; cleared now and paid.",
         "sorry for the late one, the approver was travelling. sent now",
@@ -357,7 +358,7 @@ FRESH: dict[str, tuple[str, ...]] = {
         "Purchasing wants one combined PO covering the open balance and forty extra seats, can you quote that?",
         "There's a hold on vendor payments until the audit is done, but we'd like to raise the license count "
         "meanwhile.",
-        "Our AP is behind, sorry. Any way to add another 15 seats without waiting for that?",
+        "Our AP is behind, sorry. Any way to add another 15 seats without wating for that?",
         "The PO for the upgrade is approved internally, it just needs to be cut. Go ahead and add the seats if you "
         "can.",
     ),
@@ -387,7 +388,7 @@ FRESH: dict[str, tuple[str, ...]] = {
         "Noticed logins dipped the last few weeks, is there anything getting in the way?",
         "Migration help is included if you ever need to move data out, just ask.",
         "The move to the enterprise plan is active now, enjoy!",
-        "Can I grab fifteen minutes to talk about your goals for next year?",
+        "Can I grab fifteen minutes to talk about you're goals for next year?",
         "Ticket escalated to tier two, will update here as soon as I hear back.",
     ),
 }
