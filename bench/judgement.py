@@ -4,6 +4,7 @@ they were generated from, for the phrasings the Slack rules were tuned on and, a
     python -m bench.judgement                      # 3 workspaces of 1,000 customers (seeds 7, 8, 9)
     python -m bench.judgement --customers 500 --seeds 7 --crm salesforce
     python -m bench.judgement --split tuning      # what a rule writer reads: the tuning split alone
+    python -m bench.judgement --split fresh       # the fresh book alone (sandbox/phrases_fresh.py); `all`: all three
 
 Each workspace leaves some sources empty, as real books do (`generate_workspace(missing_sources=True)`).
 Evidence (Stripe and usage) is derived from the workspace files with the connectors' own signal functions; the
@@ -16,6 +17,10 @@ Half of every workspace's customers (alternate ones) write their Slack messages 
 and style of sandbox/phrases.py, never read while tuning the rules. Per split it prints the confusion matrix,
 accuracy per archetype, abstention on thin and contradictory accounts, health-tier agreement and false alarms on
 healthy accounts; its last line is all of it as one JSON object: {"tuning": {...}, "held_out": {...}}.
+
+The `fresh` split is a third book, written apart from the rules and from both halves (sandbox/phrases_fresh.py,
+its own phrasings and message style): it is graded on workspaces of its own, the same seeds generated with
+`fresh=True`, where every customer speaks it; `--split fresh` prints it alone, `--split all` after the other two.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ LABELS = ["expansion", "standard", "at_risk", "likely_churn"]
 TIERS = ("hot", "warm", "cold")
 HEALTHY = ("expansion", "standard")
 SPLITS = ("tuning", "held_out")
+FRESH = "fresh"  # graded on workspaces of its own, so the other two splits' figures stay as they were
 AS_OF = dt.date(2026, 11, 22)
 RULE = RenewalRule()
 
@@ -248,14 +254,23 @@ def main(customers: int, seeds: list[int], crm: str, splits: tuple[str, ...] = S
     from sandbox.generate import STORY_RICH_SHARES, generate_workspace
 
     rows: list[dict[str, object]] = []
+    # the usual workspaces hold the tuning and held-out splits; the fresh book is dealt in workspaces of its own
+    books = [fresh for fresh in (False, True) if any((split == FRESH) == fresh for split in splits)]
     for k, seed in enumerate(seeds):
         source = crm if crm != "mixed" else ("hubspot", "salesforce")[k % 2]
-        folder = Path(tempfile.mkdtemp()) / "ws"
-        ws = generate_workspace(
-            folder, customers=customers, as_of=AS_OF, seed=seed, shares=STORY_RICH_SHARES, missing_sources=True
-        )
-        rows += judge_workspace(ws, source, AS_OF)
-        print(f"seed {seed}: {customers} customers, CRM {source}", flush=True)
+        for fresh in books:
+            folder = Path(tempfile.mkdtemp()) / "ws"
+            ws = generate_workspace(
+                folder,
+                customers=customers,
+                as_of=AS_OF,
+                seed=seed,
+                shares=STORY_RICH_SHARES,
+                missing_sources=True,
+                fresh=fresh,
+            )
+            rows += judge_workspace(ws, source, AS_OF)
+            print(f"seed {seed}: {customers} customers, CRM {source}" + (", fresh book" if fresh else ""), flush=True)
     out: dict[str, object] = {split: figures([r for r in rows if r["split"] == split]) for split in splits}
     for split in splits:
         show(split, figures([r for r in rows if r["split"] == split]))
@@ -269,6 +284,7 @@ if __name__ == "__main__":
     p.add_argument("--seeds", type=lambda v: [int(x) for x in v.split(",")], default=[7, 8, 9])
     p.add_argument("--crm", choices=["mixed", "hubspot", "salesforce", "none"], default="mixed")
     # while writing rules, read the tuning split alone: the held-out figures are for a verdict on them, not a guide
-    p.add_argument("--split", choices=[*SPLITS, "both"], default="both")
+    p.add_argument("--split", choices=[*SPLITS, FRESH, "both", "all"], default="both")
     a = p.parse_args()
-    main(a.customers, a.seeds, a.crm, SPLITS if a.split == "both" else (a.split,))
+    chosen = {"both": SPLITS, "all": (*SPLITS, FRESH)}.get(a.split, (a.split,))
+    main(a.customers, a.seeds, a.crm, chosen)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.phrases import BANKS, Split, styled
+from sandbox.phrases_fresh import BookSplit, pick, styled
 from sandbox.workspace import ts_key
 
 KEYS = {
@@ -176,7 +176,7 @@ class Story:
     champion_left: bool
     quiet_days: int  # days since the champion was last in touch
     stale_days: int  # days since the renewal deal last moved
-    split: Split = "tuning"  # which phrase banks its Slack channel draws from (bench.judgement grades each apart)
+    split: BookSplit = "tuning"  # which phrase banks its Slack channel draws from (bench.judgement grades each apart)
     billed_monthly: bool = False  # an annual contract charged each month: Stripe's period end is not the renewal
     contract_end_key: bool = True  # the subscription's metadata names the contract end (contract_end_date)
     missing: frozenset[str] = frozenset()  # sources with nothing to read: "slack", "crm", "usage"
@@ -752,7 +752,7 @@ def _slack(
 
     def post(who: str, bank: str, day: dt.date, k: int, hour: int) -> dict[str, Any]:
         side = VENDOR_TEAM if who.startswith("U0CSM") else team
-        text = BANKS[bank].pick(s.split, rng).format(champion=f"{first} {last}")
+        text = pick(bank, s.split, rng).format(champion=f"{first} {last}")
         text = styled(text, s.split, rng, signer=first if who == champ else "Ops")
         sec = _ts(day, hour)
         msg: dict[str, Any] = {"type": "message", "user": who, "text": text, "ts": f"{sec}.{i % 1000:03d}{k:03d}"}
@@ -773,7 +773,7 @@ def _slack(
         if "?" in msg["text"] or bank in ("trouble", "cancel", "export", "competitor", "pricing"):
             reply = f"{int(float(msg['ts'])) + 1800}.{i % 1000:03d}{k:03d}"  # the CSM answers in the thread
             msg.update(thread_ts=msg["ts"], reply_count=1, reply_users=[csm], reply_users_count=1, latest_reply=reply)
-            text = styled(BANKS["vendor"].pick(s.split, rng), s.split, rng, signer="CSM")
+            text = styled(pick("vendor", s.split, rng), s.split, rng, signer="CSM")
             msgs.append({"type": "message", "user": csm, "text": text, "ts": reply, "thread_ts": msg["ts"]})
             msgs[-1].update({} if tagless else {"team": VENDOR_TEAM, "user_team": VENDOR_TEAM})
     for k in range(rng.randint(0 if compact else 1, 3)):  # the CSM's own top-level posts, some recent
@@ -862,11 +862,14 @@ def generate_workspace(
     seed: int = 7,
     shares: Mapping[str, float] | None = None,
     missing_sources: bool = False,
+    fresh: bool = False,
 ) -> Path:
     """Write a workspace of `customers` customers as of `as_of`; the same seed writes the same bytes. `shares`
     (archetype -> share of each block of 100) replaces the realistic default, e.g. STORY_RICH_SHARES. With
     `missing_sources`, some customers have nothing in Slack (15%), the CRM (10%) or usage (10%), as in a real
-    book (bench.judgement); without, every source has something, as the demo and the scan tests need."""
+    book (bench.judgement); without, every source has something, as the demo and the scan tests need. With
+    `fresh`, every customer's Slack channel speaks the fresh book (sandbox/phrases_fresh.py: its banks and its
+    style) instead of the tuning and held-out ones; everything else is dealt as for held-out customers."""
     rng = random.Random(seed)
     extra = random.Random(f"realism-{seed}")
     compact = customers > 1000  # keep 10k-customer workspaces small; the usage connector reads 45 days
@@ -915,6 +918,8 @@ def generate_workspace(
         for i in range(customers):
             deck = deck or _deck(rng, shares or {name: a[0] for name, a in ARCHETYPES.items()})
             s = _realism(_story(i, deck.pop(), rng, as_of), i, extra, missing_sources)
+            if fresh:
+                s.split = "fresh"
             cus = _id("cus_", seed, i)
             links = _crm(s, i, seed, cus, rng, as_of, acc)
             channel, histories[channel] = _slack(s, i, seed, rng, as_of, compact, acc)
@@ -1003,9 +1008,17 @@ if __name__ == "__main__":
     p.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.datetime.now(dt.UTC).date())
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--missing-sources", action="store_true", help="leave some sources empty, as real books do")
+    p.add_argument("--fresh", action="store_true", help="every Slack channel speaks the fresh evaluation book")
     a = p.parse_args()
     t0 = time.perf_counter()
     print(
-        generate_workspace(a.out, customers=a.customers, as_of=a.as_of, seed=a.seed, missing_sources=a.missing_sources),
+        generate_workspace(
+            a.out,
+            customers=a.customers,
+            as_of=a.as_of,
+            seed=a.seed,
+            missing_sources=a.missing_sources,
+            fresh=a.fresh,
+        ),
         f"({a.customers} customers in {time.perf_counter() - t0:.1f}s)",
     )
