@@ -32,7 +32,7 @@ _FORWARD = re.compile(
 )
 # Trouble named as fixed ("you fixed the bug", "problem solved") is thanks, not trouble: read as "fixed".
 _RESOLVED = re.compile(
-    r"\b(?:fixed|solved|resolved|sorted\s+out)\s+(?:\w+\s+){0,2}?"
+    r"(?<!not\ )(?<!n't\ )(?<!never\ )(?<!yet\ )\b(?:fixed|solved|resolved|sorted\s+out)\s+(?:\w+\s+){0,2}?"
     r"(?:bug|issue|error|problem|outage|glitch|crash)e?s?\b"
     r"|\b(?:bug|issue|error|problem|outage|glitch|crash)e?s?\s+(?:is\s+|are\s+|was\s+|got\s+)?"
     r"(?:solved|fixed|resolved|gone|sorted)\b",
@@ -87,11 +87,11 @@ EXPANSION = re.compile(
   | \b(?:hitting|close\s+to|reached|over)\s+(?:our\s+|the\s+)?(?:\w+\s+)?(?:quota|cap|limits?)\b
   | \boutgr[oe]wn?\b | \boutgrowing\b
   | \b(?:want|wants|asked)\s+(?:to\s+)?(?:in|join|access)\b
-  | \b(?:need|needs|want|wants|require|requires)\s+(?:\w+\s+){0, 2}?(?:seats?|licen[cs]es?|editors|workspaces)\b
-  | \b(?:ran|run|running)\s+out\s+of\s+(?:\w+\s+){0, 2}?{_SEAT}\b | \bbump(?:ing)?\s+(?:us|it|that)\s+up\b
-  | \b(?:company|org|organi[sz]ation)[\s-]wide\b
+  | \b(?:need|needs|want|wants|require|requires)\s+(?:\w+\s+){{0,2}}?(?:seats?|licen[cs]es?|editors|workspaces)\b
+  | \b(?:ran|run|running)\s+out\s+of\s+(?:\w+\s+){{0,2}}?{_SEAT}\b | \bbump(?:ing)?\s+(?:us|it|that)\s+up\b
+  | \b(?:go|going|roll\w*|deploy\w*|launch\w*|use|using|adopt\w*|expand\w*)\s+(?:\w+\s+){{0,3}}?
+      (?:company|org|organi[sz]ation)[\s-]wide\b
   | \b(?:expand|extend|roll)\w*\s+(?:\w+\s+)?to\s+(?:the\s+)?(?:whole|entire|rest\s+of|other|all)\b
-  | \b(?:premium|pro|business|enterprise)\s+(?:add-?on|module|edition|tier|plan)\b
   | \bapproved\s+(?:the\s+)?budget\s+for\b
     """,
     re.X,
@@ -148,13 +148,15 @@ LEAVING = re.compile(
     \b(?:agreement|contract|subscription)\s+(?:\w+\s+){0,2}(?:ends|lapses?|expires?)\b
   | \b(?:let|letting|allow|allowing)\s+(?:\w+\s+){0,2}?(?:agreement|contract|subscription|licen[cs]es?|plan)\s+
       (?:expire|lapse|run\s+out|end)\b
-  | \bsunset\w*\b | \bphas(?:e|ing)\s+(?:it\s+|this\s+|you\s+)?out\b | \boffboard\w*\b
+  | \bsunset\w*\s+(?:the\s+|this\s+|your\s+)?(?:tool|platform|product|subscription|contract|account|service)\b
+  | \bphas(?:e|ing)\s+(?:you|it)\s+out\b
   | \b(?:turn|switch|shut)(?:ing)?\s+off\s+(?:the\s+)?auto-?renew\w* | \bdisabl\w*\s+(?:the\s+)?auto-?renew\w*
   | \b(?:stop|stopping|cancel|opt\s+out\s+of)\s+(?:the\s+|our\s+)?(?:auto-?)?renewal\b
-  | \b(?:drop|dropping|ditch\w*|get\s+rid\s+of|move\s+away\s+from|moving\s+away\s+from)\s+(?:this|the|your|you)\b
-      (?:\s+(?:platform|tool|product|service|software|app|system|solution|subscription|guys))?
-  | \b(?:don't|do\s+not|won't|will\s+not|no\s+longer)\s+need\s+(?:\w+\s+){0,3}?(?:anymore|any\s+more)\b
-  | \bno\s+longer\s+need\b
+  | \b(?:drop|dropping|ditch\w*|get\s+rid\s+of|move\s+away\s+from|moving\s+away\s+from)\s+(?:this|the|your)\s+
+      (?:platform|tool|product|service|software|app|system|solution|subscription)\b
+  | \b(?:don't|do\s+not|won't|will\s+not|no\s+longer)\s+need\s+(?:the\s+|this\s+|your\s+)?
+      (?:tool|platform|product|service|software|subscription|licen[cs]es|seats|it|you)\b
+      (?:\s+\w+){0,2}?\s*(?:anymore|any\s+more)
   | \bnot\s+(?:be\s+)?(?:charged|billed|invoiced)\s+again\b
   | \b(?:moving|switching|migrating)\s+to\s+something\s+else\b
   | \blapse\b | \bwind(?:ing)?\s+down\b | \bdiscontinu\w*\b | \bstop\s+using\b
@@ -166,7 +168,8 @@ LEAVING = re.compile(
 EXPORT = re.compile(
     r"""
     \bexport(?:s|ed|ing)?\b(?!\s+(?:guide|to\s+our\s+warehouse))
-  | \bdump\b | \bbulk\s+(?:download|export)\b | \bbackup\b | \barchive\s+of\b | \bextract(?:s|ed|ing|ion)?\b
+  | \bdump\b | \bbulk\s+(?:download|export)\b | \bbackup\b | \barchive\s+of\b
+  | \bextract(?:s|ed|ing|ion)?\b(?!\s+(?:value|insights?|meaning))
   | \b(?:download|extract|pull|get|copy|retriev\w*)\s+(?:\w+\s+){0,3}(?:all|every|everything|complete|whole)\b
   | \b(?:get|pull|take|move|bring)\s+(?:\w+\s+){0,4}?(?:data|records|reports|history|files|docs|documents|content|
       tickets|projects)\s+(?:\w+\s+)?(?:out|with\s+us|elsewhere)\b
@@ -185,11 +188,12 @@ COMPETITOR = re.compile(
       products?|providers?|apps?|solutions?)\b
   | \bpilot\s+with\b | \btrial(?:l?ing)?\s+(?:it|a|another|them)\b | \bbenchmark\w*\b | \bquotes?\s+from\b
   | \bcompar(?:e|ing)\s+(?:you|your|us)\b
-  | \bcompeting\b | \bsimilar\s+(?:product|tool|platform|solution|vendor|app|service)s?\b
+  | \bcompeting\s+(?:product|tool|platform|solution|vendor|offer|service)s?\b
+  | \bsimilar\s+(?:product|tool|platform|solution|vendor|app|service)s?\b
   | \btrial\w*\s+of\s+(?:a|an|another)\b | \brf[piq]\b | \btender\b
   | \bwhat\s+else\s+is\s+out\s+there\b | \bmarket\s+(?:check|scan|review)\b | \bshop(?:ping)?\s+around\b
-  | \blook(?:ing)?\s+(?:around|elsewhere)\b | \b(?:go|going|move|moving)\s+with\s+(?:\w+\s+){1,2}instead\b
-  | \bdemo\s+from\b
+  | \blook(?:ing)?\s+elsewhere\b | \b(?:go|going|move|moving)\s+with\s+(?:\w+\s+){1,2}instead\b
+  | (?<!your\ )\bdemo\s+from\s+(?!you\b|your\b|the\s+(?:team|vendor)\b)
     """,
     re.X,
 )
@@ -197,9 +201,11 @@ PRICING = re.compile(
     r"""
     \bdiscount\w*\b | \bpric(?:e|es|ing|ey|y|ier)\b | \bcosts?\b | \bexpensive\b | \bcheap\w*\b
   | \b(?:better|lower)\s+(?:rate|deal|offer|terms)\b | \buplift\b | \brenewal\s+quote\b
-  | \b(?:lock|locked|keep|same|last\s+year'?s|current|existing|flat|special)\s+(?:\w+\s+)?rates?\b(?!\s+limit)
+  | \b(?:lock|locked|keep|same|last\s+year'?s|current|existing|flat|special)\s+
+      (?:(?!error|response|success|failure|conversion|open|click|bounce)\w+\s+)?rates?\b(?!\s+limit)
   | \b(?:invoice|bill|price|cost|fee|quote|charge)s?\s+(?:\w+\s+){0,2}?(?:go|went|gone|going|goes)\s+up\b
-  | \b(?:over|above|higher\s+than|more\s+than)\s+(?:what\s+)?(?:we\s+)?(?:expected|budgeted|planned|anticipated)\b
+  | \b(?:quote|invoice|bill|price|cost|renewal|fee|charge)s?\b.{0,40}\b(?:over|above|higher\s+than|more\s+than)\s+
+      (?:what\s+)?(?:we\s+)?(?:expected|budgeted|planned|anticipated)\b
   | \bbudget\w*\b | \bbill\b | \bspend\b | \bper[\s-]seat\b | \bafford\w*\b
     """,
     re.X,
@@ -219,7 +225,7 @@ TROUBLE = re.compile(
   | \bwithout\s+(?:solving|fixing|resolving|an?\s+(?:answer|reply|fix))\b | \bfr(?:ee|o)z\w*\b
   | \bstill\s+waiting\b | \bwaiting\s+for\s+(?:a\s+|an\s+)?(?:fix|reply|answer|response|update)\b
   | \b(?:returning|throwing|getting)\s+(?:\w+\s+)?[45]\d\ds?\b | \bblocked\b | \burgent\w*\b
-  | \b(?:terrible|awful|horrible)\b | \btakes?\s+forever\b
+  | \b(?:terrible|awful|horrible)\b | \btakes?\s+forever\b | \bquit\s+unexpectedly\b | \bkeeps\s+quitting\b
     """,
     re.X,
 )
@@ -228,13 +234,18 @@ HANDOVER = re.compile(
     \bleft\s+(?:us|the\s+(?:company|business|team|org\w*|firm)|our\s+(?:company|team|org\w*))\b
   | \bhas\s+left\b\s*[,.;!] | \btaking\s+over\b | \btook\s+over\b | \breplac(?:ed|ing)\b
   | \bno\s+longer\s+(?:with|here|at|works|part)\b | \bnot\s+with\s+us\b | \bmoved\s+on\b | \bdeparted\b
-  | \bdeparture\b | \bresigned\b | \bquit\b | \bretired\b | \blet\s+go\b | \blaid\s+off\b | \bstepped\s+down\b
-  | \bstepping\s+in\b | \blast\s+day\b
+  | \bdeparture\b | \bresigned\b | \bstepped\s+down\b | \bstepping\s+in\s+for\b | \blaid\s+off\b
+    # words with an everyday sense too: an app that quit, a workflow retired, the last day of the month
+  | (?<!app\ )(?<!it\ )\bquit\b(?!\s+(?:on|unexpectedly|again|working|the\s+app))
+  | \bretired\b(?!\s+(?:the|our|a|an|that|this|it|some)\b) | \b(?:was|were|been|got)\s+let\s+go\b
+  | 's\s+last\s+day\b | \blast\s+day\s+(?:was|is|will\s+be|here|at)\b
   | \bmoved\s+to\s+(?:another|a\s+new|a\s+different)\s+(?:company|job|role|employer)\b
-  | \b(?:doesn't|does\s+not|don't)\s+work\s+(?:here|for\s+us|with\s+us)\b | \binherited\b
+  | \b(?:doesn't|does\s+not|don't)\s+work\s+(?:here|for\s+us|with\s+us)\b
+  | \bi(?:'ve|\s+have)?\s+inherited\s+(?:the|this|our)\s+(?:tool|account|platform|subscription|contract)\b
   | \bhanded\s+(?:over\s+)?to\s+me\b | \bpicking\s+up\s+(?:the|this|our)\s+account\b
   | \b(?:new|main)\s+(?:point\s+of\s+)?contact\b | \bnew\s+(?:owner|poc)\b | \bpoint\s+person\b
-  | \b(?:contact|reach|ping|email|talk\s+to)\s+me\s+(?:for|about|instead|now|going\s+forward|from\s+now)\b
+  | \b(?:contact|reach|ping|email|talk\s+to)\s+me\s+(?:instead|now|going\s+forward|from\s+now)\b
+  | \bupdate\s+your\s+records\b
   | \bloop\s+me\s+in\b | \bi(?:'m|\s+am)\s+(?:now\s+)?(?:responsible|in\s+charge|managing)\b
   | \bi\s+will\s+handle\b.*\bfrom\s+now\b
     """,

@@ -213,3 +213,33 @@ def test_tuning_noise_reaches_tuning_customers_only(tmp_path: Path) -> None:
         marked = any("&gt;" in t or "Forwarded message" in t or t.startswith("<@") for t in texts)
         noisy[split[channel[path.stem]]] += marked
     assert noisy["tuning"] > 10 and noisy["held_out"] == 0, noisy
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the new word families, in their everyday senses: not a sign of leaving, growing or a handover
+        ("We had a company-wide outage this morning", "trouble"),
+        ("We are on the Business plan, where is the SSO setting?", None),
+        ("I will drop you a note tomorrow", None),
+        ("When do you sunset the v1 API?", None),
+        ("Can we extract insights from the reports?", None),
+        ("we have competing priorities this quarter", None),
+        ("looking around the new UI, nice", None),
+        ("Thanks for the demo from your team", None),
+        ("usage is way higher than we expected", None),
+        ("Can I schedule a report for the last day of the month?", None),
+        ("Do inherited permissions apply to sub-folders?", None),
+        ("Please contact me about the invoice.", None),
+        ("We retired the old workflow last week.", None),
+        ("Offboarding a user: how do I remove their access?", None),
+        ("The app quit unexpectedly again", "trouble"),
+        ("you still haven't fixed the bug", "trouble"),
+        # ... and in the sense the rules were widened for
+        ("we want to roll it out company-wide", "expansion"),
+        ("Ana Berg retired last month, please talk to me now.", "handover"),
+        ("Management wants to sunset the tool at the end of our term.", "cancel"),
+    ],
+)
+def test_new_word_families_keep_to_their_sense(text: str, expected: str | None) -> None:
+    assert intent(text) == expected
