@@ -15,6 +15,7 @@ import re
 from functools import lru_cache
 from typing import Any, Literal
 
+from spellchecker import SpellChecker
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # type: ignore[import-untyped]
 
 Side = Literal["vendor", "customer"]
@@ -53,7 +54,50 @@ def plain(text: str) -> str:
     text = _SIGNOFF.sub("", _GREETING.sub("", text.strip()))
     text = _EMOJI.sub(" ", text.replace("’", "'").replace("‘", "'"))
     text = _RESOLVED.sub("fixed", text)
-    return re.sub(r"\s+", " ", text).strip().lower()
+    return _LONG_WORD.sub(_untypo, re.sub(r"\s+", " ", text).strip().lower())
+
+
+# Fast typing swaps two letters ("atlernative", "cancellaiton"): a longer word that is no English word (the
+# word list of pyspellchecker), but becomes a word the rules or VADER know with two adjacent letters swapped
+# back, is read as that word (bench.judgement: a typo in the one word that carried a message's intent made it
+# read as another, or as nothing). "retried" is a word, so it is not read as "retired".
+_LONG_WORD = re.compile(r"[a-z]{6,}")
+KEY_WORDS = frozenset(
+    """
+    additional alternative alternatives another accounts agreement annoyed annoying answered archive backup
+    benchmark benchmarking broken budget budgeted cancel cancelled canceled cancelling canceling cancellation
+    cheaper cheapest competitor competitors competing comparing contract contracts crashed crashes crashing
+    degraded departed departure discount discounts discontinue download editors employees engineers escalated
+    escalation evaluate evaluating evaluation expand expanding expansion expensive expire expires export
+    exported exporting exports extend extract failed failing failure frustrated frustrating handed handover
+    headcount increase increasing incident integration leaving licence licences license licenses logins
+    members migrate migrating migration notice onboard onboarding options outage outages platform pricing
+    products provider providers purchase quotas records renewal renewing renewed replaced replacing reports
+    resigned retired rivals scaling shortlist shortlisted solution solutions stopped subscription
+    subscriptions switch switching taking terminate terminated termination timing unacceptable unusable
+    upgrade upgrading vendor vendors waiting workspaces""".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> frozenset[str]:
+    return KEY_WORDS | {w for w in _vader().lexicon if len(w) >= 6 and w.isalpha()}
+
+
+@lru_cache(maxsize=1)
+def _english() -> SpellChecker:
+    return SpellChecker(distance=1)
+
+
+def _untypo(m: re.Match[str]) -> str:
+    word, known = m.group(0), _vocabulary()
+    if word in known or word in _english():
+        return word
+    for j in range(len(word) - 1):
+        swapped = word[:j] + word[j + 1] + word[j] + word[j + 2 :]
+        if swapped in known:
+            return swapped
+    return word
 
 
 _SEAT = (

@@ -213,9 +213,20 @@ def strong_leaving(items: Iterable[EvidenceItem]) -> list[EvidenceItem]:
     send a growing account to the operator (bench.judgement, tuning split with one Slack message in seven read
     as another intent at random: 14-18 of 119 expansion accounts abstained as contradictory). It still counts
     in the total."""
+    items = list(items)
     decisive = [i for i in items if i.signal <= DECISIVE_SIGNAL or i.kind in LEAVING]
     said = [i for i in decisive if _one_reading(i)]
-    return [i for i in decisive if not _one_reading(i)] + (said if len({i.source_id for i in said}) >= 2 else [])
+    # A contact the CRM records as gone, where no champion is marked, is the champion's departure when someone
+    # also says they took over from the previous owner: told twice, by a record and a handover (bench.judgement,
+    # tuning split with champion roles unmarked: 5 of 23 contradictory accounts read standard).
+    told_twice = (
+        [i for i in items if i.kind == "contact_left"] if any(i.kind == "champion_handover" for i in items) else []
+    )
+    return (
+        [i for i in decisive if not _one_reading(i)]
+        + (said if len({i.source_id for i in said}) >= 2 else [])
+        + told_twice
+    )
 
 
 def sources_read(items: Iterable[EvidenceItem]) -> set[str]:

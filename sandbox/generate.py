@@ -191,6 +191,7 @@ class Story:
     noise: random.Random | None = None
     left_told: str = "all"  # where a departed champion's leaving shows: "all", or only "crm", "bounce", "slack"
     hide_usage: bool = False  # the usage feed has nothing for this customer (its rows are drawn, not written)
+    roles_marked: bool = True  # the CRM marks who is the champion (renewal_role, Champion__c): not every team does
 
 
 def _realism(s: Story, i: int, r: random.Random, missing_sources: bool) -> Story:
@@ -223,6 +224,7 @@ def _tuning_noise(s: Story) -> Story:
         if s.left_told != "all":
             s.left_flagged = s.left_told == "crm"
     s.hide_usage = s.archetype not in ABSTAIN and n.random() < 0.1
+    s.roles_marked = n.random() >= 0.25
     return s
 
 
@@ -690,7 +692,7 @@ def _crm(
                     "email": email,
                     "jobtitle": title,
                     "lifecyclestage": "other" if left else "customer",
-                    "renewal_role": role,
+                    "renewal_role": role if s.roles_marked else "",
                     "left_company": "true" if flagged else "false",
                     **hard_bounce,
                     "notes_last_contacted": _iso(seen),
@@ -713,7 +715,7 @@ def _crm(
                 LastName=last,
                 Email=email,
                 Title=title,
-                Champion__c=role in ("champion", "new_champion"),
+                Champion__c=s.roles_marked and role in ("champion", "new_champion"),
                 Left_Company__c=flagged,
                 LastActivityDate=seen.isoformat(),
                 EmailBouncedDate=f"{bounced_on}T09:00:00.000+0000" if bounced_on else None,

@@ -243,3 +243,83 @@ def test_tuning_noise_reaches_tuning_customers_only(tmp_path: Path) -> None:
 )
 def test_new_word_families_keep_to_their_sense(text: str, expected: str | None) -> None:
     assert intent(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Considering a move to a cheaper atlernative tbh", "competitor"),
+        ("Please confirm how cancellaiton works at the end of the term.", "cancel"),
+        ("We need 10 more licecnes before Monday.", "expansion"),
+        ("we want to exprot all our data", "export"),
+        # an English word one swap away from a keyword is left alone: retried is not retired
+        ("The card payment failed, we retried and it went through.", None),
+    ],
+)
+def test_a_swapped_letter_typo_in_the_word_that_carries_the_intent_is_read_through(
+    text: str, expected: str | None
+) -> None:
+    assert intent(text) == expected
+
+
+def test_a_typo_in_a_praise_word_keeps_its_tone() -> None:
+    assert tone("Huge thanks, fantsatic work") == tone("Huge thanks, fantastic work")
+
+
+def hs_contact(cid: str, last: str, role: str = "", **more: str) -> dict[str, object]:
+    props = {"firstname": cid, "lastname": "X", "notes_last_contacted": f"{last}T09:00:00Z", "renewal_role": role}
+    return {"id": cid, "properties": props | more}
+
+
+def sf_contact(cid: str, last: str, champion: bool = False, **more: object) -> dict[str, object]:
+    return {"Id": cid, "FirstName": cid, "LastName": "X", "LastActivityDate": last, "Champion__c": champion} | more
+
+
+def test_with_no_champion_marked_the_contact_in_touch_last_speaks_for_the_account() -> None:
+    from connectors import hubspot, salesforce
+
+    # finance quiet for three months, the ops lead in touch last week: engaged, not quiet
+    hs = [hs_contact("fin", "2026-08-20"), hs_contact("ops", "2026-11-15")]
+    assert [(i.kind, i.source_id) for i in hubspot.contact_signals(hs, RUN)] == [
+        ("champion_engaged", "hubspot:contact:ops")
+    ]
+    sf = [sf_contact("fin", "2026-08-20"), sf_contact("ops", "2026-11-15")]
+    assert [(i.kind, i.source_id) for i in salesforce.contact_signals(sf, RUN)] == [
+        ("champion_engaged", "salesforce:contact:ops")
+    ]
+    # everyone quiet: the freshest is still quiet; a departure is read per contact, and never speaks for it
+    hs = [
+        hs_contact("fin", "2026-08-20"),
+        hs_contact("ops", "2026-11-20", hs_email_hard_bounce_reason_enum="UNKNOWN_USER"),
+        hs_contact("dev", "2026-09-20"),
+    ]
+    assert sorted(i.kind for i in hubspot.contact_signals(hs, RUN)) == ["champion_quiet", "contact_left"]
+    # a marked champion is read as before, whoever else was in touch
+    hs = [hs_contact("champ", "2026-08-20", role="champion"), hs_contact("ops", "2026-11-15")]
+    assert [i.kind for i in hubspot.contact_signals(hs, RUN)] == ["champion_quiet"]
+
+
+CONTACT_LEFT = sign("salesforce:contact:1", "contact_left", "champion_status", -0.3)
+HANDOVER = sign("slack:C1:5.0", "champion_handover", "champion_status", -0.5)
+GROWS = [
+    sign("usage:c:active_users:30d", "usage_grew", "usage_trend", 0.3),
+    sign("stripe:in_2", "seats_grew", "usage_trend", 0.4),
+    sign("stripe:in_2", "payments_on_time", "payment_history", 0.3),
+    sign("slack:C1:6.0", "thanks", "support_sentiment", 0.15),
+]
+
+
+@pytest.mark.parametrize(
+    ("leaving", "contradictory"),
+    [
+        ([CONTACT_LEFT], False),  # some contact left: not the champion, as far as anyone says
+        ([HANDOVER], False),  # one message read as a handover
+        ([CONTACT_LEFT, HANDOVER], True),  # a contact gone, and someone says they took over: told twice
+    ],
+)
+def test_a_departed_contact_is_the_champion_when_a_handover_says_so(
+    leaving: list[EvidenceItem], contradictory: bool
+) -> None:
+    items = GROWS + leaving
+    reason = abstain_reason(items, breakdown(items, DEFAULT_WEIGHTS), RUN) or ""
+    assert reason.startswith("contradictory_evidence") is contradictory, reason
