@@ -137,6 +137,9 @@ EXPANSION = re.compile(
       (?:company|org|organi[sz]ation)[\s-]wide\b
   | \b(?:expand|extend|roll)\w*\s+(?:\w+\s+)?to\s+(?:the\s+)?(?:whole|entire|rest\s+of|other|all)\b
   | \bapproved\s+(?:the\s+)?budget\s+for\b
+  | \b\d+\s+new\s+(?:\w+\s+){{0,2}}?(?:joining|starting|coming\s+on)\b
+  | \b(?:provide|give|grant|set\s+up|create)\s+(?:them|those|these|the\s+new\s+\w+)\s+(?:with\s+)?
+      (?:access|accounts|logins|seats|licen[cs]es)\b
     """,
     re.X,
 )
@@ -189,7 +192,7 @@ LEAVING = re.compile(
   | \b(?:end|ending|close|closing|exit|leave|leaving)\s+(?:\w+\s+){0,2}(?:agreement|contract|subscription|account)\b
   | (?<!after\ the\ )(?<!after\ our\ )(?<!when\ the\ )(?<!when\ our\ )(?<!once\ the\ )(?<!once\ our\ )
     (?<!if\ the\ )(?<!before\ the\ )(?<!before\ our\ )
-    \b(?:agreement|contract|subscription)\s+(?:\w+\s+){0,2}(?:ends|lapses?|expires?)\b
+    \b(?:agreement|contract|subscription)\s+(?:\w+\s+){0,2}(?:ends|end\s+on|lapses?|expires?)\b
   | \b(?:let|letting|allow|allowing)\s+(?:\w+\s+){0,2}?(?:agreement|contract|subscription|licen[cs]es?|plan)\s+
       (?:expire|lapse|run\s+out|end)\b
   | \bsunset\w*\s+(?:the\s+|this\s+|your\s+)?(?:tool|platform|product|subscription|contract|account|service)\b
@@ -205,7 +208,10 @@ LEAVING = re.compile(
   | \b(?:moving|switching|migrating)\s+to\s+something\s+else\b
   | \blapse\b | \bwind(?:ing)?\s+down\b | \bdiscontinu\w*\b | \bstop\s+using\b
   | \blast\s+term\b | \bour\s+last\s+(?:year|renewal)\b | \blast\s+year\s+with\s+(?:you|your|this)\b
-  | \bno\s+renewal\b
+  | \bno\s+renewal\b | \bnothing\s+(?:will\s+)?renews?\b
+  | \bnot\s+(?:\w+\s+){0,2}?(?:proceed|go\s+ahead|move\s+forward|continue)\w*\s+with\s+(?:the\s+|our\s+)?
+      (?:renewal|contract|subscription|agreement)\b
+  | \bending\s+things\b | \b(?:form|process|steps|procedure)\s+(?:for|to|of)\s+cancel\w*
     """,
     re.X,
 )
@@ -219,7 +225,8 @@ EXPORT = re.compile(
       tickets|projects)\s+(?:\w+\s+)?(?:out|with\s+us|elsewhere)\b
   | \b(?:take|taking)\s+(?:all\s+)?(?:of\s+)?our\s+data\b
   | \bas\s+(?:a\s+)?(?:csv|file|files|spreadsheet|excel|json|zip)\b | \bcopy\s+of\s+(?:our|the|my)\s+data\b
-  | \boffline\s+copy\b
+  | \b(?:offline|local)\s+copy\b | \bmachine[\s-]readable\b
+  | \b(?:need|needs|want|wants|like)\s+all\s+(?:of\s+)?(?:our\s+|the\s+)?(?:\w+\s+)?(?:data|records|history)\b
   | \b(?:all|every|everything)\s+(?:\w+\s+){0,3}(?:data|records|reports|history)\s+out\b
   | \bcopy\s+of\s+(?:all|our)\b | \bmigrat\w*\s+(?:tool|off|away)\b | \bmove\s+off\b
     """,
@@ -230,7 +237,8 @@ COMPETITOR = re.compile(
     \bcompetitor\w*\b | \balternatives?\b | \bevaluat\w*\b | \bshortlist\w*\b | \bbake-?off\b | \brivals?\b
   | \bswitch(?:ing)?\s+to\b | \b(?:another|other|different)\s+(?:\w+\s+)?(?:vendors?|tools?|options?|platforms?|
       products?|providers?|apps?|solutions?)\b
-  | \bpilot\s+with\b | \btrial(?:l?ing)?\s+(?:it|a|another|them)\b | \bbenchmark\w*\b | \bquotes?\s+from\b
+  | \b(?:pilot|proof\s+of\s+concept|poc)\s+with\b | \btrial(?:l?ing)?\s+(?:it|a|another|them)\b
+  | \bbenchmark\w*\b | \bquotes?\s+from\b
   | \bcompar(?:e|ing)\s+(?:you|your|us)\b
   | \bcompeting\s+(?:product|tool|platform|solution|vendor|offer|service)s?\b
   | \bsimilar\s+(?:product|tool|platform|solution|vendor|app|service)s?\b
@@ -244,7 +252,9 @@ COMPETITOR = re.compile(
 PRICING = re.compile(
     r"""
     \bdiscount\w*\b | \bpric(?:e|es|ing|ey|y|ier)\b | \bcosts?\b | \bexpensive\b | \bcheap\w*\b
-  | \b(?:better|lower)\s+(?:rate|deal|offer|terms)\b | \buplift\b | \brenewal\s+quote\b
+  | \b(?:better|lower)\s+(?:rate|deal|offer|terms)\b | \buplift\b
+  | \brenewal\s+(?:quote|number|amount|figure)\b
+  | \b(?:paying|pay|costs?|spend\w*)\s+(?:\w+\s+)?too\s+much\b | \bpay\s+less\b
   | \b(?:lock|locked|keep|same|last\s+year'?s|current|existing|flat|special)\s+
       (?:(?!error|response|success|failure|conversion|open|click|bounce)\w+\s+)?rates?\b(?!\s+limit)
   | \b(?:invoice|bill|price|cost|fee|quote|charge)s?\s+(?:\w+\s+){0,2}?(?:go|went|gone|going|goes)\s+up\b
@@ -269,6 +279,13 @@ TROUBLE = re.compile(
   | \bwithout\s+(?:solving|fixing|resolving|an?\s+(?:answer|reply|fix))\b | \bfr(?:ee|o)z\w*\b
   | \bstill\s+waiting\b | \bwaiting\s+for\s+(?:a\s+|an\s+)?(?:fix|reply|answer|response|update)\b
   | \b(?:returning|throwing|getting)\s+(?:\w+\s+)?[45]\d\ds?\b | \bblocked\b | \burgent\w*\b
+  | \b(?:nobody|no\s+one|none\s+of\s+us)\s+(?:\w+\s+){0,4}?can\s+(?:log|sign|access|use|open|see)\b
+  | \b(?:didn't|did\s+not|doesn't|won't|wasn't|aren't)\s+(?:arrive|run|sync|load|work|show|update|save|trigger)\b
+  | (?<!no\ )(?<!not\ a\ )\b(?:real|big|serious|major)\s+(?:problem|issue)\b
+  | \bstill\s+no\s+(?:resolution|fix|answer|reply|response)\b
+  | \bimpact\w*\s+(?:our|the)\s+(?:ops|operations|business|team|work|customers)\b | \bkeeps?\s+spinning\b
+  | \b(?:data|export|report|sync|import)\w*\s+(?:\w+\s+){0,2}?(?:was|is|were|are)\s+incomplete\b
+  | \bmissing\s+(?:data|rows|records)\b | \brows\s+missing\b
   | \b(?:terrible|awful|horrible)\b | \btakes?\s+forever\b | \bquit\s+unexpectedly\b | \bkeeps\s+quitting\b
     """,
     re.X,
@@ -290,7 +307,10 @@ HANDOVER = re.compile(
   | \b(?:new|main)\s+(?:point\s+of\s+)?contact\b | \bnew\s+(?:owner|poc)\b | \bpoint\s+person\b
   | \b(?:contact|reach|ping|email|talk\s+to)\s+me\s+(?:instead|now|going\s+forward|from\s+now)\b
   | \bupdate\s+your\s+records\b
-  | \bloop\s+me\s+in\b | \bi(?:'m|\s+am)\s+(?:now\s+)?(?:responsible|in\s+charge|managing)\b
+  | \bloop\s+me\s+in\b | \bon\s+(?:their|his|her)\s+way\s+out\b | \bno\s+more\s+(?:working|with\s+us)\b
+  | \blast\s+day\s+(?:is\s+|was\s+)?(?:today|tomorrow|monday|tuesday|wednesday|thursday|friday)\b
+  | \bi(?:'ll|\s+will)\s+be\s+(?:the|your)\s+(?:new|main)\s+(?:contact|point\s+of\s+contact|owner)\b
+  | \bi(?:'m|\s+am)\s+(?:now\s+)?(?:responsible|in\s+charge|managing)\b
   | \bi\s+will\s+handle\b.*\bfrom\s+now\b
     """,
     re.X,
@@ -299,7 +319,7 @@ HANDOVER = re.compile(
 # An export that fails is trouble with a feature, not an ask to take the data out ("our exports keep failing").
 BROKEN_EXPORT = re.compile(
     r"\bexports?\s+(?:\w+\s+){0,3}?(?:fail\w*|broke\w*|error\w*|stuck|hang\w*|crash\w*|tim(?:es|ed|ing)\s+out|"
-    r"(?:is|are)\s+not\s+working|(?:doesn't|don't)\s+work|slow\w*)"
+    r"(?:is|are)\s+not\s+working|(?:doesn't|don't)\s+work|slow\w*|(?:was|is|were|are)\s+(?:incomplete|wrong|empty))"
 )
 # The customer's own payment going wrong and put right ("the card payment failed, we retried and it went
 # through") is about its invoice, not trouble with the service.

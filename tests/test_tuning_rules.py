@@ -323,3 +323,25 @@ def test_a_departed_contact_is_the_champion_when_a_handover_says_so(
     items = GROWS + leaving
     reason = abstain_reason(items, breakdown(items, DEFAULT_WEIGHTS), RUN) or ""
     assert reason.startswith("contradictory_evidence") is contradictory, reason
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the second round of word families (long and non-native phrasings), in their everyday senses
+        ("Usage is higher than last year, great to see", None),
+        ("we're spinning up a new team for the project", None),
+        ("no big issue, just curious where the setting is", None),
+        ("We didn't send the PO yet, will do tomorrow", None),
+        ("I'll be your contact for the training next week", None),
+        # ... and in the sense they were added for
+        ("We have 3 new team leads joining next week, please can you provide them access?", "expansion"),
+        ("we have decided that we will not proceed with the renewal", "cancel"),
+        ("Can you confirm that our contract will end on 31 Dec and nothing will renew after?", "cancel"),
+        ("the page keeps spinning forever when we open the analytics tab", "trouble"),
+        ("Hi, the data in yesterday's export was incomplete, half the rows missing", "trouble"),
+        ("Hi, Ana Berg is no more working with us, I will be the contact person.", "handover"),
+    ],
+)
+def test_second_round_word_families_keep_to_their_sense(text: str, expected: str | None) -> None:
+    assert intent(text) == expected
