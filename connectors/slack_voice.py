@@ -102,7 +102,7 @@ def _untypo(m: re.Match[str]) -> str:
 
 _SEAT = (
     r"(?:seats?|licen[cs]es?|users?|people|ppl|logins?|members?|accounts?|agents?|headcount|seat\s+count|"
-    r"editors|viewers|workspaces|employees|engineers|developers|reps|hires|staff)"
+    r"editors|viewers|workspaces|employees|engineers|developers|reps|hires|staff|licen[cs]e\s+count)"
 )
 _GROW_VERB = (
     r"(?:add|adding|added|buy|buying|purchase|expand|expanding|extend|extending|increase|increasing|bump|bumping|"
@@ -112,7 +112,7 @@ _GROW_VERB = (
 _MORE = r"(?:more|additional|extra|another|new|further)"
 _PLAN = r"(?:plan|tier|package|contract|subscription|edition|module|add-?on|limits?|quota|cap|access)"
 _SMALLER = re.compile(
-    r"\b(?:cheaper|smaller|downgrad\w*|reduce|fewer|less|lower\s+tier|cut\w*|unused)\b"
+    r"\b(?:cheaper|smaller|downgrad\w*|reduce|fewer|less|lower\s+tier|cut\w*|unused|drop\s+to|go\s+down\s+to)\b"
     rf"|\bpay(?:ing)?\s+for\s+\d+\s+(?:\w+\s+)?{_SEAT}\b(?:\s+\w+){{0,3}}?\s+(?:only\s+)?(?:use|using|need)\b"
 )
 # Adding one person to a group, role or project is administration, not buying seats.
@@ -138,6 +138,11 @@ EXPANSION = re.compile(
   | \b(?:expand|extend|roll)\w*\s+(?:\w+\s+)?to\s+(?:the\s+)?(?:whole|entire|rest\s+of|other|all)\b
   | \bapproved\s+(?:the\s+)?budget\s+for\b
   | \b\d+\s+new\s+(?:\w+\s+){{0,2}}?(?:joining|starting|coming\s+on)\b
+  | \b(?:how\s+much|price|pricing|cost|quote|seats?|licen[cs]es?)\s+(?:\w+\s+){{0,2}}?for\s+
+      (?:another|a\s+second|an\s+extra)\s+(?:team|department|office|division|region)\b
+  | \bstart\s+using\s+(?:it|this|the\s+tool|the\s+platform)\s+(?:too|as\s+well)\b
+  | \b(?:bigger|wider|larger|broader)\s+(?:rollout|roll-out|deployment)\b | \benterprise\s+features\b
+  | \btop(?:ping)?\s+(?:it\s+|us\s+|them\s+)?up\b
   | \b(?:provide|give|grant|set\s+up|create)\s+(?:them|those|these|the\s+new\s+\w+)\s+(?:with\s+)?
       (?:access|accounts|logins|seats|licen[cs]es)\b
     """,
@@ -208,7 +213,9 @@ LEAVING = re.compile(
   | \b(?:moving|switching|migrating)\s+to\s+something\s+else\b
   | \blapse\b | \bwind(?:ing)?\s+down\b | \bdiscontinu\w*\b | \bstop\s+using\b
   | \blast\s+term\b | \bour\s+last\s+(?:year|renewal)\b | \blast\s+year\s+with\s+(?:you|your|this)\b
-  | \bno\s+renewal\b | \bnothing\s+(?:will\s+)?renews?\b
+  | \bno\s+renewal\b | \bnothing\s+(?:will\s+)?renews?\b | \bnon-?renewal\b | \bno\s+to\s+renew\w*\b
+  | \b(?:we're|we\s+are)\s+out\s+(?:at|after)\s+(?:the\s+)?renewal\b
+  | \blet\s+(?:this\s+one|this\s+tool|the\s+(?:tool|platform|subscription))\s+go\b
   | \bnot\s+(?:\w+\s+){0,2}?(?:proceed|go\s+ahead|move\s+forward|continue)\w*\s+with\s+(?:the\s+|our\s+)?
       (?:renewal|contract|subscription|agreement)\b
   | \bending\s+things\b | \b(?:form|process|steps|procedure)\s+(?:for|to|of)\s+cancel\w*
@@ -225,7 +232,8 @@ EXPORT = re.compile(
       tickets|projects)\s+(?:\w+\s+)?(?:out|with\s+us|elsewhere)\b
   | \b(?:take|taking)\s+(?:all\s+)?(?:of\s+)?our\s+data\b
   | \bas\s+(?:a\s+)?(?:csv|file|files|spreadsheet|excel|json|zip)\b | \bcopy\s+of\s+(?:our|the|my)\s+data\b
-  | \b(?:offline|local)\s+copy\b | \bmachine[\s-]readable\b
+  | \b(?:offline|local)\s+copy\b | \btakeout\b
+  | \b(?:csv|excel|spreadsheet|json|xlsx)\s+(?:file\s+|export\s+)?of\s+(?:all|every|our)\b | \bmachine[\s-]readable\b
   | \b(?:need|needs|want|wants|like)\s+all\s+(?:of\s+)?(?:our\s+|the\s+)?(?:\w+\s+)?(?:data|records|history)\b
   | \b(?:all|every|everything)\s+(?:\w+\s+){0,3}(?:data|records|reports|history)\s+out\b
   | \bcopy\s+of\s+(?:all|our)\b | \bmigrat\w*\s+(?:tool|off|away)\b | \bmove\s+off\b
@@ -254,7 +262,7 @@ PRICING = re.compile(
     \bdiscount\w*\b | \bpric(?:e|es|ing|ey|y|ier)\b | \bcosts?\b | \bexpensive\b | \bcheap\w*\b
   | \b(?:better|lower)\s+(?:rate|deal|offer|terms)\b | \buplift\b
   | \brenewal\s+(?:quote|number|amount|figure)\b
-  | \b(?:paying|pay|costs?|spend\w*)\s+(?:\w+\s+)?too\s+much\b | \bpay\s+less\b
+  | \b(?:paying|pay|costs?|spend\w*)\s+(?:\w+\s+)?too\s+much\b | \bpay\s+less\b | \b\d+\s*(?:%|percent)\s+off\b
   | \b(?:lock|locked|keep|same|last\s+year'?s|current|existing|flat|special)\s+
       (?:(?!error|response|success|failure|conversion|open|click|bounce)\w+\s+)?rates?\b(?!\s+limit)
   | \b(?:invoice|bill|price|cost|fee|quote|charge)s?\s+(?:\w+\s+){0,2}?(?:go|went|gone|going|goes)\s+up\b
@@ -284,6 +292,7 @@ TROUBLE = re.compile(
   | (?<!no\ )(?<!not\ a\ )\b(?:real|big|serious|major)\s+(?:problem|issue)\b
   | \bstill\s+no\s+(?:resolution|fix|answer|reply|response)\b
   | \bimpact\w*\s+(?:our|the)\s+(?:ops|operations|business|team|work|customers)\b | \bkeeps?\s+spinning\b
+  | \b(?:don't|doesn't|do\s+not|does\s+not)\s+add\s+up\b
   | \b(?:data|export|report|sync|import)\w*\s+(?:\w+\s+){0,2}?(?:was|is|were|are)\s+incomplete\b
   | \bmissing\s+(?:data|rows|records)\b | \brows\s+missing\b
   | \b(?:terrible|awful|horrible)\b | \btakes?\s+forever\b | \bquit\s+unexpectedly\b | \bkeeps\s+quitting\b
@@ -325,6 +334,12 @@ BROKEN_EXPORT = re.compile(
 # through") is about its invoice, not trouble with the service.
 OWN_PAYMENT = re.compile(r"\b(?:paid|payment|invoice|remittance|wire|bank\s+transfer|po|ap)\b")
 
+# "A user who left our team" is an admin question about someone, not the champion handing over.
+SOMEONE_LEFT = re.compile(
+    r"\b(?:a|an|the|this|that)\s+(?:user|member|employee|person|colleague|guy|someone|teammate)\s+who\s+(?:has\s+)?"
+    r"(?:left|quit|retired)\b"
+)
+
 Intent = Literal["handover", "cancel", "export", "competitor", "expansion", "pricing", "trouble"]
 
 
@@ -333,7 +348,7 @@ def intent(text: str) -> Intent | None:
     another vendor, asking to grow, the price, trouble. An ask to grow wins over a price mention ("pricing for
     the Enterprise plan"); a cheaper or smaller plan is a price question, not growth."""
     t = plain(text)
-    if HANDOVER.search(t):
+    if HANDOVER.search(t) and not SOMEONE_LEFT.search(t):
         return "handover"
     if CANCEL_TALK.search(t) or LEAVING.search(t):
         return "cancel"

@@ -8,7 +8,9 @@ written as words, the many words for a seat (licences, licenses, users, seats, w
 sit beside a trouble word ("exports keep failing") and how-to questions that sit beside a seat word ("add a user
 to a group"). Each is tuning: the rules may be written against them, and tests/test_slack_phrasings.py reads
 every one. The last five in eight banks (long, multi-sentence, non-native English) were written after the
-first round of rule fixes, to check them on phrasings they had not been fitted to (17 of 40 read wrong).
+first round of rule fixes, to check them on phrasings they had not been fitted to (17 of 40 read wrong); the
+last ones in each bank after the second round (15 of 42 read wrong; one, another vendor named only by its
+brand, is left out: no word family can know every vendor's name).
 sandbox/generate.py draws them for tuning customers only, from its own random stream, so the held-out
 customers of a workspace stay byte for byte what they were.
 """
@@ -40,6 +42,11 @@ MORE: dict[str, tuple[str, ...]] = {
         "We have 3 new team leads joining next week, please can you provide them access?",
         "is it possible to get pricing for adding another 30 users? we're merging with a sister company",
         "Our usage doubled since summer and we keep hitting the seat cap, what are our options to grow?",
+        "+10 seats pls 🙏",
+        "how much for another team of 15?",
+        "we'd like Finance to start using it too, what would that cost?",
+        "Could we trial the Enterprise features for our bigger rollout next quarter?",
+        "Our license count is too low for the new org structure, need to top it up",
     ),
     "cancel": (
         "we've decided to not extend after march, pls advise on offboarding",
@@ -64,6 +71,11 @@ MORE: dict[str, tuple[str, ...]] = {
         "Budget for next year was cut and this tool didn't make it, so we'll be ending things in January 😕",
         "Please send me the form for cancelling, we go with other direction next year.",
         "Can you confirm that our contract will end on 31 Dec and nothing will renew after?",
+        "we're out at renewal, sorry. decision is final",
+        "Pls confirm we won't be billed for another year, we don't want to extend.",
+        "We have to let this one go at the end of the term, budget reasons.",
+        "who do I send the non-renewal notice to?",
+        "leadership said no to renewing, can you walk me through the exit?",
     ),
     "export": (
         "Can someone send us a full backup of our workspace data?",
@@ -87,6 +99,11 @@ MORE: dict[str, tuple[str, ...]] = {
         "Could you please prepare an export of all our customer records? We need it latest Friday.",
         "Is there way to download everything at once, not report by report?",
         "We want to keep a local copy of all our data, how do we get it?",
+        "need a CSV of every ticket we ever logged",
+        "Can your team send us a data export before we decide on next year?",
+        "Do you provide a full data takeout? asking for our IT",
+        "how can I bulk-download all project files?",
+        "We'd like all our historical data handed over in a format we can keep.",
     ),
     "competitor": (
         "Just so you know, we got a demo from Rivalytics last week.",
@@ -110,6 +127,10 @@ MORE: dict[str, tuple[str, ...]] = {
         "we did a quick proof of concept with Rivalytics and the team liked the UI",
         "Finance wants us to compare offers from other vendors before we sign anything.",
         "Honestly we're weighing our options, CompetitorCo came in with a strong proposal.",
+        "fyi we've started looking at other options",
+        "Our parent company signed with a different provider, we may be asked to move.",
+        "we're running a side by side with another platform this month",
+        "Is it true CompetitorCo integrates with Salesforce natively? considering it",
     ),
     "pricing": (
         "the new pricing is too much for us honestly",
@@ -133,6 +154,11 @@ MORE: dict[str, tuple[str, ...]] = {
         "Can we get the same per-user price as last year if we sign for 2 years?",
         "we're paying too much for what we get right now honestly",
         "Is it possible to pay less if we remove some modules we don't use?",
+        "price went up again?? 😬",
+        "Any chance of a better price? we're a small team",
+        "What would the cost be if we drop to 20 users?",
+        "Our procurement asks for 15% off or they won't sign",
+        "the per seat fee is steep for us",
     ),
     "trouble": (
         "the app is super laggy today, anyone else?",
@@ -156,6 +182,11 @@ MORE: dict[str, tuple[str, ...]] = {
         "We've raised 3 tickets about the sync issue and still no resolution, it's impacting our ops.",
         "the page keeps spinning forever when we open the analytics tab",
         "Hi, the data in yesterday's export was incomplete, half the rows missing",
+        "everything is slow af today",
+        "getting a 502 every time I open reports",
+        "pls help, our integration broke after yesterday's release",
+        "the numbers on the dashboard don't add up",
+        "It's been a week and the bug is still there.",
     ),
     "praise": (
         "you guys rock, the new release is 🔥",
@@ -179,6 +210,11 @@ MORE: dict[str, tuple[str, ...]] = {
         "brilliant, that's exactly what we needed, thanks!",
         "Our team is super happy with the latest update, big thanks to everyone involved.",
         "Appreciate the fast response, you are the best",
+        "🙌🙌 thanks team, lifesaver",
+        "That worked, cheers!",
+        "So good. The new reports are a big win for us.",
+        "Much appreciated, you made our week!",
+        "Nice, love it ❤️",
     ),
     "neutral": (
         "Where can I find the API rate limits?",
@@ -197,6 +233,13 @@ MORE: dict[str, tuple[str, ...]] = {
         "how do I transfer ownership of a dashboard to a colleague?",
         "What's the max file size for uploads?",
         "Is there an API endpoint to list all users in a workspace?",
+        "ok",
+        "Will check and get back to you",
+        "What's the SSO metadata URL again?",
+        "Can you add me to the beta list?",
+        "Where can I see our current seat count?",
+        "How do I remove a user who left our team?",
+        "Is there a limit on how many dashboards we can create?",
     ),
     "handover": (
         "Hello! {champion} left us in October, I'm now responsible for this account.",

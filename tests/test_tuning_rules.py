@@ -345,3 +345,23 @@ def test_a_departed_contact_is_the_champion_when_a_handover_says_so(
 )
 def test_second_round_word_families_keep_to_their_sense(text: str, expected: str | None) -> None:
     assert intent(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the third round, in their everyday senses ...
+        ("let it go, not a big deal", None),
+        ("we are waiting for another team to approve", None),
+        ("we're out at the end of the day, back Monday", None),
+        ("How do I remove a user who left our team?", None),
+        # ... and in the sense they were added for
+        ("how much for another team of 15?", "expansion"),
+        ("What would the cost be if we drop to 20 users?", "pricing"),
+        ("who do I send the non-renewal notice to?", "cancel"),
+        ("need a CSV of every ticket we ever logged", "export"),
+        ("the numbers on the dashboard don't add up", "trouble"),
+    ],
+)
+def test_third_round_word_families_keep_to_their_sense(text: str, expected: str | None) -> None:
+    assert intent(text) == expected
