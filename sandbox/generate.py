@@ -788,7 +788,9 @@ def _slack(
         text = drawn = styled(BANKS[bank].pick(s.split, rng).format(champion=f"{first} {last}"), s.split, rng, signer)
         if s.noise and s.noise.random() < len(MORE[bank]) / (len(MORE[bank]) + len(BANKS[bank].tuning)):
             text = styled(s.noise.choice(MORE[bank]).format(champion=f"{first} {last}"), s.split, s.noise, signer)
-        sec = _ts(day, hour)
+        # a person posts two different messages seconds apart only as one thought in pieces (_noisy's split):
+        # a tuning customer's posts of the same day and hour are spread over the hour
+        sec = _ts(day, hour) + (k * 37) % 3600 * bool(s.noise)
         parts = _noisy(text, s, who, csm) if s.noise else [text]
         asked[f"{sec}.{i % 1000:03d}{k:03d}"] = ("?" in drawn, "?" in text)
         msg: dict[str, Any] = {"type": "message", "user": who, "text": parts[0], "ts": f"{sec}.{i % 1000:03d}{k:03d}"}
