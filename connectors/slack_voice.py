@@ -128,7 +128,10 @@ EXPANSION = re.compile(
   | \b{_GROW_VERB}\b(?:\s+[\w'-]+){{0,4}}?\s+(?:{_SEAT}|{_PLAN})\b   # add seats, upgrade to the Business tier
   | \b(?:higher|bigger|larger|unlimited)\s+(?:\w+\s+)?{_PLAN}\b   # higher limits, a bigger tier
   | \benterprise\s+(?:plan|tier|package|edition)\b | \bupgrad(?:e|es|ing)\b
-  | \b(?:hitting|close\s+to|reached|over)\s+(?:our\s+|the\s+)?(?:\w+\s+)?(?:quota|cap|limits?)\b
+  | \b(?:hitting|close\s+to|reached|over)\s+(?:our\s+|the\s+)?(?:\w+\s+)?(?:quota|cap|limits?|allowance)\b
+  | \b{_MORE}\s+(?:api\s+)?(?:calls|requests|storage|credits|capacity|runs)\b
+  | \bapproved\s+the\s+(?:expansion|upgrade)\b
+  | \b(?:enable|open|extend|unlock)\s+(?:\w+\s+){{0,3}}?for\s+(?:our\s+|the\s+)?(?:whole|entire|other)\b
   | \boutgr[oe]wn?\b | \boutgrowing\b
   | \b(?:want|wants|asked)\s+(?:to\s+)?(?:in|join|access)\b
   | \b(?:need|needs|want|wants|require|requires)\s+(?:\w+\s+){{0,2}}?(?:seats?|licen[cs]es?|editors|workspaces)\b
@@ -202,8 +205,10 @@ LEAVING = re.compile(
       (?:expire|lapse|run\s+out|end)\b
   | \bsunset\w*\s+(?:the\s+|this\s+|your\s+)?(?:tool|platform|product|subscription|contract|account|service)\b
   | \bphas(?:e|ing)\s+(?:you|it)\s+out\b
-  | \b(?:turn|switch|shut)(?:ing)?\s+off\s+(?:the\s+)?auto-?renew\w* | \bdisabl\w*\s+(?:the\s+)?auto-?renew\w*
-  | \b(?:stop|stopping|cancel|opt\s+out\s+of)\s+(?:the\s+|our\s+)?(?:auto-?)?renewal\b
+  | \b(?:turn|switch|shut)(?:ing)?\s+off\s+(?:the\s+)?auto[\s-]?renew\w* | \bdisabl\w*\s+(?:the\s+)?auto[\s-]?renew\w*
+  | \b(?:stop|stopping|cancel|opt\s+out\s+of)\s+(?:the\s+|our\s+)?(?:auto[\s-]?)?renewal\b
+  | \bmove\s+on\s+from\s+(?:the|this|your|you)\b
+  | \bconsolidat\w*\s+(?:our\s+)?(?:tools|vendors|platforms|software|stack)\b
   | \b(?:drop|dropping|ditch\w*|get\s+rid\s+of|move\s+away\s+from|moving\s+away\s+from)\s+(?:this|the|your)\s+
       (?:platform|tool|product|service|software|app|system|solution|subscription)\b
   | \b(?:don't|do\s+not|won't|will\s+not|no\s+longer)\s+need\s+(?:the\s+|this\s+|your\s+)?
@@ -232,7 +237,7 @@ EXPORT = re.compile(
       tickets|projects)\s+(?:\w+\s+)?(?:out|with\s+us|elsewhere)\b
   | \b(?:take|taking)\s+(?:all\s+)?(?:of\s+)?our\s+data\b
   | \bas\s+(?:a\s+)?(?:csv|file|files|spreadsheet|excel|json|zip)\b | \bcopy\s+of\s+(?:our|the|my)\s+data\b
-  | \b(?:offline|local)\s+copy\b | \btakeout\b
+  | \b(?:offline|local)\s+copy\b | \btakeout\b | \bour\s+data\s+back\b
   | \b(?:csv|excel|spreadsheet|json|xlsx)\s+(?:file\s+|export\s+)?of\s+(?:all|every|our)\b | \bmachine[\s-]readable\b
   | \b(?:need|needs|want|wants|like)\s+all\s+(?:of\s+)?(?:our\s+|the\s+)?(?:\w+\s+)?(?:data|records|history)\b
   | \b(?:all|every|everything)\s+(?:\w+\s+){0,3}(?:data|records|reports|history)\s+out\b
@@ -253,6 +258,8 @@ COMPETITOR = re.compile(
   | \btrial\w*\s+of\s+(?:a|an|another)\b | \brf[piq]\b | \btender\b
   | \bwhat\s+else\s+is\s+out\s+there\b | \bmarket\s+(?:check|scan|review)\b | \bshop(?:ping)?\s+around\b
   | \blook(?:ing)?\s+elsewhere\b | \b(?:go|going|move|moving)\s+with\s+(?:\w+\s+){1,2}instead\b
+  | \breplac\w*\s+(?:this|it|you|your\s+\w+|the\s+(?:tool|platform|product|app|system|software))\s+with\b
+  | \ball-in-one\s+(?:suite|platform|tool)\b
   | (?<!your\ )\bdemo\s+from\s+(?!you\b|your\b|the\s+(?:team|vendor)\b)
     """,
     re.X,
@@ -302,7 +309,16 @@ TROUBLE = re.compile(
 HANDOVER = re.compile(
     r"""
     \bleft\s+(?:us|the\s+(?:company|business|team|org\w*|firm)|our\s+(?:company|team|org\w*))\b
-  | \bhas\s+left\b\s*[,.;!] | \btaking\s+over\b | \btook\s+over\b | \breplac(?:ed|ing)\b
+  | \bhas\s+left\b\s*[,.;!]
+    # taking over from someone or their role, not over a report; replacing a person, not the laptops
+  | \b(?:taking|took|taken)\s+over\s+
+      (?:from\b|for\b|as\b|(?:\w+\s+){0,2}?\w+'s\b|the\s+(?:account|relationship|admin|role|ownership)\b)
+  | \bi\s+(?:have\s+|'ve\s+)?replaced\b | \w+'s\s+replacement\b
+  | \breplacing\s+(?:him|her|them)\b
+  | \bno\s+longer\s+(?:the|our)\s+(?:admin|owner|contact|champion|point)\b
+  | \bleft\s+(?:us\s+)?(?:last|this|earlier\s+this)\s+
+      (?:week|month|year|quarter|friday|monday|tuesday|wednesday|thursday)\b
+  | \b(?:questions|everything|requests)\s+(?:now\s+)?(?:come|go)\s+to\s+me\b
   | \bno\s+longer\s+(?:with|here|at|works|part)\b | \bnot\s+with\s+us\b | \bmoved\s+on\b | \bdeparted\b
   | \bdeparture\b | \bresigned\b | \bstepped\s+down\b | \bstepping\s+in\s+for\b | \blaid\s+off\b
     # words with an everyday sense too: an app that quit, a workflow retired, the last day of the month
@@ -330,6 +346,11 @@ BROKEN_EXPORT = re.compile(
     r"\bexports?\s+(?:\w+\s+){0,3}?(?:fail\w*|broke\w*|error\w*|stuck|hang\w*|crash\w*|tim(?:es|ed|ing)\s+out|"
     r"(?:is|are)\s+not\s+working|(?:doesn't|don't)\s+work|slow\w*|(?:was|is|were|are)\s+(?:incomplete|wrong|empty))"
 )
+# Exporting one report or chart to a file is using a feature, not taking the data out.
+ONE_THING_EXPORT = re.compile(
+    r"\bexport\w*\s+(?:a|one|this|that|the|my)\s+(?:single\s+)?(?:report|dashboard|chart|view|table|page|graph)\s+"
+    r"(?:to|as|in|into)\s+(?:a\s+)?(?:pdf|png|image|excel|csv|slides?)\b"
+)
 # The customer's own payment going wrong and put right ("the card payment failed, we retried and it went
 # through") is about its invoice, not trouble with the service.
 OWN_PAYMENT = re.compile(r"\b(?:paid|payment|invoice|remittance|wire|bank\s+transfer|po|ap)\b")
@@ -352,7 +373,7 @@ def intent(text: str) -> Intent | None:
         return "handover"
     if CANCEL_TALK.search(t) or LEAVING.search(t):
         return "cancel"
-    if EXPORT.search(t) and not BROKEN_EXPORT.search(t):
+    if EXPORT.search(t) and not BROKEN_EXPORT.search(t) and not ONE_THING_EXPORT.search(t):
         return "export"
     if COMPETITOR.search(t):
         return "competitor"

@@ -10,7 +10,9 @@ to a group"). Each is tuning: the rules may be written against them, and tests/t
 every one. The last five in eight banks (long, multi-sentence, non-native English) were written after the
 first round of rule fixes, to check them on phrasings they had not been fitted to (17 of 40 read wrong); the
 last ones in each bank after the second round (15 of 42 read wrong; one, another vendor named only by its
-brand, is left out: no word family can know every vendor's name).
+brand, is left out: no word family can know every vendor's name); and the last after the third (12 of 35
+read wrong; "we will need our data back ... before we close the account" is filed as cancel talk, which it
+also is).
 sandbox/generate.py draws them for tuning customers only, from its own random stream, so the held-out
 customers of a workspace stay byte for byte what they were.
 """
@@ -47,6 +49,12 @@ MORE: dict[str, tuple[str, ...]] = {
         "we'd like Finance to start using it too, what would that cost?",
         "Could we trial the Enterprise features for our bigger rollout next quarter?",
         "Our license count is too low for the new org structure, need to top it up",
+        "quick one - can you send a quote for 50 more seats on the annual plan?",
+        "We're opening a new site in Porto, around 20 people will need logins from February.",
+        "Any chance to get more API calls per month? We're constantly over the allowance.",
+        "I think we're ready to move everyone over from spreadsheets, that's about 120 users",
+        "Hey, the board approved the expansion - what are the next steps on your side?",
+        "what's needed to enable the tool for our whole EU org?",
     ),
     "cancel": (
         "we've decided to not extend after march, pls advise on offboarding",
@@ -76,6 +84,13 @@ MORE: dict[str, tuple[str, ...]] = {
         "We have to let this one go at the end of the term, budget reasons.",
         "who do I send the non-renewal notice to?",
         "leadership said no to renewing, can you walk me through the exit?",
+        "We've made the difficult decision to move on from the platform when our term ends.",
+        "please stop the auto renewal for our account",
+        "Our contract is up in January and we will not be extending.",
+        "We're consolidating tools and unfortunately yours is one we're cutting.",
+        "Is there a penalty if we end the contract early?",
+        "Please treat this message as our formal notice of non-renewal.",
+        "We will need our data back, everything, before we close the account.",
     ),
     "export": (
         "Can someone send us a full backup of our workspace data?",
@@ -104,6 +119,10 @@ MORE: dict[str, tuple[str, ...]] = {
         "Do you provide a full data takeout? asking for our IT",
         "how can I bulk-download all project files?",
         "We'd like all our historical data handed over in a format we can keep.",
+        "What's the best way to get all of our attachments out in bulk?",
+        "Can you give us a database backup of our tenant?",
+        "Need a full dump of users, groups and permissions please",
+        "How do we download the complete history of all tickets?",
     ),
     "competitor": (
         "Just so you know, we got a demo from Rivalytics last week.",
@@ -131,6 +150,11 @@ MORE: dict[str, tuple[str, ...]] = {
         "Our parent company signed with a different provider, we may be asked to move.",
         "we're running a side by side with another platform this month",
         "Is it true CompetitorCo integrates with Salesforce natively? considering it",
+        "We got a proposal from another vendor that's 30% cheaper.",
+        "Our new CTO prefers a different product and asked us to evaluate a move.",
+        "Just being honest, we're in talks with a couple of your competitors.",
+        "We're considering replacing this with an all-in-one suite.",
+        "A rival tool offered us a free migration, thoughts?",
     ),
     "pricing": (
         "the new pricing is too much for us honestly",
@@ -215,6 +239,9 @@ MORE: dict[str, tuple[str, ...]] = {
         "So good. The new reports are a big win for us.",
         "Much appreciated, you made our week!",
         "Nice, love it ❤️",
+        "Fantastic support today, the issue is resolved. Thank you!",
+        "Great product, our team uses it every day now.",
+        "thanks, super helpful 👍",
     ),
     "neutral": (
         "Where can I find the API rate limits?",
@@ -240,6 +267,12 @@ MORE: dict[str, tuple[str, ...]] = {
         "Where can I see our current seat count?",
         "How do I remove a user who left our team?",
         "Is there a limit on how many dashboards we can create?",
+        "Can someone share the link to the API docs?",
+        "We're onboarding a new intern next week, how do I give her read-only access?",
+        "Do you support exporting a single report to PDF?",
+        "is there a way to cancel a scheduled report?",
+        "How many seats do we have right now?",
+        "I'm taking over the weekly report from a colleague, where are the settings?",
     ),
     "handover": (
         "Hello! {champion} left us in October, I'm now responsible for this account.",
@@ -264,6 +297,10 @@ MORE: dict[str, tuple[str, ...]] = {
         "As of this week I'm looking after our account, {champion} has left.",
         "{champion} is on their way out (last day Friday), please direct everything to me.",
         "Hi, {champion} is no more working with us, I will be the contact person.",
+        "Hey! New here - I've taken over {champion}'s role after she moved on.",
+        "{champion} is no longer the admin, I am. Please update.",
+        "Our previous admin {champion} has left, I'm the new admin going forward.",
+        "{champion} left last week; all renewal questions now come to me.",
     ),
     "late": (
         "Payment went out today, sorry for the delay!",

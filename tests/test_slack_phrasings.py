@@ -1,4 +1,4 @@
-"""The Slack rules on a table of 475 phrasings (sandbox/phrases.py, written by hand for issue #12, and the
+"""The Slack rules on a table of 510 phrasings (sandbox/phrases.py, written by hand for issue #12, and the
 tuning phrasings added in sandbox/phrases_tuning.py): what each says (intent), in what tone, and who says it (the
 vendor's CSM talking about exports, seats and pricing is not the customer's voice).
 

@@ -365,3 +365,24 @@ def test_second_round_word_families_keep_to_their_sense(text: str, expected: str
 )
 def test_third_round_word_families_keep_to_their_sense(text: str, expected: str | None) -> None:
     assert intent(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the fourth round, in their everyday senses ...
+        ("we are replacing the old laptops next month", None),
+        ("I'm taking over the weekly report from a colleague, where are the settings?", None),
+        ("Do you support exporting a single report to PDF?", None),
+        ("I left the meeting notes in the doc last week", None),
+        ("can we enable SSO for all users?", None),
+        # ... and in the sense they were added for
+        ("We're considering replacing this with an all-in-one suite.", "competitor"),
+        ("please stop the auto renewal for our account", "cancel"),
+        ("Ana Berg left last week; all renewal questions now come to me.", "handover"),
+        ("Any chance to get more API calls per month? We're constantly over the allowance.", "expansion"),
+        ("How do we download the complete history of all tickets?", "export"),
+    ],
+)
+def test_fourth_round_word_families_keep_to_their_sense(text: str, expected: str | None) -> None:
+    assert intent(text) == expected
