@@ -81,7 +81,10 @@ KEY_WORDS = frozenset(
 
 @lru_cache(maxsize=1)
 def _vocabulary() -> frozenset[str]:
-    return KEY_WORDS | {w for w in _vader().lexicon if len(w) >= 6 and w.isalpha()}
+    """KEY_WORDS, VADER's words, and every word the intent patterns spell out ("single", "longer", ...)."""
+    patterns = (EXPANSION, CANCEL_TALK, LEAVING, EXPORT, COMPETITOR, PRICING, TROUBLE, HANDOVER, SOMEONE_LEFT)
+    spelled = {w for p in (*patterns, BROKEN_EXPORT, ONE_THING_EXPORT, _ADMIN) for w in _LONG_WORD.findall(p.pattern)}
+    return KEY_WORDS | spelled | {w for w in _vader().lexicon if len(w) >= 6 and w.isalpha()}
 
 
 @lru_cache(maxsize=1)

@@ -386,3 +386,15 @@ def test_third_round_word_families_keep_to_their_sense(text: str, expected: str 
 )
 def test_fourth_round_word_families_keep_to_their_sense(text: str, expected: str | None) -> None:
     assert intent(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a typo in a word the patterns spell out (not a keyword of their own) is read through too
+        ("do you support exporting a signle report to pdf?", None),
+        ("Ana Berg is no lonegr the admin, I am. Please update.", "handover"),
+    ],
+)
+def test_a_typo_in_any_word_the_patterns_spell_is_read_through(text: str, expected: str | None) -> None:
+    assert intent(text) == expected
