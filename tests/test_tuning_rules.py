@@ -213,6 +213,16 @@ def test_tuning_noise_reaches_tuning_customers_only(tmp_path: Path) -> None:
         marked = any("&gt;" in t or "Forwarded message" in t or t.startswith("<@") for t in texts)
         noisy[split[channel[path.stem]]] += marked
     assert noisy["tuning"] > 10 and noisy["held_out"] == 0, noisy
+    # record variations too: champion roles left unmarked in the CRM, for tuning customers only
+    companies = {
+        c["id"]: c["properties"]["stripe_customer_id"] for c in json.loads((ws / "hubspot/companies.json").read_text())
+    }
+    links = json.loads((ws / "hubspot/associations.json").read_text())["companies_to_contacts"]
+    of_contact = {contact: companies[company] for company, contacts in links.items() for contact in contacts}
+    unmarked: dict[str, int] = {"tuning": 0, "held_out": 0}
+    for c in json.loads((ws / "hubspot/contacts.json").read_text()):
+        unmarked[split[of_contact[c["id"]]]] += c["properties"]["renewal_role"] == ""
+    assert unmarked["tuning"] > 10 and unmarked["held_out"] == 0, unmarked
 
 
 @pytest.mark.parametrize(
