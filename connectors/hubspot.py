@@ -218,6 +218,15 @@ def bounce_says_gone(reason_enum: Any = None, reason: Any = None) -> bool:
     return not reason_enum and bool(GONE_BOUNCE_TEXT.search(str(reason or "")))
 
 
+def freshest_contact(contacts: list[tuple[str, dt.date | None]]) -> str | None:
+    """With no champion marked, the one contact whose quiet or engagement speaks for the account: the one in
+    touch most recently (ids with their last contact). Every contact read as a champion made one quiet finance
+    contact pull a healthy account to at-risk while another was in touch last week (bench.judgement, tuning
+    split with champion roles unmarked, as many CRMs leave them); departures are still read per contact."""
+    dated = [(day, cid) for cid, day in contacts if day is not None]
+    return max(dated)[1] if dated else None
+
+
 def crm_contact_signals(
     source_id: str,
     *,
@@ -371,6 +380,14 @@ def contact_left(props: dict[str, Any]) -> bool:
     )
 
 
+def _bounced(p: dict[str, Any]) -> bool:
+    return bounce_says_gone(p.get("hs_email_hard_bounce_reason_enum"), p.get("hs_email_hard_bounce_reason"))
+
+
+def _last_seen(p: dict[str, Any]) -> Any:
+    return p.get("notes_last_contacted") or p.get("hs_last_sales_activity_timestamp")
+
+
 def contact_signals(contacts: list[dict[str, Any]], run_date: dt.date) -> list[EvidenceItem]:
     """Champions are contacts whose renewal_role says so; with none marked, every contact counts (quiet or
     engaged as a champion would), but one who left is only a contact who left."""
@@ -378,10 +395,13 @@ def contact_signals(contacts: list[dict[str, Any]], run_date: dt.date) -> list[E
         _props(c, "contact")
     marked = [c for c in contacts if str(c["properties"].get("renewal_role", "")).endswith("champion")]
     items: list[EvidenceItem] = []
+    seen = {c["id"]: parse_when(_last_seen(c["properties"])) for c in marked or contacts}
+    gone_ids = {c["id"] for c in contacts if contact_left(c["properties"]) or _bounced(c["properties"])}
+    speaks = None if marked else freshest_contact([(k, v) for k, v in seen.items() if k not in gone_ids])
     for c in marked or contacts:
         p = c["properties"]
-        last = parse_when(p.get("notes_last_contacted") or p.get("hs_last_sales_activity_timestamp"))
-        gone = bounce_says_gone(p.get("hs_email_hard_bounce_reason_enum"), p.get("hs_email_hard_bounce_reason"))
+        last = seen[c["id"]] if marked or c["id"] in (speaks, *gone_ids) else None
+        gone = _bounced(p)
         items += crm_contact_signals(
             f"hubspot:contact:{c['id']}",
             name=_contact_name(c),

@@ -38,6 +38,7 @@ from connectors.hubspot import (
     crm_contact_signals,
     crm_deal_signals,
     crm_expansion_signal,
+    freshest_contact,
     parse_when,
 )
 from core.renewal import upcoming
@@ -138,6 +139,10 @@ def opportunity_signals(
     return items
 
 
+def _gone(c: dict[str, Any]) -> bool:
+    return bool(c.get("EmailBouncedDate")) and bounce_says_gone(reason=c.get("EmailBouncedReason"))
+
+
 def contact_signals(
     contacts: list[dict[str, Any]],
     run_date: dt.date,
@@ -148,14 +153,18 @@ def contact_signals(
         _need(c, "Contact")
     champions = [c for c in contacts if champion_field and c.get(champion_field) is True]
     items: list[EvidenceItem] = []
+    # with no champion marked, the contact in touch most recently speaks for the account (hubspot.freshest_contact)
+    left = {c["Id"] for c in contacts if _gone(c) or (left_field is not None and c.get(left_field) is True)}
+    dated = [(c["Id"], parse_when(c.get("LastActivityDate"))) for c in contacts if c["Id"] not in left]
+    speaks = None if champions else freshest_contact(dated)
     for c in champions or contacts:
         name = " ".join(x for x in (c.get("FirstName"), c.get("LastName")) if x) or c["Id"]
-        gone = bool(c.get("EmailBouncedDate")) and bounce_says_gone(reason=c.get("EmailBouncedReason"))
+        gone = _gone(c)
         items += crm_contact_signals(
             f"salesforce:contact:{c['Id']}",
             name=name,
             left=left_field is not None and c.get(left_field) is True,
-            last_contact=parse_when(c.get("LastActivityDate")),
+            last_contact=parse_when(c.get("LastActivityDate")) if champions or c["Id"] in (speaks, *left) else None,
             run_date=run_date,
             role="champion" if champions else "contact",
             bounced=str(c.get("EmailBouncedReason")) if gone else None,

@@ -219,6 +219,27 @@ def _said(m: dict[str, Any], channel: str, kind: str, factor: Factor, signal: fl
     )
 
 
+BURST_SECONDS = 120  # posts by one person this close together are one message, sent in pieces
+
+
+def bursts(theirs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The customer's messages as they were meant (newest first): consecutive posts by the same person within
+    BURST_SECONDS joined into one, as people in Slack send one thought in two or three posts ("can we add" /
+    "25 seats before monday?"). The joined message keeps the first post's ts (its source id) and counts as
+    answered if any piece got a thread reply (issue #12, tuning noise: a question split in two read as an
+    unanswered one and an ask whose seat word fell in the second post was missed)."""
+    out: list[dict[str, Any]] = []
+    for m in sorted(theirs, key=lambda m: _sort_ts(m["ts"])):
+        prev = out[-1] if out else None
+        if prev and prev.get("user") == m.get("user") and 0 <= _sort_ts(m["ts"]) - prev["_last"] <= BURST_SECONDS:
+            prev["text"] = f"{prev.get('text') or ''}\n{m.get('text') or ''}"
+            prev["reply_count"] = max(int(prev.get("reply_count") or 0), int(m.get("reply_count") or 0))
+            prev["_last"] = _sort_ts(m["ts"])
+        else:
+            out.append({**m, "_last": _sort_ts(m["ts"])})
+    return [{k: v for k, v in m.items() if k != "_last"} for m in reversed(out)]
+
+
 def channel_signals(
     channel: str,
     messages: list[dict[str, Any]],
@@ -260,7 +281,7 @@ def channel_signals(
                 )
     warmest: tuple[float, dict[str, Any]] | None = None
     unanswered = 0
-    for m in theirs:
+    for m in bursts(theirs):
         text, day = str(m.get("text") or ""), _day(m["ts"])
         wants = intent(text)
         mood = tone(text)

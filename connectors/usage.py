@@ -62,10 +62,24 @@ def usage_signals(customer_id: str, rows: list[dict[str, Any]], run_date: dt.dat
     last7 = _window(rows, run_date, 7, 0)
     for span, before in (("30d", _window(rows, run_date, 37, 30)), ("7d", _window(rows, run_date, 14, 7))):
         change = _change(last7, before)
-        if change is None or abs(change[2]) < MOVE:
+        if change is None or abs(change[2]) < MOVE and span == "7d":
             continue
         now, then, ratio = change
         pct = round(100 * ratio)
+        if abs(ratio) < MOVE:  # a month of flat usage is a reading too: the account was read, and is steady
+            items.append(
+                EvidenceItem(
+                    source_id=f"usage:{customer_id}:active_users:{span}",
+                    kind="usage_steady",
+                    factor="usage_trend",
+                    signal=0.0,
+                    summary=f"Daily active users averaged {now:g} over the last 7 days against {then:g} "
+                    f"30 days earlier ({pct:+d}%): steady",
+                    facts={"active_users_now": now, "active_users_before": then, "change_pct": pct},
+                    observed_on=newest,
+                )
+            )
+            continue
         items.append(
             EvidenceItem(
                 source_id=f"usage:{customer_id}:active_users:{span}",

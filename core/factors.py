@@ -109,9 +109,22 @@ def growth_is_explicit(items: Iterable[EvidenceItem], b: FactorBreakdown) -> boo
     usage = next(r.score for r in b.factors if r.factor == "usage_trend")
     return (
         b.total >= 0
-        and usage >= STRONG_GROWTH
+        and (usage >= STRONG_GROWTH or bought_without_usage(items, b))
         and any(i.kind in GROWING for i in items)
         and not any(i.kind in LEAVING or i.signal <= DECISIVE_SIGNAL for i in items)
+    )
+
+
+def bought_without_usage(items: list[EvidenceItem], b: FactorBreakdown) -> bool:
+    """With no usage feed to measure growth by, a deed of growing (an open expansion deal, seats bought, a plan
+    upgraded) and no sign of trouble anywhere is growth enough: usage_trend then rests on that deed alone and
+    cannot reach STRONG_GROWTH however plain it is (bench.judgement, tuning split: expansion accounts without
+    usage read as standard)."""
+    usage_read = any(i.source_id.startswith("usage:") for i in items)
+    return (
+        not usage_read
+        and any(i.kind in GROWING and not _one_reading(i) for i in items)
+        and all(i.signal >= 0 for i in items)
     )
 
 
@@ -200,22 +213,42 @@ def strong_leaving(items: Iterable[EvidenceItem]) -> list[EvidenceItem]:
     send a growing account to the operator (bench.judgement, tuning split with one Slack message in seven read
     as another intent at random: 14-18 of 119 expansion accounts abstained as contradictory). It still counts
     in the total."""
+    items = list(items)
     decisive = [i for i in items if i.signal <= DECISIVE_SIGNAL or i.kind in LEAVING]
     said = [i for i in decisive if _one_reading(i)]
-    return [i for i in decisive if not _one_reading(i)] + (said if len({i.source_id for i in said}) >= 2 else [])
+    # A contact the CRM records as gone, where no champion is marked, is the champion's departure when someone
+    # also says they took over from the previous owner: told twice, by a record and a handover (bench.judgement,
+    # tuning split with champion roles unmarked: 5 of 23 contradictory accounts read standard).
+    told_twice = (
+        [i for i in items if i.kind == "contact_left"] if any(i.kind == "champion_handover" for i in items) else []
+    )
+    return (
+        [i for i in decisive if not _one_reading(i)]
+        + (said if len({i.source_id for i in said}) >= 2 else [])
+        + told_twice
+    )
+
+
+def sources_read(items: Iterable[EvidenceItem]) -> set[str]:
+    """The sources that said something of this account, quiet readings included: the subscription, a renewal
+    deal open as planned, a month of flat usage (signal 0). An account whose billing and usage (or CRM, or
+    Slack) were read and are quiet is known to be steady, not thinly known (bench.judgement, tuning split:
+    17 of 25 clear accounts abstained on were steady ones with nothing moving)."""
+    return {i.source_id.split(":", 1)[0] for i in items}
 
 
 def abstain_reason(items: list[EvidenceItem], b: FactorBreakdown, run_date: dt.date | None = None) -> str | None:
     """Thin or contradictory evidence: say so instead of guessing (the operator decides).
 
-    Thin: fewer than two factors and two signals, or a subscription younger than NEW_ACCOUNT_DAYS with nothing
-    decisive. Contradictory: a sign of leaving (the champion gone, cancel talk, an export or another vendor
-    named) while usage grows strongly, and neither side overwhelms the other; both sides are named. The sign of
-    leaving must be strong (strong_leaving): a record, or more than one message. Payment
-    trouble on a growing account is not a contradiction: it is judged by the total (and growth_is_explicit)."""
+    Thin: fewer than two factors and two signals from fewer than two sources read (sources_read), or a
+    subscription younger than NEW_ACCOUNT_DAYS with nothing decisive. Contradictory: a sign of leaving (the
+    champion gone, cancel talk, an export or another vendor named) while usage grows strongly, and neither side
+    overwhelms the other; both sides are named. The sign of leaving must be strong (strong_leaving): a record, or
+    more than one message. Payment trouble on a growing account is not a contradiction: it is judged by the
+    total (and growth_is_explicit)."""
     informed = [r for r in b.factors if r.evidence]
     decisive = [i for i in items if i.signal <= DECISIVE_SIGNAL or i.kind in LEAVING]
-    if len(informed) < 2 and sum(1 for i in items if i.signal != 0) < 2:
+    if len(informed) < 2 and sum(1 for i in items if i.signal != 0) < 2 and len(sources_read(items)) < 2:
         return f"thin_evidence: {len(informed)} factor(s) informed by the evidence; too little to judge"
     started = _started(items)
     if run_date and started and (run_date - started).days < NEW_ACCOUNT_DAYS and not decisive:

@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sandbox.phrases import BANKS
 from sandbox.phrases_fresh import BookSplit, pick, styled
+from sandbox.phrases_tuning import MORE
 from sandbox.workspace import ts_key
 
 KEYS = {
@@ -184,6 +186,13 @@ class Story:
     bounce: tuple[str, str] | None = None  # the champion's last email bounce: (HubSpot reason enum, SMTP reply)
     retry_paid: bool = False  # one charge failed once and was paid the next day: a healthy account's hiccup
     stray_errors: bool = False  # one or two errors in the last two days on a quiet baseline: not a spike
+    # Tuning customers of a realistic book (missing_sources) only: their own random stream for the noise and
+    # record variations below (_tuning_noise), apart from the workspace's, so held-out customers stay byte for
+    # byte what they were; None elsewhere.
+    noise: random.Random | None = None
+    left_told: str = "all"  # where a departed champion's leaving shows: "all", or only "crm", "bounce", "slack"
+    hide_usage: bool = False  # the usage feed has nothing for this customer (its rows are drawn, not written)
+    roles_marked: bool = True  # the CRM marks who is the champion (renewal_role, Champion__c): not every team does
 
 
 def _realism(s: Story, i: int, r: random.Random, missing_sources: bool) -> Story:
@@ -203,6 +212,20 @@ def _realism(s: Story, i: int, r: random.Random, missing_sources: bool) -> Story
         s.bounce = FULL_BOUNCE[0]
     s.retry_paid = healthy and r.random() < 0.12
     s.stray_errors = healthy and r.random() < 0.1
+    return _tuning_noise(s) if missing_sources and s.split == "tuning" else s
+
+
+def _tuning_noise(s: Story) -> Story:
+    """Records that vary as real ones do, for tuning customers (issue #12: the tuning split had stopped teaching):
+    a departed champion's leaving told in one place only (the CRM's fields, a hard bounce, or a deactivated Slack
+    account), and more accounts with no usage feed. Drawn from the customer's own stream (Story.noise)."""
+    s.noise = n = random.Random(f"tuning-noise|{s.index}|{s.name}|{s.renewal}")
+    if s.champion_left:
+        s.left_told = n.choice(("all", "crm", "bounce", "slack"))
+        if s.left_told != "all":
+            s.left_flagged = s.left_told == "crm"
+    s.hide_usage = s.archetype not in ABSTAIN and n.random() < 0.1
+    s.roles_marked = n.random() >= 0.25
     return s
 
 
@@ -632,7 +655,7 @@ def _crm(
             (
                 (rng.choice(FIRST), rng.choice(LAST)),
                 "Operations Manager",
-                "new_champion",
+                "new_champion" if s.left_told in ("all", "crm") else "user",
                 False,
                 as_of - dt.timedelta(days=rng.randint(0, 15)),
             )
@@ -645,6 +668,11 @@ def _crm(
         email = f"{first.lower()}.{last.lower()}@{s.domain}"
         bounce = s.bounce if role == "champion" else None
         bounced_on = min(as_of - dt.timedelta(days=1), seen + dt.timedelta(days=rng.randint(3, 20))) if bounce else None
+        if role == "champion" and s.left_told in ("crm", "slack"):  # the CRM's flag or Slack tells it, not a bounce
+            bounce = bounced_on = None
+        elif role == "champion" and s.left_told == "bounce" and s.noise and not bounce:
+            bounce = GONE_BOUNCE[0]
+            bounced_on = min(as_of - dt.timedelta(days=1), seen + dt.timedelta(days=s.noise.randint(3, 20)))
         hard_bounce = (
             {
                 "hs_email_hard_bounce_reason_enum": bounce[0],
@@ -665,7 +693,7 @@ def _crm(
                     "email": email,
                     "jobtitle": title,
                     "lifecyclestage": "other" if left else "customer",
-                    "renewal_role": role,
+                    "renewal_role": role if s.roles_marked else "",
                     "left_company": "true" if flagged else "false",
                     **hard_bounce,
                     "notes_last_contacted": _iso(seen),
@@ -688,7 +716,7 @@ def _crm(
                 LastName=last,
                 Email=email,
                 Title=title,
-                Champion__c=role in ("champion", "new_champion"),
+                Champion__c=s.roles_marked and role in ("champion", "new_champion"),
                 Left_Company__c=flagged,
                 LastActivityDate=seen.isoformat(),
                 EmailBouncedDate=f"{bounced_on}T09:00:00.000+0000" if bounced_on else None,
@@ -731,8 +759,9 @@ def _slack(
     )
     first, last = s.champion
     email = f"{first.lower()}.{last.lower()}@{s.domain}"
+    deactivated = s.champion_left and s.left_told in ("all", "slack")
     acc["slack/users.json"].append(
-        _user(champ, f"{first} {last}", email, "Head of Operations", deleted=s.champion_left, team=team)
+        _user(champ, f"{first} {last}", email, "Head of Operations", deleted=deactivated, team=team)
     )
     latest, older = MOODS[s.archetype]
     speaker = colleague = champ
@@ -749,16 +778,28 @@ def _slack(
         return channel, []
     tagless = rng.random() < 0.1  # an older channel whose messages mostly lack the Slack Connect team fields
     msgs: list[dict[str, Any]] = []
+    # ts -> whether the message the workspace's stream wrote, and the one posted, ask a question: the stream's
+    # draws follow the first (so a tuning customer's noise leaves every other customer's data as it was), the
+    # thread follows the second
+    asked: dict[str, tuple[bool, bool]] = {}
 
     def post(who: str, bank: str, day: dt.date, k: int, hour: int) -> dict[str, Any]:
         side = VENDOR_TEAM if who.startswith("U0CSM") else team
-        text = pick(bank, s.split, rng).format(champion=f"{first} {last}")
-        text = styled(text, s.split, rng, signer=first if who == champ else "Ops")
-        sec = _ts(day, hour)
-        msg: dict[str, Any] = {"type": "message", "user": who, "text": text, "ts": f"{sec}.{i % 1000:03d}{k:03d}"}
+        signer = first if who == champ else "Ops"
+        text = drawn = styled(pick(bank, s.split, rng).format(champion=f"{first} {last}"), s.split, rng, signer)
+        if s.noise and s.noise.random() < len(MORE[bank]) / (len(MORE[bank]) + len(BANKS[bank].tuning)):
+            text = styled(s.noise.choice(MORE[bank]).format(champion=f"{first} {last}"), s.split, s.noise, signer)
+        # a person posts two different messages seconds apart only as one thought in pieces (_noisy's split):
+        # a tuning customer's posts of the same day and hour are spread over the hour
+        sec = _ts(day, hour) + (k * 37) % 3600 * bool(s.noise)
+        parts = _noisy(text, s, who, csm) if s.noise else [text]
+        asked[f"{sec}.{i % 1000:03d}{k:03d}"] = ("?" in drawn, "?" in text)
+        msg: dict[str, Any] = {"type": "message", "user": who, "text": parts[0], "ts": f"{sec}.{i % 1000:03d}{k:03d}"}
         if not (tagless and rng.random() < 0.6):
             msg.update(team=side, user_team=side)
         msgs.append(msg)
+        for j, rest in enumerate(parts[1:], 1):  # the same poster, seconds later
+            msgs.append({**msg, "text": rest, "ts": f"{sec + 25 * j}.{i % 1000:03d}{k:03d}"})
         return msg
 
     last_day = as_of - dt.timedelta(days=s.quiet_days)
@@ -770,10 +811,17 @@ def _slack(
         if s.archetype == "champion_left_usage_grows" and k == 1:
             who, bank = colleague, "praise"
         msg = post(who, bank, day, k, 9 + k % 8)
-        if "?" in msg["text"] or bank in ("trouble", "cancel", "export", "competitor", "pricing"):
+        answered = bank in ("trouble", "cancel", "export", "competitor", "pricing")
+        drawn_q, posted_q = asked[msg["ts"]]
+        if drawn_q or answered:
+            text = styled(pick("vendor", s.split, rng), s.split, rng, signer="CSM")
+        if s.noise and posted_q and not (drawn_q or answered):
+            text = styled(s.noise.choice(BANKS["vendor"].tuning + MORE["vendor"]), s.split, s.noise, signer="CSM")
+        if posted_q or answered:
             reply = f"{int(float(msg['ts'])) + 1800}.{i % 1000:03d}{k:03d}"  # the CSM answers in the thread
             msg.update(thread_ts=msg["ts"], reply_count=1, reply_users=[csm], reply_users_count=1, latest_reply=reply)
-            text = styled(pick("vendor", s.split, rng), s.split, rng, signer="CSM")
+            if s.noise and s.noise.random() < 0.3:  # the CSM quotes the customer's words in the reply
+                text = f"&gt; {_slack_escape(msg['text'].splitlines()[0])}\n{text}"
             msgs.append({"type": "message", "user": csm, "text": text, "ts": reply, "thread_ts": msg["ts"]})
             msgs[-1].update({} if tagless else {"team": VENDOR_TEAM, "user_team": VENDOR_TEAM})
     for k in range(rng.randint(0 if compact else 1, 3)):  # the CSM's own top-level posts, some recent
@@ -782,11 +830,47 @@ def _slack(
         for k in range(rng.randint(150, 350)):
             day = as_of - dt.timedelta(days=rng.randint(s.quiet_days + 1, 119))
             msg = post(csm if k % 3 == 0 else champ, "vendor" if k % 3 == 0 else "neutral", day, 200 + k, 8 + k % 10)
-            if "?" in msg["text"]:  # a busy channel answers its questions, in the thread
+            if asked[msg["ts"]][1]:  # a busy channel answers its questions, in the thread
                 msg.update(thread_ts=msg["ts"], reply_count=1, reply_users=[csm], reply_users_count=1)
     msgs = [m for m in msgs if _day_of(m["ts"]) >= s.created]
     msgs.sort(key=lambda m: ts_key(m["ts"]), reverse=True)
     return channel, msgs
+
+
+def _slack_escape(text: str) -> str:
+    """As Slack's API returns a message's text: &, < and > as entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _noisy(text: str, s: Story, who: str, csm: str) -> list[str]:
+    """A tuning customer's message as Slack Connect shows it (issue #12): escaped as the API returns it, and
+    now and then forwarded from an email, answering a quoted vendor message, addressed to the CSM with a
+    mention, or sent as two posts a few seconds apart (a message split mid-sentence). The vendor's own
+    messages are left as they are. One or more texts: the posts, in order."""
+    n = s.noise
+    assert n is not None
+    text = _slack_escape(text)
+    if who.startswith("U0CSM"):
+        return [text]
+    roll = n.random()
+    if roll < 0.07:
+        first, last = s.champion
+        text = (
+            f"fyi, forwarding this from our side\n\n---------- Forwarded message ---------\n"
+            f"From: {first} {last} &lt;{first.lower()}@{s.domain}&gt;\nDate: Mon, 9 Nov 2026 at 10:14\n"
+            f"Subject: Re: next steps\nTo: ops@{s.domain}\n\n{text}"
+        )
+    elif roll < 0.14:
+        quoted = n.choice(BANKS["vendor"].tuning + MORE["vendor"])
+        text = f"&gt; {_slack_escape(quoted)}\n{text}"
+    elif roll < 0.2:
+        text = f"<@{csm}> {text}"
+    elif roll < 0.28:
+        words = text.split(" ")
+        if len(words) >= 6:
+            cut = n.randint(2, len(words) - 2)
+            return [" ".join(words[:cut]), " ".join(words[cut:])]
+    return [text]
 
 
 def _day_of(ts: str) -> dt.date:
@@ -851,7 +935,8 @@ def _usage(s: Story, cus: str, rng: random.Random, days: list[tuple[int, dt.date
                 seats,
             )
         )
-    w.writerows(rows)
+    if not s.hide_usage:
+        w.writerows(rows)
 
 
 def generate_workspace(
@@ -958,7 +1043,7 @@ def generate_workspace(
                     s.split,
                     ABSTAIN.get(s.archetype, ""),
                     "month" if s.billed_monthly or not s.annual else "year",
-                    " ".join(sorted(s.missing)),
+                    " ".join(sorted(s.missing | ({"usage"} if s.hide_usage else set()))),
                 ]
             )
     for rel, obj in acc.items():

@@ -14,6 +14,8 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
+from sandbox.phrases_tuning import MORE
+
 Intent = Literal["expansion", "cancel", "export", "competitor", "pricing", "trouble", "handover", "none"]
 Tone = Literal["positive", "negative", "neutral"]
 Split = Literal["tuning", "held_out"]
@@ -388,4 +390,8 @@ def table() -> list[tuple[str, str, Tone | None, str, Split]]:
         for b in BANKS.values()
         for split, half in halves
         for text in getattr(b, half)
+    ] + [
+        (text, BANKS[name].intent, BANKS[name].tone, BANKS[name].speaker, "tuning")
+        for name, more in MORE.items()
+        for text in more
     ]

@@ -536,13 +536,14 @@ def test_a_salesforce_champion_whose_mail_bounces_for_good_has_left(
 
 
 def test_with_no_champion_marked_a_departed_contact_is_not_champion_loss() -> None:
-    # No renewal_role anywhere (most HubSpot portals): every contact is read, but nobody is known to be the
-    # champion, so one of them leaving is a mild signal, not an explicit statement that the customer leaves.
+    # No renewal_role anywhere (most HubSpot portals): every contact's departure is read, but nobody is known to
+    # be the champion, so one of them leaving is a mild signal, not an explicit statement that the customer
+    # leaves; quiet or engaged is read once, from the contact in touch last (hubspot.freshest_contact; 2 and 3
+    # were in touch the same day).
     contacts = [_contact("1", left_company="true"), _contact("2"), _contact("3", "economic_buyer")]
     items = contact_signals(contacts, AS_OF)
     assert sorted((i.source_id, i.kind) for i in items) == [
         ("hubspot:contact:1", "contact_left"),
-        ("hubspot:contact:2", "champion_engaged"),
         ("hubspot:contact:3", "champion_engaged"),
     ]
     gone = next(i for i in items if i.kind == "contact_left")
