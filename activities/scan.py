@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 import math
 import time
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
 import asyncpg
@@ -44,6 +44,7 @@ from core import routing
 from core.renewal import RenewalRule, stored_renewal_date
 from core.secrets import decrypt
 from core.webhook_events import readable_ts
+from core.windows import even_points, quantile_points, windows
 from db import carry as carry_db
 from db import customers, drafts, runs, scans, sources, tenants, usage
 from db import slack as slack_review
@@ -56,6 +57,7 @@ from schemas.workflow_io import ApprovalInput, BatchRef, ChunkRef, GatherResult,
 APPROVAL_STARTS = 8  # approval workflows a batch starts at once
 MAX_CHUNKS = 400  # keeps a tenant scan's own history small whatever the tenant's size
 USAGE_SLICE = 50  # customers per usage query: the progress a retried gather_usage resumes from
+STRIPE_WINDOWS = 4  # created windows a whole-tenant Stripe list is read in, side by side (core/windows)
 T = TypeVar("T")
 
 
@@ -70,6 +72,10 @@ async def heartbeating(work: Awaitable[T], *details: Any, every: float = 5.0) ->
     finally:
         task.cancel()  # the activity was cancelled (or timed out): stop the work with it
     return task.result()
+
+
+async def _collected(pages: AsyncIterator[list[T]]) -> list[list[T]]:
+    return [page async for page in pages]
 
 
 def _epoch(day: dt.date) -> int:
@@ -223,28 +229,44 @@ class ScanActivities:
         await require_active(self.db, inp.tenant_id)
         source = await self._stripe(inp.tenant_id)
         rule = await self._renewal_rule(inp.tenant_id)
+        async with self.db.tenant(inp.tenant_id) as conn:
+            sub_cuts = await sources.cut_points(conn, sources.STRIPE_SUBSCRIPTION_CUTS)
+            customer_cuts = await sources.cut_points(conn, sources.STRIPE_CUSTOMER_CUTS)
         try:
-            subs: dict[str, list[dict[str, Any]]] = {}
-            bad: list[str] = []
-            async for s in source.subscriptions():
-                try:  # read at the edge: one broken subscription is named, and costs only its customer
-                    sub = read(Subscription, s)
-                    subs.setdefault(sub["customer"], []).append(sub)
-                except MalformedRecord as e:
-                    bad.append(str(e))
-                activity.heartbeat()  # 10,000 subscriptions are 100 paced pages: longer than a heartbeat timeout
-            rows = []
-            async for c in source.customers():
-                try:
-                    rows.append(customer_row(c, pick_subscription(subs.get(str(c.get("id", "")), [])), rule))
-                except MalformedRecord as e:
-                    bad.append(str(e))
-                if len(rows) % 500 == 0:
-                    activity.heartbeat(len(rows))
+            # Both lists at once, each cut where the last read shared it out evenly (core/windows): at 10,000
+            # customers they are 200 pages, which one after the other cost a round trip each before any chunk ran.
+            sub_pages, customer_pages = await heartbeating(
+                asyncio.gather(
+                    _collected(source.subscription_pages(windows(sub_cuts))),
+                    _collected(source.customer_pages(windows(customer_cuts))),
+                )
+            )
         except ApplicationError as e:
             await self._connector_failed(inp.tenant_id, "stripe", e)
             raise
+        subs: dict[str, list[dict[str, Any]]] = {}
+        bad: list[str] = []
+        for s in (s for page in sub_pages for s in page):
+            try:  # read at the edge: one broken subscription is named, and costs only its customer
+                sub = read(Subscription, s)
+                subs.setdefault(sub["customer"], []).append(sub)
+            except MalformedRecord as e:
+                bad.append(str(e))
+        rows = []
+        for c in (c for page in customer_pages for c in page):
+            try:
+                rows.append(customer_row(c, pick_subscription(subs.get(str(c.get("id", "")), [])), rule))
+            except MalformedRecord as e:
+                bad.append(str(e))
         async with self.db.tenant(inp.tenant_id) as conn:
+            for name, pages in (
+                (sources.STRIPE_SUBSCRIPTION_CUTS, sub_pages),
+                (sources.STRIPE_CUSTOMER_CUTS, customer_pages),
+            ):
+                created = [o["created"] for page in pages for o in page if isinstance(o.get("created"), int)]
+                await sources.set_cut_points(
+                    conn, inp.tenant_id, name, quantile_points(created, STRIPE_WINDOWS), inp.run_date
+                )
             await scans.upsert_customers(conn, inp.tenant_id, rows)
             await apply_renewal_order(conn, inp.tenant_id, rule)  # the CRM dates the last scan read still count
             note = f"{len(bad)} malformed record(s) not read, first: {bad[0]}" if bad else None
@@ -293,15 +315,19 @@ class ScanActivities:
         scan; the chunks then read them there (gather_stripe). Incremental: the read starts at the oldest kept
         invoice that may still change, so a paid or voided invoice is re-read until it settles, and a missed
         webhook is healed here. Returns the invoices read."""
+        await require_active(self.db, inp.tenant_id)  # it runs beside sync_customers, not after its check
         source = await self._stripe(inp.tenant_id)
         window = _epoch(inp.run_date - dt.timedelta(days=HISTORY_DAYS))
         async with self.db.tenant(inp.tenant_id) as conn:
             start = await sources.invoice_cursor(conn, window)
         read, batch = 0, []
+        # Invoices come at billing's steady pace: even created windows share the read out, each its own chain.
+        end = max(int(time.time()), _epoch(inp.run_date + dt.timedelta(days=1)))
+        cuts = windows(even_points(start, end, STRIPE_WINDOWS), since=start)
         try:
-            async for inv in source.tenant_invoices(start):
-                if inv.get("id") and isinstance(inv.get("customer"), str):  # else it cannot be kept nor cited
-                    batch.append(inv)
+            async for page in source.tenant_invoice_pages(cuts):
+                # else it cannot be kept nor cited
+                batch += [inv for inv in page if inv.get("id") and isinstance(inv.get("customer"), str)]
                 if len(batch) >= 500:
                     read += await self._keep_invoices(inp.tenant_id, batch)
                     activity.heartbeat(read)

@@ -401,10 +401,28 @@ class TenantScanWorkflow:
     async def _sync_invoices(inp: TenantScanInput) -> None:
         await VENDOR.run(ScanActivities.sync_invoices, inp, task_queue=queues.STRIPE, summary="sync invoices")
 
-    async def _scan(self, inp: TenantScanInput) -> TenantScanResult:
-        customers = await VENDOR.run(
-            ScanActivities.sync_customers, inp, task_queue=queues.STRIPE, summary="sync customers"
-        )
+    @staticmethod
+    async def _sync_customers(inp: TenantScanInput) -> int:
+        return await VENDOR.run(ScanActivities.sync_customers, inp, task_queue=queues.STRIPE, summary="sync customers")
+
+    async def _whole_tenant_reads(self, inp: TenantScanInput) -> int:
+        """The invoice list needs only the Stripe key, not the customers: read beside the customer sync and the
+        CRMs' dates that follow it (which need the customers' links), so the due set waits for the longer of the
+        two, not their sum. When the customer side fails the invoice read is cancelled, not left running into a
+        resumed scan's own."""
+        invoices = asyncio.ensure_future(self._sync_invoices(inp))
+        try:
+            customers = await self._sync_customers(inp)
+            await self._crm_renewal_dates(inp)
+        except BaseException:
+            invoices.cancel()
+            await asyncio.gather(invoices, return_exceptions=True)
+            raise
+        await invoices
+        return customers
+
+    async def _ordered_reads(self, inp: TenantScanInput) -> int:
+        customers = await self._sync_customers(inp)
         read = False
         if workflow.patched("crm-renewal-dates"):  # the CRM's renewal dates move the due set before it is frozen
             # The invoice list needs only the Stripe key: read beside the CRMs' dates, not after them (at 10,000
@@ -415,6 +433,14 @@ class TenantScanWorkflow:
                 await self._crm_renewal_dates(inp)
         if not read and workflow.patched("tenant-invoice-list"):  # one invoice list for the tenant, not per customer
             await self._sync_invoices(inp)
+        return customers
+
+    async def _scan(self, inp: TenantScanInput) -> TenantScanResult:
+        # Scans recorded before read the customers first, then the CRMs' dates and the invoices.
+        if workflow.patched("invoices-beside-customers"):
+            customers = await self._whole_tenant_reads(inp)
+        else:
+            customers = await self._ordered_reads(inp)
         plan = await DB.run(ScanActivities.select_due, inp)
         workflow.logger.info(
             "tenant %s: %d customers, %d due, %d chunks", inp.tenant_id, customers, plan.due, len(plan.chunks)

@@ -1,0 +1,123 @@
+"""Whole-tenant Stripe lists read as several created windows side by side (issue #14): the windows' pure logic, the
+merge of their page streams, and the reads against the vendor sandbox through the official SDK, which must give
+exactly what one cursor chain gives."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from temporalio.testing import ActivityEnvironment
+
+from activities.scan import STRIPE_WINDOWS, ScanActivities
+from connectors.streams import merged
+from connectors.stripe import StripeSource
+from core.windows import even_points, quantile_points, windows
+from db import sources
+from db.pool import Database
+from sandbox.server import SandboxHandle
+from schemas.workflow_io import TenantScanInput
+from tests.conftest import AS_OF, create_tenant
+
+
+def inside(created: int, window: tuple[int | None, int | None]) -> bool:
+    lo, hi = window
+    return (lo is None or created >= lo) and (hi is None or created < hi)
+
+
+@pytest.mark.parametrize("points", [[], [5], [3, 9, 9, 20], [20, 3, 9]])
+def test_windows_cover_all_of_time_once(points: list[int]) -> None:
+    ws = windows(points)
+    assert ws[0][0] is None and ws[-1][1] is None
+    for t in [-(10**9), 0, 3, 4, 5, 9, 19, 20, 10**10]:
+        assert sum(inside(t, w) for w in ws) == 1, (t, ws)
+
+
+def test_windows_from_a_start_drop_points_before_it_and_start_there() -> None:
+    assert windows([5, 10, 15], since=10) == [(10, 15), (15, None)]
+    assert windows([], since=7) == [(7, None)]
+
+
+def test_even_points_split_a_range_and_quantile_points_split_the_objects() -> None:
+    assert even_points(0, 100, 4) == [25, 50, 75]
+    assert even_points(0, 2, 4) == [] and even_points(0, 100, 1) == []
+    # customers signed in waves: the cut points follow the objects, not the calendar
+    created = [1] * 60 + [1000 + i for i in range(40)]
+    # the first and second quarter both fall inside the wave at 1: one cut, never a window that is empty by design
+    assert quantile_points(created, 4) == [1015]
+    assert quantile_points(list(range(100)), 4) == [25, 50, 75]
+    assert quantile_points([], 4) == []
+
+
+async def _stream(items: list[int], fail: bool = False, delay: float = 0.0) -> AsyncIterator[int]:
+    for i in items:
+        await asyncio.sleep(delay)
+        yield i
+    if fail:
+        raise ValueError("page 3 refused")
+
+
+async def test_merged_gives_every_item_of_every_stream() -> None:
+    got = [i async for i in merged([_stream([1, 2, 3]), _stream([]), _stream([10, 11], delay=0.001)], ahead=1)]
+    assert sorted(got) == [1, 2, 3, 10, 11]
+
+
+async def test_merged_ends_with_the_first_failure_and_stops_the_other_streams() -> None:
+    stopped = asyncio.Event()
+
+    async def endless() -> AsyncIterator[int]:
+        try:
+            while True:
+                await asyncio.sleep(0.001)
+                yield 0
+        finally:
+            stopped.set()
+
+    with pytest.raises(ValueError, match="page 3 refused"):
+        async for _ in merged([endless(), _stream([1, 2], fail=True, delay=0.002)]):
+            pass
+    await asyncio.wait_for(stopped.wait(), 5)
+
+
+async def test_a_windowed_list_reads_exactly_what_one_chain_reads(sandbox: SandboxHandle) -> None:
+    source = StripeSource(sandbox.keys["stripe"], sandbox.stripe_api_base)
+    one = [c["id"] async for c in source.customers()]
+    created = [c["created"] async for c in source.customers()]
+    cuts = windows(quantile_points(created, 4))
+    assert len(cuts) == 4
+    sandbox.reset()
+    pages = [p async for p in source.customer_pages(cuts)]
+    ids = [c["id"] for p in pages for c in p]
+    assert len(ids) == len(one) and set(ids) == set(one)  # none twice, none missing
+    assert sandbox.request_counts("stripe")["GET /v1/customers"] <= -(-len(one) // 100) + 3
+
+
+async def test_the_customer_sync_keeps_its_cuts_and_reads_the_next_day_in_windows(
+    owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path
+) -> None:
+    acts = ScanActivities(db, None, secret_key)  # type: ignore[arg-type]
+    tid = await create_tenant(
+        owner, db, secret_key, stripe_key=sandbox.keys["stripe"], stripe_base=sandbox.stripe_api_base
+    )
+    first = await ActivityEnvironment().run(acts.sync_customers, TenantScanInput(tenant_id=tid, run_date=AS_OF))
+    async with db.tenant(tid) as conn:
+        cuts = await sources.cut_points(conn, sources.STRIPE_CUSTOMER_CUTS)
+        before = await conn.fetch("select id, arr_cents, renewal_date, billing from customers order by id")
+    assert len(cuts) == STRIPE_WINDOWS - 1
+    sandbox.reset()
+    day2 = TenantScanInput(tenant_id=tid, run_date=AS_OF + dt.timedelta(days=1))
+    assert await ActivityEnvironment().run(acts.sync_customers, day2) == first
+    async with db.tenant(tid) as conn:
+        after = await conn.fetch("select id, arr_cents, renewal_date, billing from customers order by id")
+    assert after == before
+    # one cursor chain per window: each window's pages, where one chain over 500 customers is 5 pages
+    customers = json.loads((workspace / "stripe" / "customers.json").read_text())
+    per_window = Counter(next(n for n, w in enumerate(windows(cuts)) if inside(c["created"], w)) for c in customers)
+    assert len(per_window) == STRIPE_WINDOWS
+    assert sandbox.request_counts("stripe")["GET /v1/customers"] == sum(-(-n // 100) for n in per_window.values())
