@@ -16,7 +16,8 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.scan import STRIPE_WINDOWS, ScanActivities
-from connectors.streams import merged
+from connectors.registry import open_crm
+from connectors.streams import CRM_READS, merged, side_by_side
 from connectors.stripe import StripeSource
 from core.windows import even_points, quantile_points, windows
 from db import sources
@@ -121,3 +122,36 @@ async def test_the_customer_sync_keeps_its_cuts_and_reads_the_next_day_in_window
     per_window = Counter(next(n for n, w in enumerate(windows(cuts)) if inside(c["created"], w)) for c in customers)
     assert len(per_window) == STRIPE_WINDOWS
     assert sandbox.request_counts("stripe")["GET /v1/customers"] == sum(-(-n // 100) for n in per_window.values())
+
+
+@pytest.mark.parametrize("kind", ["hubspot", "salesforce"])
+async def test_a_crms_renewal_dates_read_in_shares_at_once_are_those_of_one_read(
+    kind: str, sandbox: SandboxHandle, workspace: Path
+) -> None:
+    config = {
+        "hubspot": {"api_base": sandbox.hubspot_host},
+        "salesforce": {"api_base": sandbox.salesforce_instance_url, "ca_file": sandbox.ca_file},
+    }[kind]
+    customers = json.loads((workspace / "stripe" / "customers.json").read_text())
+    links = {c["id"]: {k: str(v) for k, v in (c.get("metadata") or {}).items()} for c in customers}
+    crm = open_crm(kind, sandbox.keys[kind], config)
+    sandbox.reset()
+    one = await asyncio.to_thread(crm.renewal_dates_sync, links, AS_OF)
+    one_calls = sum(sandbox.request_counts(kind).values())
+    sandbox.reset()
+    shared = await crm.renewal_dates(links, AS_OF)
+    assert shared == one and sum(d is not None for d in one.values()) > 100
+    # no record asked for twice: the shares' batches are as many as one read's, give or take each share's last one
+    assert sum(sandbox.request_counts(kind).values()) <= one_calls + 2 * (CRM_READS - 1)
+
+
+async def test_shares_keep_one_records_customers_together() -> None:
+    seen: list[set[str]] = []
+
+    def read(part: dict[str, dict[str, str]]) -> dict[str, str]:
+        seen.append({ls.get("crm", "") for ls in part.values()})
+        return {cid: ls.get("crm", "") for cid, ls in part.items()}
+
+    links = {f"c{i}": {"crm": f"r{i % 7}"} for i in range(50)} | {"lone": {}}
+    assert await side_by_side(read, links, "crm", 3) == {cid: ls.get("crm", "") for cid, ls in links.items()}
+    assert len(seen) == 3 and sum(len(s) for s in seen) == 8  # 7 records and the unlinked, each in one share
