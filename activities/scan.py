@@ -108,6 +108,20 @@ async def apply_renewal_order(conn: asyncpg.Connection, tenant_id: str, rule: Re
     return len(changed)
 
 
+def in_renewal_order(rule: RenewalRule, row: dict[str, Any], crm: dt.date | None) -> dict[str, Any]:
+    """A customer row from Stripe with the renewal date apply_renewal_order would give it (the CRM close date the
+    last read stored, in the tenant's order), so the sync writes the final row once: writing Stripe's date and then
+    putting the CRM's back rewrote every CRM-linked customer twice a day, and made every row look changed."""
+    billing = row["billing"] or {}
+    if not billing and crm is None:
+        return row
+    when, source = stored_renewal_date(rule, crm, billing)
+    return row | {
+        "renewal_date": when,
+        "billing": billing | {"renewal_date": when.isoformat() if when else None, "renewal_source": source},
+    }
+
+
 class ScanActivities:
     def __init__(
         self,
@@ -267,8 +281,10 @@ class ScanActivities:
                 await sources.set_cut_points(
                     conn, inp.tenant_id, name, quantile_points(created, STRIPE_WINDOWS), inp.run_date
                 )
-            await scans.upsert_customers(conn, inp.tenant_id, rows)
-            await apply_renewal_order(conn, inp.tenant_id, rule)  # the CRM dates the last scan read still count
+            crm = await customers.crm_renewal_dates(conn, inp.tenant_id)  # the dates the last scan read still count
+            await scans.upsert_customers(
+                conn, inp.tenant_id, [in_renewal_order(rule, r, crm.get(r["id"])) for r in rows]
+            )
             note = f"{len(bad)} malformed record(s) not read, first: {bad[0]}" if bad else None
             await tenants.connector_state(conn, inp.tenant_id, "stripe", "connected", note)
             if bad:  # loud, in the audit log too: these customers are not monitored until their records are fixed

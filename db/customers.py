@@ -111,6 +111,14 @@ async def set_crm_renewal_dates(
     )
 
 
+async def crm_renewal_dates(conn: asyncpg.Connection, tenant_id: str) -> dict[str, dt.date]:
+    """customer id → the CRM close date the last read stored, for the customers that have one."""
+    rows = await conn.fetch(
+        "select id, crm_renewal_date from customers where tenant_id = $1 and crm_renewal_date is not null", tenant_id
+    )
+    return {r["id"]: r["crm_renewal_date"] for r in rows}
+
+
 async def renewal_inputs(conn: asyncpg.Connection, tenant_id: str) -> list[asyncpg.Record]:
     """Every customer's renewal date as stored, and what it is chosen from."""
     return list(

@@ -15,12 +15,13 @@ import asyncpg
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from activities.scan import STRIPE_WINDOWS, ScanActivities
+from activities.scan import STRIPE_WINDOWS, ScanActivities, apply_renewal_order
 from connectors.registry import open_crm
 from connectors.streams import CRM_READS, merged, side_by_side
 from connectors.stripe import StripeSource
+from core.renewal import RenewalRule
 from core.windows import even_points, quantile_points, windows
-from db import sources
+from db import customers, sources
 from db.pool import Database
 from sandbox.server import SandboxHandle
 from schemas.workflow_io import TenantScanInput
@@ -155,3 +156,25 @@ async def test_shares_keep_one_records_customers_together() -> None:
     links = {f"c{i}": {"crm": f"r{i % 7}"} for i in range(50)} | {"lone": {}}
     assert await side_by_side(read, links, "crm", 3) == {cid: ls.get("crm", "") for cid, ls in links.items()}
     assert len(seen) == 3 and sum(len(s) for s in seen) == 8  # 7 records and the unlinked, each in one share
+
+
+async def test_a_second_sync_of_an_unchanged_tenant_rewrites_no_customer_and_keeps_the_crm_dates(
+    owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle
+) -> None:
+    acts = ScanActivities(db, None, secret_key)  # type: ignore[arg-type]
+    tid = await create_tenant(
+        owner, db, secret_key, stripe_key=sandbox.keys["stripe"], stripe_base=sandbox.stripe_api_base
+    )
+    await ActivityEnvironment().run(acts.sync_customers, TenantScanInput(tenant_id=tid, run_date=AS_OF))
+    async with db.tenant(tid) as conn:  # a CRM's close dates, as read_crm_renewals stores them, then select_due's order
+        ids = [r["id"] for r in await conn.fetch("select id from customers where status = 'active' order by id")]
+        crm = {cid: AS_OF + dt.timedelta(days=30 + n % 40) for n, cid in enumerate(ids[:50])}
+        await customers.set_crm_renewal_dates(conn, tid, "hubspot", dict(crm))
+        await apply_renewal_order(conn, tid, RenewalRule())
+        before = await conn.fetch("select id, renewal_date, billing, updated_at from customers order by id")
+    day2 = TenantScanInput(tenant_id=tid, run_date=AS_OF + dt.timedelta(days=1))
+    await ActivityEnvironment().run(acts.sync_customers, day2)
+    async with db.tenant(tid) as conn:
+        after = await conn.fetch("select id, renewal_date, billing, updated_at from customers order by id")
+    assert after == before  # not one row written: the CRM's dates were not swapped for Stripe's and back
+    assert {r["id"]: r["renewal_date"] for r in after if r["id"] in crm} == crm  # the CRM comes first by default
