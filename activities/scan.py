@@ -44,7 +44,7 @@ from core import routing
 from core.renewal import RenewalRule, stored_renewal_date
 from core.secrets import decrypt
 from core.webhook_events import readable_ts
-from core.windows import even_points, quantile_points, windows
+from core.windows import chains, coarser, even_points, quantile_points, windows
 from db import carry as carry_db
 from db import customers, drafts, runs, scans, sources, tenants, usage
 from db import slack as slack_review
@@ -57,7 +57,8 @@ from schemas.workflow_io import ApprovalInput, BatchRef, ChunkRef, GatherResult,
 APPROVAL_STARTS = 8  # approval workflows a batch starts at once
 MAX_CHUNKS = 400  # keeps a tenant scan's own history small whatever the tenant's size
 USAGE_SLICE = 50  # customers per usage query: the progress a retried gather_usage resumes from
-STRIPE_WINDOWS = 4  # created windows a whole-tenant Stripe list is read in, side by side (core/windows)
+STRIPE_WINDOWS = 4  # the most created windows a whole-tenant Stripe list is read in, side by side (core/windows)
+CRM_SHARES = 4  # the most shares a CRM's whole-tenant renewal-date read is split in
 T = TypeVar("T")
 
 
@@ -212,7 +213,9 @@ class ScanActivities:
             )
         key = decrypt(self.secret_key, row["secret_ciphertext"])
         pace = self.pace.pacer(tenant_id, "stripe", key, row["config"])
-        return StripeSource(key, row["config"].get("api_base"), pace=pace)
+        return StripeSource(
+            key, row["config"].get("api_base"), pace=pace, chains=chains(self.pace.rate("stripe", key, row["config"]))
+        )
 
     async def _renewal_rule(self, tenant_id: str) -> RenewalRule:
         """Where the tenant's renewal dates come from (core/renewal), as its Stripe connector's config says."""
@@ -251,8 +254,8 @@ class ScanActivities:
             # customers they are 200 pages, which one after the other cost a round trip each before any chunk ran.
             sub_pages, customer_pages = await heartbeating(
                 asyncio.gather(
-                    _collected(source.subscription_pages(windows(sub_cuts))),
-                    _collected(source.customer_pages(windows(customer_cuts))),
+                    _collected(source.subscription_pages(windows(coarser(sub_cuts, source.chains // 2)))),
+                    _collected(source.customer_pages(windows(coarser(customer_cuts, source.chains // 2)))),
                 )
             )
         except ApplicationError as e:
@@ -280,8 +283,12 @@ class ScanActivities:
                 created = [o["created"] for page in pages for o in page if isinstance(o.get("created"), int)]
                 await sources.set_cut_points(
                     conn, inp.tenant_id, name, quantile_points(created, STRIPE_WINDOWS), inp.run_date
-                )
+                )  # the most a read uses; one at a slower pace uses fewer (coarser)
             crm = await customers.crm_renewal_dates(conn, inp.tenant_id)  # the dates the last scan read still count
+            # whose CRM links the CRMs' whole-tenant read (run beside this sync, from the stored links) did not see
+            before = await customers.crm_links(conn, inp.tenant_id)
+            changed = [r["id"] for r in rows if r["status"] in customers.PAYING and before.get(r["id"]) != r["links"]]
+            await sources.add_changed_links(conn, inp.tenant_id, changed, inp.run_date)
             await scans.upsert_customers(
                 conn, inp.tenant_id, [in_renewal_order(rule, r, crm.get(r["id"])) for r in rows]
             )
@@ -306,23 +313,40 @@ class ScanActivities:
         batched read per tenant and scan, stored on the customer row for select_due. Returns how many customers
         have one. A CRM not connected clears the dates it read before; a rejected key is shown on the connector
         and keeps them (the evidence gathering says the rest)."""
+        return await self._read_crm(inp, kind, None)
+
+    @activity.defn
+    async def read_crm_renewal_changes(self, inp: TenantScanInput, kind: str) -> int:
+        """The close dates of only the customers whose CRM links this scan day's customer sync changed (new paying
+        customers among them): the whole-tenant read ran beside that sync, from the links stored before it. Nothing
+        changed, no vendor call; the sync not having said (another day's list), the whole read again."""
+        async with self.db.tenant(inp.tenant_id) as conn:
+            changed = await sources.changed_links(conn, inp.run_date)
+        if changed is None:
+            return await self._read_crm(inp, kind, None)
+        return await self._read_crm(inp, kind, changed) if changed else 0
+
+    async def _read_crm(self, inp: TenantScanInput, kind: str, only: list[str] | None) -> int:
+        await require_active(self.db, inp.tenant_id)  # it runs beside sync_customers, not after its check
         async with self.db.tenant(inp.tenant_id) as conn:
             row = await tenants.get_connector(conn, inp.tenant_id, kind)
             if row is None or row["secret_ciphertext"] is None:
-                await customers.set_crm_renewal_dates(conn, inp.tenant_id, kind, {})
+                await customers.set_crm_renewal_dates(conn, inp.tenant_id, kind, {}, only)
                 return 0
-            links = await customers.crm_links(conn, inp.tenant_id)
+            links = await customers.crm_links(conn, inp.tenant_id, only)
         try:
             key = decrypt(self.secret_key, row["secret_ciphertext"])
             crm = open_crm(kind, key, row["config"], self.pace.pacer(inp.tenant_id, kind, key, row["config"]))
-            dates = await heartbeating(crm.renewal_dates(links, inp.run_date))
+            # in shares read at once, where the tenant's pace can feed more than one chain of requests
+            parts = chains(self.pace.rate(kind, key, row["config"]), CRM_SHARES)
+            dates = await heartbeating(crm.renewal_dates(links, inp.run_date, parts))
         except ApplicationError as e:
             await self._connector_failed(inp.tenant_id, kind, e)
             if not e.non_retryable:
                 raise
             return 0
         async with self.db.tenant(inp.tenant_id) as conn:
-            await customers.set_crm_renewal_dates(conn, inp.tenant_id, kind, dates)
+            await customers.set_crm_renewal_dates(conn, inp.tenant_id, kind, dates, only)
         return sum(1 for d in dates.values() if d)
 
     @activity.defn
@@ -339,7 +363,7 @@ class ScanActivities:
         read, batch = 0, []
         # Invoices come at billing's steady pace: even created windows share the read out, each its own chain.
         end = max(int(time.time()), _epoch(inp.run_date + dt.timedelta(days=1)))
-        cuts = windows(even_points(start, end, STRIPE_WINDOWS), since=start)
+        cuts = windows(even_points(start, end, source.chains), since=start)
         try:
             async for page in source.tenant_invoice_pages(cuts):
                 # else it cannot be kept nor cited

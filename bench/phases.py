@@ -17,7 +17,7 @@ from temporalio.api.history.v1 import HistoryEvent
 # phase → the activity types it is made of; "chunks" is the child workflows
 PHASES = {
     "sync_customers": ("sync_customers",),
-    "crm_and_invoices": ("read_crm_renewals", "sync_invoices"),
+    "crm_and_invoices": ("read_crm_renewals", "read_crm_renewal_changes", "sync_invoices"),
     "select_due": ("select_due",),
 }
 _CLOSED = {

@@ -9,9 +9,6 @@ from typing import TypeVar
 T = TypeVar("T")
 V = TypeVar("V")
 _END = object()
-# A CRM's whole-tenant renewal-date read, as this many reads at once: at 10,000 customers HubSpot's are ~300 batch
-# requests and Salesforce's 48 queries, which one after another waited a round trip each before the due set.
-CRM_READS = 4
 
 
 async def merged(streams: Sequence[AsyncIterator[T]], ahead: int = 4) -> AsyncIterator[T]:

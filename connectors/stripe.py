@@ -362,8 +362,10 @@ class StripeSource:
         api_base: str | None = None,
         timeout: float = 20.0,
         pace: Callable[[], Awaitable[None]] | None = None,
+        chains: int = 1,
     ) -> None:
         self.pace = pace
+        self.chains = chains  # cursor chains its whole-tenant reads may run at once (core/windows.chains)
         self.client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base} if api_base else None,

@@ -11,6 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 Window = tuple[int | None, int | None]  # created[gte], created[lt]; None: open on that side
+# What one chain of requests (each waiting for the last one's answer, ~100 ms a round trip) sends a second by itself.
+ONE_CHAIN_RPS = 10.0
+MOST_CHAINS = 8
+
+
+def chains(per_second: float, most: int = MOST_CHAINS) -> int:
+    """How many chains of requests a whole-tenant read may run at once at the tenant's pace with a vendor: as many
+    as the pace can feed. Under ~20 a second (HubSpot's 9, Salesforce's 5, Slack's) one chain keeps up with the pace
+    by itself, and more would only queue at the pacer and send in bunches when they are let through together."""
+    return max(1, min(most, int(per_second // ONE_CHAIN_RPS)))
 
 
 def windows(points: Sequence[int], since: int | None = None) -> list[Window]:
@@ -39,3 +49,12 @@ def quantile_points(created: Sequence[int], parts: int) -> list[int]:
     ordered = sorted(created)
     picked = {ordered[len(ordered) * i // parts] for i in range(1, parts)}
     return sorted(p for p in picked if p > ordered[0])
+
+
+def coarser(points: Sequence[int], parts: int) -> list[int]:
+    """`parts - 1` of the cut points that split a list in `len(points) + 1` even shares, picked to split it in
+    `parts` about even ones (a read at a slower pace runs fewer chains than the kept points allow)."""
+    shares = len(points) + 1
+    if parts >= shares:
+        return list(points)
+    return [points[round(shares * j / parts) - 1] for j in range(1, max(1, parts))]

@@ -380,12 +380,18 @@ class TenantScanWorkflow:
                 await workflow.sleep(RESUME_AFTER[attempt], summary=f"resume after: {failure_message(e)}"[:200])
         raise ApplicationError("unreachable", non_retryable=True)  # the loop returns or raises
 
-    async def _crm_renewal_dates(self, inp: TenantScanInput) -> None:
-        """One batched read per CRM, on its own queue (one not connected answers at once). A CRM that stays
-        down past its retries does not hold the scan: the dates it read last time still order the due set."""
+    async def _crm_renewal_dates(self, inp: TenantScanInput, changes: bool = False) -> None:
+        """One batched read per CRM, on its own queue (one not connected answers at once); with `changes`, of only
+        the customers whose links the day's customer sync changed. A CRM that stays down past its retries does not
+        hold the scan: the dates it read last time still order the due set."""
+        read = ScanActivities.read_crm_renewal_changes if changes else ScanActivities.read_crm_renewals
         reads = [
             SOURCE.run(
-                ScanActivities.read_crm_renewals, inp, kind, task_queue=queues.CONNECTORS[kind], summary=f"{kind} dates"
+                read,
+                inp,
+                kind,
+                task_queue=queues.CONNECTORS[kind],
+                summary=f"{kind} dates{' of changed links' if changes else ''}",
             )
             for kind in ("hubspot", "salesforce")
         ]
@@ -406,19 +412,22 @@ class TenantScanWorkflow:
         return await VENDOR.run(ScanActivities.sync_customers, inp, task_queue=queues.STRIPE, summary="sync customers")
 
     async def _whole_tenant_reads(self, inp: TenantScanInput) -> int:
-        """The invoice list needs only the Stripe key, not the customers: read beside the customer sync and the
-        CRMs' dates that follow it (which need the customers' links), so the due set waits for the longer of the
-        two, not their sum. When the customer side fails the invoice read is cancelled, not left running into a
-        resumed scan's own."""
+        """The three whole-tenant reads side by side, so the due set waits for the longest, not their sum: the
+        invoice list (it needs only the Stripe key), the customer sync, and the CRMs' dates from the links the last
+        sync stored; then the CRMs' dates of only the customers whose links this sync changed (none, most days: no
+        vendor call). When one fails the others are cancelled, not left running into a resumed scan's own."""
         invoices = asyncio.ensure_future(self._sync_invoices(inp))
+        crm = asyncio.ensure_future(self._crm_renewal_dates(inp))
         try:
             customers = await self._sync_customers(inp)
-            await self._crm_renewal_dates(inp)
+            await crm
+            await self._crm_renewal_dates(inp, changes=True)
+            await invoices
         except BaseException:
-            invoices.cancel()
-            await asyncio.gather(invoices, return_exceptions=True)
+            for task in (invoices, crm):
+                task.cancel()
+            await asyncio.gather(invoices, crm, return_exceptions=True)
             raise
-        await invoices
         return customers
 
     async def _ordered_reads(self, inp: TenantScanInput) -> int:
@@ -437,7 +446,7 @@ class TenantScanWorkflow:
 
     async def _scan(self, inp: TenantScanInput) -> TenantScanResult:
         # Scans recorded before read the customers first, then the CRMs' dates and the invoices.
-        if workflow.patched("invoices-beside-customers"):
+        if workflow.patched("whole-tenant-reads-side-by-side"):
             customers = await self._whole_tenant_reads(inp)
         else:
             customers = await self._ordered_reads(inp)

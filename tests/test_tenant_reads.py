@@ -1,6 +1,7 @@
-"""Whole-tenant Stripe lists read as several created windows side by side (issue #14): the windows' pure logic, the
-merge of their page streams, and the reads against the vendor sandbox through the official SDK, which must give
-exactly what one cursor chain gives."""
+"""The whole-tenant reads of a scan side by side (issue #14): Stripe lists cut into created windows (their pure
+logic, the merge of their page streams, the reads through the official SDK against the vendor sandbox, which must
+give exactly what one cursor chain gives), the CRMs' dates in shares and from the links that changed, and the
+customer sync's writes."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.scan import STRIPE_WINDOWS, ScanActivities, apply_renewal_order
 from connectors.registry import open_crm
-from connectors.streams import CRM_READS, merged, side_by_side
+from connectors.streams import merged, side_by_side
 from connectors.stripe import StripeSource
 from core.renewal import RenewalRule
-from core.windows import even_points, quantile_points, windows
-from db import customers, sources
+from core.secrets import encrypt
+from core.windows import chains, coarser, even_points, quantile_points, windows
+from db import customers, sources, tenants
 from db.pool import Database
 from sandbox.server import SandboxHandle
 from schemas.workflow_io import TenantScanInput
@@ -55,6 +57,18 @@ def test_even_points_split_a_range_and_quantile_points_split_the_objects() -> No
     assert quantile_points(created, 4) == [1015]
     assert quantile_points(list(range(100)), 4) == [25, 50, 75]
     assert quantile_points([], 4) == []
+
+
+def test_chains_are_as_many_as_the_pace_feeds() -> None:
+    assert [chains(r) for r in (0.83, 5, 9, 17.1, 22.5, 90, 10_000)] == [1, 1, 1, 1, 2, 8, 8]
+    assert chains(10_000, most=4) == 4
+
+
+def test_coarser_cut_points_keep_the_shares_about_even() -> None:
+    quarters = [25, 50, 75]
+    assert coarser(quarters, 4) == quarters and coarser(quarters, 8) == quarters
+    assert coarser(quarters, 2) == [50]
+    assert coarser(quarters, 1) == [] and coarser(quarters, 0) == [] and coarser([], 3) == []
 
 
 async def _stream(items: list[int], fail: bool = False, delay: float = 0.0) -> AsyncIterator[int]:
@@ -103,7 +117,8 @@ async def test_a_windowed_list_reads_exactly_what_one_chain_reads(sandbox: Sandb
 async def test_the_customer_sync_keeps_its_cuts_and_reads_the_next_day_in_windows(
     owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle, workspace: Path
 ) -> None:
-    acts = ScanActivities(db, None, secret_key)  # type: ignore[arg-type]
+    # a pace that feeds every window (Stripe's live 100 a second): the test mode's 25 feeds two chains, one a list
+    acts = ScanActivities(db, None, secret_key, stripe_rps=90)  # type: ignore[arg-type]
     tid = await create_tenant(
         owner, db, secret_key, stripe_key=sandbox.keys["stripe"], stripe_base=sandbox.stripe_api_base
     )
@@ -140,10 +155,10 @@ async def test_a_crms_renewal_dates_read_in_shares_at_once_are_those_of_one_read
     one = await asyncio.to_thread(crm.renewal_dates_sync, links, AS_OF)
     one_calls = sum(sandbox.request_counts(kind).values())
     sandbox.reset()
-    shared = await crm.renewal_dates(links, AS_OF)
+    shared = await crm.renewal_dates(links, AS_OF, parts=4)
     assert shared == one and sum(d is not None for d in one.values()) > 100
     # no record asked for twice: the shares' batches are as many as one read's, give or take each share's last one
-    assert sum(sandbox.request_counts(kind).values()) <= one_calls + 2 * (CRM_READS - 1)
+    assert sum(sandbox.request_counts(kind).values()) <= one_calls + 2 * 3
 
 
 async def test_shares_keep_one_records_customers_together() -> None:
@@ -178,3 +193,40 @@ async def test_a_second_sync_of_an_unchanged_tenant_rewrites_no_customer_and_kee
         after = await conn.fetch("select id, renewal_date, billing, updated_at from customers order by id")
     assert after == before  # not one row written: the CRM's dates were not swapped for Stripe's and back
     assert {r["id"]: r["renewal_date"] for r in after if r["id"] in crm} == crm  # the CRM comes first by default
+
+
+async def test_the_crm_read_after_the_sync_asks_only_for_customers_whose_links_changed(
+    owner: asyncpg.Connection, db: Database, secret_key: str, sandbox: SandboxHandle
+) -> None:
+    acts = ScanActivities(db, None, secret_key)  # type: ignore[arg-type]
+    tid = await create_tenant(
+        owner, db, secret_key, stripe_key=sandbox.keys["stripe"], stripe_base=sandbox.stripe_api_base
+    )
+    async with db.tenant(tid) as conn:
+        await tenants.put_connector(
+            conn, tid, "hubspot", encrypt(secret_key, sandbox.keys["hubspot"]), {"api_base": sandbox.hubspot_host}
+        )
+
+    async def day(n: int) -> tuple[int, int]:
+        """The day's sync, then the changed links' read: (customers with a date from it, HubSpot requests)."""
+        inp = TenantScanInput(tenant_id=tid, run_date=AS_OF + dt.timedelta(days=n))
+        await ActivityEnvironment().run(acts.sync_customers, inp)
+        sandbox.reset()
+        dated = await ActivityEnvironment().run(acts.read_crm_renewal_changes, inp, "hubspot")
+        return dated, sum(sandbox.request_counts("hubspot").values())
+
+    first, first_calls = await day(0)  # every paying customer is new: the whole read
+    async with db.tenant(tid) as conn:
+        dates = dict(await conn.fetch("select id, crm_renewal_date from customers where crm_renewal_date is not null"))
+    assert first == len(dates) > 100 and first_calls > 2
+    assert await day(1) == (0, 0)  # nothing changed: no vendor call
+    moved = next(iter(dates))
+    async with db.tenant(tid) as conn:  # its link as yesterday's sync stored it differed from Stripe's today
+        await conn.execute("update customers set links = '{}' where id = $1", moved)
+        await conn.execute("update customers set crm_renewal_date = null where id = $1", moved)
+    dated, calls = await day(2)
+    async with db.tenant(tid) as conn:
+        again = await conn.fetchval("select crm_renewal_date from customers where id = $1", moved)
+    assert (dated, again) == (1, dates[moved]) and 0 < calls <= 2 < first_calls  # its associations and deals
+    async with db.tenant(tid) as conn:  # a list kept for another day says nothing about this one: the whole read
+        assert await sources.changed_links(conn, AS_OF + dt.timedelta(days=3)) is None
