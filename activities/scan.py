@@ -250,14 +250,17 @@ class ScanActivities:
             sub_cuts = await sources.cut_points(conn, sources.STRIPE_SUBSCRIPTION_CUTS)
             customer_cuts = await sources.cut_points(conn, sources.STRIPE_CUSTOMER_CUTS)
         try:
-            # Both lists at once, each cut where the last read shared it out evenly (core/windows): at 10,000
-            # customers they are 200 pages, which one after the other cost a round trip each before any chunk ran.
-            sub_pages, customer_pages = await heartbeating(
-                asyncio.gather(
-                    _collected(source.subscription_pages(windows(coarser(sub_cuts, source.chains // 2)))),
-                    _collected(source.customer_pages(windows(coarser(customer_cuts, source.chains // 2)))),
-                )
-            )
+            # Both lists at once, each cut where the last read shared it out evenly (core/windows), as far as this
+            # read's half of the tenant's Stripe chains allows (the invoice read beside it has the other half): at
+            # 10,000 customers they are 200 pages, which one after the other cost a round trip each.
+            per_list = source.chains // 4
+            subs_read = _collected(source.subscription_pages(windows(coarser(sub_cuts, per_list))))
+            customers_read = _collected(source.customer_pages(windows(coarser(customer_cuts, per_list))))
+            if per_list:
+                sub_pages, customer_pages = await heartbeating(asyncio.gather(subs_read, customers_read))
+            else:  # one chain: one list after the other
+                sub_pages = await heartbeating(subs_read)
+                customer_pages = await heartbeating(customers_read)
         except ApplicationError as e:
             await self._connector_failed(inp.tenant_id, "stripe", e)
             raise
@@ -363,7 +366,8 @@ class ScanActivities:
         read, batch = 0, []
         # Invoices come at billing's steady pace: even created windows share the read out, each its own chain.
         end = max(int(time.time()), _epoch(inp.run_date + dt.timedelta(days=1)))
-        cuts = windows(even_points(start, end, source.chains), since=start)
+        # half the tenant's Stripe chains: the customer sync runs beside this read with the other half
+        cuts = windows(even_points(start, end, source.chains // 2), since=start)
         try:
             async for page in source.tenant_invoice_pages(cuts):
                 # else it cannot be kept nor cited

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 Window = tuple[int | None, int | None]  # created[gte], created[lt]; None: open on that side
 # What one chain of requests (each waiting for the last one's answer, ~100 ms a round trip) sends a second by itself.
 ONE_CHAIN_RPS = 10.0
-MOST_CHAINS = 8
+MOST_CHAINS = 16
 
 
 def chains(per_second: float, most: int = MOST_CHAINS) -> int:
