@@ -254,13 +254,18 @@ class ScanActivities:
             # read's half of the tenant's Stripe chains allows (the invoice read beside it has the other half): at
             # 10,000 customers they are 200 pages, which one after the other cost a round trip each.
             per_list = source.chains // 4
-            subs_read = _collected(source.subscription_pages(windows(coarser(sub_cuts, per_list))))
-            customers_read = _collected(source.customer_pages(windows(coarser(customer_cuts, per_list))))
+
+            def subs_read() -> Awaitable[list[list[dict[str, Any]]]]:
+                return _collected(source.subscription_pages(windows(coarser(sub_cuts, per_list))))
+
+            def customers_read() -> Awaitable[list[list[dict[str, Any]]]]:
+                return _collected(source.customer_pages(windows(coarser(customer_cuts, per_list))))
+
             if per_list:
-                sub_pages, customer_pages = await heartbeating(asyncio.gather(subs_read, customers_read))
+                sub_pages, customer_pages = await heartbeating(asyncio.gather(subs_read(), customers_read()))
             else:  # one chain: one list after the other
-                sub_pages = await heartbeating(subs_read)
-                customer_pages = await heartbeating(customers_read)
+                sub_pages = await heartbeating(subs_read())
+                customer_pages = await heartbeating(customers_read())
         except ApplicationError as e:
             await self._connector_failed(inp.tenant_id, "stripe", e)
             raise
