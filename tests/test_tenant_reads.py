@@ -14,9 +14,12 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
 
 from activities.scan import STRIPE_WINDOWS, ScanActivities, apply_renewal_order
+from api.scans import start_scan
 from connectors.registry import open_crm
 from connectors.streams import merged, side_by_side
 from connectors.stripe import StripeSource
@@ -26,8 +29,8 @@ from core.windows import chains, coarser, even_points, quantile_points, windows
 from db import customers, sources, tenants
 from db.pool import Database
 from sandbox.server import SandboxHandle
-from schemas.workflow_io import TenantScanInput
-from tests.conftest import AS_OF, create_tenant
+from schemas.workflow_io import TenantScanInput, TenantScanResult
+from tests.conftest import AS_OF, create_tenant, record_history
 
 
 def inside(created: int, window: tuple[int | None, int | None]) -> bool:
@@ -230,3 +233,38 @@ async def test_the_crm_read_after_the_sync_asks_only_for_customers_whose_links_c
     assert (dated, again) == (1, dates[moved]) and 0 < calls <= 2 < first_calls  # its associations and deals
     async with db.tenant(tid) as conn:  # a list kept for another day says nothing about this one: the whole read
         assert await sources.changed_links(conn, AS_OF + dt.timedelta(days=3)) is None
+
+
+@pytest.mark.usefixtures("workers")
+async def test_a_scan_reads_the_crm_beside_the_customer_sync_and_then_only_the_changed_links(
+    owner: asyncpg.Connection, db: Database, secret_key: str, client: Client, sandbox: SandboxHandle
+) -> None:
+    """Through the workflow on the real stack: the invoice list and the CRM's dates start with the customer sync,
+    not after it, and the changed links' read follows the sync; the due set is frozen after all of them."""
+    tid = await create_tenant(
+        owner, db, secret_key, stripe_key=sandbox.keys["stripe"], stripe_base=sandbox.stripe_api_base
+    )
+    async with db.tenant(tid) as conn:
+        await tenants.put_connector(
+            conn, tid, "hubspot", encrypt(secret_key, sandbox.keys["hubspot"]), {"api_base": sandbox.hubspot_host}
+        )
+        await conn.execute("update tenant_settings set window_max_days = 40")  # one chunk: a short scan
+    wid = await start_scan(client, tid, AS_OF)
+    result = await client.get_workflow_handle(wid, result_type=TenantScanResult).result()
+    events = (await client.get_workflow_handle(wid).fetch_history()).events
+    scheduled = {
+        e.event_id: e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    }
+    done = {
+        scheduled[e.activity_task_completed_event_attributes.scheduled_event_id]: e.event_id
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+    }
+    first = {name: min(i for i, n in scheduled.items() if n == name) for name in set(scheduled.values())}
+    assert result.due > 0
+    assert first["sync_invoices"] < done["sync_customers"] and first["read_crm_renewals"] < done["sync_customers"]
+    assert first["read_crm_renewal_changes"] > done["sync_customers"]
+    assert first["select_due"] > max(done["read_crm_renewal_changes"], done["sync_invoices"])
+    await record_history(client, wid, "tenant_scan_whole_tenant_reads_side_by_side")
