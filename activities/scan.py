@@ -359,8 +359,9 @@ class ScanActivities:
 
     @activity.defn
     async def sync_invoices(self, inp: TenantScanInput) -> int:
-        """The tenant's invoices into PostgreSQL from one paginated list (`created[gte]`, 100 a page), once per
-        scan; the chunks then read them there (gather_stripe). Incremental: the read starts at the oldest kept
+        """The tenant's invoices into PostgreSQL from one paginated list (`created[gte]`, 100 a page; cut into
+        created windows read side by side where the pace allows), once per scan, beside the customer sync; the
+        chunks then read them there (gather_stripe). Incremental: the read starts at the oldest kept
         invoice that may still change, so a paid or voided invoice is re-read until it settles, and a missed
         webhook is healed here. Returns the invoices read."""
         await require_active(self.db, inp.tenant_id)  # it runs beside sync_customers, not after its check
