@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 import math
 import time
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
 import asyncpg
@@ -44,6 +44,7 @@ from core import routing
 from core.renewal import RenewalRule, stored_renewal_date
 from core.secrets import decrypt
 from core.webhook_events import readable_ts
+from core.windows import chains, coarser, even_points, quantile_points, windows
 from db import carry as carry_db
 from db import customers, drafts, runs, scans, sources, tenants, usage
 from db import slack as slack_review
@@ -56,6 +57,8 @@ from schemas.workflow_io import ApprovalInput, BatchRef, ChunkRef, GatherResult,
 APPROVAL_STARTS = 8  # approval workflows a batch starts at once
 MAX_CHUNKS = 400  # keeps a tenant scan's own history small whatever the tenant's size
 USAGE_SLICE = 50  # customers per usage query: the progress a retried gather_usage resumes from
+STRIPE_WINDOWS = 4  # the most created windows a whole-tenant Stripe list is read in, side by side (core/windows)
+CRM_SHARES = 4  # the most shares a CRM's whole-tenant renewal-date read is split in
 T = TypeVar("T")
 
 
@@ -70,6 +73,10 @@ async def heartbeating(work: Awaitable[T], *details: Any, every: float = 5.0) ->
     finally:
         task.cancel()  # the activity was cancelled (or timed out): stop the work with it
     return task.result()
+
+
+async def _collected(pages: AsyncIterator[list[T]]) -> list[list[T]]:
+    return [page async for page in pages]
 
 
 def _epoch(day: dt.date) -> int:
@@ -100,6 +107,20 @@ async def apply_renewal_order(conn: asyncpg.Connection, tenant_id: str, rule: Re
             changed.append((r["id"], when, source))
     await customers.set_renewal_dates(conn, tenant_id, changed)
     return len(changed)
+
+
+def in_renewal_order(rule: RenewalRule, row: dict[str, Any], crm: dt.date | None) -> dict[str, Any]:
+    """A customer row from Stripe with the renewal date apply_renewal_order would give it (the CRM close date the
+    last read stored, in the tenant's order), so the sync writes the final row once: writing Stripe's date and then
+    putting the CRM's back rewrote every CRM-linked customer twice a day, and made every row look changed."""
+    billing = row["billing"] or {}
+    if not billing and crm is None:
+        return row
+    when, source = stored_renewal_date(rule, crm, billing)
+    return row | {
+        "renewal_date": when,
+        "billing": billing | {"renewal_date": when.isoformat() if when else None, "renewal_source": source},
+    }
 
 
 class ScanActivities:
@@ -192,7 +213,9 @@ class ScanActivities:
             )
         key = decrypt(self.secret_key, row["secret_ciphertext"])
         pace = self.pace.pacer(tenant_id, "stripe", key, row["config"])
-        return StripeSource(key, row["config"].get("api_base"), pace=pace)
+        return StripeSource(
+            key, row["config"].get("api_base"), pace=pace, chains=chains(self.pace.rate("stripe", key, row["config"]))
+        )
 
     async def _renewal_rule(self, tenant_id: str) -> RenewalRule:
         """Where the tenant's renewal dates come from (core/renewal), as its Stripe connector's config says."""
@@ -223,30 +246,60 @@ class ScanActivities:
         await require_active(self.db, inp.tenant_id)
         source = await self._stripe(inp.tenant_id)
         rule = await self._renewal_rule(inp.tenant_id)
+        async with self.db.tenant(inp.tenant_id) as conn:
+            sub_cuts = await sources.cut_points(conn, sources.STRIPE_SUBSCRIPTION_CUTS)
+            customer_cuts = await sources.cut_points(conn, sources.STRIPE_CUSTOMER_CUTS)
         try:
-            subs: dict[str, list[dict[str, Any]]] = {}
-            bad: list[str] = []
-            async for s in source.subscriptions():
-                try:  # read at the edge: one broken subscription is named, and costs only its customer
-                    sub = read(Subscription, s)
-                    subs.setdefault(sub["customer"], []).append(sub)
-                except MalformedRecord as e:
-                    bad.append(str(e))
-                activity.heartbeat()  # 10,000 subscriptions are 100 paced pages: longer than a heartbeat timeout
-            rows = []
-            async for c in source.customers():
-                try:
-                    rows.append(customer_row(c, pick_subscription(subs.get(str(c.get("id", "")), [])), rule))
-                except MalformedRecord as e:
-                    bad.append(str(e))
-                if len(rows) % 500 == 0:
-                    activity.heartbeat(len(rows))
+            # Both lists at once, each cut where the last read shared it out evenly (core/windows), as far as this
+            # read's half of the tenant's Stripe chains allows (the invoice read beside it has the other half): at
+            # 10,000 customers they are 200 pages, which one after the other cost a round trip each.
+            per_list = source.chains // 4
+
+            def subs_read() -> Awaitable[list[list[dict[str, Any]]]]:
+                return _collected(source.subscription_pages(windows(coarser(sub_cuts, per_list))))
+
+            def customers_read() -> Awaitable[list[list[dict[str, Any]]]]:
+                return _collected(source.customer_pages(windows(coarser(customer_cuts, per_list))))
+
+            if per_list:
+                sub_pages, customer_pages = await heartbeating(asyncio.gather(subs_read(), customers_read()))
+            else:  # one chain: one list after the other
+                sub_pages = await heartbeating(subs_read())
+                customer_pages = await heartbeating(customers_read())
         except ApplicationError as e:
             await self._connector_failed(inp.tenant_id, "stripe", e)
             raise
+        subs: dict[str, list[dict[str, Any]]] = {}
+        bad: list[str] = []
+        for s in (s for page in sub_pages for s in page):
+            try:  # read at the edge: one broken subscription is named, and costs only its customer
+                sub = read(Subscription, s)
+                subs.setdefault(sub["customer"], []).append(sub)
+            except MalformedRecord as e:
+                bad.append(str(e))
+        rows = []
+        for c in (c for page in customer_pages for c in page):
+            try:
+                rows.append(customer_row(c, pick_subscription(subs.get(str(c.get("id", "")), [])), rule))
+            except MalformedRecord as e:
+                bad.append(str(e))
         async with self.db.tenant(inp.tenant_id) as conn:
-            await scans.upsert_customers(conn, inp.tenant_id, rows)
-            await apply_renewal_order(conn, inp.tenant_id, rule)  # the CRM dates the last scan read still count
+            for name, pages in (
+                (sources.STRIPE_SUBSCRIPTION_CUTS, sub_pages),
+                (sources.STRIPE_CUSTOMER_CUTS, customer_pages),
+            ):
+                created = [o["created"] for page in pages for o in page if isinstance(o.get("created"), int)]
+                await sources.set_cut_points(
+                    conn, inp.tenant_id, name, quantile_points(created, STRIPE_WINDOWS), inp.run_date
+                )  # the most a read uses; one at a slower pace uses fewer (coarser)
+            crm = await customers.crm_renewal_dates(conn, inp.tenant_id)  # the dates the last scan read still count
+            # whose CRM links the CRMs' whole-tenant read (run beside this sync, from the stored links) did not see
+            before = await customers.crm_links(conn, inp.tenant_id)
+            changed = [r["id"] for r in rows if r["status"] in customers.PAYING and before.get(r["id"]) != r["links"]]
+            await sources.add_changed_links(conn, inp.tenant_id, changed, inp.run_date)
+            await scans.upsert_customers(
+                conn, inp.tenant_id, [in_renewal_order(rule, r, crm.get(r["id"])) for r in rows]
+            )
             note = f"{len(bad)} malformed record(s) not read, first: {bad[0]}" if bad else None
             await tenants.connector_state(conn, inp.tenant_id, "stripe", "connected", note)
             if bad:  # loud, in the audit log too: these customers are not monitored until their records are fixed
@@ -268,40 +321,63 @@ class ScanActivities:
         batched read per tenant and scan, stored on the customer row for select_due. Returns how many customers
         have one. A CRM not connected clears the dates it read before; a rejected key is shown on the connector
         and keeps them (the evidence gathering says the rest)."""
+        return await self._read_crm(inp, kind, None)
+
+    @activity.defn
+    async def read_crm_renewal_changes(self, inp: TenantScanInput, kind: str) -> int:
+        """The close dates of only the customers whose CRM links this scan day's customer sync changed (new paying
+        customers among them): the whole-tenant read ran beside that sync, from the links stored before it. Nothing
+        changed, no vendor call; the sync not having said (another day's list), the whole read again."""
+        async with self.db.tenant(inp.tenant_id) as conn:
+            changed = await sources.changed_links(conn, inp.run_date)
+        if changed is None:
+            return await self._read_crm(inp, kind, None)
+        return await self._read_crm(inp, kind, changed) if changed else 0
+
+    async def _read_crm(self, inp: TenantScanInput, kind: str, only: list[str] | None) -> int:
+        await require_active(self.db, inp.tenant_id)  # it runs beside sync_customers, not after its check
         async with self.db.tenant(inp.tenant_id) as conn:
             row = await tenants.get_connector(conn, inp.tenant_id, kind)
             if row is None or row["secret_ciphertext"] is None:
-                await customers.set_crm_renewal_dates(conn, inp.tenant_id, kind, {})
+                await customers.set_crm_renewal_dates(conn, inp.tenant_id, kind, {}, only)
                 return 0
-            links = await customers.crm_links(conn, inp.tenant_id)
+            links = await customers.crm_links(conn, inp.tenant_id, only)
         try:
             key = decrypt(self.secret_key, row["secret_ciphertext"])
             crm = open_crm(kind, key, row["config"], self.pace.pacer(inp.tenant_id, kind, key, row["config"]))
-            dates = await heartbeating(crm.renewal_dates(links, inp.run_date))
+            # in shares read at once, where the tenant's pace can feed more than one chain of requests
+            parts = chains(self.pace.rate(kind, key, row["config"]), CRM_SHARES)
+            dates = await heartbeating(crm.renewal_dates(links, inp.run_date, parts))
         except ApplicationError as e:
             await self._connector_failed(inp.tenant_id, kind, e)
             if not e.non_retryable:
                 raise
             return 0
         async with self.db.tenant(inp.tenant_id) as conn:
-            await customers.set_crm_renewal_dates(conn, inp.tenant_id, kind, dates)
+            await customers.set_crm_renewal_dates(conn, inp.tenant_id, kind, dates, only)
         return sum(1 for d in dates.values() if d)
 
     @activity.defn
     async def sync_invoices(self, inp: TenantScanInput) -> int:
-        """The tenant's invoices into PostgreSQL from one paginated list (`created[gte]`, 100 a page), once per
-        scan; the chunks then read them there (gather_stripe). Incremental: the read starts at the oldest kept
+        """The tenant's invoices into PostgreSQL from one paginated list (`created[gte]`, 100 a page; cut into
+        created windows read side by side where the pace allows), once per scan, beside the customer sync; the
+        chunks then read them there (gather_stripe). Incremental: the read starts at the oldest kept
         invoice that may still change, so a paid or voided invoice is re-read until it settles, and a missed
         webhook is healed here. Returns the invoices read."""
+        await require_active(self.db, inp.tenant_id)  # it runs beside sync_customers, not after its check
         source = await self._stripe(inp.tenant_id)
         window = _epoch(inp.run_date - dt.timedelta(days=HISTORY_DAYS))
         async with self.db.tenant(inp.tenant_id) as conn:
             start = await sources.invoice_cursor(conn, window)
         read, batch = 0, []
+        # Invoices come at billing's steady pace: even created windows share the read out, each its own chain.
+        end = max(int(time.time()), _epoch(inp.run_date + dt.timedelta(days=1)))
+        # half the tenant's Stripe chains: the customer sync runs beside this read with the other half
+        cuts = windows(even_points(start, end, source.chains // 2), since=start)
         try:
-            async for inv in source.tenant_invoices(start):
-                if inv.get("id") and isinstance(inv.get("customer"), str):  # else it cannot be kept nor cited
-                    batch.append(inv)
+            async for page in source.tenant_invoice_pages(cuts):
+                # else it cannot be kept nor cited
+                batch += [inv for inv in page if inv.get("id") and isinstance(inv.get("customer"), str)]
                 if len(batch) >= 500:
                     read += await self._keep_invoices(inp.tenant_id, batch)
                     activity.heartbeat(read)

@@ -45,6 +45,8 @@ from temporalio.worker import Worker
 
 from activities.scan import ScanActivities
 from bench.fanout import BareFanout, noop
+from bench.phases import cpu_in, phase_spans
+from bench.phases import seconds as span_seconds
 from bench.slack_day2 import read_all
 from connectors import registry
 from core.secrets import encrypt, new_key
@@ -52,7 +54,7 @@ from db import tenants
 from db.migrate import ensure_database, migrate
 from db.pool import Database, app_dsn
 from db.sources import SLACK_EVENTS, set_cursor
-from schemas import search
+from schemas import ids, search
 from workers.stack import SmtpSink, start_embedded_postgres, temporal_binary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -270,6 +272,21 @@ async def slack_seconds(client: Client, tid: str, day: dt.date) -> float | None:
     return round((last - first).total_seconds(), 1) if first and last else None
 
 
+async def sampled(cpu: Callable[[], float], out: list[tuple[float, float]], every: float = 0.1) -> None:
+    """(epoch seconds, the workers' CPU seconds so far) every `every` seconds until cancelled: which phase of the
+    scan spent it is read afterwards from the scan's history (bench/phases.py)."""
+    while True:
+        out.append((time.time(), cpu()))
+        await asyncio.sleep(every)
+
+
+async def phases(client: Client, tid: str, day: dt.date, samples: list[tuple[float, float]]) -> dict[str, Any]:
+    """The tenant scan's phases (its own history), in seconds and in worker CPU seconds."""
+    history = await client.get_workflow_handle(ids.tenant_scan(tid, day)).fetch_history()
+    spans = phase_spans(history.events)
+    return {"phase_seconds": span_seconds(spans), "phase_worker_cpu_seconds": cpu_in(spans, samples)}
+
+
 async def bare_fanout(client: Client, n: int) -> tuple[float, float]:
     """Units per second, and this process's CPU seconds per unit (its worker runs here; the sandbox server idles)."""
     me = psutil.Process()
@@ -346,8 +363,15 @@ async def main(workers: int, customers: int, sources: list[str], chunk_size: int
             day3 = AS_OF + dt.timedelta(days=2)
             await a_day_later(s["owner"], tid)
             cpu = procs.worker_cpu()
-            seconds = await scan_via_api(api, token, client, day3, db, tid)
+            samples: list[tuple[float, float]] = []
+            sampler = asyncio.ensure_future(sampled(procs.worker_cpu, samples))
+            try:
+                seconds = await scan_via_api(api, token, client, day3, db, tid)
+            finally:
+                sampler.cancel()
+            samples.append((time.time(), procs.worker_cpu()))
             cpu = procs.worker_cpu() - cpu
+            breakdown = await phases(client, tid, day3, samples)
             due = await due_of(db, tid, day3)
             rate = due / seconds
             say("largest history, and the bare fan-out on the same server…")
@@ -370,6 +394,10 @@ async def main(workers: int, customers: int, sources: list[str], chunk_size: int
         # worker's CPU only: the server's is in neither), in milliseconds
         "worker_cpu_ms_per_customer": round(cpu * 1000 / due, 2),
         "bare_fanout_cpu_ms_per_unit": round(fan_cpu * 1000, 2),
+        # The second pass's tenant scan by phase (its history: first scheduled to last closed, so phases run side by
+        # side overlap), and the worker processes' CPU seconds in each; "before_chunks" is what the whole-tenant
+        # reads cost before the first chunk starts.
+        **breakdown,
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "vendor_requests_per_customer": {v: round(n / customers, 3) for v, n in sorted(counts.items())},
         "max_observed_rps": {v: s["max_rps"] for v, s in seen.items()},

@@ -41,6 +41,7 @@ from temporalio.exceptions import ApplicationError
 from urllib3.util.retry import Retry
 
 from connectors.errors import classify_http, parse_retry_after
+from connectors.streams import side_by_side
 from core.renewal import upcoming
 from schemas.evidence import CustomerProfile, EvidenceItem
 
@@ -543,10 +544,12 @@ class HubSpotConnector:
     async def gather(self, customers: list[CustomerProfile], run_date: dt.date) -> Result:
         return await asyncio.to_thread(self.gather_sync, customers, run_date)
 
-    async def renewal_dates(self, links: dict[str, dict[str, str]], run_date: dt.date) -> dict[str, dt.date | None]:
+    async def renewal_dates(
+        self, links: dict[str, dict[str, str]], run_date: dt.date, parts: int = 1
+    ) -> dict[str, dt.date | None]:
         """customer id → its renewal deal's close date, for every customer linked to a company: two batched
         association reads and one batched deal read per 100 companies, whatever the tenant's size."""
-        return await asyncio.to_thread(self.renewal_dates_sync, links, run_date)
+        return await side_by_side(lambda part: self.renewal_dates_sync(part, run_date), links, LINK, parts)
 
     def renewal_dates_sync(self, links: dict[str, dict[str, str]], run_date: dt.date) -> dict[str, dt.date | None]:
         linked = {cid: str(ls[LINK]) for cid, ls in links.items() if ls.get(LINK)}

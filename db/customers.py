@@ -78,27 +78,42 @@ async def names_and_arr(conn: asyncpg.Connection, ids: list[str]) -> dict[str, t
 # ---- renewal dates (core/renewal): the CRM's close date beside Stripe's, and the one the due set uses ---------
 
 
-async def crm_links(conn: asyncpg.Connection, tenant_id: str) -> dict[str, dict[str, str]]:
-    """customer id → its links (Stripe metadata: CRM company/account ids), for every paying customer."""
+PAYING = ("active", "past_due", "trialing")
+
+
+async def crm_links(
+    conn: asyncpg.Connection, tenant_id: str, only: list[str] | None = None
+) -> dict[str, dict[str, str]]:
+    """customer id → its links (Stripe metadata: CRM company/account ids), for every paying customer (or those of
+    `only` that are)."""
     rows = await conn.fetch(
         """select id, links from customers
-            where tenant_id = $1 and status in ('active', 'past_due', 'trialing')""",
+            where tenant_id = $1 and status = any($2::text[]) and ($3::text[] is null or id = any($3::text[]))""",
         tenant_id,
+        list(PAYING),
+        only,
     )
     return {r["id"]: dict(r["links"] or {}) for r in rows}
 
 
 async def set_crm_renewal_dates(
-    conn: asyncpg.Connection, tenant_id: str, crm: str, dates: dict[str, dt.date | None]
+    conn: asyncpg.Connection,
+    tenant_id: str,
+    crm: str,
+    dates: dict[str, dt.date | None],
+    only: list[str] | None = None,
 ) -> None:
     """What one CRM read: its close dates for the customers it knows; its earlier dates of others (now unlinked,
-    or the CRM disconnected when `dates` is empty) are cleared, another CRM's are left alone."""
+    or the CRM disconnected when `dates` is empty) are cleared, another CRM's are left alone. A read of `only` some
+    customers clears among those only."""
     await conn.execute(
         """update customers set crm_renewal_date = null, crm_renewal_source = null
-            where tenant_id = $1 and crm_renewal_source = $2 and not (id = any($3::text[]))""",
+            where tenant_id = $1 and crm_renewal_source = $2 and not (id = any($3::text[]))
+              and ($4::text[] is null or id = any($4::text[]))""",
         tenant_id,
         crm,
         list(dates),
+        only,
     )
     await conn.execute(
         """update customers c set crm_renewal_date = d.crm_date, crm_renewal_source = $2
@@ -109,6 +124,14 @@ async def set_crm_renewal_dates(
         list(dates),
         list(dates.values()),
     )
+
+
+async def crm_renewal_dates(conn: asyncpg.Connection, tenant_id: str) -> dict[str, dt.date]:
+    """customer id → the CRM close date the last read stored, for the customers that have one."""
+    rows = await conn.fetch(
+        "select id, crm_renewal_date from customers where tenant_id = $1 and crm_renewal_date is not null", tenant_id
+    )
+    return {r["id"]: r["crm_renewal_date"] for r in rows}
 
 
 async def renewal_inputs(conn: asyncpg.Connection, tenant_id: str) -> list[asyncpg.Record]:

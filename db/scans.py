@@ -35,7 +35,13 @@ async def upsert_customers(conn: asyncpg.Connection, tenant_id: str, rows: list[
             name = excluded.name, email = excluded.email, arr_cents = excluded.arr_cents,
             contract = excluded.contract, renewal_date = excluded.renewal_date,
             subscription_id = excluded.subscription_id, status = excluded.status, links = excluded.links,
-            billing = excluded.billing, updated_at = now()""",
+            billing = excluded.billing, updated_at = now()
+        -- a customer Stripe still describes the same way is not rewritten (most of them, every day)
+        where (customers.name, customers.email, customers.arr_cents, customers.contract, customers.renewal_date,
+               customers.subscription_id, customers.status, customers.links, customers.billing)
+              is distinct from
+              (excluded.name, excluded.email, excluded.arr_cents, excluded.contract, excluded.renewal_date,
+               excluded.subscription_id, excluded.status, excluded.links, excluded.billing)""",
         [
             (
                 tenant_id,

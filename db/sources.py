@@ -4,12 +4,17 @@ All SQL for them lives here."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from typing import Any
 
 import asyncpg
 
 STRIPE_INVOICES = "stripe_invoices"  # the tenant-wide invoice read's cursor
+# where the customer and subscription lists are cut into windows read side by side (core/windows)
+STRIPE_CUSTOMER_CUTS = "stripe_customers:cuts"
+STRIPE_SUBSCRIPTION_CUTS = "stripe_subscriptions:cuts"
+CHANGED_LINKS = "stripe_customers:changed_links"  # customers whose CRM links the day's sync changed
 SLACK_EVENTS = "slack_events"  # set when the tenant's Slack Events API endpoint first answers Slack: events flow
 UNSETTLED = ("draft", "open", "uncollectible")  # statuses an invoice can still leave: re-read until it does
 
@@ -65,6 +70,44 @@ async def invoices_for(
     for r in rows:
         out[r["customer_id"]].append(r["body"])
     return out
+
+
+async def cut_points(conn: asyncpg.Connection, source: str) -> list[int]:
+    """The created-time cut points a windowed list read keeps for its next read (core/windows); none at first."""
+    kept = await cursor(conn, source)
+    try:
+        points = json.loads(kept[0]) if kept else []
+    except ValueError:
+        return []
+    return [int(p) for p in points if isinstance(p, int)] if isinstance(points, list) else []
+
+
+async def set_cut_points(
+    conn: asyncpg.Connection, tenant_id: str, source: str, points: list[int], synced_for: dt.date
+) -> None:
+    await set_cursor(conn, tenant_id, source, json.dumps(points), synced_for)
+
+
+async def add_changed_links(
+    conn: asyncpg.Connection, tenant_id: str, customer_ids: list[str], synced_for: dt.date
+) -> None:
+    """The customers whose CRM links a customer sync for `synced_for` changed, added to those an earlier sync of the
+    same day changed (a briefing's sync after the scan's finds nothing new, and must not hide what the scan's found)."""
+    kept = await changed_links(conn, synced_for)
+    ids = sorted(set(kept or []) | set(customer_ids))
+    await set_cursor(conn, tenant_id, CHANGED_LINKS, json.dumps(ids), synced_for)
+
+
+async def changed_links(conn: asyncpg.Connection, synced_for: dt.date) -> list[str] | None:
+    """What add_changed_links kept for that day; None when no sync of that day said."""
+    kept = await cursor(conn, CHANGED_LINKS)
+    if kept is None or kept[1] != synced_for:
+        return None
+    try:
+        ids = json.loads(kept[0])
+    except ValueError:
+        return None
+    return [str(i) for i in ids] if isinstance(ids, list) else None
 
 
 async def set_cursor(conn: asyncpg.Connection, tenant_id: str, source: str, cursor: str, synced_for: dt.date) -> None:

@@ -163,10 +163,15 @@ def stripe_filter(objs: list[dict[str, Any]], params: Mapping[str, str], *, kind
 
 
 def stripe_page(
-    objs: list[dict[str, Any]], limit: int, starting_after: str | None, ending_before: str | None
+    objs: list[dict[str, Any]],
+    limit: int,
+    starting_after: str | None,
+    ending_before: str | None,
+    ids: dict[str, int] | None = None,
 ) -> tuple[list[dict[str, Any]], bool]:
-    """One page of an already filtered, newest-first list; raises KeyError for a cursor not in the list."""
-    ids = {o["id"]: n for n, o in enumerate(objs)}
+    """One page of an already filtered, newest-first list (`ids`: its id → position, when kept); raises KeyError for
+    a cursor not in the list."""
+    ids = ids if ids is not None else {o["id"]: n for n, o in enumerate(objs)}
     cursor = ending_before or starting_after
     if cursor and cursor not in ids:
         raise KeyError(cursor)

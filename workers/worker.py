@@ -159,7 +159,9 @@ def build_workers(
                 task_queue=queue,
                 # post_report stays here too for posts scheduled on this queue before it moved to the main one
                 activities=[scan.gather_source]
-                + ([report.post_report] if kind == "slack" else [scan.read_crm_renewals]),
+                + (
+                    [report.post_report] if kind == "slack" else [scan.read_crm_renewals, scan.read_crm_renewal_changes]
+                ),
                 max_task_queue_activities_per_second=queues.RATE_LIMITS[queue],
                 max_concurrent_activities=8,
             )

@@ -57,6 +57,9 @@ class ScanActivities(Protocol):
     async def read_crm_renewals(self, inp: TenantScanInput, kind: str) -> int: ...
 
     @activity.defn
+    async def read_crm_renewal_changes(self, inp: TenantScanInput, kind: str) -> int: ...
+
+    @activity.defn
     async def sync_invoices(self, inp: TenantScanInput) -> int: ...
 
     @activity.defn

@@ -380,12 +380,18 @@ class TenantScanWorkflow:
                 await workflow.sleep(RESUME_AFTER[attempt], summary=f"resume after: {failure_message(e)}"[:200])
         raise ApplicationError("unreachable", non_retryable=True)  # the loop returns or raises
 
-    async def _crm_renewal_dates(self, inp: TenantScanInput) -> None:
-        """One batched read per CRM, on its own queue (one not connected answers at once). A CRM that stays
-        down past its retries does not hold the scan: the dates it read last time still order the due set."""
+    async def _crm_renewal_dates(self, inp: TenantScanInput, changes: bool = False) -> None:
+        """One batched read per CRM, on its own queue (one not connected answers at once); with `changes`, of only
+        the customers whose links the day's customer sync changed. A CRM that stays down past its retries does not
+        hold the scan: the dates it read last time still order the due set."""
+        read = ScanActivities.read_crm_renewal_changes if changes else ScanActivities.read_crm_renewals
         reads = [
             SOURCE.run(
-                ScanActivities.read_crm_renewals, inp, kind, task_queue=queues.CONNECTORS[kind], summary=f"{kind} dates"
+                read,
+                inp,
+                kind,
+                task_queue=queues.CONNECTORS[kind],
+                summary=f"{kind} dates{' of changed links' if changes else ''}",
             )
             for kind in ("hubspot", "salesforce")
         ]
@@ -401,10 +407,31 @@ class TenantScanWorkflow:
     async def _sync_invoices(inp: TenantScanInput) -> None:
         await VENDOR.run(ScanActivities.sync_invoices, inp, task_queue=queues.STRIPE, summary="sync invoices")
 
-    async def _scan(self, inp: TenantScanInput) -> TenantScanResult:
-        customers = await VENDOR.run(
-            ScanActivities.sync_customers, inp, task_queue=queues.STRIPE, summary="sync customers"
-        )
+    @staticmethod
+    async def _sync_customers(inp: TenantScanInput) -> int:
+        return await VENDOR.run(ScanActivities.sync_customers, inp, task_queue=queues.STRIPE, summary="sync customers")
+
+    async def _whole_tenant_reads(self, inp: TenantScanInput) -> int:
+        """The three whole-tenant reads side by side, so the due set waits for the longest, not their sum: the
+        invoice list (it needs only the Stripe key), the customer sync, and the CRMs' dates from the links the last
+        sync stored; then the CRMs' dates of only the customers whose links this sync changed (none, most days: no
+        vendor call). When one fails the others are cancelled, not left running into a resumed scan's own."""
+        invoices = asyncio.ensure_future(self._sync_invoices(inp))
+        crm = asyncio.ensure_future(self._crm_renewal_dates(inp))
+        try:
+            customers = await self._sync_customers(inp)
+            await crm
+            await self._crm_renewal_dates(inp, changes=True)
+            await invoices
+        except BaseException:
+            for task in (invoices, crm):
+                task.cancel()
+            await asyncio.gather(invoices, crm, return_exceptions=True)
+            raise
+        return customers
+
+    async def _ordered_reads(self, inp: TenantScanInput) -> int:
+        customers = await self._sync_customers(inp)
         read = False
         if workflow.patched("crm-renewal-dates"):  # the CRM's renewal dates move the due set before it is frozen
             # The invoice list needs only the Stripe key: read beside the CRMs' dates, not after them (at 10,000
@@ -415,6 +442,14 @@ class TenantScanWorkflow:
                 await self._crm_renewal_dates(inp)
         if not read and workflow.patched("tenant-invoice-list"):  # one invoice list for the tenant, not per customer
             await self._sync_invoices(inp)
+        return customers
+
+    async def _scan(self, inp: TenantScanInput) -> TenantScanResult:
+        # Scans recorded before read the customers first, then the CRMs' dates and the invoices.
+        if workflow.patched("whole-tenant-reads-side-by-side"):
+            customers = await self._whole_tenant_reads(inp)
+        else:
+            customers = await self._ordered_reads(inp)
         plan = await DB.run(ScanActivities.select_due, inp)
         workflow.logger.info(
             "tenant %s: %d customers, %d due, %d chunks", inp.tenant_id, customers, plan.due, len(plan.chunks)
