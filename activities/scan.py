@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from activities import oncall
 from activities.carry import likely_carried
+from activities.judge import record
 from activities.pacing import SharedPace
 from connectors.dsn import server_identity
 from connectors.errors import connector_state
@@ -51,7 +52,7 @@ from db.pool import Database
 from db.usage import PushedUsage
 from schemas import search
 from schemas.evidence import CustomerProfile, EvidenceItem
-from schemas.workflow_io import ApprovalInput, BatchRef, ChunkRef, GatherResult, ScanPlan, TenantScanInput
+from schemas.workflow_io import ApprovalInput, BatchRef, BatchResult, ChunkRef, GatherResult, ScanPlan, TenantScanInput
 
 APPROVAL_STARTS = 8  # approval workflows a batch starts at once
 MAX_CHUNKS = 400  # keeps a tenant scan's own history small whatever the tenant's size
@@ -583,7 +584,20 @@ class ScanActivities:
         return refs
 
     @activity.defn
+    async def record_and_approve(self, ref: BatchRef) -> BatchResult:
+        """A batch's verdicts recorded (JudgeActivities.record_batch), then its drafts' approvals started, in one
+        activity where there were two: one round trip to the server and one workflow task fewer per batch. A retry
+        after the record's commit records nothing twice (record_verdicts) and starts only the approvals missing."""
+        result = await record(self.db, ref)
+        if result.drafts:
+            await self._start_approvals(ref, result.drafts)
+        return result
+
+    @activity.defn
     async def start_approvals(self, ref: BatchRef, draft_ids: list[str]) -> int:
+        return await self._start_approvals(ref, draft_ids)
+
+    async def _start_approvals(self, ref: BatchRef, draft_ids: list[str]) -> int:
         """Start one ApprovalWorkflow per draft. Deterministic ids make a retry a no-op; starting them here
         rather than as children keeps the batch's history small and clear of the pending-children limit."""
         async with self.db.tenant(ref.tenant_id) as conn:

@@ -118,6 +118,8 @@ def build_workers(
                 scan.gather_usage,
                 scan.mark_missing,
                 scan.start_approvals,
+                scan.record_and_approve,
+                judge.read_batch,
                 judge.classify_batch,
                 judge.submit_model_batch,
                 judge.poll_model_batch,
