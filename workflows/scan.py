@@ -120,7 +120,15 @@ async def waited(sub: ModelBatch, poll: Callable[[], Awaitable[bool]]) -> bool:
     return ended
 
 
-@workflow.defn
+# The per-batch workflows (one ClassifyBatchWorkflow per ten due customers, its TIER3 review and tiebreaks) run
+# outside the sandbox, as ApprovalWorkflow does: set up per run, the sandbox re-imported this module (its five
+# @workflow.defn) and guarded every activation, a quarter of a worker's CPU in the scan's chunk phase under py-spy
+# (issue 14). Their imports are all passed through already; tests/test_replay.py replays their histories inside
+# the sandbox too (tests/sandboxed_batch.py), which keeps its early warning of a clock, random number or I/O in CI.
+# The scan's few per-tenant and per-chunk workflows stay in it.
+
+
+@workflow.defn(sandboxed=False)
 class TiebreakerWorkflow:
     """A third vendor on one customer the worker and the supervisor disagree about."""
 
@@ -149,7 +157,7 @@ class TiebreakerWorkflow:
         )
 
 
-@workflow.defn
+@workflow.defn(sandboxed=False)
 class SupervisorReviewWorkflow:
     """TIER3: a second vendor reads the worker's ten rows as a whole; disputed rows go to a tiebreaker."""
 
@@ -193,7 +201,7 @@ class SupervisorReviewWorkflow:
         )
 
 
-@workflow.defn
+@workflow.defn(sandboxed=False)
 class ClassifyBatchWorkflow:
     @workflow.run
     async def run(self, ref: BatchRef) -> BatchResult:
