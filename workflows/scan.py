@@ -205,7 +205,10 @@ class SupervisorReviewWorkflow:
 class ClassifyBatchWorkflow:
     @workflow.run
     async def run(self, ref: BatchRef) -> BatchResult:
-        workflow.upsert_search_attributes([search.ROUTE.value_set(ref.route)])
+        # Set at the start by chunks since "route-at-batch-start"; a batch started before (or by hand) sets it here.
+        # Decided by the start's own attributes, so each history replays the same.
+        if workflow.info().typed_search_attributes.get(search.ROUTE) != ref.route:
+            workflow.upsert_search_attributes([search.ROUTE.value_set(ref.route)])
         # Two activities where there were four (read_batch: submit + classify; record_and_approve: record + start
         # approvals), each a round trip to the server and a workflow task fewer (issue 14). Batches recorded
         # before replay their four.
@@ -305,6 +308,9 @@ class ScanChunkWorkflow:
             gathered = await stripe
         errors += await optional
         batches = await DB.run(ScanActivities.route_chunk, ref)
+        # The batch's route set with its start, where the batch used to upsert it: an event and a visibility write
+        # fewer per batch (issue 14). Chunks recorded before start their batches without it.
+        routed = workflow.patched("route-at-batch-start")
         results: list[BatchResult] = await asyncio.gather(
             *[
                 workflow.execute_child_workflow(
@@ -313,7 +319,9 @@ class ScanChunkWorkflow:
                     id=ids.classify_batch(ref.tenant_id, ref.run_date, b.batch_no),
                     static_summary=f"{b.route}: {b.size} customers",
                     search_attributes=search.attrs(
-                        (search.TENANT, ref.tenant_id), (search.RUN_DATE, ref.run_date.isoformat())
+                        (search.TENANT, ref.tenant_id),
+                        (search.RUN_DATE, ref.run_date.isoformat()),
+                        *([(search.ROUTE, b.route)] if routed else []),
                     ),
                 )
                 for b in batches
