@@ -814,12 +814,12 @@ async def record(db: Database, ref: BatchRef) -> BatchResult:
     """record_batch's work, shared with ScanActivities.record_and_approve (which starts the drafts' approvals
     in the same activity)."""
     async with db.tenant(ref.tenant_id) as conn:
-        out = await scans.load_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, "final")
-        if out is None:
+        loaded = await scans.load_verdicts(conn, ref.tenant_id, ref.run_date, ref.batch_no, "final")
+        if loaded is None:
             raise ApplicationError(
                 f"batch {ref.batch_no} has no classification to record", type="NoOutput", non_retryable=True
             )
-        verdicts = [Verdict.model_validate(v) for v in out["verdicts"]]
+        verdicts = loaded
         profiles = {
             p.customer_id: p for p in await scans.batch_profiles(conn, ref.tenant_id, ref.run_date, ref.batch_no)
         }
