@@ -95,7 +95,7 @@ async def test_drafts_wait_for_an_operator_and_cite_only_their_bundle(
     assert len(drafts) == result.drafts
     await record_history(client, ids.tenant_scan(tid, AS_OF), "tenant_scan_completed")
     await record_history(client, ids.scan_chunk(tid, AS_OF, 0), "scan_chunk_routed_completed")
-    await record_history(client, ids.classify_batch(tid, AS_OF, 0), "classify_batch_routed_completed")
+    await record_history(client, ids.classify_batch(tid, AS_OF, 0), "classify_batch_judged_completed")
     await record_history(client, drafts[0]["workflow_id"], "approval_waiting_v2")
     for d in drafts:
         assert d["status"] == "pending"

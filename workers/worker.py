@@ -119,6 +119,7 @@ def build_workers(
                 scan.mark_missing,
                 scan.start_approvals,
                 scan.record_and_approve,
+                scan.judge_batch,
                 judge.read_batch,
                 judge.classify_batch,
                 judge.submit_model_batch,

@@ -81,6 +81,9 @@ class ScanActivities(Protocol):
     async def start_approvals(self, ref: BatchRef, draft_ids: list[str]) -> int: ...
 
     @activity.defn
+    async def judge_batch(self, ref: BatchRef) -> ModelBatch: ...
+
+    @activity.defn
     async def record_and_approve(self, ref: BatchRef) -> BatchResult: ...
 
 

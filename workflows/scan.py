@@ -83,6 +83,7 @@ RESUME_AFTER = [timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2
 ] * 23
 PARALLEL_CHUNKS = 4
 BATCH_IN_TWO = "batch-in-two-activities"
+JUDGED_IN_ONE = "batch-judged-in-one-activity"
 
 
 def failure_message(err: BaseException) -> str:
@@ -209,10 +210,21 @@ class ClassifyBatchWorkflow:
         # Decided by the start's own attributes, so each history replays the same.
         if workflow.info().typed_search_attributes.get(search.ROUTE) != ref.route:
             workflow.upsert_search_attributes([search.ROUTE.value_set(ref.route)])
-        # Two activities where there were four (read_batch: submit + classify; record_and_approve: record + start
-        # approvals), each a round trip to the server and a workflow task fewer (issue 14). Batches recorded
-        # before replay their four.
-        if workflow.patched(BATCH_IN_TWO):
+        # One activity for most batches (judge_batch: read, record, start approvals), where there were four
+        # (submit, classify, record, start approvals), each a round trip to the server and a workflow task; a batch
+        # read through a vendor's batch API or reviewed (TIER3) is recorded by record_and_approve after. Batches
+        # recorded before replay theirs: two activities (BATCH_IN_TWO: read_batch, record_and_approve) or four.
+        judged = workflow.patched(JUDGED_IN_ONE)
+        in_two = judged or workflow.patched(BATCH_IN_TWO)
+        if judged:
+            sub = await MODEL.run(
+                ScanActivities.judge_batch, ref, task_queue=queues.MAIN, summary=f"{ref.route} model on {ref.size}"
+            )
+            if sub.result is not None:
+                return sub.result
+            if sub.batch_id is not None:
+                await self._collect(ref, sub, sub.batch_id)
+        elif in_two:
             await self._read_in_one(ref)
         # Batches recorded before vendor batch APIs replay without them.
         elif workflow.patched("model-batches"):
@@ -232,7 +244,7 @@ class ClassifyBatchWorkflow:
                 id=ids.supervisor_review(ref.tenant_id, ref.run_date, ref.batch_no),
                 static_summary=f"TIER3 review of batch {ref.batch_no}",
             )
-        if workflow.patched(BATCH_IN_TWO):  # decided above: its marker is in the history already
+        if in_two:
             return await DB.run(ScanActivities.record_and_approve, ref, summary="record, start approvals")
         result = await DB.run(JudgeActivities.record_batch, ref, summary="record")
         if result.drafts:
