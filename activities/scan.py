@@ -666,9 +666,6 @@ class ScanActivities:
                             (search.DRAFT_STATUS, "pending"),
                         ),
                         static_summary=f"Approve the {r['classification']} email to {r['customer_id']}",
-                        # Its first task handed back with the start, to this process's worker when it polls the
-                        # approval queue and has a slot (else the server queues it as usual): no matching, no poll.
-                        request_eager_start=True,
                     )
                     return 1
                 except WorkflowAlreadyStartedError:
