@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -145,8 +146,15 @@ def override_note(r: Any, today: dt.date) -> str | None:
 async def capped(db: Database, tenant_id: str, customers: list[str]) -> tuple[set[str], dict[str, float], float]:
     """The customers at the tenant's daily cost cap, what each has spent today, and the cap."""
     async with db.tenant(tenant_id) as conn:
-        cap = float((await tenants.get_settings(conn, tenant_id))["daily_cost_cap_usd"])
-        spent = await ledger.spent_today(conn, customers)
+        return await capped_in(conn, tenant_id, customers)
+
+
+async def capped_in(
+    conn: asyncpg.Connection, tenant_id: str, customers: list[str]
+) -> tuple[set[str], dict[str, float], float]:
+    """capped, in the caller's tenant transaction."""
+    cap = float((await tenants.get_settings(conn, tenant_id))["daily_cost_cap_usd"])
+    spent = await ledger.spent_today(conn, customers)
     return over_cap(spent, cap, customers), spent, cap
 
 
@@ -166,6 +174,7 @@ class Plan:
     capped: set[str]
     live: list[CustomerContext]  # neither carried nor capped: the customers a model reads
     notes: dict[str, list[str]]
+    email: EmailSettings  # read with the contexts: what the rows are rendered with
 
 
 @dataclass
@@ -207,7 +216,11 @@ class JudgeActivities:
     async def model_for(self, tenant_id: str, role: str) -> tuple[str, Model]:
         """The tenant's model for a role; the offline model when none is configured or its vendor has no key."""
         async with self.db.tenant(tenant_id) as conn:
-            models, base_urls, sealed = await ledger.model_config(conn)
+            return await self._model_in(conn, role)
+
+    async def _model_in(self, conn: asyncpg.Connection, role: str) -> tuple[str, Model]:
+        """model_for in the caller's tenant transaction."""
+        models, base_urls, sealed = await ledger.model_config(conn)
         spec = models.get(role) or DEFAULT_SPECS[role]
         keys = {vendor: decrypt(self.secret_key, token) for vendor, token in sealed.items()}
         try:
@@ -217,14 +230,20 @@ class JudgeActivities:
 
     async def _contexts(self, ref: BatchRef) -> list[CustomerContext]:
         async with self.db.tenant(ref.tenant_id) as conn:
-            profiles = await scans.batch_profiles(conn, ref.tenant_id, ref.run_date, ref.batch_no)
-            ids = [p.customer_id for p in profiles]
-            bundles = await scans.load_bundles(conn, ref.tenant_id, ref.run_date, ids)
-            previous = await scans.previous_entries(conn, ref.tenant_id, ref.run_date, ids)
-            version = await weight_versions.current(conn, ref.tenant_id)
-            limits = freshness.limits_of(await weight_versions.freshness_days(conn, ref.tenant_id))
-            email = await tenant_settings.email_settings(conn)
-            held = await override_rows.open_for(conn, ids)
+            return (await self._contexts_in(conn, ref))[0]
+
+    async def _contexts_in(
+        self, conn: asyncpg.Connection, ref: BatchRef
+    ) -> tuple[list[CustomerContext], EmailSettings]:
+        """The batch's contexts, and the tenant's email settings read for them, in the caller's transaction."""
+        profiles = await scans.batch_profiles(conn, ref.tenant_id, ref.run_date, ref.batch_no)
+        ids = [p.customer_id for p in profiles]
+        bundles = await scans.load_bundles(conn, ref.tenant_id, ref.run_date, ids)
+        previous = await scans.previous_entries(conn, ref.tenant_id, ref.run_date, ids)
+        version = await weight_versions.current(conn, ref.tenant_id)
+        limits = freshness.limits_of(await weight_versions.freshness_days(conn, ref.tenant_id))
+        email = await tenant_settings.email_settings(conn)
+        held = await override_rows.open_for(conn, ids)
         offers = [o for o in email.offers if ref.route in o.routes]
         return [
             CustomerContext(
@@ -236,7 +255,7 @@ class JudgeActivities:
                 override_note=override_note(held.get(p.customer_id), ref.run_date),
             )
             for p in profiles
-        ]
+        ], email
 
     async def _email_settings(self, tenant_id: str) -> EmailSettings:
         async with self.db.tenant(tenant_id) as conn:
@@ -272,17 +291,22 @@ class JudgeActivities:
         return await capped(self.db, ref.tenant_id, customers)
 
     async def _plan(self, ref: BatchRef) -> Plan:
-        """What a batch's worker call needs: the contexts, who is capped, who is carried forward, who is live."""
-        contexts = await self._contexts(ref)
+        async with self.db.tenant(ref.tenant_id) as conn:
+            return await self._plan_in(conn, ref)
+
+    async def _plan_in(self, conn: asyncpg.Connection, ref: BatchRef) -> Plan:
+        """What a batch's worker call needs: the contexts, who is capped, who is carried forward, who is live. One
+        transaction for all its reads (each transaction costs three round trips of its own: begin, tenant, commit)."""
+        contexts, email = await self._contexts_in(conn, ref)
         ids = [c.profile.customer_id for c in contexts]
-        capped, spent, cap = await self._capped(ref, ids)
-        spec, model = await self.model_for(ref.tenant_id, ref.route)
+        capped, spent, cap = await capped_in(conn, ref.tenant_id, ids)
+        spec, model = await self._model_in(conn, ref.route)
         name = model.name if spec == registry.OFFLINE else spec
         prints = {
             c.profile.customer_id: fingerprint(c.profile, c.bundle, c.breakdown, c.offers, c.override_note)
             for c in contexts
         }
-        carried = await self._carried(ref, contexts, prints, name)
+        carried = await self._carried_in(conn, ref, contexts, prints, name)
         capped -= carried.keys()  # a carried verdict costs nothing: the cap does not turn it into an offline one
         live = [c for c in contexts if c.profile.customer_id not in capped and c.profile.customer_id not in carried]
         notes: dict[str, list[str]] = {c: [] for c in ids}
@@ -290,7 +314,7 @@ class JudgeActivities:
             notes[cid].append(
                 f"cost cap reached: ${spent.get(cid, 0.0):.4f} of ${cap:.4f} today; finished by the offline model"
             )
-        return Plan(contexts, spec, model, name, prints, carried, capped, live, notes)
+        return Plan(contexts, spec, model, name, prints, carried, capped, live, notes, email)
 
     async def _worker_done(self, ref: BatchRef) -> dict[str, Any] | None:
         async with self.db.tenant(ref.tenant_id) as conn:
@@ -303,6 +327,30 @@ class JudgeActivities:
             return sum(1 for v in done["verdicts"] if v["notes"])
         plan = await self._plan(ref)
         return await self._finish(ref, plan, await self._read_now(ref, plan))
+
+    @activity.defn
+    async def read_batch(self, ref: BatchRef) -> ModelBatch:
+        """The worker call in one activity, from one plan: the batch read now (no batch id returned), or, when the
+        route's model has a batch API and the tenant waits for batches, submitted to it (its id: then
+        poll_model_batch and collect_model_batch). submit_model_batch then classify_batch planned the batch twice,
+        in some ten transactions, and cost the workflow a round trip more: at 10,000 customers, a large part of the
+        worker's CPU per customer (issue 14)."""
+        async with self.db.tenant(ref.tenant_id) as conn:
+            if await scans.load_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, "worker") is not None:
+                return ModelBatch()
+            wait = await carry_db.batch_wait_seconds(conn)
+            submitted = await scans.load_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, "worker-batch")
+            if submitted and submitted.get("id"):
+                return ModelBatch(batch_id=submitted["id"], wait_seconds=wait, poll_seconds=poll_seconds(wait))
+            plan = await self._plan_in(conn, ref)
+        if wait > 0 and plan.live and uses_batch_api(plan.spec) and isinstance(plan.model, BatchModel):
+            live = [c.profile.customer_id for c in plan.live]  # capped and carried customers never enter a batch
+            batch_id = await self._submission(
+                ref, "worker", plan.spec, plan.model, build_prompt(plan.live), BatchVerdicts, live
+            )
+            return ModelBatch(batch_id=batch_id, wait_seconds=wait, poll_seconds=poll_seconds(wait))
+        await self._finish(ref, plan, await self._read_now(ref, plan))
+        return ModelBatch()
 
     # ---- the worker call through a vendor batch API (llm/batch.py) --------------------------------------------
 
@@ -451,7 +499,7 @@ class JudgeActivities:
     async def _finish(self, ref: BatchRef, plan: Plan, rows: dict[str, VerdictRow]) -> int:
         """Every customer's verdict from the rows read (carried, capped and missing ones filled), saved."""
         verdicts: list[Verdict] = []
-        email_settings = await self._email_settings(ref.tenant_id)
+        email_settings = plan.email
         notes = plan.notes
         for ctx in plan.contexts:
             cid = ctx.profile.customer_id
@@ -481,15 +529,19 @@ class JudgeActivities:
         await self._save(ref, ["worker"] if ref.route == "TIER3" else ["worker", "final"], plan.name, verdicts)
         return sum(1 for v in verdicts if v.notes)
 
-    async def _carried(
-        self, ref: BatchRef, contexts: list[CustomerContext], prints: dict[str, str], model: str
+    async def _carried_in(
+        self,
+        conn: asyncpg.Connection,
+        ref: BatchRef,
+        contexts: list[CustomerContext],
+        prints: dict[str, str],
+        model: str,
     ) -> dict[str, Verdict]:
         """The customers whose evidence is unchanged since a recent enough reading by this model: their verdicts,
         carried forward without a model call (core.carry)."""
         ids = [c.profile.customer_id for c in contexts]
-        async with self.db.tenant(ref.tenant_id) as conn:
-            days = (await carry_db.cost_settings(conn))[0]
-            last = await carry_db.last_verdicts(conn, ref.tenant_id, ref.run_date, ids) if days > 0 else {}
+        days = (await carry_db.cost_settings(conn))[0]
+        last = await carry_db.last_verdicts(conn, ref.tenant_id, ref.run_date, ids) if days > 0 else {}
         return {
             c.profile.customer_id: carried_verdict(
                 last[c.profile.customer_id], prints[c.profile.customer_id], c.bundle, c.breakdown, ref.route
@@ -755,29 +807,35 @@ class JudgeActivities:
     @activity.defn
     async def record_batch(self, ref: BatchRef) -> BatchResult:
         """Diary, classification, drafts and audit for a batch, in one transaction: all or nothing."""
-        async with self.db.tenant(ref.tenant_id) as conn:
-            out = await scans.load_model_output(conn, ref.tenant_id, ref.run_date, ref.batch_no, "final")
-            if out is None:
-                raise ApplicationError(
-                    f"batch {ref.batch_no} has no classification to record", type="NoOutput", non_retryable=True
-                )
-            verdicts = [Verdict.model_validate(v) for v in out["verdicts"]]
-            profiles = {
-                p.customer_id: p for p in await scans.batch_profiles(conn, ref.tenant_id, ref.run_date, ref.batch_no)
-            }
-            # What changed (a diary clause) and the operator overrides: lapsed, or deciding the drafts (issue 18).
-            verdicts, lapsed = await overrides.before_record(conn, ref.tenant_id, ref.run_date, verdicts)
-            drafts = await scans.record_verdicts(conn, ref.tenant_id, ref.run_date, verdicts, profiles)
-        await lapsed.send()  # to the operators who set them, on the on-call webhook, after the commit
-        # On-call hears of a validation-failure crossing as the batch that caused it lands, not at the next page
-        # load. Its own transaction: the alert-state row lock is not held across the batch's writes.
-        async with self.db.tenant(ref.tenant_id) as conn:
-            notices = await oncall.evaluate(conn, ref.tenant_id)
-        await notices.send()
-        return BatchResult(
-            batch_no=ref.batch_no,
-            route=ref.route,
-            classified=len(verdicts),
-            demoted=sum(1 for v in verdicts if v.abstain_reason == "source_validation_failed"),
-            drafts=drafts,
-        )
+        return await record(self.db, ref)
+
+
+async def record(db: Database, ref: BatchRef) -> BatchResult:
+    """record_batch's work, shared with ScanActivities.record_and_approve (which starts the drafts' approvals
+    in the same activity)."""
+    async with db.tenant(ref.tenant_id) as conn:
+        loaded = await scans.load_verdicts(conn, ref.tenant_id, ref.run_date, ref.batch_no, "final")
+        if loaded is None:
+            raise ApplicationError(
+                f"batch {ref.batch_no} has no classification to record", type="NoOutput", non_retryable=True
+            )
+        verdicts = loaded
+        profiles = {
+            p.customer_id: p for p in await scans.batch_profiles(conn, ref.tenant_id, ref.run_date, ref.batch_no)
+        }
+        # What changed (a diary clause) and the operator overrides: lapsed, or deciding the drafts (issue 18).
+        verdicts, lapsed = await overrides.before_record(conn, ref.tenant_id, ref.run_date, verdicts)
+        drafts = await scans.record_verdicts(conn, ref.tenant_id, ref.run_date, verdicts, profiles)
+    await lapsed.send()  # to the operators who set them, on the on-call webhook, after the commit
+    # On-call hears of a validation-failure crossing as the batch that caused it lands, not at the next page
+    # load. Its own transaction: the alert-state row lock is not held across the batch's writes.
+    async with db.tenant(ref.tenant_id) as conn:
+        notices = await oncall.evaluate(conn, ref.tenant_id)
+    await notices.send()
+    return BatchResult(
+        batch_no=ref.batch_no,
+        route=ref.route,
+        classified=len(verdicts),
+        demoted=sum(1 for v in verdicts if v.abstain_reason == "source_validation_failed"),
+        drafts=drafts,
+    )

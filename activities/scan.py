@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from activities import oncall
 from activities.carry import likely_carried
+from activities.judge import JudgeActivities, record
 from activities.pacing import SharedPace
 from connectors.dsn import server_identity
 from connectors.errors import connector_state
@@ -52,7 +53,16 @@ from db.pool import Database
 from db.usage import PushedUsage
 from schemas import search
 from schemas.evidence import CustomerProfile, EvidenceItem
-from schemas.workflow_io import ApprovalInput, BatchRef, ChunkRef, GatherResult, ScanPlan, TenantScanInput
+from schemas.workflow_io import (
+    ApprovalInput,
+    BatchRef,
+    BatchResult,
+    ChunkRef,
+    GatherResult,
+    ModelBatch,
+    ScanPlan,
+    TenantScanInput,
+)
 
 APPROVAL_STARTS = 8  # approval workflows a batch starts at once
 MAX_CHUNKS = 400  # keeps a tenant scan's own history small whatever the tenant's size
@@ -659,7 +669,33 @@ class ScanActivities:
         return refs
 
     @activity.defn
+    async def judge_batch(self, ref: BatchRef) -> ModelBatch:
+        """A batch judged in one activity when it can be: read (JudgeActivities.read_batch) and, when it was read at
+        once and no TIER3 review follows, recorded with its approvals started (record_and_approve), its result
+        returned. Otherwise what read_batch returned, and the workflow goes on (a vendor batch to wait for, the
+        review). For most batches one activity and one workflow task where there were two of each: each a round
+        trip to the server, and the record no longer re-reads what the read just parsed from a second activity's
+        start (issue 14). A retry after the read finds the worker's output saved and only records."""
+        sub = await JudgeActivities(self.db, self.secret_key).read_batch(ref)
+        if sub.batch_id is None and ref.route != "TIER3":
+            return sub.model_copy(update={"result": await self.record_and_approve(ref)})
+        return sub
+
+    @activity.defn
+    async def record_and_approve(self, ref: BatchRef) -> BatchResult:
+        """A batch's verdicts recorded (JudgeActivities.record_batch), then its drafts' approvals started, in one
+        activity where there were two: one round trip to the server and one workflow task fewer per batch. A retry
+        after the record's commit records nothing twice (record_verdicts) and starts only the approvals missing."""
+        result = await record(self.db, ref)
+        if result.drafts:
+            await self._start_approvals(ref, result.drafts)
+        return result
+
+    @activity.defn
     async def start_approvals(self, ref: BatchRef, draft_ids: list[str]) -> int:
+        return await self._start_approvals(ref, draft_ids)
+
+    async def _start_approvals(self, ref: BatchRef, draft_ids: list[str]) -> int:
         """Start one ApprovalWorkflow per draft. Deterministic ids make a retry a no-op; starting them here
         rather than as children keeps the batch's history small and clear of the pending-children limit."""
         async with self.db.tenant(ref.tenant_id) as conn:

@@ -8,6 +8,7 @@ problem found is named; the caller drops the email (or withholds the diary) and 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -108,7 +109,23 @@ def prose_problems(
     found: list[str] = []
     if audience == "email" and (ids := sorted(set(SOURCE_ID.findall(prose)))):
         found.append("a source id in the prose: " + ", ".join(repr(i) for i in ids))
-    prose = without_name(SOURCE_ID.sub(" ", prose), customer_name)  # an id's digits are no claim; nor the name's
+    # an id's digits are no claim; nor the name's
+    words_found, low = _wording_problems(without_name(SOURCE_ID.sub(" ", prose), customer_name), audience)
+    found += words_found
+    if audience == "email":
+        leaked = sorted(s for s in internal if len(s) >= 4 and s.casefold() in low)
+        if leaked:
+            found.append("internal CRM values in the prose: " + ", ".join(repr(s) for s in leaked))
+    return found
+
+
+@functools.lru_cache(maxsize=2048)
+def _wording_problems(prose: str, audience: Audience) -> tuple[tuple[str, ...], str]:
+    """What the words alone state, and their normal form casefolded (for the bundle's own internal values). A pure
+    function of the words, kept per process: a scan's drafts share their wording once ids and names are out (a
+    model's set phrases; the offline model's templates always), and these dozen patterns over every draft were a
+    large share of the worker's CPU per customer (issue 14)."""
+    found: list[str] = []
     numeric = sorted(
         {
             w.strip(".,;:!?()[]\"'")
@@ -147,11 +164,7 @@ def prose_problems(
         words(SNAKE, "an internal identifier")
         words(MENTION, "a Slack mention or member id")
         words(RAW_ID, "a raw vendor id")
-        low = text.casefold()
-        leaked = sorted(s for s in internal if len(s) >= 4 and s.casefold() in low)
-        if leaked:
-            found.append("internal CRM values in the prose: " + ", ".join(repr(s) for s in leaked))
-    return found
+    return tuple(found), text.casefold()
 
 
 def _lookalike(word: str) -> bool:

@@ -10,6 +10,7 @@ import asyncpg
 from pydantic import ValidationError
 
 from core.changes import Run
+from db.scans import ITEMS
 from schemas.evidence import EvidenceItem
 from schemas.verdict import FactorBreakdown
 
@@ -82,14 +83,14 @@ async def previous_runs(conn: asyncpg.Connection, run_date: dt.date, customer_id
         run_date,
     )
     items: dict[tuple[str, dt.date], list[EvidenceItem]] = defaultdict(list)
-    for e in await conn.fetch(
-        """select e.customer_id, e.run_date, e.items from evidence e
+    for e in await conn.fetch(  # the items as JSON text, parsed and validated in one pass (db/scans.load_bundles)
+        """select e.customer_id, e.run_date, e.items::text as items from evidence e
             join unnest($1::text[], $2::date[]) p(customer_id, run_date)
               on p.customer_id = e.customer_id and p.run_date = e.run_date""",
         [r["customer_id"] for r in rows],
         [r["run_date"] for r in rows],
     ):
-        items[(e["customer_id"], e["run_date"])].extend(EvidenceItem.model_validate(i) for i in e["items"])
+        items[(e["customer_id"], e["run_date"])].extend(ITEMS.validate_json(e["items"]))
     return {
         r["customer_id"]: Run(
             run_date=r["run_date"],

@@ -238,3 +238,4 @@ class ModelBatch(BaseModel):
     batch_id: str | None = None
     wait_seconds: int = 0
     poll_seconds: int = 60
+    result: BatchResult | None = None  # judge_batch: read at once and recorded, nothing left for the workflow

@@ -61,7 +61,7 @@ async def test_the_worker_call_goes_through_a_message_batch_waited_on_with_timer
     events = [e async for e in handle.fetch_history_events()]
     timers = [e for e in events if e.HasField("timer_started_event_attributes")]
     assert len(timers) == 2  # waited twice with a durable timer, no worker held meanwhile
-    await record_history(client, ids_.classify_batch(tid, DAY1, 0), "classify_batch_model_batch_completed")
+    await record_history(client, ids_.classify_batch(tid, DAY1, 0), "classify_batch_judged_model_batch_completed")
 
 
 @pytest.mark.parametrize("how", [BATCH_STUCK, BATCH_EXPIRED])

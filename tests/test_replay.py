@@ -50,3 +50,17 @@ async def test_approval_history_replays_inside_the_sandbox_too(path: Path) -> No
 
     replayer = Replayer(workflows=[SandboxedApprovalWorkflow], data_converter=pydantic_data_converter)
     await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))
+
+
+BATCH_TYPES = {"ClassifyBatchWorkflow", "SupervisorReviewWorkflow", "TiebreakerWorkflow"}
+BATCHES = [p for p in HISTORIES if workflow_type(p) in BATCH_TYPES]
+
+
+@pytest.mark.parametrize("path", BATCHES, ids=[p.stem for p in BATCHES])
+async def test_batch_history_replays_inside_the_sandbox_too(path: Path) -> None:
+    """The worker runs the per-batch workflows unsandboxed (for the scan's CPU per customer, issue 14); their
+    histories replay inside the sandbox as well, to keep the sandbox's warning of non-determinism."""
+    from tests.sandboxed_batch import SANDBOXED
+
+    replayer = Replayer(workflows=SANDBOXED, data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))

@@ -15,7 +15,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from api.scans import start_scan
 from db import tenants
 from db.pool import Database
-from schemas import ids
+from schemas import ids, search
 from schemas.workflow_io import DailyScanInput, TenantScanResult
 from tests.conftest import AS_OF, create_tenant, manifest_key, record_history
 from workers.stack import SmtpSink
@@ -94,14 +94,35 @@ async def test_drafts_wait_for_an_operator_and_cite_only_their_bundle(
         }
     assert len(drafts) == result.drafts
     await record_history(client, ids.tenant_scan(tid, AS_OF), "tenant_scan_completed")
-    await record_history(client, ids.scan_chunk(tid, AS_OF, 0), "scan_chunk_completed")
-    await record_history(client, ids.classify_batch(tid, AS_OF, 0), "classify_batch_completed")
+    await record_history(client, ids.scan_chunk(tid, AS_OF, 0), "scan_chunk_routed_completed")
+    await record_history(client, ids.classify_batch(tid, AS_OF, 0), "classify_batch_judged_completed")
     await record_history(client, drafts[0]["workflow_id"], "approval_waiting_v2")
     for d in drafts:
         assert d["status"] == "pending"
         assert set(d["anchors"]) <= evidence[d["customer_id"]]
         desc = await client.get_workflow_handle(d["workflow_id"]).describe()
         assert desc.status == WorkflowExecutionStatus.RUNNING
+
+
+async def test_a_batch_is_started_with_its_route_and_upserts_nothing(
+    scanned: tuple[str, TenantScanResult], client: Client, db: Database
+) -> None:
+    """The chunk sets the batch's Route search attribute at its start (an event and a visibility write fewer per
+    batch than the batch upserting it, issue 14): the UI still finds every batch by route."""
+    tid, _ = scanned
+    handle = client.get_workflow_handle(ids.classify_batch(tid, AS_OF, 0))
+    described = await handle.describe()
+    async with db.tenant(tid) as conn:
+        route = await conn.fetchval("select route from scan_customers where run_date = $1 and batch_no = 0", AS_OF)
+    assert route is not None and described.typed_search_attributes.get(search.ROUTE) == route
+    events = [e async for e in handle.fetch_history_events()]
+    upserted = [
+        key
+        for e in events
+        if e.HasField("upsert_workflow_search_attributes_event_attributes")
+        for key in e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+    ]
+    assert "Route" not in upserted  # (a patch marker upserts TemporalChangeVersion: that one stays)
 
 
 async def test_rerunning_the_same_date_writes_nothing_twice(

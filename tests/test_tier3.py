@@ -143,7 +143,7 @@ async def test_two_of_three_decide_and_the_audit_log_keeps_all_three(
     fakes["google"].push(tiebreak(ids[0], "likely_churn"))
     result = await run_batch(client, ref)
     assert result.classified == len(ids)
-    await record_history(client, ids_.classify_batch(tid, RUN, 0), "classify_batch_tier3_completed")
+    await record_history(client, ids_.classify_batch(tid, RUN, 0), "classify_batch_judged_tier3_completed")
     await record_history(client, ids_.supervisor_review(tid, RUN, 0), "supervisor_review_completed")
     await record_history(client, ids_.tiebreak(tid, RUN, 0, ids[0]), "tiebreaker_completed")
     async with db.tenant(tid) as conn:

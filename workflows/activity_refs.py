@@ -83,12 +83,21 @@ class ScanActivities(Protocol):
     @activity.defn
     async def start_approvals(self, ref: BatchRef, draft_ids: list[str]) -> int: ...
 
+    @activity.defn
+    async def judge_batch(self, ref: BatchRef) -> ModelBatch: ...
+
+    @activity.defn
+    async def record_and_approve(self, ref: BatchRef) -> BatchResult: ...
+
 
 class JudgeActivities(Protocol):
     """activities.judge.JudgeActivities"""
 
     @activity.defn
     async def classify_batch(self, ref: BatchRef) -> int: ...
+
+    @activity.defn
+    async def read_batch(self, ref: BatchRef) -> ModelBatch: ...
 
     @activity.defn
     async def submit_model_batch(self, ref: BatchRef) -> ModelBatch: ...
