@@ -7,6 +7,9 @@ half can still fit habits both share. This book was written later, without readi
 running them on single messages, from how B2B customers and vendor CSMs talk in Slack Connect channels: indirect
 asks, questions, numbers as words, typos (a few written in, more as noise), emoji, a little Spanish, German,
 French and Portuguese, long and short.
+Topped up once the tuning book grew (sandbox/phrases_tuning.py), by a second examiner who read neither the
+rules nor the tuning phrasings: with the held-out split, the book outnumbers every bank's tuning phrasings
+by at least two, so at least half of each bank is never used while tuning.
 Rule writers must not open this file; `python -m bench.judgement --split fresh` reports on it.
 
 `pick` and `styled` serve every split: the fresh book for `fresh`, sandbox/phrases.py for the others (so the
@@ -59,6 +62,15 @@ FRESH: dict[str, tuple[str, ...]] = {
         "Trying to budget for next year: if we added the compliance pack plus twenty seats, ballpark?",
         "Usage has grown way past what we licensed (sorry!). Happy to true up, just tell us how.",
         "Is there an org-wide licence option? Counting seats one by one is getting silly for us",
+        "Our Nordics team wants in starting March, so we'd need roughly eighteen more accounts. Can you send terms?",
+        "can we upgrade the whole org to the business plan before the renewal date? everyone's on it daily now",
+        "Looking to add the API access add-on plus ten extra users for our integrations team, who do I ping?",
+        "Das Team in Wien wächst, wir brauchen 12 weitere Lizenzen. Could you prepare an amendment?",
+        "Two more departments asked to join after seeing our results 🙌 what would seventy additional seats cost?",
+        "Are there bulk discounts if we commit to 200+ users for the next contract?",
+        "Our contractors need read-only access too, is there a seat type for that we can add?",
+        "Heads up: we're growing headcount by about a third next year and want everyone licensed, let's talk numbers",
+        "Pouvez-vous ajouter quinze utilisateurs à notre abonnement ? The new support crew starts Monday.",
     ),
     "cancel": (
         "Heads up: we've been asked to wind down all non-core tools by year end, and this one is on the list.",
@@ -90,6 +102,16 @@ FRESH: dict[str, tuple[str, ...]] = {
         "Not gonna renew. nothing personal, just not the right fit anymore",
         "What's the last date we can give notice without being charged for the next period?",
         "Vamos a cancelar la suscripción al final del contrato. Who should I coordinate with?",
+        "We've chosen not to go ahead with another term. Please treat this as our notice.",
+        "Leadership decided to retire this tool at the end of our agreement, so please don't auto-renew us.",
+        "who handles contract terminations on your side? we'd like to close things out by march",
+        "We're winding down the account after this billing cycle, can you confirm nothing else will be charged?",
+        "Unfortunately we'll be letting the subscription lapse when it's due. Thanks for the support over the years.",
+        "Wir werden den Vertrag nicht verlängern. Please let us know what you need from us.",
+        "The decision came down from above: no renewal this year 😞",
+        "Can you cancel our plan effective at the end of the current period? Attaching the signed notice.",
+        "We'd like to end our contract when it comes up. What's the proper process for giving notice?",
+        "not planning to re-up when the term ends, just letting you know early",
     ),
     "export": (
         "Is there a way to get a full dump of all our records, including attachments?",
@@ -120,6 +142,14 @@ FRESH: dict[str, tuple[str, ...]] = {
         "Need our historical data out of here by Friday, whatever format is quickest",
         "Can you confirm deletion timelines once we've taken a full copy of our data?",
         "Quisiéramos descargar todos nuestros datos. Is there a self-serve way or do we open a ticket?",
+        "Can we get every ticket, comment and file we've ever stored with you as one download?",
+        "Our auditors want a copy of all historical entries. Is there a way to extract the lot in one go?",
+        "Looking for the quickest route to get our complete dataset into Snowflake, bulk API or a file drop?",
+        "Pourriez-vous nous fournir une extraction complète de nos données ? CSV is fine.",
+        "we want all our stuff out of the tool, what format does it come in and how long does it take?",
+        "We need to take our records with us, including the audit trail. Can you package that up?",
+        "Can an admin pull the entire workspace out at once, attachments and all?",
+        "Need a full copy of our data exported by end of quarter, who do I open that with? 📦",
     ),
     "competitor": (
         "Heads up, we've kicked off a vendor shootout for this category, you're one of three.",
@@ -149,6 +179,14 @@ FRESH: dict[str, tuple[str, ...]] = {
         "Was asked to put together a comparison against two other options for the exec team.",
         "On a testé une autre solution le mois dernier, and honestly some people here liked it better.",
         "A couple of our teams already use Brightflow on the side, so the question of switching keeps coming up.",
+        "Our board asked whether we've benchmarked you against the market, so we're trialling two other products.",
+        "Talked to Quillstack last week, their pitch was pretty compelling, not gonna lie.",
+        "A few of our managers are pushing to switch over to what they used at their previous company.",
+        "We're in talks with another provider that covers this plus our ticketing, might consolidate.",
+        "Estamos evaluando alternativas antes de renovar, just being transparent.",
+        "The team is running a rival tool in parallel this month to compare features.",
+        "fwiw a competitor offered us free onboarding + the first 3 months if we move over",
+        "Our new head of IT prefers Orbitly and has asked for a bake-off before renewal.",
     ),
     "pricing": (
         "The renewal quote came in a lot higher than last year. Can we talk about that?",
@@ -178,6 +216,10 @@ FRESH: dict[str, tuple[str, ...]] = {
         "The cost per active user works out to something crazy for us, can we look at it together?",
         "Spend review is next week. I need a better number from you or it gets flagged.",
         "could you price out a stripped down version? just the core module",
+        "The per-seat rate is more than we budgeted, can we find a lower number for next year?",
+        "We can't get the renewal approved at this price. What flexibility do you have?",
+        "Ist ein Rabatt möglich? Our budget for tools got cut this year.",
+        "cost is getting hard to defend internally tbh, any cheaper options on the table?",
     ),
     "trouble": (
         "Third time this week the dashboard has been down during our morning standup. Not great.",
@@ -208,6 +250,9 @@ FRESH: dict[str, tuple[str, ...]] = {
         "Não está funcionando de novo, the webhooks are failing for our Brazil team.",
         "Frankly the reliability over the past month has been poor and people here have noticed.",
         "Support closed our ticket as resolved but the bug is still there.",
+        "Reminders fired twice for every customer this morning, which was embarrassing for us. What broke?",
+        "Seit dem Update stürzt die App ständig ab, and our agents are losing their work.",
+        "we've lost a full day to the outage, can someone give us an ETA that actually holds?",
     ),
     "praise": (
         "The new bulk edit feature saved my team hours this week, thank you!",
@@ -238,6 +283,12 @@ FRESH: dict[str, tuple[str, ...]] = {
         "thx for the help w/ the API limits, all good now :)",
         "The new approval flow is exactly what our compliance folks asked for, perfect.",
         "Just a note of appreciation, the product keeps getting better.",
+        "The switch went better than I hoped, people learned it within a week and nobody has looked back 😊",
+        "Your new reporting view is brilliant, it replaced three spreadsheets for us.",
+        "Thanks a ton for jumping on that call so quickly, problem solved and everyone's relieved.",
+        "Genial el nuevo panel, al equipo le encanta! Great work.",
+        "Every person I've shown the automations to has been impressed, great job folks",
+        "Been using it daily for a year now and it's still a joy, keep it up 👍",
     ),
     "neutral": (
         "Where do I find the setting for default notification emails?",
@@ -268,6 +319,12 @@ FRESH: dict[str, tuple[str, ...]] = {
         "Is there a way to pin a filter so it's the default view?",
         "ok got it, makes sense 👍",
         "Where can I see which integrations are connected to our workspace?",
+        "Do archived projects still count toward any storage quota?",
+        "Which IP ranges should we allowlist for your webhooks?",
+        "Can someone confirm whether the API tokens expire automatically?",
+        "Heads up we're changing our SSO provider next month, will share details when we have them.",
+        "Où trouve-t-on les paramètres de fuseau horaire ? Merci d'avance.",
+        "received, will pass it along to the team",
     ),
     "handover": (
         "Hey everyone 👋 I've inherited this account now that {champion} has left us.",
@@ -297,6 +354,9 @@ FRESH: dict[str, tuple[str, ...]] = {
         "After {champion} left the company the project landed on my desk, happy to connect.",
         "Hi! I'm new here, replacing {champion}. Could you send me the onboarding materials?",
         "{champion} did a proper handoff before leaving, so ping me for anything.",
+        "Hi there, {champion} has stepped away from the company and I've been asked to pick up where they left off.",
+        "{champion} est parti chez un autre employeur, donc c'est moi votre contact maintenant. Hi all!",
+        "Since {champion} resigned, the account has moved to me. Can we set up a call to get me up to speed?",
     ),
     "late": (
         "Sorry for the delay on the last invoice, it's been paid as of this morning.",

@@ -1,7 +1,8 @@
 """The fresh evaluation book (sandbox/phrases_fresh.py) keeps its promises: every bank of sandbox/phrases.py has a
 fresh split of at least 25 phrasings sharing none with the tuning (sandbox/phrases_tuning.py's included) or held-out
-phrasings, its message style appears only in fresh workspaces, and the generator deals a fresh-split workspace
-deterministically from a seed.
+phrasings, with the held-out split it outnumbers each bank's tuning phrasings (at least half of every bank is never
+used while tuning), its message style appears only in fresh workspaces, and the generator deals a fresh-split
+workspace deterministically from a seed.
 
 The rules are not run on these phrasings here: the book grades them through bench.judgement only, so that no test
 turns it into a tuning set."""
@@ -42,6 +43,18 @@ def test_every_bank_has_a_fresh_split_of_at_least_25_distinct_phrasings() -> Non
     for name, texts in FRESH.items():
         assert len(texts) >= 25, name
         assert len({_norm(t) for t in texts}) == len(texts), f"{name} repeats a phrasing"
+
+
+def test_at_least_half_of_every_bank_is_never_used_while_tuning() -> None:
+    # issue #12: the phrasings a bank is graded on (held out + fresh) are at least as many as it is tuned on
+    # (its tuning split + sandbox/phrases_tuning.py). The book itself keeps a margin of two or more, so that a
+    # tuning phrasing or two added later does not break the promise at once.
+    short = {
+        name: (len(bank.tuning) + len(MORE[name]), len(bank.held_out) + len(FRESH[name]))
+        for name, bank in BANKS.items()
+        if len(bank.held_out) + len(FRESH[name]) < len(bank.tuning) + len(MORE[name])
+    }
+    assert not short, f"(tuned on, graded on) per bank: {short}"
 
 
 def test_no_fresh_phrasing_is_shared_with_or_a_near_copy_of_the_other_splits() -> None:
