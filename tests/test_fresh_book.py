@@ -1,6 +1,8 @@
 """The fresh evaluation book (sandbox/phrases_fresh.py) keeps its promises: every bank of sandbox/phrases.py has a
-fresh split of at least 25 phrasings sharing none with the tuning or held-out halves, its message style appears only
-in fresh workspaces, and the generator deals a fresh-split workspace deterministically from a seed.
+fresh split of at least 25 phrasings sharing none with the tuning (sandbox/phrases_tuning.py's included) or held-out
+phrasings, with the held-out split it outnumbers each bank's tuning phrasings (at least half of every bank is never
+used while tuning), its message style appears only in fresh workspaces, and the generator deals a fresh-split
+workspace deterministically from a seed.
 
 The rules are not run on these phrasings here: the book grades them through bench.judgement only, so that no test
 turns it into a tuning set."""
@@ -20,9 +22,10 @@ import pytest
 from sandbox.generate import generate_workspace
 from sandbox.phrases import BANKS
 from sandbox.phrases_fresh import FRESH, HEADERS
+from sandbox.phrases_tuning import MORE
 
 AS_OF = dt.date(2026, 11, 22)
-OLD = [text for bank in BANKS.values() for text in (*bank.tuning, *bank.held_out)]
+OLD = [text for name, bank in BANKS.items() for text in (*bank.tuning, *MORE[name], *bank.held_out)]
 
 
 def _norm(text: str) -> str:
@@ -40,6 +43,18 @@ def test_every_bank_has_a_fresh_split_of_at_least_25_distinct_phrasings() -> Non
     for name, texts in FRESH.items():
         assert len(texts) >= 25, name
         assert len({_norm(t) for t in texts}) == len(texts), f"{name} repeats a phrasing"
+
+
+def test_at_least_half_of_every_bank_is_never_used_while_tuning() -> None:
+    # issue #12: the phrasings a bank is graded on (held out + fresh) are at least as many as it is tuned on
+    # (its tuning split + sandbox/phrases_tuning.py). The book itself keeps a margin of two or more, so that a
+    # tuning phrasing or two added later does not break the promise at once.
+    short = {
+        name: (len(bank.tuning) + len(MORE[name]), len(bank.held_out) + len(FRESH[name]))
+        for name, bank in BANKS.items()
+        if len(bank.held_out) + len(FRESH[name]) < len(bank.tuning) + len(MORE[name])
+    }
+    assert not short, f"(tuned on, graded on) per bank: {short}"
 
 
 def test_no_fresh_phrasing_is_shared_with_or_a_near_copy_of_the_other_splits() -> None:
@@ -87,7 +102,8 @@ def test_a_fresh_workspace_speaks_only_the_fresh_book(books: dict[str, Path]) ->
     assert len(texts) > 100
     said = " ".join(_norm(t) for t in texts)
     assert sum(_norm(t) in said for bank in FRESH.values() for t in bank) > 30
-    assert not [t for t in OLD if "{" not in t and _norm(t) in said]
+    # a phrasing of a word or two (the tuning book's "ok", "ok noted") is anyone's, and found inside any text
+    assert not [t for t in OLD if "{" not in t and len(t.split()) >= 3 and _norm(t) in said]
 
 
 def test_the_bulleted_status_update_is_the_fresh_splits_alone(books: dict[str, Path]) -> None:
