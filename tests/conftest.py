@@ -99,6 +99,8 @@ async def temporal() -> AsyncIterator[WorkflowEnvironment]:
         search_attributes=list(search.ALL),
         data_converter=pydantic_data_converter,
         dev_server_log_level="error",
+        # The SDK gives it 5 s, which a busy 2-core CI machine has missed once; a slow start is not a failure.
+        dev_server_startup_timeout=dt.timedelta(seconds=60),
     )
     yield env
     await env.shutdown()

@@ -342,6 +342,7 @@ async def security_rows(tmp: Path, temporal: Client | None) -> list[Fault]:
 async def all_rows() -> list[Fault]:
     """Every row above, each on a PostgreSQL of its own, with a Temporal dev server started for the run."""
     import tempfile
+    from datetime import timedelta
 
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
@@ -354,6 +355,7 @@ async def all_rows() -> list[Fault]:
         search_attributes=list(search.ALL),
         data_converter=pydantic_data_converter,
         dev_server_log_level="error",
+        dev_server_startup_timeout=timedelta(seconds=60),  # as tests/conftest.py: a busy machine starts it slowly
     )
     rows: list[Fault] = []
     try:
