@@ -270,13 +270,17 @@ async def test_a_scan_that_could_not_record_its_end_is_reported_as_temporal_saw_
 async def test_a_chunk_that_ran_out_of_retries_in_an_outage_is_re_run_by_the_scan(
     owner: asyncpg.Connection, db: Database, secret_key: str, client: Client, sandbox: SandboxHandle
 ) -> None:
-    """Stripe answers 503 to all eight attempts of the chunk's gather (Retry-After: 1 s keeps the test short): the
-    chunk fails, and the tenant scan waits, re-runs it on the same IDs, and completes instead of failing."""
+    """Stripe answers 503 to all eight attempts of the tenant's invoice list (Retry-After: 1 s keeps the test short):
+    the step fails, and the tenant scan waits, re-runs it on the same IDs, and completes instead of failing."""
     tid = await create_tenant(
         owner, db, secret_key, stripe_key=sandbox.keys["stripe"], stripe_base=sandbox.stripe_api_base
     )
     async with db.tenant(tid) as conn:
         await conn.execute("update tenant_settings set window_max_days = 40")  # one chunk
+        # One chain of invoice-list requests (a pace under 20/s, core/windows.chains): each attempt then spends one
+        # of the eight 503s, so all eight attempts fail. Two chains spent one or two an attempt, by timing.
+        await conn.execute("""update connectors set config = config || '{"requests_per_second": 15}'
+                               where kind = 'stripe'""")
     sandbox.add_fault("stripe", "/v1/invoices", status=503, times=8, retry_after=1)
     try:
         result = await scan(client, tid)
