@@ -169,12 +169,7 @@ async def connect_tenant(owner: str, db: Database, key: str, sandbox: Any, sourc
     conn = await asyncpg.connect(owner)
     await tenants.create_tenant(conn, tid, "Scale")
     await conn.close()
-    configs = {
-        "stripe": {"api_base": sandbox.stripe_api_base},
-        "hubspot": {"api_base": sandbox.hubspot_host},
-        "salesforce": {"api_base": sandbox.salesforce_instance_url, "ca_file": sandbox.ca_file},
-        "slack": {"api_base": sandbox.slack_base_url},
-    }
+    configs = {kind: sandbox.connector_config(kind) for kind in ("stripe", "hubspot", "salesforce", "slack")}
     if "slack" in sources:  # the team id, as connecting stores it (the Events API is matched on it)
         configs["slack"] |= await registry.check("slack", sandbox.keys["slack"], configs["slack"])
     async with db.tenant(tid) as c:

@@ -525,6 +525,15 @@ class SandboxHandle:
         self.salesforce_instance_url = f"https://127.0.0.1:{tls_port}"
         self.ca_file = str(tls_dir / "ca.pem")
 
+    def connector_config(self, kind: str) -> dict[str, str]:
+        """A connector's config pointing at this sandbox: its base URL, and for Salesforce (TLS) the CA to trust."""
+        return {
+            "stripe": {"api_base": self.stripe_api_base},
+            "hubspot": {"api_base": self.hubspot_host},
+            "salesforce": {"api_base": self.salesforce_instance_url, "ca_file": self.ca_file},
+            "slack": {"api_base": self.slack_base_url},
+        }[kind]
+
     def salesforce_session(self) -> requests.Session:
         """A requests session that trusts the sandbox CA. trust_env is off because requests lets a
         REQUESTS_CA_BUNDLE in the environment override Session.verify."""

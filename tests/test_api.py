@@ -606,11 +606,7 @@ async def test_a_stripe_key_is_checked_with_one_read_before_it_is_stored(
 async def test_crm_and_slack_keys_are_checked_against_the_sandbox_before_they_are_stored(
     world: World, api_url: str, sandbox: SandboxHandle
 ) -> None:
-    where = {
-        "hubspot": {"api_base": sandbox.hubspot_host},
-        "salesforce": {"api_base": sandbox.salesforce_instance_url, "ca_file": sandbox.ca_file},
-        "slack": {"api_base": sandbox.slack_base_url},
-    }
+    where = {kind: sandbox.connector_config(kind) for kind in ("hubspot", "salesforce", "slack")}
     async with http(api_url, world.tokens["b.admin"]) as admin:
         for kind, config in where.items():
             refused = await admin.put(f"/v1/connectors/{kind}", json={"key": f"{kind}-wrong-token", **config})

@@ -290,7 +290,7 @@ async def test_salesforce_takes_15_character_ids_and_orgs_without_the_custom_con
     kinds = {i.kind for items, _ in standard.values() for i in items}
     assert "champion_left" not in kinds and {"renewal_deal_stale", "champion_quiet"} <= kinds
 
-    config = {"api_base": sandbox.salesforce_instance_url, "ca_file": sandbox.ca_file}
+    config = sandbox.connector_config("salesforce")
     await registry.check("salesforce", sandbox.keys["salesforce"], config)  # the defaults exist here
     with pytest.raises(ApplicationError) as err:  # an org whose champion field is named otherwise
         await registry.check("salesforce", sandbox.keys["salesforce"], config | {"champion_field": "Key_Contact__c"})

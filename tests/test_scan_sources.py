@@ -145,7 +145,7 @@ async def test_a_salesforce_tenant_gets_opportunity_and_contact_evidence(
         {
             "salesforce": (
                 sandbox.keys["salesforce"],
-                {"api_base": sandbox.salesforce_instance_url, "ca_file": sandbox.ca_file},
+                sandbox.connector_config("salesforce"),
             )
         },
     )

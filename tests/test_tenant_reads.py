@@ -147,10 +147,7 @@ async def test_the_customer_sync_keeps_its_cuts_and_reads_the_next_day_in_window
 async def test_a_crms_renewal_dates_read_in_shares_at_once_are_those_of_one_read(
     kind: str, sandbox: SandboxHandle, workspace: Path
 ) -> None:
-    config = {
-        "hubspot": {"api_base": sandbox.hubspot_host},
-        "salesforce": {"api_base": sandbox.salesforce_instance_url, "ca_file": sandbox.ca_file},
-    }[kind]
+    config = sandbox.connector_config(kind)
     customers = json.loads((workspace / "stripe" / "customers.json").read_text())
     links = {c["id"]: {k: str(v) for k, v in (c.get("metadata") or {}).items()} for c in customers}
     crm = open_crm(kind, sandbox.keys[kind], config)
